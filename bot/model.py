@@ -1,0 +1,85 @@
+"""Platform-neutral messages: what adapters produce and consume, and all handlers ever see."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class ChatKind(enum.StrEnum):
+    """Where a message was said: privately to the bot, or in a group chat."""
+
+    PRIVATE = "private"
+    GROUP = "group"
+
+
+class TextFormat(enum.StrEnum):
+    """How the text of an outgoing message is to be rendered."""
+
+    TEXT = "text"
+    MARKDOWN = "markdown"
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingMessage:
+    """A text message from a person, as any adapter delivers it.
+
+    ``sender_id`` is the platform's own user id (WeCom userid, DingTalk userId, console staff
+    id); ``chat_id`` is the group chat's address (``"<channel>:<id>"``) or None in a private chat.
+    """
+
+    channel: str
+    sender_id: str
+    text: str
+    message_id: str
+    received_at: datetime
+    chat_id: str | None = None
+    sender_name: str | None = None
+
+    @property
+    def chat_kind(self) -> ChatKind:
+        """Private or group."""
+        return ChatKind.GROUP if self.chat_id else ChatKind.PRIVATE
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What a handler answers: sent back into the chat the message came from."""
+
+    text: str
+    format: TextFormat = TextFormat.TEXT
+    mentions: tuple[str, ...] = ()  # platform user ids to @-mention where supported
+
+
+@dataclass(frozen=True, slots=True)
+class PersonTarget:
+    """A staff member, reached privately on the given channel."""
+
+    channel: str
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class GroupTarget:
+    """A group chat, by its address ``"<channel>:<id>"``, or a robot webhook."""
+
+    channel: str
+    chat_id: str = ""
+    webhook: str | None = None
+    secret: str | None = None
+
+
+Target = PersonTarget | GroupTarget
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """A message the bot sends on its own initiative (reminders, alerts, delayed replies)."""
+
+    target: Target
+    text: str
+    format: TextFormat = TextFormat.TEXT
+    mentions: tuple[str, ...] = ()
+    key: str | None = None  # idempotency key of the outbox row, if any
+    extra: dict[str, str] = field(default_factory=dict)

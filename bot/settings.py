@@ -1,0 +1,172 @@
+"""Typed configuration: environment variables ``EXAMBOT_*`` over an optional ``exambot.toml``.
+
+Secrets are read from the environment only; a secret found in the TOML file is an error, so a
+config file can be committed or shared without leaking credentials.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ENV_PREFIX = "EXAMBOT_"
+DEFAULT_CONFIG_FILE = "exambot.toml"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the variable and what is expected."""
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Reads ``exambot.toml`` (or ``$EXAMBOT_CONFIG``); refuses secrets in it."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
+        super().__init__(settings_cls)
+        self.path = path
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        raise NotImplementedError  # __call__ is used instead
+
+    def __call__(self) -> dict[str, Any]:
+        if self.path is None or not self.path.exists():
+            return {}
+        try:
+            data = tomllib.loads(self.path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{self.path}: 不是有效的 TOML 文件: {exc}") from exc
+        section = data.get("exambot", data)
+        if not isinstance(section, dict):
+            raise ConfigError(f"{self.path}: [exambot] 应为一个表")
+        out: dict[str, Any] = {}
+        for key, value in section.items():
+            name = key.lower()
+            if name not in self.settings_cls.model_fields:
+                raise ConfigError(f"{self.path}: 未知配置项 {key!r}")
+            if name in SECRET_FIELDS:
+                raise ConfigError(
+                    f"{self.path}: 密钥 {key!r} 只能通过环境变量 {ENV_PREFIX}{name.upper()} 设置，不能写在配置文件里"
+                )
+            out[name] = value
+        return out
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told; see README for the table."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", validate_default=True)
+
+    database_url: str = Field(
+        "sqlite:///./exambot.db", description="sqlite:///path 或 postgresql://user@host/db"
+    )
+    timezone: str = Field("Asia/Shanghai", description="考试日程所在时区（IANA 名称）")
+    host: str = Field("127.0.0.1", description="监听地址")
+    port: int = Field(8080, ge=1, le=65535, description="监听端口")
+    console: bool = Field(False, description="启用本地网页控制台（仅限回环地址）")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="日志级别")
+    log_json: bool = Field(False, description="日志输出为 JSON（一行一条）")
+    kb_dir: str = Field("", description="额外规章条款文件目录，多个用系统路径分隔符隔开")
+    busy_timeout_ms: int = Field(15000, ge=0, description="SQLite busy_timeout（毫秒）")
+
+    wecom_corp_id: str = Field("", description="企业微信 CorpID")
+    wecom_agent_id: str = Field("", description="企业微信应用 AgentId")
+    wecom_secret: SecretStr = Field(SecretStr(""), description="企业微信应用 Secret")
+    wecom_token: SecretStr = Field(SecretStr(""), description="企业微信回调 Token")
+    wecom_aes_key: SecretStr = Field(SecretStr(""), description="企业微信回调 EncodingAESKey")
+    wecom_api_base: str = Field(
+        "https://qyapi.weixin.qq.com", description="企业微信 API 地址（测试时指向假服务）"
+    )
+
+    dingtalk_app_key: str = Field("", description="钉钉应用 AppKey")
+    dingtalk_app_secret: SecretStr = Field(SecretStr(""), description="钉钉应用 AppSecret")
+    dingtalk_robot_code: str = Field("", description="钉钉机器人 robotCode")
+    dingtalk_api_base: str = Field("https://api.dingtalk.com", description="钉钉新版 API 地址")
+    dingtalk_oapi_base: str = Field("https://oapi.dingtalk.com", description="钉钉旧版 API / 群机器人地址")
+    dingtalk_stream: bool = Field(False, description="使用钉钉 Stream 模式（无需公网回调地址）")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}, e.g. Asia/Shanghai") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_db(cls, value: str) -> str:
+        scheme = value.split(":", 1)[0].split("+", 1)[0]
+        if scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError("expected sqlite:///path or postgresql://user@host/db")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The exam timezone as a tzinfo."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def kb_dirs(self) -> list[Path]:
+        """Extra knowledge-base directories."""
+        return [Path(p) for p in self.kb_dir.split(os.pathsep) if p.strip()]
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = os.environ.get(ENV_PREFIX + "CONFIG") or DEFAULT_CONFIG_FILE
+        return (init_settings, env_settings, _TomlSource(settings_cls, Path(path)))
+
+
+SECRET_FIELDS = frozenset(name for name, f in Settings.model_fields.items() if f.annotation is SecretStr)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings, turning validation errors into one readable :class:`ConfigError`."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            got = err.get("input")
+            lines.append(f"{ENV_PREFIX}{field.upper()}: {err['msg']} (got {got!r})")
+        raise ConfigError("配置错误 / invalid configuration:\n  " + "\n  ".join(lines)) from None
+
+
+def mask_url(url: str) -> str:
+    """Hide the password of a database URL."""
+    if "://" not in url or "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    if ":" in creds:
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:****@{host}"
+    return url
+
+
+def describe(settings: Settings) -> list[tuple[str, str, str]]:
+    """(variable, shown value, description) for every setting, secrets masked."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            shown = "********" if value.get_secret_value() else "(未设置)"
+        elif name == "database_url":
+            shown = mask_url(value)
+        else:
+            shown = str(value) if value != "" else "(未设置)"
+        rows.append((ENV_PREFIX + name.upper(), shown, field.description or ""))
+    return rows

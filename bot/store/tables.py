@@ -1,0 +1,200 @@
+"""The domain model, as SQLModel tables shared by SQLite and PostgreSQL.
+
+Reports and the audit log are append-only: a correction is a new report row whose
+``supersedes_id`` points at the row it replaces; nothing is updated in place or deleted.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import Enum as SAEnum
+from sqlmodel import Field, SQLModel
+
+from bot.store.types import UTCDateTime
+
+
+class Role(enum.StrEnum):
+    """What a staff member may do; a person can hold several roles."""
+
+    INVIGILATOR = "invigilator"  # 监考员
+    EVALUATOR = "evaluator"  # 考评员
+    SUPERVISOR = "supervisor"  # 内部质量督导员
+    OFFICE = "office"  # 考务办公室
+    ADMIN = "admin"  # 系统管理员
+
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.INVIGILATOR: "监考员",
+    Role.EVALUATOR: "考评员",
+    Role.SUPERVISOR: "内部质量督导员",
+    Role.OFFICE: "考务办公室",
+    Role.ADMIN: "管理员",
+}
+
+
+class SessionKind(enum.StrEnum):
+    """The kind of exam session; each has its own reminder timeline."""
+
+    THEORY = "theory"  # 理论
+    COMPUTER = "computer"  # 上机
+    PRACTICAL = "practical"  # 实操
+
+
+KIND_LABELS: dict[SessionKind, str] = {
+    SessionKind.THEORY: "理论",
+    SessionKind.COMPUTER: "上机",
+    SessionKind.PRACTICAL: "实操",
+}
+
+
+class Duty(enum.StrEnum):
+    """A staff member's duty in one room of one session."""
+
+    CHIEF = "chief"  # 主监考 / 考评组长
+    DEPUTY = "deputy"  # 副监考
+    EVALUATOR = "evaluator"  # 考评员
+    SUPERVISOR = "supervisor"  # 督导
+
+
+DUTY_LABELS: dict[Duty, str] = {
+    Duty.CHIEF: "主监考",
+    Duty.DEPUTY: "副监考",
+    Duty.EVALUATOR: "考评员",
+    Duty.SUPERVISOR: "督导",
+}
+
+
+def _enum_column(enum_cls: type[enum.StrEnum]) -> Any:
+    """Store an enum as its value in a plain string column (no PostgreSQL enum type to migrate)."""
+    return Column(
+        SAEnum(enum_cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        nullable=False,
+    )
+
+
+class Staff(SQLModel, table=True):
+    """A member of the exam staff, with one id per platform."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, max_length=64)
+    roles: str = Field(default="", max_length=128)  # comma-separated Role values
+    wecom_userid: str | None = Field(default=None, unique=True, max_length=64)
+    dingtalk_userid: str | None = Field(default=None, unique=True, max_length=64)
+    phone: str | None = Field(default=None, max_length=32)
+    cert_issued: date | None = None  # 考评员证发证日期
+    note: str | None = Field(default=None, max_length=255)
+    active: bool = True
+
+    @property
+    def role_set(self) -> frozenset[Role]:
+        """The roles as enum values."""
+        return frozenset(Role(r) for r in self.roles.split(",") if r)
+
+    def has_role(self, *roles: Role) -> bool:
+        """True when the person holds any of ``roles``."""
+        return bool(self.role_set.intersection(roles))
+
+
+class ExamSession(SQLModel, table=True):
+    """One exam session (场次); start and end are aware datetimes stored in UTC."""
+
+    __tablename__ = "exam_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=64)  # 场次 code as the office writes it
+    occupation: str = Field(max_length=128)  # 职业(工种)
+    level: str = Field(default="", max_length=64)  # 等级
+    kind: SessionKind = Field(sa_column=_enum_column(SessionKind))
+    day: date = Field(index=True)
+    starts_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    ends_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Room(SQLModel, table=True):
+    """A room (考场) as used in one session: the unit staff report for."""
+
+    __table_args__ = (UniqueConstraint("session_id", "room_no"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="exam_session.id", index=True)
+    room_no: str = Field(max_length=32)  # stays text: "01" is not 1
+    location: str = Field(default="", max_length=128)
+    expected: int = 0  # 应考人数
+    group_chat: str | None = Field(default=None, max_length=255)  # "channel:chat-id" of the room's group
+    robot_webhook: str | None = Field(default=None, max_length=512)
+    robot_secret: str | None = Field(default=None, max_length=255)
+
+
+class Assignment(SQLModel, table=True):
+    """A staff member on duty in a room of a session."""
+
+    __table_args__ = (UniqueConstraint("room_id", "staff_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    room_id: int = Field(foreign_key="room.id", index=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    duty: Duty = Field(sa_column=_enum_column(Duty))
+
+
+class Candidate(SQLModel, table=True):
+    """A candidate of a room (optional data: used to check reported 准考证号)."""
+
+    __table_args__ = (UniqueConstraint("room_id", "ticket_no"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    room_id: int = Field(foreign_key="room.id", index=True)
+    ticket_no: str = Field(index=True, max_length=32)  # 准考证号
+    name: str = Field(max_length=64)
+    id_number: str | None = Field(default=None, max_length=32)  # 身份证号: personal data, never in groups
+    seat: str | None = Field(default=None, max_length=16)
+
+
+class Report(SQLModel, table=True):
+    """An append-only report row; a correction or revocation is a new row superseding an old one."""
+
+    __table_args__ = (Index("ix_report_room_kind", "room_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)  # absent | violation | papers | incident | ...
+    room_id: int | None = Field(default=None, foreign_key="room.id")
+    session_id: int | None = Field(default=None, foreign_key="exam_session.id", index=True)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    supersedes_id: int | None = Field(default=None, foreign_key="report.id", unique=True)
+    revoked: bool = False  # a revocation row: the superseded report no longer counts
+    reason: str | None = Field(default=None, max_length=255)
+    channel: str = Field(default="", max_length=32)
+    message_id: str | None = Field(default=None, max_length=128)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+class AuditLog(SQLModel, table=True):
+    """Who changed what and when: one row per change, never updated."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    actor: str = Field(max_length=128)  # "staff:12", "import:schedule.xlsx", "cli"
+    action: str = Field(max_length=64)  # create | update | delete | correct | revoke | import
+    entity: str = Field(max_length=64)
+    entity_id: str | None = Field(default=None, max_length=64)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ConsoleMessage(SQLModel, table=True):
+    """A message shown in the local console (both directions), read by polling so any instance serves it."""
+
+    __tablename__ = "console_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat: str = Field(index=True, max_length=128)  # "dm:<staff id>" or a group chat id
+    direction: str = Field(max_length=8)  # "in" | "out"
+    sender: str = Field(max_length=64)
+    text: str
+    markdown: bool = False
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
