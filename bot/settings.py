@@ -61,9 +61,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", validate_default=True)
 
-    database_url: str = Field(
-        "sqlite:///./exambot.db", description="sqlite:///path 或 postgresql://user@host/db"
-    )
+    database_url: str = Field("sqlite:///./exambot.db", description="sqlite:///path 或 postgresql://user@host/db")
     timezone: str = Field("Asia/Shanghai", description="考试日程所在时区（IANA 名称）")
     host: str = Field("127.0.0.1", description="监听地址")
     port: int = Field(8080, ge=1, le=65535, description="监听端口")
@@ -78,9 +76,7 @@ class Settings(BaseSettings):
     wecom_secret: SecretStr = Field(SecretStr(""), description="企业微信应用 Secret")
     wecom_token: SecretStr = Field(SecretStr(""), description="企业微信回调 Token")
     wecom_aes_key: SecretStr = Field(SecretStr(""), description="企业微信回调 EncodingAESKey")
-    wecom_api_base: str = Field(
-        "https://qyapi.weixin.qq.com", description="企业微信 API 地址（测试时指向假服务）"
-    )
+    wecom_api_base: str = Field("https://qyapi.weixin.qq.com", description="企业微信 API 地址（测试时指向假服务）")
 
     dingtalk_app_key: str = Field("", description="钉钉应用 AppKey")
     dingtalk_app_secret: SecretStr = Field(SecretStr(""), description="钉钉应用 AppSecret")
