@@ -1,0 +1,99 @@
+"""The adapter interface and the notifier that routes outgoing messages to adapters."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import structlog
+from aiohttp import web
+
+from bot.errors import PlatformError
+from bot.metrics import Metrics
+from bot.model import OutgoingMessage
+
+if TYPE_CHECKING:
+    from bot.dispatch import Dispatcher
+
+log = structlog.get_logger("exambot.adapters")
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a platform can render."""
+
+    markdown: bool = False
+    mentions: bool = False
+    max_text_bytes: int = 2048
+
+
+class Adapter(abc.ABC):
+    """Translates between one chat platform and the neutral model.
+
+    An adapter (1) adds its callback routes to the app and turns verified callbacks into
+    :class:`~bot.model.IncomingMessage` for the dispatcher, (2) sends
+    :class:`~bot.model.OutgoingMessage`, raising only :class:`~bot.errors.PlatformError` and its
+    subclasses, and (3) declares its :class:`Capabilities`.
+    """
+
+    name: str = ""
+    capabilities: Capabilities = Capabilities()
+
+    def __init__(self) -> None:
+        self._dispatcher: Dispatcher | None = None
+
+    def bind(self, dispatcher: Dispatcher) -> None:
+        """Connect the adapter to the dispatcher that handles what it receives."""
+        self._dispatcher = dispatcher
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """The bound dispatcher."""
+        if self._dispatcher is None:
+            raise RuntimeError(f"adapter {self.name} is not bound to a dispatcher")
+        return self._dispatcher
+
+    def add_routes(self, app: web.Application) -> None:  # noqa: B027 - optional hook
+        """Add callback endpoints to ``app`` (none by default)."""
+
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Open clients and connections."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release clients and connections."""
+
+    @abc.abstractmethod
+    async def send(self, message: OutgoingMessage) -> str | None:
+        """Deliver ``message``; return the platform's message id when it gives one."""
+
+
+class AdapterNotifier:
+    """Sends each message at once through the adapter of its target's channel.
+
+    This is the direct path; the reminder outbox (scheduler/) wraps delivery with persistence,
+    retries and rate limits.
+    """
+
+    def __init__(self, adapters: Mapping[str, Adapter], metrics: Metrics) -> None:
+        self.adapters = adapters
+        self.metrics = metrics
+
+    async def deliver(self, message: OutgoingMessage) -> str | None:
+        """Send one message; raises PlatformError when the channel is off or the platform fails."""
+        adapter = self.adapters.get(message.target.channel)
+        if adapter is None:
+            raise PlatformError(f"channel {message.target.channel!r} is not enabled", retryable=False)
+        result = await adapter.send(message)
+        self.metrics.messages_out.labels(adapter.name, "notice").inc()
+        return result
+
+    async def notify(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Send every message; a failure is logged and counted, and does not stop the others."""
+        for message in messages:
+            try:
+                await self.deliver(message)
+            except PlatformError as exc:
+                self.metrics.errors.labels(message.target.channel, "send").inc()
+                log.warning("send_failed", channel=message.target.channel, error=str(exc))

@@ -1,0 +1,182 @@
+"""The local console: a browser chat page for the demo and for development.
+
+Anyone who reaches the page may act as any staff member, so the app enables it only on a
+loopback address (see ``bot.app``). Messages are stored in ``console_message`` and read by
+polling, so live updates work whichever instance a browser reaches.
+"""
+
+from __future__ import annotations
+
+import uuid
+from importlib import resources
+from typing import Any
+
+from aiohttp import web
+from sqlmodel import col, select
+
+from bot.adapters.base import Adapter, Capabilities
+from bot.clock import Clock
+from bot.model import GroupTarget, IncomingMessage, OutgoingMessage, PersonTarget, Reply, TextFormat
+from bot.store.engine import Database
+from bot.store.tables import ROLE_LABELS, Assignment, ConsoleMessage, ExamSession, Room, Staff
+
+CHANNEL = "console"
+MAX_TEXT = 2000
+
+
+def dm_chat(staff_id: int | str) -> str:
+    """The console chat id of a private chat between the bot and a staff member."""
+    return f"dm:{staff_id}"
+
+
+class ConsoleAdapter(Adapter):
+    """Serves ``/console`` and stores what the bot says there."""
+
+    name = CHANNEL
+    capabilities = Capabilities(markdown=True, mentions=True, max_text_bytes=1 << 16)
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        super().__init__()
+        self.db = db
+        self.clock = clock
+
+    async def record(self, chat: str, direction: str, sender: str, text: str, markdown: bool = False) -> int:
+        """Store one line of a console chat and return its id."""
+        row = ConsoleMessage(
+            chat=chat, direction=direction, sender=sender, text=text, markdown=markdown, at=self.clock.now()
+        )
+        async with self.db.session() as s:
+            s.add(row)
+            await s.flush()
+            assert row.id is not None
+            return row.id
+
+    async def send(self, message: OutgoingMessage) -> str | None:
+        """Show a message in the target's console chat."""
+        target = message.target
+        if isinstance(target, PersonTarget):
+            chat = dm_chat(target.user_id)
+        elif isinstance(target, GroupTarget) and target.chat_id:
+            chat = target.chat_id
+        else:
+            return None
+        text = message.text
+        if message.mentions:
+            text = " ".join(f"@{m}" for m in message.mentions) + "\n" + text
+        row_id = await self.record(chat, "out", "考务助手", text, message.format is TextFormat.MARKDOWN)
+        return str(row_id)
+
+    def add_routes(self, app: web.Application) -> None:
+        """The page and its small JSON API."""
+        app.router.add_get("/console", self._page)
+        app.router.add_get("/console/api/staff", self._staff)
+        app.router.add_get("/console/api/messages", self._messages)
+        app.router.add_post("/console/api/send", self._send)
+
+    async def _page(self, request: web.Request) -> web.Response:
+        html = resources.files("bot").joinpath("static/console.html").read_text(encoding="utf-8")
+        return web.Response(text=html, content_type="text/html", charset="utf-8")
+
+    async def _staff(self, request: web.Request) -> web.Response:
+        async with self.db.session() as s:
+            staff = (await s.exec(select(Staff).where(col(Staff.active)).order_by(col(Staff.id)))).all()
+            rows = (
+                await s.exec(
+                    select(Assignment.staff_id, Room.group_chat, Room.room_no, Room.location, ExamSession.code)
+                    .join(Room, col(Room.id) == col(Assignment.room_id))
+                    .join(ExamSession, col(ExamSession.id) == col(Room.session_id))
+                    .order_by(col(ExamSession.starts_at), col(Room.id))
+                )
+            ).all()
+        groups_of: dict[int, dict[str, str]] = {}
+        all_groups: dict[str, str] = {}
+        for staff_id, chat, room_no, location, _code in rows:
+            if not chat or not chat.startswith(CHANNEL + ":"):
+                continue
+            title = f"{room_no}群（{location}）" if location else f"{room_no}群"
+            groups_of.setdefault(staff_id, {})[chat] = title
+            all_groups[chat] = title
+        out: list[dict[str, Any]] = []
+        for p in staff:
+            roles = [ROLE_LABELS[r] for r in sorted(p.role_set)]
+            sees_all = bool({"office", "admin", "supervisor"} & set(p.roles.split(",")))
+            groups = all_groups if sees_all else groups_of.get(p.id or 0, {})
+            out.append(
+                {
+                    "id": p.id,
+                    "name": p.name,
+                    "roles": roles,
+                    "chats": [{"id": dm_chat(p.id or 0), "title": "与考务助手私聊"}]
+                    + [{"id": k, "title": v} for k, v in groups.items()],
+                }
+            )
+        return web.json_response({"staff": out})
+
+    async def _messages(self, request: web.Request) -> web.Response:
+        try:
+            after = int(request.query.get("after", "0"))
+        except ValueError:
+            raise web.HTTPBadRequest(text="after 应为整数") from None
+        chats = [c for c in request.query.get("chats", "").split(",") if c][:50]
+        if not chats:
+            return web.json_response({"messages": []})
+        async with self.db.session() as s:
+            rows = (
+                await s.exec(
+                    select(ConsoleMessage)
+                    .where(col(ConsoleMessage.chat).in_(chats), col(ConsoleMessage.id) > after)
+                    .order_by(col(ConsoleMessage.id))
+                    .limit(500)
+                )
+            ).all()
+        return web.json_response(
+            {
+                "messages": [
+                    {
+                        "id": m.id,
+                        "chat": m.chat,
+                        "direction": m.direction,
+                        "sender": m.sender,
+                        "text": m.text,
+                        "markdown": m.markdown,
+                        "at": m.at.isoformat(),
+                    }
+                    for m in rows
+                ]
+            }
+        )
+
+    async def _send(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            raise web.HTTPBadRequest(text="请求体应为 JSON") from None
+        if not isinstance(body, dict):
+            raise web.HTTPBadRequest(text="请求体应为 JSON 对象")
+        sender = str(body.get("as", "")).strip()
+        chat = str(body.get("chat", "")).strip() or dm_chat(sender)
+        text = str(body.get("text", ""))
+        if not sender or not text.strip():
+            raise web.HTTPBadRequest(text="需要 as 和 text")
+        if len(text) > MAX_TEXT:
+            raise web.HTTPRequestEntityTooLarge(max_size=MAX_TEXT, actual_size=len(text))
+        async with self.db.session() as s:
+            person = await s.get(Staff, int(sender)) if sender.isdigit() else None
+        name = person.name if person else f"访客{sender}"
+        await self.record(chat, "in", name, text)
+        reply = await self.handle(sender, text, None if chat.startswith("dm:") else chat)
+        if reply is not None:
+            await self.record(chat, "out", "考务助手", reply.text, reply.format is TextFormat.MARKDOWN)
+        return web.json_response({"reply": reply.text if reply else None})
+
+    async def handle(self, sender_id: str, text: str, chat_id: str | None) -> Reply | None:
+        """Dispatch one console message (also used by ``exambot chat``)."""
+        msg = IncomingMessage(
+            channel=CHANNEL,
+            sender_id=sender_id,
+            text=text,
+            message_id=uuid.uuid4().hex,
+            received_at=self.clock.now(),
+            chat_id=chat_id,
+        )
+        return await self.dispatcher.dispatch(msg)

@@ -1,0 +1,130 @@
+"""The aiohttp application: wiring of settings, storage, adapters, dispatcher and background parts."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from bot.adapters.base import Adapter, AdapterNotifier
+from bot.adapters.registry import build_adapters
+from bot.clock import Clock, SystemClock
+from bot.components import Component
+from bot.dispatch import CommandTable, Dispatcher
+from bot.metrics import Metrics
+from bot.services import Services
+from bot.settings import ConfigError, Settings
+from bot.store.engine import Database
+from bot.store.migrate import upgrade
+
+log = structlog.get_logger("exambot.app")
+
+MAX_BODY = 64 * 1024  # callbacks are small; anything bigger is refused with 413
+
+SETTINGS = web.AppKey("settings", Settings)
+SERVICES = web.AppKey("services", Services)
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+ADAPTERS = web.AppKey("adapters", dict[str, Adapter])
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` only listens on this machine."""
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        try:
+            return all(ipaddress.ip_address(a[4][0]).is_loopback for a in socket.getaddrinfo(host, None))
+        except (OSError, ValueError):
+            return False
+
+
+def default_tables() -> list[CommandTable]:
+    """The command tables of every handlers module."""
+    from handlers import command_tables
+
+    return command_tables()
+
+
+def default_components(*, background: bool = True) -> list[Component]:
+    """Parts started with the app (knowledge base, reminder scheduler)."""
+    from bot.components import components
+
+    return components(background=background)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    tables: Iterable[CommandTable] | None = None,
+    components: Sequence[Component] | None = None,
+    console: bool | None = None,
+    migrate: bool = True,
+) -> web.Application:
+    """Build the app; nothing touches the network or the database until it starts."""
+    console = settings.console if console is None else console
+    if console and not is_loopback(settings.host):
+        raise ConfigError(
+            f"EXAMBOT_CONSOLE=1 只能在回环地址上使用（当前 EXAMBOT_HOST={settings.host}）："
+            "控制台允许以任何人的身份发言，不能暴露在网络上。"
+        )
+    clock = clock or SystemClock()
+    db = Database(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
+    metrics = Metrics()
+    adapters = build_adapters(settings, db, clock, console=console)
+    notifier = AdapterNotifier(adapters, metrics)
+    services = Services(settings=settings, db=db, clock=clock, metrics=metrics, notifier=notifier)
+    dispatcher = Dispatcher(services, default_tables() if tables is None else tables)
+    for adapter in adapters.values():
+        adapter.bind(dispatcher)
+
+    app = web.Application(client_max_size=MAX_BODY)
+    app[SETTINGS] = settings
+    app[SERVICES] = services
+    app[DISPATCHER] = dispatcher
+    app[ADAPTERS] = adapters
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/metrics", _metrics)
+    app.router.add_get("/", _index)
+    for adapter in adapters.values():
+        adapter.add_routes(app)
+
+    async def core(app: web.Application) -> AsyncIterator[None]:
+        if migrate:
+            await upgrade(db)
+        for adapter in adapters.values():
+            await adapter.start()
+        log.info("started", channels=sorted(adapters), database=db.async_url.split(":", 1)[0])
+        yield
+        for adapter in adapters.values():
+            await adapter.close()
+        await db.dispose()
+        log.info("stopped")
+
+    app.cleanup_ctx.append(core)
+    for component in default_components() if components is None else components:
+        app.cleanup_ctx.append(component)
+    return app
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    ok = await request.app[SERVICES].db.ping()
+    return web.json_response({"status": "ok" if ok else "database unavailable"}, status=200 if ok else 503)
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    body = request.app[SERVICES].metrics.render()
+    return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+
+
+async def _index(request: web.Request) -> web.Response:
+    links: list[Any] = ["/healthz", "/metrics"]
+    if "console" in request.app[ADAPTERS]:
+        raise web.HTTPFound("/console")
+    return web.Response(text="exambot 考务助手\n" + "\n".join(links) + "\n")

@@ -1,0 +1,273 @@
+"""Routing text to handlers: command tables, hooks, the free-text fallback, and error rendering.
+
+Handlers are registered explicitly into :class:`CommandTable` objects (one per handlers module)
+and never see platform payloads: only :class:`~bot.model.IncomingMessage` and a :class:`Context`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from rapidfuzz import fuzz, process
+
+from bot.directory import find_staff
+from bot.errors import UserFacingError
+from bot.model import IncomingMessage, OutgoingMessage, Reply
+from bot.permissions import ANYONE, Permission
+from bot.store.tables import Staff
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = structlog.get_logger("exambot.dispatch")
+
+CommandFunc = Callable[["Context", str], Awaitable["Reply | str | None"]]
+HookFunc = Callable[["Context"], Awaitable["Reply | str | None"]]
+
+_SLASHES = ("/", "、")  # "、" is what the "/" key types in many Chinese IMEs
+_SPACES = re.compile(r"\s+")
+
+GENERIC_ERROR = "系统出了点问题，没能处理这条消息（错误编号 {rid}）。请稍后重试，或联系考务办公室。"
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width letters, digits, ／ and spaces become ASCII), trimmed, spaces collapsed."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+
+
+@dataclass(frozen=True)
+class Command:
+    """A registered chat command."""
+
+    names: tuple[str, ...]
+    func: CommandFunc
+    summary: str
+    usage: str
+    permission: Permission
+    hidden: bool = False
+
+    @property
+    def name(self) -> str:
+        """The primary (first) name."""
+        return self.names[0]
+
+
+@dataclass(frozen=True)
+class Hook:
+    """A handler that may claim any message before command lookup (dialogs, acknowledgements)."""
+
+    func: HookFunc
+    priority: int
+    name: str
+
+
+class CommandTable:
+    """Commands, hooks and fallbacks of one handlers module; the decorators only record."""
+
+    def __init__(self) -> None:
+        self.commands: list[Command] = []
+        self.hooks: list[Hook] = []
+        self.fallbacks: list[Hook] = []
+
+    def command(
+        self,
+        *names: str,
+        summary: str,
+        usage: str = "",
+        permission: Permission = ANYONE,
+        hidden: bool = False,
+    ) -> Callable[[CommandFunc], CommandFunc]:
+        """Register ``func`` under ``names`` (without the slash; Chinese and English)."""
+        if not names:
+            raise ValueError("a command needs at least one name")
+        for n in names:
+            if not n or n != normalize(n) or " " in n or n.startswith("/"):
+                raise ValueError(f"bad command name {n!r}")
+
+        def deco(func: CommandFunc) -> CommandFunc:
+            self.commands.append(Command(tuple(names), func, summary, usage or f"/{names[0]}", permission, hidden))
+            return func
+
+        return deco
+
+    def hook(self, priority: int = 0) -> Callable[[HookFunc], HookFunc]:
+        """Register a hook; lower ``priority`` runs first. A hook returning None passes."""
+
+        def deco(func: HookFunc) -> HookFunc:
+            self.hooks.append(Hook(func, priority, func.__name__))
+            return func
+
+        return deco
+
+    def fallback(self, priority: int = 0) -> Callable[[HookFunc], HookFunc]:
+        """Register a handler for text that is not a command (the knowledge base)."""
+
+        def deco(func: HookFunc) -> HookFunc:
+            self.fallbacks.append(Hook(func, priority, func.__name__))
+            return func
+
+        return deco
+
+
+@dataclass
+class Context:
+    """What a handler gets besides its arguments."""
+
+    message: IncomingMessage
+    staff: Staff | None
+    services: Services
+    request_id: str
+    dispatcher: Dispatcher
+    command: Command | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def now(self) -> datetime:
+        """Current time from the app clock (aware, UTC)."""
+        return self.services.clock.now()
+
+    def visible_commands(self) -> list[Command]:
+        """Commands this sender may use, in registration order."""
+        return [c for c in self.dispatcher.commands if not c.hidden and c.permission(self)]
+
+    async def notify(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Send messages on the bot's own initiative (alerts to the office, to groups)."""
+        await self.services.notifier.notify(messages)
+
+
+class Dispatcher:
+    """Routes an incoming message to exactly one handler and returns its reply."""
+
+    def __init__(self, services: Services, tables: Iterable[CommandTable]) -> None:
+        self.services = services
+        self.commands: list[Command] = []
+        self._by_name: dict[str, Command] = {}
+        hooks: list[Hook] = []
+        fallbacks: list[Hook] = []
+        for table in tables:
+            for cmd in table.commands:
+                for n in cmd.names:
+                    key = n.lower()
+                    if key in self._by_name:
+                        raise ValueError(f"command name /{n} registered twice")
+                    self._by_name[key] = cmd
+                self.commands.append(cmd)
+            hooks.extend(table.hooks)
+            fallbacks.extend(table.fallbacks)
+        self.hooks = sorted(hooks, key=lambda h: h.priority)
+        self.fallbacks = sorted(fallbacks, key=lambda h: h.priority)
+        # Longest names first so "/缺考统计" is not read as "/缺考" + "统计".
+        self._prefixes = sorted(self._by_name, key=len, reverse=True)
+
+    def parse(self, text: str) -> tuple[str, str] | None:
+        """Split ``/name args`` into (typed name, args); None when the text is not a command."""
+        t = normalize(text)
+        if not t or t[0] not in _SLASHES:
+            return None
+        body = t[1:].lstrip()
+        if not body:
+            return ("", "")
+        token, _, rest = body.partition(" ")
+        return token, rest.strip()
+
+    def lookup(self, token: str, args: str) -> tuple[Command, str] | None:
+        """The command for ``token`` (exact, or a CJK name glued to its arguments), with the args."""
+        key = token.lower()
+        if key in self._by_name:
+            return self._by_name[key], args
+        for name in self._prefixes:
+            if key.startswith(name) and not name.isascii():
+                glued = token[len(name) :]
+                return self._by_name[name], f"{glued} {args}".strip()
+        return None
+
+    def suggest(self, token: str, ctx: Context, limit: int = 3) -> list[Command]:
+        """Closest visible commands to a mistyped name."""
+        names = {n: c for c in ctx.visible_commands() for n in c.names}
+        if not token or not names:
+            return []
+        found = process.extract(token.lower(), list(names), scorer=fuzz.WRatio, limit=limit * 3, score_cutoff=45)
+        out: list[Command] = []
+        for name, _score, _ in found:
+            cmd = names[name]
+            if cmd not in out:
+                out.append(cmd)
+        return out[:limit]
+
+    async def dispatch(self, msg: IncomingMessage) -> Reply | None:
+        """Handle one message; never raises for handler errors (they become a reply)."""
+        rid = uuid.uuid4().hex[:12]
+        metrics = self.services.metrics
+        started = time.perf_counter()
+        label = "-"
+        with structlog.contextvars.bound_contextvars(request_id=rid, platform=msg.channel):
+            try:
+                async with self.services.db.session() as session:
+                    staff = await find_staff(session, msg.channel, msg.sender_id)
+                ctx = Context(msg, staff, self.services, rid, self)
+                label, result = await self._route(ctx)
+                reply = _as_reply(result)
+            except UserFacingError as exc:
+                reply = Reply(exc.render())
+            except Exception:
+                log.exception("handler_failed", command=label)
+                metrics.errors.labels(msg.channel, "handler").inc()
+                reply = Reply(GENERIC_ERROR.format(rid=rid))
+            finally:
+                metrics.messages_in.labels(msg.channel, label).inc()
+                metrics.latency.labels(msg.channel).observe(time.perf_counter() - started)
+            log.info("message_handled", command=label, replied=reply is not None)
+            if reply is not None:
+                metrics.messages_out.labels(msg.channel, "reply").inc()
+            return reply
+
+    async def _route(self, ctx: Context) -> tuple[str, Reply | str | None]:
+        for hook in self.hooks:
+            result = await hook.func(ctx)
+            if result is not None:
+                return f"hook:{hook.name}", result
+        parsed = self.parse(ctx.message.text)
+        if parsed is not None:
+            token, args = parsed
+            found = self.lookup(token, args)
+            if found is None:
+                return "unknown", self._unknown(token, ctx)
+            cmd, args = found
+            ctx.command = cmd
+            if not cmd.permission(ctx):
+                return cmd.name, _refusal(cmd, ctx)
+            return cmd.name, await cmd.func(ctx, args)
+        for fb in self.fallbacks:
+            result = await fb.func(ctx)
+            if result is not None:
+                return f"text:{fb.name}", result
+        return "text", None
+
+    def _unknown(self, token: str, ctx: Context) -> Reply:
+        if not token:
+            return Reply("请在 / 后面写命令名，例如 /帮助。")
+        close = self.suggest(token, ctx)
+        if close:
+            options = "、".join(f"/{c.name}" for c in close)
+            return Reply(f"没有“/{token}”这个命令。您是不是要用：{options}？发送 /帮助 查看全部命令。")
+        return Reply(f"没有“/{token}”这个命令。发送 /帮助 查看全部命令。")
+
+
+def _refusal(cmd: Command, ctx: Context) -> Reply:
+    if ctx.staff is None:
+        return Reply("您还不在考务人员名单中，无法使用该命令。请联系考务办公室登记您的账号。")
+    return Reply(f"您没有使用 /{cmd.name} 的权限（仅限{cmd.permission.label}）。")
+
+
+def _as_reply(result: Reply | str | None) -> Reply | None:
+    if result is None or isinstance(result, Reply):
+        return result
+    return Reply(result)

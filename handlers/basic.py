@@ -1,0 +1,65 @@
+"""/帮助 and /我: what the bot can do for this person, and who the bot thinks they are."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from bot.dispatch import CommandTable, Context
+from bot.model import Reply
+from bot.permissions import STAFF
+from bot.store.tables import DUTY_LABELS, KIND_LABELS, ROLE_LABELS, Assignment, ExamSession, Room
+
+table = CommandTable()
+
+
+@table.command("帮助", "help", "h", "?", summary="查看可用命令", usage="/帮助 [命令名]")
+async def help_(ctx: Context, args: str) -> Reply:
+    """List the commands this sender may use, or explain one."""
+    wanted = args.strip().lstrip("/")
+    commands = ctx.visible_commands()
+    if wanted:
+        for cmd in commands:
+            if wanted.lower() in (n.lower() for n in cmd.names):
+                aliases = "、".join(f"/{n}" for n in cmd.names)
+                return Reply(f"{aliases}\n{cmd.summary}\n用法：{cmd.usage}")
+        return Reply(f"没有“/{wanted}”这个命令。发送 /帮助 查看全部命令。")
+    who = f"{ctx.staff.name}，" if ctx.staff else ""
+    lines = [f"{who}您可以使用以下命令（命令前加 / 或 ／）："]
+    lines += [f"/{c.name}　{c.summary}" for c in commands]
+    lines.append("直接输入问题（如“开考多久后不能进场”）可查询考务规定。发送“/帮助 命令名”查看用法。")
+    if ctx.staff is None:
+        lines.append("您还不在考务人员名单中，登记请联系考务办公室。")
+    return Reply("\n".join(lines))
+
+
+@table.command("我", "whoami", "我的考场", summary="查看我的身份和今天的监考安排", permission=STAFF)
+async def whoami(ctx: Context, args: str) -> Reply:
+    """Name, roles and today's duties of the sender."""
+    staff = ctx.staff
+    assert staff is not None and staff.id is not None
+    tz = ctx.services.settings.tz
+    today = ctx.now.astimezone(tz).date()
+    async with ctx.services.db.session() as s:
+        rows = (
+            await s.exec(
+                select(ExamSession, Room, Assignment)
+                .join(Room, col(Room.session_id) == col(ExamSession.id))
+                .join(Assignment, col(Assignment.room_id) == col(Room.id))
+                .where(col(Assignment.staff_id) == staff.id, col(ExamSession.day) == today)
+                .order_by(col(ExamSession.starts_at))
+            )
+        ).all()
+    roles = "、".join(ROLE_LABELS[r] for r in sorted(staff.role_set)) or "（未设角色）"
+    lines = [f"{staff.name}（{roles}）"]
+    if not rows:
+        lines.append(f"今天（{today:%m月%d日}）没有您的监考或考评安排。")
+    else:
+        lines.append(f"今天（{today:%m月%d日}）的安排：")
+        for sess, room, a in rows:
+            start = sess.starts_at.astimezone(tz)
+            end = sess.ends_at.astimezone(tz)
+            lines.append(
+                f"· {start:%H:%M}-{end:%H:%M} {sess.code} {sess.occupation}{KIND_LABELS[sess.kind]} "
+                f"{room.room_no}（{room.location}）{DUTY_LABELS[a.duty]}"
+            )
+    return Reply("\n".join(lines))
