@@ -1,0 +1,8 @@
+"""Rule knowledge base of the exam center: regulations, search and answers (pure, synchronous)."""
+
+from knowledge.format import format_answer
+from knowledge.index import KnowledgeBase
+from knowledge.loader import KnowledgeFileError
+from knowledge.models import Answer, Clause, Match
+
+__all__ = ["Answer", "Clause", "KnowledgeBase", "KnowledgeFileError", "Match", "format_answer"]

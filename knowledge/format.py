@@ -1,0 +1,45 @@
+"""Chat reply text (Simplified Chinese) for an Answer."""
+
+from __future__ import annotations
+
+from knowledge.models import Answer, Match
+
+OFFICE_HINT = "如需确认，请咨询考务办公室。"
+
+
+def cite(m: Match) -> str:
+    """《文档》编号 label of a match."""
+    if m.clause.startswith("《"):
+        return m.clause
+    return f"《{m.doc}》{m.clause}"
+
+
+def _clause_block(m: Match) -> str:
+    return f"{cite(m)}\n{m.text}"
+
+
+def format_answer(ans: Answer) -> str:
+    """Reply text for chat: the clause, a pinned answer, an ambiguity question or "don't know"."""
+    if ans.answer is None:
+        lines = ["抱歉，我不确定这个问题的答案。"]
+        if ans.matches:
+            lines.append("以下条款可能相关：")
+            for n, m in enumerate(ans.matches[:3], start=1):
+                lines.append(f"{n}. {_clause_block(m)}")
+        lines.append("请咨询考务办公室。")
+        return "\n".join(lines)
+    if ans.pinned:
+        lines = [ans.answer.text, "", "依据："]
+        lines.extend(_clause_block(m) for m in ans.matches)
+        return "\n".join(lines)
+    if ans.ambiguous and len(ans.matches) > 1:
+        first, second = ans.matches[0], ans.matches[1]
+        return "\n".join(
+            [
+                "您的问题可能涉及以下两条规定：",
+                f"1. {_clause_block(first)}",
+                f"2. {_clause_block(second)}",
+                "请问您指的是哪一条？可以补充说明具体情况。",
+            ]
+        )
+    return f"根据{_clause_block(ans.answer)}"

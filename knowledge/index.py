@@ -1,0 +1,216 @@
+"""Lexical index (BM25 over words and character bigrams) and the KnowledgeBase facade."""
+
+from __future__ import annotations
+
+import heapq
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from rapidfuzz import fuzz
+
+from knowledge.loader import load_documents, load_pinned
+from knowledge.models import Answer, Clause, Match, PinnedAnswer
+from knowledge.text import Analyzer, normalize
+
+# Weights of the fields of a clause in its term frequencies.
+TEXT_WEIGHT = 1.0
+CONTEXT_WEIGHT = 0.5
+TITLE_WEIGHT = 1.0
+# Single characters and dictionary sub-words of long words count less than whole words.
+UNIGRAM_WEIGHT = 0.3
+SUBWORD_WEIGHT = 0.5
+# Mix of the three signals (they are all roughly in [0, 1]).
+WORD_WEIGHT = 0.5
+GRAM_WEIGHT = 0.4
+FUZZ_WEIGHT = 0.1
+# A query word the KB has never seen counts as this fraction of the rarest word's IDF:
+# a question full of unknown words is probably out of domain.
+UNKNOWN_IDF_FACTOR = 0.8
+# Below this combined score the KB answers "don't know". A question that names no domain
+# term at all (see Analyzer.is_domain_word) must clear the higher bar.
+CONFIDENCE_THRESHOLD = 0.3
+OFF_DOMAIN_THRESHOLD = 0.55
+# Two best clauses closer than this are reported as ambiguous.
+AMBIGUITY_MARGIN = 0.02
+# Nearest clauses below this score are not worth suggesting.
+SUGGESTION_FLOOR = 0.12
+RERANK_DEPTH = 30
+MAX_MATCHES = 3
+
+
+class BM25:
+    """Okapi BM25 with fractional (field-weighted) term frequencies and precomputed postings."""
+
+    def __init__(self, docs: Sequence[dict[str, float]], k1: float = 0.6, b: float = 0.2) -> None:
+        self.n_docs = len(docs)
+        lengths = [sum(d.values()) for d in docs]
+        avgdl = (sum(lengths) / self.n_docs) if self.n_docs else 1.0
+        df: Counter[str] = Counter()
+        for d in docs:
+            df.update(d.keys())
+        self.idf = {t: math.log(1.0 + (self.n_docs - n + 0.5) / (n + 0.5)) for t, n in df.items()}
+        self.max_idf = math.log(1.0 + (self.n_docs + 0.5) / 0.5)
+        self.postings: dict[str, list[tuple[int, float]]] = {}
+        for i, d in enumerate(docs):
+            norm = k1 * (1.0 - b + b * lengths[i] / (avgdl or 1.0))
+            for t, tf in d.items():
+                # One occurrence in a clause of average length contributes exactly idf(t).
+                value = self.idf[t] * tf * (k1 + 1.0) / (tf + norm)
+                self.postings.setdefault(t, []).append((i, value))
+
+    def scores(self, terms: dict[str, float]) -> dict[int, float]:
+        """Coverage-normalised BM25 scores of all clauses sharing a term with the query.
+
+        `terms` maps each query term to its weight. The result is divided by the score of a
+        clause of average length containing every query term once, so it is about 1 for a
+        full match; a query term the index has never seen still counts in the divisor.
+        """
+        if not terms:
+            return {}
+        unknown = UNKNOWN_IDF_FACTOR * self.max_idf
+        total = sum(self.idf.get(t, unknown) * qw for t, qw in terms.items())
+        acc: dict[int, float] = {}
+        get = acc.get
+        for t, qw in terms.items():
+            for i, v in self.postings.get(t, ()):
+                acc[i] = get(i, 0.0) + v * qw
+        return {i: v / total for i, v in acc.items()}
+
+
+def _weighted(parts: Iterable[tuple[list[str], float]]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for terms, weight in parts:
+        for t in terms:
+            out[t] = out.get(t, 0.0) + weight
+    return out
+
+
+class KnowledgeBase:
+    """The rule knowledge base: clauses, pinned answers and the search index."""
+
+    def __init__(self, clauses: Sequence[Clause], pinned: Sequence[PinnedAnswer] = ()) -> None:
+        self.clauses: list[Clause] = list(clauses)
+        self.pinned: list[PinnedAnswer] = list(pinned)
+        self._pinned_re = [re.compile(p.pattern) for p in self.pinned]
+        self._by_key = {(c.doc, c.clause): c for c in self.clauses}
+        self.analyzer = Analyzer()
+        word_docs: list[dict[str, float]] = []
+        gram_docs: list[dict[str, float]] = []
+        self._fuzz_text: list[str] = []
+        title_cache: dict[str, list[str]] = {}
+        for c in self.clauses:
+            text_words = self.analyzer.words(c.text)
+            context_words = self.analyzer.words(c.context) if c.context else []
+            if c.doc not in title_cache:
+                title_cache[c.doc] = self.analyzer.words(c.doc)
+            title_words = title_cache[c.doc]
+            word_docs.append(
+                _weighted(
+                    [
+                        (self.analyzer.expand(text_words), TEXT_WEIGHT),
+                        (self.analyzer.expand(context_words), CONTEXT_WEIGHT),
+                        (self.analyzer.expand(title_words), TITLE_WEIGHT),
+                    ]
+                )
+            )
+            gram_docs.append(
+                _weighted(
+                    [
+                        (self.analyzer.bigrams(text_words), TEXT_WEIGHT),
+                        (self.analyzer.unigrams(text_words), TEXT_WEIGHT * UNIGRAM_WEIGHT),
+                        (self.analyzer.bigrams(context_words), CONTEXT_WEIGHT),
+                        (self.analyzer.bigrams(title_words), TITLE_WEIGHT),
+                    ]
+                )
+            )
+            self._fuzz_text.append("".join(context_words + text_words))
+        self._words = BM25(word_docs)
+        self._grams = BM25(gram_docs)
+
+    @classmethod
+    def load(cls, extra_dirs: Sequence[Path] = ()) -> KnowledgeBase:
+        """Load the bundled regulations plus those in `extra_dirs` and build the index."""
+        docs = load_documents(extra_dirs)
+        clauses = [c for d in docs for c in d.clauses]
+        pinned = load_pinned(((c.doc, c.clause) for c in clauses), extra_dirs)
+        return cls(clauses, pinned)
+
+    def clause(self, doc: str, number: str) -> Clause | None:
+        """The clause with this document title and number, if any."""
+        return self._by_key.get((doc, number))
+
+    def _match(self, i: int, score: float) -> Match:
+        c = self.clauses[i]
+        return Match(doc=c.doc, clause=c.clause, text=c.text, score=round(min(score, 1.0), 4))
+
+    def search(self, question: str, limit: int = MAX_MATCHES) -> list[Match]:
+        """Best clauses for a question by combined score, best first (no threshold)."""
+        return self._search(self.analyzer.words(question), limit)
+
+    def _query_terms(self, words: list[str]) -> dict[str, float]:
+        """Query words (weight 1) plus, at lower weight, their dictionary sub-words and, for
+        words the index has never seen, the synonyms of their single characters (进考场 → 进入)."""
+        terms = dict.fromkeys(self.analyzer.expand(words), SUBWORD_WEIGHT)
+        synonyms = self.analyzer.synonyms
+        for word in words:
+            if len(word) > 1 and word not in self._words.idf:
+                for ch in word:
+                    if ch in synonyms:
+                        terms.setdefault(synonyms[ch], SUBWORD_WEIGHT)
+        terms.update(dict.fromkeys(words, 1.0))
+        return terms
+
+    def _search(self, words: list[str], limit: int) -> list[Match]:
+        if not words:
+            return []
+        word_terms = self._query_terms(words)
+        gram_terms = dict.fromkeys(self.analyzer.unigrams(words), UNIGRAM_WEIGHT)
+        gram_terms.update(dict.fromkeys(self.analyzer.bigrams(words), 1.0))
+        w = self._words.scores(word_terms)
+        g = self._grams.scores(gram_terms)
+        lexical: dict[int, float] = {}
+        for i, v in w.items():
+            lexical[i] = WORD_WEIGHT * min(v, 1.2)
+        for i, v in g.items():
+            lexical[i] = lexical.get(i, 0.0) + GRAM_WEIGHT * min(v, 1.2)
+        top = heapq.nlargest(RERANK_DEPTH, lexical.items(), key=lambda kv: kv[1])
+        query = "".join(words)
+        scored = [
+            (i, v + FUZZ_WEIGHT * fuzz.partial_ratio(query, self._fuzz_text[i]) / 100.0) for i, v in top
+        ]
+        scored.sort(key=lambda kv: (-kv[1], kv[0]))
+        return [self._match(i, s) for i, s in scored[:limit]]
+
+    def _pinned_answer(self, question: str) -> Answer | None:
+        normalized = normalize(question)
+        for pin, rx in zip(self.pinned, self._pinned_re, strict=True):
+            if not rx.search(normalized):
+                continue
+            cited = [self._by_key[key] for key in pin.cites]
+            docs = list(dict.fromkeys(c.doc for c in cited))
+            if len(docs) == 1:
+                clause_label = "、".join(c.clause for c in cited)
+            else:
+                clause_label = "、".join(f"《{c.doc}》{c.clause}" for c in cited)
+            answer = Match(doc="、".join(docs), clause=clause_label, text=pin.answer, score=1.0)
+            matches = [Match(doc=c.doc, clause=c.clause, text=c.text, score=1.0) for c in cited]
+            return Answer(question=question, answer=answer, matches=matches[:MAX_MATCHES], pinned=True)
+        return None
+
+    def ask(self, question: str) -> Answer:
+        """Answer a question: pinned answer, best clause, or "don't know" with nearest clauses."""
+        pinned = self._pinned_answer(question)
+        if pinned is not None:
+            return pinned
+        words = self.analyzer.words(question)
+        ranked = self._search(words, MAX_MATCHES)
+        in_domain = any(self.analyzer.is_domain_word(w) for w in words)
+        threshold = CONFIDENCE_THRESHOLD if in_domain else OFF_DOMAIN_THRESHOLD
+        if not ranked or ranked[0].score < threshold:
+            near = [m for m in ranked if m.score >= SUGGESTION_FLOOR]
+            return Answer(question=question, answer=None, matches=near)
+        ambiguous = len(ranked) > 1 and ranked[0].score - ranked[1].score < AMBIGUITY_MARGIN
+        return Answer(question=question, answer=ranked[0], matches=ranked, ambiguous=ambiguous)

@@ -1,0 +1,56 @@
+"""Value objects of the rule knowledge base."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One answerable entry: a numbered item or sub-item of a regulation."""
+
+    doc: str
+    clause: str
+    text: str
+    context: str = ""
+
+
+@dataclass(frozen=True)
+class Match:
+    """A clause (or a pinned answer) returned for a question, with its confidence in [0, 1]."""
+
+    doc: str
+    clause: str
+    text: str
+    score: float
+
+    def to_dict(self) -> dict[str, str | float]:
+        """Plain-dict form used by the JSON output of the CLI."""
+        return {"doc": self.doc, "clause": self.clause, "text": self.text, "score": round(self.score, 4)}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Result of `KnowledgeBase.ask`.
+
+    `answer` is None when the knowledge base does not know; `matches` always holds the
+    nearest clauses, best first (at most 3). `ambiguous` is True when the two best clauses
+    nearly tie. `pinned` is True when a pinned (hand-written) answer was used; then
+    `answer.text` is the written answer and `matches` are the clauses it cites.
+    """
+
+    question: str
+    answer: Match | None
+    matches: list[Match] = field(default_factory=list)
+    ambiguous: bool = False
+    pinned: bool = False
+
+
+@dataclass(frozen=True)
+class PinnedAnswer:
+    """A hand-written answer selected by a regular expression on the question."""
+
+    pattern: str
+    answer: str
+    cites: tuple[tuple[str, str], ...]
+    source: str = ""

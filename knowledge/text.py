@@ -1,0 +1,152 @@
+"""Text analysis: normalisation, jieba segmentation with a domain dictionary, synonyms, n-grams."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+import threading
+import unicodedata
+from collections.abc import Iterable
+from pathlib import Path
+
+import jieba
+
+from knowledge.loader import LEXICON_DIR, load_synonyms, load_word_list
+
+_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_NUMBER_RE = re.compile(r"(?<!第)([零〇一二两三四五六七八九十]+)(?=分钟|名|个|人|年|次|份|天|小时|分(?!之))")
+_SPACE_RE = re.compile(r"\s+")
+_WORD_RE = re.compile(r"[\w]", re.UNICODE)
+_DOMAIN_FREQ = 20000
+# Characters that make a word exam-related (考场, 试卷, 监考, 评分, 阅卷, 督导 …).
+_DOMAIN_CHARS = frozenset("考卷监评阅督")
+_NOT_DOMAIN = frozenset({"考虑", "思考", "评论", "考勤", "参考"})
+
+_lock = threading.Lock()
+_tokenizer: jieba.Tokenizer | None = None
+
+
+def cache_dir() -> Path:
+    """Directory for jieba's dictionary cache: $EXAMBOT_CACHE_DIR, $XDG_CACHE_HOME/exambot or ~/.cache/exambot."""
+    env = os.environ.get("EXAMBOT_CACHE_DIR")
+    if env:
+        base = Path(env)
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        base = (Path(xdg) if xdg else Path.home() / ".cache") / "exambot"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        if os.access(base, os.W_OK):
+            return base
+    except OSError:
+        pass
+    return Path(tempfile.gettempdir())
+
+
+def _cn_to_int(s: str) -> int | None:
+    if "十" not in s:
+        if len(s) == 1:
+            return _DIGITS[s]
+        return None
+    tens, _, ones = s.partition("十")
+    if len(tens) > 1 or len(ones) > 1:
+        return None
+    return (_DIGITS[tens] if tens else 1) * 10 + (_DIGITS[ones] if ones else 0)
+
+
+def _replace_cn_number(m: re.Match[str]) -> str:
+    value = _cn_to_int(m.group(1))
+    return m.group(1) if value is None else str(value)
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width to half-width), lower case, no whitespace, Chinese counts as digits."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = _SPACE_RE.sub("", text)
+    return _CN_NUMBER_RE.sub(_replace_cn_number, text)
+
+
+class Analyzer:
+    """Turns text into canonical words (for BM25) and character bigrams."""
+
+    def __init__(self, lexicon_dir: Path = LEXICON_DIR) -> None:
+        self.synonyms: dict[str, str] = {}
+        for group in load_synonyms(lexicon_dir / "synonyms.txt"):
+            canonical = normalize(group[0])
+            for word in group:
+                self.synonyms[normalize(word)] = canonical
+        self.stopwords = {normalize(w) for w in load_word_list(lexicon_dir / "stopwords.txt")}
+        domain: list[str] = []
+        for entry in load_word_list(lexicon_dir / "userdict.txt"):
+            domain.append(normalize(entry.split()[0]))
+        self.domain_words = {self.synonyms.get(w, w) for w in domain}
+        domain.extend(self.synonyms)
+        self.tokenizer = _shared_tokenizer(domain)
+
+    def words(self, text: str) -> list[str]:
+        """Canonical content words of a text (stop words and punctuation removed)."""
+        out: list[str] = []
+        for token in self.tokenizer.lcut(normalize(text), HMM=False):
+            if not _WORD_RE.search(token) or token in self.stopwords:
+                continue
+            out.append(self.synonyms.get(token, token))
+        return out
+
+    def expand(self, words: Iterable[str]) -> list[str]:
+        """Words plus the dictionary sub-words of long words (like jieba's search mode)."""
+        out: list[str] = []
+        freq = self.tokenizer.FREQ
+        for word in words:
+            out.append(word)
+            n = len(word)
+            if n <= 2:
+                continue
+            seen = {word}
+            for size in range(2, n):
+                for start in range(n - size + 1):
+                    sub = word[start : start + size]
+                    if freq.get(sub):
+                        sub = self.synonyms.get(sub, sub)
+                        if sub not in seen:
+                            seen.add(sub)
+                            out.append(sub)
+        return out
+
+    def is_domain_word(self, word: str) -> bool:
+        """True for words of the domain lexicon or words built on the exam-specific characters."""
+        if word in self.domain_words:
+            return True
+        return word not in _NOT_DOMAIN and any(ch in _DOMAIN_CHARS for ch in word)
+
+    @staticmethod
+    def unigrams(words: Iterable[str]) -> list[str]:
+        """Single characters of the words (catch 站/站立, 领/领取 …)."""
+        return [ch for word in words for ch in word]
+
+    @staticmethod
+    def bigrams(words: Iterable[str]) -> list[str]:
+        """Character bigrams of the joined canonical words (single characters stand alone)."""
+        joined = "".join(words)
+        if len(joined) < 2:
+            return [joined] if joined else []
+        return [joined[i : i + 2] for i in range(len(joined) - 1)]
+
+
+def _shared_tokenizer(domain_words: Iterable[str]) -> jieba.Tokenizer:
+    """One process-wide jieba tokenizer with a cached dictionary and the domain words added."""
+    global _tokenizer
+    with _lock:
+        if _tokenizer is None:
+            logging.getLogger("jieba").setLevel(logging.WARNING)
+            jieba.setLogLevel(logging.WARNING)
+            tokenizer = jieba.Tokenizer()
+            tokenizer.tmp_dir = str(cache_dir())
+            tokenizer.initialize()
+            _tokenizer = tokenizer
+        tokenizer = _tokenizer
+        for word in domain_words:
+            if len(word) > 1 and tokenizer.FREQ.get(word, 0) < _DOMAIN_FREQ:
+                tokenizer.add_word(word, freq=_DOMAIN_FREQ)
+        return tokenizer
