@@ -117,7 +117,7 @@ def parse_document(path: Path) -> Document:
         if not any(c.clause.startswith(number + "(") for c in clauses):
             raise KnowledgeFileError(path, heading_line, f"heading {number!r} has no sub-items")
     if not clauses:
-        raise KnowledgeFileError(path, numbers and max(numbers.values()) or 1, "document has no clauses")
+        raise KnowledgeFileError(path, (numbers and max(numbers.values())) or 1, "document has no clauses")
     return Document(title=title, path=str(path), clauses=tuple(clauses))
 
 

@@ -1,0 +1,95 @@
+"""`exambot ask` subcommand: query the rule knowledge base from the command line.
+
+The main CLI calls `register(subparsers)`; `python -m knowledge.cli ask ...` runs it standalone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from knowledge.format import format_answer
+from knowledge.index import MAX_MATCHES, KnowledgeBase
+from knowledge.loader import KnowledgeFileError
+from knowledge.models import Answer
+
+KB_DIR_ENV = "EXAMBOT_KB_DIR"
+
+
+def kb_dirs_from_env(environ: dict[str, str] | None = None) -> list[Path]:
+    """Extra knowledge directories from $EXAMBOT_KB_DIR (os.pathsep-separated)."""
+    value = (os.environ if environ is None else environ).get(KB_DIR_ENV, "")
+    return [Path(p) for p in value.split(os.pathsep) if p.strip()]
+
+
+def answer_to_json(ans: Answer) -> dict[str, Any]:
+    """JSON object of the `--json` output."""
+    return {
+        "question": ans.question,
+        "answer": ans.answer.to_dict() if ans.answer is not None else None,
+        "matches": [m.to_dict() for m in ans.matches[:MAX_MATCHES]],
+    }
+
+
+def _run_ask(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    out = stdout or sys.stdout
+    dirs: Sequence[Path] = args.kb_dir if args.kb_dir else kb_dirs_from_env()
+    try:
+        kb = KnowledgeBase.load(dirs)
+    except KnowledgeFileError as exc:
+        print(f"知识库文件错误：{exc}", file=sys.stderr)
+        return 2
+    if args.question:
+        questions = [" ".join(args.question)]
+        batch = False
+    else:
+        questions = [line.strip() for line in (stdin or sys.stdin)]
+        questions = [q for q in questions if q]
+        batch = True
+    for question in questions:
+        ans = kb.ask(question)
+        if args.json or batch:
+            out.write(json.dumps(answer_to_json(ans), ensure_ascii=False) + "\n")
+        else:
+            out.write(format_answer(ans) + "\n")
+    out.flush()
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the `ask` subcommand to an argparse subparsers object."""
+    parser = subparsers.add_parser(
+        "ask",
+        help="查询考务规章知识库",
+        description="查询考务规章知识库。不带问题时从标准输入逐行读取问题，每行输出一个 JSON 对象。",
+    )
+    parser.add_argument("question", nargs="*", help="问题（省略则从标准输入逐行读取）")
+    parser.add_argument("--json", action="store_true", help="输出 JSON 对象")
+    parser.add_argument(
+        "--kb-dir",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help=f"额外的知识库目录（可重复；缺省时使用环境变量 {KB_DIR_ENV}，以 {os.pathsep!r} 分隔）",
+    )
+    parser.set_defaults(func=_run_ask)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone entry point: `python -m knowledge.cli ask ...`."""
+    parser = argparse.ArgumentParser(prog="exambot")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    register(subparsers)
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
