@@ -1,0 +1,191 @@
+"""Answers, formatting, pinned answers and the `ask` CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from knowledge import Answer, KnowledgeBase, Match, format_answer
+from knowledge.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_answer_cites_document_clause_and_text(kb: KnowledgeBase) -> None:
+    """A confident answer carries title, number and the clause text, and the reply shows them."""
+    ans = kb.ask("考评员证卡有效期几年？")
+    assert ans.answer is not None
+    assert (ans.answer.doc, ans.answer.clause) == ("考评人员管理办法", "第三条")
+    assert ans.answer.text.startswith("考评人员证卡的有效期为3年")
+    assert 0 < ans.answer.score <= 1
+    assert ans.matches[0] == ans.answer
+    text = format_answer(ans)
+    assert "《考评人员管理办法》第三条" in text
+    assert "有效期为3年" in text
+
+
+def test_full_width_and_spaces_are_normalised(kb: KnowledgeBase) -> None:
+    """Full-width characters and stray spaces do not change the answer."""
+    a = kb.ask("开考３０分钟后 考生还能进场吗？")
+    b = kb.ask("开考30分钟后考生还能进场吗")
+    assert a.answer is not None and b.answer is not None
+    assert (a.answer.doc, a.answer.clause) == (b.answer.doc, b.answer.clause)
+
+
+def test_dont_know_reply(kb: KnowledgeBase) -> None:
+    """An unrelated question gets "don't know", at most 3 suggestions and the office hint."""
+    ans = kb.ask("食堂今天中午吃什么")
+    assert ans.answer is None
+    assert len(ans.matches) <= 3
+    text = format_answer(ans)
+    assert text.startswith("抱歉，我不确定")
+    assert "请咨询考务办公室" in text
+
+
+def test_empty_question_is_dont_know(kb: KnowledgeBase) -> None:
+    """A question of only punctuation or filler words gets "don't know" with no matches."""
+    ans = kb.ask("？？吗")
+    assert ans.answer is None
+    assert ans.matches == []
+
+
+def test_dont_know_reply_lists_nearest_clauses() -> None:
+    """The don't-know reply lists the nearest clauses with their citations."""
+    near = [Match("监考人员守则", "3.(8)", "监考人员监考期间，手机应调为静音或振动，不得在考场内接听电话。", 0.2)]
+    text = format_answer(Answer(question="?", answer=None, matches=near))
+    assert "《监考人员守则》3.(8)" in text
+    assert "请咨询考务办公室" in text
+
+
+def test_ambiguous_reply_shows_both_and_asks() -> None:
+    """An ambiguous answer shows both clauses and asks which one was meant."""
+    m1 = Match("阅卷评分守则", "7.", "发现装订不规范的试卷向考评小组负责人报告……", 0.61)
+    m2 = Match("考评人员管理办法", "第七条(七)", "阅卷评分。……", 0.60)
+    text = format_answer(Answer(question="?", answer=m1, matches=[m1, m2], ambiguous=True))
+    assert "《阅卷评分守则》7." in text
+    assert "《考评人员管理办法》第七条(七)" in text
+    assert "哪一条" in text
+
+
+def test_ambiguous_flag_when_top_two_tie(kb: KnowledgeBase) -> None:
+    """`ambiguous` is set exactly when the two best scores nearly tie."""
+    for question in ["试卷装订不规范怎么办", "考评员证卡有效期几年", "监考能接电话吗"]:
+        ans = kb.ask(question)
+        assert ans.answer is not None
+        tie = ans.matches[0].score - ans.matches[1].score < 0.02
+        assert ans.ambiguous == tie
+
+
+def test_pinned_answer_wins(kb: KnowledgeBase) -> None:
+    """The bundled pinned answer about lateness cites both the theory and the practical rule."""
+    ans = kb.ask("考生迟到几分钟就不让进了")
+    assert ans.pinned
+    assert ans.answer is not None
+    assert {(m.doc, m.clause) for m in ans.matches} == {
+        ("监考人员守则", "3.(3)"),
+        ("实际操作考核考场规则", "2."),
+    }
+    text = format_answer(ans)
+    assert "30 分钟" in text and "5 分钟" in text
+    assert "《实际操作考核考场规则》2." in text
+
+
+def test_pinned_answer_from_extra_dir(tmp_path: Path) -> None:
+    """A pinned.txt in an extra directory is used before the bundled one."""
+    (tmp_path / "pinned.txt").write_text(
+        "# 测试\n准考证.*(丢|忘)\t准考证遗失请到考务办公室补打。\t《考务管理岗位职责》4.\n", encoding="utf-8"
+    )
+    kb = KnowledgeBase.load([tmp_path])
+    ans = kb.ask("考生准考证丢了怎么办")
+    assert ans.pinned
+    assert ans.answer is not None
+    assert ans.answer.text == "准考证遗失请到考务办公室补打。"
+    assert (ans.answer.doc, ans.answer.clause) == ("考务管理岗位职责", "4.")
+
+
+def test_cli_text_output(capsys: pytest.CaptureFixture[str]) -> None:
+    """`ask "问题"` prints the reply for a person."""
+    assert main(["ask", "监考时可以接电话吗"]) == 0
+    out = capsys.readouterr().out
+    assert "《监考人员守则》3.(8)" in out
+
+
+def test_cli_json_output(capsys: pytest.CaptureFixture[str]) -> None:
+    """`ask --json "问题"` prints one JSON object with answer and at most 3 matches."""
+    assert main(["ask", "--json", "一份卷子要几个人评"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["question"] == "一份卷子要几个人评"
+    assert set(data["answer"]) == {"doc", "clause", "text", "score"}
+    assert (data["answer"]["doc"], data["answer"]["clause"]) == ("考评人员管理办法", "第七条(七)")
+    assert 1 <= len(data["matches"]) <= 3
+    assert data["matches"][0] == data["answer"]
+    scores = [m["score"] for m in data["matches"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_cli_json_dont_know(capsys: pytest.CaptureFixture[str]) -> None:
+    """A don't-know answer is null in JSON."""
+    assert main(["ask", "--json", "今天天气怎么样"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["answer"] is None
+
+
+def test_cli_batch_from_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without a question, every stdin line gets one JSON line, in order."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO("考评员收考生红包\n\n今天天气怎么样\n监考能抽烟吗\n"))
+    assert main(["ask"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    objs = [json.loads(line) for line in lines]
+    assert [o["question"] for o in objs] == ["考评员收考生红包", "今天天气怎么样", "监考能抽烟吗"]
+    assert objs[0]["answer"]["clause"] == "第八条(七)"
+    assert objs[1]["answer"] is None
+    assert objs[2]["answer"]["doc"] == "监考人员守则"
+
+
+def test_cli_kb_dir_and_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--kb-dir adds a directory; without the flag EXAMBOT_KB_DIR is used."""
+    extra = tmp_path / "kb"
+    extra.mkdir()
+    (extra / "p.txt").write_text("# 考点停车管理规定\n1.\t考生车辆停放在东门外临时停车场。\n", encoding="utf-8")
+    assert main(["ask", "--json", "--kb-dir", str(extra), "考生车辆停放在哪"]) == 0
+    assert json.loads(capsys.readouterr().out)["answer"]["doc"] == "考点停车管理规定"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("EXAMBOT_KB_DIR", os.pathsep.join([str(empty), str(extra)]))
+    assert main(["ask", "--json", "考生车辆停放在哪"]) == 0
+    assert json.loads(capsys.readouterr().out)["answer"]["doc"] == "考点停车管理规定"
+
+
+def test_cli_bad_kb_dir_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A malformed file in --kb-dir is reported on stderr with exit code 2."""
+    (tmp_path / "bad.txt").write_text("没有标题\n", encoding="utf-8")
+    assert main(["ask", "--kb-dir", str(tmp_path), "问题"]) == 2
+    err = capsys.readouterr().err
+    assert "bad.txt:1:" in err
+
+
+def test_cli_subprocess_batch() -> None:
+    """`python -m knowledge.cli ask` works as a separate process reading stdin."""
+    env = {k: v for k, v in os.environ.items() if k != "EXAMBOT_KB_DIR"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "knowledge.cli", "ask", "--json"],
+        input="答题卡什么时候启封\n讲个笑话\n",
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    objs = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(objs) == 2
+    assert objs[1]["answer"] is None
+    assert all(len(o["matches"]) <= 3 for o in objs)
