@@ -1,0 +1,97 @@
+"""``import_file``: read, validate everything, then apply in one transaction (or nothing at all)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.importer.apply import Recorder
+from bot.importer.problems import ImportFailed
+from bot.importer.read import read_file
+from bot.importer.result import ImportResult
+from bot.importer.roster import apply_roster, parse_roster
+from bot.importer.schedule import parse_schedule
+from bot.importer.schedule_apply import resolve_people, write_schedule
+from bot.importer.staff import apply_staff, parse_staff
+from bot.importer.table import Collector
+from bot.store.engine import Database
+from bot.store.tables import AuditLog
+
+Kind = Literal["schedule", "staff", "roster"]
+SessionsChanged = Callable[[AsyncSession, list[int]], Awaitable[None]]
+
+
+class _DryRun(Exception):
+    """Raised inside the transaction to roll back a dry run."""
+
+
+async def import_file(
+    db: Database,
+    kind: Kind,
+    path: Path,
+    *,
+    tz: ZoneInfo,
+    actor: str,
+    dry_run: bool = False,
+    year: int | None = None,
+    on_sessions_changed: SessionsChanged | None = None,
+) -> ImportResult:
+    """Import a schedule, staff or roster file; raises :class:`ImportFailed` with every problem, writing nothing.
+
+    ``on_sessions_changed`` is awaited inside the same transaction with the ids of sessions created or whose
+    times, rooms or people changed (not in a dry run).
+    """
+    path = Path(path)
+    col = Collector(path.name)
+    sheets = read_file(path)
+    if kind == "schedule":
+        plan = parse_schedule(sheets, col, year=year)
+    elif kind == "staff":
+        staff_specs = parse_staff(sheets, col)
+    elif kind == "roster":
+        roster_specs = parse_roster(sheets, col, year=year)
+    else:
+        raise ValueError(f"unknown import kind {kind!r}")
+    if col.problems:
+        raise ImportFailed(col.problems)
+
+    result = ImportResult(kind, path.name, dry_run=dry_run, notes=col.notes())
+    try:
+        async with db.session() as s:
+            rec = Recorder(s, actor, result, tz)
+            if kind == "schedule":
+                resolved, problems, warnings = await resolve_people(s, plan, path.name)
+                if problems:
+                    raise ImportFailed(problems)
+                result.warnings += warnings
+                result.session_ids = await write_schedule(s, plan, resolved, rec, tz)
+            elif kind == "staff":
+                problems = await apply_staff(s, staff_specs, rec, path.name)
+                if problems:
+                    raise ImportFailed(problems)
+            else:
+                problems = await apply_roster(s, roster_specs, rec, path.name)
+                if problems:
+                    raise ImportFailed(problems)
+            if dry_run:
+                raise _DryRun
+            if result.changed:
+                s.add(
+                    AuditLog(
+                        at=rec.now,
+                        actor=actor,
+                        action="import",
+                        entity=kind,
+                        entity_id=path.name,
+                        detail={label: c.render() for label, c in result.counts.items()},
+                    )
+                )
+            if on_sessions_changed is not None and result.session_ids:
+                await on_sessions_changed(s, result.session_ids)
+    except _DryRun:
+        pass
+    return result

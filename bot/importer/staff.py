@@ -1,0 +1,164 @@
+"""The staff list (人员名单): one row per person, keyed by WeCom id, else DingTalk id, else name + phone."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.importer.apply import Recorder
+from bot.importer.headers import STAFF_FIELDS
+from bot.importer.parse import ParseError, code_text, name_key, parse_plain_date, parse_roles
+from bot.importer.problems import Problem
+from bot.importer.read import Sheet
+from bot.importer.table import Collector
+from bot.store.tables import ROLE_LABELS, Role, Staff
+
+STAFF_FIELD_NAMES = ["name", "roles", "phone", "wecom_userid", "dingtalk_userid", "cert_issued", "note", "active"]
+
+
+@dataclass(slots=True)
+class StaffSpec:
+    """One person as the file describes them; None means the file has no such column."""
+
+    name: str
+    roles: list[Role]
+    phone: str | None
+    wecom: str | None
+    dingtalk: str | None
+    cert: date | None
+    note: str | None
+    sheet: str | None
+    row: int
+    has: frozenset[str]  # which optional columns the file has
+
+    def wanted(self) -> dict[str, object]:
+        """The Staff fields this row sets."""
+        out: dict[str, object] = {"name": self.name, "roles": ",".join(r.value for r in self.roles)}
+        for key, attr, value in (
+            ("phone", "phone", self.phone),
+            ("wecom", "wecom_userid", self.wecom),
+            ("dingtalk", "dingtalk_userid", self.dingtalk),
+            ("cert", "cert_issued", self.cert),
+            ("note", "note", self.note),
+        ):
+            if key in self.has:
+                out[attr] = value
+        return out
+
+
+def _phone(text: str) -> str | None:
+    t = re.sub(r"[\s-]", "", unicodedata.normalize("NFKC", text))
+    return t or None
+
+
+def parse_staff(sheets: list[Sheet], col: Collector) -> list[StaffSpec]:
+    """Every row of every sheet with a staff header."""
+    out: list[StaffSpec] = []
+    seen: dict[tuple[str, str], int] = {}
+    for table in col.tables(sheets, STAFF_FIELDS, "人员名单"):
+        if not col.require(table, ("name",), ("roles",), fields=STAFF_FIELDS):
+            continue
+        hm = table.header
+        has = frozenset(k for k in ("phone", "wecom", "dingtalk", "cert", "note") if hm.has(k))
+        for row in table.data_rows():
+            n = row.number
+            before = len(col.problems)
+            name = name_key(table.cell(row, "name").text)
+            if not name:
+                col.add(table, n, hm.label("name"), "姓名为空")
+            roles: list[Role] = []
+            try:
+                roles = parse_roles(table.cell(row, "roles").text)
+            except ParseError as exc:
+                col.add(table, n, hm.label("roles"), str(exc))
+            ids: dict[str, str | None] = {}
+            for key, what in (("wecom", "企业微信账号"), ("dingtalk", "钉钉userId")):
+                try:
+                    ids[key] = code_text(table.cell(row, key), what) or None
+                except ParseError as exc:
+                    col.add(table, n, hm.label(key), str(exc))
+                    ids[key] = None
+                value = ids[key]
+                if value is not None:
+                    if (key, value) in seen:
+                        col.add(table, n, hm.label(key), f"{what}“{value}”与第{seen[(key, value)]}行重复")
+                    seen[(key, value)] = n
+            phone: str | None = None
+            try:
+                phone = _phone(code_text(table.cell(row, "phone"), "手机号"))
+            except ParseError as exc:
+                col.add(table, n, hm.label("phone"), str(exc))
+            cert: date | None = None
+            cert_cell = table.cell(row, "cert")
+            if not cert_cell.blank:
+                try:
+                    cert = parse_plain_date(cert_cell, epoch=table.sheet.epoch)
+                except ParseError as exc:
+                    col.add(table, n, hm.label("cert"), str(exc))
+            note = table.cell(row, "note").text or None
+            if len(col.problems) == before:
+                spec = StaffSpec(
+                    name, roles, phone, ids["wecom"], ids["dingtalk"], cert, note, table.sheet.name, n, has
+                )
+                out.append(spec)
+    return out
+
+
+def _line(spec: StaffSpec) -> str:
+    roles = "、".join(ROLE_LABELS[r] for r in spec.roles)
+    return f"{spec.name}（{roles}）"
+
+
+async def apply_staff(s: AsyncSession, specs: list[StaffSpec], rec: Recorder, file: str) -> list[Problem]:
+    """Match each row to a person (WeCom id, DingTalk id, name + phone) and create or update; problems on conflicts."""
+    everyone = list((await s.exec(select(Staff))).all())
+    by_wecom = {p.wecom_userid: p for p in everyone if p.wecom_userid}
+    by_ding = {p.dingtalk_userid: p for p in everyone if p.dingtalk_userid}
+    by_name_phone = {(name_key(p.name), p.phone or ""): p for p in everyone}
+    plan: list[tuple[StaffSpec, Staff | None]] = []
+    problems: list[Problem] = []
+    claimed: dict[int, int] = {}
+    for spec in specs:
+        person = (
+            (by_wecom.get(spec.wecom) if spec.wecom else None)
+            or (by_ding.get(spec.dingtalk) if spec.dingtalk else None)
+            or by_name_phone.get((spec.name, spec.phone or ""))
+        )
+        if person is not None and person.id is not None:
+            if person.id in claimed:
+                problems.append(
+                    Problem(
+                        file,
+                        f"与第{claimed[person.id]}行是同一人（{person.name}），请合并为一行",
+                        sheet=spec.sheet,
+                        row=spec.row,
+                    )
+                )
+            claimed[person.id] = spec.row
+        # a platform id already held by someone else would break the unique constraint
+        for value, index, label in ((spec.wecom, by_wecom, "企业微信账号"), (spec.dingtalk, by_ding, "钉钉userId")):
+            owner = index.get(value) if value else None
+            if owner is not None and owner is not person:
+                problems.append(
+                    Problem(
+                        file,
+                        f"{label}“{value}”已属于人员“{owner.name}”，不能再分配给“{spec.name}”",
+                        sheet=spec.sheet,
+                        row=spec.row,
+                    )
+                )
+        plan.append((spec, person))
+    if problems:
+        return problems
+    for spec, person in plan:
+        if person is None:
+            new = Staff(**spec.wanted())  # type: ignore[arg-type]
+            await rec.create("人员", new, _line(spec), STAFF_FIELD_NAMES)
+        else:
+            await rec.update("人员", person, spec.wanted(), spec.name)
+    return []
