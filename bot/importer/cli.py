@@ -1,0 +1,82 @@
+"""``exambot import …`` and ``exambot template …`` subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from bot.importer.api import SessionsChanged, import_file
+from bot.importer.problems import ImportFailed
+from bot.importer.template import write_template
+from bot.settings import Settings
+from bot.store.engine import Database
+from bot.store.migrate import upgrade
+
+KINDS = ("schedule", "staff", "roster")
+EXIT_PROBLEMS = 2
+
+_sessions_hook: SessionsChanged | None = None
+
+
+def set_sessions_changed_hook(hook: SessionsChanged | None) -> None:
+    """Let the reminder scheduler plan its outbox rows when ``exambot import schedule`` changes sessions."""
+    global _sessions_hook
+    _sessions_hook = hook
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``import`` and ``template`` to the main CLI."""
+    p = subparsers.add_parser(
+        "import",
+        help="导入考场安排 / 人员名单 / 考生名册（.xlsx 或 .csv）",
+        description="导入考务办公室现有的表格；有任何问题则全部不导入，并逐条列出问题。",
+    )
+    p.add_argument("kind", choices=KINDS, help="schedule=考场安排，staff=人员名单，roster=考生名册")
+    p.add_argument("file", type=Path, help="要导入的文件")
+    p.add_argument("--dry-run", action="store_true", help="只显示将要进行的修改，不写入数据库")
+    p.add_argument("--year", type=int, default=None, help="日期没有写年份时使用的年份，如 2026")
+    p.set_defaults(func=run_import)
+
+    t = subparsers.add_parser("template", help="生成空白导入模板（.xlsx）")
+    t.add_argument("kind", choices=KINDS, help="schedule=考场安排，staff=人员名单，roster=考生名册")
+    t.add_argument("out", type=Path, help="输出文件，如 考场安排模板.xlsx")
+    t.set_defaults(func=run_template)
+
+
+async def _import(args: argparse.Namespace, settings: Settings) -> str:
+    db = Database(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
+    try:
+        await upgrade(db)
+        result = await import_file(
+            db,
+            args.kind,
+            args.file,
+            tz=settings.tz,
+            actor=f"import:{Path(args.file).name}",
+            dry_run=args.dry_run,
+            year=args.year,
+            on_sessions_changed=_sessions_hook,
+        )
+    finally:
+        await db.dispose()
+    return result.render()
+
+
+def run_import(args: argparse.Namespace, settings: Settings) -> int:
+    """Import a file; 0 on success, 2 when the file has problems (listed on stderr)."""
+    try:
+        text = asyncio.run(_import(args, settings))
+    except ImportFailed as exc:
+        print(exc.render(), file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(text)
+    return 0
+
+
+def run_template(args: argparse.Namespace, settings: Settings) -> int:
+    """Write a blank template."""
+    out = write_template(args.kind, args.out)
+    print(f"已生成模板：{out}（第二个工作表“说明”介绍各列的填写方法）")
+    return 0
