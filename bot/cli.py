@@ -89,6 +89,10 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.logging import configure_logging
+
+    # stdout carries the replies; logs go to stderr and only when they matter.
+    configure_logging("DEBUG" if settings.log_level == "DEBUG" else "WARNING", settings.log_json)
     return asyncio.run(_chat_async(args.who, settings, sys.stdin, sys.stdout))
 
 
