@@ -22,21 +22,35 @@ TITLE_WEIGHT = 1.0
 # Single characters and dictionary sub-words of long words count less than whole words.
 UNIGRAM_WEIGHT = 0.3
 SUBWORD_WEIGHT = 0.5
+UNKNOWN_COMPOUND_WEIGHT = 0.5
 # Mix of the three signals (they are all roughly in [0, 1]).
 WORD_WEIGHT = 0.5
 GRAM_WEIGHT = 0.4
 FUZZ_WEIGHT = 0.1
 # A query word the KB has never seen counts as this fraction of the rarest word's IDF:
 # a question full of unknown words is probably out of domain.
-UNKNOWN_IDF_FACTOR = 0.8
+UNKNOWN_IDF_FACTOR = 1.0
 # Below this combined score the KB answers "don't know". A question that names no domain
 # term at all (see Analyzer.is_domain_word) must clear the higher bar.
-CONFIDENCE_THRESHOLD = 0.3
+CONFIDENCE_THRESHOLD = 0.35
 OFF_DOMAIN_THRESHOLD = 0.55
 # Two best clauses closer than this are reported as ambiguous.
 AMBIGUITY_MARGIN = 0.02
 # Nearest clauses below this score are not worth suggesting.
 SUGGESTION_FLOOR = 0.12
+# Question types: a question asking "when / how long" prefers clauses stating a time, one
+# asking "how many" prefers clauses stating a number of people or times.
+QUESTION_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+    (
+        re.compile(r"什么时候|啥时候|何时|几点|多久|多长时间|几分钟|提前多|\d+分钟"),
+        re.compile(r"\d+分钟|\d+小时|考前|开考|结束前"),
+    ),
+    (
+        re.compile(r"几个|几名|几位|几人|多少人|多少个|几次|配几"),
+        re.compile(r"\d+名|\d+人|[两三]名|三分之|\d+次|[三两]次"),
+    ),
+)
+QUESTION_TYPE_BONUS = 0.05
 RERANK_DEPTH = 30
 MAX_MATCHES = 3
 
@@ -100,6 +114,7 @@ class KnowledgeBase:
         word_docs: list[dict[str, float]] = []
         gram_docs: list[dict[str, float]] = []
         self._fuzz_text: list[str] = []
+        self._norm_text: list[str] = []
         title_cache: dict[str, list[str]] = {}
         for c in self.clauses:
             text_words = self.analyzer.words(c.text)
@@ -127,6 +142,7 @@ class KnowledgeBase:
                 )
             )
             self._fuzz_text.append("".join(context_words + text_words))
+            self._norm_text.append(normalize(c.text))
         self._words = BM25(word_docs)
         self._grams = BM25(gram_docs)
 
@@ -148,22 +164,32 @@ class KnowledgeBase:
 
     def search(self, question: str, limit: int = MAX_MATCHES) -> list[Match]:
         """Best clauses for a question by combined score, best first (no threshold)."""
-        return self._search(self.analyzer.words(question), limit)
+        return self._search(normalize(question), self.analyzer.words(question), limit)
 
     def _query_terms(self, words: list[str]) -> dict[str, float]:
         """Query words (weight 1) plus, at lower weight, their dictionary sub-words and, for
         words the index has never seen, the synonyms of their single characters (进考场 → 进入)."""
-        terms = dict.fromkeys(self.analyzer.expand(words), SUBWORD_WEIGHT)
+        known = self._words.idf
         synonyms = self.analyzer.synonyms
+        terms: dict[str, float] = {}
         for word in words:
-            if len(word) > 1 and word not in self._words.idf:
-                for ch in word:
-                    if ch in synonyms:
-                        terms.setdefault(synonyms[ch], SUBWORD_WEIGHT)
-        terms.update(dict.fromkeys(words, 1.0))
+            parts = self.analyzer.expand([word])[1:]
+            if word not in known and len(word) > 1:
+                parts += [synonyms[ch] for ch in word if ch in synonyms]
+                known_parts = [p for p in parts if p in known]
+                if known_parts:
+                    # An unknown compound (进考场) stands for its known parts (进入, 考场); the
+                    # compound itself still counts, at half weight, as an unmatched word.
+                    for part in known_parts:
+                        terms[part] = 1.0
+                    terms[word] = UNKNOWN_COMPOUND_WEIGHT
+                    continue
+            terms[word] = 1.0
+            for part in parts:
+                terms.setdefault(part, SUBWORD_WEIGHT)
         return terms
 
-    def _search(self, words: list[str], limit: int) -> list[Match]:
+    def _search(self, question: str, words: list[str], limit: int) -> list[Match]:
         if not words:
             return []
         word_terms = self._query_terms(words)
@@ -178,9 +204,14 @@ class KnowledgeBase:
             lexical[i] = lexical.get(i, 0.0) + GRAM_WEIGHT * min(v, 1.2)
         top = heapq.nlargest(RERANK_DEPTH, lexical.items(), key=lambda kv: kv[1])
         query = "".join(words)
-        scored = [
-            (i, v + FUZZ_WEIGHT * fuzz.partial_ratio(query, self._fuzz_text[i]) / 100.0) for i, v in top
-        ]
+        wanted = [clause_re for question_re, clause_re in QUESTION_TYPES if question_re.search(question)]
+        scored = []
+        for i, v in top:
+            score = v + FUZZ_WEIGHT * fuzz.partial_ratio(query, self._fuzz_text[i]) / 100.0
+            for clause_re in wanted:
+                if clause_re.search(self._norm_text[i]):
+                    score += QUESTION_TYPE_BONUS
+            scored.append((i, score))
         scored.sort(key=lambda kv: (-kv[1], kv[0]))
         return [self._match(i, s) for i, s in scored[:limit]]
 
@@ -206,7 +237,7 @@ class KnowledgeBase:
         if pinned is not None:
             return pinned
         words = self.analyzer.words(question)
-        ranked = self._search(words, MAX_MATCHES)
+        ranked = self._search(normalize(question), words, MAX_MATCHES)
         in_domain = any(self.analyzer.is_domain_word(w) for w in words)
         threshold = CONFIDENCE_THRESHOLD if in_domain else OFF_DOMAIN_THRESHOLD
         if not ranked or ranked[0].score < threshold:

@@ -16,7 +16,7 @@ import jieba
 from knowledge.loader import LEXICON_DIR, load_synonyms, load_word_list
 
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_CN_NUMBER_RE = re.compile(r"(?<!第)([零〇一二两三四五六七八九十]+)(?=分钟|名|个|人|年|次|份|天|小时|分(?!之))")
+_CN_NUMBER_RE = re.compile(r"(?<!第)([零〇一二两三四五六七八九十]+)(?=分钟|名|人|年|次|小时|分(?!之))")
 _SPACE_RE = re.compile(r"\s+")
 _WORD_RE = re.compile(r"[\w]", re.UNICODE)
 _DOMAIN_FREQ = 20000
@@ -65,6 +65,7 @@ def normalize(text: str) -> str:
     """NFKC (full-width to half-width), lower case, no whitespace, Chinese counts as digits."""
     text = unicodedata.normalize("NFKC", text).lower()
     text = _SPACE_RE.sub("", text)
+    text = text.replace("半小时", "30分钟").replace("一刻钟", "15分钟")
     return _CN_NUMBER_RE.sub(_replace_cn_number, text)
 
 
@@ -79,11 +80,16 @@ class Analyzer:
                 self.synonyms[normalize(word)] = canonical
         self.stopwords = {normalize(w) for w in load_word_list(lexicon_dir / "stopwords.txt")}
         domain: list[str] = []
+        removed: list[str] = []
         for entry in load_word_list(lexicon_dir / "userdict.txt"):
-            domain.append(normalize(entry.split()[0]))
+            word = normalize(entry.split()[0])
+            if word.startswith("-"):
+                removed.append(word[1:])
+            else:
+                domain.append(word)
         self.domain_words = {self.synonyms.get(w, w) for w in domain}
         domain.extend(self.synonyms)
-        self.tokenizer = _shared_tokenizer(domain)
+        self.tokenizer = _shared_tokenizer(domain, removed)
 
     def words(self, text: str) -> list[str]:
         """Canonical content words of a text (stop words and punctuation removed)."""
@@ -118,7 +124,7 @@ class Analyzer:
         """True for words of the domain lexicon or words built on the exam-specific characters."""
         if word in self.domain_words:
             return True
-        return word not in _NOT_DOMAIN and any(ch in _DOMAIN_CHARS for ch in word)
+        return len(word) > 1 and word not in _NOT_DOMAIN and any(ch in _DOMAIN_CHARS for ch in word)
 
     @staticmethod
     def unigrams(words: Iterable[str]) -> list[str]:
@@ -134,8 +140,9 @@ class Analyzer:
         return [joined[i : i + 2] for i in range(len(joined) - 1)]
 
 
-def _shared_tokenizer(domain_words: Iterable[str]) -> jieba.Tokenizer:
-    """One process-wide jieba tokenizer with a cached dictionary and the domain words added."""
+def _shared_tokenizer(domain_words: Iterable[str], removed_words: Iterable[str] = ()) -> jieba.Tokenizer:
+    """One process-wide jieba tokenizer with a cached dictionary, the domain words added and
+    the phrases that glue a verb to a domain noun (进考场) removed."""
     global _tokenizer
     with _lock:
         if _tokenizer is None:
@@ -149,4 +156,7 @@ def _shared_tokenizer(domain_words: Iterable[str]) -> jieba.Tokenizer:
         for word in domain_words:
             if len(word) > 1 and tokenizer.FREQ.get(word, 0) < _DOMAIN_FREQ:
                 tokenizer.add_word(word, freq=_DOMAIN_FREQ)
+        for word in removed_words:
+            if tokenizer.FREQ.get(word):
+                tokenizer.del_word(word)
         return tokenizer
