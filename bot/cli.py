@@ -196,13 +196,21 @@ def _registrars() -> list[Callable[[argparse._SubParsersAction], None]]:  # type
         pass
     else:
         out.append(register_import)
-    try:
-        from knowledge.cli import register as register_ask
-    except ImportError:  # the knowledge package is optional for the spine
-        pass
-    else:
-        out.append(register_ask)
+    out.append(_register_ask)
     return out
+
+
+def _register_ask(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from knowledge.cli import _run_ask, register
+
+    register(sub)
+
+    def run(args: argparse.Namespace, settings: Settings) -> int:
+        if not args.kb_dir:
+            args.kb_dir = settings.kb_dirs
+        return _run_ask(args)
+
+    sub.choices["ask"].set_defaults(func=run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

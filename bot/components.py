@@ -15,5 +15,19 @@ def components(*, background: bool = True) -> list[Component]:
     ``background`` False leaves out the parts that act on their own (the reminder scheduler), for
     one-shot runs such as ``exambot chat``.
     """
-    parts: list[Component] = []
+    parts: list[Component] = [knowledge_component]
     return parts
+
+
+async def knowledge_component(app: web.Application) -> AsyncIterator[None]:
+    """Load the rule knowledge base at start, off the event loop, so the first question is fast."""
+    from bot.app import SERVICES
+    from bot.settings import ConfigError
+    from handlers.ask import load_knowledge
+    from knowledge import KnowledgeFileError
+
+    try:
+        await load_knowledge(app[SERVICES])
+    except KnowledgeFileError as exc:
+        raise ConfigError(f"规定条款文件有错误（EXAMBOT_KB_DIR）：{exc}") from exc
+    yield

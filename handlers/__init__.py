@@ -7,6 +7,6 @@ from bot.dispatch import CommandTable
 
 def command_tables() -> list[CommandTable]:
     """Every handlers module's table, in help order."""
-    from handlers import basic
+    from handlers import ask, basic
 
-    return [basic.table]
+    return [basic.table, ask.table]

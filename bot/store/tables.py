@@ -198,3 +198,16 @@ class ConsoleMessage(SQLModel, table=True):
     text: str
     markdown: bool = False
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class UnansweredQuestion(SQLModel, table=True):
+    """A rule question the knowledge base could not answer: the office reads these to add clauses."""
+
+    __tablename__ = "unanswered_question"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    question: str = Field(max_length=500)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    channel: str = Field(default="", max_length=32)
+    nearest: str | None = Field(default=None, max_length=255)  # best clause label, for the office's reference

@@ -1,0 +1,123 @@
+"""/问, plain-text questions, /知识库 重载 and /未答问题: the rule knowledge base in chat."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlmodel import col, select
+
+from bot.dispatch import CommandTable, Context
+from bot.errors import UserFacingError
+from bot.model import Reply
+from bot.permissions import ADMIN, OFFICE
+from bot.services import Services
+from bot.store.tables import Staff, UnansweredQuestion
+from knowledge import Answer, KnowledgeBase, KnowledgeFileError, format_answer
+from knowledge.format import cite
+
+table = CommandTable()
+
+KB_KEY = "knowledge_base"
+_LOCK_KEY = "knowledge_base_lock"
+MAX_QUESTION = 200
+
+
+async def load_knowledge(services: Services) -> KnowledgeBase:
+    """Load (or reload) the knowledge base off the event loop and keep it in the services."""
+    loop = asyncio.get_running_loop()
+    kb = await loop.run_in_executor(None, KnowledgeBase.load, services.settings.kb_dirs)
+    services.extras[KB_KEY] = kb
+    return kb
+
+
+async def knowledge_base(services: Services) -> KnowledgeBase:
+    """The loaded knowledge base; loaded on first use when the app did not preload it."""
+    kb: Any = services.extras.get(KB_KEY)
+    if isinstance(kb, KnowledgeBase):
+        return kb
+    lock = services.extras.setdefault(_LOCK_KEY, asyncio.Lock())
+    async with lock:
+        kb = services.extras.get(KB_KEY)
+        if isinstance(kb, KnowledgeBase):
+            return kb
+        return await load_knowledge(services)
+
+
+async def answer(ctx: Context, question: str) -> Reply:
+    """Answer one question, logging it for the office when the knowledge base does not know."""
+    question = question.strip()
+    if not question:
+        raise UserFacingError("请在 /问 后面写上您的问题。", usage="/问 开考多久后不准进场")
+    if len(question) > MAX_QUESTION:
+        raise UserFacingError(f"问题太长了，请控制在 {MAX_QUESTION} 字以内。")
+    kb = await knowledge_base(ctx.services)
+    ans: Answer = kb.ask(question)
+    if ans.answer is None:
+        async with ctx.services.db.session() as s:
+            s.add(
+                UnansweredQuestion(
+                    at=ctx.now,
+                    question=question,
+                    staff_id=ctx.staff.id if ctx.staff else None,
+                    channel=ctx.message.channel,
+                    nearest=cite(ans.matches[0])[:255] if ans.matches else None,
+                )
+            )
+    return Reply(format_answer(ans))
+
+
+@table.command("问", "ask", "规定", summary="查询考务规定（也可以直接输入问题）", usage="/问 开考多久后不准进场")
+async def ask(ctx: Context, args: str) -> Reply:
+    """Answer a rule question."""
+    return await answer(ctx, args)
+
+
+@table.fallback(priority=100)
+async def plain_text(ctx: Context) -> Reply | None:
+    """Any text that is not a command is a rule question."""
+    text = ctx.message.text.strip()
+    if not text:
+        return None
+    return await answer(ctx, text)
+
+
+@table.command("知识库", "kb", summary="重新加载规定条款文件", usage="/知识库 重载", permission=ADMIN)
+async def reload_kb(ctx: Context, args: str) -> Reply:
+    """Reload the clause files (after the office added or edited one)."""
+    if args.strip() not in ("重载", "reload", "重新加载"):
+        raise UserFacingError("请写明要做什么。", usage="/知识库 重载")
+    try:
+        kb = await load_knowledge(ctx.services)
+    except KnowledgeFileError as exc:
+        raise UserFacingError(f"条款文件有错误，未重新加载（仍使用原来的知识库）：{exc}") from exc
+    docs = len({c.doc for c in kb.clauses})
+    return Reply(f"知识库已重新加载：{docs} 个文件，{len(kb.clauses)} 条条款。")
+
+
+@table.command(
+    "未答问题", "unanswered", summary="查看知识库答不上来的问题", usage="/未答问题 [条数]", permission=OFFICE
+)
+async def unanswered(ctx: Context, args: str) -> Reply:
+    """The latest questions the knowledge base could not answer, newest first."""
+    arg = args.strip()
+    if arg and not arg.isdigit():
+        raise UserFacingError("条数应为数字。", usage="/未答问题 20")
+    limit = min(int(arg or 20), 100)
+    tz = ctx.services.settings.tz
+    async with ctx.services.db.session() as s:
+        rows = (
+            await s.exec(
+                select(UnansweredQuestion, Staff.name)
+                .join(Staff, col(Staff.id) == col(UnansweredQuestion.staff_id), isouter=True)
+                .order_by(col(UnansweredQuestion.id).desc())
+                .limit(limit)
+            )
+        ).all()
+    if not rows:
+        return Reply("目前没有答不上来的问题。")
+    lines = [f"最近 {len(rows)} 个答不上来的问题（新的在前）："]
+    for q, name in rows:
+        lines.append(f"· {q.at.astimezone(tz):%m-%d %H:%M} {name or '访客'}：{q.question}")
+    lines.append("可在条款文件中补充规定，或在 pinned.txt 中写固定答复，然后发送 /知识库 重载。")
+    return Reply("\n".join(lines))
