@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.importer.apply import Recorder
-from bot.importer.problems import ImportFailed
+from bot.importer.problems import ImportFailed, Problem
 from bot.importer.read import read_file
 from bot.importer.result import ImportResult
 from bot.importer.roster import apply_roster, parse_roster
@@ -23,6 +23,14 @@ from bot.store.tables import AuditLog
 
 Kind = Literal["schedule", "staff", "roster"]
 SessionsChanged = Callable[[AsyncSession, list[int]], Awaitable[None]]
+
+
+def ordered(problems: list[Problem]) -> list[Problem]:
+    """Problems by sheet (in the order first met) then row; file-level problems first."""
+    sheets: dict[str | None, int] = {}
+    for p in problems:
+        sheets.setdefault(p.sheet, len(sheets))
+    return sorted(problems, key=lambda p: (p.row is not None, sheets[p.sheet], p.row or 0))
 
 
 class _DryRun(Exception):
@@ -56,27 +64,27 @@ async def import_file(
         roster_specs = parse_roster(sheets, col, year=year)
     else:
         raise ValueError(f"unknown import kind {kind!r}")
-    if col.problems:
-        raise ImportFailed(col.problems)
+    if col.problems and not col.sheets:
+        raise ImportFailed(col.problems)  # no usable sheet at all: nothing to check against the database
 
     result = ImportResult(kind, path.name, dry_run=dry_run, notes=col.notes())
     try:
         async with db.session() as s:
             rec = Recorder(s, actor, result, tz)
+            # names, rooms and ids are checked against the database even when the file has other problems,
+            # so the office sees every problem at once; nothing is written unless there are none
+            write = not col.problems
             if kind == "schedule":
                 resolved, problems, warnings = await resolve_people(s, plan, path.name)
-                if problems:
-                    raise ImportFailed(problems)
                 result.warnings += warnings
-                result.session_ids = await write_schedule(s, plan, resolved, rec, tz)
+                if write and not problems:
+                    result.session_ids = await write_schedule(s, plan, resolved, rec, tz)
             elif kind == "staff":
-                problems = await apply_staff(s, staff_specs, rec, path.name)
-                if problems:
-                    raise ImportFailed(problems)
+                problems = await apply_staff(s, staff_specs, rec, path.name, write=write)
             else:
-                problems = await apply_roster(s, roster_specs, rec, path.name)
-                if problems:
-                    raise ImportFailed(problems)
+                problems = await apply_roster(s, roster_specs, rec, path.name, write=write)
+            if col.problems or problems:
+                raise ImportFailed(ordered([*col.problems, *problems]))
             if dry_run:
                 raise _DryRun
             if result.changed:

@@ -135,7 +135,9 @@ def _fits(spec: CandidateSpec, session: ExamSession) -> bool:
     )
 
 
-async def apply_roster(s: AsyncSession, specs: list[CandidateSpec], rec: Recorder, file: str) -> list[Problem]:
+async def apply_roster(
+    s: AsyncSession, specs: list[CandidateSpec], rec: Recorder, file: str, *, write: bool = True
+) -> list[Problem]:
     """Place each candidate in its room, then create, update or delete candidates of those rooms."""
     pairs = (await s.exec(select(Room, ExamSession).join(ExamSession, Room.session_id == ExamSession.id))).all()
     rooms: dict[str, list[tuple[Room, ExamSession]]] = defaultdict(list)
@@ -176,7 +178,7 @@ async def apply_roster(s: AsyncSession, specs: list[CandidateSpec], rec: Recorde
         placed[room.id][spec.ticket] = spec
         where[room.id] = f"{session.code}/{room.room_no}"
         expected[room.id] = room.expected
-    if problems:
+    if problems or not write:
         return problems
 
     existing = (await s.exec(select(Candidate).where(column(Candidate.room_id).in_(list(placed))))).all()

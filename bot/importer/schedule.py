@@ -145,17 +145,28 @@ def _parse_row(table: Table, row: Row, col: Collector, plan: SchedulePlan, prev:
 
     # 场次: blank or merged = the session above
     code: str | None = None
+    session_cell = Cell("")
     if has_session_col:
-        c = _take(table, row, "session", prev, col, fill=True)
+        c = session_cell = _take(table, row, "session", prev, col, fill=True)
         code = unicodedata.normalize("NFKC", c.text).strip() or None
         if code is None:
             col.add(table, n, hm.label("session"), "场次为空，且上面没有可沿用的场次")
             return
     same_block = prev.cells != {} and (not has_session_col or code == prev.code)
 
-    cells: dict[str, Cell] = {"date": _take(table, row, "date", prev, col, fill=True)}
+    cells: dict[str, Cell] = {"session": session_cell, "date": _take(table, row, "date", prev, col, fill=True)}
     for key in _BLOCK_FIELDS:
         cells[key] = _take(table, row, key, prev, col, fill=same_block)
+    # a value copied from the row above was already checked there: do not report it twice
+    copied = {key for key, cell in cells.items() if key in prev.cells and cell is prev.cells[key]}
+    silent = False
+
+    def report(key: str, message: str) -> None:
+        nonlocal silent
+        if key in copied and prev.failed:
+            silent = True
+        else:
+            col.add(table, n, hm.label(key) if hm.has(key) else None, message)
 
     # date and time
     day: date | None = None
@@ -172,7 +183,7 @@ def _parse_row(table: Table, row: Row, col: Collector, plan: SchedulePlan, prev:
             if end <= start:
                 raise ParseError("结束时间不晚于开始时间")
     except ParseError as exc:
-        col.add(table, n, hm.label("time") if hm.has("time") else hm.label("start"), str(exc))
+        report("time" if hm.has("time") else "start", str(exc))
     if not cells["date"].blank:
         try:
             column_day = parse_date(cells["date"], year=year, epoch=table.sheet.epoch)
@@ -180,13 +191,13 @@ def _parse_row(table: Table, row: Row, col: Collector, plan: SchedulePlan, prev:
                 col.add(table, n, hm.label("time"), f"考试时间中的日期 {day} 与考试日期 {column_day} 不一致")
             day = column_day
         except ParseError as exc:
-            col.add(table, n, hm.label("date"), str(exc))
+            report("date", str(exc))
     elif day is None and start is not None:
-        col.add(table, n, hm.label("date") if hm.has("date") else None, "缺少考试日期")
+        report("date", "缺少考试日期")
 
     occupation = norm(cells["occupation"].text)
     if not occupation:
-        col.add(table, n, hm.label("occupation"), "职业(工种)为空")
+        report("occupation", "职业(工种)为空")
     level = norm(cells["level"].text)
     kind: SessionKind | None = None
     try:
@@ -194,7 +205,7 @@ def _parse_row(table: Table, row: Row, col: Collector, plan: SchedulePlan, prev:
             raise ParseError("考试类型为空，应为“理论”“上机”或“实操”")
         kind = parse_kind(cells["kind"].text)
     except ParseError as exc:
-        col.add(table, n, hm.label("kind"), str(exc))
+        report("kind", str(exc))
 
     # room: blank or merged = the room above (a continuation row with more people)
     room_cell = table.cell(row, "room")
@@ -210,7 +221,7 @@ def _parse_row(table: Table, row: Row, col: Collector, plan: SchedulePlan, prev:
 
     prev.code = code
     prev.cells = cells
-    if len(col.problems) > errors_before or day is None or start is None or end is None or kind is None:
+    if silent or len(col.problems) > errors_before or day is None or start is None or end is None or kind is None:
         prev.room = None
         prev.failed = True
         return

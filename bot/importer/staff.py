@@ -114,7 +114,9 @@ def _line(spec: StaffSpec) -> str:
     return f"{spec.name}（{roles}）"
 
 
-async def apply_staff(s: AsyncSession, specs: list[StaffSpec], rec: Recorder, file: str) -> list[Problem]:
+async def apply_staff(
+    s: AsyncSession, specs: list[StaffSpec], rec: Recorder, file: str, *, write: bool = True
+) -> list[Problem]:
     """Match each row to a person (WeCom id, DingTalk id, name + phone) and create or update; problems on conflicts."""
     everyone = list((await s.exec(select(Staff))).all())
     by_wecom = {p.wecom_userid: p for p in everyone if p.wecom_userid}
@@ -153,7 +155,7 @@ async def apply_staff(s: AsyncSession, specs: list[StaffSpec], rec: Recorder, fi
                     )
                 )
         plan.append((spec, person))
-    if problems:
+    if problems or not write:
         return problems
     for spec, person in plan:
         if person is None:
