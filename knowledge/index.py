@@ -52,6 +52,9 @@ QUESTION_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
 )
 QUESTION_TYPE_BONUS = 0.05
 RERANK_DEPTH = 30
+COMMON_TERM_MIN_POSTINGS = 500
+COMMON_TERM_FRACTION = 0.05
+COMMON_TERM_CANDIDATES = 300
 MAX_MATCHES = 3
 
 
@@ -68,12 +71,19 @@ class BM25:
         self.idf = {t: math.log(1.0 + (self.n_docs - n + 0.5) / (n + 0.5)) for t, n in df.items()}
         self.max_idf = math.log(1.0 + (self.n_docs + 0.5) / 0.5)
         self.postings: dict[str, list[tuple[int, float]]] = {}
+        self.forward: list[dict[str, float]] = []
         for i, d in enumerate(docs):
             norm = k1 * (1.0 - b + b * lengths[i] / (avgdl or 1.0))
+            row: dict[str, float] = {}
             for t, tf in d.items():
                 # One occurrence in a clause of average length contributes exactly idf(t).
                 value = self.idf[t] * tf * (k1 + 1.0) / (tf + norm)
                 self.postings.setdefault(t, []).append((i, value))
+                row[t] = value
+            self.forward.append(row)
+        # Terms in more clauses than this are not walked through their postings: they only add
+        # to clauses already found by rarer terms (keeps queries fast on large KBs).
+        self.common_cutoff = max(COMMON_TERM_MIN_POSTINGS, int(COMMON_TERM_FRACTION * self.n_docs))
 
     def scores(self, terms: dict[str, float]) -> dict[int, float]:
         """Coverage-normalised BM25 scores of all clauses sharing a term with the query.
@@ -88,9 +98,25 @@ class BM25:
         total = sum(self.idf.get(t, unknown) * qw for t, qw in terms.items())
         acc: dict[int, float] = {}
         get = acc.get
+        common: list[tuple[str, float]] = []
         for t, qw in terms.items():
-            for i, v in self.postings.get(t, ()):
+            postings = self.postings.get(t, ())
+            if len(postings) > self.common_cutoff:
+                common.append((t, qw))
+                continue
+            for i, v in postings:
                 acc[i] = get(i, 0.0) + v * qw
+        if common and not acc:
+            for t, qw in common:
+                for i, v in self.postings[t]:
+                    acc[i] = get(i, 0.0) + v * qw
+        elif common:
+            if len(acc) > COMMON_TERM_CANDIDATES:
+                acc = dict(heapq.nlargest(COMMON_TERM_CANDIDATES, acc.items(), key=lambda kv: kv[1]))
+            forward = self.forward
+            for i in acc:
+                row = forward[i]
+                acc[i] += sum(row.get(t, 0.0) * qw for t, qw in common)
         return {i: v / total for i, v in acc.items()}
 
 

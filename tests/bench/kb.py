@@ -1,0 +1,236 @@
+"""Benchmark of the rule knowledge base (run as a script, not collected by pytest).
+
+    .venv/bin/python tests/bench/kb.py            # print the table
+    .venv/bin/python tests/bench/kb.py --write    # also update tests/bench/KB_RESULTS.md
+
+Accuracy on tests/data/kb_questions.tsv for our KB and two baselines (rapidfuzz WRatio over the
+raw clause text; BM25 over plain jieba words), query latency on the real KB and on a synthetic
+10,000-clause KB, and cold start (import + load + index) in a fresh process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "knowledge"))
+
+import jieba  # noqa: E402
+from kb_golden import GoldenQuestion, read_questions  # noqa: E402
+from rapidfuzz import fuzz, process  # noqa: E402
+
+from knowledge import Clause, KnowledgeBase  # noqa: E402
+from knowledge.index import BM25  # noqa: E402
+
+Ranked = list[tuple[tuple[str, str], float]]  # ((doc, clause), score), best first
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[k]
+
+
+class Row:
+    """Accuracy figures of one system."""
+
+    def __init__(self, name: str, top1: float, top3: float, dk_precision: float, dk_recall: float, note: str):
+        self.name, self.top1, self.top3 = name, top1, top3
+        self.dk_precision, self.dk_recall, self.note = dk_precision, dk_recall, note
+
+
+def evaluate_ours(kb: KnowledgeBase, questions: list[GoldenQuestion]) -> Row:
+    """Top-1 = answered (not "don't know") with an accepted clause; top-3 over the matches."""
+    top1 = top3 = dk = dk_ood = ood = 0
+    n_in = sum(q.in_domain for q in questions)
+    for q in questions:
+        ans = kb.ask(q.question)
+        cands = [(m.doc, m.clause) for m in ans.matches[:3]]
+        if not q.in_domain:
+            ood += 1
+        if ans.answer is None:
+            dk += 1
+            dk_ood += not q.in_domain
+        if q.in_domain:
+            if ans.answer is not None:
+                key = (ans.answer.doc, ans.answer.clause)
+                top1 += key in q.accepted or (ans.pinned and bool(q.accepted & set(cands)))
+            top3 += bool(q.accepted & set(cands))
+    return Row(
+        "ours (KnowledgeBase.ask)",
+        top1 / n_in,
+        top3 / n_in,
+        dk_ood / dk if dk else 1.0,
+        dk_ood / ood if ood else 1.0,
+        "threshold built in",
+    )
+
+
+def evaluate_baseline(name: str, rank: Callable[[str], Ranked], questions: list[GoldenQuestion]) -> Row:
+    """Baselines have no threshold of their own: the best one for this set is chosen (oracle)."""
+    ranked = [(q, rank(q.question)) for q in questions]
+    n_in = sum(q.in_domain for q in questions)
+    ood = len(questions) - n_in
+    top3 = sum(bool(q.accepted & {k for k, _ in r[:3]}) for q, r in ranked if q.in_domain) / n_in
+    candidates = sorted({r[0][1] for _, r in ranked if r} | {0.0, float("inf")})
+    best: tuple[float, float, float, float, float] | None = None
+    for t in candidates:
+        top1 = sum(bool(r) and r[0][1] >= t and r[0][0] in q.accepted for q, r in ranked if q.in_domain)
+        dk = [q for q, r in ranked if not r or r[0][1] < t]
+        dk_ood = sum(not q.in_domain for q in dk)
+        utility = top1 + dk_ood
+        if best is None or utility > best[0]:
+            best = (utility, top1 / n_in, dk_ood / len(dk) if dk else 1.0, dk_ood / ood if ood else 1.0, t)
+    assert best is not None
+    _, top1_rate, dk_p, dk_r, t = best
+    return Row(name, top1_rate, top3, dk_p, dk_r, f"oracle threshold {t:.3g}")
+
+
+def rapidfuzz_baseline(clauses: list[Clause]) -> Callable[[str], Ranked]:
+    texts = [c.text for c in clauses]
+
+    def rank(question: str) -> Ranked:
+        hits = process.extract(question, texts, scorer=fuzz.WRatio, limit=3)
+        return [((clauses[i].doc, clauses[i].clause), score / 100) for _, score, i in hits]
+
+    return rank
+
+
+def bm25_baseline(clauses: list[Clause]) -> Callable[[str], Ranked]:
+    tokenizer = jieba.Tokenizer()
+    tokenizer.tmp_dir = tempfile.gettempdir()
+
+    def words(text: str) -> list[str]:
+        return [w for w in tokenizer.lcut(text) if re.search(r"\w", w)]
+
+    docs: list[dict[str, float]] = []
+    for c in clauses:
+        d: dict[str, float] = {}
+        for w in words(c.text):
+            d[w] = d.get(w, 0.0) + 1.0
+        docs.append(d)
+    index = BM25(docs, k1=1.2, b=0.75)
+
+    def rank(question: str) -> Ranked:
+        scores = index.scores(dict.fromkeys(words(question), 1.0))
+        best = sorted(scores.items(), key=lambda kv: -kv[1])[:3]
+        return [((clauses[i].doc, clauses[i].clause), s) for i, s in best]
+
+    return rank
+
+
+def synthetic_clauses(real: list[Clause], n: int, seed: int = 7) -> list[Clause]:
+    """n clauses made of random fragments of the real ones, in documents of 100 clauses."""
+    rng = random.Random(seed)
+    fragments = [f for c in real for f in re.split(r"[，；。、]", c.text) if len(f) >= 4]
+    out: list[Clause] = []
+    for i in range(n):
+        text = "，".join(rng.sample(fragments, rng.randint(2, 5))) + "。"
+        out.append(Clause(doc=f"合成规定{i // 100:03d}", clause=f"{i % 100 + 1}.", text=text, context=""))
+    return out
+
+
+def latency_ms(kb: KnowledgeBase, questions: list[str], rounds: int) -> tuple[float, float]:
+    samples: list[float] = []
+    for _ in range(rounds):
+        for q in questions:
+            t0 = time.perf_counter()
+            kb.ask(q)
+            samples.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(samples), percentile(samples, 99)
+
+
+def cold_start_s(cache_dir: str | None) -> float:
+    """Seconds for `import knowledge; KnowledgeBase.load()` in a fresh interpreter."""
+    code = (
+        "import time; t=time.perf_counter(); from knowledge import KnowledgeBase; "
+        "KnowledgeBase.load(); print(time.perf_counter()-t)"
+    )
+    env = dict(os.environ)
+    env.pop("EXAMBOT_KB_DIR", None)
+    if cache_dir is not None:
+        env["EXAMBOT_CACHE_DIR"] = cache_dir
+    out = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="update tests/bench/KB_RESULTS.md")
+    args = parser.parse_args(argv)
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+
+    questions = read_questions()
+    kb = KnowledgeBase.load()
+    rows = [
+        evaluate_ours(kb, questions),
+        evaluate_baseline("rapidfuzz WRatio, raw text", rapidfuzz_baseline(kb.clauses), questions),
+        evaluate_baseline("BM25, plain jieba words", bm25_baseline(kb.clauses), questions),
+    ]
+    n_in = sum(q.in_domain for q in questions)
+    lines = [
+        f"Question set: {n_in} in-domain + {len(questions) - n_in} out-of-domain questions "
+        f"(tests/data/kb_questions.tsv), KB of {len(kb.clauses)} clauses.",
+        "",
+        "| system | top-1 | top-3 | don't-know precision | don't-know recall (OOD caught) | note |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.name} | {r.top1:.1%} | {r.top3:.1%} | {r.dk_precision:.1%} | {r.dk_recall:.1%} | {r.note} |"
+        )
+    lines.append("")
+    lines.append("top-1 counts an in-domain question only when it is answered (not \"don't know\") with an")
+    lines.append("accepted clause; top-3 looks at the three nearest clauses whatever the threshold.")
+    lines.append("")
+
+    texts = [q.question for q in questions]
+    p50, p99 = latency_ms(kb, texts, rounds=20)
+    synthetic = synthetic_clauses(kb.clauses, 10_000)
+    t0 = time.perf_counter()
+    big = KnowledgeBase(synthetic)
+    build_big = time.perf_counter() - t0
+    big_p50, big_p99 = latency_ms(big, texts, rounds=3)
+    with tempfile.TemporaryDirectory() as empty_cache:
+        cold_nocache = cold_start_s(empty_cache)
+    cold_start_s(None)  # make sure the regular cache exists
+    cold_runs = [cold_start_s(None) for _ in range(3)]
+    lines += [
+        "| measurement | value |",
+        "|---|---|",
+        f"| query latency, real KB ({len(kb.clauses)} clauses), p50 / p99 | {p50:.3f} ms / {p99:.3f} ms |",
+        f"| query latency, synthetic KB (10,000 clauses), p50 / p99 | {big_p50:.2f} ms / {big_p99:.2f} ms |",
+        f"| index build, synthetic KB (10,000 clauses) | {build_big:.2f} s |",
+        f"| cold start (fresh process: import + load + index), jieba cache warm, median of 3 "
+        f"| {statistics.median(cold_runs):.2f} s |",
+        f"| cold start, first run ever (jieba builds its cache) | {cold_nocache:.2f} s |",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if args.write:
+        out = Path(__file__).with_name("KB_RESULTS.md")
+        out.write_text(
+            "# Knowledge base benchmark\n\nOutput of `.venv/bin/python tests/bench/kb.py --write` "
+            f"(Python {sys.version.split()[0]}).\n\n{text}\n",
+            encoding="utf-8",
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
