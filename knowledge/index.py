@@ -33,7 +33,7 @@ UNKNOWN_IDF_FACTOR = 1.0
 # Below this combined score the KB answers "don't know". A question that names no domain
 # term at all (see Analyzer.is_domain_word) must clear the higher bar.
 CONFIDENCE_THRESHOLD = 0.35
-OFF_DOMAIN_THRESHOLD = 0.55
+OFF_DOMAIN_THRESHOLD = 0.7
 # Two best clauses closer than this are reported as ambiguous.
 AMBIGUITY_MARGIN = 0.02
 # Nearest clauses below this score are not worth suggesting.
