@@ -9,16 +9,18 @@ from typing import Any
 
 import structlog
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from bot.adapters.base import Adapter, AdapterNotifier
 from bot.adapters.registry import build_adapters
 from bot.clock import Clock, SystemClock
 from bot.components import Component
 from bot.dispatch import CommandTable, Dispatcher
+from bot.errors import ServiceUnavailable
 from bot.metrics import Metrics
 from bot.services import Services
 from bot.settings import ConfigError, Settings
-from bot.store.engine import Database
+from bot.store.engine import Database, is_unavailable
 from bot.store.migrate import upgrade
 
 log = structlog.get_logger("exambot.app")
@@ -84,7 +86,7 @@ def create_app(
     for adapter in adapters.values():
         adapter.bind(dispatcher)
 
-    app = web.Application(client_max_size=MAX_BODY)
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[_error_middleware])
     app[SETTINGS] = settings
     app[SERVICES] = services
     app[DISPATCHER] = dispatcher
@@ -111,6 +113,21 @@ def create_app(
     for component in default_components() if components is None else components:
         app.cleanup_ctx.append(component)
     return app
+
+
+@web.middleware
+async def _error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """503 (with Retry-After) while the database is down; a logged, detail-free 500 for anything unexpected."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception as exc:
+        if isinstance(exc, ServiceUnavailable) or is_unavailable(exc):
+            return web.json_response({"error": "服务暂时不可用，请稍后重试"}, status=503, headers={"Retry-After": "5"})
+        log.exception("request_failed", path=request.path)
+        request.app[SERVICES].metrics.errors.labels("http", "internal").inc()
+        return web.json_response({"error": "内部错误"}, status=500)
 
 
 async def _healthz(request: web.Request) -> web.Response:

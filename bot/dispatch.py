@@ -19,9 +19,10 @@ import structlog
 from rapidfuzz import fuzz, process
 
 from bot.directory import find_staff
-from bot.errors import UserFacingError
+from bot.errors import ServiceUnavailable, UserFacingError
 from bot.model import IncomingMessage, OutgoingMessage, Reply
 from bot.permissions import ANYONE, Permission
+from bot.store.engine import is_unavailable
 from bot.store.tables import Staff
 
 if TYPE_CHECKING:
@@ -203,7 +204,11 @@ class Dispatcher:
         return out[:limit]
 
     async def dispatch(self, msg: IncomingMessage) -> Reply | None:
-        """Handle one message; never raises for handler errors (they become a reply)."""
+        """Handle one message; handler errors become a reply.
+
+        Raises :class:`~bot.errors.ServiceUnavailable` when the database cannot be reached, so the
+        adapter answers 503 and the platform delivers the message again later.
+        """
         rid = uuid.uuid4().hex[:12]
         metrics = self.services.metrics
         started = time.perf_counter()
@@ -217,7 +222,11 @@ class Dispatcher:
                 reply = _as_reply(result)
             except UserFacingError as exc:
                 reply = Reply(exc.render())
-            except Exception:
+            except Exception as exc:
+                if is_unavailable(exc):
+                    metrics.errors.labels(msg.channel, "unavailable").inc()
+                    log.warning("database_unavailable", command=label, error=type(exc).__name__)
+                    raise ServiceUnavailable from exc
                 log.exception("handler_failed", command=label)
                 metrics.errors.labels(msg.channel, "handler").inc()
                 reply = Reply(GENERIC_ERROR.format(rid=rid))

@@ -33,3 +33,7 @@ class PlatformAuthError(PlatformError):
 
 class RateLimited(PlatformError):
     """The platform asked us to slow down; retry later."""
+
+
+class ServiceUnavailable(Exception):
+    """A dependency (the database) is unreachable for now: answer 503 so the platform retries later."""

@@ -79,3 +79,41 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+
+_TRANSIENT_DRIVER_ERRORS = frozenset(
+    {
+        "CannotConnectNowError",
+        "ConnectionDoesNotExistError",
+        "ConnectionFailureError",
+        "PostgresConnectionError",
+        "InterfaceError",
+        "TooManyConnectionsError",
+        "AdminShutdownError",
+        "CrashShutdownError",
+    }
+)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` (or its cause) means the database cannot be reached right now.
+
+    Such errors must not turn into a "handled" reply: the request is answered 503 and the platform
+    retries it, so an acknowledged message is always a stored one.
+    """
+    from sqlalchemy import exc as sa_exc
+
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, OSError | TimeoutError | sa_exc.TimeoutError):
+            return True
+        if isinstance(cur, sa_exc.DBAPIError) and (
+            cur.connection_invalidated or isinstance(cur, sa_exc.OperationalError | sa_exc.InterfaceError)
+        ):
+            return True
+        if type(cur).__name__ in _TRANSIENT_DRIVER_ERRORS:
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
