@@ -1,4 +1,20 @@
-"""Lexical index (BM25 over words and character bigrams) and the KnowledgeBase facade."""
+"""Lexical index and the KnowledgeBase facade.
+
+Scoring of a question against every clause:
+
+1. The question is normalised and segmented by jieba with the domain dictionary; stop words
+   are dropped and synonyms rewritten to their canonical word (see knowledge/text.py).
+2. Word score W: BM25 over canonical words (clause text, its heading context at half weight,
+   the document title), plus dictionary sub-words of long words at half weight.
+3. Gram score G: BM25 over character bigrams (and single characters at low weight), which
+   absorbs typos and segmentation differences.
+   Both are divided by the score of a clause containing every question word once, so they
+   behave like an IDF-weighted coverage in [0, ~1]; unknown question words lower them.
+4. The best RERANK_DEPTH clauses by 0.5 W + 0.4 G get 0.1 x rapidfuzz partial_ratio and a small
+   bonus when the question asks "when" / "how many" and the clause states a time / a count.
+5. Below CONFIDENCE_THRESHOLD (OFF_DOMAIN_THRESHOLD when the question names no exam-domain word)
+   the answer is "don't know" with the nearest clauses; a pinned answer always wins.
+"""
 
 from __future__ import annotations
 
