@@ -41,6 +41,27 @@ class FastClock:
         return self._origin + timedelta(seconds=(time.monotonic() - self._mono0) * self.speed)
 
 
+class ScaledClock:
+    """A clock shared by several processes: equals ``origin`` at unix time ``epoch`` and runs ``speed`` times faster.
+
+    Every instance started with the same three values agrees on the time, so tests can play a whole
+    exam day across several ``exambot serve`` processes in minutes.
+    """
+
+    def __init__(self, origin: datetime, epoch: float, speed: float) -> None:
+        if origin.tzinfo is None:
+            raise ValueError("ScaledClock needs an aware origin")
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self._origin = origin
+        self._epoch = epoch
+        self.speed = speed
+
+    def now(self) -> datetime:
+        """Scaled current time."""
+        return self._origin + timedelta(seconds=(time.time() - self._epoch) * self.speed)
+
+
 class ManualClock:
     """A clock that moves only when told: for tests."""
 

@@ -7,13 +7,17 @@ config file can be committed or shared without leaking credentials.
 from __future__ import annotations
 
 import os
+import time
 import tomllib
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.clock import Clock, ScaledClock, SystemClock
 
 ENV_PREFIX = "EXAMBOT_"
 DEFAULT_CONFIG_FILE = "exambot.toml"
@@ -70,6 +74,9 @@ class Settings(BaseSettings):
     log_json: bool = Field(False, description="日志输出为 JSON（一行一条）")
     kb_dir: str = Field("", description="额外规章条款文件目录，多个用系统路径分隔符隔开")
     busy_timeout_ms: int = Field(15000, ge=0, description="SQLite busy_timeout（毫秒）")
+    clock_speed: float = Field(1.0, gt=0, description="仅供测试：时间加速倍数")
+    clock_origin: str = Field("", description="仅供测试：加速时钟的起点（ISO 时间，带时区）")
+    clock_epoch: float = Field(0.0, ge=0, description="仅供测试：加速时钟起点对应的真实 Unix 时间")
 
     wecom_corp_id: str = Field("", description="企业微信 CorpID")
     wecom_agent_id: str = Field("", description="企业微信应用 AgentId")
@@ -101,6 +108,25 @@ class Settings(BaseSettings):
         if scheme not in ("sqlite", "postgresql", "postgres"):
             raise ValueError("expected sqlite:///path or postgresql://user@host/db")
         return value
+
+    @field_validator("clock_origin")
+    @classmethod
+    def _aware_origin(cls, value: str) -> str:
+        if value:
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError as exc:
+                raise ValueError("expected an ISO datetime with offset, e.g. 2026-12-05T08:00:00+08:00") from exc
+            if parsed.tzinfo is None:
+                raise ValueError("expected an ISO datetime with offset, e.g. 2026-12-05T08:00:00+08:00")
+        return value
+
+    def make_clock(self) -> Clock:
+        """The service clock: the wall clock, or a shared accelerated one when the test settings ask for it."""
+        if not self.clock_origin and self.clock_speed == 1.0:
+            return SystemClock()
+        origin = datetime.fromisoformat(self.clock_origin) if self.clock_origin else datetime.now(UTC)
+        return ScaledClock(origin, self.clock_epoch or time.time(), self.clock_speed)
 
     @property
     def tz(self) -> ZoneInfo:
