@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
+import bot.adapters.inbound  # inbound_message, the callback dedupe table
 import bot.store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from bot.store.engine import async_url
 

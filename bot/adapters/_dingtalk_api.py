@@ -1,0 +1,236 @@
+"""DingTalk (钉钉) APIs over aiohttp: signatures, the OpenAPI token, robot messages, custom robot webhooks."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import re
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import quote_plus, urlsplit
+
+import aiohttp
+
+from bot.adapters._errors import is_token_error, platform_error
+from bot.adapters._text import split_utf8
+from bot.errors import PlatformError, RateLimited
+
+PLATFORM = "dingtalk"
+TEXT_LIMIT = 5000  # bytes per robot message piece; DingTalk allows more, long notices are split here
+TOKEN_MARGIN = 300.0
+DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=10, connect=5)
+_MOBILE = re.compile(r"^\+?\d{6,15}$")
+
+
+def sign(timestamp: str, secret: str) -> str:
+    """Base64 HMAC-SHA256 of ``timestamp + "\\n" + secret`` keyed with ``secret`` (callbacks and 加签)."""
+    digest = hmac.new(secret.encode("utf-8"), f"{timestamp}\n{secret}".encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def verify_sign(timestamp: str, signature: str, secret: str, now_ms: int, max_skew_ms: int = 3_600_000) -> str | None:
+    """None when a callback's ``timestamp``/``sign`` headers are good, else the reason it is refused."""
+    if not timestamp.isdigit() or len(timestamp) > 16:
+        return "bad_timestamp"
+    if abs(now_ms - int(timestamp)) > max_skew_ms:
+        return "stale_timestamp"
+    if not hmac.compare_digest(sign(timestamp, secret).encode("ascii"), signature.encode("utf-8", "replace")):
+        return "bad_signature"
+    return None
+
+
+def signed_webhook_url(webhook: str, secret: str | None, now_ms: int) -> str:
+    """The custom robot URL with ``&timestamp=&sign=`` appended when the robot uses 加签."""
+    if not secret:
+        return webhook
+    ts = str(now_ms)
+    sep = "&" if "?" in webhook else "?"
+    return f"{webhook}{sep}timestamp={ts}&sign={quote_plus(sign(ts, secret))}"
+
+
+def robot_body(text: str, *, markdown: bool, mentions: Sequence[str] = (), title: str = "考务助手") -> dict[str, Any]:
+    """A robot message (webhook, sessionWebhook, HTTP response): text or markdown, with @-mentions.
+
+    A mention that looks like a phone number goes to ``atMobiles``, anything else is a userId;
+    DingTalk only highlights an @ whose ``@id`` also appears in the text, so it is prepended.
+    """
+    user_ids = [m for m in mentions if not _MOBILE.match(m)]
+    mobiles = [m for m in mentions if _MOBILE.match(m)]
+    if mentions:
+        text = " ".join(f"@{m}" for m in mentions) + "\n" + text
+    body: dict[str, Any]
+    if markdown:
+        body = {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
+    else:
+        body = {"msgtype": "text", "text": {"content": text}}
+    body["at"] = {"atUserIds": user_ids, "atMobiles": mobiles, "isAtAll": False}
+    return body
+
+
+class DingTalkClient:
+    """OpenAPI (api.dingtalk.com) robot sending with a cached app token, and robot webhooks."""
+
+    def __init__(
+        self,
+        api_base: str,
+        oapi_base: str,
+        app_key: str,
+        app_secret: str,
+        robot_code: str,
+        *,
+        timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
+        monotonic: Callable[[], float] = time.monotonic,
+        now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+    ) -> None:
+        self.api_base = api_base.rstrip("/")
+        self.oapi_base = oapi_base.rstrip("/")
+        self.app_key = app_key
+        self._app_secret = app_secret
+        self.robot_code = robot_code
+        self.timeout = timeout
+        self._monotonic = monotonic
+        self._now_ms = now_ms
+        self._session: aiohttp.ClientSession | None = None
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._token_lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        """Open the HTTP session."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=self.timeout)
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The open HTTP session (opened lazily)."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=self.timeout)
+        return self._session
+
+    # -- transport ---------------------------------------------------------------------------
+
+    async def _openapi(self, path: str, body: dict[str, Any], token: str | None) -> dict[str, Any]:
+        """POST to the new API; HTTP errors carry ``{"code", "message"}``."""
+        headers = {"x-acs-dingtalk-access-token": token} if token else {}
+        try:
+            async with self.session.post(f"{self.api_base}{path}", json=body, headers=headers) as resp:
+                try:
+                    data = await resp.json(content_type=None)
+                except ValueError:
+                    data = None
+                if resp.status != 200:
+                    code = data.get("code") if isinstance(data, dict) else None
+                    msg = data.get("message") if isinstance(data, dict) else ""
+                    raise platform_error(PLATFORM, status=resp.status, code=str(code or ""), message=str(msg or ""))
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise platform_error(PLATFORM, network=True, message=type(exc).__name__) from None
+        if not isinstance(data, dict):
+            raise platform_error(PLATFORM, message="answer is not a JSON object")
+        return data
+
+    async def post_robot(self, url: str, body: dict[str, Any]) -> None:
+        """POST a robot message to a webhook or sessionWebhook; errcode answers are mapped."""
+        try:
+            async with self.session.post(url, json=body) as resp:
+                if resp.status != 200:
+                    raise platform_error(PLATFORM, status=resp.status)
+                try:
+                    data = await resp.json(content_type=None)
+                except ValueError:
+                    raise platform_error(PLATFORM, message="answer is not JSON") from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise platform_error(PLATFORM, network=True, message=type(exc).__name__) from None
+        if not isinstance(data, dict):
+            raise platform_error(PLATFORM, message="answer is not a JSON object")
+        code = data.get("errcode", 0)
+        if not isinstance(code, int):
+            raise platform_error(PLATFORM, message="errcode is not a number")
+        if code != 0:
+            raise platform_error(PLATFORM, code=code, message=str(data.get("errmsg", "")))
+
+    # -- access token ------------------------------------------------------------------------
+
+    async def token(self, *, refresh: bool = False) -> str:
+        """The app access token (``/v1.0/oauth2/accessToken``), cached until shortly before it expires."""
+        async with self._token_lock:
+            if not refresh and self._token and self._monotonic() < self._token_expires:
+                return self._token
+            data = await self._openapi(
+                "/v1.0/oauth2/accessToken", {"appKey": self.app_key, "appSecret": self._app_secret}, None
+            )
+            token = data.get("accessToken")
+            if not isinstance(token, str) or not token:
+                raise platform_error(PLATFORM, message="accessToken missing in answer")
+            expires_in = data.get("expireIn", 7200)
+            if not isinstance(expires_in, int) or expires_in <= 0:
+                expires_in = 7200
+            self._token = token
+            self._token_expires = self._monotonic() + max(expires_in - TOKEN_MARGIN, expires_in / 2)
+            return token
+
+    async def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST with the app token; after a 401 one fresh token and one retry."""
+        try:
+            return await self._openapi(path, body, await self.token())
+        except PlatformError as exc:
+            if not is_token_error(exc):
+                raise
+        return await self._openapi(path, body, await self.token(refresh=True))
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def _msg(self, text: str, markdown: bool) -> dict[str, str]:
+        if markdown:
+            param = {"title": "考务助手", "text": text}
+            return {"msgKey": "sampleMarkdown", "msgParam": json.dumps(param, ensure_ascii=False)}
+        return {"msgKey": "sampleText", "msgParam": json.dumps({"content": text}, ensure_ascii=False)}
+
+    async def send_to_users(self, user_ids: Sequence[str], text: str, *, markdown: bool = False) -> str | None:
+        """Robot 1:1 messages (``/v1.0/robot/oToMessages/batchSend``); returns the processQueryKey."""
+        key: str | None = None
+        for piece in split_utf8(text, TEXT_LIMIT):
+            body = {"robotCode": self.robot_code, "userIds": list(user_ids), **self._msg(piece, markdown)}
+            data = await self.call("/v1.0/robot/oToMessages/batchSend", body)
+            if data.get("flowControlledStaffIdList"):
+                raise RateLimited(f"{PLATFORM}: recipients flow-controlled", retryable=True)
+            invalid = data.get("invalidStaffIdList") or []
+            if invalid and set(invalid) >= set(user_ids):
+                raise PlatformError(f"{PLATFORM}: every recipient is invalid", retryable=False)
+            key = str(data.get("processQueryKey") or "") or key
+        return key
+
+    async def send_to_group(self, conversation_id: str, text: str, *, markdown: bool = False) -> str | None:
+        """Robot message to a group (``/v1.0/robot/groupMessages/send``, openConversationId)."""
+        key: str | None = None
+        for piece in split_utf8(text, TEXT_LIMIT):
+            body = {"robotCode": self.robot_code, "openConversationId": conversation_id, **self._msg(piece, markdown)}
+            data = await self.call("/v1.0/robot/groupMessages/send", body)
+            key = str(data.get("processQueryKey") or "") or key
+        return key
+
+    async def send_webhook(
+        self,
+        webhook: str,
+        secret: str | None,
+        text: str,
+        *,
+        markdown: bool = False,
+        mentions: Sequence[str] = (),
+    ) -> None:
+        """Custom group robot (``/robot/send?access_token=``), signed when it has a 加签 secret."""
+        parts = urlsplit(webhook)
+        if parts.scheme not in ("https", "http") or not parts.netloc:
+            raise PlatformError(f"{PLATFORM}: robot webhook is not a URL", retryable=False)
+        for i, piece in enumerate(split_utf8(text, TEXT_LIMIT)):
+            body = robot_body(piece, markdown=markdown, mentions=mentions if i == 0 else ())
+            await self.post_robot(signed_webhook_url(webhook, secret, self._now_ms()), body)

@@ -1,0 +1,188 @@
+"""WeCom (企业微信) server API over aiohttp: access token, app messages, app group chats, group robots.
+
+wechatpy's own client is synchronous (requests) and retries token errors without a limit; this
+client keeps the token until ``expires_in`` (minus a margin), refetches it once on 40014/42001
+and gives up after one retry, and maps every failure through :func:`platform_error`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import aiohttp
+
+from bot.adapters._errors import is_token_error, platform_error
+from bot.adapters._text import split_utf8
+from bot.errors import PlatformError
+
+PLATFORM = "wecom"
+TEXT_LIMIT = 2048  # bytes, message/send and appchat/send text and markdown
+WEBHOOK_TEXT_LIMIT = 2048
+WEBHOOK_MARKDOWN_LIMIT = 4096
+TOKEN_MARGIN = 300.0  # refetch this many seconds before the token's announced expiry
+DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=10, connect=5)
+
+
+class WeComClient:
+    """One self-built app's API client; call :meth:`start` before use and :meth:`close` after."""
+
+    def __init__(
+        self,
+        api_base: str,
+        corp_id: str,
+        secret: str,
+        agent_id: int,
+        *,
+        timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.api_base = api_base.rstrip("/")
+        self.corp_id = corp_id
+        self._secret = secret
+        self.agent_id = agent_id
+        self.timeout = timeout
+        self._monotonic = monotonic
+        self._session: aiohttp.ClientSession | None = None
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._token_lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        """Open the HTTP session."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=self.timeout)
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The open HTTP session (opened lazily)."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=self.timeout)
+        return self._session
+
+    # -- transport ---------------------------------------------------------------------------
+
+    async def _request(self, method: str, url: str, *, params: dict[str, str], json: Any = None) -> dict[str, Any]:
+        """One HTTP call; returns the JSON object or raises the mapped PlatformError."""
+        try:
+            async with self.session.request(method, url, params=params, json=json) as resp:
+                if resp.status != 200:
+                    raise platform_error(PLATFORM, status=resp.status)
+                try:
+                    data = await resp.json(content_type=None)
+                except ValueError:
+                    raise platform_error(PLATFORM, message="answer is not JSON") from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise platform_error(PLATFORM, network=True, message=type(exc).__name__) from None
+        if not isinstance(data, dict):
+            raise platform_error(PLATFORM, message="answer is not a JSON object")
+        code = data.get("errcode", 0)
+        if not isinstance(code, int):
+            raise platform_error(PLATFORM, message="errcode is not a number")
+        if code != 0:
+            raise platform_error(PLATFORM, code=code, message=str(data.get("errmsg", "")))
+        return data
+
+    # -- access token ------------------------------------------------------------------------
+
+    async def token(self, *, refresh: bool = False) -> str:
+        """The cached access token, fetched when missing, expiring or after a token error."""
+        async with self._token_lock:
+            if not refresh and self._token and self._monotonic() < self._token_expires:
+                return self._token
+            data = await self._request(
+                "GET", f"{self.api_base}/cgi-bin/gettoken", params={"corpid": self.corp_id, "corpsecret": self._secret}
+            )
+            token = data.get("access_token")
+            if not isinstance(token, str) or not token:
+                raise platform_error(PLATFORM, message="gettoken answered without access_token")
+            expires_in = data.get("expires_in", 7200)
+            if not isinstance(expires_in, int) or expires_in <= 0:
+                expires_in = 7200
+            self._token = token
+            self._token_expires = self._monotonic() + max(expires_in - TOKEN_MARGIN, expires_in / 2)
+            return token
+
+    def forget_token(self) -> None:
+        """Drop the cached token (the next call fetches a new one)."""
+        self._token = None
+        self._token_expires = 0.0
+
+    async def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST ``body`` to ``/cgi-bin/<path>`` with the access token; one retry after a token error."""
+        token = await self.token()
+        try:
+            return await self._request(
+                "POST", f"{self.api_base}/cgi-bin/{path}", params={"access_token": token}, json=body
+            )
+        except PlatformError as exc:
+            if not is_token_error(exc):
+                raise
+        self.forget_token()
+        token = await self.token(refresh=True)
+        return await self._request("POST", f"{self.api_base}/cgi-bin/{path}", params={"access_token": token}, json=body)
+
+    # -- sending -----------------------------------------------------------------------------
+
+    async def send_to_users(self, user_ids: Sequence[str], text: str, *, markdown: bool = False) -> str | None:
+        """Application message to people (``message/send``); returns the last msgid."""
+        msgid: str | None = None
+        for piece in split_utf8(text, TEXT_LIMIT):
+            body: dict[str, Any] = {"touser": "|".join(user_ids), "agentid": self.agent_id, "safe": 0}
+            body.update(_content(piece, markdown))
+            data = await self.call("message/send", body)
+            msgid = str(data.get("msgid") or "") or msgid
+            invalid = data.get("invaliduser")
+            if invalid and set(str(invalid).split("|")) >= set(user_ids):
+                raise PlatformError(f"{PLATFORM}: every recipient is invalid", retryable=False)
+        return msgid
+
+    async def send_to_chat(self, chat_id: str, text: str, *, markdown: bool = False) -> str | None:
+        """Message to a group chat the app created (``appchat/send``)."""
+        for piece in split_utf8(text, TEXT_LIMIT):
+            body: dict[str, Any] = {"chatid": chat_id, "safe": 0}
+            body.update(_content(piece, markdown))
+            await self.call("appchat/send", body)
+        return None
+
+    async def send_webhook(
+        self, webhook: str, text: str, *, markdown: bool = False, mentions: Sequence[str] = ()
+    ) -> str | None:
+        """Group robot message (``webhook/send?key=``); ``webhook`` is the robot's URL or just its key."""
+        url, key = self._webhook_url(webhook)
+        limit = WEBHOOK_MARKDOWN_LIMIT if markdown else WEBHOOK_TEXT_LIMIT
+        if markdown and mentions:
+            text = " ".join(f"<@{m}>" for m in mentions) + "\n" + text
+        for i, piece in enumerate(split_utf8(text, limit)):
+            if markdown:
+                body: dict[str, Any] = {"msgtype": "markdown", "markdown": {"content": piece}}
+            else:
+                body = {"msgtype": "text", "text": {"content": piece}}
+                if mentions and i == 0:
+                    body["text"]["mentioned_list"] = list(mentions)
+            await self._request("POST", url, params={"key": key}, json=body)
+        return None
+
+    def _webhook_url(self, webhook: str) -> tuple[str, str]:
+        if "://" not in webhook:
+            return f"{self.api_base}/cgi-bin/webhook/send", webhook
+        parts = urlsplit(webhook)
+        keys = parse_qs(parts.query).get("key")
+        if parts.scheme not in ("https", "http") or not keys:
+            raise PlatformError(f"{PLATFORM}: robot webhook URL has no key", retryable=False)
+        return f"{parts.scheme}://{parts.netloc}{parts.path}", keys[0]
+
+
+def _content(text: str, markdown: bool) -> dict[str, Any]:
+    if markdown:
+        return {"msgtype": "markdown", "markdown": {"content": text}}
+    return {"msgtype": "text", "text": {"content": text}}

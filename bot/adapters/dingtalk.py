@@ -1,0 +1,383 @@
+"""DingTalk (钉钉) enterprise-app robot: HTTP callback or Stream mode, and sending.
+
+HTTP mode: ``POST /dingtalk/callback`` carries ``timestamp`` (ms) and ``sign`` headers; ``sign`` is
+Base64(HMAC-SHA256(appSecret, timestamp + "\\n" + appSecret)), compared in constant time, and a
+timestamp more than one hour off is refused (403) before the body is read. The JSON body becomes a
+neutral :class:`~bot.model.IncomingMessage` (msgId claimed in the database, so a redelivery runs
+once); a reply ready within ``reply_wait`` seconds is the response body, otherwise the response is
+``{"msgtype": "empty"}`` and the reply is POSTed to the sessionWebhook while it is valid, else sent
+through the notifier (the outbox) with the OpenAPI.
+
+Stream mode (``EXAMBOT_DINGTALK_STREAM=1``) receives the same messages over the ``dingtalk-stream``
+websocket instead, for servers that cannot take inbound HTTPS; the callback route is then not added.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote_plus
+
+import structlog
+from aiohttp import web
+
+from bot.adapters._callback import LATE, ReplyWaiter
+from bot.adapters._dingtalk_api import DingTalkClient, robot_body, verify_sign
+from bot.adapters.base import Adapter, Capabilities
+from bot.adapters.inbound import InboundLedger
+from bot.clock import Clock
+from bot.errors import PlatformError
+from bot.model import GroupTarget, IncomingMessage, OutgoingMessage, PersonTarget, Reply, TextFormat
+from bot.store.engine import Database
+
+CHANNEL = "dingtalk"
+PATH = "/dingtalk/callback"
+MAX_BODY = 64 * 1024
+STREAM_TOPIC = "/v1.0/im/bot/messages/get"
+UNSUPPORTED = "目前只能处理文字消息，请直接输入文字或发送 /帮助 查看可用命令。"
+EMPTY = {"msgtype": "empty"}
+
+log = structlog.get_logger("exambot.dingtalk")
+
+
+@dataclass(frozen=True)
+class DingTalkConfig:
+    """The app's credentials and API addresses (validated by the registry)."""
+
+    app_key: str
+    app_secret: str
+    robot_code: str
+    api_base: str = "https://api.dingtalk.com"
+    oapi_base: str = "https://oapi.dingtalk.com"
+    stream: bool = False
+
+    def __repr__(self) -> str:
+        return f"DingTalkConfig(app_key={self.app_key!r}, robot_code={self.robot_code!r}, stream={self.stream})"
+
+
+class BadMessage(Exception):
+    """The callback body is not a robot message we can read (400)."""
+
+
+@dataclass(frozen=True)
+class Received:
+    """One robot message as parsed from a callback or stream frame."""
+
+    message: IncomingMessage | None  # None: not a text message
+    key: str
+    staff_id: str
+    session_webhook: str
+    session_expires_ms: int
+
+
+def _str(data: dict[str, Any], name: str, *, required: bool = False) -> str:
+    value = data.get(name, "")
+    if value is None:
+        value = ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(int(value))
+    if not isinstance(value, str):
+        raise BadMessage(f"{name} is not a string")
+    if required and not value:
+        raise BadMessage(f"{name} missing")
+    return value
+
+
+def parse_robot_message(data: Any, received_at: datetime) -> Received:
+    """Read the fields we use from a robot message body (HTTP callback or Stream ``data``)."""
+    if not isinstance(data, dict):
+        raise BadMessage("body is not a JSON object")
+    msg_id = _str(data, "msgId", required=True)
+    conversation = _str(data, "conversationId", required=True)
+    conversation_type = _str(data, "conversationType")
+    staff_id = _str(data, "senderStaffId")
+    sender = staff_id or "external:" + _str(data, "senderId")
+    webhook = _str(data, "sessionWebhook")
+    expires = _str(data, "sessionWebhookExpiredTime")
+    msgtype = _str(data, "msgtype")
+    text = ""
+    if msgtype == "text":
+        content = data.get("text")
+        if not isinstance(content, dict):
+            raise BadMessage("text is not an object")
+        text = _str(content, "content").strip()
+    incoming = None
+    if text:
+        incoming = IncomingMessage(
+            channel=CHANNEL,
+            sender_id=sender,
+            text=text,
+            message_id=msg_id,
+            received_at=received_at,
+            chat_id=f"{CHANNEL}:{conversation}" if conversation_type == "2" else None,
+            sender_name=_str(data, "senderNick") or None,
+        )
+    return Received(incoming, msg_id, staff_id, webhook, int(expires) if expires.isdigit() else 0)
+
+
+class DingTalkAdapter(Adapter):
+    """The DingTalk channel."""
+
+    name = CHANNEL
+    capabilities = Capabilities(markdown=True, mentions=True, max_text_bytes=5000)
+
+    def __init__(
+        self,
+        config: DingTalkConfig,
+        db: Database,
+        clock: Clock,
+        *,
+        reply_wait: float = 2.0,
+        max_skew_ms: int = 3_600_000,
+        client: DingTalkClient | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.db = db
+        self.clock = clock
+        self.max_skew_ms = max_skew_ms
+        self.client = client or DingTalkClient(
+            config.api_base,
+            config.oapi_base,
+            config.app_key,
+            config.app_secret,
+            config.robot_code,
+            now_ms=self._now_ms,
+        )
+        self.ledger = InboundLedger(db, CHANNEL)
+        self.waiter = ReplyWaiter(CHANNEL, reply_wait)
+        self._stream_task: asyncio.Task[None] | None = None
+
+    def _now_ms(self) -> int:
+        return int(self.clock.now().timestamp() * 1000)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def add_routes(self, app: web.Application) -> None:
+        """``POST /dingtalk/callback`` (HTTP mode only)."""
+        if not self.config.stream:
+            app.router.add_post(PATH, self.callback)
+
+    async def start(self) -> None:
+        """Open the API client; in Stream mode, connect the websocket in the background."""
+        await self.client.start()
+        if self.config.stream and self._stream_task is None:
+            self._stream_task = asyncio.create_task(self._run_stream(), name="dingtalk-stream")
+
+    async def close(self) -> None:
+        """Stop the stream, finish late replies (briefly), close the API client."""
+        if self._stream_task is not None:
+            self._stream_task.cancel()
+            await asyncio.gather(self._stream_task, return_exceptions=True)
+            self._stream_task = None
+        await self.waiter.drain()
+        await self.client.close()
+
+    # -- HTTP callback -----------------------------------------------------------------------
+
+    async def callback(self, request: web.Request) -> web.Response:
+        """Verify, parse and handle one robot message."""
+        reason = verify_sign(
+            request.headers.get("timestamp", ""),
+            request.headers.get("sign", ""),
+            self.config.app_secret,
+            self._now_ms(),
+            self.max_skew_ms,
+        )
+        if reason is not None:
+            return _refuse(403, reason)
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
+        raw = await request.read()  # raises 413 past the app's client_max_size
+        try:
+            received = parse_robot_message(json.loads(raw.decode("utf-8")), self.clock.now())
+        except (UnicodeDecodeError, ValueError, BadMessage) as exc:
+            return _refuse(400, "malformed", error=type(exc).__name__)
+        except Exception as exc:  # never a 500 for a body
+            return _refuse(400, "malformed", error=type(exc).__name__)
+        try:
+            first = await self.ledger.first(received.key, self.clock.now())
+        except Exception as exc:
+            log.error("dedupe_unavailable", channel=CHANNEL, error=type(exc).__name__)
+            return web.Response(status=503, text="")
+        if not first:
+            log.info("duplicate_callback", channel=CHANNEL)
+            return web.json_response(EMPTY)
+        if received.message is None:
+            return web.json_response(robot_body(UNSUPPORTED, markdown=False))
+        msg = received.message
+
+        async def late(reply: Reply) -> None:
+            await self._deliver_reply(received, reply)
+
+        result = await self.waiter.run(self.dispatcher.dispatch(msg), late)
+        if result is LATE or result is None:
+            return web.json_response(EMPTY)
+        assert isinstance(result, Reply)
+        return web.json_response(self._reply_body(received, result))
+
+    def _reply_body(self, received: Received, reply: Reply) -> dict[str, Any]:
+        mentions = list(reply.mentions)
+        msg = received.message
+        if msg is not None and msg.chat_id and received.staff_id and received.staff_id not in mentions:
+            mentions.insert(0, received.staff_id)  # in a group, @ the person being answered
+        return robot_body(reply.text, markdown=reply.format is TextFormat.MARKDOWN, mentions=mentions)
+
+    def _session_webhook_ok(self, received: Received) -> bool:
+        url = received.session_webhook
+        base = self.config.oapi_base.rstrip("/") + "/"
+        # only DingTalk's own host (no request forgery through a crafted body), and only while valid
+        return url.startswith(base) and received.session_expires_ms > self._now_ms() + 5_000
+
+    async def _deliver_reply(self, received: Received, reply: Reply) -> None:
+        """A reply that missed the response: sessionWebhook while valid, else the notifier (outbox)."""
+        if self._session_webhook_ok(received):
+            try:
+                await self.client.post_robot(received.session_webhook, self._reply_body(received, reply))
+                return
+            except PlatformError as exc:
+                log.warning("session_webhook_failed", channel=CHANNEL, error=str(exc))
+        msg = received.message
+        assert msg is not None
+        target = GroupTarget(CHANNEL, chat_id=msg.chat_id) if msg.chat_id else PersonTarget(CHANNEL, msg.sender_id)
+        out = OutgoingMessage(
+            target=target,
+            text=reply.text,
+            format=reply.format,
+            mentions=reply.mentions,
+            key=f"{CHANNEL}:reply:{received.key}",
+        )
+        await self.dispatcher.services.notifier.notify([out])
+
+    # -- Stream mode -------------------------------------------------------------------------
+
+    async def handle_stream_data(self, data: Any) -> None:
+        """Handle one robot message from the stream (already ACKed); replies go out by sessionWebhook."""
+        try:
+            received = parse_robot_message(data, self.clock.now())
+        except BadMessage as exc:
+            log.warning("stream_message_rejected", channel=CHANNEL, error=str(exc))
+            return
+        if not await self.ledger.first(received.key, self.clock.now()):
+            log.info("duplicate_callback", channel=CHANNEL)
+            return
+        if received.message is None:
+            await self._deliver_unsupported(received)
+            return
+        reply = await self.dispatcher.dispatch(received.message)
+        if reply is not None:
+            await self._deliver_reply(received, reply)
+
+    async def _deliver_unsupported(self, received: Received) -> None:
+        if self._session_webhook_ok(received):
+            await self.client.post_robot(received.session_webhook, robot_body(UNSUPPORTED, markdown=False))
+
+    async def _run_stream(self) -> None:
+        """Connect to the DingTalk stream gateway and route frames, reconnecting with backoff.
+
+        The ``dingtalk-stream`` package's frame classes and router are used; its own ``start()``
+        is not, because in 0.24.3 it opens the connection with blocking ``requests`` inside the
+        event loop and swallows cancellation (it cannot be stopped).
+        """
+        import dingtalk_stream
+        import websockets
+
+        adapter = self
+
+        class Handler(dingtalk_stream.CallbackHandler):  # type: ignore[misc]
+            async def process(self, callback: Any) -> tuple[int, str]:
+                data = callback.data
+                if isinstance(data, str):
+                    try:
+                        data = json.loads(data)
+                    except ValueError:
+                        return dingtalk_stream.AckMessage.STATUS_BAD_REQUEST, "bad data"
+
+                async def run() -> None:
+                    try:
+                        await adapter.handle_stream_data(data)
+                    except Exception as exc:
+                        log.warning("stream_message_failed", channel=CHANNEL, error=type(exc).__name__)
+
+                adapter.waiter.spawn(run())
+                return dingtalk_stream.AckMessage.STATUS_OK, "OK"
+
+        router = dingtalk_stream.DingTalkStreamClient(
+            dingtalk_stream.Credential(self.config.app_key, self.config.app_secret),
+            logger=_quiet_logger(),
+        )
+        router.register_callback_handler(STREAM_TOPIC, Handler())
+        router.pre_start()
+        backoff = 1.0
+        while True:
+            try:
+                conn = await self.client._openapi(
+                    "/v1.0/gateway/connections/open",
+                    {
+                        "clientId": self.config.app_key,
+                        "clientSecret": self.config.app_secret,
+                        "subscriptions": [{"type": "CALLBACK", "topic": STREAM_TOPIC}],
+                        "ua": "exambot/0.1 dingtalk-stream",
+                        "localIp": "127.0.0.1",
+                    },
+                    None,
+                )
+                uri = f"{conn['endpoint']}?ticket={quote_plus(str(conn['ticket']))}"
+                async with websockets.connect(uri, ping_interval=30, ping_timeout=30) as ws:
+                    router.websocket = ws
+                    log.info("stream_connected", channel=CHANNEL)
+                    backoff = 1.0
+                    async for raw in ws:
+                        try:
+                            frame = json.loads(raw)
+                        except ValueError:
+                            continue
+                        if isinstance(frame, dict) and await router.route_message(frame) == router.TAG_DISCONNECT:
+                            break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("stream_disconnected", channel=CHANNEL, error=type(exc).__name__)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 60.0)
+
+    # -- sending -----------------------------------------------------------------------------
+
+    async def send(self, message: OutgoingMessage) -> str | None:
+        """Deliver to a person or a group (OpenAPI robot), or a custom group robot webhook (加签)."""
+        target = message.target
+        markdown = message.format is TextFormat.MARKDOWN
+        if isinstance(target, PersonTarget):
+            return await self.client.send_to_users([target.user_id], message.text, markdown=markdown)
+        if target.webhook:
+            await self.client.send_webhook(
+                target.webhook, target.secret, message.text, markdown=markdown, mentions=message.mentions
+            )
+            return None
+        conversation = target.chat_id.removeprefix(f"{CHANNEL}:")
+        if not conversation:
+            raise PlatformError("dingtalk: group target has neither chat id nor robot webhook", retryable=False)
+        text = message.text
+        if message.mentions:
+            text = " ".join(f"@{m}" for m in message.mentions) + "\n" + text
+        return await self.client.send_to_group(conversation, text, markdown=markdown)
+
+
+def _quiet_logger() -> Any:
+    import logging
+
+    logger = logging.getLogger("exambot.dingtalk_stream")
+    logger.setLevel(logging.WARNING)  # the SDK logs whole frames (message text) at INFO and WARNING
+    logger.disabled = True
+    return logger
+
+
+def _refuse(status: int, reason: str, *, error: str = "") -> web.Response:
+    log.warning("callback_rejected", channel=CHANNEL, status=status, reason=reason, error=error)
+    return web.json_response({"error": {400: "bad request", 403: "forbidden"}.get(status, "error")}, status=status)
+
+
+__all__ = ["DingTalkAdapter", "DingTalkConfig", "parse_robot_message"]

@@ -1,0 +1,291 @@
+"""A fake WeCom: the server API the bot calls, and the platform side of the encrypted callback.
+
+:class:`FakeWeCom` is an aiohttp server on 127.0.0.1 port 0 speaking the real wire format of
+``/cgi-bin/gettoken``, ``/cgi-bin/message/send``, ``/cgi-bin/appchat/send`` and
+``/cgi-bin/webhook/send?key=``: errcode/errmsg JSON, access tokens that can expire, a ledger of
+what was delivered, and switchable failures (HTTP 500, a hang past the client's timeout, errcodes
+45009 / 42001 / 40014 / -1).
+
+:class:`WeComPlatform` plays WeCom's side of the callback with wechatpy: it signs and encrypts a
+message the way WeCom does and decrypts and verifies the passive reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import xmltodict
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
+
+from bot.adapters.wecom import signature
+
+FAILURE_MODES = ("http500", "timeout", "45009", "42001", "40014", "-1", "60020")
+
+
+@dataclass
+class Delivery:
+    """One message the fake accepted."""
+
+    api: str  # "message/send" | "appchat/send" | "webhook/send"
+    body: dict[str, Any]
+    key: str | None = None  # robot webhook key
+
+
+@dataclass
+class FakeWeCom:
+    """The WeCom server API, in process."""
+
+    corp_id: str = "ww0000000000000001"
+    secret: str = "app-secret-0001"
+    token_ttl: int = 7200
+    hang_seconds: float = 5.0
+    webhook_keys: set[str] = field(default_factory=lambda: {"robot-key-1"})
+    deliveries: list[Delivery] = field(default_factory=list)
+    gettoken_calls: int = 0
+    send_calls: int = 0
+    _valid: set[str] = field(default_factory=set)
+    _expired: set[str] = field(default_factory=set)
+    _failures: list[str] = field(default_factory=list)
+    always: str | None = None
+    _server: TestServer | None = None
+    _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    # -- control -----------------------------------------------------------------------------
+
+    def fail_next(self, mode: str, times: int = 1) -> None:
+        """Make the next ``times`` send calls fail with ``mode`` (one of FAILURE_MODES)."""
+        assert mode in FAILURE_MODES, mode
+        self._failures.extend([mode] * times)
+
+    def expire_tokens(self) -> None:
+        """Every token issued so far now answers 42001 (access_token 已过期)."""
+        self._expired |= self._valid
+        self._valid.clear()
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. http://127.0.0.1:PORT (for EXAMBOT_WECOM_API_BASE)."""
+        assert self._server is not None
+        return str(self._server.make_url("")).rstrip("/")
+
+    async def start(self) -> str:
+        """Listen on a free port; returns the base URL."""
+        app = web.Application()
+        app.router.add_get("/cgi-bin/gettoken", self._gettoken)
+        app.router.add_post("/cgi-bin/message/send", self._message_send)
+        app.router.add_post("/cgi-bin/appchat/send", self._appchat_send)
+        app.router.add_post("/cgi-bin/webhook/send", self._webhook_send)
+        self._server = TestServer(app, host="127.0.0.1", port=0)
+        await self._server.start_server()
+        return self.url
+
+    async def close(self) -> None:
+        """Stop listening."""
+        if self._server is not None:
+            await self._server.close()
+
+    async def __aenter__(self) -> FakeWeCom:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- handlers ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _err(code: int, msg: str) -> web.Response:
+        return web.json_response({"errcode": code, "errmsg": msg})
+
+    async def _gettoken(self, request: web.Request) -> web.Response:
+        self.gettoken_calls += 1
+        if request.query.get("corpid") != self.corp_id or request.query.get("corpsecret") != self.secret:
+            return self._err(40001, "invalid credential")
+        token = f"tok-{next(self._counter)}-{secrets.token_hex(8)}"
+        self._valid.add(token)
+        return web.json_response(
+            {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": self.token_ttl}
+        )
+
+    async def _failure(self) -> web.Response | None:
+        mode = self._failures.pop(0) if self._failures else self.always
+        if mode is None:
+            return None
+        if mode == "http500":
+            return web.Response(status=500, text="internal error")
+        if mode == "timeout":
+            await asyncio.sleep(self.hang_seconds)
+            return self._err(-1, "system busy")
+        if mode == "42001":
+            self.expire_tokens()
+            return self._err(42001, "access_token expired")
+        if mode == "40014":
+            self._valid.clear()
+            return self._err(40014, "invalid access_token")
+        if mode == "45009":
+            return self._err(45009, "api freq out of limit")
+        if mode == "60020":
+            return self._err(60020, "not allow to access from your ip, from ip: 127.0.0.1")
+        return self._err(int(mode), "system busy")
+
+    def _check_token(self, request: web.Request) -> web.Response | None:
+        token = request.query.get("access_token", "")
+        if not token:
+            return self._err(41001, "access_token missing")
+        if token in self._expired:
+            return self._err(42001, "access_token expired")
+        if token not in self._valid:
+            return self._err(40014, "invalid access_token")
+        return None
+
+    async def _json(self, request: web.Request) -> dict[str, Any] | web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return self._err(47001, "data format error")
+        if not isinstance(body, dict):
+            return self._err(47001, "data format error")
+        return body
+
+    @staticmethod
+    def _content_error(body: dict[str, Any], limit: int) -> web.Response | None:
+        kind = body.get("msgtype")
+        if kind not in ("text", "markdown"):
+            return FakeWeCom._err(40008, "invalid message type")
+        content = body.get(kind, {}).get("content", "")
+        if not content:
+            return FakeWeCom._err(44004, "empty content")
+        if len(content.encode("utf-8")) > limit:
+            return FakeWeCom._err(45002, "content size out of limit")
+        return None
+
+    async def _send(self, request: web.Request, api: str) -> web.Response | dict[str, Any]:
+        self.send_calls += 1
+        bad = self._check_token(request) or await self._failure()
+        if bad is not None:
+            return bad
+        body = await self._json(request)
+        if isinstance(body, web.Response):
+            return body
+        return body
+
+    async def _message_send(self, request: web.Request) -> web.Response:
+        body = await self._send(request, "message/send")
+        if isinstance(body, web.Response):
+            return body
+        if not body.get("touser") or not isinstance(body.get("agentid"), int):
+            return self._err(40003, "invalid userid or agentid")
+        bad = self._content_error(body, 2048)
+        if bad is not None:
+            return bad
+        self.deliveries.append(Delivery("message/send", body))
+        msgid = f"msg-{len(self.deliveries)}"
+        return web.json_response({"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": msgid})
+
+    async def _appchat_send(self, request: web.Request) -> web.Response:
+        body = await self._send(request, "appchat/send")
+        if isinstance(body, web.Response):
+            return body
+        if not body.get("chatid"):
+            return self._err(86003, "chat not found")
+        bad = self._content_error(body, 2048)
+        if bad is not None:
+            return bad
+        self.deliveries.append(Delivery("appchat/send", body))
+        return self._err(0, "ok")
+
+    async def _webhook_send(self, request: web.Request) -> web.Response:
+        self.send_calls += 1
+        key = request.query.get("key", "")
+        if key not in self.webhook_keys:
+            return self._err(93000, "invalid webhook url")
+        bad = await self._failure()
+        if bad is not None:
+            return bad
+        body = await self._json(request)
+        if isinstance(body, web.Response):
+            return body
+        bad = self._content_error(body, 4096 if body.get("msgtype") == "markdown" else 2048)
+        if bad is not None:
+            return bad
+        self.deliveries.append(Delivery("webhook/send", body, key=key))
+        return self._err(0, "ok")
+
+
+@dataclass
+class WeComPlatform:
+    """WeCom's side of the callback: sign and encrypt what a user says, decrypt the reply."""
+
+    token: str
+    aes_key: str
+    corp_id: str
+    agent_id: int = 1000002
+    now: Callable[[], float] = time.time
+
+    @property
+    def crypto(self) -> WeChatCrypto:
+        """wechatpy's enterprise crypto with the app's token and key."""
+        return WeChatCrypto(self.token, self.aes_key, self.corp_id)
+
+    def message_xml(
+        self, user: str, content: str, msg_id: str, *, create_time: int | None = None, chat_id: str | None = None
+    ) -> str:
+        """The plaintext XML of a text message from ``user``."""
+        ct = int(self.now()) if create_time is None else create_time
+        chat = f"<ChatId><![CDATA[{chat_id}]]></ChatId>" if chat_id else ""
+        return (
+            f"<xml><ToUserName><![CDATA[{self.corp_id}]]></ToUserName>"
+            f"<FromUserName><![CDATA[{user}]]></FromUserName><CreateTime>{ct}</CreateTime>"
+            f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>"
+            f"<MsgId>{msg_id}</MsgId><AgentID>{self.agent_id}</AgentID>{chat}</xml>"
+        )
+
+    def event_xml(self, user: str, event: str, *, create_time: int | None = None) -> str:
+        """The plaintext XML of an event (e.g. enter_agent)."""
+        ct = int(self.now()) if create_time is None else create_time
+        return (
+            f"<xml><ToUserName><![CDATA[{self.corp_id}]]></ToUserName>"
+            f"<FromUserName><![CDATA[{user}]]></FromUserName><CreateTime>{ct}</CreateTime>"
+            f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[{event}]]></Event>"
+            f"<EventKey><![CDATA[]]></EventKey><AgentID>{self.agent_id}</AgentID></xml>"
+        )
+
+    def encrypt(self, plaintext: str | bytes) -> str:
+        """The ``Encrypt`` value for ``plaintext`` (bytes allowed, to send invalid UTF-8)."""
+        return PrpCrypto(self.crypto.key).encrypt(plaintext, self.corp_id).decode("ascii")
+
+    def post(
+        self,
+        plaintext: str | bytes,
+        *,
+        timestamp: int | None = None,
+        nonce: str | None = None,
+        token: str | None = None,
+    ) -> tuple[str, bytes]:
+        """(query string, body) of the POST WeCom sends for ``plaintext``; ``token`` forges the signature."""
+        ts = str(int(self.now()) if timestamp is None else timestamp)
+        nonce = nonce or str(secrets.randbelow(10**9))
+        encrypt = self.encrypt(plaintext)
+        sig = signature(token or self.token, ts, nonce, encrypt)
+        body = (
+            f"<xml><ToUserName><![CDATA[{self.corp_id}]]></ToUserName>"
+            f"<Encrypt><![CDATA[{encrypt}]]></Encrypt><AgentID><![CDATA[{self.agent_id}]]></AgentID></xml>"
+        ).encode()
+        return urlencode({"msg_signature": sig, "timestamp": ts, "nonce": nonce}), body
+
+    def open_reply(self, body: str) -> dict[str, str]:
+        """Verify and decrypt a passive reply as WeCom does; returns the reply's fields."""
+        outer = xmltodict.parse(body)["xml"]
+        plain = self.crypto.decrypt_message(
+            {"Encrypt": outer["Encrypt"]}, outer["MsgSignature"], outer["TimeStamp"], outer["Nonce"]
+        )
+        return dict(xmltodict.parse(plain)["xml"])
