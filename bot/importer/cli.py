@@ -61,7 +61,7 @@ async def _import(args: argparse.Namespace, settings: Settings) -> str:
         )
     finally:
         await db.dispose()
-    return result.render()
+    return result.render(max_lines=None if args.dry_run else 50)
 
 
 def run_import(args: argparse.Namespace, settings: Settings) -> int:

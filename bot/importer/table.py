@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from bot.importer.headers import FieldSpec, HeaderMap, find_header, match_field
+from bot.importer.headers import FieldSpec, HeaderMap, find_header
 from bot.importer.problems import Problem
 from bot.importer.read import Cell, Row, Sheet
 
@@ -36,7 +36,7 @@ class Table:
 
     def data_rows(self) -> Iterator[Row]:
         """Rows under the header, without banners, notes, repeated headers and rows holding only merged copies."""
-        labels = {c: t for c, t in self.header.labels.items()}
+        labels = self.header.labels
         for row in self.sheet.rows[self.header.row_index + 1 :]:
             own = [c for c in row.cells if c.text and not c.merged]
             if not own or row.banner:
@@ -115,8 +115,3 @@ class Collector:
         if self.ignored:
             out.append(f"未使用的列：{'、'.join(self.ignored)}")
         return out
-
-
-def is_header_like(text: str, fields: tuple[FieldSpec, ...]) -> bool:
-    """True when ``text`` names one of ``fields``."""
-    return match_field(text, fields) is not None
