@@ -163,7 +163,11 @@ class FakeDingTalk:
             return self._api_error(400, "invalidParameter.userIds", "userIds 为空")
         self.deliveries.append(Delivery("oToMessages/batchSend", body))
         return web.json_response(
-            {"processQueryKey": f"pqk-{len(self.deliveries)}", "invalidStaffIdList": [], "flowControlledStaffIdList": []}
+            {
+                "processQueryKey": f"pqk-{len(self.deliveries)}",
+                "invalidStaffIdList": [],
+                "flowControlledStaffIdList": [],
+            }
         )
 
     async def _group_send(self, request: web.Request) -> web.Response:

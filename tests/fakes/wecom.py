@@ -112,9 +112,7 @@ class FakeWeCom:
             return self._err(40001, "invalid credential")
         token = f"tok-{next(self._counter)}-{secrets.token_hex(8)}"
         self._valid.add(token)
-        return web.json_response(
-            {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": self.token_ttl}
-        )
+        return web.json_response({"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": self.token_ttl})
 
     async def _failure(self) -> web.Response | None:
         mode = self._failures.pop(0) if self._failures else self.always
@@ -221,6 +219,10 @@ class FakeWeCom:
         return self._err(0, "ok")
 
 
+def _cdata_safe(text: str) -> str:
+    return text.replace("]]>", "]]]]><![CDATA[>")
+
+
 @dataclass
 class WeComPlatform:
     """WeCom's side of the callback: sign and encrypt what a user says, decrypt the reply."""
@@ -245,7 +247,7 @@ class WeComPlatform:
         return (
             f"<xml><ToUserName><![CDATA[{self.corp_id}]]></ToUserName>"
             f"<FromUserName><![CDATA[{user}]]></FromUserName><CreateTime>{ct}</CreateTime>"
-            f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>"
+            f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{_cdata_safe(content)}]]></Content>"
             f"<MsgId>{msg_id}</MsgId><AgentID>{self.agent_id}</AgentID>{chat}</xml>"
         )
 
