@@ -25,9 +25,10 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
+# Storage tests run on SQLite and on the PostgreSQL at 127.0.0.1:5432 (.ci/run starts it when it is down).
 test: install browser
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	EXAMBOT_TEST_PG=$${EXAMBOT_TEST_PG:-postgresql://postgres@127.0.0.1:5432/postgres} $(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check .

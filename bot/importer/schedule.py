@@ -83,7 +83,8 @@ class SessionSpec:
 class SchedulePlan:
     """Everything the schedule file says."""
 
-    sessions: dict[str, SessionSpec] = field(default_factory=dict)
+    # Keyed by (date, 场次 code): offices number sessions per day, so "第1场" comes back every exam day.
+    sessions: dict[tuple[date, str], SessionSpec] = field(default_factory=dict)
 
 
 def derived_code(day: date, start: time, occupation: str, kind: SessionKind) -> str:
@@ -229,10 +230,10 @@ def _parse_row(table: Table, row: Row, col: Collector, plan: SchedulePlan, prev:
 
     if code is None:
         code = derived_code(day, start, occupation, kind)
-    session = plan.sessions.get(code)
+    session = plan.sessions.get((day, code))
     if session is None:
         session = SessionSpec(code, occupation, level, kind, day, start, end, table.sheet.name, n)
-        plan.sessions[code] = session
+        plan.sessions[(day, code)] = session
     else:
         _check_same_session(table, row, col, session, occupation, level, kind, day, start, end)
 
@@ -275,14 +276,6 @@ def _check_same_session(
 ) -> None:
     hm = table.header
     where = f"第{s.row}行" if s.sheet == table.sheet.name else f"工作表「{s.sheet}」第{s.row}行"
-    if day != s.day:
-        col.add(
-            table,
-            row.number,
-            hm.label("date"),
-            f"场次“{s.code}”的日期 {day} 与{where}的 {s.day} 不一致；"
-            "不同日期的场次请用不同的场次编号（如“12月6日第1场”）",
-        )
     if (start, end) != (s.start, s.end):
         col.add(
             table,

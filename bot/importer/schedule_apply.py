@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col as column
@@ -27,7 +27,7 @@ ASSIGNMENT_FIELDS = ["room_id", "staff_id", "duty"]
 class Resolved:
     """Staff ids on duty per (session code, room key), highest duty kept."""
 
-    duties: dict[tuple[str, str], dict[int, Duty]] = field(default_factory=dict)
+    duties: dict[tuple[date, str, str], dict[int, Duty]] = field(default_factory=dict)  # (day, code, room key)
     staff: dict[int, Staff] = field(default_factory=dict)
 
 
@@ -70,7 +70,7 @@ async def resolve_people(s: AsyncSession, plan: SchedulePlan, file: str) -> tupl
                     warnings.append(
                         f"{spec.code}/{room.room_no}：{person.name} 被安排为考评员，但人员名单中没有考评员角色"
                     )
-            out.duties[(spec.code, room.key)] = duties
+            out.duties[(spec.day, spec.code, room.key)] = duties
     warnings += _overlaps(plan, out)
     return out, problems, warnings
 
@@ -80,7 +80,7 @@ def _overlaps(plan: SchedulePlan, resolved: Resolved) -> list[str]:
     slots: dict[int, list[tuple[SessionSpec, str]]] = defaultdict(list)
     for spec in plan.sessions.values():
         for room in spec.rooms.values():
-            for staff_id in resolved.duties.get((spec.code, room.key), {}):
+            for staff_id in resolved.duties.get((spec.day, spec.code, room.key), {}):
                 slots[staff_id].append((spec, room.room_no))
     out: list[str] = []
     for staff_id, items in slots.items():
@@ -105,8 +105,14 @@ async def write_schedule(
 ) -> list[int]:
     """Create or update sessions, rooms and assignments; returns the ids of sessions whose times or rooms changed."""
     changed: set[int] = set()
-    codes = list(plan.sessions)
-    existing = {x.code: x for x in (await s.exec(select(ExamSession).where(column(ExamSession.code).in_(codes)))).all()}
+    days = sorted({day for day, _code in plan.sessions})
+    on_days = (await s.exec(select(ExamSession).where(column(ExamSession.day).in_(days)))).all()
+    existing = {(x.day, x.code): x for x in on_days}
+    for key, x in sorted(existing.items()):
+        if key not in plan.sessions:
+            rec.result.warnings.append(
+                f"{x.day:%m月%d日} 的场次“{x.code}”在数据库中但不在本文件中，未作改动（如已取消请告知考务办公室处理）"
+            )
     for spec in plan.sessions.values():
         wanted = {
             "occupation": spec.occupation,
@@ -116,7 +122,7 @@ async def write_schedule(
             "starts_at": datetime.combine(spec.day, spec.start, tzinfo=tz).astimezone(UTC),
             "ends_at": datetime.combine(spec.day, spec.end, tzinfo=tz).astimezone(UTC),
         }
-        session = existing.get(spec.code)
+        session = existing.get((spec.day, spec.code))
         if session is None:
             session = await rec.create(
                 "场次", ExamSession(code=spec.code, **wanted), _session_line(spec), SESSION_FIELDS
@@ -157,7 +163,8 @@ async def _write_rooms(s: AsyncSession, spec: SessionSpec, session_id: int, reso
         elif await rec.update("考场", room, wanted, where):
             changed = True
         assert room.id is not None
-        if await _write_assignments(s, room.id, where, resolved.duties.get((spec.code, key), {}), resolved, rec):
+        duties = resolved.duties.get((spec.day, spec.code, key), {})
+        if await _write_assignments(s, room.id, where, duties, resolved, rec):
             changed = True
     listed = {by_key.get(k).id for k in spec.rooms if by_key.get(k) is not None}  # type: ignore[union-attr]
     for room in rooms:

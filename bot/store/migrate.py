@@ -38,11 +38,12 @@ async def upgrade(db: Database) -> None:
 
 
 async def current_revision(db: Database) -> str | None:
-    """The revision the database is at, or None for an empty database."""
+    """The revision(s) the database is at ("a,b" while branches are unmerged), or None for an empty database."""
     from alembic.runtime.migration import MigrationContext
 
     def _get(conn: Connection) -> str | None:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = MigrationContext.configure(conn).get_current_heads()
+        return ",".join(sorted(heads)) or None
 
     async with db.engine.connect() as conn:
         return await conn.run_sync(_get)

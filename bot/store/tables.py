@@ -103,9 +103,11 @@ class ExamSession(SQLModel, table=True):
     """One exam session (场次); start and end are aware datetimes stored in UTC."""
 
     __tablename__ = "exam_session"
+    # Offices number sessions per day ("第1场" every day), so a code is unique within its day only.
+    __table_args__ = (UniqueConstraint("day", "code", name="uq_exam_session_day_code"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    code: str = Field(unique=True, max_length=64)  # 场次 code as the office writes it
+    code: str = Field(max_length=64, index=True)  # 场次 code as the office writes it
     occupation: str = Field(max_length=128)  # 职业(工种)
     level: str = Field(default="", max_length=64)  # 等级
     kind: SessionKind = Field(sa_column=_enum_column(SessionKind))

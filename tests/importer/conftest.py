@@ -26,7 +26,7 @@ from bot.store.engine import Database
 from bot.store.migrate import upgrade
 from bot.store.tables import Assignment, AuditLog, Candidate, ExamSession, Room, Staff
 
-SAMPLES = Path("/work/shared/samples")
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"  # copies of /work/shared/samples
 TZ = ZoneInfo("Asia/Shanghai")
 PG_SERVER = os.environ.get("EXAMBOT_TEST_PG")
 

@@ -91,3 +91,65 @@ async def test_edited_roster_updates_and_removes(db: Database, imp: ImportFn, xl
         seat = (await s.exec(select(Candidate.seat).where(Candidate.ticket_no == "202612010101"))).one()
         gone = (await s.exec(select(Candidate).where(Candidate.ticket_no == "202612010102"))).all()
     assert seat == "31" and gone == []
+
+
+async def test_same_session_code_on_another_day_is_another_session(
+    db: Database, imp: ImportFn, xlsx: Xlsx, scheduled: None
+) -> None:
+    """Offices number sessions per day: next week's "第1场" file adds sessions and leaves this day's alone."""
+    async with db.session() as s:
+        before = {(x.day, x.code): (x.id, x.starts_at) for x in (await s.exec(select(ExamSession))).all()}
+    rows = sample_rows("schedule.xlsx")
+    for row in rows[2:15]:
+        if row[1] is not None:
+            row[1] = "2026年12月12日"  # the same 场次 codes one week later
+    result = await imp("schedule", xlsx("schedule.xlsx", rows, sheet="12月12日"))
+    assert result.count("场次").created == 6 and result.count("场次").updated == 0
+    async with db.session() as s:
+        after = {(x.day, x.code): (x.id, x.starts_at) for x in (await s.exec(select(ExamSession))).all()}
+    assert len(after) == 12
+    for key, value in before.items():
+        assert after[key] == value  # 12月5日 untouched
+    assert sorted({day.day for day, _code in after}) == [5, 12]
+
+
+async def test_two_days_in_one_file(db: Database, imp: ImportFn, xlsx: Xlsx, staffed: None) -> None:
+    """One file with two exam days reusing 第1场 gives one session per day."""
+    from tests.importer.conftest import SCHEDULE_HEADER
+
+    rows = [
+        SCHEDULE_HEADER,
+        [
+            "第1场",
+            "2026年12月5日",
+            "8:30-10:00",
+            "电工",
+            "四级",
+            "理论",
+            "第1考场",
+            "实训楼302",
+            30,
+            "唐玉英",
+            "孟雪涛",
+            None,
+        ],
+        [
+            "第1场",
+            "2026年12月6日",
+            "9:00-10:30",
+            "电工",
+            "四级",
+            "理论",
+            "第1考场",
+            "实训楼302",
+            30,
+            "史敏杰",
+            "向军明",
+            None,
+        ],
+    ]
+    result = await imp("schedule", xlsx("two-days.xlsx", rows))
+    assert result.count("场次").created == 2
+    async with db.session() as s:
+        sessions = (await s.exec(select(ExamSession).order_by(ExamSession.day))).all()
+    assert [(x.code, x.day.day, x.starts_at.hour) for x in sessions] == [("第1场", 5, 0), ("第1场", 6, 1)]

@@ -64,10 +64,11 @@ def upgrade() -> None:
         sa.Column("starts_at", bot.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("ends_at", bot.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("code"),
+        sa.UniqueConstraint("day", "code", name="uq_exam_session_day_code"),
     )
     with op.batch_alter_table("exam_session", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_exam_session_day"), ["day"], unique=False)
+        batch_op.create_index(batch_op.f("ix_exam_session_code"), ["code"], unique=False)
 
     op.create_table(
         "staff",
