@@ -80,7 +80,11 @@ def create_app(
     db = Database(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
     metrics = Metrics()
     adapters = build_adapters(settings, db, clock, console=console)
-    notifier = AdapterNotifier(adapters, metrics)
+    from bot.outbox import Outbox, OutboxNotifier
+
+    # Handlers' ctx.notify(...) goes through the outbox; AdapterNotifier is what finally delivers.
+    delivery = AdapterNotifier(adapters, metrics)
+    notifier = OutboxNotifier(Outbox(db, clock, delivery.deliver, channels=tuple(adapters), tz=settings.tz))
     services = Services(settings=settings, db=db, clock=clock, metrics=metrics, notifier=notifier)
     dispatcher = Dispatcher(services, default_tables() if tables is None else tables)
     for adapter in adapters.values():

@@ -197,6 +197,9 @@ def _registrars() -> list[Callable[[argparse._SubParsersAction], None]]:  # type
     else:
         out.append(register_import)
     out.append(_register_ask)
+    from scheduler.cli import register as register_timeline
+
+    out.append(register_timeline)
     return out
 
 

@@ -16,6 +16,10 @@ def components(*, background: bool = True) -> list[Component]:
     one-shot runs such as ``exambot chat``.
     """
     parts: list[Component] = [knowledge_component]
+    if background:
+        from scheduler.service import reminder_component
+
+        parts.append(reminder_component)
     return parts
 
 

@@ -193,4 +193,7 @@ async def seed_demo(db: Database, now: datetime, tz: ZoneInfo) -> list[tuple[Sta
                         )
                     )
         s.add(AuditLog(at=now, actor="demo", action="import", entity="demo_day", detail={"sessions": len(SESSIONS)}))
+        from scheduler.planner import plan_sessions
+
+        await plan_sessions(s, [x.id for x in (await s.exec(select(ExamSession))).all() if x.id], now, tz=tz)
     return [(by_name[p.name], duties[p.name]) for p in PEOPLE]

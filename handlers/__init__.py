@@ -7,6 +7,6 @@ from bot.dispatch import CommandTable
 
 def command_tables() -> list[CommandTable]:
     """Every handlers module's table, in help order."""
-    from handlers import ask, basic
+    from handlers import ask, basic, reminders
 
-    return [basic.table, ask.table]
+    return [basic.table, ask.table, reminders.table]

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 import bot.adapters.inbound  # inbound_message, the callback dedupe table
+import bot.outbox_tables  # noqa: F401  (outbox and reminder acknowledgements)
 import bot.store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from bot.store.engine import async_url
 

@@ -1,0 +1,645 @@
+"""The outbox: every message the bot sends on its own initiative is a database row first.
+
+Send protocol (shared SCHEDULING.md):
+
+1. **Claim** due rows in one short transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's
+   ``BEGIN IMMEDIATE`` serialises writers): ``status='sending'``, a lease (owner, until),
+   ``attempts + 1``. A row whose lease ran out (its sender died) is claimable again.
+2. **Business rules** instead of APScheduler's misfire grace: a row past ``expires_at`` becomes
+   ``expired`` (the office gets one notice listing the reminders); a row whose ``condition``
+   already holds (the room acknowledged, the report arrived) becomes ``cancelled``.
+3. **Send** outside any transaction, behind a semaphore and a per-target rate limit (at most
+   ``rate_limit`` platform messages per ``rate_window``; rows claimed together for one target are
+   merged into one message, the rest wait for the window: never dropped).
+4. **Finish** fenced by the lease: ``… WHERE id IN … AND lease_owner=:me AND status='sending'``.
+   Errors go back to ``pending`` with exponential backoff; after ``max_attempts`` the row is
+   ``failed`` and the office is told.
+
+The one duplicate window left is a crash after the platform accepted a message and before
+step 4: delivery is at-least-once there, by choice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.clock import Clock
+from bot.directory import person_targets
+from bot.errors import PlatformError, RateLimited
+from bot.model import GroupTarget, OutgoingMessage, PersonTarget, Target, TextFormat
+from bot.outbox_tables import OutboxKind, OutboxMessage, OutboxStatus, ReminderAck
+from bot.store.engine import Database
+from bot.store.tables import Report, Role, Staff
+
+log = structlog.get_logger("exambot.outbox")
+
+Deliver = Callable[[OutgoingMessage], Awaitable[str | None]]
+T = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+PENDING = OutboxStatus.PENDING.value
+SENDING = OutboxStatus.SENDING.value
+SENT = OutboxStatus.SENT.value
+EXPIRED = OutboxStatus.EXPIRED.value
+CANCELLED = OutboxStatus.CANCELLED.value
+FAILED = OutboxStatus.FAILED.value
+
+MERGE_SEPARATOR = "\n——————\n"
+
+
+@dataclass
+class OutboxConfig:
+    """Tunables of the sender."""
+
+    batch_size: int = 200
+    lease: timedelta = timedelta(minutes=2)
+    max_attempts: int = 6
+    backoff_base: timedelta = timedelta(seconds=5)
+    backoff_cap: timedelta = timedelta(minutes=5)
+    rate_limit: int = 20  # platform messages per target per window (group robots: 20 a minute)
+    rate_window: timedelta = timedelta(minutes=1)
+    concurrency: int = 8
+    late_mark: timedelta = timedelta(seconds=60)  # later than this → marked 补发 with the original time
+    max_merge_chars: int = 1800
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Targets
+
+
+def target_to_json(target: Target) -> dict[str, Any]:
+    """A neutral target as stored in the outbox."""
+    if isinstance(target, PersonTarget):
+        return {"type": "person", "channel": target.channel, "user_id": target.user_id}
+    return {
+        "type": "group",
+        "channel": target.channel,
+        "chat_id": target.chat_id,
+        "webhook": target.webhook,
+        "secret": target.secret,
+    }
+
+
+def target_from_json(data: dict[str, Any]) -> Target:
+    """The neutral target of a stored person or group target."""
+    if data.get("type") == "person":
+        return PersonTarget(str(data["channel"]), str(data["user_id"]))
+    return GroupTarget(
+        str(data.get("channel", "")), str(data.get("chat_id") or ""), data.get("webhook"), data.get("secret")
+    )
+
+
+def target_key(data: dict[str, Any]) -> str:
+    """The name of a stored target, for rate limiting and merging."""
+    from scheduler.timeline import target_key_of
+
+    return target_key_of(data)
+
+
+def group_target_of(group_chat: str | None, webhook: str | None, secret: str | None) -> dict[str, Any] | None:
+    """A room's group target from its ``group_chat`` ("channel:id") or robot webhook."""
+    if group_chat:
+        channel = group_chat.split(":", 1)[0]
+        return {"type": "group", "channel": channel, "chat_id": group_chat, "webhook": None, "secret": None}
+    if webhook:
+        channel = "dingtalk" if "dingtalk" in webhook else "wecom"
+        return {"type": "group", "channel": channel, "chat_id": "", "webhook": webhook, "secret": secret}
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Rows
+
+
+def new_row(
+    *,
+    key: str,
+    kind: OutboxKind | str,
+    target: dict[str, Any],
+    text: str,
+    due_at: datetime,
+    now: datetime,
+    expires_at: datetime | None = None,
+    session_id: int | None = None,
+    room_id: int | None = None,
+    step: str | None = None,
+    condition: dict[str, Any] | None = None,
+    format: TextFormat = TextFormat.TEXT,
+) -> dict[str, Any]:
+    """Column values of a new pending row (for bulk inserts)."""
+    return {
+        "key": key,
+        "kind": str(kind),
+        "session_id": session_id,
+        "room_id": room_id,
+        "step": step,
+        "target_key": target_key(target),
+        "target": target,
+        "text": text,
+        "format": format.value,
+        "condition": condition,
+        "due_at": due_at,
+        "expires_at": expires_at,
+        "next_try_at": due_at,
+        "status": PENDING,
+        "attempts": 0,
+        "created_at": now,
+    }
+
+
+async def insert_rows(conn: AsyncConnection, rows: Sequence[dict[str, Any]], chunk: int = 500) -> None:
+    """Insert new rows in chunks (executemany)."""
+    for i in range(0, len(rows), chunk):
+        await conn.execute(insert(T), list(rows[i : i + chunk]))
+
+
+async def office_staff(conn: AsyncConnection) -> list[Staff]:
+    """Active staff holding the office role."""
+    rows = (await conn.execute(select(Staff.__table__).where(Staff.__table__.c.active.is_(True)))).mappings().all()  # type: ignore[attr-defined]
+    out = [Staff(**dict(r)) for r in rows]
+    return [s for s in out if Role.OFFICE in s.role_set]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Conditions: a follow-up is sent only while what it asks for is still missing
+
+
+async def condition_holds(conn: AsyncConnection, cond: dict[str, Any]) -> bool:
+    """True when the thing a nudge asks for has happened (so the nudge is not needed)."""
+    kind = cond.get("type")
+    room_id = cond.get("room_id")
+    if kind == "ack":
+        a = ReminderAck.__table__  # type: ignore[attr-defined]
+        q = select(a.c.id).where(a.c.room_id == room_id, a.c.step == cond.get("step")).limit(1)
+        if (await conn.execute(q)).first() is not None:
+            return True
+        # Nothing to acknowledge when the reminder itself never went out (expired while the service was down).
+        q = select(T.c.id).where(
+            T.c.room_id == room_id,
+            T.c.step == cond.get("step"),
+            T.c.kind == OutboxKind.REMINDER.value,
+            T.c.status == SENT,
+        )
+        return (await conn.execute(q.limit(1))).first() is None
+    if kind == "report":
+        r = Report.__table__  # type: ignore[attr-defined]
+        wanted = cond.get("report")
+        report_kind = "absent" if wanted == "absent" else "papers"
+        q = select(r.c.payload, r.c.revoked).where(r.c.room_id == room_id, r.c.kind == report_kind)
+        for payload, revoked in (await conn.execute(q)).all():
+            if revoked:
+                continue
+            if report_kind == "absent":
+                return True
+            if isinstance(payload, dict) and payload.get("action") == "collect":
+                return True
+        return False
+    return False
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The sender
+
+
+@dataclass
+class _Claimed:
+    row: dict[str, Any]
+    concrete: Target | None = None
+
+
+@dataclass
+class RunStats:
+    """What one pass did (for tests, logs and the benchmark)."""
+
+    claimed: int = 0
+    sent: int = 0
+    expired: int = 0
+    cancelled: int = 0
+    deferred: int = 0
+    retried: int = 0
+    failed: int = 0
+    lateness: list[float] = field(default_factory=list)  # seconds between due time and sending, per sent row
+
+
+class Outbox:
+    """Claims due rows and sends them; any number of these may run on one database."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        deliver: Deliver,
+        *,
+        channels: Iterable[str] = ("console",),
+        owner: str | None = None,
+        config: OutboxConfig | None = None,
+        tz: ZoneInfo | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.deliver = deliver
+        self.channels = tuple(channels)
+        self.owner = owner or f"outbox-{uuid.uuid4().hex[:12]}"
+        self.config = config or OutboxConfig()
+        self.tz = tz or ZoneInfo("Asia/Shanghai")
+        self._sem = asyncio.Semaphore(self.config.concurrency)
+        self._target_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._run_lock = asyncio.Lock()
+        self.on_reschedule: Callable[[datetime], None] | None = None  # the alarm clock hears of new times here
+        self.totals = RunStats()
+
+    # -- claim ---------------------------------------------------------------------------------------------------------
+
+    def _due(self, now: datetime) -> Any:
+        return or_(
+            and_(T.c.status == PENDING, T.c.next_try_at <= now),
+            and_(T.c.status == SENDING, T.c.lease_until < now),
+        )
+
+    async def claim(self, now: datetime, *, ids: Sequence[int] | None = None, limit: int | None = None) -> list[dict]:
+        """Lease up to ``limit`` due rows to this sender; rows others hold are skipped, never shared."""
+        limit = limit or self.config.batch_size
+        async with self.db.session() as s:
+            conn = await s.connection()
+            q = select(T.c.id).where(self._due(now)).order_by(T.c.next_try_at, T.c.id).limit(limit)
+            if ids is not None:
+                q = q.where(T.c.id.in_(list(ids)))
+            if not self.db.is_sqlite:
+                q = q.with_for_update(skip_locked=True)
+            got = list((await conn.execute(q)).scalars().all())
+            if not got:
+                return []
+            upd = (
+                update(T)
+                .where(T.c.id.in_(got), self._due(now))
+                .values(
+                    status=SENDING,
+                    lease_owner=self.owner,
+                    lease_until=now + self.config.lease,
+                    attempts=T.c.attempts + 1,
+                )
+                .returning(*T.c)
+            )
+            rows = [dict(r) for r in (await conn.execute(upd)).mappings().all()]
+        rows.sort(key=lambda r: (r["due_at"], r["id"]))
+        return rows
+
+    async def _finish(self, ids: Sequence[int], **values: Any) -> int:
+        if not ids:
+            return 0
+        async with self.db.session() as s:
+            conn = await s.connection()
+            res = await conn.execute(
+                update(T)
+                .where(T.c.id.in_(list(ids)), T.c.lease_owner == self.owner, T.c.status == SENDING)
+                .values(lease_owner=None, lease_until=None, **values)
+            )
+            return int(res.rowcount or 0)  # type: ignore[attr-defined]
+
+    # -- one pass ------------------------------------------------------------------------------------------------------
+
+    async def run_once(self, ids: Sequence[int] | None = None) -> RunStats:
+        """Claim what is due now and deal with every claimed row."""
+        now = self.clock.now()
+        stats = RunStats()
+        rows = await self.claim(now, ids=ids)
+        stats.claimed = len(rows)
+        if not rows:
+            return stats
+        expired: list[dict] = []
+        live: list[dict] = []
+        for r in rows:
+            if r["expires_at"] is not None and r["expires_at"] < now:
+                expired.append(r)
+            else:
+                live.append(r)
+        if expired:
+            stats.expired = await self._finish(
+                [r["id"] for r in expired], status=EXPIRED, last_error="超过宽限时间，未发送"
+            )
+        live, cancelled, unresolved = await self._check_and_resolve(live)
+        if cancelled:
+            stats.cancelled = await self._finish(cancelled, status=CANCELLED, last_error="条件已满足，无需发送")
+        failed_rows: list[dict] = []
+        if unresolved:
+            stats.failed += await self._finish(
+                [c.row["id"] for c in unresolved], status=FAILED, last_error="该人员在已启用的渠道上没有账号"
+            )
+            failed_rows += [c.row for c in unresolved]
+        by_target: dict[str, list[_Claimed]] = defaultdict(list)
+        for c in live:
+            by_target[c.row["target_key"]].append(c)
+        results = await asyncio.gather(*(self._send_target(tk, items, now) for tk, items in by_target.items()))
+        for part, failed in results:
+            stats.sent += part.sent
+            stats.deferred += part.deferred
+            stats.retried += part.retried
+            stats.failed += part.failed
+            stats.lateness += part.lateness
+            failed_rows += failed
+        await self._report(now, [r for r in expired if r["kind"] == OutboxKind.REMINDER.value], failed_rows)
+        self._add_totals(stats)
+        return stats
+
+    def _add_totals(self, s: RunStats) -> None:
+        t = self.totals
+        t.claimed += s.claimed
+        t.sent += s.sent
+        t.expired += s.expired
+        t.cancelled += s.cancelled
+        t.deferred += s.deferred
+        t.retried += s.retried
+        t.failed += s.failed
+        t.lateness += s.lateness
+
+    async def drain(self, max_rounds: int = 1000) -> RunStats:
+        """Run passes until nothing is due now (tests and the sweep)."""
+        total = RunStats()
+        async with self._run_lock:
+            for _ in range(max_rounds):
+                s = await self.run_once()
+                for name in ("claimed", "sent", "expired", "cancelled", "deferred", "retried", "failed"):
+                    setattr(total, name, getattr(total, name) + getattr(s, name))
+                total.lateness += s.lateness
+                if s.claimed == 0 or s.claimed == s.deferred:
+                    break
+        return total
+
+    async def _check_and_resolve(self, rows: list[dict]) -> tuple[list[_Claimed], list[int], list[_Claimed]]:
+        """Drop rows whose condition holds; turn staff targets into a concrete address."""
+        cancelled: list[int] = []
+        live: list[_Claimed] = []
+        unresolved: list[_Claimed] = []
+        need_staff = {r["target"].get("staff_id") for r in rows if r["target"].get("type") == "staff"}
+        async with self.db.sessions() as s:  # read only: no write transaction
+            conn = await s.connection()
+            staff: dict[int, Staff] = {}
+            if need_staff:
+                st = Staff.__table__  # type: ignore[attr-defined]
+                for m in (await conn.execute(select(st).where(st.c.id.in_(list(need_staff))))).mappings().all():
+                    staff[m["id"]] = Staff(**dict(m))
+            for r in rows:
+                if r["condition"] and await condition_holds(conn, r["condition"]):
+                    cancelled.append(r["id"])
+                    continue
+                t = r["target"]
+                if t.get("type") == "staff":
+                    person = staff.get(int(t["staff_id"]))
+                    found = person_targets(person, self.channels) if person is not None and person.active else []
+                    item = _Claimed(r, found[0] if found else None)
+                    (live if found else unresolved).append(item)
+                else:
+                    live.append(_Claimed(r, target_from_json(t)))
+        return live, cancelled, unresolved
+
+    # -- rate limit, merge, send ---------------------------------------------------------------------------------------
+
+    async def _window(self, tk: str, now: datetime) -> tuple[int, datetime | None]:
+        """How many more platform messages ``tk`` may get now, and when the oldest in the window leaves it."""
+        since = now - self.config.rate_window
+        async with self.db.sessions() as s:
+            conn = await s.connection()
+            q = (
+                select(T.c.send_batch, func.min(T.c.sent_at))
+                .where(T.c.target_key == tk, T.c.status == SENT, T.c.sent_at > since)
+                .group_by(T.c.send_batch)
+            )
+            batches = sorted(t for _b, t in (await conn.execute(q)).all())
+        room = self.config.rate_limit - len(batches)
+        if room > 0:
+            return room, None
+        oldest = batches[len(batches) - self.config.rate_limit]
+        return 0, oldest + self.config.rate_window
+
+    def _render(self, row: dict, now: datetime) -> str:
+        text = str(row["text"])
+        if now - row["due_at"] > self.config.late_mark:
+            text = f"【补发，原定 {row['due_at'].astimezone(self.tz):%H:%M}】" + text
+        return text
+
+    def _chunks(self, items: list[_Claimed], now: datetime) -> list[tuple[list[_Claimed], str]]:
+        """Merge the texts of one target's rows into as few messages as the size limit allows."""
+        out: list[tuple[list[_Claimed], str]] = []
+        cur: list[_Claimed] = []
+        text = ""
+        for c in items:
+            piece = self._render(c.row, now)
+            joined = f"{text}{MERGE_SEPARATOR}{piece}" if cur else piece
+            if cur and len(joined) > self.config.max_merge_chars:
+                out.append((cur, text))
+                cur, text = [c], piece
+            else:
+                cur.append(c)
+                text = joined
+        if cur:
+            out.append((cur, text))
+        return out
+
+    async def _send_target(self, tk: str, items: list[_Claimed], now: datetime) -> tuple[RunStats, list[dict]]:
+        stats = RunStats()
+        failed_rows: list[dict] = []
+        async with self._target_locks[tk]:
+            room, free_at = await self._window(tk, now)
+            chunks = self._chunks(items, now)
+            send_now, later = chunks[:room], chunks[room:]
+            if later:
+                ids = [c.row["id"] for chunk, _ in later for c in chunk]
+                # Full window: wait for its oldest message to leave it. Partly full: everything sent now
+                # has left the window one window from now at the latest.
+                when = free_at or now + self.config.rate_window
+                stats.deferred += await self._finish(ids, status=PENDING, next_try_at=when, attempts=T.c.attempts - 1)
+                if self.on_reschedule is not None:
+                    self.on_reschedule(when)
+            for chunk, text in send_now:
+                first = chunk[0]
+                assert first.concrete is not None
+                msg = OutgoingMessage(
+                    target=first.concrete,
+                    text=text,
+                    format=TextFormat(first.row["format"]),
+                    key=first.row["key"] if len(chunk) == 1 else f"merge:{first.row['key']}:{len(chunk)}",
+                )
+                ids = [c.row["id"] for c in chunk]
+                try:
+                    async with self._sem:
+                        pid = await self.deliver(msg)
+                except PlatformError as exc:
+                    st, fr = await self._after_error(chunk, exc, now)
+                    stats.retried += st.retried
+                    stats.failed += st.failed
+                    failed_rows += fr
+                    continue
+                except Exception as exc:  # a bug in an adapter: retried like a platform error, and logged
+                    log.exception("deliver_crashed", target=tk)
+                    st, fr = await self._after_error(chunk, PlatformError(repr(exc)), now)
+                    stats.retried += st.retried
+                    stats.failed += st.failed
+                    failed_rows += fr
+                    continue
+                sent_at = self.clock.now()
+                n = await self._finish(
+                    ids,
+                    status=SENT,
+                    sent_at=sent_at,
+                    send_batch=uuid.uuid4().hex,
+                    platform_message_id=(pid or None) and str(pid)[:128],
+                    last_error=None,
+                )
+                stats.sent += n
+                stats.lateness += [max(0.0, (sent_at - c.row["due_at"]).total_seconds()) for c in chunk]
+        return stats, failed_rows
+
+    async def _after_error(self, chunk: list[_Claimed], exc: PlatformError, now: datetime) -> tuple[RunStats, list]:
+        stats = RunStats()
+        failed: list[dict] = []
+        err = str(exc)[:480] or exc.__class__.__name__
+        log.warning("send_failed", target=chunk[0].row["target_key"], error=err, rows=len(chunk))
+        for c in chunk:
+            attempts = int(c.row["attempts"])
+            if not exc.retryable or attempts >= self.config.max_attempts:
+                stats.failed += await self._finish([c.row["id"]], status=FAILED, last_error=err)
+                failed.append(c.row)
+                continue
+            delay = min(self.config.backoff_cap, self.config.backoff_base * (2 ** (attempts - 1)))
+            if isinstance(exc, RateLimited):
+                delay = max(delay, self.config.rate_window)
+            when = now + delay
+            stats.retried += await self._finish([c.row["id"]], status=PENDING, next_try_at=when, last_error=err)
+            if self.on_reschedule is not None:
+                self.on_reschedule(when)
+        return stats, failed
+
+    # -- visible reports to the office ---------------------------------------------------------------------------------
+
+    async def _report(self, now: datetime, expired: list[dict], failed: list[dict]) -> None:
+        """One office notice listing reminders that expired, and one for messages that failed for good."""
+        failed = [r for r in failed if r["kind"] != OutboxKind.SYSTEM.value]  # never report the reports
+        if not expired and not failed:
+            return
+        notes: list[str] = []
+        if expired:
+            lines = [
+                f"· {r['due_at'].astimezone(self.tz):%m-%d %H:%M} {_first_line(r['text'])}"
+                for r in sorted(expired, key=lambda r: r["due_at"])
+            ]
+            notes.append(
+                f"以下 {len(expired)} 条考务提醒错过了发送时间（服务中断），已不再补发，请人工确认：\n"
+                + "\n".join(lines)
+            )
+        if failed:
+            lines = [f"· {_first_line(r['text'])}（{r['target_key']}）" for r in failed]
+            notes.append(f"以下 {len(failed)} 条消息多次发送失败，已放弃，请人工通知：\n" + "\n".join(lines))
+        async with self.db.session() as s:
+            conn = await s.connection()
+            office = await office_staff(conn)
+            rows = []
+            tag = uuid.uuid4().hex[:12]
+            for i, text in enumerate(notes):
+                for person in office:
+                    assert person.id is not None
+                    rows.append(
+                        new_row(
+                            key=f"sys:{tag}:{i}:{person.id}",
+                            kind=OutboxKind.SYSTEM,
+                            target={"type": "staff", "staff_id": person.id},
+                            text=text,
+                            due_at=now,
+                            now=now,
+                        )
+                    )
+            if rows:
+                await insert_rows(conn, rows)
+        if not office:
+            log.error("no_office_staff_for_notice", notes=notes)
+        elif self.on_reschedule is not None:
+            self.on_reschedule(now)
+
+    # -- queries for the alarm clock -----------------------------------------------------------------------------------
+
+    async def due_times(self, until: datetime, limit: int = 5000) -> list[datetime]:
+        """Distinct times at which pending rows fall due before ``until`` (the timers to set)."""
+        async with self.db.sessions() as s:
+            conn = await s.connection()
+            q = (
+                select(T.c.next_try_at)
+                .where(T.c.status == PENDING, T.c.next_try_at <= until)
+                .group_by(T.c.next_try_at)
+                .order_by(T.c.next_try_at)
+                .limit(limit)
+            )
+            return [t for (t,) in (await conn.execute(q)).all()]
+
+
+def _first_line(text: str) -> str:
+    return text.split("\n", 1)[0][:80]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The notifier handlers use
+
+
+class OutboxNotifier:
+    """The app's :class:`~bot.services.Notifier`: writes each message to the outbox, then sends it.
+
+    ``notify`` commits the rows first (so a crash cannot lose them) and then tries to send them
+    at once through the same claim/rate-limit/finish path the reminder sender uses; what cannot
+    go out now is retried by the scheduler's sweep.
+    """
+
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+
+    async def enqueue(self, session: AsyncSession, messages: Sequence[OutgoingMessage], now: datetime) -> None:
+        """Add rows for ``messages`` inside the caller's transaction (sent after it commits)."""
+        rows = []
+        for m in messages:
+            t = target_to_json(m.target)
+            rows.append(
+                new_row(
+                    key=m.key or f"n:{uuid.uuid4().hex}",
+                    kind=OutboxKind.NOTICE,
+                    target=t,
+                    text=m.text,
+                    due_at=now,
+                    now=now,
+                    format=m.format,
+                )
+            )
+        conn = await session.connection()
+        await insert_rows(conn, rows)
+
+    async def notify(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Persist, then send now; failures stay in the outbox for retries."""
+        if not messages:
+            return
+        now = self.outbox.clock.now()
+        keys = [m.key or f"n:{uuid.uuid4().hex}" for m in messages]
+        messages = [
+            OutgoingMessage(m.target, m.text, m.format, m.mentions, k, m.extra)
+            for m, k in zip(messages, keys, strict=True)
+        ]
+        async with self.outbox.db.session() as s:
+            conn = await s.connection()
+            existing = set((await conn.execute(select(T.c.key).where(T.c.key.in_(keys)))).scalars().all())
+            fresh = [m for m in messages if m.key not in existing]
+            await self.enqueue(s, fresh, now)
+        async with self.outbox.db.sessions() as s:
+            conn = await s.connection()
+            ids = list((await conn.execute(select(T.c.id).where(T.c.key.in_(keys)))).scalars().all())
+        try:
+            await self.outbox.run_once(ids=ids)
+        except Exception:  # the rows are safe in the outbox; the sweep sends them
+            log.exception("notify_send_failed", rows=len(ids))
+        if self.outbox.on_reschedule is not None:
+            self.outbox.on_reschedule(now)

@@ -1,0 +1,245 @@
+"""Planning: turning sessions in the database into outbox rows, inside the caller's transaction.
+
+``plan_sessions`` is what the importer (``import_file(..., on_sessions_changed=plan_sessions)``)
+and the demo seeding call. It is idempotent: rows are keyed by session, room, step, purpose and
+target, so re-planning never duplicates; a moved session moves its pending rows (and re-arms
+steps already sent for the old time); a removed room, person or session cancels its pending rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import event, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.outbox import CANCELLED, EXPIRED, FAILED, PENDING, SENDING, SENT, T, group_target_of, insert_rows, new_row
+from bot.store.tables import Assignment, Duty, ExamSession, Role, Room, Staff
+from scheduler.timeline import PlannedMessage, RoomPlan, StaffRef, Timeline, compute_reminders, load_timeline
+
+# Running schedulers register here to hear, after a planning transaction commits, of new due times.
+_listeners: set[Callable[[list[datetime]], None]] = set()
+
+
+def add_listener(fn: Callable[[list[datetime]], None]) -> None:
+    """Be told of due times planned by committed transactions in this process."""
+    _listeners.add(fn)
+
+
+def remove_listener(fn: Callable[[list[datetime]], None]) -> None:
+    """Stop being told."""
+    _listeners.discard(fn)
+
+
+@dataclass
+class PlanResult:
+    """What a planning run changed."""
+
+    created: int = 0
+    moved: int = 0
+    unchanged: int = 0
+    cancelled: int = 0
+    revived: int = 0
+    due_times: set[datetime] = field(default_factory=set)
+
+    @property
+    def changed(self) -> int:
+        """Rows created, moved, revived or cancelled."""
+        return self.created + self.moved + self.cancelled + self.revived
+
+
+async def load_room_plans(conn: AsyncConnection, session_ids: Sequence[int]) -> dict[int, list[RoomPlan]]:
+    """The rooms of each session with their staff by duty, in room order."""
+    rt = Room.__table__  # type: ignore[attr-defined]
+    at = Assignment.__table__  # type: ignore[attr-defined]
+    st = Staff.__table__  # type: ignore[attr-defined]
+    out: dict[int, list[RoomPlan]] = defaultdict(list)
+    ids = list(session_ids)
+    rooms: list[Any] = []
+    people: dict[int, list[tuple[str, StaffRef]]] = defaultdict(list)
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        rooms += (await conn.execute(select(rt).where(rt.c.session_id.in_(part)).order_by(rt.c.id))).mappings().all()
+    room_ids = [r["id"] for r in rooms]
+    for i in range(0, len(room_ids), 500):
+        part = room_ids[i : i + 500]
+        q = (
+            select(at.c.room_id, at.c.duty, st.c.id, st.c.name)
+            .join(st, st.c.id == at.c.staff_id)
+            .where(at.c.room_id.in_(part), st.c.active.is_(True))
+            .order_by(at.c.id)
+        )
+        for room_id, duty, staff_id, name in (await conn.execute(q)).all():
+            people[room_id].append((str(duty), StaffRef(staff_id, name)))
+    for r in rooms:
+        staff = people.get(r["id"], [])
+        out[r["session_id"]].append(
+            RoomPlan(
+                id=r["id"],
+                room_no=r["room_no"],
+                location=r["location"] or "",
+                expected=r["expected"] or 0,
+                group=group_target_of(r["group_chat"], r["robot_webhook"], r["robot_secret"]),
+                chiefs=tuple(s for d, s in staff if d == Duty.CHIEF.value),
+                deputies=tuple(s for d, s in staff if d == Duty.DEPUTY.value),
+                staff=tuple(s for _d, s in staff),
+            )
+        )
+    return out
+
+
+async def load_office(conn: AsyncConnection) -> list[StaffRef]:
+    """Active staff with the office role."""
+    st = Staff.__table__  # type: ignore[attr-defined]
+    rows = (await conn.execute(select(st.c.id, st.c.name, st.c.roles).where(st.c.active.is_(True)))).all()
+    return [StaffRef(i, n) for i, n, roles in rows if Role.OFFICE.value in (roles or "").split(",")]
+
+
+def _session_from(m: Any) -> ExamSession:
+    return ExamSession(**dict(m))
+
+
+async def plan_sessions(
+    session: AsyncSession,
+    session_ids: list[int],
+    now: datetime,
+    *,
+    timeline: Timeline | None = None,
+    tz: ZoneInfo | None = None,
+) -> PlanResult:
+    """Create, move or cancel the outbox rows of ``session_ids`` inside the caller's transaction.
+
+    Session ids that no longer exist have all their pending rows cancelled. Running schedulers in
+    this process hear of the new due times after the transaction commits.
+    """
+    timeline = timeline if timeline is not None else load_timeline()
+    tz = tz or ZoneInfo("Asia/Shanghai")
+    result = PlanResult()
+    conn = await session.connection()
+    ids = sorted(set(session_ids))
+    if not ids:
+        return result
+    et = ExamSession.__table__  # type: ignore[attr-defined]
+    sessions: list[ExamSession] = []
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        sessions += [_session_from(m) for m in (await conn.execute(select(et).where(et.c.id.in_(part)))).mappings()]
+    rooms = await load_room_plans(conn, [s.id for s in sessions if s.id is not None])
+    office = await load_office(conn)
+    wanted: dict[str, PlannedMessage] = {}
+    for sess in sessions:
+        for m in compute_reminders(sess, rooms.get(sess.id or 0, []), now, office=office, timeline=timeline, tz=tz):
+            wanted[m.key] = m
+    existing: dict[str, dict[str, Any]] = {}
+    cols = [T.c.id, T.c.key, T.c.status, T.c.due_at, T.c.expires_at, T.c.text, T.c.target, T.c.condition]
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        q = select(*cols).where(T.c.session_id.in_(part), T.c.key.like("r:%"))
+        for m in (await conn.execute(q)).mappings():
+            existing[m["key"]] = dict(m)
+
+    new_rows: list[dict[str, Any]] = []
+    cancel_ids: list[int] = []
+    for key, m in wanted.items():
+        row = existing.get(key)
+        if row is None:
+            new_rows.append(
+                new_row(
+                    key=key,
+                    kind=m.kind,
+                    target=m.target,
+                    text=m.text,
+                    due_at=m.due_at,
+                    expires_at=m.expires_at,
+                    now=now,
+                    session_id=m.session_id,
+                    room_id=m.room_id,
+                    step=m.step,
+                    condition=m.condition,
+                )
+            )
+            result.created += 1
+            result.due_times.add(m.due_at)
+            continue
+        same = (
+            row["due_at"] == m.due_at
+            and row["expires_at"] == m.expires_at
+            and row["text"] == m.text
+            and row["target"] == m.target
+            and row["condition"] == m.condition
+        )
+        status = row["status"]
+        if same and status != CANCELLED:
+            result.unchanged += 1
+            continue
+        if status in (PENDING, SENDING) or (status == CANCELLED) or (row["due_at"] != m.due_at):
+            # Pending: move/refresh. Cancelled and wanted again: revive. Sent/expired/failed for another
+            # time: the session moved, so the step is due again at its new time.
+            values: dict[str, Any] = {
+                "due_at": m.due_at,
+                "expires_at": m.expires_at,
+                "next_try_at": m.due_at,
+                "text": m.text,
+                "target": m.target,
+                "condition": m.condition,
+            }
+            if status != PENDING:
+                values.update(
+                    status=PENDING,
+                    attempts=0,
+                    lease_owner=None,
+                    lease_until=None,
+                    sent_at=None,
+                    send_batch=None,
+                    platform_message_id=None,
+                    last_error=None,
+                )
+            await conn.execute(update(T).where(T.c.id == row["id"]).values(**values))
+            if status == CANCELLED:
+                result.revived += 1
+            else:
+                result.moved += 1
+            result.due_times.add(m.due_at)
+        else:
+            # Sent (or expired/failed) for this very time; only the wording changed: keep history.
+            result.unchanged += 1
+    for key, row in existing.items():
+        if key not in wanted and row["status"] in (PENDING, SENDING):
+            cancel_ids.append(row["id"])
+    for i in range(0, len(cancel_ids), 500):
+        part = cancel_ids[i : i + 500]
+        await conn.execute(
+            update(T)
+            .where(T.c.id.in_(part), T.c.status.in_([PENDING, SENDING]))
+            .values(status=CANCELLED, last_error="日程已变更，提醒取消", lease_owner=None, lease_until=None)
+        )
+    result.cancelled = len(cancel_ids)
+    await insert_rows(conn, new_rows)
+    if result.due_times and _listeners:
+        times = sorted(result.due_times)
+
+        def _after_commit(_session: Any) -> None:
+            for fn in list(_listeners):
+                fn(times)
+
+        event.listen(session.sync_session, "after_commit", _after_commit, once=True)
+    return result
+
+
+__all__ = [
+    "EXPIRED",
+    "FAILED",
+    "SENT",
+    "PlanResult",
+    "add_listener",
+    "load_office",
+    "load_room_plans",
+    "plan_sessions",
+    "remove_listener",
+]

@@ -1,0 +1,148 @@
+"""The alarm clock: APScheduler 3.11 with an in-memory job store wakes the outbox sender.
+
+The outbox table is the truth; timers only make delivery prompt. At start and every sweep (30 s
+of app time, at least 1 s real) the sender drains what is due, including expired leases, and one
+date job is set per distinct due time within the horizon. A lost timer or a stopped process costs
+latency, never a message. Real delays honour the app clock: ``(due - clock.now()) / clock.speed``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import structlog
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.clock import Clock
+from bot.outbox import Outbox, OutboxNotifier, RunStats
+from scheduler.planner import add_listener, remove_listener
+
+log = structlog.get_logger("exambot.scheduler")
+
+SWEEP = timedelta(seconds=30)
+HORIZON = timedelta(hours=6)
+MAX_TIMERS = 5000
+
+
+class ReminderService:
+    """Timers and the sweep around one :class:`~bot.outbox.Outbox`."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        clock: Clock,
+        *,
+        tz: ZoneInfo | None = None,
+        sweep: timedelta = SWEEP,
+        horizon: timedelta = HORIZON,
+    ) -> None:
+        self.outbox = outbox
+        self.clock = clock
+        self.tz = tz or ZoneInfo("Asia/Shanghai")
+        self.sweep_every = sweep
+        self.horizon = horizon
+        self.scheduler: AsyncIOScheduler | None = None
+        self._armed: set[datetime] = set()
+        self.sweeps = 0
+
+    # -- lifecycle -----------------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the alarm clock and run the first sweep at once (sends what fell due while down)."""
+        self.scheduler = AsyncIOScheduler(
+            timezone=self.tz,
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        )
+        self.scheduler.start()
+        self.outbox.on_reschedule = self.wake_at
+        add_listener(self._planned)
+        interval = max(1.0, self.sweep_every.total_seconds() / self.clock.speed)
+        self.scheduler.add_job(
+            self.sweep, "interval", seconds=interval, id="sweep", next_run_time=datetime.now(UTC), replace_existing=True
+        )
+        log.info("reminders_started", owner=self.outbox.owner, sweep_s=interval)
+
+    async def stop(self) -> None:
+        """Stop the timers; leased rows are left to expire and be re-claimed."""
+        remove_listener(self._planned)
+        self.outbox.on_reschedule = None
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        await asyncio.sleep(0)
+
+    # -- timers --------------------------------------------------------------------------------------------------------
+
+    def real_delay(self, due: datetime) -> float:
+        """Seconds of wall time until the app clock reaches ``due``."""
+        return max(0.0, (due - self.clock.now()).total_seconds() / self.clock.speed)
+
+    def wake_at(self, due: datetime) -> None:
+        """Arm a timer that drains the outbox when the app clock reaches ``due``."""
+        if self.scheduler is None:
+            return
+        if due > self.clock.now() + self.horizon:
+            return  # a later sweep arms it
+        key = due.astimezone(UTC).replace(microsecond=(due.microsecond // 1000) * 1000)
+        if key in self._armed:
+            return
+        self._armed.add(key)
+        run_at = datetime.now(UTC) + timedelta(seconds=self.real_delay(due))
+        self.scheduler.add_job(
+            self._fire, "date", run_date=run_at, args=[key], id=f"wake:{key.isoformat()}", replace_existing=True
+        )
+
+    def _planned(self, times: list[datetime]) -> None:
+        for t in times:
+            self.wake_at(t)
+
+    async def _fire(self, key: datetime) -> None:
+        self._armed.discard(key)
+        await self.drain()
+
+    async def drain(self) -> RunStats:
+        """Send everything due now."""
+        try:
+            return await self.outbox.drain()
+        except Exception:
+            log.exception("drain_failed")
+            return RunStats()
+
+    async def refill(self) -> int:
+        """Arm timers for pending rows due within the horizon; returns how many times are armed."""
+        times = await self.outbox.due_times(self.clock.now() + self.horizon, limit=MAX_TIMERS)
+        for t in times:
+            self.wake_at(t)
+        return len(self._armed)
+
+    async def sweep(self) -> RunStats:
+        """Drain overdue rows and expired leases, then refill the timers."""
+        self.sweeps += 1
+        stats = await self.drain()
+        try:
+            await self.refill()
+        except Exception:
+            log.exception("refill_failed")
+        return stats
+
+
+async def reminder_component(app: web.Application) -> AsyncIterator[None]:
+    """aiohttp cleanup_ctx part: runs the reminder service for the app's lifetime."""
+    from bot.app import SERVICES
+
+    services = app[SERVICES]
+    notifier = services.notifier
+    if not isinstance(notifier, OutboxNotifier):
+        raise RuntimeError("the reminder service needs the app's OutboxNotifier")
+    service = ReminderService(notifier.outbox, services.clock, tz=services.settings.tz)
+    await service.start()
+    services.extras["reminders"] = service
+    try:
+        yield
+    finally:
+        services.extras.pop("reminders", None)
+        await service.stop()
