@@ -7,6 +7,17 @@ from bot.dispatch import CommandTable
 
 def command_tables() -> list[CommandTable]:
     """Every handlers module's table, in help order."""
-    from handlers import ask, basic, reminders
+    from handlers import _dialog, absent, ask, basic, corrections, incident, papers, queries, reminders, violation
 
-    return [basic.table, ask.table, reminders.table]
+    return [
+        basic.table,
+        _dialog.table,
+        absent.table,
+        violation.table,
+        papers.table,
+        incident.table,
+        corrections.table,
+        queries.table,
+        ask.table,
+        reminders.table,
+    ]

@@ -12,6 +12,7 @@ from sqlmodel import SQLModel
 import bot.adapters.inbound  # inbound_message, the callback dedupe table
 import bot.outbox_tables  # noqa: F401  (outbox and reminder acknowledgements)
 import bot.store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+import handlers._dialog  # noqa: F401  (dialog_state, guided dialogs of chat commands)
 from bot.store.engine import async_url
 
 config = context.config

@@ -1,0 +1,236 @@
+"""Guided dialogs: a command sent without arguments asks for them one at a time.
+
+The state lives in the database (table ``dialog_state``), so a restart does not lose it; it
+expires 10 minutes after the last answer. ``取消`` leaves a dialog; any new command replaces it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.dispatch import CommandFunc, CommandTable, Context
+from bot.errors import UserFacingError
+from bot.model import Reply
+from bot.store.types import UTCDateTime
+from handlers._parse import clean, cn_number, is_cancel, is_skip, nfkc, room_number, split_args
+
+TIMEOUT = timedelta(minutes=10)
+
+table = CommandTable()
+
+
+class DialogState(SQLModel, table=True):
+    """One open guided dialog of one person in one chat."""
+
+    __tablename__ = "dialog_state"
+    __table_args__ = (UniqueConstraint("channel", "sender_id", "chat_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    sender_id: str = Field(max_length=128)
+    chat_key: str = Field(default="", max_length=255)  # "" in a private chat
+    command: str = Field(max_length=32)
+    step: int = 0
+    answers: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+ChoicesFunc = Callable[[Context, list[Any]], Awaitable[list[str]]]
+Check = Callable[[str], str | None]  # the answer as the command wants it, or None when not valid
+
+
+@dataclass(frozen=True)
+class Step:
+    """One question: the prompt, its choices (numbered, may be computed), whether it may be skipped."""
+
+    prompt: str
+    choices: Sequence[str] | ChoicesFunc = ()
+    optional: bool = False
+    check: Check | None = None
+    hint: str = ""
+    skip_if_single: bool = False  # computed choices with exactly one entry are answered at once
+    numbered: bool = True  # False for rooms: "3" means 第3考场, not the third choice
+    only_if: Callable[[list[Any]], bool] | None = None  # asked only when this holds for the answers so far
+
+
+@dataclass(frozen=True)
+class DialogSpec:
+    """A command's dialog: the questions and what runs once all are answered (with the joined answers)."""
+
+    command: str
+    steps: tuple[Step, ...]
+    run: CommandFunc
+    join: Callable[[list[Any]], str] = field(default=lambda answers: " ".join(str(a) for a in answers if a))
+
+
+SPECS: dict[str, DialogSpec] = {}
+
+
+def register(spec: DialogSpec) -> DialogSpec:
+    """Make a dialog known (each command module registers its own at import)."""
+    SPECS[spec.command] = spec
+    return spec
+
+
+def _key(ctx: Context) -> tuple[str, str, str]:
+    m = ctx.message
+    return m.channel, m.sender_id, m.chat_id or ""
+
+
+async def _load(s: AsyncSession, ctx: Context) -> DialogState | None:
+    channel, sender, chat = _key(ctx)
+    return (
+        await s.exec(
+            select(DialogState).where(
+                col(DialogState.channel) == channel,
+                col(DialogState.sender_id) == sender,
+                col(DialogState.chat_key) == chat,
+            )
+        )
+    ).first()
+
+
+async def _choices(step: Step, ctx: Context, answers: list[Any]) -> list[str]:
+    if callable(step.choices):
+        return list(await step.choices(ctx, answers))
+    return list(step.choices)
+
+
+def _question(step: Step, choices: list[str]) -> str:
+    lines = [step.prompt]
+    if choices and step.numbered:
+        lines.append("  ".join(f"{i}.{c}" for i, c in enumerate(choices, 1)))
+    elif choices:
+        lines.append("可选：" + "、".join(choices))
+    tail = "回复编号或内容" if choices and step.numbered else ""
+    if step.optional:
+        tail = (tail + "；" if tail else "") + "没有请回复“跳过”"
+    if step.hint:
+        tail = (tail + "；" if tail else "") + step.hint
+    lines.append(f"（{tail + '；' if tail else ''}发“取消”退出）")
+    return "\n".join(lines)
+
+
+async def _advance(ctx: Context, state: DialogState, spec: DialogSpec) -> Reply | str | None:
+    """Ask the next question, answering single-choice steps at once; run the command when done."""
+    while state.step < len(spec.steps):
+        step = spec.steps[state.step]
+        if step.only_if is not None and not step.only_if(state.answers):
+            state.answers = [*state.answers, ""]
+            state.step += 1
+            continue
+        choices = await _choices(step, ctx, state.answers)
+        if step.skip_if_single and len(choices) == 1:
+            state.answers = [*state.answers, choices[0]]
+            state.step += 1
+            continue
+        async with ctx.services.db.session() as s:
+            row = await _load(s, ctx)
+            if row is None:
+                row = DialogState(channel=state.channel, sender_id=state.sender_id, chat_key=state.chat_key,
+                                  command=state.command, updated_at=ctx.now)
+                s.add(row)
+            row.command, row.step, row.answers, row.updated_at = state.command, state.step, state.answers, ctx.now
+        return _question(step, choices)
+    await _drop(ctx)
+    return await spec.run(ctx, spec.join(state.answers))
+
+
+async def _drop(ctx: Context) -> None:
+    async with ctx.services.db.session() as s:
+        row = await _load(s, ctx)
+        if row is not None:
+            await s.delete(row)
+
+
+async def start(ctx: Context, command: str, answers: list[Any] | None = None) -> Reply | str | None:
+    """Begin the dialog of ``command`` (replacing any open one) and ask the first question."""
+    spec = SPECS[command]
+    channel, sender, chat = _key(ctx)
+    state = DialogState(channel=channel, sender_id=sender, chat_key=chat, command=command, step=len(answers or []),
+                        answers=list(answers or []), updated_at=ctx.now)
+    return await _advance(ctx, state, spec)
+
+
+def _accept(step: Step, choices: list[str], text: str) -> str | None:
+    t = nfkc(text)
+    if choices:
+        n = cn_number(clean(t))
+        if step.numbered and n is not None and 1 <= n <= len(choices):
+            return choices[n - 1]
+        for c in choices:
+            if clean(t) and (clean(t) == clean(c) or (step.numbered and clean(t) in c)):
+                return c
+        if not step.numbered:
+            wanted = split_args(t).room
+            for c in choices:
+                if wanted is not None and room_number(c) == wanted:
+                    return c
+        if step.check is None:
+            return None
+    if step.check is not None:
+        return step.check(t)
+    return t or None
+
+
+@table.hook(priority=0)
+async def dialog_hook(ctx: Context) -> Reply | str | None:
+    """Feed the answer to the sender's open dialog in this chat (a new command or 取消 ends it)."""
+    if ctx.staff is None:
+        return None
+    text = nfkc(ctx.message.text)
+    async with ctx.services.db.session() as s:
+        row = await _load(s, ctx)
+        if row is None:
+            return None
+        state = DialogState(channel=row.channel, sender_id=row.sender_id, chat_key=row.chat_key, command=row.command,
+                            step=row.step, answers=list(row.answers), updated_at=row.updated_at)
+        expired = ctx.now - row.updated_at > TIMEOUT
+        is_command = bool(text) and text[0] in ("/", "、")
+        if expired or is_command or is_cancel(text) or state.command not in SPECS:
+            await s.delete(row)
+    if is_command:
+        return None
+    if expired:
+        return f"刚才的 /{state.command} 已超过10分钟没有回复，已自动取消；请重新发送 /{state.command}。"
+    if is_cancel(text):
+        return f"已取消 /{state.command}，没有记录任何内容。"
+    spec = SPECS.get(state.command)
+    if spec is None or state.step >= len(spec.steps):
+        return None
+    step = spec.steps[state.step]
+    if step.optional and is_skip(text):
+        value: str | None = ""
+    else:
+        choices = await _choices(step, ctx, state.answers)
+        value = _accept(step, choices, text)
+        if value is None:
+            listed = f"请回复 1-{len(choices)} 中的编号" if choices else "请按提示回复"
+            return f"没有看懂“{text}”，{listed}，或发“取消”退出。\n" + _question(step, choices)
+    state.answers = [*state.answers, value]
+    state.step += 1
+    try:
+        return await _advance(ctx, state, spec)
+    except UserFacingError:
+        await _drop(ctx)
+        raise
+
+
+async def my_room_choices(ctx: Context, answers: list[Any]) -> list[str]:
+    """The sender's rooms in the sessions running now."""
+    from handlers._rooms import my_rooms_now
+
+    async with ctx.services.db.session() as s:
+        return [m.label for m in await my_rooms_now(ctx, s)]
+
+
+def room_step() -> Step:
+    """Which room (left out when the sender has exactly one right now)."""
+    return Step("哪个考场？", my_room_choices, skip_if_single=True, numbered=False, check=lambda t: t or None)

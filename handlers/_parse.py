@@ -1,0 +1,177 @@
+"""Reading what people type on phones: full-width text, Chinese numerals, rooms, tickets, dates."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+_CN_DIGITS = {
+    "零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+}
+_CN_UNITS = {"十": 10, "百": 100}
+CN_NUM = "零〇一二两俩三四五六七八九十百"
+_PUNCT = re.compile(r"[，,、；;：:。！!？?（）()【】\[\]“”\"'‘’《》<>|]+")
+_SPACES = re.compile(r"\s+")
+
+ROOM_RE = re.compile(rf"(?<![\d{CN_NUM}])第?\s*(\d{{1,3}}|[{CN_NUM}]{{1,4}})\s*(?:号考场|号考室|考场|考室|号)")
+ROOM_FIRST_RE = re.compile(rf"^第\s*(\d{{1,3}}|[{CN_NUM}]{{1,4}})(?=\s|$)")
+TICKET_RE = re.compile(r"(?<![\dA-Za-z])[A-Za-z]?\d{6,20}(?![\dA-Za-z])")
+NUMBER_RE = re.compile(rf"(?<![\d{CN_NUM}])(\d{{1,5}}|[{CN_NUM}]{{1,5}})\s*(?:份|张|人|个|名)?(?![\d{CN_NUM}])")
+NONE_WORDS = ("无", "没有", "none", "没人", "全到", "全部到齐", "无缺考", "0人", "零人")
+
+
+def nfkc(text: str) -> str:
+    """NFKC (full-width letters, digits and punctuation become ASCII), spaces collapsed."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+
+
+def clean(text: str) -> str:
+    """NFKC, and Chinese/ASCII punctuation turned into spaces: for reading arguments, not free text."""
+    return _SPACES.sub(" ", _PUNCT.sub(" ", nfkc(text))).strip()
+
+
+def cn_number(text: str) -> int | None:
+    """An Arabic or Chinese numeral (三, 十二, 二十八, 一百零五, 两) as int; None when it is not one."""
+    t = nfkc(text)
+    if not t:
+        return None
+    if t.isdigit():
+        return int(t)
+    if any(ch not in _CN_DIGITS and ch not in _CN_UNITS for ch in t):
+        return None
+    if all(ch in _CN_DIGITS for ch in t):
+        if len(t) == 1:
+            return _CN_DIGITS[t]
+        return int("".join(str(_CN_DIGITS[ch]) for ch in t))
+    total, digit = 0, None
+    for ch in t:
+        if ch in _CN_DIGITS:
+            digit = _CN_DIGITS[ch]
+        else:
+            unit = _CN_UNITS[ch]
+            total += (1 if digit is None else digit) * unit
+            digit = None
+    if digit is not None:
+        total += digit
+    return total
+
+
+def room_number(room_no: str) -> int | None:
+    """The number inside a stored room name (第3考场 -> 3, "03" -> 3); None when it has none."""
+    t = nfkc(room_no)
+    m = re.search(r"\d+", t)
+    if m:
+        return int(m.group())
+    m = re.search(rf"[{CN_NUM}]+", t)
+    return cn_number(m.group()) if m else None
+
+
+def mask_ticket(ticket: str) -> str:
+    """Partially masked 准考证号 for group chats: 2026000105 -> 2026**0105."""
+    if len(ticket) <= 6:
+        return ticket[:1] + "*" * (len(ticket) - 2) + ticket[-1:] if len(ticket) > 2 else "*" * len(ticket)
+    keep = 4
+    return ticket[:keep] + "*" * (len(ticket) - 2 * keep) + ticket[-keep:] if len(ticket) > 8 else (
+        ticket[:2] + "*" * (len(ticket) - 4) + ticket[-2:]
+    )
+
+
+def mask_name(name: str) -> str:
+    """张三 -> 张*."""
+    return name[:1] + "*" * max(1, len(name) - 1) if name else name
+
+
+@dataclass
+class Args:
+    """Arguments taken apart: an explicit room (if any), tickets, and what is left, in order."""
+
+    room: int | None = None
+    tickets: list[str] = field(default_factory=list)
+    rest: str = ""
+
+    @property
+    def words(self) -> list[str]:
+        """The remaining words."""
+        return self.rest.split()
+
+
+def split_args(text: str, *, room_from_first_number: bool = True) -> Args:
+    """Find the room (3号, 第3考场, 三考场; or a bare short number first), tickets and the rest."""
+    t = clean(text)
+    out = Args()
+    m = ROOM_RE.search(t)
+    if m is None:
+        m = ROOM_FIRST_RE.search(t)
+    if m is not None:
+        out.room = cn_number(m.group(1))
+        t = (t[: m.start()] + " " + t[m.end() :]).strip()
+    out.tickets = TICKET_RE.findall(t)
+    t = TICKET_RE.sub(" ", t)
+    t = _SPACES.sub(" ", t).strip()
+    if out.room is None and room_from_first_number:
+        first, _, after = t.partition(" ")
+        if re.fullmatch(r"\d{1,3}", first):
+            out.room = int(first)
+            t = after.strip()
+    out.rest = t
+    return out
+
+
+def take_number(text: str) -> tuple[int | None, str]:
+    """The first number (2, 两, 30份, 两人) in ``text`` and the text without it."""
+    m = NUMBER_RE.search(text)
+    if m is None:
+        return None, text
+    return cn_number(m.group(1)), _SPACES.sub(" ", text[: m.start()] + " " + text[m.end() :]).strip()
+
+
+def take_keyword_number(text: str, keywords: tuple[str, ...]) -> tuple[int | None, str]:
+    """The number written after (or before) any of ``keywords``: ``空白 1``, ``空白1张``, ``1张空白``."""
+    for kw in keywords:
+        num = rf"(\d{{1,5}}|[{CN_NUM}]{{1,5}})"
+        m = re.search(rf"{re.escape(kw)}\s*{num}\s*(?:份|张|人|个)?", text)
+        if m is None:
+            m = re.search(rf"(?<![\d{CN_NUM}]){num}\s*(?:份|张|人|个)?\s*{re.escape(kw)}", text)
+        if m is not None:
+            return cn_number(m.group(1)), _SPACES.sub(" ", text[: m.start()] + " " + text[m.end() :]).strip()
+    return None, text
+
+
+def parse_day(word: str, today: date) -> date | None:
+    """today/今天, yesterday/昨天, 前天, YYYY-MM-DD, MM-DD, 12月5日; None when ``word`` is not a day."""
+    w = nfkc(word).lower()
+    named = {"today": 0, "今天": 0, "今日": 0, "yesterday": -1, "昨天": -1, "昨日": -1, "前天": -2}
+    if w in named:
+        return today + timedelta(days=named[w])
+    m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", w)
+    if m:
+        try:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            return None
+    m = re.fullmatch(r"(\d{1,2})[-/.月](\d{1,2})日?", w)
+    if m:
+        try:
+            return date(today.year, int(m.group(1)), int(m.group(2)))
+        except ValueError:
+            return None
+    return None
+
+
+def report_id(word: str) -> int | None:
+    """A report number as typed: 12, #12, 编号12, 十二."""
+    w = clean(word).lstrip("#").removeprefix("编号").removeprefix("No").removeprefix("no").strip()
+    n = cn_number(w)
+    return n if n and n > 0 else None
+
+
+def is_cancel(text: str) -> bool:
+    """取消 / cancel / 算了 / 退出."""
+    return clean(text).lower() in ("取消", "cancel", "算了", "退出", "不报了", "q", "quit")
+
+
+def is_skip(text: str) -> bool:
+    """跳过 / 无 / skip / 没有 (for optional dialog answers)."""
+    return clean(text).lower() in ("跳过", "skip", "无", "没有", "不填", "-", "略")

@@ -1,0 +1,210 @@
+"""Append-only reports: new rows, corrections and revocations (new rows superseding old ones), audit log, alerts.
+
+Nothing here updates or deletes a report. A report's 编号 is its id; a correction gets a new 编号 and
+keeps the first row's id in ``payload["root"]`` so confirmations and determinations stay attached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.directory import person_targets
+from bot.dispatch import Context
+from bot.errors import UserFacingError
+from bot.model import OutgoingMessage
+from bot.store.tables import AuditLog, Report, Role, Staff
+from handlers._rooms import RoomNow
+
+KIND_LABELS: dict[str, str] = {
+    "absent": "缺考",
+    "violation": "违纪",
+    "papers": "试卷",
+    "incident": "突发事件",
+    "confirm": "确认",
+    "determination": "认定",
+    "note": "办公室备注",
+}
+
+
+def actor(ctx: Context) -> str:
+    """The audit log's name for the sender."""
+    return f"staff:{ctx.staff.id}" if ctx.staff is not None else f"{ctx.message.channel}:{ctx.message.sender_id}"
+
+
+def root_of(report: Report) -> int:
+    """The id of the first row of a report's chain."""
+    root = report.payload.get("root")
+    assert report.id is not None
+    return int(root) if root else report.id
+
+
+async def already_done(s: AsyncSession, ctx: Context) -> Report | None:
+    """The report this very platform message already recorded (a redelivered message records once)."""
+    msg = ctx.message
+    if not msg.message_id:
+        return None
+    return (
+        await s.exec(
+            select(Report)
+            .where(col(Report.channel) == msg.channel, col(Report.message_id) == msg.message_id)
+            .order_by(col(Report.id))
+        )
+    ).first()
+
+
+async def append(
+    ctx: Context,
+    s: AsyncSession,
+    kind: str,
+    where: RoomNow | None,
+    payload: dict[str, Any],
+    *,
+    supersedes: Report | None = None,
+    revoked: bool = False,
+    reason: str | None = None,
+) -> Report:
+    """Insert one report row and its audit log row."""
+    if supersedes is not None:
+        payload = {**payload, "root": root_of(supersedes)}
+    row = Report(
+        kind=kind,
+        room_id=where.room_id if where else (supersedes.room_id if supersedes else None),
+        session_id=where.session_id if where else (supersedes.session_id if supersedes else None),
+        staff_id=ctx.staff.id if ctx.staff else None,
+        payload=payload,
+        supersedes_id=supersedes.id if supersedes else None,
+        revoked=revoked,
+        reason=reason[:255] if reason else None,
+        channel=ctx.message.channel,
+        message_id=ctx.message.message_id or None,
+        created_at=ctx.now,
+    )
+    s.add(row)
+    await s.flush()
+    action = "revoke" if revoked else ("correct" if supersedes is not None else "create")
+    detail: dict[str, Any] = {"kind": kind, "payload": payload}
+    if supersedes is not None:
+        detail["supersedes"] = supersedes.id
+    if reason:
+        detail["reason"] = reason
+    s.add(AuditLog(at=ctx.now, actor=actor(ctx), action=action, entity="report", entity_id=str(row.id), detail=detail))
+    await s.flush()
+    return row
+
+
+async def successor(s: AsyncSession, report_id: int) -> Report | None:
+    """The row that supersedes ``report_id``, if any."""
+    return (await s.exec(select(Report).where(col(Report.supersedes_id) == report_id))).first()
+
+
+async def current(s: AsyncSession, report_id: int, usage: str) -> Report:
+    """The report with this 编号 if it still counts; otherwise a refusal naming what replaced it."""
+    row = await s.get(Report, report_id)
+    if row is None:
+        raise UserFacingError(f"没有编号为 {report_id} 的报告，请核对编号。", usage=usage)
+    if row.revoked:
+        raise UserFacingError(f"编号 {report_id} 是一条撤销记录，不能再修改。", usage=usage)
+    nxt = await successor(s, report_id)
+    if nxt is not None:
+        what = "撤销" if nxt.revoked else "更正"
+        raise UserFacingError(f"编号 {report_id} 已被编号 {nxt.id} {what}，请对最新的编号操作。", usage=usage)
+    return row
+
+
+async def chain(s: AsyncSession, report_id: int) -> list[Report]:
+    """Every row of the report's history, oldest first."""
+    row = await s.get(Report, report_id)
+    if row is None:
+        return []
+    back: list[Report] = [row]
+    while back[0].supersedes_id is not None:
+        prev = await s.get(Report, back[0].supersedes_id)
+        if prev is None:
+            break
+        back.insert(0, prev)
+    while True:
+        last = back[-1]
+        assert last.id is not None
+        nxt = await successor(s, last.id)
+        if nxt is None:
+            break
+        back.append(nxt)
+    return back
+
+
+async def active(s: AsyncSession, kinds: Iterable[str], room_ids: Iterable[int]) -> list[Report]:
+    """Reports of ``kinds`` in the rooms that still count (not superseded, not revocations), oldest first."""
+    ids = list(room_ids)
+    if not ids:
+        return []
+    superseded = select(Report.supersedes_id).where(col(Report.supersedes_id).is_not(None))
+    rows = (
+        await s.exec(
+            select(Report)
+            .where(
+                col(Report.kind).in_(list(kinds)),
+                col(Report.room_id).in_(ids),
+                col(Report.revoked).is_(False),
+                col(Report.id).not_in(superseded),
+            )
+            .order_by(col(Report.created_at), col(Report.id))
+        )
+    ).all()
+    return list(rows)
+
+
+async def alert_targets(s: AsyncSession, channel: str, exclude: int | None) -> list[Any]:
+    """Private addresses of the office and the supervisors on ``channel``."""
+    staff = (await s.exec(select(Staff).where(col(Staff.active)))).all()
+    targets = []
+    for st in staff:
+        if st.id == exclude or not st.has_role(Role.OFFICE, Role.SUPERVISOR, Role.ADMIN):
+            continue
+        targets.extend(person_targets(st, channels=(channel,)))
+    return targets
+
+
+async def alert(ctx: Context, text: str) -> int:
+    """Tell the office and the supervisors at once (private chats); returns how many addresses."""
+    async with ctx.services.db.session() as s:
+        targets = await alert_targets(s, ctx.message.channel, ctx.staff.id if ctx.staff else None)
+    if targets:
+        await ctx.notify([OutgoingMessage(t, text) for t in targets])
+    return len(targets)
+
+
+Rebuild = Callable[[Context, AsyncSession, Report, RoomNow, str], Awaitable[dict[str, Any]]]
+Describe = Callable[[Context, Report, dict[str, str]], str]
+
+
+@dataclass(frozen=True)
+class KindRules:
+    """Per report kind: how ``/更正`` rebuilds its payload from new text, and how a row is described."""
+
+    usage: str
+    rebuild: Rebuild
+    describe: Describe
+    after_correct: Callable[[Context, Report, RoomNow], Awaitable[str]] | None = None
+
+
+KINDS: dict[str, KindRules] = {}
+
+
+def describe(ctx: Context, report: Report, names: dict[str, str] | None = None) -> str:
+    """What a report says, in one line (candidate data shown as the chat may see it)."""
+    rules = KINDS.get(report.kind)
+    p = report.payload
+    if report.kind == "confirm":
+        return f"确认违纪编号 {p.get('report')}"
+    if report.kind == "determination":
+        return f"认定违纪编号 {p.get('report')}：{p.get('action')}" + (f"（{p['note']}）" if p.get("note") else "")
+    if report.kind == "note":
+        return f"备注试卷编号 {p.get('report')}：{p.get('text')}"
+    if rules is None:
+        return KIND_LABELS.get(report.kind, report.kind)
+    return rules.describe(ctx, report, names or {})

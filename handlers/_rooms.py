@@ -1,0 +1,184 @@
+"""Which room and session the sender means: explicit (3, 03, 3号, 第3考场) or their only room right now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.dispatch import Context
+from bot.errors import UserFacingError
+from bot.model import ChatKind
+from bot.permissions import Permission, has_role
+from bot.store.tables import Assignment, Candidate, Duty, ExamSession, Role, Room, Staff
+from handlers._parse import room_number
+
+# A session counts as "now" from an hour before it starts (papers are fetched 30 minutes before)
+# until an hour after it ends (papers are counted and bound afterwards).
+WINDOW = timedelta(minutes=60)
+
+# Who may send room reports at all (the room itself is checked against the assignments).
+REPORTER = has_role(Role.INVIGILATOR, Role.EVALUATOR, Role.OFFICE)
+# Violations and incidents may also come from supervisors on their rounds.
+WATCHER = has_role(Role.INVIGILATOR, Role.EVALUATOR, Role.SUPERVISOR, Role.OFFICE)
+# Who may report for any room, not only the ones they are assigned to.
+ANY_ROOM = has_role(Role.OFFICE)
+# Who sees every room's reports (queries, history) with full candidate data in private chats.
+SEES_ALL = has_role(Role.SUPERVISOR, Role.OFFICE)
+
+
+@dataclass(frozen=True)
+class RoomNow:
+    """A room of a session, and the sender's duty there (None when not assigned)."""
+
+    room: Room
+    session: ExamSession
+    duty: Duty | None
+
+    @property
+    def label(self) -> str:
+        """How the room is named in replies (第3考场)."""
+        no = self.room.room_no
+        return no if "考场" in no else f"第{no}考场"
+
+    @property
+    def room_id(self) -> int:
+        """The room's id."""
+        assert self.room.id is not None
+        return self.room.id
+
+    @property
+    def session_id(self) -> int:
+        """The session's id."""
+        assert self.session.id is not None
+        return self.session.id
+
+
+def local_today(ctx: Context) -> date:
+    """Today in the exam time zone."""
+    return ctx.now.astimezone(ctx.services.settings.tz).date()
+
+
+def is_private(ctx: Context) -> bool:
+    """True in a private chat with the bot."""
+    return ctx.message.chat_kind is ChatKind.PRIVATE
+
+
+def full_data(ctx: Context) -> bool:
+    """Candidate names and full numbers may be shown: a private chat with a supervisor or the office."""
+    return is_private(ctx) and SEES_ALL(ctx)
+
+
+def room_label(room: Room) -> str:
+    """第3考场 for a stored room."""
+    return room.room_no if "考场" in room.room_no else f"第{room.room_no}考场"
+
+
+async def rooms_now(s: AsyncSession, now: datetime) -> list[tuple[Room, ExamSession]]:
+    """Rooms whose session is running now (with the window), running ones first, then by start."""
+    rows = (
+        await s.exec(
+            select(Room, ExamSession)
+            .join(ExamSession, col(ExamSession.id) == col(Room.session_id))
+            .where(col(ExamSession.starts_at) <= now + WINDOW, col(ExamSession.ends_at) >= now - WINDOW)
+            .order_by(col(ExamSession.starts_at), col(Room.id))
+        )
+    ).all()
+
+    def rank(item: tuple[Room, ExamSession]) -> tuple[int, float]:
+        sess = item[1]
+        running = sess.starts_at <= now <= sess.ends_at
+        return (0 if running else 1, abs((sess.starts_at - now).total_seconds()))
+
+    return sorted(rows, key=rank)
+
+
+async def duties_of(s: AsyncSession, staff: Staff | None, room_ids: list[int]) -> dict[int, Duty]:
+    """The sender's duty per room id."""
+    if staff is None or not room_ids:
+        return {}
+    rows = (
+        await s.exec(
+            select(Assignment).where(col(Assignment.staff_id) == staff.id, col(Assignment.room_id).in_(room_ids))
+        )
+    ).all()
+    return {a.room_id: a.duty for a in rows}
+
+
+async def my_rooms_now(ctx: Context, s: AsyncSession) -> list[RoomNow]:
+    """The sender's rooms in the sessions running now."""
+    rows = await rooms_now(s, ctx.now)
+    duties = await duties_of(s, ctx.staff, [r.id for r, _ in rows if r.id is not None])
+    return [RoomNow(r, sess, duties[r.id]) for r, sess in rows if r.id in duties]
+
+
+async def resolve_room(
+    ctx: Context, s: AsyncSession, number: int | None, usage: str, *, any_room: Permission
+) -> RoomNow:
+    """The room the sender means; refuses rooms they are not assigned to (unless ``any_room`` allows it)."""
+    if number is None:
+        mine = await my_rooms_now(ctx, s)
+        if len(mine) == 1:
+            return mine[0]
+        if not mine:
+            raise UserFacingError("您现在没有正在进行的场次，请写明考场号。", usage=usage)
+        names = "、".join(m.label for m in mine)
+        raise UserFacingError(f"您现在负责{names}，请写明是哪个考场。", usage=usage)
+    rows = await rooms_now(s, ctx.now)
+    matching = [(r, sess) for r, sess in rows if room_number(r.room_no) == number]
+    if not matching:
+        raise UserFacingError(f"第{number}考场现在没有进行中的场次，请核对考场号。", usage=usage)
+    duties = await duties_of(s, ctx.staff, [r.id for r, _ in matching if r.id is not None])
+    for r, sess in matching:
+        if r.id in duties:
+            return RoomNow(r, sess, duties[r.id])
+    if any_room(ctx):
+        r, sess = matching[0]
+        return RoomNow(r, sess, None)
+    raise UserFacingError(f"您不是第{number}考场本场次的监考或考评人员，只能报告自己负责的考场。")
+
+
+async def room_staff(s: AsyncSession, room_id: int) -> list[tuple[Staff, Duty]]:
+    """Everyone assigned to a room."""
+    rows = (
+        await s.exec(
+            select(Staff, Assignment)
+            .join(Assignment, col(Assignment.staff_id) == col(Staff.id))
+            .where(col(Assignment.room_id) == room_id)
+        )
+    ).all()
+    return [(st, a.duty) for st, a in rows]
+
+
+async def sessions_of_day(s: AsyncSession, day: date) -> list[tuple[Room, ExamSession]]:
+    """Every room of every session on ``day``, by start time and room."""
+    rows = (
+        await s.exec(
+            select(Room, ExamSession)
+            .join(ExamSession, col(ExamSession.id) == col(Room.session_id))
+            .where(col(ExamSession.day) == day)
+            .order_by(col(ExamSession.starts_at), col(Room.id))
+        )
+    ).all()
+    return list(rows)
+
+
+async def room_by_id(ctx: Context, s: AsyncSession, room_id: int | None) -> RoomNow | None:
+    """A stored room with its session and the sender's duty there."""
+    if room_id is None:
+        return None
+    room = await s.get(Room, room_id)
+    if room is None:
+        return None
+    sess = await s.get(ExamSession, room.session_id)
+    assert sess is not None
+    duties = await duties_of(s, ctx.staff, [room_id])
+    return RoomNow(room, sess, duties.get(room_id))
+
+
+async def has_candidates(s: AsyncSession, room_id: int) -> set[str]:
+    """The room's candidate 准考证号 (empty when the office gave no list)."""
+    rows = (await s.exec(select(Candidate.ticket_no).where(col(Candidate.room_id) == room_id))).all()
+    return set(rows)

@@ -1,0 +1,131 @@
+"""/缺考 /absent: the absentees of a room's current session (监考人员守则 3(3))."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.dispatch import CommandTable, Context
+from bot.errors import UserFacingError
+from bot.model import Reply
+from bot.store.tables import Report
+from handlers import _dialog, _show
+from handlers._parse import NONE_WORDS, clean, split_args, take_number
+from handlers._reports import KINDS, KindRules, active, already_done, append
+from handlers._rooms import ANY_ROOM, REPORTER, RoomNow, has_candidates, resolve_room
+
+USAGE = "/缺考 考场 准考证号…（没有缺考写“无”），例：/缺考 3 2026000003 2026000005"
+CORRECT_USAGE = "/更正 编号 准考证号…（或“无”）"
+_FILLER = ("缺考", "考生", "人", "名", "缺")
+
+table = CommandTable()
+
+
+@dataclass
+class AbsentArgs:
+    """What /缺考 was told."""
+
+    room: int | None
+    tickets: list[str]
+    none: bool
+    count: int | None
+
+
+def parse(text: str, usage: str = USAGE) -> AbsentArgs:
+    """Room, tickets, 无, or a head count (缺考两人)."""
+    a = split_args(text)
+    words = a.words
+    none = any(w.lower() in NONE_WORDS for w in words)
+    words = [w for w in words if w.lower() not in NONE_WORDS]
+    rest = " ".join(words)
+    count, rest = take_number(rest)
+    for f in _FILLER:
+        rest = rest.replace(f, " ")
+    rest = clean(rest)
+    if rest:
+        raise UserFacingError(f"没有看懂“{rest}”，请写准考证号，没有缺考写“无”。", usage=usage)
+    tickets = list(dict.fromkeys(a.tickets))
+    if none and (tickets or count):
+        raise UserFacingError("写了“无”又写了缺考考生，请只写其中一种。", usage=usage)
+    if count == 0:
+        none, count = True, None
+    if not tickets and not none and count is None:
+        raise UserFacingError("请写缺考考生的准考证号，没有缺考写“无”。", usage=usage)
+    if tickets and count is not None and count != len(tickets):
+        raise UserFacingError(f"写了缺考 {count} 人，却给了 {len(tickets)} 个准考证号，请核对。", usage=usage)
+    return AbsentArgs(a.room, tickets, none, count)
+
+
+async def build(s: AsyncSession, where: RoomNow, args: AbsentArgs, usage: str) -> dict[str, Any]:
+    """The payload, with tickets checked against the room's candidate list."""
+    known = await has_candidates(s, where.room_id)
+    if known:
+        wrong = [t for t in args.tickets if t not in known]
+        if wrong:
+            raise UserFacingError(f"准考证号 {'、'.join(wrong)} 不在{where.label}的考生名单中，请核对。", usage=usage)
+        if args.count is not None and not args.tickets:
+            raise UserFacingError(f"{where.label}有考生名单，请写出缺考考生的准考证号。", usage=usage)
+    n = 0 if args.none else (len(args.tickets) or args.count or 0)
+    expected = where.room.expected
+    return {"tickets": args.tickets, "none": args.none, "count": n, "expected": expected, "present": expected - n}
+
+
+def describe(ctx: Context, report: Report, names: dict[str, str]) -> str:
+    """应考 / 实考 / 缺考 and who."""
+    p = report.payload
+    line = f"应考 {p.get('expected', 0)}，实考 {p.get('present', 0)}，缺考 {p.get('count', 0)}"
+    if p.get("tickets"):
+        line += "：" + _show.tickets(ctx, p["tickets"], names)
+    return line
+
+
+async def _names(ctx: Context, s: AsyncSession, room_id: int) -> dict[str, str]:
+    return {t: n for (_r, t), n in (await _show.names_of(s, [room_id])).items()}
+
+
+async def record(ctx: Context, args: str) -> Reply:
+    """Parse, check and store one absentee report."""
+    parsed = parse(args)
+    async with ctx.services.db.session() as s:
+        row = await already_done(s, ctx)
+        where = await resolve_room(ctx, s, parsed.room, USAGE, any_room=ANY_ROOM)
+        replaced: Report | None = None
+        if row is None:
+            payload = await build(s, where, parsed, USAGE)
+            previous = await active(s, ["absent"], [where.room_id])
+            replaced = previous[-1] if previous else None
+            row = await append(ctx, s, "absent", where, payload, supersedes=replaced)
+        names = await _names(ctx, s, where.room_id)
+    text = f"已记录{where.label}缺考（编号 {row.id}）：{describe(ctx, row, names)}。"
+    if replaced is not None:
+        text += f"\n（替代之前的编号 {replaced.id}）"
+    return Reply(text)
+
+
+@table.command("缺考", "absent", summary="报告缺考考生（没有缺考写“无”）", usage=USAGE, permission=REPORTER)
+async def absent(ctx: Context, args: str) -> Reply | str | None:
+    """/缺考 3 2026000003 2026000005 — or without arguments, a guided dialog."""
+    if not args.strip():
+        return await _dialog.start(ctx, "缺考")
+    return await record(ctx, args)
+
+
+async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, text: str) -> dict[str, Any]:
+    parsed = parse(text, CORRECT_USAGE)
+    return await build(s, where, parsed, CORRECT_USAGE)
+
+
+KINDS["absent"] = KindRules(CORRECT_USAGE, _rebuild, describe)
+
+_dialog.register(
+    _dialog.DialogSpec(
+        "缺考",
+        (
+            _dialog.room_step(),
+            _dialog.Step("缺考考生的准考证号？多个用空格隔开，没有缺考回复“无”。", check=lambda t: t or None),
+        ),
+        record,
+    )
+)

@@ -1,0 +1,141 @@
+"""/更正, /撤销 and /历史: corrections and revocations are new rows superseding old ones; nothing is deleted."""
+
+from __future__ import annotations
+
+from bot.dispatch import CommandTable, Context
+from bot.errors import UserFacingError
+from bot.model import Reply
+from bot.store.tables import Report, Staff
+from handlers import _dialog, _show
+from handlers._parse import clean, nfkc, report_id
+from handlers._reports import KIND_LABELS, KINDS, already_done, append, chain, current, describe
+from handlers._rooms import ANY_ROOM, SEES_ALL, WATCHER, RoomNow, room_by_id
+
+CORRECT_USAGE = "/更正 编号 更正后的内容，例：/更正 12 2026000003（格式同原命令，不写考场）"
+REVOKE_USAGE = "/撤销 编号 [原因]，例：/撤销 12 报错考场"
+HISTORY_USAGE = "/历史 编号，例：/历史 12"
+
+table = CommandTable()
+
+
+def _split(args: str, usage: str) -> tuple[int, str]:
+    t = nfkc(args)
+    first, _, rest = t.partition(" ")
+    rid = report_id(first)
+    if rid is None:
+        raise UserFacingError("请先写报告编号（回复里的“编号”）。", usage=usage)
+    return rid, rest.strip()
+
+
+async def _may_change(ctx: Context, rows: list[Report], where: RoomNow | None) -> bool:
+    """The reporter, anyone on duty in the room, or the office may correct or revoke."""
+    if ctx.staff is None:
+        return False
+    if any(r.staff_id == ctx.staff.id for r in rows) or ANY_ROOM(ctx):
+        return True
+    return where is not None and where.duty is not None
+
+
+@table.command("更正", "correct", summary="更正一条报告（原记录保留）", usage=CORRECT_USAGE, permission=WATCHER)
+async def correct(ctx: Context, args: str) -> Reply | str | None:
+    """/更正 12 新内容: a new row superseding report 12."""
+    if not args.strip():
+        return await _dialog.start(ctx, "更正")
+    rid, text = _split(args, CORRECT_USAGE)
+    async with ctx.services.db.session() as s:
+        done = await already_done(s, ctx)
+        old = await current(s, rid, CORRECT_USAGE) if done is None else await s.get(Report, done.supersedes_id or rid)
+        assert old is not None and old.id is not None
+        rules = KINDS.get(old.kind)
+        if rules is None:
+            raise UserFacingError(f"编号 {rid} 是{KIND_LABELS.get(old.kind, old.kind)}，不能更正，可以撤销后重报。")
+        where = await room_by_id(ctx, s, old.room_id)
+        if where is None or not await _may_change(ctx, await chain(s, old.id), where):
+            place = where.label if where else "该考场"
+            raise UserFacingError(f"只有报告人、{place}的监考人员或考务办公室可以更正编号 {rid}。")
+        if not text:
+            raise UserFacingError("请写更正后的内容。", usage=rules.usage)
+        row = done
+        if row is None:
+            payload = await rules.rebuild(ctx, s, old, where, text)
+            row = await append(ctx, s, old.kind, where, payload, supersedes=old, reason="更正")
+        names = {t: n for (_r, t), n in (await _show.names_of(s, [where.room_id])).items()}
+    label = KIND_LABELS.get(old.kind, old.kind)
+    reply = f"已更正{where.label}{label}：编号 {rid} → 新编号 {row.id}：{describe(ctx, row, names)}。原记录保留。"
+    if done is None and rules.after_correct is not None:
+        reply += await rules.after_correct(ctx, row, where)
+    return Reply(reply)
+
+
+@table.command("撤销", "revoke", summary="撤销一条报告（原记录保留）", usage=REVOKE_USAGE, permission=WATCHER)
+async def revoke(ctx: Context, args: str) -> Reply | str | None:
+    """/撤销 12 原因: a revocation row superseding report 12."""
+    if not args.strip():
+        return await _dialog.start(ctx, "撤销")
+    rid, reason = _split(args, REVOKE_USAGE)
+    async with ctx.services.db.session() as s:
+        done = await already_done(s, ctx)
+        old = await current(s, rid, REVOKE_USAGE) if done is None else await s.get(Report, done.supersedes_id or rid)
+        assert old is not None and old.id is not None
+        where = await room_by_id(ctx, s, old.room_id)
+        if not await _may_change(ctx, await chain(s, old.id), where):
+            raise UserFacingError(f"只有报告人、该考场的监考人员或考务办公室可以撤销编号 {rid}。")
+        row = done or await append(
+            ctx, s, old.kind, where, dict(old.payload), supersedes=old, revoked=True, reason=clean(reason) or "撤销"
+        )
+    label = KIND_LABELS.get(old.kind, old.kind)
+    place = where.label if where else ""
+    why = f"，原因：{clean(reason)}" if reason else ""
+    return Reply(f"已撤销{place}{label}编号 {rid}（撤销记录编号 {row.id}{why}）。原记录保留，可用 /历史 {rid} 查看。")
+
+
+@table.command("历史", "history", summary="查看一条报告的更正历史", usage=HISTORY_USAGE, permission=WATCHER)
+async def history(ctx: Context, args: str) -> Reply | str | None:
+    """/历史 12: every row of the report's chain with who and when."""
+    if not args.strip():
+        return await _dialog.start(ctx, "历史")
+    rid, _ = _split(args, HISTORY_USAGE)
+    async with ctx.services.db.session() as s:
+        rows = await chain(s, rid)
+        if not rows:
+            raise UserFacingError(f"没有编号为 {rid} 的报告，请核对编号。", usage=HISTORY_USAGE)
+        where = await room_by_id(ctx, s, rows[0].room_id)
+        mine = ctx.staff is not None and any(r.staff_id == ctx.staff.id for r in rows)
+        if not (SEES_ALL(ctx) or mine or (where is not None and where.duty is not None)):
+            raise UserFacingError("您只能查看自己负责考场的报告。")
+        people = {st.id: st.name for st in [await s.get(Staff, r.staff_id) for r in rows if r.staff_id] if st}
+        names = {t: n for (_r, t), n in (await _show.names_of(s, [where.room_id] if where else [])).items()}
+    label = KIND_LABELS.get(rows[0].kind, rows[0].kind)
+    lines = [f"{where.label if where else ''}{label} 编号 {rid} 的历史："]
+    for i, r in enumerate(rows):
+        who = people.get(r.staff_id, "?") if r.staff_id else "?"
+        when = f"{r.created_at.astimezone(ctx.services.settings.tz):%m-%d %H:%M}"
+        if r.revoked:
+            what = f"撤销（{r.reason}）" if r.reason and r.reason != "撤销" else "撤销"
+        else:
+            what = ("新报" if i == 0 else "更正") + "：" + describe(ctx, r, names)
+        lines.append(f"· 编号 {r.id} {when} {who} {what}")
+    last = rows[-1]
+    lines.append(f"当前有效：编号 {last.id}" if not last.revoked else "当前状态：已撤销")
+    return Reply("\n".join(lines))
+
+
+def _id_check(t: str) -> str | None:
+    return t if report_id(t.split()[0] if t.split() else "") else None
+
+
+_dialog.register(
+    _dialog.DialogSpec(
+        "更正",
+        (_dialog.Step("要更正的报告编号？", check=_id_check), _dialog.Step("更正后的内容？（格式同原命令，不写考场）")),
+        correct,
+    )
+)
+_dialog.register(
+    _dialog.DialogSpec(
+        "撤销",
+        (_dialog.Step("要撤销的报告编号？", check=_id_check), _dialog.Step("撤销原因？", optional=True)),
+        revoke,
+    )
+)
+_dialog.register(_dialog.DialogSpec("历史", (_dialog.Step("要查看的报告编号？", check=_id_check),), history))

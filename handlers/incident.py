@@ -1,0 +1,96 @@
+"""/突发 /incident: an incident in a room (实际操作考场安全工作规则 8), told to the office and supervisors at once."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.dispatch import CommandTable, Context
+from bot.errors import UserFacingError
+from bot.model import Reply
+from bot.store.tables import Report
+from handlers import _dialog
+from handlers._parse import CN_NUM, ROOM_FIRST_RE, ROOM_RE, cn_number, nfkc
+from handlers._reports import KINDS, KindRules, alert, already_done, append
+from handlers._rooms import SEES_ALL, WATCHER, RoomNow, resolve_room
+
+USAGE = "/突发 考场 情况描述，例：/突发 3 考生晕倒，已送医务室"
+CORRECT_USAGE = "/更正 编号 情况描述"
+# Inside the description only 第3考场 / 3考场 count as a room (3号 may be a building or a seat).
+_ROOM_ANYWHERE = re.compile(rf"第?\s*(\d{{1,3}}|[{CN_NUM}]{{1,4}})\s*(?:号考场|考场|考室)")
+
+table = CommandTable()
+
+
+def parse(text: str, usage: str = USAGE) -> tuple[int | None, str]:
+    """The room (explicit form, or a bare number first) and the description as typed."""
+    t = nfkc(text)
+    room: int | None = None
+    m = ROOM_RE.match(t) or ROOM_FIRST_RE.match(t)
+    if m is None:
+        m = _ROOM_ANYWHERE.search(t)
+    if m is not None:
+        room = cn_number(m.group(1))
+        t = (t[: m.start()] + t[m.end() :]).strip(" ,，:：")
+    else:
+        first, _, rest = t.partition(" ")
+        if first.isdigit() and len(first) <= 3:
+            room, t = int(first), rest.strip(" ,，:：")
+    if not t:
+        raise UserFacingError("请写清发生了什么。", usage=usage)
+    return room, t
+
+
+def describe(ctx: Context, report: Report, names: dict[str, str]) -> str:
+    """The description."""
+    return str(report.payload.get("text", ""))
+
+
+def _alert_text(where: RoomNow, who: str, row: Report) -> str:
+    place = f"{where.label}（{where.session.code}，{where.room.location}）"
+    return f"【突发事件】{place}{who} 报告：{row.payload.get('text')}（编号 {row.id}）"
+
+
+async def record(ctx: Context, args: str) -> Reply:
+    """Store the incident and alert at once."""
+    room, text = parse(args)
+    async with ctx.services.db.session() as s:
+        row = await already_done(s, ctx)
+        where = await resolve_room(ctx, s, room, USAGE, any_room=SEES_ALL)
+        fresh = row is None
+        if row is None:
+            row = await append(ctx, s, "incident", where, {"text": text})
+    sent = 0
+    if fresh:
+        sent = await alert(ctx, _alert_text(where, ctx.staff.name if ctx.staff else "?", row))
+    told = f"已通知考务办公室和督导（{sent} 人）" if fresh else "已通知考务办公室和督导"
+    return Reply(f"已记录{where.label}突发事件（编号 {row.id}）：{text}。{told}；请按突发事件应急预案处置。")
+
+
+@table.command("突发", "incident", summary="报告突发事件（立即通知办公室和督导）", usage=USAGE, permission=WATCHER)
+async def incident(ctx: Context, args: str) -> Reply | str | None:
+    """/突发 3 描述 — or without arguments, a guided dialog."""
+    if not args.strip():
+        return await _dialog.start(ctx, "突发")
+    return await record(ctx, args)
+
+
+async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, text: str) -> dict[str, Any]:
+    t = nfkc(text)
+    if not t:
+        raise UserFacingError("请写更正后的情况描述。", usage=CORRECT_USAGE)
+    return {"text": t}
+
+
+async def _after_correct(ctx: Context, row: Report, where: RoomNow) -> str:
+    await alert(ctx, "【突发事件·更正】" + _alert_text(where, ctx.staff.name if ctx.staff else "?", row))
+    return "\n已把更正通知考务办公室和督导。"
+
+
+KINDS["incident"] = KindRules(CORRECT_USAGE, _rebuild, describe, _after_correct)
+
+_dialog.register(
+    _dialog.DialogSpec("突发", (_dialog.room_step(), _dialog.Step("发生了什么？请简要描述。")), record)
+)

@@ -1,0 +1,274 @@
+"""/试卷 /papers: papers handed out and collected, reconciled at once (监考人员守则 4(2)); /备注 closes a mismatch.
+
+Reconciled means: handed out = 答题卡 + 空白 + 损坏, collected = the same, and 答题卡 = 实考
+(应考 minus the room's reported absentees). A mismatch alerts the office and supervisors at once and
+the room shows as not reconciled until a correction or an office note (/备注) closes it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.dispatch import CommandTable, Context
+from bot.errors import UserFacingError
+from bot.model import Reply
+from bot.permissions import OFFICE
+from bot.store.tables import Report
+from handlers import _dialog
+from handlers._parse import CN_NUM, ROOM_RE, clean, cn_number, report_id, take_keyword_number
+from handlers._reports import KINDS, KindRules, active, alert, already_done, append, current, root_of
+from handlers._rooms import ANY_ROOM, REPORTER, RoomNow, resolve_room, room_by_id
+
+USAGE = "/试卷 考场 领取|回收 份数 [答题卡 N] [空白 N] [损坏 N]，例：/试卷 3 回收 30 答题卡 28 空白 2"
+CORRECT_USAGE = "/更正 编号 领取|回收 份数 [答题卡 N] [空白 N] [损坏 N]"
+NOTE_USAGE = "/备注 编号 说明，例：/备注 21 缺1份已找到，核对无误"
+
+_HANDOUT = ("领取", "领卷", "领", "发放", "发卷", "发", "handout", "out")
+_COLLECT = ("回收", "收回", "收卷", "收", "collect", "in")
+_NUM = rf"(\d{{1,5}}|[{CN_NUM}]{{1,5}})"
+
+table = CommandTable()
+
+
+@dataclass
+class PapersArgs:
+    """What /试卷 was told."""
+
+    room: int | None
+    action: str
+    count: int
+    answered: int | None
+    blank: int
+    spoiled: int
+
+
+def parse(text: str, usage: str = USAGE) -> PapersArgs:
+    """Room (explicit form or a bare first number), 领取/回收 with its count, and the optional counts."""
+    t = clean(text).lower()
+    room: int | None = None
+    m = ROOM_RE.search(t)
+    if m is not None:
+        room = cn_number(m.group(1))
+        t = clean(t[: m.start()] + " " + t[m.end() :])
+    answered, t = take_keyword_number(t, ("答题卡", "答卷", "已答", "作答"))
+    blank, t = take_keyword_number(t, ("空白", "空卷", "未用", "剩余", "余"))
+    spoiled, t = take_keyword_number(t, ("损坏", "作废", "破损", "污损"))
+    action: str | None = None
+    count: int | None = None
+    for words, name in ((_COLLECT, "collect"), (_HANDOUT, "handout")):
+        for w in sorted(words, key=len, reverse=True):
+            am = re.search(rf"{re.escape(w)}\s*{_NUM}?\s*(?:份|张)?", t)
+            if am is not None and (w.isascii() is False or re.search(rf"\b{w}\b", t)):
+                action = name
+                count = cn_number(am.group(1)) if am.group(1) else None
+                t = clean(t[: am.start()] + " " + t[am.end() :])
+                break
+        if action:
+            break
+    if action is None:
+        raise UserFacingError("请写“领取”或“回收”。", usage=usage)
+    t = t.replace("试卷", " ").replace("份", " ").replace("张", " ")
+    bare = [cn_number(x) for x in clean(t).split()]
+    if any(b is None for b in bare):
+        odd = [x for x in clean(t).split() if cn_number(x) is None]
+        raise UserFacingError(f"没有看懂“{' '.join(odd)}”。", usage=usage)
+    nums = [b for b in bare if b is not None]
+    if count is None and nums:
+        count = nums.pop(-1) if room is not None or len(nums) == 1 else nums.pop(1)
+    if room is None and nums:
+        room = nums.pop(0)
+    if nums:
+        raise UserFacingError("数字太多了，看不出哪个是考场、哪个是份数。", usage=usage)
+    if count is None:
+        raise UserFacingError("请写试卷份数。", usage=usage)
+    if action == "handout" and (answered is not None or blank or spoiled):
+        raise UserFacingError("答题卡、空白、损坏份数请在回收时填写。", usage=usage)
+    return PapersArgs(room, action, count, answered, blank or 0, spoiled or 0)
+
+
+async def _present(s: AsyncSession, where: RoomNow) -> tuple[int, bool]:
+    absent = await active(s, ["absent"], [where.room_id])
+    if not absent:
+        return where.room.expected, False
+    return int(absent[-1].payload.get("present", where.room.expected)), True
+
+
+async def build(s: AsyncSession, where: RoomNow, args: PapersArgs) -> dict[str, Any]:
+    """The payload; a collection is reconciled against the handout and 实考."""
+    if args.action == "handout":
+        return {"action": "handout", "count": args.count}
+    answered = args.answered if args.answered is not None else args.count - args.blank - args.spoiled
+    total = answered + args.blank + args.spoiled
+    problems: list[str] = []
+    if args.answered is not None and args.count != total:
+        problems.append(f"回收 {args.count} ≠ 答题卡 {answered} + 空白 {args.blank} + 损坏 {args.spoiled}")
+    handouts = await active(s, ["papers"], [where.room_id])
+    out = [r for r in handouts if r.payload.get("action") == "handout"]
+    handed = int(out[-1].payload.get("count", 0)) if out else None
+    if handed is None:
+        problems.append("未报领取份数")
+    elif handed != total:
+        problems.append(f"领取 {handed} ≠ 答题卡 {answered} + 空白 {args.blank} + 损坏 {args.spoiled}")
+    present, reported = await _present(s, where)
+    if answered != present:
+        problems.append(f"答题卡 {answered} ≠ 实考 {present}" + ("" if reported else "（未报缺考，按应考计）"))
+    return {
+        "action": "collect",
+        "count": args.count,
+        "answered": answered,
+        "blank": args.blank,
+        "spoiled": args.spoiled,
+        "handed_out": handed,
+        "present": present,
+        "reconciled": not problems,
+        "problems": problems,
+    }
+
+
+def describe(ctx: Context, report: Report, names: dict[str, str]) -> str:
+    """领取 N 份 / 回收 N 份（答题卡 a，空白 b，损坏 c）核对结果."""
+    p = report.payload
+    if p.get("action") == "handout":
+        return f"领取试卷 {p.get('count')} 份"
+    line = f"回收 {p.get('count')} 份（答题卡 {p.get('answered')}，空白 {p.get('blank')}，损坏 {p.get('spoiled')}）"
+    if p.get("reconciled"):
+        return line + "，核对无误"
+    return line + "，核对不符：" + "；".join(p.get("problems", []))
+
+
+def _alert_text(where: RoomNow, who: str, row: Report) -> str:
+    return (
+        f"【试卷核对不符】{where.label}（{where.session.code}）{who} 报告：{describe_plain(row)}。编号 {row.id}；"
+        "请立即追查（监考人员守则4(2)），核实后用 /更正 或 /备注 关闭。"
+    )
+
+
+def describe_plain(row: Report) -> str:
+    """The description without any chat context (for alerts)."""
+    p = row.payload
+    line = f"回收 {p.get('count')} 份（答题卡 {p.get('answered')}，空白 {p.get('blank')}，损坏 {p.get('spoiled')}）"
+    return line + "，" + "；".join(p.get("problems", []))
+
+
+async def record(ctx: Context, args: str) -> Reply:
+    """Parse, check and store one handout or collection; a mismatch alerts at once."""
+    parsed = parse(args)
+    async with ctx.services.db.session() as s:
+        row = await already_done(s, ctx)
+        where = await resolve_room(ctx, s, parsed.room, USAGE, any_room=ANY_ROOM)
+        fresh = row is None
+        replaced: Report | None = None
+        if row is None:
+            payload = await build(s, where, parsed)
+            same = [r for r in await active(s, ["papers"], [where.room_id]) if r.payload.get("action") == parsed.action]
+            replaced = same[-1] if same else None
+            row = await append(ctx, s, "papers", where, payload, supersedes=replaced)
+    text = f"已记录{where.label}试卷（编号 {row.id}）：{describe(ctx, row, {})}。"
+    if replaced is not None:
+        text += f"\n（替代之前的编号 {replaced.id}）"
+    text += await _after(ctx, row, where, fresh)
+    return Reply(text)
+
+
+async def _after(ctx: Context, row: Report, where: RoomNow, fresh: bool = True) -> str:
+    p = row.payload
+    if p.get("action") != "collect" or p.get("reconciled"):
+        return ""
+    if fresh:
+        await alert(ctx, _alert_text(where, ctx.staff.name if ctx.staff else "?", row))
+    return "\n已通知考务办公室；请立即清点追查，核实后用 /更正 编号 改正。"
+
+
+@table.command("试卷", "papers", summary="报告试卷领取和回收份数", usage=USAGE, permission=REPORTER)
+async def papers(ctx: Context, args: str) -> Reply | str | None:
+    """/试卷 3 领取 30, /试卷 3 回收 30 答题卡 28 空白 2 — or without arguments, a guided dialog."""
+    if not args.strip():
+        return await _dialog.start(ctx, "试卷")
+    return await record(ctx, args)
+
+
+@table.command("备注", "note", summary="考务办公室核实后关闭试卷不符", usage=NOTE_USAGE, permission=OFFICE)
+async def note(ctx: Context, args: str) -> Reply | str | None:
+    """/备注 21 说明: the office closes a papers mismatch after checking (the mismatch stays on record)."""
+    first, _, rest = clean(args).partition(" ")
+    rid = report_id(first) if first else None
+    if rid is None:
+        raise UserFacingError("请写试卷回收记录的编号和说明。", usage=NOTE_USAGE)
+    if not rest.strip():
+        raise UserFacingError("请写核实情况的说明。", usage=NOTE_USAGE)
+    async with ctx.services.db.session() as s:
+        done = await already_done(s, ctx)
+        report = await current(s, rid, NOTE_USAGE)
+        if report.kind != "papers" or report.payload.get("action") != "collect":
+            raise UserFacingError(f"编号 {rid} 不是试卷回收记录。", usage=NOTE_USAGE)
+        where = await room_by_id(ctx, s, report.room_id)
+        row = done or await append(
+            ctx, s, "note", where, {"ref": root_of(report), "report": report.id, "text": rest, "closes": True}
+        )
+    label = where.label if where else ""
+    return Reply(f"已备注编号 {rid}（{label}）：{rest}。该考场试卷核对已关闭，备注编号 {row.id}。")
+
+
+async def closed_roots(s: AsyncSession, room_ids: list[int]) -> set[int]:
+    """Collections closed by an office note."""
+    return {int(r.payload.get("ref", 0)) for r in await active(s, ["note"], room_ids) if r.payload.get("closes")}
+
+
+async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, text: str) -> dict[str, Any]:
+    parsed = parse(text, CORRECT_USAGE)
+    if parsed.room is not None and parsed.room != _room_no(where):
+        raise UserFacingError("更正不能改考场；请撤销后在正确的考场重新报告。", usage=CORRECT_USAGE)
+    if parsed.action != old.payload.get("action"):
+        raise UserFacingError("更正不能把领取改成回收，请分别报告。", usage=CORRECT_USAGE)
+    return await build(s, where, parsed)
+
+
+def _room_no(where: RoomNow) -> int | None:
+    from handlers._parse import room_number
+
+    return room_number(where.room.room_no)
+
+
+async def _after_correct(ctx: Context, row: Report, where: RoomNow) -> str:
+    return await _after(ctx, row, where)
+
+
+KINDS["papers"] = KindRules(CORRECT_USAGE, _rebuild, describe, _after_correct)
+
+
+def _count_check(t: str) -> str | None:
+    n = cn_number(clean(t).rstrip("份张"))
+    return str(n) if n is not None else None
+
+
+def _join(answers: list[Any]) -> str:
+    room, action, count, *rest = [*answers, "", "", ""][:6]
+    text = f"{room} {action} {count}"
+    if action == "回收":
+        text += (f" 答题卡 {rest[0]}" if rest[0] else "") + f" 空白 {rest[1] or 0} 损坏 {rest[2] or 0}"
+    return text
+
+
+def _collecting(answers: list[Any]) -> bool:
+    return len(answers) > 1 and answers[1] == "回收"
+
+
+_dialog.register(
+    _dialog.DialogSpec(
+        "试卷",
+        (
+            _dialog.room_step(),
+            _dialog.Step("领取还是回收？", ("领取", "回收")),
+            _dialog.Step("多少份？", check=_count_check),
+            _dialog.Step("其中答题卡（已作答）几份？", optional=True, check=_count_check, only_if=_collecting),
+            _dialog.Step("空白几份？", optional=True, check=_count_check, only_if=_collecting),
+            _dialog.Step("损坏几份？", optional=True, check=_count_check, only_if=_collecting),
+        ),
+        record,
+        join=_join,
+    )
+)

@@ -1,0 +1,241 @@
+"""Queries for supervisors, the office and admins: violations, absentees, papers and rooms of a day; export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.dispatch import CommandTable, Context
+from bot.errors import UserFacingError
+from bot.model import Reply
+from bot.permissions import OFFICE, PRIVATE_CHAT, SUPERVISOR_OR_OFFICE
+from bot.store.tables import ExamSession, Report, Room, Staff
+from handlers import _show
+from handlers._parse import clean, parse_day, room_number, split_args
+from handlers._reports import KIND_LABELS, active, describe
+from handlers._rooms import local_today, room_label, sessions_of_day
+from handlers.papers import closed_roots
+from handlers.violation import confirmed_roots, rulings
+
+VIOLATIONS_USAGE = "/违纪记录 [today|yesterday|YYYY-MM-DD] [考场]，例：/违纪记录 今天 3"
+ABSENT_USAGE = "/缺考统计 [日期]，例：/缺考统计 今天"
+PAPERS_USAGE = "/试卷状态 [日期]，例：/试卷状态 昨天"
+ROOMS_USAGE = "/考场状态 [日期]，例：/考场状态 2026-12-05"
+EXPORT_USAGE = "/导出 [日期]（仅限考务办公室私聊）"
+
+table = CommandTable()
+
+
+@dataclass
+class Query:
+    """The day and (optionally) the room a query asks about."""
+
+    day: date
+    room: int | None
+
+
+def parse(ctx: Context, args: str, usage: str, *, room_allowed: bool = True) -> Query:
+    """Day words (today, 昨天, 2026-12-05, 12月5日) and a room (3, 3号, 第3考场) in any order."""
+    today = local_today(ctx)
+    day: date | None = None
+    room: int | None = None
+    for word in clean(args.replace("-", "－")).replace("－", "-").split():
+        d = parse_day(word, today)
+        if d is not None and day is None:
+            day = d
+            continue
+        r = split_args(word).room if room_allowed else None
+        if r is not None and room is None and not split_args(word).rest:
+            room = r
+            continue
+        tail = "或考场号。" if room_allowed else "。"
+        raise UserFacingError(f"没有看懂“{word}”，请写日期（今天、昨天或 2026-12-05）{tail}", usage=usage)
+    return Query(day or today, room)
+
+
+async def _day_rooms(s: AsyncSession, q: Query) -> list[tuple[Room, ExamSession]]:
+    rows = await sessions_of_day(s, q.day)
+    if q.room is not None:
+        rows = [(r, sess) for r, sess in rows if room_number(r.room_no) == q.room]
+    return rows
+
+
+def _head(ctx: Context, q: Query) -> str:
+    return f"{q.day:%m月%d日}" + (f" 第{q.room}考场" if q.room is not None else "")
+
+
+@table.command("违纪记录", "violations", summary="查看某天的违纪记录（按时间）", usage=VIOLATIONS_USAGE,
+               permission=SUPERVISOR_OR_OFFICE)
+async def violations(ctx: Context, args: str) -> Reply:
+    """/violations [today|yesterday|YYYY-MM-DD] [room]: that day's active violations in time order."""
+    q = parse(ctx, args, VIOLATIONS_USAGE)
+    async with ctx.services.db.session() as s:
+        rooms = await _day_rooms(s, q)
+        by_id = {r.id: r for r, _ in rooms if r.id is not None}
+        ids = list(by_id)
+        rows = await active(s, ["violation"], ids)
+        ruled = await rulings(s, ids)
+        confirmed = await confirmed_roots(s, ids)
+        names = await _show.names_of(s, ids)
+    if not rows:
+        return Reply(f"{_head(ctx, q)} 没有违纪记录。")
+    lines = [f"{_head(ctx, q)} 违纪记录 {len(rows)} 条："]
+    for r in rows:
+        room = by_id.get(r.room_id or 0)
+        nm = {t: n for (rid, t), n in names.items() if rid == r.room_id}
+        line = f"{_show.hm(ctx, r.created_at)} {room_label(room) if room else ''} {describe(ctx, r, nm)}（编号 {r.id}）"
+        root = int(r.payload.get("root", r.id))
+        if root in ruled:
+            line += f"；认定：{ruled[root].payload.get('action')}"
+        if r.payload.get("serious"):
+            line += "；已双人确认" if root in confirmed else "；待第二人确认"
+        lines.append(line)
+    return Reply("\n".join(lines))
+
+
+async def _absent_by_room(s: AsyncSession, ids: list[int]) -> dict[int, Report]:
+    return {r.room_id: r for r in await active(s, ["absent"], ids) if r.room_id is not None}
+
+
+@table.command("缺考统计", "absences", summary="查看某天各考场的缺考情况", usage=ABSENT_USAGE,
+               permission=SUPERVISOR_OR_OFFICE)
+async def absences(ctx: Context, args: str) -> Reply:
+    """/缺考统计 [日期]: 应考 / 实考 / 缺考 per room, and the totals."""
+    q = parse(ctx, args, ABSENT_USAGE, room_allowed=False)
+    async with ctx.services.db.session() as s:
+        rooms = await _day_rooms(s, q)
+        ids = [r.id for r, _ in rooms if r.id is not None]
+        absent = await _absent_by_room(s, ids)
+        names = await _show.names_of(s, ids)
+    if not rooms:
+        return Reply(f"{_head(ctx, q)} 没有考试安排。")
+    lines = [f"{_head(ctx, q)} 缺考统计："]
+    total_e = total_a = 0
+    missing = 0
+    for room, sess in rooms:
+        rep = absent.get(room.id or 0)
+        total_e += room.expected
+        if rep is None:
+            missing += 1
+            lines.append(f"· {sess.code} {room_label(room)}：应考 {room.expected}，未报缺考")
+            continue
+        nm = {t: n for (rid, t), n in names.items() if rid == room.id}
+        total_a += int(rep.payload.get("count", 0))
+        lines.append(f"· {sess.code} {room_label(room)}：{describe(ctx, rep, nm)}（编号 {rep.id}）")
+    lines.append(f"合计：应考 {total_e}，缺考 {total_a}" + (f"，{missing} 个考场未报" if missing else ""))
+    return Reply("\n".join(lines))
+
+
+async def _papers_state(s: AsyncSession, ids: list[int]) -> tuple[dict[int, Report], dict[int, Report], set[int]]:
+    handout: dict[int, Report] = {}
+    collect: dict[int, Report] = {}
+    for r in await active(s, ["papers"], ids):
+        if r.room_id is None:
+            continue
+        (handout if r.payload.get("action") == "handout" else collect)[r.room_id] = r
+    return handout, collect, await closed_roots(s, ids)
+
+
+def _papers_status(handout: Report | None, collect: Report | None, closed: set[int]) -> tuple[int, str]:
+    """(sort rank, words): not reconciled first, then not collected, then done."""
+    if collect is None:
+        return (1, "未回收" if handout else "未报领取")
+    root = int(collect.payload.get("root", collect.id or 0))
+    if collect.payload.get("reconciled"):
+        return (2, "已核对")
+    if root in closed:
+        return (2, "不符，办公室已备注关闭")
+    return (0, "核对不符：" + "；".join(collect.payload.get("problems", [])))
+
+
+@table.command("试卷状态", "paperstatus", summary="查看某天各考场试卷领取回收核对（未核对的在前）",
+               usage=PAPERS_USAGE, permission=SUPERVISOR_OR_OFFICE)
+async def paper_status(ctx: Context, args: str) -> Reply:
+    """/试卷状态 [日期]: per room, papers out and in; rooms not reconciled first."""
+    q = parse(ctx, args, PAPERS_USAGE, room_allowed=False)
+    async with ctx.services.db.session() as s:
+        rooms = await _day_rooms(s, q)
+        ids = [r.id for r, _ in rooms if r.id is not None]
+        handout, collect, closed = await _papers_state(s, ids)
+    if not rooms:
+        return Reply(f"{_head(ctx, q)} 没有考试安排。")
+    items = []
+    for room, sess in rooms:
+        h, c = handout.get(room.id or 0), collect.get(room.id or 0)
+        rank, words = _papers_status(h, c, closed)
+        out = h.payload.get("count") if h else "-"
+        back = c.payload.get("count") if c else "-"
+        ref = f"（编号 {c.id}）" if c else ""
+        items.append((rank, f"· {sess.code} {room_label(room)}：领取 {out}，回收 {back}，{words}{ref}"))
+    items.sort(key=lambda x: x[0])
+    bad = sum(1 for rank, _ in items if rank == 0)
+    head = f"{_head(ctx, q)} 试卷状态" + (f"（{bad} 个考场核对不符）：" if bad else "：")
+    return Reply("\n".join([head] + [line for _, line in items]))
+
+
+@table.command("考场状态", "roomstatus", summary="查看某天各考场概况", usage=ROOMS_USAGE,
+               permission=SUPERVISOR_OR_OFFICE)
+async def room_status(ctx: Context, args: str) -> Reply:
+    """/考场状态 [日期]: per room 应考, 实考, 缺考, papers out and in, violations, incidents."""
+    q = parse(ctx, args, ROOMS_USAGE, room_allowed=False)
+    async with ctx.services.db.session() as s:
+        rooms = await _day_rooms(s, q)
+        ids = [r.id for r, _ in rooms if r.id is not None]
+        absent = await _absent_by_room(s, ids)
+        handout, collect, closed = await _papers_state(s, ids)
+        counts: dict[tuple[int, str], int] = {}
+        for r in await active(s, ["violation", "incident"], ids):
+            key = (r.room_id or 0, r.kind)
+            counts[key] = counts.get(key, 0) + 1
+    if not rooms:
+        return Reply(f"{_head(ctx, q)} 没有考试安排。")
+    tz = ctx.services.settings.tz
+    lines = [f"{_head(ctx, q)} 考场状态："]
+    for room, sess in rooms:
+        rid = room.id or 0
+        a = absent.get(rid)
+        present = f"实考 {a.payload.get('present')}，缺考 {a.payload.get('count')}" if a else "未报缺考"
+        h, c = handout.get(rid), collect.get(rid)
+        _rank, words = _papers_status(h, c, closed)
+        lines.append(
+            f"· {sess.starts_at.astimezone(tz):%H:%M} {sess.code} {room_label(room)}：应考 {room.expected}，{present}；"
+            f"试卷 领 {h.payload.get('count') if h else '-'} 收 {c.payload.get('count') if c else '-'}（{words}）；"
+            f"违纪 {counts.get((rid, 'violation'), 0)}，突发 {counts.get((rid, 'incident'), 0)}"
+        )
+    return Reply("\n".join(lines))
+
+
+@table.command("导出", "export", summary="导出某天全部有效报告（CSV 文本）", usage=EXPORT_USAGE,
+               permission=OFFICE & PRIVATE_CHAT)
+async def export(ctx: Context, args: str) -> Reply:
+    """/导出 [日期]: every report row of the day (history included) as CSV, full data: office, private chat only."""
+    q = parse(ctx, args, EXPORT_USAGE, room_allowed=False)
+    async with ctx.services.db.session() as s:
+        rooms = await _day_rooms(s, q)
+        by_id = {r.id: (r, sess) for r, sess in rooms if r.id is not None}
+        from sqlmodel import col, select
+
+        rows = (
+            await s.exec(
+                select(Report).where(col(Report.room_id).in_(list(by_id))).order_by(col(Report.created_at),
+                                                                                   col(Report.id))
+            )
+        ).all() if by_id else []
+        superseded = {r.supersedes_id for r in rows if r.supersedes_id}
+        people = {st.id: st.name for st in (await s.exec(select(Staff))).all()}
+        names = await _show.names_of(s, list(by_id))
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["编号", "时间", "场次", "考场", "类别", "内容", "报告人", "更正自", "状态"])
+    for r in rows:
+        room, sess = by_id[r.room_id or 0]
+        nm = {t: n for (rid, t), n in names.items() if rid == r.room_id}
+        state = "撤销" if r.revoked else ("已被更正" if r.id in superseded else "有效")
+        w.writerow([r.id, f"{r.created_at.astimezone(ctx.services.settings.tz):%Y-%m-%d %H:%M}", sess.code,
+                    room_label(room), KIND_LABELS.get(r.kind, r.kind), describe(ctx, r, nm),
+                    people.get(r.staff_id, ""), r.supersedes_id or "", state])
+    return Reply(f"{_head(ctx, q)} 报告导出（{len(rows)} 行）：\n" + buf.getvalue().strip())
