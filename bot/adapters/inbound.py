@@ -6,7 +6,9 @@ the unique row makes the first delivery win on every instance sharing the databa
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Column, UniqueConstraint, delete
@@ -18,6 +20,7 @@ from bot.store.engine import Database
 from bot.store.types import UTCDateTime
 
 MAX_ID = 128
+MAX_BATCH = 200
 
 
 class InboundMessage(SQLModel, table=True):
@@ -40,12 +43,29 @@ def _key(message_id: str) -> str:
 
 async def claim(db: Database, channel: str, message_id: str, now: datetime) -> bool:
     """Record the delivery; True the first time (handle it), False for a repeat (skip it)."""
-    values = {"channel": channel, "message_id": _key(message_id), "received_at": now}
+    return (await claim_many(db, [(channel, message_id, now)]))[0]
+
+
+async def claim_many(db: Database, items: Sequence[tuple[str, str, datetime]]) -> list[bool]:
+    """Claim several (channel, message id, received at) in one statement; True for each first delivery.
+
+    Within ``items`` the first occurrence of a repeated id wins. One multi-row
+    ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` works the same on SQLite (3.35+) and PostgreSQL.
+    """
+    if not items:
+        return []
+    keyed = [(channel, _key(mid), at) for channel, mid, at in items]
+    rows = list({(c, k): {"channel": c, "message_id": k, "received_at": at} for c, k, at in reversed(keyed)}.values())
     table = InboundMessage.__table__  # type: ignore[attr-defined]
-    stmt = (sqlite_insert if db.is_sqlite else pg_insert)(table).values(**values).on_conflict_do_nothing()
-    async with db.session() as s:
-        result = await s.exec(stmt)  # type: ignore[call-overload]
-        return bool(result.rowcount)
+    insert = sqlite_insert if db.is_sqlite else pg_insert
+    stmt = insert(table).values(rows).on_conflict_do_nothing().returning(table.c.channel, table.c.message_id)
+    async with db.engine.begin() as conn:  # one statement: a bare connection, no ORM session needed
+        inserted = {(r[0], r[1]) for r in (await conn.execute(stmt)).all()}
+    out: list[bool] = []
+    for c, k, _ in keyed:
+        out.append((c, k) in inserted)
+        inserted.discard((c, k))  # a second occurrence in the same batch is a repeat
+    return out
 
 
 async def prune(db: Database, before: datetime) -> int:
@@ -73,10 +93,34 @@ class InboundLedger:
         self.retention = retention
         self.prune_every = prune_every
         self._last_prune: datetime | None = None
+        self._pending: list[tuple[str, datetime, asyncio.Future[bool]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     async def first(self, message_id: str, now: datetime) -> bool:
-        """True when this is the first delivery of ``message_id`` on this channel."""
+        """True when this is the first delivery of ``message_id`` on this channel.
+
+        Claims arriving while an insert is running are batched into the next single statement,
+        so under load the dedupe costs one transaction per batch instead of one per callback.
+        """
         if self._last_prune is None or now - self._last_prune >= self.prune_every:
             self._last_prune = now
             await prune(self.db, now - self.retention)
-        return await claim(self.db, self.channel, message_id, now)
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending.append((message_id, now, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            try:
+                results = await claim_many(self.db, [(self.channel, mid, at) for mid, at, _ in batch])
+            except Exception as exc:
+                for _, _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                continue
+            for (_, _, fut), first in zip(batch, results, strict=True):
+                if not fut.done():
+                    fut.set_result(first)
