@@ -47,7 +47,11 @@ class ReplyWaiter:
             self._keep(asyncio.ensure_future(self._deliver_late(task, late)))
             raise
         if task in done:
-            return task.result()
+            try:
+                return task.result()
+            except Exception as exc:  # the dispatcher renders handler errors; this is a bug or an outage
+                log.error("dispatch_failed", channel=self.channel, error=type(exc).__name__)
+                return None
         self._keep(asyncio.ensure_future(self._deliver_late(task, late)))
         return LATE
 

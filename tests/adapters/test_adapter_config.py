@@ -98,3 +98,23 @@ async def test_dedupe_table_on_both_databases(db_url: str) -> None:
         assert await ledger.first("m2", t0 + timedelta(days=3))
     finally:
         await db.dispose()
+
+
+async def test_claims_batched_under_load(settings: Settings) -> None:
+    """Many concurrent claims (with repeats) each learn correctly whether they came first."""
+    import asyncio
+
+    from bot.adapters.inbound import claim_many
+
+    db = Database(settings.database_url)
+    try:
+        await upgrade(db)
+        t0 = datetime(2026, 12, 5, tzinfo=UTC)
+        assert await claim_many(db, [("wecom", "a", t0), ("wecom", "a", t0), ("wecom", "b", t0)]) == [True, False, True]
+        ledger = InboundLedger(db, "wecom")
+        ids = [f"m{i % 30}" for i in range(90)]
+        results = await asyncio.gather(*(ledger.first(i, t0) for i in ids))
+        firsts = [i for i, first in zip(ids, results, strict=True) if first]
+        assert sorted(firsts) == sorted({f"m{i}" for i in range(30)})
+    finally:
+        await db.dispose()
