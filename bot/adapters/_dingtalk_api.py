@@ -187,6 +187,24 @@ class DingTalkClient:
                 raise
         return await self._openapi(path, body, await self.token(refresh=True))
 
+    async def open_stream(self, topic: str) -> str:
+        """Register a Stream-mode connection for ``topic``; returns the websocket URL with its ticket."""
+        data = await self._openapi(
+            "/v1.0/gateway/connections/open",
+            {
+                "clientId": self.app_key,
+                "clientSecret": self._app_secret,
+                "subscriptions": [{"type": "CALLBACK", "topic": topic}],
+                "ua": "exambot/0.1 dingtalk-stream",
+                "localIp": "127.0.0.1",
+            },
+            None,
+        )
+        endpoint, ticket = data.get("endpoint"), data.get("ticket")
+        if not isinstance(endpoint, str) or not endpoint.startswith(("wss://", "ws://")) or not ticket:
+            raise platform_error(PLATFORM, message="connections/open answered without endpoint or ticket")
+        return f"{endpoint}?ticket={quote_plus(str(ticket))}"
+
     # -- sending -----------------------------------------------------------------------------
 
     def _msg(self, text: str, markdown: bool) -> dict[str, str]:

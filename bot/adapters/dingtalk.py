@@ -19,7 +19,6 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote_plus
 
 import structlog
 from aiohttp import web
@@ -150,6 +149,7 @@ class DingTalkAdapter(Adapter):
         self.ledger = InboundLedger(db, CHANNEL)
         self.waiter = ReplyWaiter(CHANNEL, reply_wait)
         self._stream_task: asyncio.Task[None] | None = None
+        self.stream_backoff = (1.0, 60.0)  # first and longest wait before reconnecting the stream
 
     def _now_ms(self) -> int:
         return int(self.clock.now().timestamp() * 1000)
@@ -311,25 +311,14 @@ class DingTalkAdapter(Adapter):
         )
         router.register_callback_handler(STREAM_TOPIC, Handler())
         router.pre_start()
-        backoff = 1.0
+        failures = 0
         while True:
             try:
-                conn = await self.client._openapi(
-                    "/v1.0/gateway/connections/open",
-                    {
-                        "clientId": self.config.app_key,
-                        "clientSecret": self.config.app_secret,
-                        "subscriptions": [{"type": "CALLBACK", "topic": STREAM_TOPIC}],
-                        "ua": "exambot/0.1 dingtalk-stream",
-                        "localIp": "127.0.0.1",
-                    },
-                    None,
-                )
-                uri = f"{conn['endpoint']}?ticket={quote_plus(str(conn['ticket']))}"
+                uri = await self.client.open_stream(STREAM_TOPIC)
                 async with websockets.connect(uri, ping_interval=30, ping_timeout=30) as ws:
                     router.websocket = ws
                     log.info("stream_connected", channel=CHANNEL)
-                    backoff = 1.0
+                    failures = 0
                     async for raw in ws:
                         try:
                             frame = json.loads(raw)
@@ -341,8 +330,9 @@ class DingTalkAdapter(Adapter):
                 raise
             except Exception as exc:
                 log.warning("stream_disconnected", channel=CHANNEL, error=type(exc).__name__)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 60.0)
+            first, longest = self.stream_backoff
+            await asyncio.sleep(min(first * 2**failures, longest))
+            failures = min(failures + 1, 16)
 
     # -- sending -----------------------------------------------------------------------------
 

@@ -208,3 +208,37 @@ async def test_stream_mode_round_trip(
     assert fake_dingtalk.deliveries[0].api == "sendBySession"
     assert fake_dingtalk.deliveries[0].body["text"]["content"] == "收到：你好"
     assert len(probe.seen) == 1
+
+
+async def test_stream_reconnects_after_disconnect(
+    make_settings: Callable[..., Settings],
+    fake_dingtalk: FakeDingTalk,
+    app_client: Any,
+    probe: Probe,
+    clock: ManualClock,
+) -> None:
+    """After the gateway's SYSTEM disconnect the stream reconnects and keeps receiving messages."""
+    settings = make_settings(
+        dingtalk_app_key=fake_dingtalk.app_key,
+        dingtalk_app_secret=fake_dingtalk.app_secret,
+        dingtalk_robot_code=fake_dingtalk.robot_code,
+        dingtalk_api_base=fake_dingtalk.url,
+        dingtalk_oapi_base=fake_dingtalk.url,
+        dingtalk_stream=True,
+    )
+    client = await app_client(settings)
+    client.server.app[ADAPTERS]["dingtalk"].stream_backoff = (0.01, 0.05)
+    await eventually(lambda: len(fake_dingtalk.stream_opens) == 1)
+    disconnect = {
+        "specVersion": "1.0",
+        "type": "SYSTEM",
+        "headers": {"topic": "disconnect", "messageId": "sys1", "contentType": "application/json"},
+        "data": json.dumps({"reason": "persistent connection is timeout"}),
+    }
+    await fake_dingtalk.stream_frames.put(disconnect)
+    await eventually(lambda: len(fake_dingtalk.stream_opens) == 2)
+    now = int(clock.now().timestamp() * 1000)
+    data = robot_message("还在吗", session_webhook=fake_dingtalk.session_webhook(), now_ms=now)
+    await fake_dingtalk.stream_frames.put(stream_frame(data))
+    await eventually(lambda: len(fake_dingtalk.deliveries) == 1)
+    assert fake_dingtalk.deliveries[0].body["text"]["content"] == "收到：还在吗"
