@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,13 +13,14 @@ from bot.errors import UserFacingError
 from bot.model import Reply
 from bot.store.tables import Report
 from handlers import _dialog, _show
-from handlers._parse import NONE_WORDS, clean, split_args, take_number
+from handlers._parse import CN_NUM, NONE_WORDS, clean, cn_number, split_args
 from handlers._reports import KINDS, KindRules, active, already_done, append
 from handlers._rooms import ANY_ROOM, REPORTER, RoomNow, has_candidates, resolve_room
 
 USAGE = "/缺考 考场 准考证号…（没有缺考写“无”），例：/缺考 3 2026000003 2026000005"
 CORRECT_USAGE = "/更正 编号 准考证号…（或“无”）"
-_FILLER = ("缺考", "考生", "人", "名", "缺")
+_FILLER = ("考生", "人", "名", "缺")
+_COUNT = re.compile(rf"(\d{{1,3}}|[{CN_NUM}]{{1,4}})\s*(?:人|名|个)?")
 
 table = CommandTable()
 
@@ -39,11 +41,15 @@ def parse(text: str, usage: str = USAGE) -> AbsentArgs:
     words = a.words
     none = any(w.lower() in NONE_WORDS for w in words)
     words = [w for w in words if w.lower() not in NONE_WORDS]
-    rest = " ".join(words)
-    count, rest = take_number(rest)
-    for f in _FILLER:
-        rest = rest.replace(f, " ")
-    rest = clean(rest)
+    count: int | None = None
+    left: list[str] = []
+    for w in clean(" ".join(words).replace("缺考", " ")).split():
+        m = _COUNT.fullmatch(w)
+        if m is not None and count is None:
+            count = cn_number(m.group(1))
+        elif w not in _FILLER:
+            left.append(w)
+    rest = " ".join(left)
     if rest:
         raise UserFacingError(f"没有看懂“{rest}”，请写准考证号，没有缺考写“无”。", usage=usage)
     tickets = list(dict.fromkeys(a.tickets))

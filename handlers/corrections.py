@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.dispatch import CommandTable, Context
 from bot.errors import UserFacingError
 from bot.model import Reply
 from bot.store.tables import Report, Staff
 from handlers import _dialog, _show
-from handlers._parse import clean, nfkc, report_id
+from handlers._parse import CN_NUM, clean, nfkc, report_id
 from handlers._reports import KIND_LABELS, KINDS, already_done, append, chain, current, describe
 from handlers._rooms import ANY_ROOM, SEES_ALL, WATCHER, RoomNow, room_by_id
 
@@ -16,15 +18,16 @@ REVOKE_USAGE = "/撤销 编号 [原因]，例：/撤销 12 报错考场"
 HISTORY_USAGE = "/历史 编号，例：/历史 12"
 
 table = CommandTable()
+_ID = re.compile(rf"\s*#?\s*(?:编号|[Nn]o\.?)?\s*(\d+|[{CN_NUM}]+)(?:[\s,.;:、。；：]+|$)(.*)$", re.S)
 
 
 def _split(args: str, usage: str) -> tuple[int, str]:
     t = nfkc(args)
-    first, _, rest = t.partition(" ")
-    rid = report_id(first)
-    if rid is None:
+    m = _ID.match(t)
+    rid = report_id(m.group(1)) if m else None
+    if m is None or rid is None:
         raise UserFacingError("请先写报告编号（回复里的“编号”）。", usage=usage)
-    return rid, rest.strip()
+    return rid, m.group(2).strip()
 
 
 async def _may_change(ctx: Context, rows: list[Report], where: RoomNow | None) -> bool:

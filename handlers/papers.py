@@ -44,6 +44,7 @@ class PapersArgs:
     answered: int | None
     blank: int
     spoiled: int
+    guessed: bool = False  # the count is a lone bare number that could also be the room
 
 
 def parse(text: str, usage: str = USAGE) -> PapersArgs:
@@ -77,6 +78,7 @@ def parse(text: str, usage: str = USAGE) -> PapersArgs:
         odd = [x for x in clean(t).split() if cn_number(x) is None]
         raise UserFacingError(f"没有看懂“{' '.join(odd)}”。", usage=usage)
     nums = [b for b in bare if b is not None]
+    guessed = count is None and room is None and len(nums) == 1
     if count is None and nums:
         count = nums.pop(-1) if room is not None or len(nums) == 1 else nums.pop(1)
     if room is None and nums:
@@ -87,7 +89,7 @@ def parse(text: str, usage: str = USAGE) -> PapersArgs:
         raise UserFacingError("请写试卷份数。", usage=usage)
     if action == "handout" and (answered is not None or blank or spoiled):
         raise UserFacingError("答题卡、空白、损坏份数请在回收时填写。", usage=usage)
-    return PapersArgs(room, action, count, answered, blank or 0, spoiled or 0)
+    return PapersArgs(room, action, count, answered, blank or 0, spoiled or 0, guessed)
 
 
 async def _present(s: AsyncSession, where: RoomNow) -> tuple[int, bool]:
@@ -160,6 +162,8 @@ async def record(ctx: Context, args: str) -> Reply:
     async with ctx.services.db.session() as s:
         row = await already_done(s, ctx)
         where = await resolve_room(ctx, s, parsed.room, USAGE, any_room=ANY_ROOM)
+        if parsed.guessed and _room_no(where) == parsed.count:
+            raise UserFacingError("请写试卷份数。", usage=USAGE)
         fresh = row is None
         replaced: Report | None = None
         if row is None:

@@ -1,0 +1,54 @@
+"""/突发 /incident: phrasings, refusals and the immediate alert."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.handlers.conftest import Day
+
+# (who, text, room label, description)
+PHRASINGS: list[tuple[str, str, str, str]] = [
+    ("王芳", "/突发 1 考生晕倒，已送医务室", "第1考场", "考生晕倒,已送医务室"),
+    ("王芳", "／突发　１　考生晕倒", "第1考场", "考生晕倒"),
+    ("王芳", "、突发 考生晕倒", "第1考场", "考生晕倒"),
+    ("王芳", "/突发考生晕倒", "第1考场", "考生晕倒"),
+    ("王芳", "/突发 第1考场 停电", "第1考场", "停电"),
+    ("王芳", "/突发 1号 停电", "第1考场", "停电"),
+    ("王芳", "/突发 01 停电", "第1考场", "停电"),
+    ("王芳", "/突发 一考场 停电", "第1考场", "停电"),
+    ("王芳", "/突发 停电 1考场", "第1考场", "停电"),
+    ("王芳", "/incident 1 power cut", "第1考场", "power cut"),
+    ("王芳", "/INCIDENT power cut", "第1考场", "power cut"),
+    ("周杰", "/突发 3 工位漏电，已断电", "第3考场", "工位漏电,已断电"),
+    ("周杰", "/突发 考生手指划伤，送3号楼医务室", "第3考场", "考生手指划伤,送3号楼医务室"),
+    ("周杰", "/突发 三考场 设备冒烟", "第3考场", "设备冒烟"),
+    ("刘洋", "/突发 4 两台电脑死机，已换机", "第4考场", "两台电脑死机,已换机"),
+    ("孙丽", "/突发 2 走廊喧哗", "第2考场", "走廊喧哗"),
+]
+
+
+@pytest.mark.parametrize(("who", "text", "room", "desc"), PHRASINGS)
+async def test_incident_phrasings(day: Day, who: str, text: str, room: str, desc: str) -> None:
+    """Each phrasing records the incident of the right room and alerts the office at once."""
+    reply = await day.say(who, text)
+    (row,) = await day.reports("incident")
+    assert row.payload["text"] == desc
+    assert f"已记录{room}突发事件（编号 {row.id}）" in reply
+    office = await day.inbox("钱进")
+    assert len(office) == 1 and desc in office[0] and room in office[0]
+
+
+MALFORMED: list[tuple[str, str, str]] = [
+    ("王芳", "/突发 1", "请写清发生了什么。"),
+    ("王芳", "/突发 2 停电", "只能报告自己负责的考场"),
+    ("钱进", "/突发 停电", "请写明考场号"),
+    ("王芳", "/突发 9 停电", "第9考场现在没有进行中的场次"),
+]
+
+
+@pytest.mark.parametrize(("who", "text", "error"), MALFORMED)
+async def test_incident_refusals(day: Day, who: str, text: str, error: str) -> None:
+    """A malformed /突发 records nothing."""
+    reply = await day.say(who, text)
+    assert error in reply
+    assert await day.reports("incident") == []

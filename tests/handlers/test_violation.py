@@ -1,0 +1,123 @@
+"""/违纪 /violation, /确认 and /认定: phrasings, refusals, alerts and the second invigilator's confirmation."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.handlers.conftest import ROOM1, Day
+
+# (text, ticket, type, action)
+PHRASINGS: list[tuple[str, str, str, str | None]] = [
+    ("/违纪 1 2026000003 抄袭 警告", "2026000003", "抄袭", "警告"),
+    ("／违纪　１　２０２６０００００３　抄袭　警告", "2026000003", "抄袭", "警告"),
+    ("、违纪 1 2026000003 抄袭", "2026000003", "抄袭", None),
+    ("/违纪1 2026000003 交头接耳 劝告", "2026000003", "交头接耳", "劝告"),
+    ("/违纪 2026000003 手机 警告", "2026000003", "携带手机等电子设备", "警告"),
+    ("/违纪 第1考场 2026000003 携带手机等电子设备", "2026000003", "携带手机等电子设备", None),
+    ("/违纪 2026000003，传纸条，警告", "2026000003", "传递物品", "警告"),
+    ("/违纪 警告 抄袭 2026000003", "2026000003", "抄袭", "警告"),
+    ("/违纪 抄袭 2026000003 1号", "2026000003", "抄袭", None),
+    ("/违纪 一考场 2026000003 扰乱考场秩序 警告 大声喧哗", "2026000003", "扰乱考场秩序", "警告"),
+    ("/违纪 01 2026000003 不服从 劝告", "2026000003", "不服从管理", "劝告"),
+    ("/violation 1 2026000003 抄袭 警告", "2026000003", "抄袭", "警告"),
+    ("/VIOLATION 2026000003 其他", "2026000003", "其他", None),
+    ("/违规 2026000003 代考 终止考试", "2026000003", "替考", "终止考试"),
+    ("/违纪 1考场 2026000003 抄袭 成绩无效", "2026000003", "抄袭", "宣布成绩无效"),
+    ("/违纪  2026000003   抄袭  终止 ", "2026000003", "抄袭", "终止考试"),
+    ("/违纪 2026000003 抄袭 警告 说明：偷看邻座", "2026000003", "抄袭", "警告"),
+]
+
+
+@pytest.mark.parametrize(("text", "ticket", "vtype", "action"), PHRASINGS)
+async def test_violation_phrasings(day: Day, text: str, ticket: str, vtype: str, action: str | None) -> None:
+    """Each phrasing records one violation in 第1考场 and repeats what was recorded with its 编号."""
+    reply = await day.say("王芳", text)
+    rows = await day.reports("violation")
+    assert len(rows) == 1, reply
+    p = rows[0].payload
+    assert (p["ticket"], p["type"], p["action"]) == (ticket, vtype, action)
+    assert f"已记录第1考场违纪（编号 {rows[0].id}）" in reply
+    assert vtype in reply and ticket in reply
+    assert (action or "未填") in reply
+
+
+MALFORMED: list[tuple[str, str]] = [
+    ("/违纪 1 抄袭 警告", "请写违纪考生的准考证号。"),
+    ("/违纪 1 2026000003 警告", "请写违纪类型"),
+    ("/违纪 1 2026000003 2026000004 抄袭", "一条违纪记录只写一名考生"),
+    ("/违纪 1 2026000099 抄袭", "不在第1考场的考生名单中"),
+    ("/违纪 9 2026000003 抄袭", "第9考场现在没有进行中的场次"),
+]
+
+
+@pytest.mark.parametrize(("text", "error"), MALFORMED)
+async def test_violation_refusals(day: Day, text: str, error: str) -> None:
+    """A malformed /违纪 records nothing and shows the right form."""
+    reply = await day.say("王芳", text)
+    assert error in reply
+    assert "用法：/违纪 考场 准考证号 类型" in reply
+    assert await day.reports("violation") == []
+
+
+async def test_other_room_refused(day: Day) -> None:
+    """An invigilator cannot report for a room they are not assigned to."""
+    reply = await day.say("王芳", "/违纪 2 2026000031 抄袭")
+    assert "只能报告自己负责的考场" in reply
+
+
+@pytest.mark.parametrize("text", ["/违纪 1 2026000003 抄袭 终止考试", "/违纪 1 2026000003 抄袭 宣布成绩无效",
+                                  "/违纪 1 2026000003 替考"])
+async def test_serious_violation_alerts_office_and_supervisors(day: Day, text: str) -> None:
+    """终止考试, 宣布成绩无效 and 替考 alert the office and supervisors at once, with full data in private."""
+    reply = await day.say("王芳", text)
+    assert "已通知考务办公室和督导" in reply
+    for name in ("钱进", "马文", "孙丽"):
+        inbox = await day.inbox(name)
+        assert len(inbox) == 1 and "2026000003" in inbox[0] and "【违纪" in inbox[0]
+    assert await day.inbox("李强") == []
+
+
+async def test_minor_violation_does_not_alert(day: Day) -> None:
+    """A 警告 is recorded without an alert."""
+    await day.say("王芳", "/违纪 1 2026000003 抄袭 警告")
+    assert await day.inbox("钱进") == []
+
+
+async def test_confirmation_by_second_invigilator(day: Day) -> None:
+    """/确认 by the room's other invigilator makes it recorded by two; the reporter cannot confirm."""
+    await day.say("王芳", "/违纪 1 2026000003 抄袭 终止考试")
+    (row,) = await day.reports("violation")
+    assert "自己报告的" in await day.say("王芳", f"/确认 {row.id}")
+    assert "只有第1考场本场次" in await day.say("赵敏", f"/确认 {row.id}")
+    reply = await day.say("李强", f"/确认 {row.id}")
+    assert "王芳、李强两人记录" in reply
+    assert "已由李强确认过" in await day.say("李强", f"/确认 {row.id}")
+    assert len(await day.reports("confirm")) == 1
+
+
+async def test_confirm_refusals(day: Day) -> None:
+    """/确认 of a minor violation, of something else or without a number is refused."""
+    await day.say("王芳", "/违纪 1 2026000003 抄袭 警告")
+    (row,) = await day.reports("violation")
+    assert "不需要确认" in await day.say("李强", f"/确认 {row.id}")
+    assert "没有编号为 999 的报告" in await day.say("李强", "/确认 999")
+    assert "请写要确认的报告编号" in await day.say("李强", "/确认 abc")
+
+
+async def test_office_determination_keeps_both(day: Day) -> None:
+    """/认定 adds the office's ruling; the on-the-spot action stays as recorded."""
+    await day.say("王芳", "/违纪 1 2026000003 抄袭 警告")
+    (row,) = await day.reports("violation")
+    reply = await day.say("钱进", f"/认定 {row.id} 宣布成绩无效 复核监控")
+    assert "宣布成绩无效" in reply and "现场处理与认定都已保留" in reply
+    (det,) = await day.reports("determination")
+    assert det.payload["action"] == "宣布成绩无效" and det.payload["ref"] == row.id
+    assert (await day.reports("violation"))[0].payload["action"] == "警告"
+    assert "请写认定的处理" in await day.say("钱进", f"/认定 {row.id}")
+    assert "请先写违纪记录的编号" in await day.say("钱进", "/认定 宣布成绩无效")
+
+
+async def test_group_chat_reply_masks_ticket(day: Day) -> None:
+    """The reply in the room's group masks the candidate number."""
+    reply = await day.say("王芳", "/违纪 2026000003 抄袭 警告", chat=ROOM1)
+    assert "2026**0003" in reply and "2026000003" not in reply
