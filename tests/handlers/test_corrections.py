@@ -25,8 +25,13 @@ async def test_correct_appends_and_keeps_old(day: Day) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["/更正 {id} 2026000004", "／更正　{id}　２０２６０００００４", "/correct #{id} 2026000004", "/更正 编号{id} 2026000004",
-     "、更正 {id}，2026000004"],
+    [
+        "/更正 {id} 2026000004",
+        "／更正　{id}　２０２６０００００４",
+        "/correct #{id} 2026000004",
+        "/更正 编号{id} 2026000004",
+        "、更正 {id}，2026000004",
+    ],
 )
 async def test_correct_phrasings(day: Day, text: str) -> None:
     """Full-width, #, 编号 and punctuation all reach the same correction."""
