@@ -108,9 +108,6 @@ def wecom_platform(fake_wecom: FakeWeCom, clock: ManualClock) -> WeComPlatform:
     )
 
 
-AppClientFactory = Callable[[Settings], "asyncio.Future[TestClient[Any, Any]]"]
-
-
 @pytest.fixture
 async def app_client(clock: ManualClock, probe: Probe) -> AsyncIterator[Callable[..., Any]]:
     """Start ``create_app(settings)`` (help commands + probe handlers) under a test client."""
