@@ -391,3 +391,20 @@ async def test_nothing_secret_is_logged(
     for secret in (secret_text, "110101199001011234", WECOM_TOKEN + "&", WECOM_AES_KEY, body.decode()[40:80]):
         assert secret not in logs
     assert adapter_of(client, "wecom") is not None
+
+
+async def test_round_trip_and_dedupe_on_both_databases(
+    db_url: str, wecom_settings: Settings, app_client: Any, wecom_platform: WeComPlatform, probe: Probe
+) -> None:
+    """On SQLite and PostgreSQL: two instances, one retried MsgId, one handling and one verified reply."""
+    settings = wecom_settings.model_copy(update={"database_url": db_url})
+    one = await app_client(settings)
+    two = await app_client(settings)
+    xml = wecom_platform.message_xml("zhaomin", "第2考场 试卷已分发", "880088")
+    query, body = wecom_platform.post(xml)
+    resp = await one.post(f"/wecom/callback?{query}", data=body)
+    assert wecom_platform.open_reply(await resp.text())["Content"] == "收到：第2考场 试卷已分发"
+    query, body = wecom_platform.post(xml)
+    again = await two.post(f"/wecom/callback?{query}", data=body)
+    assert again.status == 200 and await again.read() == b""
+    assert len(probe.seen) == 1
