@@ -1,0 +1,125 @@
+"""Guided dialogs: one question at a time, 取消, survives a restart, expires after 10 minutes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+
+from bot.app import SERVICES, create_app
+from bot.clock import ManualClock
+from bot.settings import Settings
+from tests.conftest import Chat
+from tests.handlers.conftest import ROOM1, Day
+
+
+async def test_violation_dialog_step_by_step(day: Day) -> None:
+    """/违纪 alone asks ticket, type, action, note in turn (room left out: the sender has one) and records."""
+    q1 = await day.say("王芳", "/违纪")
+    assert q1.startswith("违纪考生的准考证号？") and "取消" in q1
+    q2 = await day.say("王芳", "２０２６０００００３")
+    assert "违纪类型？" in q2 and "3.抄袭" in q2
+    q3 = await day.say("王芳", "3")
+    assert "现场处理？" in q3 and "跳过" in q3
+    q4 = await day.say("王芳", "警告")
+    assert "补充说明？" in q4
+    done = await day.say("王芳", "偷看邻座")
+    (row,) = await day.reports("violation")
+    assert row.payload == {"ticket": "2026000003", "type": "抄袭", "action": "警告", "note": "偷看邻座",
+                           "serious": False}
+    assert f"编号 {row.id}" in done
+
+
+async def test_bad_answer_is_asked_again(day: Day) -> None:
+    """An answer that fits no choice repeats the question with the choices."""
+    await day.say("王芳", "/违纪")
+    await day.say("王芳", "2026000003")
+    again = await day.say("王芳", "9")
+    assert "没有看懂“9”" in again and "违纪类型？" in again
+    assert await day.reports("violation") == []
+
+
+async def test_cancel_leaves_dialog(day: Day) -> None:
+    """取消 ends the dialog without recording; later plain text is not taken as an answer."""
+    await day.say("王芳", "/缺考")
+    assert "已取消 /缺考" in await day.say("王芳", "取消")
+    assert await day.reports("absent") == []
+
+
+async def test_absent_dialog(day: Day) -> None:
+    """/缺考 alone asks for the tickets (room known) and records."""
+    q = await day.say("王芳", "/缺考")
+    assert "准考证号" in q and "无" in q
+    reply = await day.say("王芳", "2026000003 2026000005")
+    assert "缺考 2" in reply
+    assert len(await day.reports("absent")) == 1
+
+
+async def test_room_question_for_office(day: Day) -> None:
+    """Someone without a room right now is asked which room."""
+    q = await day.say("钱进", "/突发")
+    assert q.startswith("哪个考场？")
+    q2 = await day.say("钱进", "2号")
+    assert "发生了什么" in q2
+    reply = await day.say("钱进", "走廊有人喧哗")
+    assert "已记录第2考场突发事件" in reply
+
+
+async def test_papers_handout_dialog_skips_collection_counts(day: Day) -> None:
+    """领取 asks only the count; 回收 also asks 答题卡, 空白, 损坏."""
+    await day.say("王芳", "/试卷")
+    await day.say("王芳", "1")
+    reply = await day.say("王芳", "30份")
+    assert "领取试卷 30 份" in reply
+    await day.say("王芳", "/试卷")
+    await day.say("王芳", "回收")
+    await day.say("王芳", "30")
+    assert "空白几份" in await day.say("王芳", "跳过")
+    assert "损坏几份" in await day.say("王芳", "2")
+    reply = await day.say("王芳", "0")
+    assert "答题卡 28，空白 2，损坏 0" in reply
+
+
+async def test_new_command_replaces_dialog(day: Day) -> None:
+    """A command sent during a dialog runs and ends the dialog."""
+    await day.say("王芳", "/违纪")
+    reply = await day.say("王芳", "/缺考 无")
+    assert "已记录第1考场缺考" in reply
+    assert await day.reports("violation") == []
+
+
+async def test_dialog_expires_after_ten_minutes(day: Day) -> None:
+    """An answer more than 10 minutes after the question is not taken; the sender is told."""
+    await day.say("王芳", "/缺考")
+    day.clock.advance(timedelta(minutes=11))
+    reply = await day.say("王芳", "无")
+    assert "已超过10分钟" in reply
+    assert await day.reports("absent") == []
+
+
+async def test_dialogs_are_per_chat(day: Day) -> None:
+    """A dialog in the group chat does not capture the same person's private messages."""
+    await day.say("王芳", "/缺考", chat=ROOM1)
+    reply = await day.say("王芳", "/缺考 无")
+    assert "已记录" in reply
+    reply = await day.say("王芳", "2026000003", chat=ROOM1)
+    assert "替代之前的编号" in reply
+
+
+async def test_dialog_survives_restart(day: Day, settings: Settings, clock: ManualClock) -> None:
+    """The state is in the database: a new app on the same database continues the dialog."""
+    await day.say("王芳", "/违纪")
+    await day.say("王芳", "2026000003")
+    app: Any = create_app(settings, clock=clock, console=True, components=[])
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        other = Chat(app)
+        assert app[SERVICES] is not day.services
+        assert "现场处理？" in (await other.say("王芳", "交头接耳") or "")
+        await other.say("王芳", "跳过")
+        reply = await other.say("王芳", "跳过")
+        assert reply is not None and "交头接耳" in reply
+    finally:
+        await runner.cleanup()
