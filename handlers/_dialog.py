@@ -228,7 +228,9 @@ async def my_room_choices(ctx: Context, answers: list[Any]) -> list[str]:
     from handlers._rooms import my_rooms_now
 
     async with ctx.services.db.session() as s:
-        return [m.label for m in await my_rooms_now(ctx, s)]
+        mine = await my_rooms_now(ctx, s)
+    running = [m for m in mine if m.session.starts_at <= ctx.now <= m.session.ends_at]
+    return [m.label for m in (running if len(running) == 1 else mine)]
 
 
 def room_step() -> Step:

@@ -16,6 +16,8 @@ _PUNCT = re.compile(r"[，,、；;：:。！!？?（）()【】\[\]“”\"'‘�
 _SPACES = re.compile(r"\s+")
 
 ROOM_RE = re.compile(rf"(?<![\d{CN_NUM}])第?\s*(\d{{1,3}}|[{CN_NUM}]{{1,4}})\s*(?:号考场|号考室|考场|考室|号)")
+ROOM_STRICT_RE = re.compile(rf"(?<![\d{CN_NUM}])第?\s*(\d{{1,3}}|[{CN_NUM}]{{1,4}})\s*(?:号考场|号考室|考场|考室)")
+ROOM_HAO_RE = re.compile(rf"(?<![^\s])第?\s*(\d{{1,3}}|[{CN_NUM}]{{1,4}})\s*号(?!\S)")
 ROOM_FIRST_RE = re.compile(rf"^第\s*(\d{{1,3}}|[{CN_NUM}]{{1,4}})(?=\s|$)")
 TICKET_RE = re.compile(r"(?<![\dA-Za-z])[A-Za-z]?\d{6,20}(?![\dA-Za-z])")
 NUMBER_RE = re.compile(rf"(?<![\d{CN_NUM}])(\d{{1,5}}|[{CN_NUM}]{{1,5}})\s*(?:份|张|人|个|名)?(?![\d{CN_NUM}])")
@@ -97,13 +99,20 @@ class Args:
         return self.rest.split()
 
 
+def _room_at_edge(text: str) -> re.Match[str] | None:
+    """``3号`` as the first or the last word."""
+    for m in ROOM_HAO_RE.finditer(text):
+        if m.start() == 0 or m.end() == len(text):
+            return m
+    return None
+
+
 def split_args(text: str, *, room_from_first_number: bool = True) -> Args:
     """Find the room (3号, 第3考场, 三考场; or a bare short number first), tickets and the rest."""
     t = clean(text)
     out = Args()
-    m = ROOM_RE.search(t)
-    if m is None:
-        m = ROOM_FIRST_RE.search(t)
+    # 第3考场 / 3考场 anywhere; 3号 / 第3 only first or last (3号 inside a note may be a seat or a building).
+    m = ROOM_STRICT_RE.search(t) or _room_at_edge(t) or ROOM_FIRST_RE.search(t)
     if m is not None:
         out.room = cn_number(m.group(1))
         t = (t[: m.start()] + " " + t[m.end() :]).strip()

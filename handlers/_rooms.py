@@ -120,6 +120,9 @@ async def resolve_room(
     """The room the sender means; refuses rooms they are not assigned to (unless ``any_room`` allows it)."""
     if number is None:
         mine = await my_rooms_now(ctx, s)
+        running = [m for m in mine if m.session.starts_at <= ctx.now <= m.session.ends_at]
+        if len(running) == 1:
+            return running[0]
         if len(mine) == 1:
             return mine[0]
         if not mine:

@@ -113,3 +113,30 @@ async def test_redelivered_message_records_once(day: Day) -> None:
     b = await day.send("王芳", "/缺考 2026000003", "m-1")
     assert len(await day.reports("absent")) == 1
     assert a == b
+
+
+async def test_room_left_out_prefers_the_running_session(day: Day) -> None:
+    """With a next session coming up in another room, the room of the session running now is meant."""
+    from datetime import timedelta
+
+    from sqlmodel import col, select
+
+    from bot.store.tables import Assignment, Duty, ExamSession, Room, SessionKind, Staff
+
+    now = day.clock.now()
+    async with day.services.db.session() as s:
+        sess = ExamSession(code="下一场", occupation="电工", kind=SessionKind.THEORY, day=now.date(),
+                           starts_at=now + timedelta(minutes=40), ends_at=now + timedelta(minutes=130))
+        s.add(sess)
+        await s.flush()
+        assert sess.id is not None
+        room = Room(session_id=sess.id, room_no="第5考场", expected=20)
+        s.add(room)
+        await s.flush()
+        assert room.id is not None
+        wang = (await s.exec(select(Staff).where(col(Staff.name) == "王芳"))).one()
+        assert wang.id is not None
+        s.add(Assignment(room_id=room.id, staff_id=wang.id, duty=Duty.CHIEF))
+    assert "已记录第1考场缺考" in await day.say("王芳", "/缺考 无")
+    day.clock.advance(timedelta(minutes=70))  # 09:50: session 1 over, 第5考场 running
+    assert "已记录第5考场缺考" in await day.say("王芳", "/缺考 无")

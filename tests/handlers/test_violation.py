@@ -121,3 +121,11 @@ async def test_group_chat_reply_masks_ticket(day: Day) -> None:
     """The reply in the room's group masks the candidate number."""
     reply = await day.say("王芳", "/违纪 2026000003 抄袭 警告", chat=ROOM1)
     assert "2026**0003" in reply and "2026000003" not in reply
+
+
+async def test_seat_number_in_note_is_not_a_room(day: Day) -> None:
+    """“3号” inside the note is not read as the room."""
+    reply = await day.say("王芳", "/违纪 2026000003 抄袭 警告 偷看 3号 座位")
+    assert "已记录第1考场违纪" in reply
+    (row,) = await day.reports("violation")
+    assert row.payload["note"] == "偷看 3号 座位"
