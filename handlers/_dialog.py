@@ -134,8 +134,13 @@ async def _advance(ctx: Context, state: DialogState, spec: DialogSpec) -> Reply 
         async with ctx.services.db.session() as s:
             row = await _load(s, ctx)
             if row is None:
-                row = DialogState(channel=state.channel, sender_id=state.sender_id, chat_key=state.chat_key,
-                                  command=state.command, updated_at=ctx.now)
+                row = DialogState(
+                    channel=state.channel,
+                    sender_id=state.sender_id,
+                    chat_key=state.chat_key,
+                    command=state.command,
+                    updated_at=ctx.now,
+                )
                 s.add(row)
             row.command, row.step, row.answers, row.updated_at = state.command, state.step, state.answers, ctx.now
         return _question(step, choices)
@@ -154,8 +159,15 @@ async def start(ctx: Context, command: str, answers: list[Any] | None = None) ->
     """Begin the dialog of ``command`` (replacing any open one) and ask the first question."""
     spec = SPECS[command]
     channel, sender, chat = _key(ctx)
-    state = DialogState(channel=channel, sender_id=sender, chat_key=chat, command=command, step=len(answers or []),
-                        answers=list(answers or []), updated_at=ctx.now)
+    state = DialogState(
+        channel=channel,
+        sender_id=sender,
+        chat_key=chat,
+        command=command,
+        step=len(answers or []),
+        answers=list(answers or []),
+        updated_at=ctx.now,
+    )
     return await _advance(ctx, state, spec)
 
 
@@ -190,8 +202,15 @@ async def dialog_hook(ctx: Context) -> Reply | str | None:
         row = await _load(s, ctx)
         if row is None:
             return None
-        state = DialogState(channel=row.channel, sender_id=row.sender_id, chat_key=row.chat_key, command=row.command,
-                            step=row.step, answers=list(row.answers), updated_at=row.updated_at)
+        state = DialogState(
+            channel=row.channel,
+            sender_id=row.sender_id,
+            chat_key=row.chat_key,
+            command=row.command,
+            step=row.step,
+            answers=list(row.answers),
+            updated_at=row.updated_at,
+        )
         expired = ctx.now - row.updated_at > TIMEOUT
         is_command = bool(text) and text[0] in ("/", "、")
         if expired or is_command or is_cancel(text) or state.command not in SPECS:

@@ -8,7 +8,19 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 _CN_DIGITS = {
-    "零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "俩": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
 }
 _CN_UNITS = {"十": 10, "百": 100}
 CN_NUM = "零〇一二两俩三四五六七八九十百"
@@ -75,8 +87,10 @@ def mask_ticket(ticket: str) -> str:
     if len(ticket) <= 6:
         return ticket[:1] + "*" * (len(ticket) - 2) + ticket[-1:] if len(ticket) > 2 else "*" * len(ticket)
     keep = 4
-    return ticket[:keep] + "*" * (len(ticket) - 2 * keep) + ticket[-keep:] if len(ticket) > 8 else (
-        ticket[:2] + "*" * (len(ticket) - 4) + ticket[-2:]
+    return (
+        ticket[:keep] + "*" * (len(ticket) - 2 * keep) + ticket[-keep:]
+        if len(ticket) > 8
+        else (ticket[:2] + "*" * (len(ticket) - 4) + ticket[-2:])
     )
 
 

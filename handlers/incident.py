@@ -91,6 +91,4 @@ async def _after_correct(ctx: Context, row: Report, where: RoomNow) -> str:
 
 KINDS["incident"] = KindRules(CORRECT_USAGE, _rebuild, describe, _after_correct)
 
-_dialog.register(
-    _dialog.DialogSpec("突发", (_dialog.room_step(), _dialog.Step("发生了什么？请简要描述。")), record)
-)
+_dialog.register(_dialog.DialogSpec("突发", (_dialog.room_step(), _dialog.Step("发生了什么？请简要描述。")), record))

@@ -68,8 +68,13 @@ def _head(ctx: Context, q: Query) -> str:
     return f"{q.day:%m月%d日}" + (f" 第{q.room}考场" if q.room is not None else "")
 
 
-@table.command("违纪记录", "violations", summary="查看某天的违纪记录（按时间）", usage=VIOLATIONS_USAGE,
-               permission=SUPERVISOR_OR_OFFICE)
+@table.command(
+    "违纪记录",
+    "violations",
+    summary="查看某天的违纪记录（按时间）",
+    usage=VIOLATIONS_USAGE,
+    permission=SUPERVISOR_OR_OFFICE,
+)
 async def violations(ctx: Context, args: str) -> Reply:
     """/violations [today|yesterday|YYYY-MM-DD] [room]: that day's active violations in time order."""
     q = parse(ctx, args, VIOLATIONS_USAGE)
@@ -101,8 +106,9 @@ async def _absent_by_room(s: AsyncSession, ids: list[int]) -> dict[int, Report]:
     return {r.room_id: r for r in await active(s, ["absent"], ids) if r.room_id is not None}
 
 
-@table.command("缺考统计", "absences", summary="查看某天各考场的缺考情况", usage=ABSENT_USAGE,
-               permission=SUPERVISOR_OR_OFFICE)
+@table.command(
+    "缺考统计", "absences", summary="查看某天各考场的缺考情况", usage=ABSENT_USAGE, permission=SUPERVISOR_OR_OFFICE
+)
 async def absences(ctx: Context, args: str) -> Reply:
     """/缺考统计 [日期]: 应考 / 实考 / 缺考 per room, and the totals."""
     q = parse(ctx, args, ABSENT_USAGE, room_allowed=False)
@@ -152,8 +158,13 @@ def _papers_status(handout: Report | None, collect: Report | None, closed: set[i
     return (0, "核对不符：" + "；".join(collect.payload.get("problems", [])))
 
 
-@table.command("试卷状态", "paperstatus", summary="查看某天各考场试卷领取回收核对（未核对的在前）",
-               usage=PAPERS_USAGE, permission=SUPERVISOR_OR_OFFICE)
+@table.command(
+    "试卷状态",
+    "paperstatus",
+    summary="查看某天各考场试卷领取回收核对（未核对的在前）",
+    usage=PAPERS_USAGE,
+    permission=SUPERVISOR_OR_OFFICE,
+)
 async def paper_status(ctx: Context, args: str) -> Reply:
     """/试卷状态 [日期]: per room, papers out and in; rooms not reconciled first."""
     q = parse(ctx, args, PAPERS_USAGE, room_allowed=False)
@@ -177,8 +188,9 @@ async def paper_status(ctx: Context, args: str) -> Reply:
     return Reply("\n".join([head] + [line for _, line in items]))
 
 
-@table.command("考场状态", "roomstatus", summary="查看某天各考场概况", usage=ROOMS_USAGE,
-               permission=SUPERVISOR_OR_OFFICE)
+@table.command(
+    "考场状态", "roomstatus", summary="查看某天各考场概况", usage=ROOMS_USAGE, permission=SUPERVISOR_OR_OFFICE
+)
 async def room_status(ctx: Context, args: str) -> Reply:
     """/考场状态 [日期]: per room 应考, 实考, 缺考, papers out and in, violations, incidents."""
     q = parse(ctx, args, ROOMS_USAGE, room_allowed=False)
@@ -209,8 +221,9 @@ async def room_status(ctx: Context, args: str) -> Reply:
     return Reply("\n".join(lines))
 
 
-@table.command("导出", "export", summary="导出某天全部有效报告（CSV 文本）", usage=EXPORT_USAGE,
-               permission=OFFICE & PRIVATE_CHAT)
+@table.command(
+    "导出", "export", summary="导出某天全部有效报告（CSV 文本）", usage=EXPORT_USAGE, permission=OFFICE & PRIVATE_CHAT
+)
 async def export(ctx: Context, args: str) -> Reply:
     """/导出 [日期]: every report row of the day (history included) as CSV, full data: office, private chat only."""
     q = parse(ctx, args, EXPORT_USAGE, room_allowed=False)
@@ -220,11 +233,16 @@ async def export(ctx: Context, args: str) -> Reply:
         from sqlmodel import col, select
 
         rows = (
-            await s.exec(
-                select(Report).where(col(Report.room_id).in_(list(by_id))).order_by(col(Report.created_at),
-                                                                                   col(Report.id))
-            )
-        ).all() if by_id else []
+            (
+                await s.exec(
+                    select(Report)
+                    .where(col(Report.room_id).in_(list(by_id)))
+                    .order_by(col(Report.created_at), col(Report.id))
+                )
+            ).all()
+            if by_id
+            else []
+        )
         superseded = {r.supersedes_id for r in rows if r.supersedes_id}
         people = {st.id: st.name for st in (await s.exec(select(Staff))).all()}
         names = await _show.names_of(s, list(by_id))
@@ -235,7 +253,17 @@ async def export(ctx: Context, args: str) -> Reply:
         room, sess = by_id[r.room_id or 0]
         nm = {t: n for (rid, t), n in names.items() if rid == r.room_id}
         state = "撤销" if r.revoked else ("已被更正" if r.id in superseded else "有效")
-        w.writerow([r.id, f"{r.created_at.astimezone(ctx.services.settings.tz):%Y-%m-%d %H:%M}", sess.code,
-                    room_label(room), KIND_LABELS.get(r.kind, r.kind), describe(ctx, r, nm),
-                    people.get(r.staff_id, ""), r.supersedes_id or "", state])
+        w.writerow(
+            [
+                r.id,
+                f"{r.created_at.astimezone(ctx.services.settings.tz):%Y-%m-%d %H:%M}",
+                sess.code,
+                room_label(room),
+                KIND_LABELS.get(r.kind, r.kind),
+                describe(ctx, r, nm),
+                people.get(r.staff_id, ""),
+                r.supersedes_id or "",
+                state,
+            ]
+        )
     return Reply(f"{_head(ctx, q)} 报告导出（{len(rows)} 行）：\n" + buf.getvalue().strip())

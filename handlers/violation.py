@@ -27,7 +27,14 @@ RULING_USAGE = "/认定 编号 处理 [说明]，例：/认定 15 宣布成绩�
 CORRECT_USAGE = "/更正 编号 准考证号 类型 [处理] [说明]"
 
 TYPES: tuple[str, ...] = (
-    "携带手机等电子设备", "交头接耳", "抄袭", "传递物品", "替考", "扰乱考场秩序", "不服从管理", "其他",
+    "携带手机等电子设备",
+    "交头接耳",
+    "抄袭",
+    "传递物品",
+    "替考",
+    "扰乱考场秩序",
+    "不服从管理",
+    "其他",
 )
 _TYPE_WORDS: tuple[tuple[str, str], ...] = (
     ("携带手机等电子设备", TYPES[0]),
@@ -264,8 +271,11 @@ async def determine(ctx: Context, args: str) -> Reply | str | None:
             raise UserFacingError(f"编号 {ruling.rid} 不是违纪记录，只能对违纪记录作出认定。", usage=RULING_USAGE)
         where = await room_by_id(ctx, s, report.room_id)
         row = done or await append(
-            ctx, s, "determination", where, {"ref": root_of(report), "report": report.id, "action": ruling.action,
-                                               "note": ruling.note}
+            ctx,
+            s,
+            "determination",
+            where,
+            {"ref": root_of(report), "report": report.id, "action": ruling.action, "note": ruling.note},
         )
         names = await _names(s, report.room_id or 0)
     label = where.label if where else ""
@@ -336,8 +346,9 @@ _dialog.register(
     )
 )
 _dialog.register(
-    _dialog.DialogSpec("确认", (_dialog.Step("要确认的违纪记录编号？", check=lambda t: t if report_id(t) else None),),
-                       confirm)
+    _dialog.DialogSpec(
+        "确认", (_dialog.Step("要确认的违纪记录编号？", check=lambda t: t if report_id(t) else None),), confirm
+    )
 )
 _dialog.register(
     _dialog.DialogSpec(

@@ -125,8 +125,14 @@ async def test_room_left_out_prefers_the_running_session(day: Day) -> None:
 
     now = day.clock.now()
     async with day.services.db.session() as s:
-        sess = ExamSession(code="下一场", occupation="电工", kind=SessionKind.THEORY, day=now.date(),
-                           starts_at=now + timedelta(minutes=40), ends_at=now + timedelta(minutes=130))
+        sess = ExamSession(
+            code="下一场",
+            occupation="电工",
+            kind=SessionKind.THEORY,
+            day=now.date(),
+            starts_at=now + timedelta(minutes=40),
+            ends_at=now + timedelta(minutes=130),
+        )
         s.add(sess)
         await s.flush()
         assert sess.id is not None

@@ -26,8 +26,13 @@ async def test_violation_dialog_step_by_step(day: Day) -> None:
     assert "补充说明？" in q4
     done = await day.say("王芳", "偷看邻座")
     (row,) = await day.reports("violation")
-    assert row.payload == {"ticket": "2026000003", "type": "抄袭", "action": "警告", "note": "偷看邻座",
-                           "serious": False}
+    assert row.payload == {
+        "ticket": "2026000003",
+        "type": "抄袭",
+        "action": "警告",
+        "note": "偷看邻座",
+        "serious": False,
+    }
     assert f"编号 {row.id}" in done
 
 

@@ -38,8 +38,9 @@ async def test_exam_day_through_console(day: Day) -> None:
 
 def _run(args: list[str], env: dict[str, str], stdin: str = "") -> str:
     exe = Path(sys.executable).with_name("exambot")
-    out = subprocess.run([str(exe), *args], input=stdin, capture_output=True, text=True, env=env, timeout=120,
-                         check=True)
+    out = subprocess.run(
+        [str(exe), *args], input=stdin, capture_output=True, text=True, env=env, timeout=120, check=True
+    )
     return out.stdout
 
 

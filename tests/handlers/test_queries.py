@@ -22,17 +22,29 @@ async def _seed(day: Day) -> None:
     await day.say("王芳", f"/撤销 {wrong.id} 报错了")
     yesterday = day.clock.now() - timedelta(days=1)
     async with day.services.db.session() as s:
-        sess = ExamSession(code="昨天场", occupation="电工", kind=SessionKind.THEORY,
-                           day=yesterday.astimezone(day.services.settings.tz).date(),
-                           starts_at=yesterday, ends_at=yesterday + timedelta(hours=1))
+        sess = ExamSession(
+            code="昨天场",
+            occupation="电工",
+            kind=SessionKind.THEORY,
+            day=yesterday.astimezone(day.services.settings.tz).date(),
+            starts_at=yesterday,
+            ends_at=yesterday + timedelta(hours=1),
+        )
         s.add(sess)
         await s.flush()
         assert sess.id is not None
         room = Room(session_id=sess.id, room_no="第1考场", expected=10)
         s.add(room)
         await s.flush()
-        s.add(Report(kind="violation", room_id=room.id, session_id=sess.id, created_at=yesterday,
-                     payload={"ticket": "2025000001", "type": "抄袭", "action": "警告", "note": ""}))
+        s.add(
+            Report(
+                kind="violation",
+                room_id=room.id,
+                session_id=sess.id,
+                created_at=yesterday,
+                payload={"ticket": "2025000001", "type": "抄袭", "action": "警告", "note": ""},
+            )
+        )
 
 
 def _lines(reply: str) -> list[str]:
@@ -72,8 +84,21 @@ async def test_violations_refused_to_invigilator(day: Day) -> None:
 
 @pytest.mark.parametrize(
     ("args", "count"),
-    [("", 3), ("today", 3), ("今天", 3), ("yesterday", 1), ("昨天", 1), ("2", 1), ("today 1", 2), ("第1考场 今天", 2),
-     ("一考场", 2), ("2026-12-05", 3), ("2026-12-04", 1), ("12月5日", 3), ("2026-12-03", 0)],
+    [
+        ("", 3),
+        ("today", 3),
+        ("今天", 3),
+        ("yesterday", 1),
+        ("昨天", 1),
+        ("2", 1),
+        ("today 1", 2),
+        ("第1考场 今天", 2),
+        ("一考场", 2),
+        ("2026-12-05", 3),
+        ("2026-12-04", 1),
+        ("12月5日", 3),
+        ("2026-12-03", 0),
+    ],
 )
 async def test_violations_day_and_room(day: Day, args: str, count: int) -> None:
     """Day words and room forms in any order pick the right violations."""

@@ -65,8 +65,9 @@ async def test_other_room_refused(day: Day) -> None:
     assert "只能报告自己负责的考场" in reply
 
 
-@pytest.mark.parametrize("text", ["/违纪 1 2026000003 抄袭 终止考试", "/违纪 1 2026000003 抄袭 宣布成绩无效",
-                                  "/违纪 1 2026000003 替考"])
+@pytest.mark.parametrize(
+    "text", ["/违纪 1 2026000003 抄袭 终止考试", "/违纪 1 2026000003 抄袭 宣布成绩无效", "/违纪 1 2026000003 替考"]
+)
 async def test_serious_violation_alerts_office_and_supervisors(day: Day, text: str) -> None:
     """终止考试, 宣布成绩无效 and 替考 alert the office and supervisors at once, with full data in private."""
     reply = await day.say("王芳", text)
