@@ -213,6 +213,8 @@ async def dialog_hook(ctx: Context) -> Reply | str | None:
         )
         expired = ctx.now - row.updated_at > TIMEOUT
         is_command = bool(text) and text[0] in ("/", "、")
+        if is_command and is_cancel(text[1:]):
+            text, is_command = text[1:], False  # “/取消” ends the dialog like “取消”
         if expired or is_command or is_cancel(text) or state.command not in SPECS:
             await s.delete(row)
     if is_command:
@@ -255,3 +257,9 @@ async def my_room_choices(ctx: Context, answers: list[Any]) -> list[str]:
 def room_step() -> Step:
     """Which room (left out when the sender has exactly one right now)."""
     return Step("哪个考场？", my_room_choices, skip_if_single=True, numbered=False, check=lambda t: t or None)
+
+
+@table.command("取消", "cancel", summary="退出正在进行的问答", usage="/取消", hidden=True)
+async def cancel(ctx: Context, args: str) -> str:
+    """/取消 when no dialog is open."""
+    return "现在没有进行中的问答，不需要取消。"

@@ -16,6 +16,7 @@ from handlers import _dialog, _show
 from handlers._parse import CN_NUM, NONE_WORDS, clean, cn_number, split_args
 from handlers._reports import KINDS, KindRules, active, already_done, append
 from handlers._rooms import ANY_ROOM, REPORTER, RoomNow, has_candidates, resolve_room
+from handlers._typo import typo_guard
 
 USAGE = "/缺考 考场 准考证号…（没有缺考写“无”），例：/缺考 3 2026000003 2026000005"
 CORRECT_USAGE = "/更正 编号 准考证号…（或“无”）"
@@ -111,6 +112,7 @@ async def record(ctx: Context, args: str) -> Reply:
 
 
 @table.command("缺考", "absent", summary="报告缺考考生（没有缺考写“无”）", usage=USAGE, permission=REPORTER)
+@typo_guard
 async def absent(ctx: Context, args: str) -> Reply | str | None:
     """/缺考 3 2026000003 2026000005 — or without arguments, a guided dialog."""
     if not args.strip():

@@ -12,6 +12,7 @@ from handlers import _dialog, _show
 from handlers._parse import CN_NUM, clean, nfkc, report_id
 from handlers._reports import KIND_LABELS, KINDS, already_done, append, chain, current, describe
 from handlers._rooms import ANY_ROOM, SEES_ALL, WATCHER, RoomNow, room_by_id
+from handlers._typo import typo_guard
 
 CORRECT_USAGE = "/更正 编号 更正后的内容，例：/更正 12 2026000003（格式同原命令，不写考场）"
 REVOKE_USAGE = "/撤销 编号 [原因]，例：/撤销 12 报错考场"
@@ -40,6 +41,7 @@ async def _may_change(ctx: Context, rows: list[Report], where: RoomNow | None) -
 
 
 @table.command("更正", "correct", summary="更正一条报告（原记录保留）", usage=CORRECT_USAGE, permission=WATCHER)
+@typo_guard
 async def correct(ctx: Context, args: str) -> Reply | str | None:
     """/更正 12 新内容: a new row superseding report 12."""
     if not args.strip():
@@ -71,6 +73,7 @@ async def correct(ctx: Context, args: str) -> Reply | str | None:
 
 
 @table.command("撤销", "revoke", summary="撤销一条报告（原记录保留）", usage=REVOKE_USAGE, permission=WATCHER)
+@typo_guard
 async def revoke(ctx: Context, args: str) -> Reply | str | None:
     """/撤销 12 原因: a revocation row superseding report 12."""
     if not args.strip():
@@ -93,6 +96,7 @@ async def revoke(ctx: Context, args: str) -> Reply | str | None:
 
 
 @table.command("历史", "history", summary="查看一条报告的更正历史", usage=HISTORY_USAGE, permission=WATCHER)
+@typo_guard
 async def history(ctx: Context, args: str) -> Reply | str | None:
     """/历史 12: every row of the report's chain with who and when."""
     if not args.strip():

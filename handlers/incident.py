@@ -15,6 +15,7 @@ from handlers import _dialog
 from handlers._parse import CN_NUM, ROOM_FIRST_RE, ROOM_RE, cn_number, nfkc
 from handlers._reports import KINDS, KindRules, alert, already_done, append
 from handlers._rooms import SEES_ALL, WATCHER, RoomNow, resolve_room
+from handlers._typo import typo_guard
 
 USAGE = "/突发 考场 情况描述，例：/突发 3 考生晕倒，已送医务室"
 CORRECT_USAGE = "/更正 编号 情况描述"
@@ -70,6 +71,7 @@ async def record(ctx: Context, args: str) -> Reply:
 
 
 @table.command("突发", "incident", summary="报告突发事件（立即通知办公室和督导）", usage=USAGE, permission=WATCHER)
+@typo_guard
 async def incident(ctx: Context, args: str) -> Reply | str | None:
     """/突发 3 描述 — or without arguments, a guided dialog."""
     if not args.strip():

@@ -22,6 +22,7 @@ from handlers import _dialog
 from handlers._parse import CN_NUM, ROOM_RE, clean, cn_number, report_id, take_keyword_number
 from handlers._reports import KINDS, KindRules, active, alert, already_done, append, current, root_of
 from handlers._rooms import ANY_ROOM, REPORTER, RoomNow, resolve_room, room_by_id
+from handlers._typo import typo_guard
 
 USAGE = "/试卷 考场 领取|回收 份数 [答题卡 N] [空白 N] [损坏 N]，例：/试卷 3 回收 30 答题卡 28 空白 2"
 CORRECT_USAGE = "/更正 编号 领取|回收 份数 [答题卡 N] [空白 N] [损坏 N]"
@@ -188,6 +189,7 @@ async def _after(ctx: Context, row: Report, where: RoomNow, fresh: bool = True) 
 
 
 @table.command("试卷", "papers", summary="报告试卷领取和回收份数", usage=USAGE, permission=REPORTER)
+@typo_guard
 async def papers(ctx: Context, args: str) -> Reply | str | None:
     """/试卷 3 领取 30, /试卷 3 回收 30 答题卡 28 空白 2 — or without arguments, a guided dialog."""
     if not args.strip():
@@ -196,6 +198,7 @@ async def papers(ctx: Context, args: str) -> Reply | str | None:
 
 
 @table.command("备注", "note", summary="考务办公室核实后关闭试卷不符", usage=NOTE_USAGE, permission=OFFICE)
+@typo_guard
 async def note(ctx: Context, args: str) -> Reply | str | None:
     """/备注 21 说明: the office closes a papers mismatch after checking (the mismatch stays on record)."""
     first, _, rest = clean(args).partition(" ")

@@ -18,6 +18,7 @@ from handlers import _show
 from handlers._parse import clean, parse_day, room_number, split_args
 from handlers._reports import KIND_LABELS, active, describe
 from handlers._rooms import local_today, room_label, sessions_of_day
+from handlers._typo import typo_guard
 from handlers.papers import closed_roots
 from handlers.violation import confirmed_roots, rulings
 
@@ -75,6 +76,7 @@ def _head(ctx: Context, q: Query) -> str:
     usage=VIOLATIONS_USAGE,
     permission=SUPERVISOR_OR_OFFICE,
 )
+@typo_guard
 async def violations(ctx: Context, args: str) -> Reply:
     """/violations [today|yesterday|YYYY-MM-DD] [room]: that day's active violations in time order."""
     q = parse(ctx, args, VIOLATIONS_USAGE)
@@ -109,6 +111,7 @@ async def _absent_by_room(s: AsyncSession, ids: list[int]) -> dict[int, Report]:
 @table.command(
     "缺考统计", "absences", summary="查看某天各考场的缺考情况", usage=ABSENT_USAGE, permission=SUPERVISOR_OR_OFFICE
 )
+@typo_guard
 async def absences(ctx: Context, args: str) -> Reply:
     """/缺考统计 [日期]: 应考 / 实考 / 缺考 per room, and the totals."""
     q = parse(ctx, args, ABSENT_USAGE, room_allowed=False)
@@ -165,6 +168,7 @@ def _papers_status(handout: Report | None, collect: Report | None, closed: set[i
     usage=PAPERS_USAGE,
     permission=SUPERVISOR_OR_OFFICE,
 )
+@typo_guard
 async def paper_status(ctx: Context, args: str) -> Reply:
     """/试卷状态 [日期]: per room, papers out and in; rooms not reconciled first."""
     q = parse(ctx, args, PAPERS_USAGE, room_allowed=False)
@@ -191,6 +195,7 @@ async def paper_status(ctx: Context, args: str) -> Reply:
 @table.command(
     "考场状态", "roomstatus", summary="查看某天各考场概况", usage=ROOMS_USAGE, permission=SUPERVISOR_OR_OFFICE
 )
+@typo_guard
 async def room_status(ctx: Context, args: str) -> Reply:
     """/考场状态 [日期]: per room 应考, 实考, 缺考, papers out and in, violations, incidents."""
     q = parse(ctx, args, ROOMS_USAGE, room_allowed=False)
@@ -224,6 +229,7 @@ async def room_status(ctx: Context, args: str) -> Reply:
 @table.command(
     "导出", "export", summary="导出某天全部有效报告（CSV 文本）", usage=EXPORT_USAGE, permission=OFFICE & PRIVATE_CHAT
 )
+@typo_guard
 async def export(ctx: Context, args: str) -> Reply:
     """/导出 [日期]: every report row of the day (history included) as CSV, full data: office, private chat only."""
     q = parse(ctx, args, EXPORT_USAGE, room_allowed=False)

@@ -20,6 +20,7 @@ from handlers import _dialog, _show
 from handlers._parse import clean, report_id, split_args
 from handlers._reports import KINDS, KindRules, active, alert, already_done, append, current, root_of
 from handlers._rooms import REPORTER, SEES_ALL, WATCHER, RoomNow, has_candidates, resolve_room, room_by_id
+from handlers._typo import typo_guard
 
 USAGE = "/违纪 考场 准考证号 类型 [处理] [说明]，例：/违纪 3 2026000003 抄袭 警告"
 CONFIRM_USAGE = "/确认 编号，例：/确认 15"
@@ -175,6 +176,7 @@ async def record(ctx: Context, args: str) -> Reply:
 
 
 @table.command("违纪", "violation", "违规", summary="记录考生违纪和现场处理", usage=USAGE, permission=WATCHER)
+@typo_guard
 async def violation(ctx: Context, args: str) -> Reply | str | None:
     """/违纪 3 2026000003 抄袭 警告 — or without arguments, a guided dialog."""
     if not args.strip():
@@ -194,6 +196,7 @@ async def _room_ids_of(s: AsyncSession, root: int) -> list[int]:
 
 
 @table.command("确认", "confirm", summary="第二名监考员确认严重违纪记录", usage=CONFIRM_USAGE, permission=REPORTER)
+@typo_guard
 async def confirm(ctx: Context, args: str) -> Reply | str | None:
     """/确认 15: the room's other invigilator confirms a serious violation."""
     if not args.strip():
@@ -259,6 +262,7 @@ def parse_ruling(text: str) -> Ruling:
 
 
 @table.command("认定", "determine", summary="考务办公室对违纪记录作出认定", usage=RULING_USAGE, permission=OFFICE)
+@typo_guard
 async def determine(ctx: Context, args: str) -> Reply | str | None:
     """/认定 15 宣布成绩无效 [说明]: the office's final determination, kept beside the on-the-spot action."""
     if not args.strip():

@@ -128,3 +128,10 @@ async def test_dialog_survives_restart(day: Day, settings: Settings, clock: Manu
         assert reply is not None and "交头接耳" in reply
     finally:
         await runner.cleanup()
+
+
+async def test_slash_cancel(day: Day) -> None:
+    """/取消 ends an open dialog; without one it says there is nothing to cancel."""
+    await day.say("王芳", "/违纪")
+    assert "已取消 /违纪" in await day.say("王芳", "／取消")
+    assert "没有进行中的问答" in await day.say("王芳", "/取消")

@@ -67,3 +67,25 @@ async def test_unknown_command_suggests(day: Day) -> None:
     """A mistyped command gets the closest commands."""
     reply = await day.say("王芳", "/缺靠 1 无")
     assert "您是不是要用" in reply and "/缺考" in reply
+
+
+@pytest.mark.parametrize(
+    ("text", "suggested"),
+    [
+        ("/缺考统记", "/缺考统计"),
+        ("/试卷装态", "/试卷状态"),
+        ("/突法 停电", "/突发"),
+        ("/更改 3", "/更正"),
+        ("/违记 1", "/违纪"),
+    ],
+)
+async def test_did_you_mean(day: Day, text: str, suggested: str) -> None:
+    """Mistyped names, also when glued to a shorter command's name, get the closest command."""
+    reply = await day.say("钱进", text)
+    assert reply.startswith("没有“/") and "您是不是要用" in reply and suggested in reply
+
+
+async def test_glued_room_is_not_a_typo(day: Day) -> None:
+    """“/缺考1 张三” is /缺考 with bad arguments, not a mistyped command."""
+    reply = await day.say("王芳", "/缺考1 张三")
+    assert "没有看懂“张三”" in reply
