@@ -22,6 +22,8 @@ step 4: delivery is at-least-once there, by choice.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -218,6 +220,25 @@ class _Claimed:
     concrete: Target | None = None
 
 
+@dataclass(frozen=True)
+class _Delivered:
+    """Rows the platform accepted as one message, to be marked sent."""
+
+    rows: list[dict]
+    sent_at: datetime
+    pid: str | None
+    finished: bool = False
+
+    @property
+    def count(self) -> int:
+        """Rows in the message."""
+        return len(self.rows)
+
+    def lateness(self) -> list[float]:
+        """Seconds each row went out after its due time."""
+        return [max(0.0, (self.sent_at - r["due_at"]).total_seconds()) for r in self.rows]
+
+
 @dataclass
 class RunStats:
     """What one pass did (for tests, logs and the benchmark)."""
@@ -340,14 +361,18 @@ class Outbox:
         by_target: dict[str, list[_Claimed]] = defaultdict(list)
         for c in live:
             by_target[c.row["target_key"]].append(c)
-        results = await asyncio.gather(*(self._send_target(tk, items, now) for tk, items in by_target.items()))
-        for part, failed in results:
-            stats.sent += part.sent
+        windows = await self._windows(list(by_target), now)
+        results = await asyncio.gather(
+            *(self._send_target(tk, items, now, windows.get(tk, [])) for tk, items in by_target.items())
+        )
+        delivered: list[_Delivered] = []
+        for part, failed, done in results:
             stats.deferred += part.deferred
             stats.retried += part.retried
             stats.failed += part.failed
-            stats.lateness += part.lateness
             failed_rows += failed
+            delivered += done
+        stats.sent, stats.lateness = await self._finish_sent(delivered)
         await self._report(now, [r for r in expired if r["kind"] == OutboxKind.REMINDER.value], failed_rows)
         self._add_totals(stats)
         return stats
@@ -389,10 +414,15 @@ class Outbox:
                 st = Staff.__table__  # type: ignore[attr-defined]
                 for m in (await conn.execute(select(st).where(st.c.id.in_(list(need_staff))))).mappings().all():
                     staff[m["id"]] = Staff(**dict(m))
+            holds: dict[str, bool] = {}  # many rows share a condition (the chief's nudge, each office member)
             for r in rows:
-                if r["condition"] and await condition_holds(conn, r["condition"]):
-                    cancelled.append(r["id"])
-                    continue
+                if r["condition"]:
+                    ck = json.dumps(r["condition"], sort_keys=True)
+                    if ck not in holds:
+                        holds[ck] = await condition_holds(conn, r["condition"])
+                    if holds[ck]:
+                        cancelled.append(r["id"])
+                        continue
                 t = r["target"]
                 if t.get("type") == "staff":
                     person = staff.get(int(t["staff_id"]))
@@ -405,17 +435,25 @@ class Outbox:
 
     # -- rate limit, merge, send ---------------------------------------------------------------------------------------
 
-    async def _window(self, tk: str, now: datetime) -> tuple[int, datetime | None]:
-        """How many more platform messages ``tk`` may get now, and when the oldest in the window leaves it."""
+    async def _windows(self, tks: list[str], now: datetime) -> dict[str, list[datetime]]:
+        """Send times of the platform messages each target got within the rate window (one query per 500)."""
         since = now - self.config.rate_window
+        out: dict[str, list[datetime]] = defaultdict(list)
         async with self.db.sessions() as s:
             conn = await s.connection()
-            q = (
-                select(T.c.send_batch, func.min(T.c.sent_at))
-                .where(T.c.target_key == tk, T.c.status == SENT, T.c.sent_at > since)
-                .group_by(T.c.send_batch)
-            )
-            batches = sorted(t for _b, t in (await conn.execute(q)).all())
+            for i in range(0, len(tks), 500):
+                q = (
+                    select(T.c.target_key, T.c.send_batch, func.min(T.c.sent_at))
+                    .where(T.c.target_key.in_(tks[i : i + 500]), T.c.status == SENT, T.c.sent_at > since)
+                    .group_by(T.c.target_key, T.c.send_batch)
+                )
+                for tk, _b, t in (await conn.execute(q)).all():
+                    out[tk].append(t)
+        return out
+
+    def _room(self, times: list[datetime]) -> tuple[int, datetime | None]:
+        """How many more platform messages a target may get now, and when the oldest in the window leaves it."""
+        batches = sorted(times)
         room = self.config.rate_limit - len(batches)
         if room > 0:
             return room, None
@@ -446,11 +484,18 @@ class Outbox:
             out.append((cur, text))
         return out
 
-    async def _send_target(self, tk: str, items: list[_Claimed], now: datetime) -> tuple[RunStats, list[dict]]:
+    async def _send_target(
+        self, tk: str, items: list[_Claimed], now: datetime, window: list[datetime]
+    ) -> tuple[RunStats, list[dict], list[_Delivered]]:
         stats = RunStats()
         failed_rows: list[dict] = []
-        async with self._target_locks[tk]:
-            room, free_at = await self._window(tk, now)
+        done: list[_Delivered] = []
+        lock = self._target_locks[tk]
+        contended = lock.locked()
+        async with lock:
+            if contended:  # another pass of this process just sent to this target: look again
+                window = (await self._windows([tk], now)).get(tk, [])
+            room, free_at = self._room(window)
             chunks = self._chunks(items, now)
             send_now, later = chunks[:room], chunks[room:]
             if later:
@@ -487,18 +532,38 @@ class Outbox:
                     stats.failed += st.failed
                     failed_rows += fr
                     continue
-                sent_at = self.clock.now()
-                n = await self._finish(
-                    ids,
-                    status=SENT,
-                    sent_at=sent_at,
-                    send_batch=uuid.uuid4().hex,
-                    platform_message_id=(pid or None) and str(pid)[:128],
-                    last_error=None,
+                done.append(_Delivered([c.row for c in chunk], self.clock.now(), pid))
+            if done and contended:
+                await self._finish_sent(done)  # finish before releasing the target to the other pass
+                done = [dataclasses.replace(d, finished=True) for d in done]
+        return stats, failed_rows, done
+
+    async def _finish_sent(self, delivered: list[_Delivered]) -> tuple[int, list[float]]:
+        """Mark delivered rows sent, fenced by the lease, all in one short transaction."""
+        todo = [d for d in delivered if not d.finished]
+        n = sum(d.count for d in delivered if d.finished)
+        late: list[float] = [x for d in delivered if d.finished for x in d.lateness()]
+        if not todo:
+            return n, late
+        async with self.db.session() as s:
+            conn = await s.connection()
+            for d in todo:
+                res = await conn.execute(
+                    update(T)
+                    .where(T.c.id.in_([r["id"] for r in d.rows]), T.c.lease_owner == self.owner, T.c.status == SENDING)
+                    .values(
+                        status=SENT,
+                        sent_at=d.sent_at,
+                        send_batch=uuid.uuid4().hex,
+                        platform_message_id=(d.pid or None) and str(d.pid)[:128],
+                        last_error=None,
+                        lease_owner=None,
+                        lease_until=None,
+                    )
                 )
-                stats.sent += n
-                stats.lateness += [max(0.0, (sent_at - c.row["due_at"]).total_seconds()) for c in chunk]
-        return stats, failed_rows
+                n += int(res.rowcount or 0)  # type: ignore[attr-defined]
+                late += d.lateness()
+        return n, late
 
     async def _after_error(self, chunk: list[_Claimed], exc: PlatformError, now: datetime) -> tuple[RunStats, list]:
         stats = RunStats()

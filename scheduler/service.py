@@ -9,8 +9,9 @@ latency, never a message. Real delays honour the app clock: ``(due - clock.now()
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -48,6 +49,12 @@ class ReminderService:
         self.scheduler: AsyncIOScheduler | None = None
         self._armed: set[datetime] = set()
         self.sweeps = 0
+        self._stopping = False
+        self._draining = False
+        self._again = False
+        self._idle = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._idle.set()
 
     # -- lifecycle -----------------------------------------------------------------------------------------------------
 
@@ -62,15 +69,24 @@ class ReminderService:
         add_listener(self._planned)
         interval = max(1.0, self.sweep_every.total_seconds() / self.clock.speed)
         self.scheduler.add_job(
-            self.sweep, "interval", seconds=interval, id="sweep", next_run_time=datetime.now(UTC), replace_existing=True
+            self._sweep_job,
+            "interval",
+            seconds=interval,
+            id="sweep",
+            next_run_time=datetime.now(UTC),
+            replace_existing=True,
         )
         log.info("reminders_started", owner=self.outbox.owner, sweep_s=interval)
 
     async def stop(self) -> None:
-        """Stop the timers; leased rows are left to expire and be re-claimed."""
+        """Stop the timers after the pass in progress has finished its rows (nothing is cut mid-send)."""
+        self._stopping = True
         remove_listener(self._planned)
         self.outbox.on_reschedule = None
         if self.scheduler is not None:
+            self.scheduler.pause()
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            await self._idle.wait()
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
         await asyncio.sleep(0)
@@ -93,24 +109,56 @@ class ReminderService:
         self._armed.add(key)
         run_at = datetime.now(UTC) + timedelta(seconds=self.real_delay(due))
         self.scheduler.add_job(
-            self._fire, "date", run_date=run_at, args=[key], id=f"wake:{key.isoformat()}", replace_existing=True
+            self._fire_job, "date", run_date=run_at, args=[key], id=f"wake:{key.isoformat()}", replace_existing=True
         )
 
     def _planned(self, times: list[datetime]) -> None:
         for t in times:
             self.wake_at(t)
 
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _fire_job(self, key: datetime) -> None:
+        # Jobs return at once and the work runs as a task: a long pass never makes APScheduler skip a job.
+        self._spawn(self._fire(key))
+
+    async def _sweep_job(self) -> None:
+        self._spawn(self.sweep())
+
     async def _fire(self, key: datetime) -> None:
-        self._armed.discard(key)
-        await self.drain()
+        try:
+            await self.drain()
+        finally:
+            self._armed.discard(key)  # after the pass: re-arming this very time meanwhile is pointless
 
     async def drain(self) -> RunStats:
-        """Send everything due now."""
+        """Send everything due now; a wake-up during a pass makes that pass look again instead of waiting."""
+        if self._stopping:
+            return RunStats()
+        if self._draining:
+            self._again = True
+            return RunStats()
+        self._draining = True
+        self._idle.clear()
+        total = RunStats()
         try:
-            return await self.outbox.drain()
+            while True:
+                self._again = False
+                s = await self.outbox.drain()
+                total.claimed += s.claimed
+                total.sent += s.sent
+                total.expired += s.expired
+                if not self._again or self._stopping:
+                    break
         except Exception:
             log.exception("drain_failed")
-            return RunStats()
+        finally:
+            self._draining = False
+            self._idle.set()
+        return total
 
     async def refill(self) -> int:
         """Arm timers for pending rows due within the horizon; returns how many times are armed."""
