@@ -61,6 +61,7 @@ class OutboxMessage(SQLModel, table=True):
         Index("ix_outbox_status_next", "status", "next_try_at"),
         Index("ix_outbox_target_sent", "target_key", "sent_at"),
         Index("ix_outbox_session", "session_id"),
+        Index("ix_outbox_room_step", "room_id", "step"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

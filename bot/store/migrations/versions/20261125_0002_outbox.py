@@ -52,6 +52,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_outbox_status_next", ["status", "next_try_at"], unique=False)
         batch_op.create_index("ix_outbox_target_sent", ["target_key", "sent_at"], unique=False)
         batch_op.create_index("ix_outbox_session", ["session_id"], unique=False)
+        batch_op.create_index("ix_outbox_room_step", ["room_id", "step"], unique=False)
 
     op.create_table(
         "reminder_ack",
@@ -74,6 +75,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_reminder_ack_session_id"))
     op.drop_table("reminder_ack")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_room_step")
         batch_op.drop_index("ix_outbox_session")
         batch_op.drop_index("ix_outbox_target_sent")
         batch_op.drop_index("ix_outbox_status_next")
