@@ -183,11 +183,15 @@ def parse_day(word: str, today: date) -> date | None:
     return None
 
 
+MAX_REPORT_ID = 2**31 - 1
+
+
 def report_id(word: str) -> int | None:
     """A report number as typed: 12, #12, 编号12, 十二."""
     w = clean(word).lstrip("#").removeprefix("编号").removeprefix("No").removeprefix("no").strip()
     n = cn_number(w)
-    return n if n and n > 0 else None
+    # Report ids are database integers: anything beyond a 32-bit id cannot exist (and would overflow SQLite).
+    return n if n and 0 < n <= MAX_REPORT_ID else None
 
 
 def is_cancel(text: str) -> bool:
