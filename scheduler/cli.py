@@ -37,11 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 async def plan_hook(session: AsyncSession, session_ids: list[int]) -> None:
     """The importer's ``on_sessions_changed``: plan the changed sessions in its transaction."""
-    from bot.clock import SystemClock
     from bot.settings import load_settings
     from scheduler.planner import plan_sessions
 
-    await plan_sessions(session, session_ids, SystemClock().now(), tz=load_settings().tz)
+    settings = load_settings()
+    await plan_sessions(session, session_ids, settings.make_clock().now(), tz=settings.tz)
 
 
 def run_timeline(args: argparse.Namespace, settings: Settings) -> int:
