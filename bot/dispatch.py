@@ -215,7 +215,7 @@ class Dispatcher:
         label = "-"
         with structlog.contextvars.bound_contextvars(request_id=rid, platform=msg.channel):
             try:
-                async with self.services.db.session() as session:
+                async with self.services.db.read() as session:
                     staff = await find_staff(session, msg.channel, msg.sender_id)
                 ctx = Context(msg, staff, self.services, rid, self)
                 label, result = await self._route(ctx)

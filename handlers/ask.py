@@ -105,7 +105,7 @@ async def unanswered(ctx: Context, args: str) -> Reply:
         raise UserFacingError("条数应为数字。", usage="/未答问题 20")
     limit = min(int(arg or 20), 100)
     tz = ctx.services.settings.tz
-    async with ctx.services.db.session() as s:
+    async with ctx.services.db.read() as s:
         rows = (
             await s.exec(
                 select(UnansweredQuestion, Staff.name)

@@ -32,14 +32,14 @@ async def help_(ctx: Context, args: str) -> Reply:
     return Reply("\n".join(lines))
 
 
-@table.command("我", "whoami", "我的考场", summary="查看我的身份和今天的监考安排", permission=STAFF)
+@table.command("我", "我是谁", "whoami", "我的考场", summary="查看我的身份和今天的监考安排", permission=STAFF)
 async def whoami(ctx: Context, args: str) -> Reply:
     """Name, roles and today's duties of the sender."""
     staff = ctx.staff
     assert staff is not None and staff.id is not None
     tz = ctx.services.settings.tz
     today = ctx.now.astimezone(tz).date()
-    async with ctx.services.db.session() as s:
+    async with ctx.services.db.read() as s:
         rows = (
             await s.exec(
                 select(ExamSession, Room, Assignment)

@@ -78,7 +78,7 @@ class ConsoleAdapter(Adapter):
         return web.Response(text=html, content_type="text/html", charset="utf-8")
 
     async def _staff(self, request: web.Request) -> web.Response:
-        async with self.db.session() as s:
+        async with self.db.read() as s:
             staff = (await s.exec(select(Staff).where(col(Staff.active)).order_by(col(Staff.id)))).all()
             rows = (
                 await s.exec(
@@ -120,7 +120,7 @@ class ConsoleAdapter(Adapter):
         chats = [c for c in request.query.get("chats", "").split(",") if c][:50]
         if not chats:
             return web.json_response({"messages": []})
-        async with self.db.session() as s:
+        async with self.db.read() as s:
             rows = (
                 await s.exec(
                     select(ConsoleMessage)
@@ -160,7 +160,7 @@ class ConsoleAdapter(Adapter):
             raise web.HTTPBadRequest(text="需要 as 和 text")
         if len(text) > MAX_TEXT:
             raise web.HTTPRequestEntityTooLarge(max_size=MAX_TEXT, actual_size=len(text))
-        async with self.db.session() as s:
+        async with self.db.read() as s:
             person = await s.get(Staff, int(sender)) if sender.isdigit() else None
         name = person.name if person else f"访客{sender}"
         await self.record(chat, "in", name, text)

@@ -43,7 +43,11 @@ def _setup_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reads (Database.read) take a deferred BEGIN: in WAL mode they never wait for a writer.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+
+
+READ_ONLY = "exambot_read_only"
 
 
 class Database:
@@ -60,11 +64,20 @@ class Database:
         if self.is_sqlite:
             _setup_sqlite(self.engine, busy_timeout_ms)
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), class_=AsyncSession, expire_on_commit=False
+        )
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error."""
         async with self.sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading only: on SQLite it does not take the write lock (no BEGIN IMMEDIATE)."""
+        async with self._read_sessions() as session, session.begin():
             yield session
 
     async def ping(self) -> bool:
