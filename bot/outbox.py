@@ -160,10 +160,22 @@ def new_row(
     }
 
 
-async def insert_rows(conn: AsyncConnection, rows: Sequence[dict[str, Any]], chunk: int = 500) -> None:
-    """Insert new rows in chunks (executemany)."""
+async def insert_rows(
+    conn: AsyncConnection, rows: Sequence[dict[str, Any]], chunk: int = 500, *, skip_existing: bool = False
+) -> None:
+    """Insert new rows in chunks (executemany); ``skip_existing`` ignores rows whose key is already there."""
+    stmt: Any = insert(T)
+    if skip_existing:
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            stmt = pg_insert(T).on_conflict_do_nothing(index_elements=["key"])
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            stmt = sqlite_insert(T).on_conflict_do_nothing(index_elements=["key"])
     for i in range(0, len(rows), chunk):
-        await conn.execute(insert(T), list(rows[i : i + chunk]))
+        await conn.execute(stmt, list(rows[i : i + chunk]))
 
 
 async def office_staff(conn: AsyncConnection) -> list[Staff]:
@@ -251,6 +263,8 @@ class RunStats:
     retried: int = 0
     failed: int = 0
     lateness: list[float] = field(default_factory=list)  # seconds between due time and sending, per sent row
+    expired_rows: list[dict] = field(default_factory=list)  # reminders that expired (reported to the office)
+    failed_rows: list[dict] = field(default_factory=list)  # rows that failed for good (reported to the office)
 
 
 class Outbox:
@@ -330,8 +344,12 @@ class Outbox:
 
     # -- one pass ------------------------------------------------------------------------------------------------------
 
-    async def run_once(self, ids: Sequence[int] | None = None) -> RunStats:
-        """Claim what is due now and deal with every claimed row."""
+    async def run_once(self, ids: Sequence[int] | None = None, *, report: bool = True) -> RunStats:
+        """Claim what is due now and deal with every claimed row.
+
+        With ``report`` the office is told at once of expired reminders and failed messages; ``drain``
+        collects them over all its passes instead and sends one notice.
+        """
         now = self.clock.now()
         stats = RunStats()
         rows = await self.claim(now, ids=ids)
@@ -373,7 +391,10 @@ class Outbox:
             failed_rows += failed
             delivered += done
         stats.sent, stats.lateness = await self._finish_sent(delivered)
-        await self._report(now, [r for r in expired if r["kind"] == OutboxKind.REMINDER.value], failed_rows)
+        stats.expired_rows = [r for r in expired if r["kind"] == OutboxKind.REMINDER.value]
+        stats.failed_rows = failed_rows
+        if report:
+            await self._report(now, stats.expired_rows, stats.failed_rows)
         self._add_totals(stats)
         return stats
 
@@ -392,13 +413,23 @@ class Outbox:
         """Run passes until nothing is due now (tests and the sweep)."""
         total = RunStats()
         async with self._run_lock:
-            for _ in range(max_rounds):
-                s = await self.run_once()
-                for name in ("claimed", "sent", "expired", "cancelled", "deferred", "retried", "failed"):
-                    setattr(total, name, getattr(total, name) + getattr(s, name))
-                total.lateness += s.lateness
-                if s.claimed == 0 or s.claimed == s.deferred:
-                    break
+            try:
+                for _ in range(max_rounds):
+                    s = await self.run_once(report=False)
+                    for name in ("claimed", "sent", "expired", "cancelled", "deferred", "retried", "failed"):
+                        setattr(total, name, getattr(total, name) + getattr(s, name))
+                    total.lateness += s.lateness
+                    total.expired_rows += s.expired_rows
+                    total.failed_rows += s.failed_rows
+                    if s.claimed == 0 or s.claimed == s.deferred:
+                        break
+            finally:
+                # One notice for everything that expired during this drain (a restart after downtime).
+                await self._report(self.clock.now(), total.expired_rows, total.failed_rows)
+            if total.expired_rows or total.failed_rows:
+                s = await self.run_once()  # send the notice now
+                total.claimed += s.claimed
+                total.sent += s.sent
         return total
 
     async def _check_and_resolve(self, rows: list[dict]) -> tuple[list[_Claimed], list[int], list[_Claimed]]:
@@ -682,7 +713,7 @@ class OutboxNotifier:
                 )
             )
         conn = await session.connection()
-        await insert_rows(conn, rows)
+        await insert_rows(conn, rows, skip_existing=True)  # a key already in the outbox is never sent twice
 
     async def notify(self, messages: Sequence[OutgoingMessage]) -> None:
         """Persist, then send now; failures stay in the outbox for retries."""
@@ -695,10 +726,7 @@ class OutboxNotifier:
             for m, k in zip(messages, keys, strict=True)
         ]
         async with self.outbox.db.session() as s:
-            conn = await s.connection()
-            existing = set((await conn.execute(select(T.c.key).where(T.c.key.in_(keys)))).scalars().all())
-            fresh = [m for m in messages if m.key not in existing]
-            await self.enqueue(s, fresh, now)
+            await self.enqueue(s, messages, now)
         async with self.outbox.db.sessions() as s:
             conn = await s.connection()
             ids = list((await conn.execute(select(T.c.id).where(T.c.key.in_(keys)))).scalars().all())
