@@ -28,7 +28,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -454,6 +454,10 @@ class Outbox:
                     if holds[ck]:
                         cancelled.append(r["id"])
                         continue
+                    if r["condition"].get("type") == "digest":  # written when sent, from the reports of the day
+                        from scheduler.digest import render_digest
+
+                        r["text"] = await render_digest(conn, date.fromisoformat(r["condition"]["day"]), self.tz)
                 t = r["target"]
                 if t.get("type") == "staff":
                     person = staff.get(int(t["staff_id"]))

@@ -221,6 +221,9 @@ async def plan_sessions(
         )
     result.cancelled = len(cancel_ids)
     await insert_rows(conn, new_rows)
+    from scheduler.digest import plan_digests
+
+    await plan_digests(conn, {s.day for s in sessions}, now)
     if result.due_times and _listeners:
         times = sorted(result.due_times)
 

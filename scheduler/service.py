@@ -54,6 +54,7 @@ class ReminderService:
         self._again = False
         self._idle = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._certs_at: datetime | None = None
         self._idle.set()
 
     # -- lifecycle -----------------------------------------------------------------------------------------------------
@@ -167,9 +168,24 @@ class ReminderService:
             self.wake_at(t)
         return len(self._armed)
 
+    async def plan_certificates(self) -> None:
+        """Plan certificate-expiry reminders (at start, then every app-hour)."""
+        from scheduler.digest import plan_certificates
+
+        now = self.clock.now()
+        if self._certs_at is not None and now - self._certs_at < timedelta(hours=1):
+            return
+        self._certs_at = now
+        async with self.outbox.db.session() as s:
+            await plan_certificates(await s.connection(), now, self.tz)
+
     async def sweep(self) -> RunStats:
         """Drain overdue rows and expired leases, then refill the timers."""
         self.sweeps += 1
+        try:
+            await self.plan_certificates()
+        except Exception:
+            log.exception("certificates_failed")
         stats = await self.drain()
         try:
             await self.refill()

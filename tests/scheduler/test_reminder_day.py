@@ -38,6 +38,9 @@ async def _assert_each_row_once(day: Day) -> None:
     for r in sent:
         t = r["target"]
         addr = f"person:console:{t['staff_id']}" if t["type"] == "staff" else f"group:{t['chat_id']}"
+        if r["key"].startswith("digest:"):  # written when sent
+            assert sum(n for (a, text), n in pieces.items() if a == addr and "考务日报" in text) == 1
+            continue
         assert pieces[(addr, r["text"])] == 1, (addr, r["text"], pieces[(addr, r["text"])])
     assert sum(pieces.values()) == len(sent)
 
@@ -72,6 +75,11 @@ async def test_whole_day_fires_every_reminder_once_in_order_to_the_right_targets
     office = await day.rows(T.c.kind == OutboxKind.ACK_OFFICE.value, T.c.status == "sent")
     assert {r["target"]["staff_id"] for r in nudges} >= {staff["王芳"], staff["赵敏"], staff["周杰"], staff["刘洋"]}
     assert {r["target"]["staff_id"] for r in office} == {staff["钱进"], staff["马文"]}
+    # After the last session (computer, ends 11:45) + 30 minutes each office member gets the day's digest.
+    digests = [(at, t) for at, a, t in day.ledger.deliveries if "考务日报" in t]
+    assert len(digests) == 2
+    assert all(at.astimezone(SHANGHAI).strftime("%H:%M") == "12:15" for at, _t in digests)
+    assert "第1考场：应考 30，缺考未报；试卷回收未报" in digests[0][1] and "待办事项共" in digests[0][1]
 
 
 def _room_no(rooms: dict[str, int], room_id: int) -> str:
