@@ -122,7 +122,41 @@ async def ack_hook(ctx: Context) -> Reply | None:
     """Plain “收到” from a room's chief acknowledges the critical reminders waiting for it."""
     if ctx.staff is None or not _ACK_TEXT.match(normalize(ctx.message.text)):
         return None
-    return await acknowledge(ctx)
+    done = await acknowledge(ctx)
+    if done is not None:
+        return done
+    return await _not_the_chief(ctx)
+
+
+async def _not_the_chief(ctx: Context) -> Reply | None:
+    """A deputy or evaluator answered 收到 where a critical step awaits the chief: say who must confirm."""
+    assert ctx.staff is not None and ctx.staff.id is not None
+    rt, at, et, st = Room.__table__, Assignment.__table__, ExamSession.__table__, Staff.__table__  # type: ignore[attr-defined]
+    now = ctx.now
+    async with ctx.services.db.sessions() as s:
+        conn = await s.connection()
+        q = (
+            select(rt.c.id, rt.c.room_no, rt.c.group_chat)
+            .join(at, at.c.room_id == rt.c.id)
+            .join(et, et.c.id == rt.c.session_id)
+            .where(at.c.staff_id == ctx.staff.id, et.c.starts_at <= now + WINDOW, et.c.ends_at >= now - WINDOW)
+        )
+        rooms = [dict(m) for m in (await conn.execute(q)).mappings().all()]
+        if ctx.message.chat_id:
+            rooms = [r for r in rooms if r["group_chat"] == ctx.message.chat_id]
+        todo = await _outstanding(conn, [r["id"] for r in rooms], now)
+        if not todo:
+            return None
+        room_ids = sorted({t["room_id"] for t in todo})
+        chiefs = (
+            await conn.execute(
+                select(st.c.name)
+                .join(at, at.c.staff_id == st.c.id)
+                .where(at.c.room_id.in_(room_ids), at.c.duty == Duty.CHIEF.value)
+            )
+        ).all()
+    names = "、".join(sorted({n for (n,) in chiefs})) or "主监考"
+    return Reply(f"已看到。关键环节的确认需由主监考（{names}）回复“收到”。")
 
 
 @table.command("收到", "ack", summary="确认收到关键环节提醒（主监考）", usage="/收到", permission=STAFF)

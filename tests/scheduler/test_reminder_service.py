@@ -105,6 +105,7 @@ async def test_chief_acknowledges_and_office_sees_who_has_not(demo_chat: Any, cl
     assert "已记录确认" not in (await demo_chat.say("钱进", "收到") or "")  # not a chief: nothing recorded
     reply = await demo_chat.say("王芳", "收到", chat="console:第1考场")
     assert reply is not None and "第1考场「启封试卷」" in reply
+    assert "需由主监考（赵敏）" in (await demo_chat.say("陈刚", "收到", chat="console:第2考场") or "")
     assert await demo_chat.say("王芳", "/收到") == "目前没有需要您确认的提醒。"
     assert "没有担任主监考" in (await demo_chat.say("李强", "/收到") or "")
     status = await demo_chat.say("钱进", "/提醒状态") or ""
