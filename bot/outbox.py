@@ -438,7 +438,7 @@ class Outbox:
         live: list[_Claimed] = []
         unresolved: list[_Claimed] = []
         need_staff = {r["target"].get("staff_id") for r in rows if r["target"].get("type") == "staff"}
-        async with self.db.sessions() as s:  # read only: no write transaction
+        async with self.db.read() as s:  # read only: on SQLite no write lock
             conn = await s.connection()
             staff: dict[int, Staff] = {}
             if need_staff:
@@ -474,7 +474,7 @@ class Outbox:
         """Send times of the platform messages each target got within the rate window (one query per 500)."""
         since = now - self.config.rate_window
         out: dict[str, list[datetime]] = defaultdict(list)
-        async with self.db.sessions() as s:
+        async with self.db.read() as s:
             conn = await s.connection()
             for i in range(0, len(tks), 500):
                 q = (
@@ -669,7 +669,7 @@ class Outbox:
 
     async def due_times(self, until: datetime, limit: int = 5000) -> list[datetime]:
         """Distinct times at which pending rows fall due before ``until`` (the timers to set)."""
-        async with self.db.sessions() as s:
+        async with self.db.read() as s:
             conn = await s.connection()
             q = (
                 select(T.c.next_try_at)
@@ -731,7 +731,7 @@ class OutboxNotifier:
         ]
         async with self.outbox.db.session() as s:
             await self.enqueue(s, messages, now)
-        async with self.outbox.db.sessions() as s:
+        async with self.outbox.db.read() as s:
             conn = await s.connection()
             ids = list((await conn.execute(select(T.c.id).where(T.c.key.in_(keys)))).scalars().all())
         try:

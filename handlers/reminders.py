@@ -133,7 +133,7 @@ async def _not_the_chief(ctx: Context) -> Reply | None:
     assert ctx.staff is not None and ctx.staff.id is not None
     rt, at, et, st = Room.__table__, Assignment.__table__, ExamSession.__table__, Staff.__table__  # type: ignore[attr-defined]
     now = ctx.now
-    async with ctx.services.db.sessions() as s:
+    async with ctx.services.db.read() as s:
         conn = await s.connection()
         q = (
             select(rt.c.id, rt.c.room_no, rt.c.group_chat)
@@ -166,7 +166,7 @@ async def ack_command(ctx: Context, args: str) -> Reply:
     if reply is not None:
         return reply
     assert ctx.staff is not None and ctx.staff.id is not None
-    async with ctx.services.db.sessions() as s:
+    async with ctx.services.db.read() as s:
         rooms = await _chief_rooms(await s.connection(), ctx.staff.id, ctx.now)
     if not rooms:
         return Reply("您当前没有担任主监考的考场，确认需由本考场主监考发送。")
@@ -190,7 +190,7 @@ async def status(ctx: Context, args: str) -> Reply:
     a = ReminderAck.__table__  # type: ignore[attr-defined]
     st = Staff.__table__  # type: ignore[attr-defined]
     titles = _titles()
-    async with ctx.services.db.sessions() as s:
+    async with ctx.services.db.read() as s:
         conn = await s.connection()
         q = select(et).order_by(et.c.starts_at, et.c.id)
         q = q.where(et.c.code == code) if code else q.where(et.c.day == today)

@@ -67,7 +67,7 @@ async def _timeline(which: str, settings: Settings, *, show_all: bool, timeline:
     db = Database(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
     try:
         await upgrade(db)
-        async with db.sessions() as s:
+        async with db.read() as s:
             conn = await s.connection()
             et = ExamSession.__table__  # type: ignore[attr-defined]
             q = select(et).order_by(et.c.starts_at, et.c.id)
