@@ -13,7 +13,7 @@ from aiohttp.typedefs import Handler
 
 from bot.adapters.base import Adapter, AdapterNotifier
 from bot.adapters.registry import build_adapters
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock
 from bot.components import Component
 from bot.dispatch import CommandTable, Dispatcher
 from bot.errors import ServiceUnavailable
@@ -76,7 +76,7 @@ def create_app(
             f"EXAMBOT_CONSOLE=1 只能在回环地址上使用（当前 EXAMBOT_HOST={settings.host}）："
             "控制台允许以任何人的身份发言，不能暴露在网络上。"
         )
-    clock = clock or SystemClock()
+    clock = clock or settings.make_clock()
     db = Database(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
     metrics = Metrics()
     adapters = build_adapters(settings, db, clock, console=console)

@@ -24,9 +24,18 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     settings = _with_listen(settings, args)
     configure_logging(settings.log_level, settings.log_json)
     app = create_app(settings)
-    print(f"exambot 正在监听 http://{settings.host}:{settings.port}/", flush=True)
-    web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10)
+    ready = f"exambot 正在监听 http://{settings.host}:{settings.port}/"
+    web.run_app(app, host=settings.host, port=settings.port, print=_announce(ready), shutdown_timeout=10)
     return 0
+
+
+def _announce(text: str) -> Callable[[str], None]:
+    """aiohttp calls this once the server listens: only then is the URL worth printing."""
+
+    def show(_aiohttp_banner: str) -> None:
+        print(text, flush=True)
+
+    return show
 
 
 def _with_listen(settings: Settings, args: argparse.Namespace) -> Settings:
@@ -83,8 +92,8 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     app = create_app(settings, clock=clock, console=True)
     url = f"http://{settings.host}:{settings.port}/console"
     speed = f"（时间 {args.speed:g} 倍速）" if args.speed != 1 else ""
-    print(f"演示控制台已启动{speed}：{url}\n按 Ctrl+C 退出。", flush=True)
-    web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=5)
+    ready = f"演示控制台已启动{speed}：{url}\n按 Ctrl+C 退出。"
+    web.run_app(app, host=settings.host, port=settings.port, print=_announce(ready), shutdown_timeout=5)
     return 0
 
 
@@ -189,18 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _registrars() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
-    out = []
-    try:
-        from bot.importer.cli import register as register_import
-    except ImportError:  # pragma: no cover - while the importer is being built
-        pass
-    else:
-        out.append(register_import)
-    out.append(_register_ask)
+    from bot.importer.cli import register as register_import
     from scheduler.cli import register as register_timeline
 
-    out.append(register_timeline)
-    return out
+    return [register_import, _register_ask, register_timeline]
 
 
 def _register_ask(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
