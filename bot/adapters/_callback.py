@@ -14,6 +14,7 @@ from typing import Final
 
 import structlog
 
+from bot.errors import ServiceUnavailable
 from bot.model import Reply
 
 log = structlog.get_logger("exambot.adapters")
@@ -49,7 +50,9 @@ class ReplyWaiter:
         if task in done:
             try:
                 return task.result()
-            except Exception as exc:  # the dispatcher renders handler errors; this is a bug or an outage
+            except ServiceUnavailable:
+                raise  # answered 503 by the app, so the platform delivers the message again
+            except Exception as exc:  # the dispatcher renders handler errors; this is a bug
                 log.error("dispatch_failed", channel=self.channel, error=type(exc).__name__)
                 return None
         self._keep(asyncio.ensure_future(self._deliver_late(task, late)))

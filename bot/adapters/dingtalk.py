@@ -174,6 +174,7 @@ class DingTalkAdapter(Adapter):
             await asyncio.gather(self._stream_task, return_exceptions=True)
             self._stream_task = None
         await self.waiter.drain()
+        await self.ledger.close()
         await self.client.close()
 
     # -- HTTP callback -----------------------------------------------------------------------
@@ -213,11 +214,16 @@ class DingTalkAdapter(Adapter):
         async def late(reply: Reply) -> None:
             await self._deliver_reply(received, reply)
 
-        result = await self.waiter.run(self.dispatcher.dispatch(msg), late)
+        result = await self.waiter.run(self._dispatch_and_mark(msg, received.key), late)
         if result is LATE or result is None:
             return web.json_response(EMPTY)
         assert isinstance(result, Reply)
         return web.json_response(self._reply_body(received, result))
+
+    async def _dispatch_and_mark(self, msg: IncomingMessage, key: str) -> Reply | None:
+        reply = await self.dispatcher.dispatch(msg)
+        self.ledger.handled(key, self.clock.now())
+        return reply
 
     def _reply_body(self, received: Received, reply: Reply) -> dict[str, Any]:
         mentions = list(reply.mentions)
@@ -267,7 +273,7 @@ class DingTalkAdapter(Adapter):
         if received.message is None:
             await self._deliver_unsupported(received)
             return
-        reply = await self.dispatcher.dispatch(received.message)
+        reply = await self._dispatch_and_mark(received.message, received.key)
         if reply is not None:
             await self._deliver_reply(received, reply)
 

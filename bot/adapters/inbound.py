@@ -1,5 +1,10 @@
 """Callbacks already handled, by channel and platform message id, so retried deliveries run once.
 
+A claim that was never marked handled (the process died, or the database went away, between the
+claim and the end of the handler) is given out again to a redelivery after ``RECLAIM_AFTER``:
+WeCom redelivers after 5 s, and the handlers that store reports are idempotent by message id, so
+a redelivery is handled rather than lost.
+
 WeCom re-sends a callback it got no answer to within 5 s (three times), DingTalk re-sends too;
 the unique row makes the first delivery win on every instance sharing the database.
 """
@@ -11,7 +16,8 @@ import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Column, UniqueConstraint, delete
+import structlog
+from sqlalchemy import Column, UniqueConstraint, delete, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, SQLModel, col
@@ -19,8 +25,11 @@ from sqlmodel import Field, SQLModel, col
 from bot.store.engine import Database
 from bot.store.types import UTCDateTime
 
+log = structlog.get_logger("exambot.inbound")
+
 MAX_ID = 128
 MAX_BATCH = 200
+RECLAIM_AFTER = timedelta(seconds=4)
 
 
 class InboundMessage(SQLModel, table=True):
@@ -33,6 +42,7 @@ class InboundMessage(SQLModel, table=True):
     channel: str = Field(max_length=16)
     message_id: str = Field(max_length=MAX_ID)
     received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    handled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 def _key(message_id: str) -> str:
@@ -59,13 +69,45 @@ async def claim_many(db: Database, items: Sequence[tuple[str, str, datetime]]) -
     table = InboundMessage.__table__  # type: ignore[attr-defined]
     insert = sqlite_insert if db.is_sqlite else pg_insert
     stmt = insert(table).values(rows).on_conflict_do_nothing().returning(table.c.channel, table.c.message_id)
-    async with db.engine.begin() as conn:  # one statement: a bare connection, no ORM session needed
+    async with db.engine.begin() as conn:  # a bare connection, no ORM session needed
         inserted = {(r[0], r[1]) for r in (await conn.execute(stmt)).all()}
+        repeats = [r for r in rows if (r["channel"], r["message_id"]) not in inserted]
+        for channel in sorted({r["channel"] for r in repeats}):
+            ids = [r["message_id"] for r in repeats if r["channel"] == channel]
+            now = max(r["received_at"] for r in repeats if r["channel"] == channel)
+            # An unhandled claim older than RECLAIM_AFTER: its first delivery died; take it over.
+            again = (
+                update(table)
+                .where(
+                    table.c.channel == channel,
+                    table.c.message_id.in_(ids),
+                    table.c.handled_at.is_(None),
+                    table.c.received_at < now - RECLAIM_AFTER,
+                )
+                .values(received_at=now)
+                .returning(table.c.channel, table.c.message_id)
+            )
+            inserted |= {(r[0], r[1]) for r in (await conn.execute(again)).all()}
     out: list[bool] = []
     for c, k, _ in keyed:
         out.append((c, k) in inserted)
         inserted.discard((c, k))  # a second occurrence in the same batch is a repeat
     return out
+
+
+async def mark_handled(db: Database, items: Sequence[tuple[str, str]], now: datetime) -> None:
+    """Record that these (channel, message id) deliveries were handled to the end."""
+    if not items:
+        return
+    table = InboundMessage.__table__  # type: ignore[attr-defined]
+    async with db.engine.begin() as conn:
+        for channel in sorted({c for c, _ in items}):
+            ids = [_key(m) for c, m in items if c == channel]
+            await conn.execute(
+                update(table)
+                .where(table.c.channel == channel, table.c.message_id.in_(ids), table.c.handled_at.is_(None))
+                .values(handled_at=now)
+            )
 
 
 async def prune(db: Database, before: datetime) -> int:
@@ -95,6 +137,9 @@ class InboundLedger:
         self._last_prune: datetime | None = None
         self._pending: list[tuple[str, datetime, asyncio.Future[bool]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._handled: list[tuple[str, str]] = []
+        self._handled_at: datetime | None = None
+        self._marker: asyncio.Task[None] | None = None
 
     async def first(self, message_id: str, now: datetime) -> bool:
         """True when this is the first delivery of ``message_id`` on this channel.
@@ -124,3 +169,28 @@ class InboundLedger:
             for (_, _, fut), first in zip(batch, results, strict=True):
                 if not fut.done():
                     fut.set_result(first)
+
+    def handled(self, message_id: str, now: datetime) -> None:
+        """Note that ``message_id`` was handled to the end (written in batches, off the request path).
+
+        A mark lost in a crash only means that a redelivery is handled again, which the handlers
+        that store reports tolerate (they are idempotent by message id).
+        """
+        self._handled.append((self.channel, message_id))
+        self._handled_at = now
+        if self._marker is None or self._marker.done():
+            self._marker = asyncio.create_task(self._mark())
+
+    async def _mark(self) -> None:
+        while self._handled:
+            batch, self._handled = self._handled[:MAX_BATCH], self._handled[MAX_BATCH:]
+            assert self._handled_at is not None
+            try:
+                await mark_handled(self.db, batch, self._handled_at)
+            except Exception as exc:
+                log.warning("mark_handled_failed", channel=self.channel, error=type(exc).__name__)
+
+    async def close(self) -> None:
+        """Wait for the last marks to be written."""
+        if self._marker is not None:
+            await asyncio.gather(self._marker, return_exceptions=True)

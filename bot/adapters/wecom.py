@@ -148,6 +148,7 @@ class WeComAdapter(Adapter):
     async def close(self) -> None:
         """Finish late replies (briefly), then close the API client."""
         await self.waiter.drain()
+        await self.ledger.close()
         await self.client.close()
 
     # -- callback: URL verification ----------------------------------------------------------
@@ -255,7 +256,7 @@ class WeComAdapter(Adapter):
         async def late(reply: Reply) -> None:
             await self.dispatcher.services.notifier.notify([self._reply_message(msg, reply)])
 
-        result = await self.waiter.run(self.dispatcher.dispatch(msg), late)
+        result = await self.waiter.run(self._dispatch_and_mark(msg, key), late)
         if result is LATE or result is None:
             return _empty()
         assert isinstance(result, Reply)
@@ -263,6 +264,11 @@ class WeComAdapter(Adapter):
             self.waiter.late_soon(result, late)
             return _empty()
         return self._passive(user, result)
+
+    async def _dispatch_and_mark(self, msg: IncomingMessage, key: str) -> Reply | None:
+        reply = await self.dispatcher.dispatch(msg)
+        self.ledger.handled(key, self.clock.now())
+        return reply
 
     def _fits_passive(self, reply: Reply) -> bool:
         return reply.format is TextFormat.TEXT and len(reply.text.encode("utf-8")) <= TEXT_LIMIT
