@@ -80,17 +80,26 @@ class OutboxConfig:
 # Targets
 
 
-def target_to_json(target: Target) -> dict[str, Any]:
-    """A neutral target as stored in the outbox."""
+def target_to_json(target: Target, mentions: Sequence[str] = ()) -> dict[str, Any]:
+    """A neutral target as stored in the outbox, with the user ids to @-mention there."""
     if isinstance(target, PersonTarget):
-        return {"type": "person", "channel": target.channel, "user_id": target.user_id}
-    return {
-        "type": "group",
-        "channel": target.channel,
-        "chat_id": target.chat_id,
-        "webhook": target.webhook,
-        "secret": target.secret,
-    }
+        data: dict[str, Any] = {"type": "person", "channel": target.channel, "user_id": target.user_id}
+    else:
+        data = {
+            "type": "group",
+            "channel": target.channel,
+            "chat_id": target.chat_id,
+            "webhook": target.webhook,
+            "secret": target.secret,
+        }
+    if mentions:
+        data["mentions"] = list(mentions)
+    return data
+
+
+def mentions_of(data: dict[str, Any]) -> tuple[str, ...]:
+    """The @-mentions stored with a target."""
+    return tuple(str(m) for m in data.get("mentions") or ())
 
 
 def target_from_json(data: dict[str, Any]) -> Target:
@@ -210,9 +219,13 @@ async def condition_holds(conn: AsyncConnection, cond: dict[str, Any]) -> bool:
         r = Report.__table__  # type: ignore[attr-defined]
         wanted = cond.get("report")
         report_kind = "absent" if wanted == "absent" else "papers"
-        q = select(r.c.payload, r.c.revoked).where(r.c.room_id == room_id, r.c.kind == report_kind)
-        for payload, revoked in (await conn.execute(q)).all():
-            if revoked:
+        q = select(r.c.id, r.c.payload, r.c.revoked, r.c.supersedes_id).where(
+            r.c.room_id == room_id, r.c.kind == report_kind
+        )
+        rows = (await conn.execute(q)).all()
+        superseded = {row.supersedes_id for row in rows if row.supersedes_id is not None}
+        for row_id, payload, revoked, _ in rows:
+            if revoked or row_id in superseded:  # a revocation, or a report corrected or revoked since
                 continue
             if report_kind == "absent":
                 return True
@@ -544,10 +557,12 @@ class Outbox:
             for chunk, text in send_now:
                 first = chunk[0]
                 assert first.concrete is not None
+                mentions = dict.fromkeys(m for c in chunk for m in mentions_of(c.row["target"] or {}))
                 msg = OutgoingMessage(
                     target=first.concrete,
                     text=text,
                     format=TextFormat(first.row["format"]),
+                    mentions=tuple(mentions),
                     key=first.row["key"] if len(chunk) == 1 else f"merge:{first.row['key']}:{len(chunk)}",
                 )
                 ids = [c.row["id"] for c in chunk]
@@ -704,7 +719,7 @@ class OutboxNotifier:
         """Add rows for ``messages`` inside the caller's transaction (sent after it commits)."""
         rows = []
         for m in messages:
-            t = target_to_json(m.target)
+            t = target_to_json(m.target, m.mentions)
             rows.append(
                 new_row(
                     key=m.key or f"n:{uuid.uuid4().hex}",
