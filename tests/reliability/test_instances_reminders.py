@@ -1,0 +1,219 @@
+"""Several `exambot serve` instances on one PostgreSQL, a fake WeCom as the ledger oracle.
+
+- Three instances, one killed with SIGKILL at a random moment of the day and restarted: every
+  reminder is delivered once (the only repeat allowed is a row caught mid-send by the kill).
+- The platform failing (HTTP 500, rate-limit errcodes, token errors) for a minute of the day:
+  everything is delivered after it recovers, in order per room, none twice.
+
+Time runs on a shared ScaledClock (EXAMBOT_CLOCK_*), so a whole exam day plays in about half a minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import select
+
+from bot.demo import seed_demo
+from bot.outbox import MERGE_SEPARATOR, T
+from bot.store.engine import Database
+from bot.store.migrate import upgrade
+from bot.store.tables import Room
+from tests.fakes.wecom import FakeWeCom
+from tests.reliability.fake_thread import OnThread
+from tests.reliability.procs import Instance, base_env
+
+ZONE = ZoneInfo("Asia/Shanghai")
+ORIGIN = datetime(2026, 12, 5, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai; the demo day is seeded at this moment
+TOKEN = "multi-token"
+AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
+
+
+def _piece_text(piece: str) -> str:
+    return piece.split("】", 1)[1] if piece.startswith("【补发，原定") else piece
+
+
+def _delivered(fake: FakeWeCom) -> list[tuple[str, str]]:
+    """(address, single row text) of every delivery, merged messages split, in delivery order."""
+    out: list[tuple[str, str]] = []
+    for d in list(fake.deliveries):
+        body = d.body
+        content = (body.get("text") or body.get("markdown") or {}).get("content", "")
+        addr = f"group:{body['chatid']}" if d.api == "appchat/send" else f"person:{body.get('touser')}"
+        out.extend((addr, _piece_text(p)) for p in content.split(MERGE_SEPARATOR))
+    return out
+
+
+def _row_address(row: dict[str, Any], wecom_of: dict[int, str]) -> str:
+    t = row["target"]
+    if t.get("type") == "staff":
+        return f"person:{wecom_of[t['staff_id']]}"
+    if t.get("type") == "person":
+        return f"person:{t['user_id']}"
+    return f"group:{str(t.get('chat_id')).split(':', 1)[-1]}"
+
+
+async def _seed(url: str) -> dict[int, str]:
+    """The demo day; rooms report to WeCom app group chats; returns staff id → WeCom userid."""
+    from bot.store.tables import Staff
+
+    db = Database(url)
+    try:
+        await upgrade(db)
+        await seed_demo(db, ORIGIN, ZONE)  # plans for console groups; re-planned below for WeCom chats
+        async with db.session() as s:
+            for room in (await s.exec(select(Room))).all():
+                await s.exec(  # type: ignore[call-overload]
+                    update(Room).where(Room.id == room.id).values(group_chat=f"wecom:chat{room.room_no}")
+                )
+            from scheduler.planner import plan_sessions
+
+            ids = sorted({r.session_id for r in (await s.exec(select(Room))).all()})
+            await plan_sessions(s, ids, ORIGIN)
+            staff = (await s.exec(select(Staff))).all()
+            return {p.id: p.wecom_userid for p in staff if p.id is not None and p.wecom_userid}
+    finally:
+        await db.dispose()
+
+
+async def _rows(url: str) -> list[dict[str, Any]]:
+    db = Database(url)
+    try:
+        async with db.sessions() as s:
+            conn = await s.connection()
+            return [dict(m) for m in (await conn.execute(select(T).order_by(T.c.id))).mappings().all()]
+    finally:
+        await db.dispose()
+
+
+def _env(url: str, wecom: FakeWeCom, speed: float, epoch: float) -> dict[str, str]:
+    return base_env(
+        EXAMBOT_DATABASE_URL=url,
+        EXAMBOT_WECOM_CORP_ID=wecom.corp_id,
+        EXAMBOT_WECOM_AGENT_ID="1000002",
+        EXAMBOT_WECOM_SECRET=wecom.secret,
+        EXAMBOT_WECOM_TOKEN=TOKEN,
+        EXAMBOT_WECOM_AES_KEY=AES_KEY,
+        EXAMBOT_WECOM_API_BASE=wecom.url,
+        EXAMBOT_CLOCK_SPEED=str(speed),
+        EXAMBOT_CLOCK_ORIGIN=ORIGIN.isoformat(),
+        EXAMBOT_CLOCK_EPOCH=repr(epoch),
+    )
+
+
+def _app_now(epoch: float, speed: float) -> datetime:
+    return ORIGIN + timedelta(seconds=(time.time() - epoch) * speed)
+
+
+async def _wait_app(epoch: float, speed: float, until: datetime, instances: list[Instance]) -> None:
+    while _app_now(epoch, speed) < until:
+        for inst in instances:
+            if inst.proc is not None and inst.proc.returncode is None and inst.proc.poll() is not None:
+                raise AssertionError(f"{inst.name} died: {inst.log_tail()}")
+        await asyncio.sleep(0.05)
+
+
+async def _settle(url: str) -> list[dict[str, Any]]:
+    for _ in range(200):
+        rows = await _rows(url)
+        if not [r for r in rows if r["status"] in ("pending", "sending") and r["due_at"] <= ORIGIN + DAY_END]:
+            return rows
+        await asyncio.sleep(0.1)
+    return await _rows(url)
+
+
+DAY_END = timedelta(hours=3, minutes=40)  # 11:40: after the digest of the demo day
+
+
+def _check_once(
+    rows: list[dict[str, Any]], delivered: list[tuple[str, str]], wecom_of: dict[int, str], maybe_twice: set[int]
+) -> None:
+    pieces = Counter(delivered)
+    for r in rows:
+        if r["status"] != "sent" or r["key"].startswith("digest:"):
+            continue
+        addr, text = _row_address(r, wecom_of), r["text"]
+        n = pieces[(addr, text)]
+        if n == 0 and len(text.encode()) > 2000:  # too long for one WeCom message: the adapter split it
+            n = sum(k for (a, p), k in pieces.items() if a == addr and len(p) > 200 and text.startswith(p))
+        assert n == 1 or (n == 2 and r["id"] in maybe_twice), (r["key"], r["text"][:40], n)
+
+
+@pytest.mark.parametrize("seed", [11, 29])
+async def test_three_instances_one_killed(pg_url: str, tmp_path: Path, seed: int) -> None:
+    """Three instances share the day; one is SIGKILLed at a random moment and restarted: each reminder once."""
+    rng = random.Random(seed)
+    speed = 400.0
+    kill_at = ORIGIN + timedelta(minutes=rng.randint(20, 150))
+    back_after = timedelta(minutes=rng.randint(2, 20))
+    wecom_of = await _seed(pg_url)
+    with OnThread(FakeWeCom(secret="multi-secret")) as wecom:
+        epoch = time.time()
+        env = _env(pg_url, wecom, speed, epoch)
+        insts = [Instance(f"bot{i}", env, tmp_path) for i in range(3)]
+        try:
+            await asyncio.gather(*(asyncio.to_thread(i.start) for i in insts))
+            await _wait_app(epoch, speed, kill_at, insts)
+            victim = insts[rng.randrange(3)]
+            await asyncio.to_thread(victim.kill9)
+            in_flight = {r["id"] for r in await _rows(pg_url) if r["status"] == "sending"}
+            await _wait_app(epoch, speed, kill_at + back_after, insts)
+            await asyncio.to_thread(victim.start)
+            await _wait_app(epoch, speed, ORIGIN + DAY_END, insts)
+            rows = await _settle(pg_url)
+        finally:
+            for i in insts:
+                await asyncio.to_thread(i.stop)
+        delivered = _delivered(wecom)
+    due = [r for r in rows if r["due_at"] <= ORIGIN + DAY_END]
+    assert {r["status"] for r in due} <= {"sent", "expired", "cancelled"}, Counter(r["status"] for r in due)
+    assert sum(r["status"] == "sent" and r["kind"] == "reminder" for r in due) >= 10
+    _check_once(rows, delivered, wecom_of, in_flight)
+
+
+async def test_platform_failing_for_a_minute(pg_url: str, tmp_path: Path) -> None:
+    """WeCom answers 500, 45009 and 42001 for a minute around a busy moment; afterwards all arrives once, in order."""
+    speed = 30.0
+    wecom_of = await _seed(pg_url)
+    with OnThread(FakeWeCom(secret="multi-secret")) as wecom:
+        epoch = time.time()
+        env = _env(pg_url, wecom, speed, epoch)
+        insts = [Instance(f"bot{i}", env, tmp_path) for i in range(2)]
+        try:
+            await asyncio.gather(*(asyncio.to_thread(i.start) for i in insts))
+            # 08:00 is busy: the practical session's check-in (-15) and the computer session's meeting (-40).
+            for minute, mode in ((-1, "http500"), (-0.66, "45009"), (-0.33, "42001")):
+                await _wait_app(epoch, speed, ORIGIN + timedelta(minutes=minute), insts)
+                wecom.always = mode
+            await _wait_app(epoch, speed, ORIGIN + timedelta(seconds=1), insts)
+            wecom.always = None
+            end = ORIGIN + timedelta(minutes=12)
+            await _wait_app(epoch, speed, end, insts)
+            for _ in range(200):
+                rows = await _rows(pg_url)
+                if not [r for r in rows if r["status"] in ("pending", "sending") and r["due_at"] <= end]:
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            for i in insts:
+                await asyncio.to_thread(i.stop)
+        delivered = _delivered(wecom)
+    window = [r for r in rows if r["due_at"] <= end and r["kind"] == "reminder"]
+    assert window and {r["status"] for r in window} <= {"sent", "cancelled"}, Counter(r["status"] for r in window)
+    _check_once(rows, delivered, wecom_of, set())
+    # in order per room: the group chat sees its reminders in due order
+    by_text = {(_row_address(r, wecom_of), r["text"]): r["due_at"] for r in window if r["status"] == "sent"}
+    for addr in {a for a, _ in by_text}:
+        if not addr.startswith("group:"):
+            continue
+        seen = [by_text[(a, t)] for a, t in delivered if a == addr and (a, t) in by_text]
+        assert seen == sorted(seen), addr
