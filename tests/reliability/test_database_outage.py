@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from bot.app import SERVICES, create_app
 from bot.clock import ManualClock
 from bot.demo import seed_demo
 from bot.settings import Settings
-from bot.store.tables import ConsoleMessage
+from bot.store.tables import ConsoleMessage, Report
 from tests.reliability.tcp_proxy import TcpProxy
 
 
@@ -67,3 +68,48 @@ async def test_outage_gives_503_then_recovers(
         ("in", "/帮助"),
         ("out", "王芳，"),
     ]
+
+
+async def test_wecom_callback_during_outage_is_retried_not_lost(
+    proxy: tuple[TcpProxy, str],
+    aiohttp_client: Callable[..., Any],
+    make_settings: Callable[..., Settings],
+    clock: ManualClock,
+) -> None:
+    """A WeCom report arriving while the database is cut gets 503; WeCom's redelivery after recovery stores it once."""
+    from tests.fakes.wecom import WeComPlatform
+
+    p, url = proxy
+    token, aes, corp = "outage-token", "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR", "wwoutage000001"
+    settings = make_settings(
+        database_url=url,
+        wecom_corp_id=corp,
+        wecom_agent_id="1000002",
+        wecom_secret="s",
+        wecom_token=token,
+        wecom_aes_key=aes,
+        wecom_api_base="http://127.0.0.1:9",
+    )
+    app = create_app(settings, clock=clock, components=[])
+    client: TestClient = await aiohttp_client(app)
+    db = app[SERVICES].db
+    await seed_demo(db, clock.now(), settings.tz)
+    platform = WeComPlatform(token, aes, corp, 1000002, now=lambda: clock.now().timestamp())
+    xml = platform.message_xml("wangfang", "/突发 1 停电，已启用应急照明", msg_id="880001")
+
+    async def deliver() -> int:
+        query, body = platform.post(xml)
+        async with client.post(f"/wecom/callback?{query}", data=body) as r:
+            await r.read()
+            return r.status
+
+    await p.cut()
+    assert await deliver() == 503
+    assert await deliver() == 503
+    await p.restore()
+    clock.advance(timedelta(seconds=5))  # WeCom redelivers after 5 s
+    assert await deliver() == 200
+    assert await deliver() == 200  # a further redelivery is a duplicate
+    async with db.session() as s:
+        rows = (await s.exec(select(Report).where(col(Report.kind) == "incident"))).all()
+    assert len(rows) == 1 and "停电" in rows[0].payload["text"]
