@@ -13,6 +13,7 @@ from datetime import date, datetime, time
 
 from openpyxl.utils.datetime import from_excel
 
+from bot.cn import cn_number
 from bot.importer.read import Cell
 from bot.store.tables import Duty, Role, SessionKind
 
@@ -217,37 +218,6 @@ def name_key(name: str) -> str:
 
 # ---------------------------------------------------------------- rooms
 
-_CN_DIGITS = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
-
-
-def _cn_number(text: str) -> int | None:
-    """一…九十九 as an int."""
-    if text.isdigit():
-        return int(text)
-    if not text or any(ch not in _CN_DIGITS and ch != "十" for ch in text):
-        return None
-    if "十" in text:
-        tens, _, ones = text.partition("十")
-        return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
-    value = 0
-    for ch in text:
-        value = value * 10 + _CN_DIGITS[ch]
-    return value
-
-
 _ROOM_NUMBERED = re.compile(
     r"^(?:第\s*)?([0-9]+|[零〇一二两三四五六七八九十]+)\s*(?:号)?\s*(?:考场|考室)?$|^考场\s*([0-9]+)$"
 )
@@ -263,7 +233,7 @@ def room_key(text: str) -> str:
     t = re.sub(r"\s+", "", norm(text))
     m = _ROOM_NUMBERED.match(t)
     if m and (m.group(1) or m.group(2)):
-        number = _cn_number(m.group(1) or m.group(2))
+        number = cn_number(m.group(1) or m.group(2))
         if number is not None:
             return str(number)
     return t.upper()
