@@ -16,6 +16,7 @@ from urllib.parse import quote_plus, urlsplit
 import aiohttp
 
 from bot.adapters._errors import is_token_error, platform_error
+from bot.adapters._http import HttpClient
 from bot.adapters._text import split_utf8
 from bot.errors import PlatformError, RateLimited
 
@@ -71,7 +72,7 @@ def robot_body(text: str, *, markdown: bool, mentions: Sequence[str] = (), title
     return body
 
 
-class DingTalkClient:
+class DingTalkClient(HttpClient):
     """OpenAPI (api.dingtalk.com) robot sending with a cached app token, and robot webhooks."""
 
     def __init__(
@@ -91,31 +92,12 @@ class DingTalkClient:
         self.app_key = app_key
         self._app_secret = app_secret
         self.robot_code = robot_code
-        self.timeout = timeout
+        super().__init__(timeout)
         self._monotonic = monotonic
         self._now_ms = now_ms
-        self._session: aiohttp.ClientSession | None = None
         self._token: str | None = None
         self._token_expires = 0.0
         self._token_lock = asyncio.Lock()
-
-    async def start(self) -> None:
-        """Open the HTTP session."""
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self.timeout)
-
-    async def close(self) -> None:
-        """Close the HTTP session."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        """The open HTTP session (opened lazily)."""
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self.timeout)
-        return self._session
 
     # -- transport ---------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 
 from bot.adapters._errors import is_token_error, platform_error
+from bot.adapters._http import HttpClient
 from bot.adapters._text import split_utf8
 from bot.errors import PlatformError
 
@@ -27,7 +28,7 @@ TOKEN_MARGIN = 300.0  # refetch this many seconds before the token's announced e
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=10, connect=5)
 
 
-class WeComClient:
+class WeComClient(HttpClient):
     """One self-built app's API client; call :meth:`start` before use and :meth:`close` after."""
 
     def __init__(
@@ -44,30 +45,11 @@ class WeComClient:
         self.corp_id = corp_id
         self._secret = secret
         self.agent_id = agent_id
-        self.timeout = timeout
+        super().__init__(timeout)
         self._monotonic = monotonic
-        self._session: aiohttp.ClientSession | None = None
         self._token: str | None = None
         self._token_expires = 0.0
         self._token_lock = asyncio.Lock()
-
-    async def start(self) -> None:
-        """Open the HTTP session."""
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self.timeout)
-
-    async def close(self) -> None:
-        """Close the HTTP session."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        """The open HTTP session (opened lazily)."""
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self.timeout)
-        return self._session
 
     # -- transport ---------------------------------------------------------------------------
 
