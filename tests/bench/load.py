@@ -219,6 +219,8 @@ class Run:
     seconds: float = 0.0
     cpu: float = 0.0  # generator CPU seconds during the timed window
     server_cpu: float = 0.0  # CPU seconds of the server processes during the window
+    pg_cpu: float = 0.0  # CPU seconds of all PostgreSQL processes during the window
+    busy: float = 0.0  # CPU seconds the whole machine was busy during the window
     outcomes: list[Outcome] = field(default_factory=list)
     msgs: list[Msg] = field(default_factory=list)
     good_replies: int = 0
@@ -268,6 +270,26 @@ def build(n: int, run: str, staff: int) -> list[Msg]:
         text = f"/突发 {staff_room(sender, staff)} 考生身体不适 LT-{tag}"
         query, body = side.post(side.message_xml(f"load{sender:04d}", text, f"{run}{i:09d}".replace("-", "")))
         out.append(Msg(query, body, tag))
+    return out
+
+
+def machine_busy() -> float:
+    """CPU seconds the machine has been busy since boot, all cores (from /proc/stat)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids() -> list[int]:
+    """Every process named postgres (the server and its backends)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if (d / "comm").read_text().strip() == "postgres":
+                    out.append(int(d.name))
+            except OSError:
+                pass
     return out
 
 
@@ -344,7 +366,8 @@ async def drive(
         await asyncio.to_thread(kill.proc.wait, 10)
 
     run.outcomes = []
-    cpu0, scpu0 = time.process_time(), proc_cpu(pids)
+    pg = postgres_pids()
+    cpu0, scpu0, pg0, busy0 = time.process_time(), proc_cpu(pids), proc_cpu(pg), machine_busy()
     tasks = [worker() for _ in range(concurrency)]
     if kill is not None:
         tasks.append(killer())
@@ -352,6 +375,8 @@ async def drive(
     run.seconds = time.perf_counter() - started
     run.cpu = time.process_time() - cpu0
     run.server_cpu = proc_cpu(pids) - scpu0
+    run.pg_cpu = proc_cpu(sorted(set(pg) | set(postgres_pids()))) - pg0  # backends opened during the run too
+    run.busy = machine_busy() - busy0
     if next_index >= len(run.msgs) and run.seconds < seconds:
         run.note = "ran out of prepared messages before the time was up"
     run.msgs = run.msgs[:next_index]
@@ -521,18 +546,31 @@ def table(runs: list[Run], args: argparse.Namespace) -> list[str]:
     cores = os.cpu_count() or 1
     lines = [
         "| configuration | accepted/s | p50 ms | p99 ms | 200s | errors | retries | replies ok / empty / wrong "
-        "| lost | stored twice | generator CPU | server CPU |",
-        "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
+        "| lost | stored twice |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
     for r in runs:
-        gen = r.cpu / r.seconds
-        srv = r.server_cpu / r.seconds
         replies = "-" if r.name == "bare" else f"{r.good_replies} / {r.empty_replies} / {r.wrong_replies}"
         lost = "-" if r.lost is None else str(r.lost)
         doubled = "-" if r.doubled is None else str(r.doubled)
         lines.append(
             f"| {r.label} | {r.rps:.0f} | {r.pct(50):.1f} | {r.pct(99):.1f} | {len(r.ok)} | {r.errors} | {r.retries} "
-            f"| {replies} | {lost} | {doubled} | {gen:.2f} of {cores} cores ({gen / cores:.0%}) | {srv:.2f} cores |"
+            f"| {replies} | {lost} | {doubled} |"
+        )
+    lines += [
+        "",
+        f"CPU during each timed window, in cores (the machine has {cores}):",
+        "",
+        "| configuration | load generator | bot / bare server processes | PostgreSQL | rest of the machine "
+        "| whole machine busy |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in runs:
+        gen, srv, pg, busy = (x / r.seconds for x in (r.cpu, r.server_cpu, r.pg_cpu, r.busy))
+        rest = max(0.0, busy - gen - srv - pg)
+        lines.append(
+            f"| {r.label} | {gen:.2f} ({gen / cores:.0%} of the machine) | {srv:.2f} | {pg:.2f} | {rest:.2f} "
+            f"| {busy:.2f} of {cores} |"
         )
     lines.append("")
     lines.append(
@@ -545,8 +583,9 @@ def table(runs: list[Run], args: argparse.Namespace) -> list[str]:
         "Replies: ok = the decrypted passive reply acknowledges that very message; empty = a 200 without a body "
         "(the handler took longer than reply_wait, 3 s, so the reply goes out later through the outbox, or a "
         "duplicate); wrong = anything else. Lost = a callback that got a 200 but has no report row after the run; "
-        "stored twice = a message with more than one report row. Generator CPU = CPU time of the load-generator "
-        "process (time.process_time) over wall time; server CPU = CPU time of the server processes over wall time."
+        "stored twice = a message with more than one report row. CPU: the load generator's own process_time, the "
+        "server processes' and PostgreSQL's utime + stime from /proc, the whole machine from /proc/stat, each over "
+        "wall time; the rest of the machine is the fake WeCom and whatever else ran at the time."
     )
     for r in runs:
         if r.note:
