@@ -198,6 +198,9 @@ async def dialog_hook(ctx: Context) -> Reply | str | None:
     if ctx.staff is None:
         return None
     text = nfkc(ctx.message.text)
+    async with ctx.services.db.read() as s:  # most messages have no dialog: no write transaction for them
+        if await _load(s, ctx) is None:
+            return None
     async with ctx.services.db.session() as s:
         row = await _load(s, ctx)
         if row is None:
@@ -248,7 +251,7 @@ async def my_room_choices(ctx: Context, answers: list[Any]) -> list[str]:
     """The sender's rooms in the sessions running now."""
     from handlers._rooms import my_rooms_now
 
-    async with ctx.services.db.session() as s:
+    async with ctx.services.db.read() as s:
         mine = await my_rooms_now(ctx, s)
     running = [m for m in mine if m.session.starts_at <= ctx.now <= m.session.ends_at]
     return [m.label for m in (running if len(running) == 1 else mine)]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -76,23 +78,30 @@ def room_label(room: Room) -> str:
     return room.room_no if "考场" in room.room_no else f"第{room.room_no}考场"
 
 
+def _now_order(now: datetime) -> Callable[[tuple[Room, ExamSession]], tuple[int, float]]:
+    def rank(item: tuple[Room, ExamSession]) -> tuple[int, float]:
+        sess = item[1]
+        running = sess.starts_at <= now <= sess.ends_at
+        return (0 if running else 1, abs((sess.starts_at - now).total_seconds()))
+
+    return rank
+
+
+def _in_window(now: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    return col(ExamSession.starts_at) <= now + WINDOW, col(ExamSession.ends_at) >= now - WINDOW
+
+
 async def rooms_now(s: AsyncSession, now: datetime) -> list[tuple[Room, ExamSession]]:
     """Rooms whose session is running now (with the window), running ones first, then by start."""
     rows = (
         await s.exec(
             select(Room, ExamSession)
             .join(ExamSession, col(ExamSession.id) == col(Room.session_id))
-            .where(col(ExamSession.starts_at) <= now + WINDOW, col(ExamSession.ends_at) >= now - WINDOW)
+            .where(*_in_window(now))
             .order_by(col(ExamSession.starts_at), col(Room.id))
         )
     ).all()
-
-    def rank(item: tuple[Room, ExamSession]) -> tuple[int, float]:
-        sess = item[1]
-        running = sess.starts_at <= now <= sess.ends_at
-        return (0 if running else 1, abs((sess.starts_at - now).total_seconds()))
-
-    return sorted(rows, key=rank)
+    return sorted(rows, key=_now_order(now))
 
 
 async def duties_of(s: AsyncSession, staff: Staff | None, room_ids: list[int]) -> dict[int, Duty]:
@@ -108,18 +117,35 @@ async def duties_of(s: AsyncSession, staff: Staff | None, room_ids: list[int]) -
 
 
 async def my_rooms_now(ctx: Context, s: AsyncSession) -> list[RoomNow]:
-    """The sender's rooms in the sessions running now."""
-    rows = await rooms_now(s, ctx.now)
-    duties = await duties_of(s, ctx.staff, [r.id for r, _ in rows if r.id is not None])
-    return [RoomNow(r, sess, duties[r.id]) for r, sess in rows if r.id in duties]
+    """The sender's rooms in the sessions running now (running ones first).
+
+    Joined through the sender's own assignments, so the cost does not grow with the number of rooms
+    in the exam day (a province-wide day has hundreds running at once).
+    """
+    if ctx.staff is None or ctx.staff.id is None:
+        return []
+    rows = (
+        await s.exec(
+            select(Room, ExamSession, Assignment)
+            .join(ExamSession, col(ExamSession.id) == col(Room.session_id))
+            .join(Assignment, col(Assignment.room_id) == col(Room.id))
+            .where(col(Assignment.staff_id) == ctx.staff.id, *_in_window(ctx.now))
+            .order_by(col(ExamSession.starts_at), col(Room.id))
+        )
+    ).all()
+    found: dict[int | None, RoomNow] = {}
+    for room, sess, a in rows:
+        found.setdefault(room.id, RoomNow(room, sess, a.duty))
+    rank = _now_order(ctx.now)
+    return sorted(found.values(), key=lambda m: rank((m.room, m.session)))
 
 
 async def resolve_room(
     ctx: Context, s: AsyncSession, number: int | None, usage: str, *, any_room: Permission
 ) -> RoomNow:
     """The room the sender means; refuses rooms they are not assigned to (unless ``any_room`` allows it)."""
+    mine = await my_rooms_now(ctx, s)
     if number is None:
-        mine = await my_rooms_now(ctx, s)
         running = [m for m in mine if m.session.starts_at <= ctx.now <= m.session.ends_at]
         if len(running) == 1:
             return running[0]
@@ -129,14 +155,15 @@ async def resolve_room(
             raise UserFacingError("您现在没有正在进行的场次，请写明考场号。", usage=usage)
         names = "、".join(m.label for m in mine)
         raise UserFacingError(f"您现在负责{names}，请写明是哪个考场。", usage=usage)
+    for m in mine:
+        if room_number(m.room.room_no) == number:
+            return m
+    # Not one of the sender's rooms: look through every room running now (the office may report
+    # for any room; everyone else gets told which of the two mistakes it is).
     rows = await rooms_now(s, ctx.now)
     matching = [(r, sess) for r, sess in rows if room_number(r.room_no) == number]
     if not matching:
         raise UserFacingError(f"第{number}考场现在没有进行中的场次，请核对考场号。", usage=usage)
-    duties = await duties_of(s, ctx.staff, [r.id for r, _ in matching if r.id is not None])
-    for r, sess in matching:
-        if r.id in duties:
-            return RoomNow(r, sess, duties[r.id])
     if any_room(ctx):
         r, sess = matching[0]
         return RoomNow(r, sess, None)

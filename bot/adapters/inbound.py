@@ -69,7 +69,7 @@ async def claim_many(db: Database, items: Sequence[tuple[str, str, datetime]]) -
     table = InboundMessage.__table__  # type: ignore[attr-defined]
     insert = sqlite_insert if db.is_sqlite else pg_insert
     stmt = insert(table).values(rows).on_conflict_do_nothing().returning(table.c.channel, table.c.message_id)
-    async with db.engine.begin() as conn:  # a bare connection, no ORM session needed
+    async with db.begin() as conn:  # a bare connection, no ORM session needed
         inserted = {(r[0], r[1]) for r in (await conn.execute(stmt)).all()}
         repeats = [r for r in rows if (r["channel"], r["message_id"]) not in inserted]
         for channel in sorted({r["channel"] for r in repeats}):
@@ -100,7 +100,7 @@ async def mark_handled(db: Database, items: Sequence[tuple[str, str]], now: date
     if not items:
         return
     table = InboundMessage.__table__  # type: ignore[attr-defined]
-    async with db.engine.begin() as conn:
+    async with db.begin() as conn:
         for channel in sorted({c for c, _ in items}):
             ids = [_key(m) for c, m in items if c == channel]
             await conn.execute(

@@ -8,13 +8,14 @@ read-modify-write coroutines queue on the busy timeout instead of failing with
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
@@ -64,15 +65,45 @@ class Database:
         if self.is_sqlite:
             _setup_sqlite(self.engine, busy_timeout_ms)
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
+        self._write_owner: asyncio.Task[Any] | None = None
         self._read_sessions = async_sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), class_=AsyncSession, expire_on_commit=False
         )
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session inside one transaction: committed on success, rolled back on error."""
-        async with self.sessions() as session, session.begin():
+        """A session inside one write transaction: committed on success, rolled back on error."""
+        async with self._writing(), self.sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        """A bare connection inside one write transaction (for single Core statements)."""
+        async with self._writing(), self.engine.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[None]:
+        """On SQLite, one write transaction at a time per process.
+
+        SQLite has one writer anyway; letting coroutines queue here instead of in SQLite's busy
+        handler (which sleeps in steps of up to 100 ms) keeps the wait as short as the transaction
+        in front. Other processes still meet the busy timeout. A nested write transaction in the
+        same task would wait for itself: it is refused at once instead.
+        """
+        if self._write_lock is None:
+            yield
+            return
+        task = asyncio.current_task()
+        if task is not None and task is self._write_owner:
+            raise RuntimeError("nested write transaction on SQLite (it would wait for itself)")
+        async with self._write_lock:
+            self._write_owner = task
+            try:
+                yield
+            finally:
+                self._write_owner = None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
