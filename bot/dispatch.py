@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 from bot.directory import find_staff
 from bot.errors import ServiceUnavailable, UserFacingError
@@ -191,17 +191,31 @@ class Dispatcher:
         return None
 
     def suggest(self, token: str, ctx: Context, limit: int = 3) -> list[Command]:
-        """Closest visible commands to a mistyped name."""
-        names = {n: c for c in ctx.visible_commands() for n in c.names}
-        if not token or not names:
+        """Visible commands a mistyped name was probably meant to be: a small edit away, or a start of the name.
+
+        Nonsense gets nothing: one wrong character in a short name, two in a long one (/缺靠, /帮主,
+        /vilation), or the first characters of a name (/帮, /viol); a single Latin letter matches nothing.
+        """
+        typed = token.lower()
+        if not typed or (len(typed) == 1 and typed.isascii()):
             return []
-        found = process.extract(token.lower(), list(names), scorer=fuzz.WRatio, limit=limit * 3, score_cutoff=45)
-        out: list[Command] = []
-        for name, _score, _ in found:
-            cmd = names[name]
-            if cmd not in out:
-                out.append(cmd)
-        return out[:limit]
+        allowed = _allowed_edits(typed)
+        ranked: list[tuple[int, int, Command]] = []
+        for order, cmd in enumerate(ctx.visible_commands()):
+            best: int | None = None
+            for name in cmd.names:
+                key = name.lower()
+                if key.startswith(typed):
+                    dist = 0
+                else:
+                    dist = Levenshtein.distance(typed, key, score_cutoff=allowed)
+                    if dist > allowed:
+                        continue
+                best = dist if best is None else min(best, dist)
+            if best is not None:
+                ranked.append((best, order, cmd))
+        ranked.sort(key=lambda r: (r[0], r[1]))
+        return [cmd for _dist, _order, cmd in ranked[:limit]]
 
     async def dispatch(self, msg: IncomingMessage) -> Reply | None:
         """Handle one message; handler errors become a reply.
@@ -235,7 +249,7 @@ class Dispatcher:
                 metrics.latency.labels(msg.channel).observe(time.perf_counter() - started)
             log.info("message_handled", command=label, replied=reply is not None)
             if reply is not None:
-                metrics.messages_out.labels(msg.channel, "reply").inc()
+                metrics.messages_out.labels(msg.channel, "reply", command=label).inc()
             return reply
 
     async def _route(self, ctx: Context) -> tuple[str, Reply | str | None]:
@@ -268,6 +282,15 @@ class Dispatcher:
             options = "、".join(f"/{c.name}" for c in close)
             return Reply(f"没有“/{token}”这个命令。您是不是要用：{options}？发送 /帮助 查看全部命令。")
         return Reply(f"没有“/{token}”这个命令。发送 /帮助 查看全部命令。")
+
+
+def _allowed_edits(typed: str) -> int:
+    """How many character edits still count as a typo of a command name of about this length."""
+    if len(typed) == 1:
+        return 0
+    if typed.isascii():
+        return 1 if len(typed) <= 5 else 2
+    return 1 if len(typed) <= 3 else 2
 
 
 def _refusal(cmd: Command, ctx: Context) -> Reply:

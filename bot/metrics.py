@@ -5,6 +5,22 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 
+class OutCounter:
+    """``exambot_messages_out_total`` by channel, command and kind; ``command`` may be left out ("-")."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.counter = Counter(
+            "exambot_messages_out_total",
+            "Messages sent, by channel, command (what they answer or announce) and kind (reply, notice)",
+            ["channel", "command", "kind"],
+            registry=registry,
+        )
+
+    def labels(self, channel: str, kind: str, command: str = "-") -> Counter:
+        """The child counter for one channel, kind and command."""
+        return self.counter.labels(channel=channel, command=command, kind=kind)
+
+
 class Metrics:
     """The counters and histograms the service exports at ``/metrics``."""
 
@@ -16,12 +32,7 @@ class Metrics:
             ["channel", "command"],
             registry=self.registry,
         )
-        self.messages_out = Counter(
-            "exambot_messages_out_total",
-            "Messages sent, by channel and kind (reply, notice)",
-            ["channel", "kind"],
-            registry=self.registry,
-        )
+        self.messages_out = OutCounter(self.registry)
         self.errors = Counter(
             "exambot_errors_total",
             "Errors, by channel and kind",

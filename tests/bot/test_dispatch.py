@@ -164,3 +164,30 @@ async def test_whoami_shows_todays_duty(demo_chat: Chat) -> None:
     text = await demo_chat.say("王芳", "/我")
     assert text is not None
     assert "第1考场" in text and "主监考" in text
+
+
+@pytest.mark.parametrize("typed", ["/xyz", "/abc", "/hello", "/q", "/你好"])
+async def test_nonsense_gets_no_suggestion(demo_chat: Chat, typed: str) -> None:
+    """A made-up command name is pointed to /帮助 without guessing a command."""
+    text = await demo_chat.say("王芳", typed)
+    assert text == f"没有“{typed}”这个命令。发送 /帮助 查看全部命令。"
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("/缺靠", "/缺考"), ("/vilation", "/违纪"), ("/帮主", "/帮助"), ("/违记", "/违纪"), ("/帮", "/帮助")],
+)
+async def test_real_typos_get_suggestions(demo_chat: Chat, typed: str, meant: str) -> None:
+    """A one-character slip or the start of a name still suggests the command."""
+    text = await demo_chat.say("王芳", typed)
+    assert text is not None
+    assert f"您是不是要用：{meant}" in text
+
+
+async def test_replies_are_counted_by_channel_and_command(demo_chat: Chat) -> None:
+    """exambot_messages_out_total carries the command the reply answers."""
+    await demo_chat.say("王芳", "/帮助")
+    await demo_chat.say("王芳", "/xyz")
+    text = demo_chat.services.metrics.render().decode()
+    assert 'exambot_messages_out_total{channel="console",command="帮助",kind="reply"} 1.0' in text
+    assert 'exambot_messages_out_total{channel="console",command="unknown",kind="reply"} 1.0' in text
