@@ -201,12 +201,19 @@ class KnowledgeBase:
         return self._by_key.get((doc, number))
 
     def _match(self, i: int, score: float) -> Match:
+        """A match for display: the score is capped at 1.0 (only here, after every comparison)."""
         c = self.clauses[i]
         return Match(doc=c.doc, clause=c.clause, text=c.text, score=round(min(score, 1.0), 4))
 
     def search(self, question: str, limit: int = MAX_MATCHES) -> list[Match]:
         """Best clauses for a question by combined score, best first (no threshold)."""
-        return self._search(normalize(question), self.analyzer.words(question), limit)
+        ranked = self._search(normalize(question), self.analyzer.words(question), limit)
+        return [self._match(i, s) for i, s in ranked]
+
+    def scored(self, question: str, limit: int = MAX_MATCHES) -> list[tuple[Clause, float]]:
+        """Best clauses with their uncapped combined scores (what the threshold and tie checks use)."""
+        ranked = self._search(normalize(question), self.analyzer.words(question), limit)
+        return [(self.clauses[i], s) for i, s in ranked]
 
     def _query_terms(self, words: list[str]) -> dict[str, float]:
         """Query words (weight 1) plus, at lower weight, their dictionary sub-words and, for
@@ -231,7 +238,8 @@ class KnowledgeBase:
                 terms.setdefault(part, SUBWORD_WEIGHT)
         return terms
 
-    def _search(self, question: str, words: list[str], limit: int) -> list[Match]:
+    def _search(self, question: str, words: list[str], limit: int) -> list[tuple[int, float]]:
+        """(clause index, uncapped combined score) of the best clauses, best first."""
         if not words:
             return []
         word_terms = self._query_terms(words)
@@ -255,7 +263,7 @@ class KnowledgeBase:
                     score += QUESTION_TYPE_BONUS
             scored.append((i, score))
         scored.sort(key=lambda kv: (-kv[1], kv[0]))
-        return [self._match(i, s) for i, s in scored[:limit]]
+        return scored[:limit]
 
     def _pinned_answer(self, question: str) -> Answer | None:
         normalized = normalize(question)
@@ -263,12 +271,9 @@ class KnowledgeBase:
             if not rx.search(normalized):
                 continue
             cited = [self._by_key[key] for key in pin.cites]
-            docs = list(dict.fromkeys(c.doc for c in cited))
-            if len(docs) == 1:
-                clause_label = "、".join(c.clause for c in cited)
-            else:
-                clause_label = "、".join(f"《{c.doc}》{c.clause}" for c in cited)
-            answer = Match(doc="、".join(docs), clause=clause_label, text=pin.answer, score=1.0)
+            # The answer carries the first cited clause's real document and number and the
+            # written answer as its text; all cited clauses follow as matches.
+            answer = Match(doc=cited[0].doc, clause=cited[0].clause, text=pin.answer, score=1.0)
             matches = [Match(doc=c.doc, clause=c.clause, text=c.text, score=1.0) for c in cited]
             return Answer(question=question, answer=answer, matches=matches[:MAX_MATCHES], pinned=True)
         return None
@@ -282,8 +287,10 @@ class KnowledgeBase:
         ranked = self._search(normalize(question), words, MAX_MATCHES)
         in_domain = any(self.analyzer.is_domain_word(w) for w in words)
         threshold = CONFIDENCE_THRESHOLD if in_domain else OFF_DOMAIN_THRESHOLD
-        if not ranked or ranked[0].score < threshold:
-            near = [m for m in ranked if m.score >= SUGGESTION_FLOOR]
+        matches = [self._match(i, s) for i, s in ranked]
+        if not ranked or ranked[0][1] < threshold:
+            near = [m for m, (_, s) in zip(matches, ranked, strict=True) if s >= SUGGESTION_FLOOR]
             return Answer(question=question, answer=None, matches=near)
-        ambiguous = len(ranked) > 1 and ranked[0].score - ranked[1].score < AMBIGUITY_MARGIN
-        return Answer(question=question, answer=ranked[0], matches=ranked, ambiguous=ambiguous)
+        # Ties are judged on the uncapped scores: two clauses both above 1.0 are not a tie.
+        ambiguous = len(ranked) > 1 and ranked[0][1] - ranked[1][1] < AMBIGUITY_MARGIN
+        return Answer(question=question, answer=matches[0], matches=matches, ambiguous=ambiguous)

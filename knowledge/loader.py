@@ -179,6 +179,8 @@ def parse_pinned(path: Path, known: Iterable[tuple[str, str]]) -> list[PinnedAns
             if key not in known_set:
                 raise KnowledgeFileError(path, lineno, f"citation {cite!r} names no loaded clause")
             cites.append(key)
+        if not cites:
+            raise KnowledgeFileError(path, lineno, "no citation (expected 《文档》编号)")
         result.append(PinnedAnswer(pattern=pattern, answer=answer, cites=tuple(cites), source=f"{path}:{lineno}"))
     return result
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 QUESTIONS_TSV = Path(__file__).resolve().parents[1] / "data" / "kb_questions.tsv"
+# Held out: written before tuning and never tuned on; reported by tests/bench/kb.py only.
+HELDOUT_TSV = Path(__file__).resolve().parents[1] / "data" / "kb_heldout.tsv"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from knowledge import Answer, KnowledgeBase, Match, format_answer
-from knowledge.cli import main
+from knowledge.cli import answer_to_json, main
+from knowledge.index import AMBIGUITY_MARGIN
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,26 +75,60 @@ def test_ambiguous_reply_shows_both_and_asks() -> None:
 
 
 def test_ambiguous_flag_when_top_two_tie(kb: KnowledgeBase) -> None:
-    """`ambiguous` is set exactly when the two best scores nearly tie."""
-    for question in ["试卷装订不规范怎么办", "考评员证卡有效期几年", "监考能接电话吗"]:
+    """`ambiguous` is set exactly when the two best uncapped scores nearly tie."""
+    for question in ["试卷装订不规范怎么办", "考评员证卡有效期几年", "监考能接电话吗", "监考员要提前多久到"]:
         ans = kb.ask(question)
         assert ans.answer is not None
-        tie = ans.matches[0].score - ans.matches[1].score < 0.02
-        assert ans.ambiguous == tie
+        (_, s1), (_, s2) = kb.scored(question)[:2]
+        assert ans.ambiguous == (s1 - s2 < AMBIGUITY_MARGIN)
+
+
+def test_capped_scores_are_not_a_tie(kb: KnowledgeBase) -> None:
+    """Two clauses that both score above 1.0 are compared uncapped: no false "which did you mean?"."""
+    ans = kb.ask("监考员要提前多久到")
+    assert ans.answer is not None
+    assert (ans.answer.doc, ans.answer.clause) == ("监考人员守则", "2.(2)")
+    assert not ans.ambiguous
+    assert all(0 < m.score <= 1 for m in ans.matches)
+    raw = [s for _, s in kb.scored("监考员要提前多久到")]
+    assert raw == sorted(raw, reverse=True)
 
 
 def test_pinned_answer_wins(kb: KnowledgeBase) -> None:
-    """The bundled pinned answer about lateness cites both the theory and the practical rule."""
+    """The pinned lateness answer without 实操 cites the theory rule first and mentions the practical one."""
     ans = kb.ask("考生迟到几分钟就不让进了")
     assert ans.pinned
     assert ans.answer is not None
-    assert {(m.doc, m.clause) for m in ans.matches} == {
+    assert (ans.answer.doc, ans.answer.clause) == ("监考人员守则", "3.(3)")
+    assert [(m.doc, m.clause) for m in ans.matches] == [
         ("监考人员守则", "3.(3)"),
         ("实际操作考核考场规则", "2."),
-    }
+    ]
     text = format_answer(ans)
     assert "30 分钟" in text and "5 分钟" in text
     assert "《实际操作考核考场规则》2." in text
+
+
+@pytest.mark.parametrize(
+    "question", ["实操迟到几分钟不让考了？", "实际操作考核迟到5分钟还能考吗", "实操来晚了还能考不"]
+)
+def test_pinned_practical_lateness(kb: KnowledgeBase, question: str) -> None:
+    """A lateness question naming 实操 gets the practical rule only (5 minutes), not the theory one."""
+    ans = kb.ask(question)
+    assert ans.pinned and ans.answer is not None
+    assert (ans.answer.doc, ans.answer.clause) == ("实际操作考核考场规则", "2.")
+    assert [(m.doc, m.clause) for m in ans.matches] == [("实际操作考核考场规则", "2.")]
+    assert "5 分钟" in ans.answer.text and "30 分钟" not in ans.answer.text
+
+
+def test_pinned_json_names_a_real_clause(kb: KnowledgeBase) -> None:
+    """In JSON a pinned answer's doc/clause are a real document title and clause; the text is the written answer."""
+    for question in ["实操迟到几分钟不让考了？", "开考多久后不准进场"]:
+        data = answer_to_json(kb.ask(question))
+        answer = data["answer"]
+        assert kb.clause(answer["doc"], answer["clause"]) is not None
+        assert (answer["doc"], answer["clause"]) == (data["matches"][0]["doc"], data["matches"][0]["clause"])
+        assert answer["text"] != kb.clause(answer["doc"], answer["clause"]).text
 
 
 def test_pinned_answer_from_extra_dir(tmp_path: Path) -> None:

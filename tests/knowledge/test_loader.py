@@ -73,6 +73,7 @@ def test_missing_extra_dir_is_an_error(tmp_path: Path) -> None:
         ("监考(\t回答\t《监考人员守则》1.\n", "invalid regular expression"),
         ("监考\t回答\t监考人员守则1.\n", "malformed citation"),
         ("监考\t回答\t《监考人员守则》99.\n", "names no loaded clause"),
+        ("监考\t回答\t;\n", "no citation"),
     ],
 )
 def test_malformed_pinned_file(tmp_path: Path, content: str, reason: str) -> None:
