@@ -12,14 +12,16 @@ Component = Callable[[web.Application], AsyncIterator[None]]
 def components(*, background: bool = True) -> list[Component]:
     """The default parts, in start order.
 
-    ``background`` False leaves out the parts that act on their own (the reminder scheduler), for
-    one-shot runs such as ``exambot chat``.
+    ``background`` False leaves out the parts that act on their own (the reminder scheduler, the
+    replay of platform messages whose handling never finished), for one-shot runs such as
+    ``exambot chat``.
     """
     parts: list[Component] = [knowledge_component]
     if background:
+        from bot.adapters.recovery import recovery_component
         from scheduler.service import reminder_component
 
-        parts.append(reminder_component)
+        parts += [reminder_component, recovery_component]
     return parts
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from aiohttp import web
@@ -67,6 +67,13 @@ class Adapter(abc.ABC):
     @abc.abstractmethod
     async def send(self, message: OutgoingMessage) -> str | None:
         """Deliver ``message``; return the platform's message id when it gives one."""
+
+    async def replay(self, payload: dict[str, Any]) -> None:
+        """Handle again a message claimed with ``payload`` whose handling never finished (see inbound.py).
+
+        Channels that keep no payload with their claims never get here.
+        """
+        raise NotImplementedError(f"{self.name}: messages of this channel are not replayable")
 
 
 class AdapterNotifier:

@@ -117,6 +117,25 @@ def parse_robot_message(data: Any, received_at: datetime) -> Received:
     return Received(incoming, msg_id, staff_id, webhook, int(expires) if expires.isdigit() else 0)
 
 
+_REPLAY_FIELDS = (
+    "msgId",
+    "conversationId",
+    "conversationType",
+    "senderStaffId",
+    "senderId",
+    "senderNick",
+    "sessionWebhook",
+    "sessionWebhookExpiredTime",
+    "msgtype",
+    "text",
+)
+
+
+def replay_payload(data: dict[str, Any]) -> dict[str, Any]:
+    """What of a robot message is kept with its claim, to handle it again after a crash."""
+    return {"body": {k: data[k] for k in _REPLAY_FIELDS if k in data}}
+
+
 class DingTalkAdapter(Adapter):
     """The DingTalk channel."""
 
@@ -194,13 +213,14 @@ class DingTalkAdapter(Adapter):
             raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
         raw = await request.read()  # raises 413 past the app's client_max_size
         try:
-            received = parse_robot_message(json.loads(raw.decode("utf-8")), self.clock.now())
+            data = json.loads(raw.decode("utf-8"))
+            received = parse_robot_message(data, self.clock.now())
         except (UnicodeDecodeError, ValueError, BadMessage) as exc:
             return _refuse(400, "malformed", error=type(exc).__name__)
         except Exception as exc:  # never a 500 for a body
             return _refuse(400, "malformed", error=type(exc).__name__)
         try:
-            first = await self.ledger.first(received.key, self.clock.now())
+            first = await self._claim(received, data)
         except Exception as exc:
             log.error("dedupe_unavailable", channel=CHANNEL, error=type(exc).__name__)
             return web.Response(status=503, text="")
@@ -224,6 +244,25 @@ class DingTalkAdapter(Adapter):
         reply = await self.dispatcher.dispatch(msg)
         self.ledger.handled(key, self.clock.now())
         return reply
+
+    async def _claim(self, received: Received, data: dict[str, Any]) -> bool:
+        """Claim the message id (with what is needed to replay it); True for the first delivery."""
+        now = self.clock.now()
+        replayable = received.message is not None
+        first = await self.ledger.first(received.key, now, replay_payload(data) if replayable else None)
+        if first and not replayable:
+            self.ledger.handled(received.key, now)  # answered with a hint right away; nothing to replay
+        return first
+
+    async def replay(self, payload: dict[str, Any]) -> None:
+        """Handle a claimed message again whose first handling never finished."""
+        received = parse_robot_message(payload.get("body"), self.clock.now())
+        if received.message is None:
+            self.ledger.handled(received.key, self.clock.now())
+            return
+        reply = await self._dispatch_and_mark(received.message, received.key)
+        if reply is not None:
+            await self._deliver_reply(received, reply)
 
     def _reply_body(self, received: Received, reply: Reply) -> dict[str, Any]:
         mentions = list(reply.mentions)
@@ -260,22 +299,37 @@ class DingTalkAdapter(Adapter):
 
     # -- Stream mode -------------------------------------------------------------------------
 
-    async def handle_stream_data(self, data: Any) -> None:
-        """Handle one robot message from the stream (already ACKed); replies go out by sessionWebhook."""
+    async def accept_stream_data(self, data: Any) -> Received | None:
+        """Parse and claim one robot message from the stream, before it is ACKed.
+
+        Returns what to handle next (None: malformed or a repeat). A claim that cannot be written
+        raises, so the frame is not ACKed as done and DingTalk delivers it again; once claimed,
+        the message is safe: if its handling dies, the recovery loop replays it.
+        """
         try:
             received = parse_robot_message(data, self.clock.now())
         except BadMessage as exc:
             log.warning("stream_message_rejected", channel=CHANNEL, error=str(exc))
-            return
-        if not await self.ledger.first(received.key, self.clock.now()):
+            return None
+        if not await self._claim(received, data):
             log.info("duplicate_callback", channel=CHANNEL)
-            return
+            return None
+        return received
+
+    async def handle_stream_message(self, received: Received) -> None:
+        """Handle a claimed stream message; replies go out by sessionWebhook (or the outbox)."""
         if received.message is None:
             await self._deliver_unsupported(received)
             return
         reply = await self._dispatch_and_mark(received.message, received.key)
         if reply is not None:
             await self._deliver_reply(received, reply)
+
+    async def handle_stream_data(self, data: Any) -> None:
+        """Claim and handle one robot message from the stream (tests and tools; the stream uses the two steps)."""
+        received = await self.accept_stream_data(data)
+        if received is not None:
+            await self.handle_stream_message(received)
 
     async def _deliver_unsupported(self, received: Received) -> None:
         if self._session_webhook_ok(received):
@@ -302,13 +356,21 @@ class DingTalkAdapter(Adapter):
                     except ValueError:
                         return dingtalk_stream.AckMessage.STATUS_BAD_REQUEST, "bad data"
 
-                async def run() -> None:
+                try:
+                    received = await adapter.accept_stream_data(data)
+                except Exception as exc:  # claim not written (database down): not ACKed as done, redelivered
+                    log.error("dedupe_unavailable", channel=CHANNEL, error=type(exc).__name__)
+                    return dingtalk_stream.AckMessage.STATUS_SYSTEM_EXCEPTION, "unavailable"
+                if received is None:
+                    return dingtalk_stream.AckMessage.STATUS_OK, "OK"
+
+                async def run(received: Received) -> None:
                     try:
-                        await adapter.handle_stream_data(data)
-                    except Exception as exc:
+                        await adapter.handle_stream_message(received)
+                    except Exception as exc:  # the claim stays unhandled: the recovery loop replays it
                         log.warning("stream_message_failed", channel=CHANNEL, error=type(exc).__name__)
 
-                adapter.waiter.spawn(run())
+                adapter.waiter.spawn(run(received))
                 return dingtalk_stream.AckMessage.STATUS_OK, "OK"
 
         router = dingtalk_stream.DingTalkStreamClient(

@@ -5,6 +5,12 @@ claim and the end of the handler) is given out again to a redelivery after ``REC
 WeCom redelivers after 5 s, and the handlers that store reports are idempotent by message id, so
 a redelivery is handled rather than lost.
 
+A platform that got its 200 does not redeliver, though: when the handler was slower than the
+reply wait (an empty 200 now, the reply later) and the process died before it finished, nothing
+would ever come back. So each claim also keeps the decoded message (``payload``, what the adapter
+needs to handle it again), and :func:`take_stale` hands claims left unhandled for ``STALE_AFTER``
+to the recovery loop (:mod:`bot.adapters.recovery`), which replays them through their adapter.
+
 WeCom re-sends a callback it got no answer to within 5 s (three times), DingTalk re-sends too;
 the unique row makes the first delivery win on every instance sharing the database.
 """
@@ -14,10 +20,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
-from sqlalchemy import Column, UniqueConstraint, delete, update
+from sqlalchemy import JSON, Column, UniqueConstraint, and_, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, SQLModel, col
@@ -30,6 +38,8 @@ log = structlog.get_logger("exambot.inbound")
 MAX_ID = 128
 MAX_BATCH = 200
 RECLAIM_AFTER = timedelta(seconds=4)
+STALE_AFTER = timedelta(seconds=60)  # a claim unhandled this long is replayed by the recovery loop
+GIVE_UP_AFTER = timedelta(hours=6)  # older claims are not replayed (logged instead)
 
 
 class InboundMessage(SQLModel, table=True):
@@ -43,6 +53,8 @@ class InboundMessage(SQLModel, table=True):
     message_id: str = Field(max_length=MAX_ID)
     received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
     handled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # The decoded message, for replaying a claim whose handling never finished (None: not replayable).
+    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 def _key(message_id: str) -> str:
@@ -51,21 +63,31 @@ def _key(message_id: str) -> str:
     return "sha256:" + hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-async def claim(db: Database, channel: str, message_id: str, now: datetime) -> bool:
+Claim = tuple[str, str, datetime] | tuple[str, str, datetime, dict[str, Any] | None]
+
+
+async def claim(
+    db: Database, channel: str, message_id: str, now: datetime, payload: dict[str, Any] | None = None
+) -> bool:
     """Record the delivery; True the first time (handle it), False for a repeat (skip it)."""
-    return (await claim_many(db, [(channel, message_id, now)]))[0]
+    return (await claim_many(db, [(channel, message_id, now, payload)]))[0]
 
 
-async def claim_many(db: Database, items: Sequence[tuple[str, str, datetime]]) -> list[bool]:
-    """Claim several (channel, message id, received at) in one statement; True for each first delivery.
+async def claim_many(db: Database, items: Sequence[Claim]) -> list[bool]:
+    """Claim several (channel, message id, received at[, payload]) in one statement; True for each first delivery.
 
     Within ``items`` the first occurrence of a repeated id wins. One multi-row
     ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` works the same on SQLite (3.35+) and PostgreSQL.
     """
     if not items:
         return []
-    keyed = [(channel, _key(mid), at) for channel, mid, at in items]
-    rows = list({(c, k): {"channel": c, "message_id": k, "received_at": at} for c, k, at in reversed(keyed)}.values())
+    keyed = [(item[0], _key(item[1]), item[2], item[3] if len(item) > 3 else None) for item in items]
+    rows = list(
+        {
+            (c, k): {"channel": c, "message_id": k, "received_at": at, "payload": p}
+            for c, k, at, p in reversed(keyed)
+        }.values()
+    )
     table = InboundMessage.__table__  # type: ignore[attr-defined]
     insert = sqlite_insert if db.is_sqlite else pg_insert
     stmt = insert(table).values(rows).on_conflict_do_nothing().returning(table.c.channel, table.c.message_id)
@@ -89,7 +111,7 @@ async def claim_many(db: Database, items: Sequence[tuple[str, str, datetime]]) -
             )
             inserted |= {(r[0], r[1]) for r in (await conn.execute(again)).all()}
     out: list[bool] = []
-    for c, k, _ in keyed:
+    for c, k, _, _ in keyed:
         out.append((c, k) in inserted)
         inserted.discard((c, k))  # a second occurrence in the same batch is a repeat
     return out
@@ -108,6 +130,47 @@ async def mark_handled(db: Database, items: Sequence[tuple[str, str]], now: date
                 .where(table.c.channel == channel, table.c.message_id.in_(ids), table.c.handled_at.is_(None))
                 .values(handled_at=now)
             )
+
+
+@dataclass(frozen=True)
+class StaleClaim:
+    """A claim whose handling never finished, taken over for replay."""
+
+    channel: str
+    message_id: str
+    received_at: datetime
+    payload: dict[str, Any]
+
+
+async def take_stale(db: Database, now: datetime, *, limit: int = 50) -> tuple[list[StaleClaim], int]:
+    """Take over claims left unhandled for ``STALE_AFTER`` (and not older than ``GIVE_UP_AFTER``).
+
+    Taking one moves its ``received_at`` to ``now`` in the same statement that selects it, so of
+    several instances sweeping at once only one gets each claim, and a redelivery arriving during
+    the replay is a repeat. Returns the claims and how many unhandled claims were too old to replay
+    (those are marked handled, so they are reported once).
+    """
+    table = InboundMessage.__table__  # type: ignore[attr-defined]
+    stale = and_(
+        table.c.handled_at.is_(None),
+        table.c.payload.is_not(None),
+        table.c.received_at < now - STALE_AFTER,
+    )
+    async with db.begin() as conn:
+        too_old = await conn.execute(
+            update(table).where(stale, table.c.received_at < now - GIVE_UP_AFTER).values(handled_at=now)
+        )
+        ids = select(table.c.id).where(stale).order_by(table.c.received_at).limit(limit)
+        if not db.is_sqlite:
+            ids = ids.with_for_update(skip_locked=True)
+        taken = await conn.execute(
+            update(table)
+            .where(table.c.id.in_(ids.scalar_subquery()), stale)
+            .values(received_at=now)
+            .returning(table.c.channel, table.c.message_id, table.c.payload)
+        )
+        claims = [StaleClaim(r[0], r[1], now, r[2]) for r in taken.all() if isinstance(r[2], dict)]
+    return claims, int(too_old.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def prune(db: Database, before: datetime) -> int:
@@ -135,14 +198,17 @@ class InboundLedger:
         self.retention = retention
         self.prune_every = prune_every
         self._last_prune: datetime | None = None
-        self._pending: list[tuple[str, datetime, asyncio.Future[bool]]] = []
+        self._pending: list[tuple[str, datetime, dict[str, Any] | None, asyncio.Future[bool]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._handled: list[tuple[str, str]] = []
         self._handled_at: datetime | None = None
         self._marker: asyncio.Task[None] | None = None
 
-    async def first(self, message_id: str, now: datetime) -> bool:
+    async def first(self, message_id: str, now: datetime, payload: dict[str, Any] | None = None) -> bool:
         """True when this is the first delivery of ``message_id`` on this channel.
+
+        ``payload`` (JSON) is kept with the claim, so the recovery loop can handle the message
+        again if this handling never finishes.
 
         Claims arriving while an insert is running are batched into the next single statement,
         so under load the dedupe costs one transaction per batch instead of one per callback.
@@ -151,7 +217,7 @@ class InboundLedger:
             self._last_prune = now
             await prune(self.db, now - self.retention)
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending.append((message_id, now, future))
+        self._pending.append((message_id, now, payload, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         return await future
@@ -160,13 +226,13 @@ class InboundLedger:
         while self._pending:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             try:
-                results = await claim_many(self.db, [(self.channel, mid, at) for mid, at, _ in batch])
+                results = await claim_many(self.db, [(self.channel, mid, at, p) for mid, at, p, _ in batch])
             except Exception as exc:
-                for _, _, fut in batch:
+                for _, _, _, fut in batch:
                     if not fut.done():
                         fut.set_exception(exc)
                 continue
-            for (_, _, fut), first in zip(batch, results, strict=True):
+            for (_, _, _, fut), first in zip(batch, results, strict=True):
                 if not fut.done():
                     fut.set_result(first)
 

@@ -215,43 +215,52 @@ class WeComAdapter(Adapter):
             raise BadRequest(f"undecryptable: {type(exc).__name__}") from None
         return parse_xml(str(plain).encode("utf-8"))
 
-    async def _handle(self, fields: dict[str, str]) -> web.Response:
+    def _incoming(self, fields: dict[str, str]) -> tuple[str, str] | None:
+        """The dedupe key and the text to dispatch; None for events we ignore."""
         user = fields.get("FromUserName", "")
         msg_type = fields.get("MsgType", "")
         create_time = fields.get("CreateTime", "")
-        if not user or not msg_type:
-            return _refuse(400, "malformed", error="no FromUserName or MsgType")
         if msg_type == "event":
             if fields.get("Event", "") != "enter_agent":
-                return _empty()
-            key = f"event:{user}:{create_time}"
-            text = HELP_TEXT
-        elif msg_type == "text":
-            key = fields.get("MsgId") or f"text:{user}:{create_time}"
-            text = fields.get("Content", "")
-        else:
-            key = fields.get("MsgId") or f"{msg_type}:{user}:{create_time}"
-            text = ""
+                return None
+            return f"event:{user}:{create_time}", HELP_TEXT
+        if msg_type == "text":
+            return fields.get("MsgId") or f"text:{user}:{create_time}", fields.get("Content", "")
+        return fields.get("MsgId") or f"{msg_type}:{user}:{create_time}", ""
+
+    def _message(self, fields: dict[str, str], key: str, text: str) -> IncomingMessage:
+        chat = fields.get("ChatId", "")
+        return IncomingMessage(
+            channel=CHANNEL,
+            sender_id=fields.get("FromUserName", ""),
+            text=text,
+            message_id=key,
+            received_at=self.clock.now(),
+            chat_id=f"{CHANNEL}:{chat}" if chat else None,
+        )
+
+    async def _handle(self, fields: dict[str, str]) -> web.Response:
+        user = fields.get("FromUserName", "")
+        if not user or not fields.get("MsgType", ""):
+            return _refuse(400, "malformed", error="no FromUserName or MsgType")
+        incoming = self._incoming(fields)
+        if incoming is None:
+            return _empty()
+        key, text = incoming
         now = self.clock.now()
+        replayable = bool(text.strip())
         try:
-            first = await self.ledger.first(key, now)
+            first = await self.ledger.first(key, now, {"key": key, "fields": fields} if replayable else None)
         except Exception as exc:
             log.error("dedupe_unavailable", channel=CHANNEL, error=type(exc).__name__)
             return web.Response(status=503, text="")
         if not first:
             log.info("duplicate_callback", channel=CHANNEL)
             return _empty()
-        if not text.strip():
+        if not replayable:
+            self.ledger.handled(key, now)
             return self._passive(user, Reply(UNSUPPORTED))
-        chat = fields.get("ChatId", "")
-        msg = IncomingMessage(
-            channel=CHANNEL,
-            sender_id=user,
-            text=text,
-            message_id=key,
-            received_at=now,
-            chat_id=f"{CHANNEL}:{chat}" if chat else None,
-        )
+        msg = self._message(fields, key, text)
 
         async def late(reply: Reply) -> None:
             await self.dispatcher.services.notifier.notify([self._reply_message(msg, reply)])
@@ -264,6 +273,20 @@ class WeComAdapter(Adapter):
             self.waiter.late_soon(result, late)
             return _empty()
         return self._passive(user, result)
+
+    async def replay(self, payload: dict[str, Any]) -> None:
+        """Handle a claimed message again whose first handling never finished; the reply goes out by the API."""
+        fields, key = payload.get("fields"), payload.get("key")
+        if not isinstance(fields, dict) or not isinstance(key, str):
+            raise ValueError("wecom: not a replayable payload")
+        incoming = self._incoming({str(k): str(v) for k, v in fields.items()})
+        if incoming is None or not incoming[1].strip():
+            self.ledger.handled(key, self.clock.now())
+            return
+        msg = self._message(fields, key, incoming[1])
+        reply = await self._dispatch_and_mark(msg, key)
+        if reply is not None:
+            await self.dispatcher.services.notifier.notify([self._reply_message(msg, reply)])
 
     async def _dispatch_and_mark(self, msg: IncomingMessage, key: str) -> Reply | None:
         reply = await self.dispatcher.dispatch(msg)
