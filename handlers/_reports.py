@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from functools import wraps
 from typing import Any
 
 from sqlalchemy import or_
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.directory import person_targets
 from bot.dispatch import Context
 from bot.errors import UserFacingError
-from bot.model import OutgoingMessage
+from bot.model import OutgoingMessage, Reply
 from bot.store.tables import AuditLog, Report, Role, Staff
 from handlers._rooms import RoomNow
 
@@ -56,6 +58,38 @@ async def already_done(s: AsyncSession, ctx: Context) -> Report | None:
             .order_by(col(Report.id))
         )
     ).first()
+
+
+# The unique report indexes a second delivery of the same message (or a second correction of the same
+# row) runs into when it raced past the check in ``already_done`` / ``current``.
+_RACE_MARKS = ("ux_report_channel_message", "report.channel, report.message_id", "supersedes_id")
+
+Handler = Callable[[Context, str], Awaitable[Reply | str | None]]
+
+
+def lost_race(exc: IntegrityError) -> bool:
+    """True when ``exc`` is a report uniqueness violation: the same message or change was recorded meanwhile."""
+    text = str(exc.orig) if exc.orig is not None else str(exc)
+    return any(mark in text for mark in _RACE_MARKS)
+
+
+def once_per_message(func: Handler) -> Handler:
+    """Run a recording handler; when its insert loses a race with the same message, answer like a redelivery.
+
+    The failed transaction is rolled back and nothing was sent (alerts go out after the commit), so
+    running the handler again finds the row the other delivery stored and replies with it.
+    """
+
+    @wraps(func)
+    async def wrapper(ctx: Context, args: str) -> Reply | str | None:
+        try:
+            return await func(ctx, args)
+        except IntegrityError as exc:
+            if not lost_race(exc):
+                raise
+            return await func(ctx, args)
+
+    return wrapper
 
 
 async def append(
@@ -177,13 +211,24 @@ async def alert_targets(s: AsyncSession, channel: str, exclude: int | None) -> l
     return targets
 
 
-async def alert(ctx: Context, text: str) -> int:
-    """Tell the office and the supervisors at once (private chats); returns how many addresses."""
+async def alert(ctx: Context, text: str, *, send: bool = True) -> int:
+    """Tell the office and the supervisors at once (private chats); returns how many addresses.
+
+    With ``send=False`` (a redelivered message) nothing is sent and the count is the same as the first time.
+    """
     async with ctx.services.db.read() as s:
         targets = await alert_targets(s, ctx.message.channel, ctx.staff.id if ctx.staff else None)
-    if targets:
+    if targets and send:
         await ctx.notify([OutgoingMessage(t, text) for t in targets])
     return len(targets)
+
+
+NOBODY_TO_ALERT = "未找到可通知的办公室或督导人员，请直接电话联系考务办公室"
+
+
+def alerted(count: int) -> str:
+    """How a reply says who was told: “已通知考务办公室和督导（3 人）”, or to phone the office when nobody was found."""
+    return f"已通知考务办公室和督导（{count} 人）" if count else NOBODY_TO_ALERT
 
 
 Rebuild = Callable[[Context, AsyncSession, Report, RoomNow, str], Awaitable[dict[str, Any]]]

@@ -14,9 +14,10 @@ from bot.model import Reply
 from bot.store.tables import Report
 from handlers import _dialog, _show
 from handlers._parse import CN_NUM, NONE_WORDS, clean, cn_number, split_args
-from handlers._reports import KINDS, KindRules, active, already_done, append
+from handlers._reports import KINDS, KindRules, active, already_done, append, once_per_message
 from handlers._rooms import ANY_ROOM, REPORTER, RoomNow, has_candidates, resolve_room
 from handlers._typo import typo_guard
+from handlers.papers import announce_change, reconcile
 
 USAGE = "/缺考 考场 准考证号…（没有缺考写“无”），例：/缺考 3 2026000003 2026000005"
 CORRECT_USAGE = "/更正 编号 准考证号…（或“无”）"
@@ -42,6 +43,9 @@ def parse(text: str, usage: str = USAGE) -> AbsentArgs:
     words = a.words
     none = any(w.lower() in NONE_WORDS for w in words)
     words = [w for w in words if w.lower() not in NONE_WORDS]
+    room = a.room
+    if room is None and words and (none or a.tickets) and re.fullmatch(rf"[{CN_NUM}]{{1,4}}", words[0]):
+        room, words = cn_number(words[0]), words[1:]  # “/缺考 一 无”: a bare 一 beside 无 or numbers is the room
     count: int | None = None
     left: list[str] = []
     for w in clean(" ".join(words).replace("缺考", " ")).split():
@@ -62,7 +66,7 @@ def parse(text: str, usage: str = USAGE) -> AbsentArgs:
         raise UserFacingError("请写缺考考生的准考证号，没有缺考写“无”。", usage=usage)
     if tickets and count is not None and count != len(tickets):
         raise UserFacingError(f"写了缺考 {count} 人，却给了 {len(tickets)} 个准考证号，请核对。", usage=usage)
-    return AbsentArgs(a.room, tickets, none, count)
+    return AbsentArgs(room, tickets, none, count)
 
 
 async def build(s: AsyncSession, where: RoomNow, args: AbsentArgs, usage: str) -> dict[str, Any]:
@@ -92,23 +96,27 @@ async def _names(ctx: Context, s: AsyncSession, room_id: int) -> dict[str, str]:
     return {t: n for (_r, t), n in (await _show.names_of(s, [room_id])).items()}
 
 
-async def record(ctx: Context, args: str) -> Reply:
-    """Parse, check and store one absentee report."""
+@once_per_message
+async def record(ctx: Context, args: str) -> Reply | str | None:
+    """Parse, check and store one absentee report; a collection already recorded is checked again."""
     parsed = parse(args)
     async with ctx.services.db.session() as s:
         row = await already_done(s, ctx)
         where = await resolve_room(ctx, s, parsed.room, USAGE, any_room=ANY_ROOM)
         replaced: Report | None = None
+        before = after = None
         if row is None:
             payload = await build(s, where, parsed, USAGE)
+            before = await reconcile(s, where.room)
             previous = await active(s, ["absent"], [where.room_id])
             replaced = previous[-1] if previous else None
             row = await append(ctx, s, "absent", where, payload, supersedes=replaced)
+            after = await reconcile(s, where.room)
         names = await _names(ctx, s, where.room_id)
     text = f"已记录{where.label}缺考（编号 {row.id}）：{describe(ctx, row, names)}。"
     if replaced is not None:
         text += f"\n（替代之前的编号 {replaced.id}）"
-    return Reply(text)
+    return Reply(text + await announce_change(ctx, where, before, after, "缺考"))
 
 
 @table.command("缺考", "absent", summary="报告缺考考生（没有缺考写“无”）", usage=USAGE, permission=REPORTER)

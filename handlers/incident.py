@@ -13,7 +13,7 @@ from bot.model import Reply
 from bot.store.tables import Report
 from handlers import _dialog
 from handlers._parse import CN_NUM, ROOM_FIRST_RE, ROOM_RE, cn_number, nfkc
-from handlers._reports import KINDS, KindRules, alert, already_done, append
+from handlers._reports import KINDS, NOBODY_TO_ALERT, KindRules, alert, alerted, already_done, append, once_per_message
 from handlers._rooms import SEES_ALL, WATCHER, RoomNow, resolve_room
 from handlers._typo import typo_guard
 
@@ -54,7 +54,8 @@ def _alert_text(where: RoomNow, who: str, row: Report) -> str:
     return f"【突发事件】{place}{who} 报告：{row.payload.get('text')}（编号 {row.id}）"
 
 
-async def record(ctx: Context, args: str) -> Reply:
+@once_per_message
+async def record(ctx: Context, args: str) -> Reply | str | None:
     """Store the incident and alert at once."""
     room, text = parse(args)
     async with ctx.services.db.session() as s:
@@ -63,11 +64,8 @@ async def record(ctx: Context, args: str) -> Reply:
         fresh = row is None
         if row is None:
             row = await append(ctx, s, "incident", where, {"text": text})
-    sent = 0
-    if fresh:
-        sent = await alert(ctx, _alert_text(where, ctx.staff.name if ctx.staff else "?", row))
-    told = f"已通知考务办公室和督导（{sent} 人）" if fresh else "已通知考务办公室和督导"
-    return Reply(f"已记录{where.label}突发事件（编号 {row.id}）：{text}。{told}；请按突发事件应急预案处置。")
+    sent = await alert(ctx, _alert_text(where, ctx.staff.name if ctx.staff else "?", row), send=fresh)
+    return Reply(f"已记录{where.label}突发事件（编号 {row.id}）：{text}。{alerted(sent)}；请按突发事件应急预案处置。")
 
 
 @table.command("突发", "incident", summary="报告突发事件（立即通知办公室和督导）", usage=USAGE, permission=WATCHER)
@@ -87,8 +85,8 @@ async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, t
 
 
 async def _after_correct(ctx: Context, row: Report, where: RoomNow) -> str:
-    await alert(ctx, "【突发事件·更正】" + _alert_text(where, ctx.staff.name if ctx.staff else "?", row))
-    return "\n已把更正通知考务办公室和督导。"
+    sent = await alert(ctx, "【突发事件·更正】" + _alert_text(where, ctx.staff.name if ctx.staff else "?", row))
+    return "\n" + (f"已把更正通知考务办公室和督导（{sent} 人）。" if sent else NOBODY_TO_ALERT + "。")
 
 
 KINDS["incident"] = KindRules(CORRECT_USAGE, _rebuild, describe, _after_correct)

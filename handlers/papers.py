@@ -17,10 +17,21 @@ from bot.dispatch import CommandTable, Context
 from bot.errors import UserFacingError
 from bot.model import Reply
 from bot.permissions import OFFICE
-from bot.store.tables import Report
+from bot.store.tables import Report, Room
 from handlers import _dialog
 from handlers._parse import CN_NUM, ROOM_RE, clean, cn_number, report_id, take_keyword_number
-from handlers._reports import KINDS, KindRules, active, alert, already_done, append, current, root_of
+from handlers._reports import (
+    KINDS,
+    KindRules,
+    active,
+    alert,
+    alerted,
+    already_done,
+    append,
+    current,
+    once_per_message,
+    root_of,
+)
 from handlers._rooms import ANY_ROOM, REPORTER, RoomNow, resolve_room, room_by_id
 from handlers._typo import typo_guard
 
@@ -93,40 +104,81 @@ def parse(text: str, usage: str = USAGE) -> PapersArgs:
     return PapersArgs(room, action, count, answered, blank or 0, spoiled or 0, guessed)
 
 
-async def _present(s: AsyncSession, where: RoomNow) -> tuple[int, bool]:
-    absent = await active(s, ["absent"], [where.room_id])
-    if not absent:
-        return where.room.expected, False
-    return int(absent[-1].payload.get("present", where.room.expected)), True
+def problems_of(counts: dict[str, Any], handout: Report | None, absent: Report | None, expected: int) -> list[str]:
+    """What does not add up in a collection, against the room's current handout and 实考.
 
-
-async def build(s: AsyncSession, where: RoomNow, args: PapersArgs) -> dict[str, Any]:
-    """The payload; a collection is reconciled against the handout and 实考."""
-    if args.action == "handout":
-        return {"action": "handout", "count": args.count}
-    answered = args.answered if args.answered is not None else args.count - args.blank - args.spoiled
-    total = answered + args.blank + args.spoiled
+    Evaluated whenever a collection is shown, so a later handout, 缺考 report or correction counts.
+    """
+    count, answered = int(counts.get("count", 0)), int(counts.get("answered", 0))
+    blank, spoiled = int(counts.get("blank", 0)), int(counts.get("spoiled", 0))
+    total = answered + blank + spoiled
     problems: list[str] = []
-    if args.answered is not None and args.count != total:
-        problems.append(f"回收 {args.count} ≠ 答题卡 {answered} + 空白 {args.blank} + 损坏 {args.spoiled}")
-    handouts = await active(s, ["papers"], [where.room_id])
-    out = [r for r in handouts if r.payload.get("action") == "handout"]
-    handed = int(out[-1].payload.get("count", 0)) if out else None
+    if count != total:
+        problems.append(f"回收 {count} ≠ 答题卡 {answered} + 空白 {blank} + 损坏 {spoiled}")
+    handed = int(handout.payload.get("count", 0)) if handout is not None else None
     if handed is None:
         problems.append("未报领取份数")
     elif handed != total:
-        problems.append(f"领取 {handed} ≠ 答题卡 {answered} + 空白 {args.blank} + 损坏 {args.spoiled}")
-    present, reported = await _present(s, where)
+        problems.append(f"领取 {handed} ≠ 答题卡 {answered} + 空白 {blank} + 损坏 {spoiled}")
+    present = int(absent.payload.get("present", expected)) if absent is not None else expected
     if answered != present:
-        problems.append(f"答题卡 {answered} ≠ 实考 {present}" + ("" if reported else "（未报缺考，按应考计）"))
+        unreported = "" if absent is not None else "（未报缺考，按应考计）"
+        problems.append(f"答题卡 {answered} ≠ 实考 {present}{unreported}")
+    return problems
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """A room's current collection and what does not add up in it now."""
+
+    collect: Report
+    problems: tuple[str, ...]
+
+    @property
+    def reconciled(self) -> bool:
+        """Everything adds up."""
+        return not self.problems
+
+
+def split_papers(rows: list[Report]) -> tuple[dict[int, Report], dict[int, Report]]:
+    """The latest active handout and collection per room id."""
+    handout: dict[int, Report] = {}
+    collect: dict[int, Report] = {}
+    for r in rows:
+        if r.room_id is not None and r.kind == "papers":
+            (handout if r.payload.get("action") == "handout" else collect)[r.room_id] = r
+    return handout, collect
+
+
+async def reconcile(s: AsyncSession, room: Room) -> Reconciliation | None:
+    """The room's collection checked against its current handout and 实考 (None before the collection)."""
+    assert room.id is not None
+    rows = await active(s, ["papers", "absent"], [room.id])
+    handout, collect = split_papers(rows)
+    c = collect.get(room.id)
+    if c is None:
+        return None
+    absent = [r for r in rows if r.kind == "absent"]
+    last_absent = absent[-1] if absent else None
+    return Reconciliation(c, tuple(problems_of(c.payload, handout.get(room.id), last_absent, room.expected)))
+
+
+async def build(s: AsyncSession, where: RoomNow, args: PapersArgs) -> dict[str, Any]:
+    """The payload; a collection is reconciled against the handout and 实考 (as they stand now)."""
+    if args.action == "handout":
+        return {"action": "handout", "count": args.count}
+    answered = args.answered if args.answered is not None else args.count - args.blank - args.spoiled
+    rows = await active(s, ["papers", "absent"], [where.room_id])
+    handout, _ = split_papers(rows)
+    absent = [r for r in rows if r.kind == "absent"]
+    counts = {"count": args.count, "answered": answered, "blank": args.blank, "spoiled": args.spoiled}
+    h = handout.get(where.room_id)
+    problems = problems_of(counts, h, absent[-1] if absent else None, where.room.expected)
     return {
         "action": "collect",
-        "count": args.count,
-        "answered": answered,
-        "blank": args.blank,
-        "spoiled": args.spoiled,
-        "handed_out": handed,
-        "present": present,
+        **counts,
+        "handed_out": int(h.payload.get("count", 0)) if h else None,
+        "present": int(absent[-1].payload.get("present", where.room.expected)) if absent else where.room.expected,
         "reconciled": not problems,
         "problems": problems,
     }
@@ -146,7 +198,7 @@ def describe(ctx: Context, report: Report, names: dict[str, str]) -> str:
 def _alert_text(where: RoomNow, who: str, row: Report) -> str:
     return (
         f"【试卷核对不符】{where.label}（{where.session.code}）{who} 报告：{describe_plain(row)}。编号 {row.id}；"
-        "请立即追查（监考人员守则4(2)），核实后用 /更正 或 /备注 关闭。"
+        f"请立即追查（监考人员守则4(2)），核实后用 /更正 {row.id} 或 /备注 {row.id} 关闭。"
     )
 
 
@@ -157,7 +209,8 @@ def describe_plain(row: Report) -> str:
     return line + "，" + "；".join(p.get("problems", []))
 
 
-async def record(ctx: Context, args: str) -> Reply:
+@once_per_message
+async def record(ctx: Context, args: str) -> Reply | str | None:
     """Parse, check and store one handout or collection; a mismatch alerts at once."""
     parsed = parse(args)
     async with ctx.services.db.session() as s:
@@ -167,15 +220,20 @@ async def record(ctx: Context, args: str) -> Reply:
             raise UserFacingError("请写试卷份数。", usage=USAGE)
         fresh = row is None
         replaced: Report | None = None
+        before = after = None
         if row is None:
+            before = await reconcile(s, where.room)
             payload = await build(s, where, parsed)
             same = [r for r in await active(s, ["papers"], [where.room_id]) if r.payload.get("action") == parsed.action]
             replaced = same[-1] if same else None
             row = await append(ctx, s, "papers", where, payload, supersedes=replaced)
+            after = await reconcile(s, where.room)
     text = f"已记录{where.label}试卷（编号 {row.id}）：{describe(ctx, row, {})}。"
     if replaced is not None:
         text += f"\n（替代之前的编号 {replaced.id}）"
     text += await _after(ctx, row, where, fresh)
+    if row.payload.get("action") == "handout":
+        text += await announce_change(ctx, where, before, after, "领取份数")
     return Reply(text)
 
 
@@ -183,9 +241,28 @@ async def _after(ctx: Context, row: Report, where: RoomNow, fresh: bool = True) 
     p = row.payload
     if p.get("action") != "collect" or p.get("reconciled"):
         return ""
-    if fresh:
-        await alert(ctx, _alert_text(where, ctx.staff.name if ctx.staff else "?", row))
-    return "\n已通知考务办公室；请立即清点追查，核实后用 /更正 编号 改正。"
+    sent = await alert(ctx, _alert_text(where, ctx.staff.name if ctx.staff else "?", row), send=fresh)
+    return f"\n{alerted(sent)}；请立即清点追查，核实后用 /更正 {row.id} 改正，或由考务办公室用 /备注 {row.id} 关闭。"
+
+
+async def announce_change(
+    ctx: Context, where: RoomNow, before: Reconciliation | None, after: Reconciliation | None, what: str
+) -> str:
+    """After a new 缺考, handout or correction: say (and alert) when the room's collection now checks differently."""
+    if before is None or after is None or before.problems == after.problems:
+        return ""
+    cid = after.collect.id
+    if after.reconciled:
+        return f"\n按新的{what}重新核对：试卷回收编号 {cid} 现在核对无误。"
+    problems = "；".join(after.problems)
+    who = ctx.staff.name if ctx.staff else "?"
+    sent = await alert(
+        ctx,
+        f"【试卷核对不符】{where.label}（{where.session.code}）{who} 报告了新的{what}，"
+        f"试卷回收编号 {cid} 现在核对不符：{problems}。"
+        f"请立即追查（监考人员守则4(2)），核实后用 /更正 {cid} 或 /备注 {cid} 关闭。",
+    )
+    return f"\n按新的{what}重新核对：试卷回收编号 {cid} 现在核对不符：{problems}；{alerted(sent)}。"
 
 
 @table.command("试卷", "papers", summary="报告试卷领取和回收份数", usage=USAGE, permission=REPORTER)
@@ -199,6 +276,7 @@ async def papers(ctx: Context, args: str) -> Reply | str | None:
 
 @table.command("备注", "note", summary="考务办公室核实后关闭试卷不符", usage=NOTE_USAGE, permission=OFFICE)
 @typo_guard
+@once_per_message
 async def note(ctx: Context, args: str) -> Reply | str | None:
     """/备注 21 说明: the office closes a papers mismatch after checking (the mismatch stays on record)."""
     first, _, rest = clean(args).partition(" ")

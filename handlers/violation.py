@@ -18,7 +18,18 @@ from bot.permissions import OFFICE
 from bot.store.tables import Report, Staff
 from handlers import _dialog, _show
 from handlers._parse import clean, report_id, split_args
-from handlers._reports import KINDS, KindRules, active, alert, already_done, append, current, root_of
+from handlers._reports import (
+    KINDS,
+    KindRules,
+    active,
+    alert,
+    alerted,
+    already_done,
+    append,
+    current,
+    once_per_message,
+    root_of,
+)
 from handlers._rooms import REPORTER, SEES_ALL, WATCHER, RoomNow, has_candidates, resolve_room, room_by_id
 from handlers._typo import typo_guard
 
@@ -39,6 +50,8 @@ TYPES: tuple[str, ...] = (
 )
 _TYPE_WORDS: tuple[tuple[str, str], ...] = (
     ("携带手机等电子设备", TYPES[0]),
+    ("携带电子设备", TYPES[0]),
+    ("携带手机", TYPES[0]),
     ("电子设备", TYPES[0]),
     ("带手机", TYPES[0]),
     ("手机", TYPES[0]),
@@ -58,6 +71,7 @@ _TYPE_WORDS: tuple[tuple[str, str], ...] = (
     ("喧哗", TYPES[5]),
     ("不服从管理", TYPES[6]),
     ("不服从", TYPES[6]),
+    ("携带", TYPES[0]),
     ("其他", TYPES[7]),
     ("其它", TYPES[7]),
 )
@@ -100,13 +114,33 @@ def _take(text: str, words: tuple[tuple[str, str], ...]) -> tuple[str | None, st
     return value, clean(text[:i] + " " + text[i + n :])
 
 
+_NOTE_MARKERS = ("说明", "备注")
+TYPE_CONFLICT = f"违纪类型只能写一种（{'、'.join(TYPES)}），其他情况请写在“说明：”后面。"
+# Written anywhere outside the note these always name a type (手机 or 说话 inside a note may not).
+_STRONG_TYPE_WORDS = frozenset(TYPES) | frozenset(w for w, v in _TYPE_WORDS if v in SERIOUS_TYPES)
+ACTION_CONFLICT = f"处理只能写一种：{'、'.join(ACTIONS)}。"
+
+
+def _conflicts(rest: str, words: tuple[tuple[str, str], ...], taken: str, *, anywhere: frozenset[str]) -> bool:
+    """Whether ``rest`` names a second, different value: as a whole word, or inside a word for ``anywhere`` words."""
+    tokens = set(rest.split())
+    return any(value != taken and (word in tokens or (word in anywhere and word in rest)) for word, value in words)
+
+
 def parse(text: str, usage: str = USAGE) -> ViolationArgs:
-    """Room, one ticket, the type and the action in any order; what is left is the note."""
+    """Room, one ticket, the type and the action in any order; what is left (and all after 说明：) is the note."""
     a = split_args(text)
-    rest = a.rest
-    for prefix in ("类型", "处理", "说明", "备注", "违纪"):
-        rest = rest.replace(prefix, " ")
-    vtype, rest = _take(clean(rest), _TYPE_WORDS)
+    head, tail = a.rest, ""
+    marks = [(i, m) for m in _NOTE_MARKERS if (i := head.find(m)) >= 0]
+    if marks:
+        i, m = min(marks)
+        head, tail = head[:i], head[i + len(m) :]
+    for prefix in ("类型", "处理", "违纪"):
+        head = head.replace(prefix, " ")
+    head = clean(head)
+    vtype, rest = _take(head, _TYPE_WORDS)
+    if vtype is None and tail:  # “说明：” written before the type
+        vtype, tail = _take(clean(tail), _TYPE_WORDS)
     action, rest = _take(rest, _ACTION_WORDS)
     if not a.tickets:
         raise UserFacingError("请写违纪考生的准考证号。", usage=usage)
@@ -114,7 +148,12 @@ def parse(text: str, usage: str = USAGE) -> ViolationArgs:
         raise UserFacingError("一条违纪记录只写一名考生，请分开发送。", usage=usage)
     if vtype is None:
         raise UserFacingError(f"请写违纪类型：{'、'.join(TYPES)}。", usage=usage)
-    return ViolationArgs(a.room, a.tickets[0], vtype, action, rest)
+    # A second type or action outside the note would silently record the milder one (抄袭 替考, 警告 终止考试).
+    if _conflicts(rest, _TYPE_WORDS, vtype, anywhere=_STRONG_TYPE_WORDS):
+        raise UserFacingError(TYPE_CONFLICT, usage=usage)
+    if action is not None and _conflicts(rest, _ACTION_WORDS, action, anywhere=frozenset(w for w, _ in _ACTION_WORDS)):
+        raise UserFacingError(ACTION_CONFLICT, usage=usage)
+    return ViolationArgs(a.room, a.tickets[0], vtype, action, clean(f"{rest} {tail}"))
 
 
 def is_serious(payload: dict[str, Any]) -> bool:
@@ -136,7 +175,7 @@ def describe(ctx: Context, report: Report, names: dict[str, str]) -> str:
     """准考证号 类型，现场处理：…（说明）."""
     p = report.payload
     line = f"{_show.ticket(ctx, p.get('ticket', ''), names.get(p.get('ticket', '')))} {p.get('type', '')}"
-    line += f"，现场处理：{p.get('action') or '未填'}"
+    line += f"，现场处理：{p.get('action') or '未填写'}"
     if p.get("note"):
         line += f"（{p['note']}）"
     return line
@@ -153,11 +192,12 @@ def _alert_text(where: RoomNow, staff: Staff | None, row: Report, names: dict[st
     cand = f"{p.get('ticket')}（{name}）" if name else str(p.get("ticket"))
     return (
         f"【违纪·需关注】{where.label}（{where.session.code}）{who} 报告：{cand} {p.get('type')}，"
-        f"现场处理：{p.get('action') or '未填'}。编号 {row.id}，待第二名监考员 /确认 {row.id}。"
+        f"现场处理：{p.get('action') or '未填写'}。编号 {row.id}，待第二名监考员 /确认 {row.id}。"
     )
 
 
-async def record(ctx: Context, args: str) -> Reply:
+@once_per_message
+async def record(ctx: Context, args: str) -> Reply | str | None:
     """Parse, check and store one violation; serious ones alert the office and supervisors."""
     parsed = parse(args)
     async with ctx.services.db.session() as s:
@@ -169,9 +209,8 @@ async def record(ctx: Context, args: str) -> Reply:
         names = await _names(s, where.room_id)
     text = f"已记录{where.label}违纪（编号 {row.id}）：{describe(ctx, row, names)}。"
     if row.payload.get("serious"):
-        if fresh:
-            await alert(ctx, _alert_text(where, ctx.staff, row, names))
-        text += f"\n已通知考务办公室和督导；请本考场另一名监考员发送 /确认 {row.id}。"
+        sent = await alert(ctx, _alert_text(where, ctx.staff, row, names), send=fresh)
+        text += f"\n{alerted(sent)}；请本考场另一名监考员发送 /确认 {row.id}。"
     return Reply(text)
 
 
@@ -197,6 +236,7 @@ async def _room_ids_of(s: AsyncSession, root: int) -> list[int]:
 
 @table.command("确认", "confirm", summary="第二名监考员确认严重违纪记录", usage=CONFIRM_USAGE, permission=REPORTER)
 @typo_guard
+@once_per_message
 async def confirm(ctx: Context, args: str) -> Reply | str | None:
     """/确认 15: the room's other invigilator confirms a serious violation."""
     if not args.strip():
@@ -211,19 +251,22 @@ async def confirm(ctx: Context, args: str) -> Reply | str | None:
         if report.kind != "violation":
             raise UserFacingError(f"编号 {rid} 不是违纪记录，只有违纪记录需要确认。", usage=CONFIRM_USAGE)
         if not report.payload.get("serious"):
-            raise UserFacingError(f"编号 {rid} 不是终止考试、宣布成绩无效或替考，不需要确认。")
+            raise UserFacingError(
+                f"编号 {rid} 不是终止考试、宣布成绩无效或替考，不需要确认。", usage=CONFIRM_USAGE
+            )
         where = await room_by_id(ctx, s, report.room_id)
         assert where is not None
         if where.duty is None:
-            raise UserFacingError(f"只有{where.label}本场次的监考或考评人员才能确认编号 {rid}。")
+            raise UserFacingError(f"只有{where.label}本场次的监考或考评人员才能确认编号 {rid}。", usage=CONFIRM_USAGE)
         root = root_of(report)
         chain_staff = {r.staff_id for r in await _chain_rows(s, report)}
         if ctx.staff.id in chain_staff:
-            raise UserFacingError(f"编号 {rid} 是您自己报告的，需要本考场另一名监考员确认。")
+            raise UserFacingError(f"编号 {rid} 是您自己报告的，需要本考场另一名监考员确认。", usage=CONFIRM_USAGE)
         existing = await confirmations(s, root)
         if done is None and existing:
             who = await s.get(Staff, existing[0].staff_id) if existing[0].staff_id else None
-            raise UserFacingError(f"编号 {rid} 已由{who.name if who else '他人'}确认过。")
+            by = who.name if who else "他人"
+            raise UserFacingError(f"编号 {rid} 已由{by}确认过，不必再确认。", usage=CONFIRM_USAGE)
         if done is None:
             await append(ctx, s, "confirm", where, {"ref": root, "report": report.id})
         reporter = await s.get(Staff, report.staff_id) if report.staff_id else None
@@ -263,6 +306,7 @@ def parse_ruling(text: str) -> Ruling:
 
 @table.command("认定", "determine", summary="考务办公室对违纪记录作出认定", usage=RULING_USAGE, permission=OFFICE)
 @typo_guard
+@once_per_message
 async def determine(ctx: Context, args: str) -> Reply | str | None:
     """/认定 15 宣布成绩无效 [说明]: the office's final determination, kept beside the on-the-spot action."""
     if not args.strip():
@@ -314,8 +358,8 @@ async def _after_correct(ctx: Context, row: Report, where: RoomNow) -> str:
         names = await _names(s, where.room_id)
         if await confirmations(s, root_of(row)):
             return ""
-    await alert(ctx, _alert_text(where, ctx.staff, row, names))
-    return f"\n已通知考务办公室和督导；请本考场另一名监考员发送 /确认 {row.id}。"
+    sent = await alert(ctx, _alert_text(where, ctx.staff, row, names))
+    return f"\n{alerted(sent)}；请本考场另一名监考员发送 /确认 {row.id}。"
 
 
 KINDS["violation"] = KindRules(CORRECT_USAGE, _rebuild, describe, _after_correct)

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlalchemy import Enum as SAEnum
+from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
 from bot.store.types import UTCDateTime
@@ -158,7 +159,18 @@ class Candidate(SQLModel, table=True):
 class Report(SQLModel, table=True):
     """An append-only report row; a correction or revocation is a new row superseding an old one."""
 
-    __table_args__ = (Index("ix_report_room_kind", "room_id", "kind"),)
+    __table_args__ = (
+        Index("ix_report_room_kind", "room_id", "kind"),
+        # One platform message records once (a redelivery, or two deliveries racing, finds the first row).
+        Index(
+            "ux_report_channel_message",
+            "channel",
+            "message_id",
+            unique=True,
+            sqlite_where=sql_text("message_id IS NOT NULL"),
+            postgresql_where=sql_text("message_id IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=32)  # absent | violation | papers | incident | ...
