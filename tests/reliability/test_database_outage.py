@@ -39,13 +39,49 @@ async def test_outage_gives_503_then_recovers(
     make_settings: Callable[..., Settings],
     clock: ManualClock,
 ) -> None:
-    """For 30 s of database outage health and messages answer 503 and store nothing; then all recovers by itself."""
+    """For 30 s of database outage health, the console and both platforms' callbacks answer 503 and store
+    nothing; then all recovers by itself, and the platforms' redeliveries are stored once each."""
+    import json
+
+    from tests.fakes.dingtalk import callback_headers, robot_message
+    from tests.fakes.wecom import WeComPlatform
+
     p, url = proxy
-    settings = make_settings(database_url=url)
+    token, aes, corp, dd_secret = "outage-token", "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR", "wwoutage1", "dd-s"
+    settings = make_settings(
+        database_url=url,
+        wecom_corp_id=corp,
+        wecom_agent_id="1000002",
+        wecom_secret="s",
+        wecom_token=token,
+        wecom_aes_key=aes,
+        wecom_api_base="http://127.0.0.1:9",
+        dingtalk_app_key="ddkey",
+        dingtalk_app_secret=dd_secret,
+        dingtalk_robot_code="ddrobot",
+        dingtalk_api_base="http://127.0.0.1:9",
+        dingtalk_oapi_base="http://127.0.0.1:9",
+    )
     app = create_app(settings, clock=clock, console=True, components=[])
     client: TestClient = await aiohttp_client(app)
     db = app[SERVICES].db
     await seed_demo(db, clock.now(), settings.tz)
+    wecom = WeComPlatform(token, aes, corp, 1000002, now=lambda: clock.now().timestamp())
+    now_ms = int(clock.now().timestamp() * 1000)
+
+    async def wecom_report(n: int) -> int:
+        query, body = wecom.post(wecom.message_xml("wangfang", f"/突发 1 停电 WO-{n}", msg_id=f"77{n:04d}"))
+        async with client.post(f"/wecom/callback?{query}", data=body) as r:
+            await r.read()
+            return r.status
+
+    async def dingtalk_report(n: int) -> int:
+        body = robot_message(f"/突发 1 漏水 DO-{n}", staff_id="dd_liqiang", msg_id=f"ddmsg{n}", now_ms=now_ms)
+        headers = callback_headers(dd_secret, int(clock.now().timestamp() * 1000))
+        data = json.dumps(body, ensure_ascii=False).encode()
+        async with client.post("/dingtalk/callback", data=data, headers=headers) as r:
+            await r.read()
+            return r.status
 
     r = await client.post("/console/api/send", json={"as": "1", "text": "/我"})
     assert r.status == 200
@@ -60,6 +96,8 @@ async def test_outage_gives_503_then_recovers(
         assert r.status == 503
         assert r.headers["Retry-After"] == "5"
         assert "暂时不可用" in (await r.json())["error"]
+        assert await wecom_report(probes) == 503  # WeCom delivers it again later
+        assert await dingtalk_report(probes) == 503  # so does DingTalk
         probes += 1
         await asyncio.sleep(3)
     assert probes >= 3
@@ -69,8 +107,14 @@ async def test_outage_gives_503_then_recovers(
     r = await client.post("/console/api/send", json={"as": "1", "text": "/帮助"})
     assert r.status == 200
     assert "您可以使用以下命令" in (await r.json())["reply"]
+    clock.advance(timedelta(seconds=5))  # the platforms redeliver what got a 503
+    for n in range(probes):
+        assert await wecom_report(n) == 200
+        assert await dingtalk_report(n) == 200
+        assert await wecom_report(n) == 200  # a further redelivery is a duplicate
     async with db.session() as s:
         rows = (await s.exec(select(ConsoleMessage).order_by(col(ConsoleMessage.id)))).all()
+        reports = (await s.exec(select(Report).where(col(Report.kind) == "incident"))).all()
     # Before the cut: "/我" and its reply; during it: nothing; after: "/帮助" and its reply.
     assert [(m.direction, m.text[:3]) for m in rows] == [
         ("in", "/我"),
@@ -78,6 +122,9 @@ async def test_outage_gives_503_then_recovers(
         ("in", "/帮助"),
         ("out", "王芳，"),
     ]
+    texts = sorted(str(r.payload["text"]) for r in reports)
+    assert len(texts) == 2 * probes and len(set(texts)) == 2 * probes
+    assert {t.split()[-1] for t in texts} == {f"WO-{n}" for n in range(probes)} | {f"DO-{n}" for n in range(probes)}
 
 
 async def test_wecom_callback_during_outage_is_retried_not_lost(
