@@ -1,20 +1,139 @@
-"""The ``exambot`` command line: serve, demo, chat, config, db, import, template, ask."""
+"""The ``exambot`` command line: serve, demo, chat, config, db, import, template, ask, timeline.
+
+Subcommand modules are imported only when their command runs (or when help lists them all), so a
+quick ``exambot ask`` does not pay for aiohttp, SQLAlchemy and the importer.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import os
+import re
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-
-from aiohttp import web
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot.settings import ConfigError, Settings, describe, load_settings
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 DEMO_DB = "exambot-demo.db"
 
 Runner = Callable[[argparse.Namespace, Settings], int]
+
+
+class ChineseArgumentParser(argparse.ArgumentParser):
+    """argparse with Chinese section titles, help and error messages (subcommand parsers inherit it)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        add_help = kwargs.pop("add_help", True)
+        super().__init__(*args, add_help=False, **kwargs)
+        self._positionals.title = "位置参数"
+        self._optionals.title = "选项"
+        if add_help:
+            self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="显示此帮助并退出")
+
+    def format_usage(self) -> str:
+        formatter = self._get_formatter()
+        formatter.add_usage(self.usage, self._actions, self._mutually_exclusive_groups, prefix="用法：")
+        return formatter.format_help()
+
+    def format_help(self) -> str:
+        formatter = self._get_formatter()
+        formatter.add_usage(self.usage, self._actions, self._mutually_exclusive_groups, prefix="用法：")
+        formatter.add_text(self.description)
+        for group in self._action_groups:
+            formatter.start_section(group.title)
+            formatter.add_text(group.description)
+            formatter.add_arguments(group._group_actions)
+            formatter.end_section()
+        formatter.add_text(self.epilog)
+        return formatter.format_help()
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}：错误：{translate_error(message)}\n")
+
+
+_TYPE_NAMES = {"int": "整数", "float": "数字"}
+
+
+def _choices(text: str) -> str:
+    return "、".join(part.strip().strip("'") for part in text.split(","))
+
+
+def translate_error(message: str) -> str:
+    """argparse's English error message in Chinese (the common forms; anything else is kept as is)."""
+    m = re.fullmatch(r"argument (\S+?): (.*)", message, flags=re.S)
+    if m:
+        name, rest = m.groups()
+        c = re.fullmatch(r"invalid choice: (.*?) \(choose from (.*)\)", rest, flags=re.S)
+        if c and name == "COMMAND":
+            return f"没有 {c.group(1)} 这个命令，可用的命令：{_choices(c.group(2))}"
+        return f"参数 {name}：{_translate_argument(rest)}"
+    for pattern, chinese in (
+        (r"the following arguments are required: (.*)", "缺少必需的参数：{0}"),
+        (r"unrecognized arguments: (.*)", "无法识别的参数：{0}"),
+        (r"ambiguous option: (\S+) could match (.*)", "选项 {0} 有歧义，可能是：{1}"),
+        (r"one of the arguments (.*) is required", "以下参数必须提供一个：{0}"),
+    ):
+        m = re.fullmatch(pattern, message, flags=re.S)
+        if m:
+            return chinese.format(*m.groups())
+    return message
+
+
+def _translate_argument(rest: str) -> str:
+    m = re.fullmatch(r"invalid (\S+) value: (.*)", rest, flags=re.S)
+    if m:
+        return f"应为{_TYPE_NAMES.get(m.group(1), '有效的值')}，收到 {m.group(2)}"
+    m = re.fullmatch(r"invalid choice: (.*?) \(choose from (.*)\)", rest, flags=re.S)
+    if m:
+        return f"无效的取值 {m.group(1)}，可选：{_choices(m.group(2))}"
+    m = re.fullmatch(r"not allowed with argument (.*)", rest, flags=re.S)
+    if m:
+        return f"不能与参数 {m.group(1)} 同时使用"
+    m = re.fullmatch(r"ignored explicit argument (.*)", rest, flags=re.S)
+    if m:
+        return f"不接受取值 {m.group(1)}"
+    simple = {
+        "expected one argument": "需要一个取值",
+        "expected at most one argument": "最多一个取值",
+        "expected at least one argument": "至少需要一个取值",
+    }
+    return simple.get(rest, rest)
+
+
+def _listen_error(exc: OSError, host: str, port: int) -> str | None:
+    """A one-sentence explanation when the server cannot listen; None for other errors."""
+    if exc.errno == errno.EADDRINUSE:
+        return f"端口 {port} 已被占用，请用 --port 或 EXAMBOT_PORT 换一个端口"
+    if exc.errno == errno.EACCES:
+        return f"没有权限监听端口 {port}（1024 以下的端口需要管理员权限），请用 --port 或 EXAMBOT_PORT 换一个端口"
+    if exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
+        return f"无法监听地址 {host}（本机没有这个地址），请用 --host 或 EXAMBOT_HOST 换一个地址"
+    return None
+
+
+def _run_app(app: web.Application, settings: Settings, ready: str, shutdown_timeout: float) -> int:
+    from aiohttp import web
+
+    try:
+        web.run_app(
+            app, host=settings.host, port=settings.port, print=_announce(ready), shutdown_timeout=shutdown_timeout
+        )
+    except OSError as exc:
+        explained = _listen_error(exc, settings.host, settings.port)
+        if explained is None:
+            raise
+        print(explained, file=sys.stderr)
+        return 2
+    return 0
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -25,8 +144,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings.log_level, settings.log_json)
     app = create_app(settings)
     ready = f"exambot 正在监听 http://{settings.host}:{settings.port}/"
-    web.run_app(app, host=settings.host, port=settings.port, print=_announce(ready), shutdown_timeout=10)
-    return 0
+    return _run_app(app, settings, ready, shutdown_timeout=10)
 
 
 def _announce(text: str) -> Callable[[str], None]:
@@ -48,9 +166,9 @@ def _with_listen(settings: Settings, args: argparse.Namespace) -> Settings:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import create_app
+    from bot.app import create_app, is_loopback
     from bot.clock import FastClock, SystemClock
-    from bot.demo import seed_demo
+    from bot.demo import LIVE_LEAD, DemoRefused, seed_demo
     from bot.logging import configure_logging
     from bot.store.engine import Database
     from bot.store.migrate import upgrade
@@ -65,19 +183,27 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
             Path(f"{db_path}{suffix}").unlink(missing_ok=True)
         settings = settings.model_copy(update={"database_url": f"sqlite:///{db_path}", "console": True})
     settings = _with_listen(settings, args)
+    if not args.no_serve and not is_loopback(settings.host):
+        given = f"--host {args.host}" if args.host else f"EXAMBOT_HOST={settings.host}"
+        print(
+            f"演示控制台允许以任何人的身份发言，只能监听本机回环地址，不能用 {given}；"
+            "请去掉 --host 或改用 --host 127.0.0.1",
+            file=sys.stderr,
+        )
+        return 2
 
     async def seed() -> list[tuple[object, list[str]]]:
         db = Database(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
         try:
             await upgrade(db)
-            return list(await seed_demo(db, clock.now(), settings.tz))
+            return list(await seed_demo(db, clock.now(), settings.tz, lead=LIVE_LEAD))
         finally:
             await db.dispose()
 
     try:
         people = asyncio.run(seed())
-    except RuntimeError as exc:
-        print(str(exc), file=sys.stderr)
+    except DemoRefused as exc:
+        print(f"{exc}：{_fresh_database_hint(settings.database_url)}", file=sys.stderr)
         return 2
     if args.no_serve:
         from bot.store.tables import ROLE_LABELS, Staff
@@ -93,8 +219,18 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     url = f"http://{settings.host}:{settings.port}/console"
     speed = f"（时间 {args.speed:g} 倍速）" if args.speed != 1 else ""
     ready = f"演示控制台已启动{speed}：{url}\n按 Ctrl+C 退出。"
-    web.run_app(app, host=settings.host, port=settings.port, print=_announce(ready), shutdown_timeout=5)
-    return 0
+    return _run_app(app, settings, ready, shutdown_timeout=5)
+
+
+def _fresh_database_hint(url: str) -> str:
+    """How to give ``demo --no-serve`` an empty database."""
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[1] if ":///" in url else url
+        return (
+            f"请删除数据库文件 {path}（连同 {path}-wal、{path}-shm），"
+            "或设置 EXAMBOT_DATABASE_URL 指向一个新的数据库后重试"
+        )
+    return "请设置 EXAMBOT_DATABASE_URL 指向一个空的数据库后重试"
 
 
 def _chat(args: argparse.Namespace, settings: Settings) -> int:
@@ -106,6 +242,8 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _chat_async(who: str, settings: Settings, stdin: object, stdout: object) -> int:
+    from aiohttp import web
+
     from bot.adapters.console import ConsoleAdapter
     from bot.app import ADAPTERS, create_app
     from bot.components import components
@@ -140,9 +278,18 @@ async def _chat_async(who: str, settings: Settings, stdin: object, stdout: objec
 def _config(args: argparse.Namespace, settings: Settings) -> int:
     rows = describe(settings)
     width = max(len(r[0]) for r in rows)
+    value_width = max(_display_width(r[1]) for r in rows)
     for name, value, desc in rows:
-        print(f"{name:<{width}}  {value}    # {desc}")
+        pad = " " * (value_width - _display_width(value))
+        print(f"{name:<{width}}  {value}{pad}  # {desc}")
     return 0
+
+
+def _display_width(text: str) -> int:
+    """Columns ``text`` takes in a terminal (CJK characters take two)."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _db(args: argparse.Namespace, settings: Settings) -> int:
@@ -163,20 +310,30 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(prog="exambot", description="考务助手 exambot")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+BUILTIN_COMMANDS = ("serve", "demo", "chat", "config", "db")
+# command → the registrars it needs ("import" also needs the timeline's, which plans reminders for new sessions)
+LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
+    "import": ("importer", "timeline"),
+    "template": ("importer",),
+    "ask": ("ask",),
+    "timeline": ("timeline",),
+}
 
-    p = sub.add_parser("serve", help="运行服务")
-    p.add_argument("--host")
-    p.add_argument("--port", type=int)
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``argv`` only the subcommand it names is registered (all when unsure)."""
+    parser = ChineseArgumentParser(prog="exambot", description="考务助手 exambot")
+    sub = parser.add_subparsers(title="命令", dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("serve", help="运行服务", description="运行服务：企业微信/钉钉回调、/healthz、/metrics。")
+    p.add_argument("--host", help="监听地址（默认取 EXAMBOT_HOST，127.0.0.1）")
+    p.add_argument("--port", type=int, help="监听端口（默认取 EXAMBOT_PORT，8080）")
     p.set_defaults(func=_serve)
 
     p = sub.add_parser("demo", help="演示：全新 SQLite 数据库 + 演示考试日 + 网页控制台")
     p.add_argument("--speed", type=float, default=1.0, help="时间加速倍数（默认 1）")
-    p.add_argument("--host")
-    p.add_argument("--port", type=int)
+    p.add_argument("--host", help="监听地址，只能是本机回环地址（默认 127.0.0.1）")
+    p.add_argument("--port", type=int, help="监听端口（默认 8080）")
     p.add_argument("--db", help=f"演示数据库文件（默认 {DEMO_DB}，每次启动重建）")
     p.add_argument("--no-serve", action="store_true", help="只向已配置的数据库写入演示数据并列出人员")
     p.set_defaults(func=_demo)
@@ -189,19 +346,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_config)
 
     p = sub.add_parser("db", help="数据库迁移")
-    p.add_argument("db_command", choices=["upgrade", "current"])
+    p.add_argument("db_command", choices=["upgrade", "current"], help="upgrade=升级到最新版本，current=显示当前版本")
     p.set_defaults(func=_db)
 
-    for registrar in _registrars():
+    for registrar in _registrars(_wanted(argv)):
         registrar(sub)
     return parser
 
 
-def _registrars() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
-    from bot.importer.cli import register as register_import
-    from scheduler.cli import register as register_timeline
+def _wanted(argv: Sequence[str] | None) -> tuple[str, ...]:
+    """The registrars the command line needs: none for a built-in command, all for help or a typo."""
+    every = ("importer", "ask", "timeline")
+    if argv is None:
+        return every
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command in BUILTIN_COMMANDS:
+        return ()
+    needed = LAZY_COMMANDS.get(command or "")
+    if needed is None:
+        return every
+    return tuple(r for r in every if r in needed)
 
-    return [register_import, _register_ask, register_timeline]
+
+def _registrars(names: Sequence[str]) -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
+    out: list[Callable[[argparse._SubParsersAction], None]] = []  # type: ignore[type-arg]
+    for name in names:
+        if name == "importer":
+            from bot.importer.cli import register as register_import
+
+            out.append(register_import)
+        elif name == "ask":
+            out.append(_register_ask)
+        elif name == "timeline":
+            from scheduler.cli import register as register_timeline
+
+            out.append(register_timeline)
+    return out
 
 
 def _register_ask(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -217,17 +397,32 @@ def _register_ask(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
     sub.choices["ask"].set_defaults(func=run)
 
 
+def _quiet_stdout() -> None:
+    """The reader of stdout went away (``| head``): send what is left to /dev/null instead of a traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``exambot`` console script."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
         func: Runner = args.func
-        return func(args, settings)
+        code = func(args, settings)
+        sys.stdout.flush()  # a reader gone (``| head``) shows up here, not at interpreter exit
+        return code
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from bot.store.engine import Database
 from bot.store.tables import (
+    DUTY_LABELS,
     Assignment,
     AuditLog,
     Candidate,
@@ -129,15 +130,29 @@ def _candidate_name(i: int) -> str:
     return _SURNAMES[i % len(_SURNAMES)] + _GIVEN[(i * 7) % len(_GIVEN)]
 
 
-async def seed_demo(db: Database, now: datetime, tz: ZoneInfo) -> list[tuple[Staff, list[str]]]:
+# What ``exambot demo`` adds to every session's start. The theory timeline's first step still useful at
+# launch is "存放物品、验证入座" at −15 min (its grace ends at −10): with the first session 17 minutes out
+# it goes to the group about 2 minutes after launch, on time; any sooner and the first group message a
+# newcomer sees is a late 【补发】. Tests seed without it (first session 8 minutes after the test clock).
+LIVE_LEAD = timedelta(minutes=9)
+
+
+class DemoRefused(RuntimeError):
+    """The database already holds staff; demo data goes into an empty database only."""
+
+
+async def seed_demo(
+    db: Database, now: datetime, tz: ZoneInfo, *, lead: timedelta = timedelta(0)
+) -> list[tuple[Staff, list[str]]]:
     """Fill an empty database with the demo day; returns each person with their duties in words.
 
-    Refuses a database that already holds staff, so a real exam day is never mixed with demo data.
+    ``lead`` moves every session later. Refuses a database that already holds staff, so a real exam day
+    is never mixed with demo data.
     """
-    start_base = now.astimezone(tz).replace(second=0, microsecond=0)
+    start_base = now.astimezone(tz).replace(second=0, microsecond=0) + lead
     async with db.session() as s:
         if (await s.exec(select(Staff))).first() is not None:
-            raise RuntimeError("数据库里已经有人员数据，演示数据只能写入空数据库")
+            raise DemoRefused("数据库里已经有人员数据，演示数据只能写入空数据库")
         by_name: dict[str, Staff] = {}
         for p in PEOPLE:
             staff = Staff(
@@ -181,7 +196,7 @@ async def seed_demo(db: Database, now: datetime, tz: ZoneInfo) -> list[tuple[Sta
                     staff = by_name[name]
                     assert staff.id is not None
                     s.add(Assignment(room_id=room.id, staff_id=staff.id, duty=duty))
-                    duties[name].append(f"{ds.code} {starts:%H:%M} {dr.room_no} {duty.value}")
+                    duties[name].append(f"{ds.code} {starts:%H:%M} {dr.room_no} {DUTY_LABELS[duty]}")
                 for seat in range(1, dr.expected + 1):
                     ticket += 1
                     s.add(

@@ -11,9 +11,10 @@ import time
 import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from annotated_types import Ge, Gt, Le, Lt
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -60,6 +61,9 @@ class _TomlSource(PydanticBaseSettingsSource):
         return out
 
 
+_ISO_HINT = "应为带时区的 ISO 时间，例如 2026-12-05T08:00:00+08:00"
+
+
 class Settings(BaseSettings):
     """Everything the service can be told; see README for the table."""
 
@@ -92,13 +96,15 @@ class Settings(BaseSettings):
     dingtalk_oapi_base: str = Field("https://oapi.dingtalk.com", description="钉钉旧版 API / 群机器人地址")
     dingtalk_stream: bool = Field(False, description="使用钉钉 Stream 模式（无需公网回调地址）")
 
+    timeline_file: Path | None = Field(None, description="提醒时间线覆盖文件（TOML）")
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA time zone {value!r}, e.g. Asia/Shanghai") from exc
+            raise ValueError("未知时区，例如 Asia/Shanghai") from exc
         return value
 
     @field_validator("database_url")
@@ -106,7 +112,7 @@ class Settings(BaseSettings):
     def _supported_db(cls, value: str) -> str:
         scheme = value.split(":", 1)[0].split("+", 1)[0]
         if scheme not in ("sqlite", "postgresql", "postgres"):
-            raise ValueError("expected sqlite:///path or postgresql://user@host/db")
+            raise ValueError("数据库地址应为 sqlite:///路径 或 postgresql://用户@主机/数据库")
         return value
 
     @field_validator("clock_origin")
@@ -116,9 +122,21 @@ class Settings(BaseSettings):
             try:
                 parsed = datetime.fromisoformat(value)
             except ValueError as exc:
-                raise ValueError("expected an ISO datetime with offset, e.g. 2026-12-05T08:00:00+08:00") from exc
+                raise ValueError(_ISO_HINT) from exc
             if parsed.tzinfo is None:
-                raise ValueError("expected an ISO datetime with offset, e.g. 2026-12-05T08:00:00+08:00")
+                raise ValueError(_ISO_HINT)
+        return value
+
+    @field_validator("timeline_file", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("timeline_file")
+    @classmethod
+    def _existing_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError("文件不存在" if not value.exists() else "应为一个文件，而不是目录")
         return value
 
     def make_clock(self) -> Clock:
@@ -163,8 +181,54 @@ def load_settings(**overrides: Any) -> Settings:
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else "?"
             got = err.get("input")
-            lines.append(f"{ENV_PREFIX}{field.upper()}: {err['msg']} (got {got!r})")
-        raise ConfigError("配置错误 / invalid configuration:\n  " + "\n  ".join(lines)) from None
+            lines.append(f"{ENV_PREFIX}{field.upper()}：{_explain(field, err)}（当前值 {got!r}）")
+        raise ConfigError("配置错误：\n  " + "\n  ".join(lines)) from None
+
+
+def _bounds(field: str) -> tuple[Any, Any, bool]:
+    """(lower, upper, lower is exclusive) of a numeric setting, None where open."""
+    info = Settings.model_fields.get(field)
+    low = high = None
+    strict = False
+    for m in info.metadata if info is not None else ():
+        if isinstance(m, Ge):
+            low = m.ge
+        elif isinstance(m, Gt):
+            low, strict = m.gt, True
+        elif isinstance(m, Le):
+            high = m.le
+        elif isinstance(m, Lt):
+            high = m.lt
+    return low, high, strict
+
+
+def _explain(field: str, err: Any) -> str:
+    """What the setting expects, in Chinese, for one pydantic error."""
+    kind = err["type"]
+    if kind == "value_error":
+        return str(err.get("ctx", {}).get("error", err["msg"]))
+    if kind in ("int_parsing", "int_from_float", "int_type"):
+        return "应为整数"
+    if kind in ("float_parsing", "float_type", "finite_number"):
+        return "应为数字"
+    if kind in ("bool_parsing", "bool_type"):
+        return "应为 0 或 1"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        low, high, strict = _bounds(field)
+        if low is not None and high is not None:
+            return f"应在 {low}–{high} 之间"
+        if low is not None:
+            return f"应大于 {low}" if strict else f"应不小于 {low}"
+        return f"应不大于 {high}"
+    if kind == "literal_error":
+        info = Settings.model_fields.get(field)
+        options = [str(a) for a in get_args(info.annotation)] if info is not None else []
+        return f"应为 {'、'.join(options)} 之一" if options else "取值无效"
+    if kind in ("path_type", "string_type"):
+        return "应为文本"
+    if kind == "missing":
+        return "缺少该配置项"
+    return f"取值无效（{err['msg']}）"
 
 
 def mask_url(url: str) -> str:
@@ -180,7 +244,7 @@ def mask_url(url: str) -> str:
 
 
 def describe(settings: Settings) -> list[tuple[str, str, str]]:
-    """(variable, shown value, description) for every setting, secrets masked."""
+    """(variable, shown value, description) for every setting, secrets masked, switches as 1/0."""
     rows = []
     for name, field in Settings.model_fields.items():
         value = getattr(settings, name)
@@ -188,7 +252,11 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
             shown = "********" if value.get_secret_value() else "(未设置)"
         elif name == "database_url":
             shown = mask_url(value)
+        elif isinstance(value, bool):
+            shown = "1" if value else "0"
+        elif value is None or value == "":
+            shown = "(未设置)"
         else:
-            shown = str(value) if value != "" else "(未设置)"
+            shown = str(value)
         rows.append((ENV_PREFIX + name.upper(), shown, field.description or ""))
     return rows

@@ -6,13 +6,11 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.importer.api import SessionsChanged, import_file
-from bot.importer.problems import ImportFailed
-from bot.importer.template import write_template
-from bot.settings import Settings
-from bot.store.engine import Database
-from bot.store.migrate import upgrade
+if TYPE_CHECKING:  # the importer, SQLAlchemy and openpyxl load only when a command runs
+    from bot.importer.api import SessionsChanged
+    from bot.settings import Settings
 
 KINDS = ("schedule", "staff", "roster")
 EXIT_PROBLEMS = 2
@@ -46,6 +44,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 async def _import(args: argparse.Namespace, settings: Settings) -> str:
+    from bot.importer.api import import_file
+    from bot.store.engine import Database
+    from bot.store.migrate import upgrade
+
     db = Database(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
     try:
         await upgrade(db)
@@ -66,6 +68,8 @@ async def _import(args: argparse.Namespace, settings: Settings) -> str:
 
 def run_import(args: argparse.Namespace, settings: Settings) -> int:
     """Import a file; 0 on success, 2 when the file has problems (listed on stderr)."""
+    from bot.importer.problems import ImportFailed
+
     try:
         text = asyncio.run(_import(args, settings))
     except ImportFailed as exc:
@@ -77,6 +81,8 @@ def run_import(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_template(args: argparse.Namespace, settings: Settings) -> int:
     """Write a blank template."""
+    from bot.importer.template import write_template
+
     out = write_template(args.kind, args.out)
     print(f"已生成模板：{out}（第二个工作表“说明”介绍各列的填写方法）")
     return 0

@@ -43,6 +43,8 @@ def test_demo_no_serve_then_chat_in_a_pipe(tmp_path: Path) -> None:
     r = _run(["demo", "--no-serve"], tmp_path)
     assert r.returncode == 0, r.stderr
     assert "王芳" in r.stdout and "监考员" in r.stdout and "第1考场" in r.stdout
+    assert "主监考" in r.stdout and "考评员" in r.stdout and "督导" in r.stdout
+    assert not any(word in r.stdout for word in ("chief", "deputy", "evaluator", "supervisor"))
     r = _run(["chat", "--as", "王芳"], tmp_path, stdin="/帮助\n\n/我\n/帮主\n")
     assert r.returncode == 0, r.stderr
     replies = r.stdout.strip().split("\n\n")
@@ -66,6 +68,8 @@ def test_demo_refuses_a_database_with_staff(tmp_path: Path) -> None:
     r = _run(["demo", "--no-serve"], tmp_path)
     assert r.returncode == 2
     assert "已经有人员数据" in r.stderr
+    assert f"请删除数据库文件 {tmp_path / 'cli.db'}" in r.stderr and "EXAMBOT_DATABASE_URL" in r.stderr
+    assert "Traceback" not in r.stderr
 
 
 def _free_port() -> int:
@@ -121,3 +125,107 @@ def test_demo_rejects_bad_speed(tmp_path: Path, speed: str) -> None:
     """--speed must be positive."""
     r = _run(["demo", "--no-serve", "--speed", speed], tmp_path)
     assert r.returncode == 2
+
+
+def test_demo_refuses_public_host_in_terms_of_host(tmp_path: Path) -> None:
+    """`demo --host 0.0.0.0` is refused naming --host, not settings the user never set."""
+    r = _run(["demo", "--host", "0.0.0.0", "--db", str(tmp_path / "demo.db")], tmp_path)
+    assert r.returncode == 2
+    assert "--host 0.0.0.0" in r.stderr and "--host 127.0.0.1" in r.stderr
+    assert "EXAMBOT_CONSOLE" not in r.stderr and "EXAMBOT_HOST" not in r.stderr
+
+
+@pytest.mark.parametrize("command", [["serve"], ["demo", "--db", "DEMO"]])
+def test_port_in_use_is_one_chinese_sentence(tmp_path: Path, command: list[str]) -> None:
+    """serve and demo on a taken port exit 2 with a Chinese sentence, not an OSError traceback."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        args = [str(tmp_path / "demo.db") if a == "DEMO" else a for a in command]
+        r = _run([*args, "--port", str(port)], tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert f"端口 {port} 已被占用，请用 --port 或 EXAMBOT_PORT 换一个端口" in r.stderr
+    assert "Traceback" not in r.stderr and "OSError" not in r.stderr
+
+
+def test_closed_stdout_exits_quietly(tmp_path: Path) -> None:
+    """`exambot import … | head`: a reader that goes away ends the command without a BrokenPipeError traceback."""
+    samples = Path(__file__).resolve().parents[1] / "data" / "samples"
+    proc = subprocess.Popen(
+        [*EXAMBOT, "import", "staff", str(samples / "staff.csv"), "--dry-run"],
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # like `head` having read enough, before the command writes anything
+    err = proc.stderr.read()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) in (0, 1)
+    assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["demo", "--port", "abc"], "exambot demo：错误：参数 --port：应为整数，收到 'abc'"),
+        (["demo", "--speed", "x"], "exambot demo：错误：参数 --speed：应为数字，收到 'x'"),
+        (["chat"], "exambot chat：错误：缺少必需的参数：--as"),
+        (["xyz"], "exambot：错误：没有 'xyz' 这个命令，可用的命令：serve、demo"),
+        (["db", "sideways"], "无效的取值 'sideways'，可选：upgrade、current"),
+        (["config", "--bogus"], "exambot：错误：无法识别的参数：--bogus"),
+    ],
+)
+def test_argument_errors_are_chinese(capsys: pytest.CaptureFixture[str], argv: list[str], expected: str) -> None:
+    """argparse's usage line and error messages are in Chinese."""
+    from bot.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("用法：exambot")
+    assert expected in err
+    assert "usage:" not in err and "error:" not in err and "invalid" not in err
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["demo", "--help"], ["import", "--help"]])
+def test_help_is_chinese(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    """--help shows Chinese section titles and the help option in Chinese."""
+    from bot.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("用法：exambot") and "选项" in out and "显示此帮助并退出" in out
+    assert "usage:" not in out and "options:" not in out and "show this help" not in out
+
+
+@pytest.mark.parametrize("command", ["ask", "config", "chat"])
+def test_subcommand_modules_load_lazily(command: str) -> None:
+    """Parsing one subcommand does not import the importer, the scheduler, SQLAlchemy or aiohttp."""
+    code = (
+        "import sys\n"
+        "from bot.cli import build_parser\n"
+        f"build_parser([{command!r}])\n"
+        "heavy = [m for m in ('bot.importer.api', 'scheduler.cli', 'sqlalchemy', 'aiohttp', 'openpyxl')"
+        " if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
+
+
+def test_help_still_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """The lazy registration still shows import, template, ask and timeline in the overview."""
+    from bot.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for name in ("serve", "demo", "chat", "config", "db", "import", "template", "ask", "timeline"):
+        assert f"    {name} " in out

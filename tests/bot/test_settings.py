@@ -59,23 +59,45 @@ def test_unknown_key_in_toml_is_refused(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 @pytest.mark.parametrize(
-    ("var", "value"),
+    ("var", "value", "expected"),
     [
-        ("EXAMBOT_PORT", "abc"),
-        ("EXAMBOT_PORT", "70000"),
-        ("EXAMBOT_TIMEZONE", "Mars/Olympus"),
-        ("EXAMBOT_DATABASE_URL", "mysql://x@y/z"),
-        ("EXAMBOT_CONSOLE", "maybe"),
-        ("EXAMBOT_LOG_LEVEL", "LOUD"),
+        ("EXAMBOT_PORT", "abc", "应为整数"),
+        ("EXAMBOT_PORT", "70000", "应在 1–65535 之间"),
+        ("EXAMBOT_PORT", "0", "应在 1–65535 之间"),
+        ("EXAMBOT_TIMEZONE", "Mars/Olympus", "未知时区，例如 Asia/Shanghai"),
+        ("EXAMBOT_DATABASE_URL", "mysql://x@y/z", "数据库地址应为 sqlite:///路径 或 postgresql://"),
+        ("EXAMBOT_CONSOLE", "maybe", "应为 0 或 1"),
+        ("EXAMBOT_LOG_LEVEL", "LOUD", "应为 DEBUG、INFO、WARNING、ERROR 之一"),
+        ("EXAMBOT_CLOCK_SPEED", "0", "应大于 0"),
+        ("EXAMBOT_CLOCK_SPEED", "fast", "应为数字"),
+        ("EXAMBOT_BUSY_TIMEOUT_MS", "-5", "应不小于 0"),
+        ("EXAMBOT_CLOCK_ORIGIN", "2026-12-05 08:00", "应为带时区的 ISO 时间"),
+        ("EXAMBOT_TIMELINE_FILE", "/nonexistent/timeline.toml", "文件不存在"),
     ],
 )
-def test_bad_value_names_the_variable(monkeypatch: pytest.MonkeyPatch, var: str, value: str) -> None:
-    """A bad value fails with the variable's name and the value given."""
+def test_bad_value_names_the_variable(monkeypatch: pytest.MonkeyPatch, var: str, value: str, expected: str) -> None:
+    """A bad value fails in Chinese with the variable's name, what is expected and the value given."""
     monkeypatch.setenv(var, value)
     with pytest.raises(ConfigError) as info:
         load_settings()
-    assert var in str(info.value)
-    assert repr(value) in str(info.value)
+    message = str(info.value)
+    assert message.startswith("配置错误：")
+    assert f"{var}：{expected}" in message
+    assert repr(value) in message
+    assert "Input should" not in message and "Value error" not in message
+
+
+def test_timeline_file_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """EXAMBOT_TIMELINE_FILE is a setting: an existing file is accepted, a directory is refused, empty means none."""
+    f = tmp_path / "timeline.toml"
+    f.write_text("", encoding="utf-8")
+    monkeypatch.setenv("EXAMBOT_TIMELINE_FILE", str(f))
+    assert load_settings().timeline_file == f
+    monkeypatch.setenv("EXAMBOT_TIMELINE_FILE", str(tmp_path))
+    with pytest.raises(ConfigError, match="EXAMBOT_TIMELINE_FILE：应为一个文件"):
+        load_settings()
+    monkeypatch.setenv("EXAMBOT_TIMELINE_FILE", "")
+    assert load_settings().timeline_file is None
 
 
 def test_secrets_are_masked(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -99,8 +121,33 @@ def test_config_command_prints_masked(monkeypatch: pytest.MonkeyPatch, capsys: p
     assert "EXAMBOT_TIMEZONE" in out and "Asia/Shanghai" in out
 
 
+def test_config_command_prints_switches_as_1_0_aligned(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Switches show as 1/0 (as they are set), the timeline file is listed, and the comments line up."""
+    f = tmp_path / "timeline.toml"
+    f.write_text("", encoding="utf-8")
+    monkeypatch.setenv("EXAMBOT_CONSOLE", "1")
+    monkeypatch.setenv("EXAMBOT_TIMELINE_FILE", str(f))
+    assert main(["config"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    values = {line.split()[0]: line.split()[1] for line in lines}
+    assert values["EXAMBOT_CONSOLE"] == "1"
+    assert values["EXAMBOT_LOG_JSON"] == "0"
+    assert values["EXAMBOT_TIMELINE_FILE"] == str(f)
+    assert not any(v in ("True", "False") for v in values.values())
+    columns = {_display_width(line.split("  # ", 1)[0]) for line in lines}
+    assert len(columns) == 1
+
+
+def _display_width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def test_cli_reports_config_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """A bad value makes the CLI exit 2 with the variable's name, not a traceback."""
     monkeypatch.setenv("EXAMBOT_PORT", "eighty")
     assert main(["config"]) == 2
-    assert "EXAMBOT_PORT" in capsys.readouterr().err
+    assert "EXAMBOT_PORT：应为整数（当前值 'eighty'）" in capsys.readouterr().err
