@@ -48,8 +48,9 @@ FUZZ_WEIGHT = 0.1
 UNKNOWN_IDF_FACTOR = 1.0
 # Below this combined score the KB answers "don't know". A question that names no domain
 # term at all (see Analyzer.is_domain_word) must clear the higher bar.
-CONFIDENCE_THRESHOLD = 0.35
-OFF_DOMAIN_THRESHOLD = 0.7
+CONFIDENCE_THRESHOLD = 0.28
+OFF_DOMAIN_THRESHOLD = 0.45
+OFF_DOMAIN_COVERAGE = 0.6
 # Two best clauses closer than this are reported as ambiguous.
 AMBIGUITY_MARGIN = 0.02
 # Nearest clauses below this score are not worth suggesting.
@@ -59,14 +60,14 @@ SUGGESTION_FLOOR = 0.12
 QUESTION_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     (
         re.compile(r"什么时候|啥时候|何时|几点|多久|多长时间|几分钟|提前多|\d+分钟"),
-        re.compile(r"\d+分钟|\d+小时|考前|开考|结束前"),
+        re.compile(r"\d+分钟|\d+小时"),
     ),
     (
         re.compile(r"几个|几名|几位|几人|多少人|多少个|几次|配几"),
         re.compile(r"\d+名|\d+人|[两三]名|三分之|\d+次|[三两]次"),
     ),
 )
-QUESTION_TYPE_BONUS = 0.05
+QUESTION_TYPE_BONUS = 0.15
 RERANK_DEPTH = 30
 COMMON_TERM_MIN_POSTINGS = 500
 COMMON_TERM_FRACTION = 0.05
@@ -137,10 +138,15 @@ class BM25:
 
 
 def _weighted(parts: Iterable[tuple[list[str], float]]) -> dict[str, float]:
+    """Term weights of a clause: sublinear in the count of a term in a field (synonym rewriting
+    must not make 手机、移动平板等电子设备 count as three full 电子设备)."""
     out: dict[str, float] = {}
     for terms, weight in parts:
+        counts: dict[str, int] = {}
         for t in terms:
-            out[t] = out.get(t, 0.0) + weight
+            counts[t] = counts.get(t, 0) + 1
+        for t, n in counts.items():
+            out[t] = out.get(t, 0.0) + weight * (1.0 + math.log(n))
     return out
 
 
@@ -265,6 +271,20 @@ class KnowledgeBase:
         scored.sort(key=lambda kv: (-kv[1], kv[0]))
         return scored[:limit]
 
+    def coverage(self, words: list[str], i: int) -> float:
+        """IDF-weighted share of the question words found in clause i (text, context or title),
+        directly or through a dictionary sub-word; a word the index has never seen is not found."""
+        idf = self._words.idf
+        unknown = UNKNOWN_IDF_FACTOR * self._words.max_idf
+        row = self._words.forward[i]
+        total = found = 0.0
+        for word in dict.fromkeys(words):
+            weight = idf.get(word, unknown)
+            total += weight
+            if word in row or any(part in row for part in self._query_terms([word])):
+                found += weight
+        return found / total if total else 0.0
+
     def _pinned_answer(self, question: str) -> Answer | None:
         normalized = normalize(question)
         for pin, rx in zip(self.pinned, self._pinned_re, strict=True):
@@ -278,17 +298,27 @@ class KnowledgeBase:
             return Answer(question=question, answer=answer, matches=matches[:MAX_MATCHES], pinned=True)
         return None
 
+    def domain_markers(self, tokens: list[tuple[str, str]]) -> list[str]:
+        """Exam-specific words of a question that the regulations use (see Analyzer.is_domain_word)."""
+        known = self._words.idf
+        return [c for surface, c in tokens if c in known and self.analyzer.is_domain_word(surface)]
+
+    def _confident(self, tokens: list[tuple[str, str]], words: list[str], i: int, score: float) -> bool:
+        """Whether the best clause is good enough to answer with."""
+        if self.domain_markers(tokens):
+            return score >= CONFIDENCE_THRESHOLD
+        return score >= OFF_DOMAIN_THRESHOLD and self.coverage(words, i) >= OFF_DOMAIN_COVERAGE
+
     def ask(self, question: str) -> Answer:
         """Answer a question: pinned answer, best clause, or "don't know" with nearest clauses."""
         pinned = self._pinned_answer(question)
         if pinned is not None:
             return pinned
-        words = self.analyzer.words(question)
+        tokens = self.analyzer.tokens(question)
+        words = [canonical for _, canonical in tokens]
         ranked = self._search(normalize(question), words, MAX_MATCHES)
-        in_domain = any(self.analyzer.is_domain_word(w) for w in words)
-        threshold = CONFIDENCE_THRESHOLD if in_domain else OFF_DOMAIN_THRESHOLD
         matches = [self._match(i, s) for i, s in ranked]
-        if not ranked or ranked[0][1] < threshold:
+        if not ranked or not self._confident(tokens, words, *ranked[0]):
             near = [m for m, (_, s) in zip(matches, ranked, strict=True) if s >= SUGGESTION_FLOOR]
             return Answer(question=question, answer=None, matches=near)
         # Ties are judged on the uncapped scores: two clauses both above 1.0 are not a tie.

@@ -87,18 +87,26 @@ class Analyzer:
                 removed.append(word[1:])
             else:
                 domain.append(word)
-        self.domain_words = {self.synonyms.get(w, w) for w in domain}
+        general = {normalize(w) for w in load_word_list(lexicon_dir / "general.txt")}
+        # Domain markers are judged on the word as typed: 手机 (canonical 电子设备) and 工具
+        # (canonical 工卡量具) are everyday words, 监考老师 and 准考正 are not.
+        self.domain_words = {w for w in domain if w not in general and self.synonyms.get(w, w) not in general}
+        self.general_words = general
         domain.extend(self.synonyms)
         self.tokenizer = _shared_tokenizer(domain, removed)
 
-    def words(self, text: str) -> list[str]:
-        """Canonical content words of a text (stop words and punctuation removed)."""
-        out: list[str] = []
+    def tokens(self, text: str) -> list[tuple[str, str]]:
+        """(word as typed, canonical word) of the content words of a text."""
+        out: list[tuple[str, str]] = []
         for token in self.tokenizer.lcut(normalize(text), HMM=False):
             if not _WORD_RE.search(token) or token in self.stopwords:
                 continue
-            out.append(self.synonyms.get(token, token))
+            out.append((token, self.synonyms.get(token, token)))
         return out
+
+    def words(self, text: str) -> list[str]:
+        """Canonical content words of a text (stop words and punctuation removed)."""
+        return [canonical for _, canonical in self.tokens(text)]
 
     def expand(self, words: Iterable[str]) -> list[str]:
         """Words plus the dictionary sub-words of long words (like jieba's search mode)."""
@@ -121,8 +129,12 @@ class Analyzer:
         return out
 
     def is_domain_word(self, word: str) -> bool:
-        """True for words of the domain lexicon or words built on the exam-specific characters."""
-        if word in self.domain_words:
+        """True for a word (as typed) of the domain lexicon that is not an everyday word
+        (lexicon/general.txt), or a word built on the exam-specific characters (考场, 卷子, 监考老师)."""
+        canonical = self.synonyms.get(word, word)
+        if word in self.general_words or canonical in self.general_words:
+            return False
+        if word in self.domain_words or canonical in self.domain_words:
             return True
         return len(word) > 1 and word not in _NOT_DOMAIN and any(ch in _DOMAIN_CHARS for ch in word)
 
