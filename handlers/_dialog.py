@@ -7,7 +7,7 @@ expires 10 minutes after the last answer. ``取消`` leaves a dialog; any new co
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -220,10 +220,10 @@ async def dialog_hook(ctx: Context) -> Reply | str | None:
             text, is_command = text[1:], False  # “/取消” ends the dialog like “取消”
         if expired or is_command or is_cancel(text) or state.command not in SPECS:
             await s.delete(row)
+    if expired:
+        return await _after_expiry(ctx, state.command, cancelled=is_cancel(text) and not is_command)
     if is_command:
         return None
-    if expired:
-        return f"刚才的 /{state.command} 已超过10分钟没有回复，已自动取消；请重新发送 /{state.command}。"
     if is_cancel(text):
         return f"已取消 /{state.command}，没有记录任何内容。"
     spec = SPECS.get(state.command)
@@ -247,12 +247,33 @@ async def dialog_hook(ctx: Context) -> Reply | str | None:
         raise
 
 
+async def _after_expiry(ctx: Context, command: str, *, cancelled: bool) -> Reply | str:
+    """The message after an expired dialog is handled as if no dialog had been open, with the notice in front."""
+    notice = f"（刚才的 /{command} 已超过10分钟没有回复，已自动取消，没有记录任何内容。）"
+    if cancelled:
+        return notice
+    try:
+        # The state is gone, so this hook passes and the message takes its normal route.
+        _label, result = await ctx.dispatcher._route(ctx)
+    except UserFacingError as exc:
+        raise UserFacingError(f"{notice}\n{exc.message}", usage=exc.usage) from exc
+    if result is None:
+        return notice
+    if isinstance(result, Reply):
+        return replace(result, text=f"{notice}\n{result.text}")
+    return f"{notice}\n{result}"
+
+
 async def my_room_choices(ctx: Context, answers: list[Any]) -> list[str]:
     """The sender's rooms in the sessions running now."""
-    from handlers._rooms import my_rooms_now
+    from handlers._rooms import SEES_ALL, my_rooms_now, room_label, rooms_now
 
     async with ctx.services.db.read() as s:
         mine = await my_rooms_now(ctx, s)
+        if not mine and SEES_ALL(ctx):
+            # The office and supervisors report for any room: offer the rooms running now (by their names, once each).
+            labels = [room_label(r) for r, _sess in await rooms_now(s, ctx.now)]
+            return list(dict.fromkeys(labels))
     running = [m for m in mine if m.session.starts_at <= ctx.now <= m.session.ends_at]
     return [m.label for m in (running if len(running) == 1 else mine)]
 

@@ -167,7 +167,7 @@ async def resolve_room(
     if any_room(ctx):
         r, sess = matching[0]
         return RoomNow(r, sess, None)
-    raise UserFacingError(f"您不是第{number}考场本场次的监考或考评人员，只能报告自己负责的考场。")
+    raise UserFacingError(f"您不是第{number}考场本场次的监考或考评人员，只能报告自己负责的考场。", usage=usage)
 
 
 async def room_staff(s: AsyncSession, room_id: int) -> list[tuple[Staff, Duty]]:

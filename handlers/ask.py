@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from sqlmodel import col, select
 
-from bot.dispatch import CommandTable, Context
+from bot.dispatch import CommandTable, Context, normalize
 from bot.errors import UserFacingError
-from bot.model import Reply
+from bot.model import ChatKind, Reply
 from bot.permissions import ADMIN, OFFICE
 from bot.services import Services
 from bot.store.tables import Staff, UnansweredQuestion
@@ -21,6 +22,25 @@ table = CommandTable()
 KB_KEY = "knowledge_base"
 _LOCK_KEY = "knowledge_base_lock"
 MAX_QUESTION = 200
+
+# In a group chat only text that reads as a question is answered (people talk to each other there).
+_QUESTION_WORDS = re.compile(
+    r"吗|么|如何|几|多少|能不能|能否|可不可以|可以|是否|哪|什么|谁|为何|要不要|需不需要|该不该|有没有|怎样|多久|多长"
+)
+_ACKS = re.compile(
+    r"(好的?|好滴|收到了?|已收到|嗯+|哦+|噢+|ok|okay|谢谢|多谢|谢了|thanks?|明白了?|知道了|了解|👌|👍)+", re.I
+)
+ASK_USAGE = "/问 问题，例：/问 开考多久后不准进场"
+KB_USAGE = "/知识库 重载，例：/知识库 重载"
+UNANSWERED_USAGE = "/未答问题 [条数]，例：/未答问题 20"
+
+
+def is_question(text: str) -> bool:
+    """Text that asks something: ends with ？/? or has a question word (吗, 怎么, 几, 多少, 能不能, 是否 …)."""
+    t = normalize(text)
+    if not t or _ACKS.fullmatch(re.sub(r"[\s,.!~，。！～、]+", "", t)):
+        return False
+    return t.endswith("?") or bool(_QUESTION_WORDS.search(t))
 
 
 async def load_knowledge(services: Services) -> KnowledgeBase:
@@ -48,7 +68,7 @@ async def answer(ctx: Context, question: str) -> Reply:
     """Answer one question, logging it for the office when the knowledge base does not know."""
     question = question.strip()
     if not question:
-        raise UserFacingError("请在 /问 后面写上您的问题。", usage="/问 开考多久后不准进场")
+        raise UserFacingError("请在 /问 后面写上您的问题。", usage=ASK_USAGE)
     if len(question) > MAX_QUESTION:
         raise UserFacingError(f"问题太长了，请控制在 {MAX_QUESTION} 字以内。")
     kb = await knowledge_base(ctx.services)
@@ -67,7 +87,7 @@ async def answer(ctx: Context, question: str) -> Reply:
     return Reply(format_answer(ans))
 
 
-@table.command("问", "ask", "规定", summary="查询考务规定（也可以直接输入问题）", usage="/问 开考多久后不准进场")
+@table.command("问", "ask", "规定", summary="查询考务规定（也可以直接输入问题）", usage=ASK_USAGE)
 async def ask(ctx: Context, args: str) -> Reply:
     """Answer a rule question."""
     return await answer(ctx, args)
@@ -75,18 +95,20 @@ async def ask(ctx: Context, args: str) -> Reply:
 
 @table.fallback(priority=100)
 async def plain_text(ctx: Context) -> Reply | None:
-    """Any text that is not a command is a rule question."""
+    """Text that is not a command is a rule question: any text in a private chat, question-like text in a group."""
     text = ctx.message.text.strip()
     if not text:
         return None
+    if ctx.message.chat_kind is not ChatKind.PRIVATE and not is_question(text):
+        return None  # “好的”, “收到”, chatter between colleagues: only /问 or a question is answered in a group
     return await answer(ctx, text)
 
 
-@table.command("知识库", "kb", summary="重新加载规定条款文件", usage="/知识库 重载", permission=ADMIN)
+@table.command("知识库", "kb", summary="重新加载规定条款文件", usage=KB_USAGE, permission=ADMIN)
 async def reload_kb(ctx: Context, args: str) -> Reply:
     """Reload the clause files (after the office added or edited one)."""
     if args.strip() not in ("重载", "reload", "重新加载"):
-        raise UserFacingError("请写明要做什么。", usage="/知识库 重载")
+        raise UserFacingError("请写明要做什么。", usage=KB_USAGE)
     try:
         kb = await load_knowledge(ctx.services)
     except KnowledgeFileError as exc:
@@ -96,13 +118,13 @@ async def reload_kb(ctx: Context, args: str) -> Reply:
 
 
 @table.command(
-    "未答问题", "unanswered", summary="查看知识库答不上来的问题", usage="/未答问题 [条数]", permission=OFFICE
+    "未答问题", "unanswered", summary="查看知识库答不上来的问题", usage=UNANSWERED_USAGE, permission=OFFICE
 )
 async def unanswered(ctx: Context, args: str) -> Reply:
     """The latest questions the knowledge base could not answer, newest first."""
     arg = args.strip()
     if arg and not arg.isdigit():
-        raise UserFacingError("条数应为数字。", usage="/未答问题 20")
+        raise UserFacingError("条数应为数字。", usage=UNANSWERED_USAGE)
     limit = min(int(arg or 20), 100)
     tz = ctx.services.settings.tz
     async with ctx.services.db.read() as s:

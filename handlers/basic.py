@@ -12,27 +12,44 @@ from bot.store.tables import DUTY_LABELS, KIND_LABELS, ROLE_LABELS, Assignment, 
 table = CommandTable()
 
 
-@table.command("帮助", "help", "h", "?", summary="查看可用命令", usage="/帮助 [命令名]")
+HELP_USAGE = "/帮助 [命令名]，例：/帮助 缺考"
+ME_USAGE = "/我（也可发 /我是谁、/我的考场、/whoami），例：/我的考场"
+
+
+def _also(names: tuple[str, ...]) -> str:
+    """Other Chinese names of a command, so /我的考场 and /我是谁 can be found in the list."""
+    others = [f"/{n}" for n in names[1:] if not n.isascii()]
+    return f"（也可发 {'、'.join(others)}）" if others else ""
+
+
+@table.command("帮助", "help", "h", "?", summary="查看可用命令", usage=HELP_USAGE)
 async def help_(ctx: Context, args: str) -> Reply:
     """List the commands this sender may use, or explain one."""
-    wanted = args.strip().lstrip("/")
+    wanted = args.strip().lstrip("/／")
     commands = ctx.visible_commands()
     if wanted:
-        for cmd in commands:
-            if wanted.lower() in (n.lower() for n in cmd.names):
-                aliases = "、".join(f"/{n}" for n in cmd.names)
-                return Reply(f"{aliases}\n{cmd.summary}\n用法：{cmd.usage}")
+        for cmd in ctx.dispatcher.commands:
+            if wanted.lower() not in (n.lower() for n in cmd.names):
+                continue
+            if cmd not in commands and not (cmd.hidden and cmd.permission(ctx)):
+                if ctx.staff is None:
+                    return Reply(f"/{cmd.name} 仅限考务人员使用；您还不在考务人员名单中，登记请联系考务办公室。")
+                return Reply(f"您没有使用 /{cmd.name} 的权限（仅限{cmd.permission.label}）。")
+            aliases = "、".join(f"/{n}" for n in cmd.names)
+            return Reply(f"{aliases}\n{cmd.summary}\n用法：{cmd.usage}")
         return Reply(f"没有“/{wanted}”这个命令。发送 /帮助 查看全部命令。")
     who = f"{ctx.staff.name}，" if ctx.staff else ""
     lines = [f"{who}您可以使用以下命令（命令前加 / 或 ／）："]
-    lines += [f"/{c.name}　{c.summary}" for c in commands]
-    lines.append("直接输入问题（如“开考多久后不能进场”）可查询考务规定。发送“/帮助 命令名”查看用法。")
+    lines += [f"/{c.name}{_also(c.names)}　{c.summary}" for c in commands]
+    lines.append("直接输入问题（如“开考多久后不能进场”）可查询考务规定。发送“/帮助 命令名”查看用法和例子。")
     if ctx.staff is None:
         lines.append("您还不在考务人员名单中，登记请联系考务办公室。")
     return Reply("\n".join(lines))
 
 
-@table.command("我", "我是谁", "whoami", "我的考场", summary="查看我的身份和今天的监考安排", permission=STAFF)
+@table.command(
+    "我", "我是谁", "whoami", "我的考场", summary="查看我的身份和今天的监考安排", usage=ME_USAGE, permission=STAFF
+)
 async def whoami(ctx: Context, args: str) -> Reply:
     """Name, roles and today's duties of the sender."""
     staff = ctx.staff

@@ -10,9 +10,19 @@ from bot.model import Reply
 from bot.store.tables import Report, Staff
 from handlers import _dialog, _show
 from handlers._parse import CN_NUM, clean, nfkc, report_id
-from handlers._reports import KIND_LABELS, KINDS, already_done, append, chain, current, describe
+from handlers._reports import (
+    KIND_LABELS,
+    KINDS,
+    already_done,
+    append,
+    chain,
+    current,
+    describe,
+    once_per_message,
+)
 from handlers._rooms import ANY_ROOM, SEES_ALL, WATCHER, RoomNow, room_by_id
 from handlers._typo import typo_guard
+from handlers.papers import Reconciliation, announce_change, reconcile
 
 CORRECT_USAGE = "/更正 编号 更正后的内容，例：/更正 12 2026000003（格式同原命令，不写考场）"
 REVOKE_USAGE = "/撤销 编号 [原因]，例：/撤销 12 报错考场"
@@ -26,6 +36,8 @@ def _split(args: str, usage: str) -> tuple[int, str]:
     t = nfkc(args)
     m = _ID.match(t)
     rid = report_id(m.group(1)) if m else None
+    if m is not None and rid is None and m.group(1).isdigit() and int(m.group(1)) > 0:
+        raise UserFacingError(f"没有编号为 {m.group(1)} 的报告，请核对编号。", usage=usage)
     if m is None or rid is None:
         raise UserFacingError("请先写报告编号（回复里的“编号”）。", usage=usage)
     return rid, m.group(2).strip()
@@ -40,8 +52,22 @@ async def _may_change(ctx: Context, rows: list[Report], where: RoomNow | None) -
     return where is not None and where.duty is not None
 
 
+def _changes_papers(report: Report) -> bool:
+    """A 缺考 report or a handout: changing it changes how the room's collection checks."""
+    return report.kind == "absent" or (report.kind == "papers" and report.payload.get("action") == "handout")
+
+
+async def _recheck(ctx: Context, where: RoomNow | None, old: Report, before: Reconciliation | None) -> str:
+    if where is None or not _changes_papers(old):
+        return ""
+    async with ctx.services.db.read() as s:
+        after = await reconcile(s, where.room)
+    return await announce_change(ctx, where, before, after, "缺考" if old.kind == "absent" else "领取份数")
+
+
 @table.command("更正", "correct", summary="更正一条报告（原记录保留）", usage=CORRECT_USAGE, permission=WATCHER)
 @typo_guard
+@once_per_message
 async def correct(ctx: Context, args: str) -> Reply | str | None:
     """/更正 12 新内容: a new row superseding report 12."""
     if not args.strip():
@@ -53,14 +79,16 @@ async def correct(ctx: Context, args: str) -> Reply | str | None:
         assert old is not None and old.id is not None
         rules = KINDS.get(old.kind)
         if rules is None:
-            raise UserFacingError(f"编号 {rid} 是{KIND_LABELS.get(old.kind, old.kind)}，不能更正，可以撤销后重报。")
+            what = KIND_LABELS.get(old.kind, old.kind)
+            raise UserFacingError(f"编号 {rid} 是{what}，不能更正，可以撤销后重报。", usage=REVOKE_USAGE)
         where = await room_by_id(ctx, s, old.room_id)
         if where is None or not await _may_change(ctx, await chain(s, old.id), where):
             place = where.label if where else "该考场"
-            raise UserFacingError(f"只有报告人、{place}的监考人员或考务办公室可以更正编号 {rid}。")
+            raise UserFacingError(f"只有报告人、{place}的监考人员或考务办公室可以更正编号 {rid}。", usage=CORRECT_USAGE)
         if not text:
             raise UserFacingError("请写更正后的内容。", usage=rules.usage)
         row = done
+        before = await reconcile(s, where.room) if done is None and _changes_papers(old) else None
         if row is None:
             payload = await rules.rebuild(ctx, s, old, where, text)
             row = await append(ctx, s, old.kind, where, payload, supersedes=old, reason="更正")
@@ -69,11 +97,12 @@ async def correct(ctx: Context, args: str) -> Reply | str | None:
     reply = f"已更正{where.label}{label}：编号 {rid} → 新编号 {row.id}：{describe(ctx, row, names)}。原记录保留。"
     if done is None and rules.after_correct is not None:
         reply += await rules.after_correct(ctx, row, where)
-    return Reply(reply)
+    return Reply(reply + await _recheck(ctx, where, old, before))
 
 
 @table.command("撤销", "revoke", summary="撤销一条报告（原记录保留）", usage=REVOKE_USAGE, permission=WATCHER)
 @typo_guard
+@once_per_message
 async def revoke(ctx: Context, args: str) -> Reply | str | None:
     """/撤销 12 原因: a revocation row superseding report 12."""
     if not args.strip():
@@ -85,14 +114,16 @@ async def revoke(ctx: Context, args: str) -> Reply | str | None:
         assert old is not None and old.id is not None
         where = await room_by_id(ctx, s, old.room_id)
         if not await _may_change(ctx, await chain(s, old.id), where):
-            raise UserFacingError(f"只有报告人、该考场的监考人员或考务办公室可以撤销编号 {rid}。")
+            raise UserFacingError(f"只有报告人、该考场的监考人员或考务办公室可以撤销编号 {rid}。", usage=REVOKE_USAGE)
+        before = await reconcile(s, where.room) if where is not None and done is None and _changes_papers(old) else None
         row = done or await append(
             ctx, s, old.kind, where, dict(old.payload), supersedes=old, revoked=True, reason=clean(reason) or "撤销"
         )
     label = KIND_LABELS.get(old.kind, old.kind)
     place = where.label if where else ""
     why = f"，原因：{clean(reason)}" if reason else ""
-    return Reply(f"已撤销{place}{label}编号 {rid}（撤销记录编号 {row.id}{why}）。原记录保留，可用 /历史 {rid} 查看。")
+    text = f"已撤销{place}{label}编号 {rid}（撤销记录编号 {row.id}{why}）。原记录保留，可用 /历史 {rid} 查看。"
+    return Reply(text + await _recheck(ctx, where, old, before))
 
 
 @table.command("历史", "history", summary="查看一条报告的更正历史", usage=HISTORY_USAGE, permission=WATCHER)
@@ -109,7 +140,7 @@ async def history(ctx: Context, args: str) -> Reply | str | None:
         where = await room_by_id(ctx, s, rows[0].room_id)
         mine = ctx.staff is not None and any(r.staff_id == ctx.staff.id for r in rows)
         if not (SEES_ALL(ctx) or mine or (where is not None and where.duty is not None)):
-            raise UserFacingError("您只能查看自己负责考场的报告。")
+            raise UserFacingError("您只能查看自己负责考场的报告。", usage=HISTORY_USAGE)
         people = {st.id: st.name for st in [await s.get(Staff, r.staff_id) for r in rows if r.staff_id] if st}
         names = {t: n for (_r, t), n in (await _show.names_of(s, [where.room_id] if where else [])).items()}
     label = KIND_LABELS.get(rows[0].kind, rows[0].kind)

@@ -19,14 +19,14 @@ from handlers._parse import clean, parse_day, room_number, split_args
 from handlers._reports import KIND_LABELS, active, describe
 from handlers._rooms import local_today, room_label, sessions_of_day
 from handlers._typo import typo_guard
-from handlers.papers import closed_roots
+from handlers.papers import closed_roots, problems_of, split_papers
 from handlers.violation import confirmed_roots, rulings
 
 VIOLATIONS_USAGE = "/违纪记录 [today|yesterday|YYYY-MM-DD] [考场]，例：/违纪记录 今天 3"
 ABSENT_USAGE = "/缺考统计 [日期]，例：/缺考统计 今天"
 PAPERS_USAGE = "/试卷状态 [日期]，例：/试卷状态 昨天"
 ROOMS_USAGE = "/考场状态 [日期]，例：/考场状态 2026-12-05"
-EXPORT_USAGE = "/导出 [日期]（仅限考务办公室私聊）"
+EXPORT_USAGE = "/导出 [日期]（仅限考务办公室私聊），例：/导出 今天"
 
 table = CommandTable()
 
@@ -139,26 +139,36 @@ async def absences(ctx: Context, args: str) -> Reply:
     return Reply("\n".join(lines))
 
 
-async def _papers_state(s: AsyncSession, ids: list[int]) -> tuple[dict[int, Report], dict[int, Report], set[int]]:
-    handout: dict[int, Report] = {}
-    collect: dict[int, Report] = {}
-    for r in await active(s, ["papers"], ids):
-        if r.room_id is None:
-            continue
-        (handout if r.payload.get("action") == "handout" else collect)[r.room_id] = r
-    return handout, collect, await closed_roots(s, ids)
+@dataclass
+class PapersState:
+    """Each room's current handout and collection, its latest 缺考 report, and the office's closing notes."""
+
+    handout: dict[int, Report]
+    collect: dict[int, Report]
+    absent: dict[int, Report]
+    closed: set[int]
+
+    def status(self, room: Room) -> tuple[int, str]:
+        """(sort rank, words): not reconciled first, then not collected, then done.
+
+        The collection is checked against the handout and 实考 as they stand now, not as they were
+        when it was recorded (a 缺考 report or a handout sent later counts).
+        """
+        rid = room.id or 0
+        h, c = self.handout.get(rid), self.collect.get(rid)
+        if c is None:
+            return (1, "未回收" if h else "未报领取")
+        problems = problems_of(c.payload, h, self.absent.get(rid), room.expected)
+        if not problems:
+            return (2, "已核对")
+        if int(c.payload.get("root", c.id or 0)) in self.closed:
+            return (2, "不符，办公室已备注关闭")
+        return (0, "核对不符：" + "；".join(problems))
 
 
-def _papers_status(handout: Report | None, collect: Report | None, closed: set[int]) -> tuple[int, str]:
-    """(sort rank, words): not reconciled first, then not collected, then done."""
-    if collect is None:
-        return (1, "未回收" if handout else "未报领取")
-    root = int(collect.payload.get("root", collect.id or 0))
-    if collect.payload.get("reconciled"):
-        return (2, "已核对")
-    if root in closed:
-        return (2, "不符，办公室已备注关闭")
-    return (0, "核对不符：" + "；".join(collect.payload.get("problems", [])))
+async def _papers_state(s: AsyncSession, ids: list[int]) -> PapersState:
+    handout, collect = split_papers(await active(s, ["papers"], ids))
+    return PapersState(handout, collect, await _absent_by_room(s, ids), await closed_roots(s, ids))
 
 
 @table.command(
@@ -175,13 +185,13 @@ async def paper_status(ctx: Context, args: str) -> Reply:
     async with ctx.services.db.session() as s:
         rooms = await _day_rooms(s, q)
         ids = [r.id for r, _ in rooms if r.id is not None]
-        handout, collect, closed = await _papers_state(s, ids)
+        papers = await _papers_state(s, ids)
     if not rooms:
         return Reply(f"{_head(ctx, q)} 没有考试安排。")
     items = []
     for room, sess in rooms:
-        h, c = handout.get(room.id or 0), collect.get(room.id or 0)
-        rank, words = _papers_status(h, c, closed)
+        h, c = papers.handout.get(room.id or 0), papers.collect.get(room.id or 0)
+        rank, words = papers.status(room)
         out = h.payload.get("count") if h else "-"
         back = c.payload.get("count") if c else "-"
         ref = f"（编号 {c.id}）" if c else ""
@@ -202,8 +212,8 @@ async def room_status(ctx: Context, args: str) -> Reply:
     async with ctx.services.db.session() as s:
         rooms = await _day_rooms(s, q)
         ids = [r.id for r, _ in rooms if r.id is not None]
-        absent = await _absent_by_room(s, ids)
-        handout, collect, closed = await _papers_state(s, ids)
+        papers = await _papers_state(s, ids)
+        absent = papers.absent
         counts: dict[tuple[int, str], int] = {}
         for r in await active(s, ["violation", "incident"], ids):
             key = (r.room_id or 0, r.kind)
@@ -216,8 +226,8 @@ async def room_status(ctx: Context, args: str) -> Reply:
         rid = room.id or 0
         a = absent.get(rid)
         present = f"实考 {a.payload.get('present')}，缺考 {a.payload.get('count')}" if a else "未报缺考"
-        h, c = handout.get(rid), collect.get(rid)
-        _rank, words = _papers_status(h, c, closed)
+        h, c = papers.handout.get(rid), papers.collect.get(rid)
+        _rank, words = papers.status(room)
         lines.append(
             f"· {sess.starts_at.astimezone(tz):%H:%M} {sess.code} {room_label(room)}：应考 {room.expected}，{present}；"
             f"试卷 领 {h.payload.get('count') if h else '-'} 收 {c.payload.get('count') if c else '-'}（{words}）；"
@@ -249,7 +259,8 @@ async def export(ctx: Context, args: str) -> Reply:
             if by_id
             else []
         )
-        superseded = {r.supersedes_id for r in rows if r.supersedes_id}
+        # What became of each row: revoked by a later row, or replaced by a correction.
+        superseded = {r.supersedes_id: "已撤销" if r.revoked else "已被更正" for r in rows if r.supersedes_id}
         people = {st.id: st.name for st in (await s.exec(select(Staff))).all()}
         names = await _show.names_of(s, list(by_id))
     buf = io.StringIO()
@@ -258,7 +269,7 @@ async def export(ctx: Context, args: str) -> Reply:
     for r in rows:
         room, sess = by_id[r.room_id or 0]
         nm = {t: n for (rid, t), n in names.items() if rid == r.room_id}
-        state = "撤销" if r.revoked else ("已被更正" if r.id in superseded else "有效")
+        state = "撤销记录" if r.revoked else (superseded.get(r.id or 0, "有效"))
         w.writerow(
             [
                 r.id,

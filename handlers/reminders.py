@@ -159,7 +159,13 @@ async def _not_the_chief(ctx: Context) -> Reply | None:
     return Reply(f"已看到。关键环节的确认需由主监考（{names}）回复“收到”。")
 
 
-@table.command("收到", "ack", summary="确认收到关键环节提醒（主监考）", usage="/收到", permission=STAFF)
+@table.command(
+    "收到",
+    "ack",
+    summary="确认收到关键环节提醒（主监考）",
+    usage="/收到（或直接回复“收到”），例：/收到",
+    permission=STAFF,
+)
 async def ack_command(ctx: Context, args: str) -> Reply:
     """Acknowledge, or say why there is nothing to acknowledge."""
     reply = await acknowledge(ctx)
@@ -177,7 +183,7 @@ async def ack_command(ctx: Context, args: str) -> Reply:
     "提醒状态",
     "reminders",
     summary="查看各考场对关键提醒的确认和报告情况",
-    usage="/提醒状态 [场次代码]",
+    usage="/提醒状态 [场次代码]，例：/提醒状态 第1场",
     permission=SUPERVISOR_OR_OFFICE,
 )
 async def status(ctx: Context, args: str) -> Reply:
