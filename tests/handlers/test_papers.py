@@ -105,3 +105,65 @@ async def test_collect_without_handout_is_not_reconciled(day: Day) -> None:
     """A collection without a reported handout is flagged."""
     reply = await day.say("王芳", "/试卷 回收 30")
     assert "未报领取份数" in reply
+
+
+async def test_absentees_reported_after_collection_reconcile_it(day: Day) -> None:
+    """回收 30 答题卡 28, then /缺考 of two: the collection now checks out everywhere it is shown."""
+    await day.say("王芳", "/试卷 领取 30")
+    bad = await day.say("王芳", "/试卷 回收 30 答题卡 28 空白 2")
+    assert "答题卡 28 ≠ 实考 30" in bad
+    collect = (await day.reports("papers"))[-1]
+    reply = await day.say("李强", "/缺考 2026000003 2026000004")
+    assert f"试卷回收编号 {collect.id} 现在核对无误" in reply
+    papers = await day.say("钱进", "/试卷状态")
+    assert "第1考场：领取 30，回收 30，已核对" in papers and "≠" not in papers
+    rooms = await day.say("钱进", "/考场状态")
+    line = next(ln for ln in rooms.splitlines() if "第1考场" in ln)
+    assert "已核对" in line and "≠" not in line
+    assert len(await day.inbox("钱进")) == 1  # only the first mismatch alerted
+
+
+async def test_later_change_that_breaks_reconciliation_alerts(day: Day) -> None:
+    """A reconciled collection broken by a later 缺考 correction or a new handout alerts the office again."""
+    await day.say("王芳", "/缺考 2026000003 2026000004")
+    await day.say("王芳", "/试卷 领取 30")
+    assert "核对无误" in await day.say("王芳", "/试卷 回收 30 答题卡 28 空白 2")
+    assert await day.inbox("钱进") == []
+    collect = (await day.reports("papers"))[-1]
+    absent = (await day.reports("absent"))[-1]
+    reply = await day.say("王芳", f"/更正 {absent.id} 2026000003")
+    assert f"试卷回收编号 {collect.id} 现在核对不符：答题卡 28 ≠ 实考 29" in reply
+    assert "已通知考务办公室和督导（3 人）" in reply
+    inbox = await day.inbox("钱进")
+    assert len(inbox) == 1 and "【试卷核对不符】第1考场" in inbox[0] and f"/备注 {collect.id}" in inbox[0]
+    assert "核对不符：答题卡 28 ≠ 实考 29" in await day.say("钱进", "/试卷状态")
+    # A new handout count (31) breaks it differently; fixing the absentees back is not enough.
+    reply = await day.say("王芳", "/试卷 领取 31")
+    assert "领取 31 ≠ 答题卡 28" in reply and len(await day.inbox("钱进")) == 2
+    fixed = (await day.reports("absent"))[-1]
+    await day.say("王芳", f"/更正 {fixed.id} 2026000003 2026000004")
+    assert "领取 31 ≠" in await day.say("钱进", "/试卷状态")
+    handout = [r for r in await day.reports("papers") if r.payload["action"] == "handout"][-1]
+    reply = await day.say("王芳", f"/更正 {handout.id} 领取 30")
+    assert f"试卷回收编号 {collect.id} 现在核对无误" in reply
+    assert "已核对" in await day.say("钱进", "/试卷状态")
+
+
+async def test_revoking_absentees_reopens_the_mismatch(day: Day) -> None:
+    """/撤销 of the 缺考 report the collection relied on is a change too."""
+    await day.say("王芳", "/缺考 2026000003 2026000004")
+    await day.say("王芳", "/试卷 领取 30")
+    await day.say("王芳", "/试卷 回收 30 答题卡 28 空白 2")
+    absent = (await day.reports("absent"))[-1]
+    reply = await day.say("王芳", f"/撤销 {absent.id} 报错了")
+    assert "现在核对不符：答题卡 28 ≠ 实考 30（未报缺考，按应考计）" in reply
+
+
+async def test_mismatch_reply_names_the_number_and_who_was_told(day: Day) -> None:
+    """The mismatch reply gives the real 编号 for /更正 and says the office and supervisors were told."""
+    await day.say("王芳", "/缺考 无")
+    await day.say("王芳", "/试卷 领取 30")
+    reply = await day.say("王芳", "/试卷 回收 29")
+    collect = (await day.reports("papers"))[-1]
+    assert f"/更正 {collect.id} 改正" in reply and "已通知考务办公室和督导（3 人）" in reply
+    assert "/更正 编号" not in reply

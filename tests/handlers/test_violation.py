@@ -25,6 +25,10 @@ PHRASINGS: list[tuple[str, str, str, str | None]] = [
     ("/违纪 1考场 2026000003 抄袭 成绩无效", "2026000003", "抄袭", "宣布成绩无效"),
     ("/违纪  2026000003   抄袭  终止 ", "2026000003", "抄袭", "终止考试"),
     ("/违纪 2026000003 抄袭 警告 说明：偷看邻座", "2026000003", "抄袭", "警告"),
+    ("/违纪 2026000003 携带手机 警告", "2026000003", "携带手机等电子设备", "警告"),
+    ("/违纪 2026000003 携带电子设备 劝告", "2026000003", "携带手机等电子设备", "劝告"),
+    ("/违纪 2026000003 携带 警告", "2026000003", "携带手机等电子设备", "警告"),
+    ("/违纪 2026000003 交头接耳 劝告 说明：劝告后仍说话，警告", "2026000003", "交头接耳", "劝告"),
 ]
 
 
@@ -47,6 +51,13 @@ MALFORMED: list[tuple[str, str]] = [
     ("/违纪 1 2026000003 2026000004 抄袭", "一条违纪记录只写一名考生"),
     ("/违纪 1 2026000099 抄袭", "不在第1考场的考生名单中"),
     ("/违纪 9 2026000003 抄袭", "第9考场现在没有进行中的场次"),
+    ("/违纪 1 2026000003 抄袭 警告 终止考试", "处理只能写一种：劝告、警告、终止考试、宣布成绩无效。"),
+    ("/违纪 1 2026000003 抄袭 劝告 宣布成绩无效", "处理只能写一种"),
+    ("/违纪 1 2026000003 替考 终止 警告", "处理只能写一种"),
+    ("/违纪 1 2026000003 抄袭 替考", "违纪类型只能写一种"),
+    ("/违纪 1 2026000003 代考 抄袭 终止考试", "违纪类型只能写一种"),
+    ("/违纪 1 2026000003 抄袭替考", "违纪类型只能写一种"),
+    ("/违纪 1 2026000003 交头接耳 传递物品", "违纪类型只能写一种"),
 ]
 
 
@@ -130,3 +141,38 @@ async def test_seat_number_in_note_is_not_a_room(day: Day) -> None:
     assert "已记录第1考场违纪" in reply
     (row,) = await day.reports("violation")
     assert row.payload["note"] == "偷看 3号 座位"
+
+
+async def test_carrying_phone_keeps_the_note_whole(day: Day) -> None:
+    """“携带手机” is the type, and the note after 说明： is stored as written (no stray “携”)."""
+    reply = await day.say("王芳", "/违纪 1 2026000003 携带手机 警告 说明：手机在桌肚")
+    (row,) = await day.reports("violation")
+    assert row.payload["type"] == "携带手机等电子设备" and row.payload["action"] == "警告"
+    assert row.payload["note"] == "手机在桌肚"
+    assert "（手机在桌肚）" in reply
+
+
+async def test_two_actions_never_record_the_milder_one(day: Day) -> None:
+    """“警告 终止考试” and “抄袭 替考” are refused: nothing recorded, nobody wrongly left unalerted."""
+    assert "处理只能写一种" in await day.say("王芳", "/违纪 1 2026000003 抄袭 警告 终止考试")
+    assert "违纪类型只能写一种" in await day.say("王芳", "/违纪 1 2026000003 抄袭 替考")
+    assert await day.reports("violation") == []
+    reply = await day.say("王芳", "/违纪 1 2026000003 替考 说明：与准考证照片不符")
+    assert "已通知考务办公室和督导（3 人）" in reply and "/确认" in reply
+
+
+async def test_refusals_carry_the_usage(day: Day) -> None:
+    """Room and confirmation refusals end with the right form of the command."""
+    reply = await day.say("王芳", "/违纪 2 2026000031 抄袭")
+    assert "只能报告自己负责的考场" in reply and "用法：/违纪" in reply
+    await day.say("王芳", "/违纪 1 2026000003 抄袭 警告")
+    await day.say("王芳", "/违纪 1 2026000004 抄袭 终止考试")
+    minor, serious = await day.reports("violation")
+    assert "不需要确认" in (r := await day.say("李强", f"/确认 {minor.id}")) and "用法：/确认 编号" in r
+    await day.say("李强", f"/确认 {serious.id}")
+    assert "已由李强确认过" in (r := await day.say("李强", f"/确认 {serious.id}")) and "用法：/确认" in r
+
+
+async def test_on_the_spot_action_unfilled_reads_clearly(day: Day) -> None:
+    """A violation without an action says 现场处理：未填写."""
+    assert "现场处理：未填写" in await day.say("王芳", "/违纪 1 2026000003 抄袭")
