@@ -339,3 +339,44 @@ def parse_id_number(cell: Cell) -> str:
 def parse_plain_date(cell: Cell, *, epoch: datetime | None = None) -> date:
     """A full date (with year) such as a certificate issue date ``2024/3/7``."""
     return parse_date(cell, year=None, epoch=epoch)
+
+
+_MOBILE = re.compile(r"^1\d{10}$")
+_LANDLINE = re.compile(r"^(0\d{2,3})-?(\d{7,8})(?:(?:-|转|分机|EXT\.?|#)(\d{1,6}))?$")
+PHONE_HINT = "应为 11 位手机号（如 13800138000）或带区号的固定电话（如 010-12345678，可带分机 010-12345678-123）"
+
+
+def parse_phone(text: str) -> str | None:
+    """A mobile (11 digits starting with 1) or a landline with area code; None when blank.
+
+    Spaces and +86 are dropped; a landline comes back as ``区号-号码`` (``-分机``).
+    """
+    t = re.sub(r"\s", "", unicodedata.normalize("NFKC", text)).upper()
+    if not t:
+        return None
+    t = re.sub(r"^\((0\d{2,3})\)-?", r"\1-", t)  # (010)12345678
+    bare = t.replace("-", "")
+    for prefix in ("+86", "0086", "86"):
+        if bare.startswith(prefix) and _MOBILE.match(bare[len(prefix) :]):
+            bare = bare[len(prefix) :]
+    if _MOBILE.match(bare):
+        return bare
+    m = _LANDLINE.match(t)
+    if m:
+        area, number, ext = m.groups()
+        return f"{area}-{number}" + (f"-{ext}" if ext else "")
+    raise ParseError(f"电话“{text.strip()}”无法识别，{PHONE_HINT}")
+
+
+_SEAT = re.compile(r"^[A-Z]{0,2}\d{1,4}(?:-\d{1,4})?[A-Z]?$")
+
+
+def parse_seat(cell: Cell) -> str | None:
+    """A seat number kept as text (``01``, ``12``, ``A01``, ``3-2``; ``第12号`` → ``12``); None when blank."""
+    text = code_text(cell, "座位号").upper()
+    if not text:
+        return None
+    core = re.sub(r"^第|[号座]$", "", text)
+    if not _SEAT.match(core):
+        raise ParseError(f"座位号“{cell.text}”无法识别，应为数字（如 01、12），可带字母（如 A01）")
+    return core

@@ -20,6 +20,7 @@ from bot.importer.parse import (
     parse_date,
     parse_id_number,
     parse_kind,
+    parse_seat,
     room_key,
     room_text,
     year_hint,
@@ -49,6 +50,7 @@ class CandidateSpec:
     sheet: str | None
     row: int
     room_column: str
+    ticket_column: str
     has_id: bool
     has_seat: bool
 
@@ -83,7 +85,7 @@ def parse_roster(sheets: list[Sheet], col: Collector, *, year: int | None) -> li
                     col.add(table, n, hm.label("id_number"), str(exc))
             seat: str | None = None
             try:
-                seat = code_text(table.cell(row, "seat"), "座位号") or None
+                seat = parse_seat(table.cell(row, "seat"))
             except ParseError as exc:
                 col.add(table, n, hm.label("seat"), str(exc))
             room_cell = table.cell(row, "room")
@@ -119,6 +121,7 @@ def parse_roster(sheets: list[Sheet], col: Collector, *, year: int | None) -> li
                     sheet=table.sheet.name,
                     row=n,
                     room_column=hm.label("room"),
+                    ticket_column=hm.label("ticket"),
                     has_id=hm.has("id_number"),
                     has_seat=hm.has("seat"),
                 )
@@ -171,6 +174,7 @@ async def apply_roster(
                     f"准考证号“{spec.ticket}”在场次“{session.code}”中重复（第{first}行已有）",
                     sheet=spec.sheet,
                     row=spec.row,
+                    column=spec.ticket_column,
                 )
             )
             continue

@@ -208,9 +208,10 @@ def _parse_row(table: Table, row: Row, col: Collector, plan: SchedulePlan, prev:
     except ParseError as exc:
         report("kind", str(exc))
 
-    # room: blank or merged = the room above (a continuation row with more people)
+    # room: blank, or merged within the same session = the room above (a continuation row with more people);
+    # a merged cell reaching into the next session names that session's room (same as above)
     room_cell = table.cell(row, "room")
-    continuation = room_cell.blank or room_cell.merged
+    continuation = room_cell.blank or (room_cell.merged and same_block)
     if room_cell.merged:
         col.merged_fills += 1
     if continuation and prev.failed and same_block:
@@ -237,6 +238,14 @@ def _parse_row(table: Table, row: Row, col: Collector, plan: SchedulePlan, prev:
     else:
         _check_same_session(table, row, col, session, occupation, level, kind, day, start, end)
 
+    if continuation and prev.room is not None and session.rooms.get(prev.room.key) is not prev.room:
+        # the row above belongs to another session (a file without a 场次 column)
+        if room_cell.blank:
+            col.add(table, n, hm.label("room"), "考场为空（上一行属于另一场考试，不能沿用其考场）")
+            prev.room = None
+            prev.failed = True
+            return
+        continuation = False
     if continuation and prev.room is not None:
         room = prev.room
         if not room_cell.blank and room_key(room_text(room_cell)) != room.key:

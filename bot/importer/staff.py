@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -12,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.importer.apply import Recorder
 from bot.importer.headers import STAFF_FIELDS
-from bot.importer.parse import ParseError, code_text, name_key, parse_plain_date, parse_roles
+from bot.importer.parse import ParseError, code_text, name_key, parse_phone, parse_plain_date, parse_roles
 from bot.importer.problems import Problem
 from bot.importer.read import Sheet
 from bot.importer.table import Collector
@@ -51,9 +50,9 @@ class StaffSpec:
         return out
 
 
-def _phone(text: str) -> str | None:
-    t = re.sub(r"[\s-]", "", unicodedata.normalize("NFKC", text))
-    return t or None
+def _digits(phone: str | None) -> str:
+    """The digits of a phone number, so 010-12345678 and 01012345678 match the same person."""
+    return re.sub(r"\D", "", phone or "")
 
 
 def parse_staff(sheets: list[Sheet], col: Collector) -> list[StaffSpec]:
@@ -90,7 +89,7 @@ def parse_staff(sheets: list[Sheet], col: Collector) -> list[StaffSpec]:
                     seen[(key, value)] = n
             phone: str | None = None
             try:
-                phone = _phone(code_text(table.cell(row, "phone"), "手机号"))
+                phone = parse_phone(code_text(table.cell(row, "phone"), "手机号"))
             except ParseError as exc:
                 col.add(table, n, hm.label("phone"), str(exc))
             cert: date | None = None
@@ -121,7 +120,7 @@ async def apply_staff(
     everyone = list((await s.exec(select(Staff))).all())
     by_wecom = {p.wecom_userid: p for p in everyone if p.wecom_userid}
     by_ding = {p.dingtalk_userid: p for p in everyone if p.dingtalk_userid}
-    by_name_phone = {(name_key(p.name), p.phone or ""): p for p in everyone}
+    by_name_phone = {(name_key(p.name), _digits(p.phone)): p for p in everyone}
     plan: list[tuple[StaffSpec, Staff | None]] = []
     problems: list[Problem] = []
     claimed: dict[int, int] = {}
@@ -129,7 +128,7 @@ async def apply_staff(
         person = (
             (by_wecom.get(spec.wecom) if spec.wecom else None)
             or (by_ding.get(spec.dingtalk) if spec.dingtalk else None)
-            or by_name_phone.get((spec.name, spec.phone or ""))
+            or by_name_phone.get((spec.name, _digits(spec.phone)))
         )
         if person is not None and person.id is not None:
             if person.id in claimed:

@@ -159,3 +159,219 @@ async def test_wrong_file_kind(imp: ImportFn, counts: Counts) -> None:
     """Giving the roster as a staff list says no header was found."""
     problems = await _fails(imp, counts, "schedule", SAMPLES / "staff.csv")
     assert len(problems) == 1 and "没有找到考场安排的表头" in problems[0]
+
+
+def _staff_csv(tmp_path: Path, old: str, new: str) -> Path:
+    """The GBK sample staff list with one piece of text replaced."""
+    text = (SAMPLES / "staff.csv").read_bytes().decode("gbk")
+    assert old in text
+    path = tmp_path / "staff.csv"
+    path.write_bytes(text.replace(old, new, 1).encode("gbk"))
+    return path
+
+
+def _roster(xlsx: Xlsx, edit: Callable[[list[list[Any]]], None]) -> Path:
+    rows = sample_rows("roster.xlsx")
+    edit(rows)
+    return xlsx("roster.xlsx", rows, sheet="考生名册")
+
+
+async def test_blank_name_in_staff(imp: ImportFn, counts: Counts, tmp_path: Path) -> None:
+    """A staff row without a name is refused with its row and the 姓名 column."""
+    problems = await _fails(imp, counts, "staff", _staff_csv(tmp_path, "付兰,监考员", ",监考员"))
+    assert problems == ["staff.csv第2行「姓名」：姓名为空"]
+
+
+async def test_blank_name_in_roster(imp: ImportFn, counts: Counts, xlsx: Xlsx, scheduled: None) -> None:
+    """A candidate row without a name is refused with its row and the 姓名 column."""
+    problems = await _fails(imp, counts, "roster", _roster(xlsx, lambda r: r[3].__setitem__(1, None)))
+    assert problems == ["roster.xlsx 工作表「考生名册」第4行「姓名」：姓名为空"]
+
+
+async def test_blank_session_code(imp: ImportFn, counts: Counts, xlsx: Xlsx, staffed: None) -> None:
+    """A first data row without 场次 has nothing to carry down: refused."""
+    path = _schedule(xlsx, lambda r: r[2].__setitem__(0, None))
+    problems = await _fails(imp, counts, "schedule", path)
+    assert problems[0] == "schedule.xlsx 工作表「12月5日」第3行「场次」：场次为空，且上面没有可沿用的场次"
+
+
+async def test_blank_room(imp: ImportFn, counts: Counts, xlsx: Xlsx, staffed: None) -> None:
+    """The first row of a session without a 考场 is refused (there is no room above to continue)."""
+    path = _schedule(xlsx, lambda r: r[4].__setitem__(6, None))
+    problems = await _fails(imp, counts, "schedule", path)
+    assert problems == ["schedule.xlsx 工作表「12月5日」第5行「考场」：考场为空"]
+
+
+async def test_date_in_time_differs_from_date_column(
+    imp: ImportFn, counts: Counts, xlsx: Xlsx, staffed: None
+) -> None:
+    """考试时间 carrying a date other than 考试日期 is refused naming both dates."""
+    path = _schedule(xlsx, lambda r: r[2].__setitem__(2, "2026年12月6日 8:30—10:00"))
+    problems = await _fails(imp, counts, "schedule", path)
+    assert problems == [
+        "schedule.xlsx 工作表「12月5日」第3行「考试时间」：考试时间中的日期 2026-12-06 与考试日期 2026-12-05 不一致"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("col", "value", "expected"),
+    [
+        (4, "三级/高级工", "第4行「等级」：场次“第1场”的等级“三级/高级工”与第3行的“四级/中级工”不一致"),
+        (5, "实操", "第4行「考试类型」：场次“第1场”的考试类型“实操”与第3行的“理论”不一致"),
+    ],
+)
+async def test_rows_of_one_session_disagree(
+    imp: ImportFn, counts: Counts, xlsx: Xlsx, staffed: None, col: int, value: str, expected: str
+) -> None:
+    """Two rooms of one 场次 with a different level or kind: refused at the second row."""
+    path = _schedule(xlsx, lambda r: r[3].__setitem__(col, value))
+    problems = await _fails(imp, counts, "schedule", path)
+    assert problems == [f"schedule.xlsx 工作表「12月5日」{expected}"]
+
+
+async def test_merged_room_into_next_session_is_that_sessions_room(
+    imp: ImportFn, xlsx: Xlsx, staffed: None, db: Any
+) -> None:
+    """A 考场 cell merged down into the next 场次 names that session's room (same as above), not an error."""
+    from sqlmodel import select
+
+    from bot.store.tables import ExamSession, Room
+
+    rows = sample_rows("schedule.xlsx")
+    rows[4][6] = None  # row 5 (第2场) sits under the merged G4:G5 = 第2考场
+    path = xlsx("schedule.xlsx", rows, sheet="12月5日", merges=("G4:G5",))
+    await imp("schedule", path)
+    async with db.session() as s:
+        rooms = (
+            await s.exec(select(Room.room_no).join(ExamSession).where(ExamSession.code == "第2场"))  # type: ignore[arg-type]
+        ).all()
+    assert sorted(rooms) == ["第2考场", "第4考场"]
+
+
+def test_merged_room_cell_that_does_not_match() -> None:
+    """A merged 考场 cell whose value differs from the room it continues is refused (reader-independent check)."""
+    from bot.importer.read import Cell, Row, Sheet
+    from bot.importer.schedule import parse_schedule
+    from bot.importer.table import Collector
+
+    rows = sample_rows("schedule.xlsx")[:4]
+    sheet = Sheet("schedule.xlsx", "12月5日")
+    for number, values in enumerate(rows, start=1):
+        cells = [Cell("" if v is None else str(v), v) for v in values]
+        if number == 4:
+            cells[0] = Cell("第1场", "第1场", merged=True)
+            cells[6] = Cell("第9考场", "第9考场", merged=True)
+        sheet.rows.append(Row(number, cells))
+    col = Collector("schedule.xlsx")
+    parse_schedule([sheet], col, year=None)
+    assert [str(p) for p in col.problems] == [
+        "schedule.xlsx 工作表「12月5日」第4行「考场」：合并单元格中的考场与上一行不一致"
+    ]
+
+
+async def test_bad_certificate_date(imp: ImportFn, counts: Counts, tmp_path: Path) -> None:
+    """An impossible 发证日期 is refused with the row and the column."""
+    path = _staff_csv(tmp_path, "2025/3/28", "2025/2/30")
+    problems = await _fails(imp, counts, "staff", path)
+    assert len(problems) == 1
+    assert problems[0].startswith("staff.csv第")
+    assert "「考评员证发证日期」：" in problems[0] and "2025/2/30" in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "任雪,监考员,13248876950,wx_783756",
+            "任雪,监考员,13248876950,wx_299864",
+            "staff.csv第3行「企业微信账号」：企业微信账号“wx_299864”与第2行重复",
+        ),
+        (
+            "wx_783756,1227818069117096",
+            "wx_783756,6524619128985908",
+            "staff.csv第3行「钉钉userId」：钉钉userId“6524619128985908”与第2行重复",
+        ),
+    ],
+)
+async def test_duplicate_platform_id_in_staff_file(
+    imp: ImportFn, counts: Counts, tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    """The same WeCom or DingTalk id on two rows of the staff list is refused at the second row."""
+    problems = await _fails(imp, counts, "staff", _staff_csv(tmp_path, old, new))
+    assert problems == [expected]
+
+
+async def test_duplicate_ticket(imp: ImportFn, counts: Counts, xlsx: Xlsx, scheduled: None) -> None:
+    """The same 准考证号 twice in one session is refused at the second row, naming the first."""
+
+    def dup(rows: list[list[Any]]) -> None:
+        rows[2][0] = rows[1][0]
+
+    problems = await _fails(imp, counts, "roster", _roster(xlsx, dup))
+    assert problems == [
+        "roster.xlsx 工作表「考生名册」第3行「准考证号」：准考证号“202612010101”在场次“第1场”中重复（第2行已有）"
+    ]
+
+
+@pytest.mark.parametrize("seat", ["靠窗", "1.5", "abc"])
+async def test_bad_seat_number(imp: ImportFn, counts: Counts, xlsx: Xlsx, scheduled: None, seat: str) -> None:
+    """A seat that is not a number (optionally with a letter) is refused with the row and the 座位号 column."""
+    problems = await _fails(imp, counts, "roster", _roster(xlsx, lambda r: r[1].__setitem__(4, seat)))
+    assert problems == [
+        f"roster.xlsx 工作表「考生名册」第2行「座位号」：座位号“{seat}”无法识别，"
+        "应为数字（如 01、12），可带字母（如 A01）"
+    ]
+
+
+async def test_file_neither_utf8_nor_gbk(imp: ImportFn, counts: Counts, tmp_path: Path) -> None:
+    """Bytes that decode as neither UTF-8 nor GBK are refused with a hint to save as UTF-8."""
+    path = tmp_path / "staff.csv"
+    path.write_bytes("姓名,角色\n".encode() + b"\x80\x80,\xff\n")
+    problems = await _fails(imp, counts, "staff", path)
+    assert problems == ["staff.csv：无法识别文件编码（既不是 UTF-8 也不是 GBK），请另存为 UTF-8 CSV"]
+
+
+async def test_old_xls_file(imp: ImportFn, counts: Counts, tmp_path: Path) -> None:
+    """An old .xls workbook is refused with how to convert it."""
+    path = tmp_path / "考场安排.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504)  # the OLE2 signature of .xls
+    problems = await _fails(imp, counts, "schedule", path)
+    assert problems == ["考场安排.xls：不支持旧版 .xls 格式，请在 Excel 中“另存为” .xlsx 或 CSV 后再导入"]
+
+
+async def test_missing_file(imp: ImportFn, counts: Counts, tmp_path: Path) -> None:
+    """A path that does not exist is refused naming it."""
+    path = tmp_path / "没有这个文件.xlsx"
+    problems = await _fails(imp, counts, "schedule", path)
+    assert problems == [f"没有这个文件.xlsx：文件不存在：{path}"]
+
+
+@pytest.mark.parametrize("phone", ["abc", "12345", "1380013800", "23800138000", "010-123"])
+async def test_bad_phone(imp: ImportFn, counts: Counts, tmp_path: Path, phone: str) -> None:
+    """A phone that is neither a mobile nor a landline with area code is refused with row and column."""
+    problems = await _fails(imp, counts, "staff", _staff_csv(tmp_path, "13792033845", phone))
+    assert problems == [
+        f"staff.csv第2行「手机号」：电话“{phone}”无法识别，应为 11 位手机号（如 13800138000）"
+        "或带区号的固定电话（如 010-12345678，可带分机 010-12345678-123）"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("phone", "stored"),
+    [
+        ("137 9203 3845", "13792033845"),
+        ("+86 137-9203-3845", "13792033845"),
+        ("0571-88888888", "0571-88888888"),
+        ("(010)12345678转123", "010-12345678-123"),
+    ],
+)
+async def test_phone_forms_accepted(imp: ImportFn, tmp_path: Path, db: Any, phone: str, stored: str) -> None:
+    """Mobiles with spaces or +86 and landlines with area code (and extension) import in one form."""
+    from sqlmodel import select
+
+    from bot.store.tables import Staff
+
+    await imp("staff", _staff_csv(tmp_path, "13792033845", phone))
+    async with db.session() as s:
+        person = (await s.exec(select(Staff).where(Staff.name == "付兰"))).one()
+    assert person.phone == stored
