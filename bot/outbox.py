@@ -8,12 +8,17 @@ Send protocol (shared SCHEDULING.md):
 2. **Business rules** instead of APScheduler's misfire grace: a row past ``expires_at`` becomes
    ``expired`` (the office gets one notice listing the reminders); a row whose ``condition``
    already holds (the room acknowledged, the report arrived) becomes ``cancelled``.
-3. **Send** outside any transaction, behind a semaphore and a per-target rate limit (at most
-   ``rate_limit`` platform messages per ``rate_window``; rows claimed together for one target are
-   merged into one message, the rest wait for the window: never dropped).
-4. **Finish** fenced by the lease: ``… WHERE id IN … AND lease_owner=:me AND status='sending'``.
-   Errors go back to ``pending`` with exponential backoff; after ``max_attempts`` the row is
-   ``failed`` and the office is told.
+3. **Reserve** room in the target's rate window (at most ``rate_limit`` platform messages per
+   ``rate_window``) in one write transaction that counts what every instance sent or reserved for the
+   target in the window (SQLite's write lock, a PostgreSQL advisory lock): rows of one target are
+   merged into messages that fit the platform's size limit in bytes (so the adapter never splits a
+   merged message), a single longer row is cut into pieces that each count; what does not fit waits
+   for the window (never dropped).
+4. **Send** outside any transaction, behind a semaphore.
+5. **Finish** fenced by the lease: ``… WHERE id IN … AND lease_owner=:me AND status='sending'``.
+   Errors go back to ``pending`` with exponential backoff (capped) and are retried by time: until the
+   row's ``expires_at``, or ``retry_for`` after its first failure; then the row is ``failed`` and the
+   office is told. A split message remembers its pieces sent, so a retry sends only the rest.
 
 The one duplicate window left is a crash after the platform accepted a message and before
 step 4: delivery is at-least-once there, by choice.
@@ -22,11 +27,10 @@ step 4: delivery is at-least-once there, by choice.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -34,9 +38,11 @@ from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import text as sa_text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.adapters._text import split_utf8
 from bot.clock import Clock
 from bot.directory import person_targets
 from bot.errors import PlatformError, RateLimited
@@ -60,20 +66,29 @@ FAILED = OutboxStatus.FAILED.value
 MERGE_SEPARATOR = "\n——————\n"
 
 
+# Bytes per platform message when the delivery does not expose the adapters (the WeCom robot splits text at
+# 2,048 bytes, DingTalk's client at 5,000); unknown channels get ``OutboxConfig.default_text_bytes``.
+DEFAULT_TEXT_BYTES: dict[str, int] = {"wecom": 2048, "dingtalk": 5000}
+RATE_LOCK_KEY = 0x0EBB07  # PostgreSQL advisory lock serialising rate-window reservations across instances
+
+
 @dataclass
 class OutboxConfig:
     """Tunables of the sender."""
 
     batch_size: int = 200
     lease: timedelta = timedelta(minutes=2)
-    max_attempts: int = 6
+    # Retries go by time, not by count: until the row's expires_at, or retry_for after its first failure.
+    retry_for: timedelta = timedelta(minutes=30)
+    max_attempts: int | None = None  # an optional hard cap on tries as well
     backoff_base: timedelta = timedelta(seconds=5)
-    backoff_cap: timedelta = timedelta(minutes=5)
+    backoff_cap: timedelta = timedelta(seconds=60)
     rate_limit: int = 20  # platform messages per target per window (group robots: 20 a minute)
     rate_window: timedelta = timedelta(minutes=1)
     concurrency: int = 8
     late_mark: timedelta = timedelta(seconds=60)  # later than this → marked 补发 with the original time
-    max_merge_chars: int = 1800
+    text_bytes: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_TEXT_BYTES))
+    default_text_bytes: int = 2048
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -245,6 +260,30 @@ class _Claimed:
     concrete: Target | None = None
 
 
+@dataclass
+class _Chunk:
+    """Rows of one target merged into one message; ``parts`` are the platform messages still to send."""
+
+    items: list[_Claimed]
+    text: str
+    parts: list[str]
+    mentions: tuple[str, ...] = ()
+    batch: str = ""
+
+    @property
+    def pieces(self) -> int:
+        """Platform messages this chunk takes."""
+        return max(1, len(self.parts))
+
+
+@dataclass(frozen=True)
+class _Use:
+    """A send batch in a target's rate window."""
+
+    at: datetime
+    pieces: int
+
+
 @dataclass(frozen=True)
 class _Delivered:
     """Rows the platform accepted as one message, to be marked sent."""
@@ -252,7 +291,6 @@ class _Delivered:
     rows: list[dict]
     sent_at: datetime
     pid: str | None
-    finished: bool = False
 
     @property
     def count(self) -> int:
@@ -370,35 +408,23 @@ class Outbox:
         if not rows:
             return stats
         expired: list[dict] = []
+        gave_up: list[dict] = []  # past their expiry after platform errors: dead letters, not misfires
         live: list[dict] = []
         for r in rows:
             if r["expires_at"] is not None and r["expires_at"] < now:
-                expired.append(r)
+                (gave_up if r.get("failing_since") is not None else expired).append(r)
             else:
                 live.append(r)
-        if expired:
-            stats.expired = await self._finish(
-                [r["id"] for r in expired], status=EXPIRED, last_error="超过宽限时间，未发送"
-            )
-        live, cancelled, unresolved = await self._check_and_resolve(live)
-        if cancelled:
-            stats.cancelled = await self._finish(cancelled, status=CANCELLED, last_error="条件已满足，无需发送")
-        failed_rows: list[dict] = []
-        if unresolved:
-            stats.failed += await self._finish(
-                [c.row["id"] for c in unresolved], status=FAILED, last_error="该人员在已启用的渠道上没有账号"
-            )
-            failed_rows += [c.row for c in unresolved]
+        claimed, cancelled, unresolved = await self._check_and_resolve(live)
         by_target: dict[str, list[_Claimed]] = defaultdict(list)
-        for c in live:
+        for c in claimed:
             by_target[c.row["target_key"]].append(c)
-        windows = await self._windows(list(by_target), now)
-        results = await asyncio.gather(
-            *(self._send_target(tk, items, now, windows.get(tk, [])) for tk, items in by_target.items())
-        )
+        plan = await self._reserve(now, by_target, expired=expired, gave_up=gave_up, cancelled=cancelled,
+                                   unresolved=unresolved, stats=stats)  # fmt: skip
+        failed_rows: list[dict] = gave_up + [c.row for c in unresolved]
+        results = await asyncio.gather(*(self._send_target(tk, chunks, now) for tk, chunks in plan.items()))
         delivered: list[_Delivered] = []
         for part, failed, done in results:
-            stats.deferred += part.deferred
             stats.retried += part.retried
             stats.failed += part.failed
             failed_rows += failed
@@ -450,6 +476,8 @@ class Outbox:
         cancelled: list[int] = []
         live: list[_Claimed] = []
         unresolved: list[_Claimed] = []
+        if not rows:
+            return live, cancelled, unresolved
         need_staff = {r["target"].get("staff_id") for r in rows if r["target"].get("type") == "staff"}
         async with self.db.read() as s:  # read only: on SQLite no write lock
             conn = await s.connection()
@@ -467,7 +495,8 @@ class Outbox:
                     if holds[ck]:
                         cancelled.append(r["id"])
                         continue
-                    if r["condition"].get("type") == "digest":  # written when sent, from the reports of the day
+                    # The digest is written when sent, from the reports of the day (not when resuming its pieces).
+                    if r["condition"].get("type") == "digest" and not r.get("pieces_sent"):
                         from scheduler.digest import render_digest
 
                         r["text"] = await render_digest(conn, date.fromisoformat(r["condition"]["day"]), self.tz)
@@ -481,130 +510,249 @@ class Outbox:
                     live.append(_Claimed(r, target_from_json(t)))
         return live, cancelled, unresolved
 
-    # -- rate limit, merge, send ---------------------------------------------------------------------------------------
+    # -- size, rate limit, merge ---------------------------------------------------------------------------------------
 
-    async def _windows(self, tks: list[str], now: datetime) -> dict[str, list[datetime]]:
-        """Send times of the platform messages each target got within the rate window (one query per 500)."""
-        since = now - self.config.rate_window
-        out: dict[str, list[datetime]] = defaultdict(list)
-        async with self.db.read() as s:
-            conn = await s.connection()
-            for i in range(0, len(tks), 500):
-                q = (
-                    select(T.c.target_key, T.c.send_batch, func.min(T.c.sent_at))
-                    .where(T.c.target_key.in_(tks[i : i + 500]), T.c.status == SENT, T.c.sent_at > since)
-                    .group_by(T.c.target_key, T.c.send_batch)
-                )
-                for tk, _b, t in (await conn.execute(q)).all():
-                    out[tk].append(t)
-        return out
+    def text_limit(self, channel: str) -> int:
+        """Bytes one platform message may hold on ``channel``.
 
-    def _room(self, times: list[datetime]) -> tuple[int, datetime | None]:
-        """How many more platform messages a target may get now, and when the oldest in the window leaves it."""
-        batches = sorted(times)
-        room = self.config.rate_limit - len(batches)
-        if room > 0:
-            return room, None
-        oldest = batches[len(batches) - self.config.rate_limit]
-        return 0, oldest + self.config.rate_window
+        The adapter's ``capabilities.max_text_bytes`` when the delivery is an
+        :class:`~bot.adapters.base.AdapterNotifier` (as in the app), else ``OutboxConfig.text_bytes``.
+        """
+        adapters = getattr(getattr(self.deliver, "__self__", None), "adapters", None)
+        if isinstance(adapters, Mapping):
+            caps = getattr(adapters.get(channel), "capabilities", None)
+            limit = getattr(caps, "max_text_bytes", None)
+            if isinstance(limit, int) and limit > 0:
+                return limit
+        return self.config.text_bytes.get(channel, self.config.default_text_bytes)
+
+    def _budget(self, channel: str, mentions: Iterable[str]) -> int:
+        """Bytes left for the text once the platform has prefixed the @-mentions (``<@id> `` or ``@id ``)."""
+        overhead = sum(len(m.encode("utf-8")) + 4 for m in mentions)
+        return max(64, self.text_limit(channel) - overhead - (1 if overhead else 0))
 
     def _render(self, row: dict, now: datetime) -> str:
         text = str(row["text"])
+        if row.get("pieces_sent"):  # the rest of a split message: exactly the text its first pieces came from
+            return text
         if now - row["due_at"] > self.config.late_mark:
             text = f"【补发，原定 {row['due_at'].astimezone(self.tz):%H:%M}】" + text
         return text
 
-    def _chunks(self, items: list[_Claimed], now: datetime) -> list[tuple[list[_Claimed], str]]:
-        """Merge the texts of one target's rows into as few messages as the size limit allows."""
-        out: list[tuple[list[_Claimed], str]] = []
+    def _chunks(self, items: list[_Claimed], now: datetime) -> list[_Chunk]:
+        """Merge the texts of one target's rows into as few messages as fit the platform's size limit.
+
+        A merged message never needs splitting; only a single row longer than the limit is cut into
+        pieces (each piece is a platform message and counts in the rate window).
+        """
+        out: list[_Chunk] = []
         cur: list[_Claimed] = []
         text = ""
+        mentions: dict[str, None] = {}
+
+        def flush() -> None:
+            if cur:
+                out.append(self._chunk(list(cur), text, tuple(mentions)))
+
         for c in items:
+            assert c.concrete is not None
             piece = self._render(c.row, now)
+            ms = dict.fromkeys([*mentions, *mentions_of(c.row["target"] or {})])
             joined = f"{text}{MERGE_SEPARATOR}{piece}" if cur else piece
-            if cur and len(joined) > self.config.max_merge_chars:
-                out.append((cur, text))
-                cur, text = [c], piece
+            resuming = bool(c.row.get("pieces_sent")) or (bool(cur) and bool(cur[0].row.get("pieces_sent")))
+            if cur and (resuming or len(joined.encode("utf-8")) > self._budget(c.concrete.channel, ms)):
+                flush()
+                cur, text, mentions = [c], piece, dict.fromkeys(mentions_of(c.row["target"] or {}))
             else:
                 cur.append(c)
-                text = joined
-        if cur:
-            out.append((cur, text))
+                text, mentions = joined, ms
+        flush()
         return out
 
+    def _chunk(self, items: list[_Claimed], text: str, mentions: tuple[str, ...]) -> _Chunk:
+        first = items[0]
+        assert first.concrete is not None
+        parts = [text]
+        if len(items) == 1:
+            parts = split_utf8(text, self._budget(first.concrete.channel, mentions))
+            parts = parts[int(first.row.get("pieces_sent") or 0) :]
+        return _Chunk(items, text, parts, mentions)
+
+    async def _windows(self, conn: AsyncConnection, tks: list[str], now: datetime) -> dict[str, list[_Use]]:
+        """Platform messages each target got, or that were reserved for it, within the rate window.
+
+        Counts every instance's sends: a batch is reserved before it goes out, in a write transaction
+        serialised with this one, so the window is the database's, not the process's.
+        """
+        since = now - self.config.rate_window
+        out: dict[str, list[_Use]] = defaultdict(list)
+        at = func.min(func.coalesce(T.c.reserved_at, T.c.sent_at))
+        for i in range(0, len(tks), 500):
+            q = (
+                select(T.c.target_key, T.c.send_batch, at, func.max(T.c.pieces))
+                .where(
+                    T.c.target_key.in_(tks[i : i + 500]),
+                    or_(T.c.reserved_at > since, and_(T.c.reserved_at.is_(None), T.c.sent_at > since)),
+                )
+                .group_by(T.c.target_key, T.c.send_batch)
+            )
+            for tk, _b, t, pieces in (await conn.execute(q)).all():
+                out[tk].append(_Use(t, int(pieces or 1)))
+        return out
+
+    def _free_at(self, uses: list[_Use], need: int, now: datetime) -> datetime:
+        """When enough of the window has left it for ``need`` more platform messages."""
+        room_wanted = self.config.rate_limit - need
+        total = sum(u.pieces for u in uses)
+        for u in sorted(uses, key=lambda u: u.at):
+            total -= u.pieces
+            if total <= room_wanted:
+                return max(now, u.at + self.config.rate_window)
+        return now + self.config.rate_window
+
+    async def _reserve(
+        self,
+        now: datetime,
+        by_target: dict[str, list[_Claimed]],
+        *,
+        expired: list[dict],
+        gave_up: list[dict],
+        cancelled: list[int],
+        unresolved: list[_Claimed],
+        stats: RunStats,
+    ) -> dict[str, list[_Chunk]]:
+        """One write transaction: settle rows that will not be sent, and reserve rate-window room for the rest.
+
+        Chunks that do not fit the target's window go back to ``pending`` for when it has room (never
+        dropped); the others get a send batch, ``reserved_at`` and their number of platform messages.
+        On PostgreSQL a transaction-level advisory lock serialises reservations across instances (SQLite's
+        ``BEGIN IMMEDIATE`` already does), so two instances never both see room for the same message.
+        """
+        plan: dict[str, list[_Chunk]] = {}
+        fence = and_(T.c.lease_owner == self.owner, T.c.status == SENDING)
+        unlease = {"lease_owner": None, "lease_until": None}
+        when_later: set[datetime] = set()
+        async with self.db.session() as s:
+            conn = await s.connection()
+
+            async def settle(ids: list[int], **values: Any) -> int:
+                n = 0
+                for i in range(0, len(ids), 500):
+                    res = await conn.execute(update(T).where(T.c.id.in_(ids[i : i + 500]), fence).values(**values))
+                    n += int(res.rowcount or 0)  # type: ignore[attr-defined]
+                return n
+
+            stats.expired = await settle([r["id"] for r in expired], status=EXPIRED,
+                                         last_error="超过宽限时间，未发送", **unlease)  # fmt: skip
+            stats.failed += await settle([r["id"] for r in gave_up], status=FAILED,
+                                         last_error="平台持续出错，到有效期仍未发出", **unlease)  # fmt: skip
+            stats.cancelled = await settle(cancelled, status=CANCELLED, last_error="条件已满足，无需发送", **unlease)
+            stats.failed += await settle([c.row["id"] for c in unresolved], status=FAILED,
+                                         last_error="该人员在已启用的渠道上没有账号", **unlease)  # fmt: skip
+            if not by_target:
+                return plan
+            if not self.db.is_sqlite:
+                await conn.execute(sa_text("SELECT pg_advisory_xact_lock(:k)"), {"k": RATE_LOCK_KEY})
+            windows = await self._windows(conn, sorted(by_target), now)
+            for tk, items in by_target.items():
+                uses = windows.get(tk, [])
+                used = sum(u.pieces for u in uses)
+                chunks = self._chunks(items, now)
+                send: list[_Chunk] = []
+                for ch in chunks:
+                    # A message longer than the whole window's worth of pieces still goes out, into an empty window.
+                    if used + ch.pieces <= self.config.rate_limit or (used == 0 and not send):
+                        send.append(ch)
+                        used += ch.pieces
+                        uses.append(_Use(now, ch.pieces))
+                    else:
+                        break
+                later = chunks[len(send) :]
+                if later:
+                    when = self._free_at(uses, later[0].pieces, now)
+                    ids = [c.row["id"] for ch in later for c in ch.items]
+                    stats.deferred += await settle(ids, status=PENDING, next_try_at=when,
+                                                   attempts=T.c.attempts - 1, **unlease)  # fmt: skip
+                    when_later.add(when)
+                since = now - self.config.rate_window
+                for ch in send:
+                    ch.batch = uuid.uuid4().hex
+                    # A row tried earlier in the window leaves its old batch for this one: carry its pieces over,
+                    # so what that attempt may have delivered still counts (conservatively, as of now).
+                    old = {(c.row.get("send_batch"), c.row.get("pieces") or 1) for c in ch.items
+                           if c.row.get("reserved_at") is not None and c.row["reserved_at"] > since}  # fmt: skip
+                    carried = sum(p for _b, p in old)
+                    await settle([c.row["id"] for c in ch.items], send_batch=ch.batch, reserved_at=now,
+                                 pieces=ch.pieces + carried)  # fmt: skip
+                if send:
+                    plan[tk] = send
+        if self.on_reschedule is not None:
+            for when in sorted(when_later):
+                self.on_reschedule(when)
+        return plan
+
+    # -- send ----------------------------------------------------------------------------------------------------------
+
     async def _send_target(
-        self, tk: str, items: list[_Claimed], now: datetime, window: list[datetime]
+        self, tk: str, chunks: list[_Chunk], now: datetime
     ) -> tuple[RunStats, list[dict], list[_Delivered]]:
         stats = RunStats()
         failed_rows: list[dict] = []
         done: list[_Delivered] = []
-        lock = self._target_locks[tk]
-        contended = lock.locked()
-        async with lock:
-            if contended:  # another pass of this process just sent to this target: look again
-                window = (await self._windows([tk], now)).get(tk, [])
-            room, free_at = self._room(window)
-            chunks = self._chunks(items, now)
-            send_now, later = chunks[:room], chunks[room:]
-            if later:
-                ids = [c.row["id"] for chunk, _ in later for c in chunk]
-                # Full window: wait for its oldest message to leave it. Partly full: everything sent now
-                # has left the window one window from now at the latest.
-                when = free_at or now + self.config.rate_window
-                stats.deferred += await self._finish(ids, status=PENDING, next_try_at=when, attempts=T.c.attempts - 1)
-                if self.on_reschedule is not None:
-                    self.on_reschedule(when)
-            for chunk, text in send_now:
-                first = chunk[0]
+        async with self._target_locks[tk]:  # this process sends one target's messages in order
+            for ch in chunks:
+                first = ch.items[0]
                 assert first.concrete is not None
-                mentions = dict.fromkeys(m for c in chunk for m in mentions_of(c.row["target"] or {}))
-                msg = OutgoingMessage(
-                    target=first.concrete,
-                    text=text,
-                    format=TextFormat(first.row["format"]),
-                    mentions=tuple(mentions),
-                    key=first.row["key"] if len(chunk) == 1 else f"merge:{first.row['key']}:{len(chunk)}",
-                )
-                ids = [c.row["id"] for c in chunk]
-                try:
-                    async with self._sem:
-                        pid = await self.deliver(msg)
-                except PlatformError as exc:
-                    st, fr = await self._after_error(chunk, exc, now)
+                already = int(first.row.get("pieces_sent") or 0) if len(ch.items) == 1 else 0
+                total = already + len(ch.parts)
+                base_key = first.row["key"] if len(ch.items) == 1 else f"merge:{first.row['key']}:{len(ch.items)}"
+                pid: str | None = None
+                sent_parts = 0
+                error: PlatformError | None = None
+                for i, part in enumerate(ch.parts):
+                    n = already + i
+                    msg = OutgoingMessage(
+                        target=first.concrete,
+                        text=part,
+                        format=TextFormat(first.row["format"]),
+                        mentions=ch.mentions if n == 0 else (),
+                        key=base_key if total == 1 else f"{base_key}#{n + 1}/{total}",
+                    )
+                    try:
+                        async with self._sem:
+                            pid = await self.deliver(msg) or pid
+                    except PlatformError as exc:
+                        error = exc
+                    except Exception as exc:  # a bug in an adapter: retried like a platform error, and logged
+                        log.exception("deliver_crashed", target=tk)
+                        error = PlatformError(repr(exc))
+                    if error is not None:
+                        break
+                    sent_parts += 1
+                if error is not None:
+                    st, fr = await self._after_error(ch, error, now, sent_parts)
                     stats.retried += st.retried
                     stats.failed += st.failed
                     failed_rows += fr
                     continue
-                except Exception as exc:  # a bug in an adapter: retried like a platform error, and logged
-                    log.exception("deliver_crashed", target=tk)
-                    st, fr = await self._after_error(chunk, PlatformError(repr(exc)), now)
-                    stats.retried += st.retried
-                    stats.failed += st.failed
-                    failed_rows += fr
-                    continue
-                done.append(_Delivered([c.row for c in chunk], self.clock.now(), pid))
-            if done and contended:
-                await self._finish_sent(done)  # finish before releasing the target to the other pass
-                done = [dataclasses.replace(d, finished=True) for d in done]
+                done.append(_Delivered([c.row for c in ch.items], self.clock.now(), pid))
         return stats, failed_rows, done
 
     async def _finish_sent(self, delivered: list[_Delivered]) -> tuple[int, list[float]]:
         """Mark delivered rows sent, fenced by the lease, all in one short transaction."""
-        todo = [d for d in delivered if not d.finished]
-        n = sum(d.count for d in delivered if d.finished)
-        late: list[float] = [x for d in delivered if d.finished for x in d.lateness()]
-        if not todo:
+        n = 0
+        late: list[float] = []
+        if not delivered:
             return n, late
         async with self.db.session() as s:
             conn = await s.connection()
-            for d in todo:
+            for d in delivered:
                 res = await conn.execute(
                     update(T)
                     .where(T.c.id.in_([r["id"] for r in d.rows]), T.c.lease_owner == self.owner, T.c.status == SENDING)
                     .values(
                         status=SENT,
                         sent_at=d.sent_at,
-                        send_batch=uuid.uuid4().hex,
                         platform_message_id=(d.pid or None) and str(d.pid)[:128],
                         last_error=None,
                         lease_owner=None,
@@ -615,23 +763,61 @@ class Outbox:
                 late += d.lateness()
         return n, late
 
-    async def _after_error(self, chunk: list[_Claimed], exc: PlatformError, now: datetime) -> tuple[RunStats, list]:
+    def give_up_at(self, row: dict, now: datetime) -> datetime:
+        """Until when a failing row is retried: its expiry, else ``retry_for`` after its first failure."""
+        if row["expires_at"] is not None:
+            return row["expires_at"]
+        return (row.get("failing_since") or now) + self.config.retry_for
+
+    async def _after_error(
+        self, chunk: _Chunk, exc: PlatformError, now: datetime, sent_parts: int = 0
+    ) -> tuple[RunStats, list]:
+        """Back off and retry until the row's give-up time (capped backoff); then dead-letter it.
+
+        A split message remembers how many of its pieces went out, so the retry sends only the rest.
+        """
         stats = RunStats()
         failed: list[dict] = []
         err = str(exc)[:480] or exc.__class__.__name__
-        log.warning("send_failed", target=chunk[0].row["target_key"], error=err, rows=len(chunk))
-        for c in chunk:
-            attempts = int(c.row["attempts"])
-            if not exc.retryable or attempts >= self.config.max_attempts:
-                stats.failed += await self._finish([c.row["id"]], status=FAILED, last_error=err)
-                failed.append(c.row)
+        log.warning("send_failed", target=chunk.items[0].row["target_key"], error=err, rows=len(chunk.items))
+        cap = self.config.max_attempts
+        updates: list[tuple[dict, dict[str, Any]]] = []
+        wake: set[datetime] = set()
+        for c in chunk.items:
+            row = c.row
+            attempts = int(row["attempts"])
+            since = row.get("failing_since") or now
+            give_up = self.give_up_at(row, now)
+            if not exc.retryable or (cap is not None and attempts >= cap) or now >= give_up:
+                updates.append((row, {"status": FAILED, "last_error": err, "failing_since": since}))
                 continue
-            delay = min(self.config.backoff_cap, self.config.backoff_base * (2 ** (attempts - 1)))
+            delay = min(self.config.backoff_cap, self.config.backoff_base * (2 ** max(0, attempts - 1)))
             if isinstance(exc, RateLimited):
                 delay = max(delay, self.config.rate_window)
-            when = now + delay
-            stats.retried += await self._finish([c.row["id"]], status=PENDING, next_try_at=when, last_error=err)
-            if self.on_reschedule is not None:
+            when = min(now + delay, give_up)
+            values: dict[str, Any] = {"status": PENDING, "next_try_at": when, "last_error": err, "failing_since": since}
+            if sent_parts:
+                values["pieces_sent"] = int(row.get("pieces_sent") or 0) + sent_parts
+                values["text"] = chunk.text  # the pieces still to send are cut from exactly this text
+            updates.append((row, values))
+            wake.add(when)
+        async with self.db.session() as s:
+            conn = await s.connection()
+            for row, values in updates:
+                res = await conn.execute(
+                    update(T)
+                    .where(T.c.id == row["id"], T.c.lease_owner == self.owner, T.c.status == SENDING)
+                    .values(lease_owner=None, lease_until=None, **values)
+                )
+                n = int(res.rowcount or 0)  # type: ignore[attr-defined]
+                if values["status"] == FAILED:
+                    stats.failed += n
+                    if n:
+                        failed.append(row)
+                else:
+                    stats.retried += n
+        if self.on_reschedule is not None:
+            for when in sorted(wake):
                 self.on_reschedule(when)
         return stats, failed
 

@@ -12,7 +12,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.store.types import UTCDateTime
@@ -60,6 +60,7 @@ class OutboxMessage(SQLModel, table=True):
         UniqueConstraint("key", name="uq_outbox_key"),
         Index("ix_outbox_status_next", "status", "next_try_at"),
         Index("ix_outbox_target_sent", "target_key", "sent_at"),
+        Index("ix_outbox_target_reserved", "target_key", "reserved_at"),
         Index("ix_outbox_session", "session_id"),
         Index("ix_outbox_room_step", "room_id", "step"),
     )
@@ -84,6 +85,12 @@ class OutboxMessage(SQLModel, table=True):
     lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     send_batch: str | None = Field(default=None, max_length=64)  # rows merged into one platform message share it
+    # Rate window shared by all instances: a send batch is reserved (reserved_at, pieces = the platform messages it
+    # takes) in the same write transaction that counts the target's window, before it is sent.
+    reserved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    pieces: int | None = None
+    pieces_sent: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    failing_since: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     platform_message_id: str | None = Field(default=None, max_length=128)
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -188,6 +188,8 @@ async def plan_sessions(
                 "text": m.text,
                 "target": m.target,
                 "condition": m.condition,
+                "pieces_sent": 0,  # a new text: a split message starts again from its first piece
+                "failing_since": None,
             }
             if status != PENDING:
                 values.update(
@@ -195,8 +197,7 @@ async def plan_sessions(
                     attempts=0,
                     lease_owner=None,
                     lease_until=None,
-                    sent_at=None,
-                    send_batch=None,
+                    sent_at=None,  # send_batch and reserved_at stay: that send still counts in the rate window
                     platform_message_id=None,
                     last_error=None,
                 )

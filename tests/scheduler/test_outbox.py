@@ -106,7 +106,7 @@ async def test_a_platform_down_for_a_while_gets_everything_once_it_recovers(tmp_
     ledger = Ledger(clock)
     recover_at = clock.now() + timedelta(minutes=3)
     ledger.failing = lambda m: clock.now() < recover_at
-    out = Outbox(db, clock, ledger.deliver, config=OutboxConfig(max_attempts=10))
+    out = Outbox(db, clock, ledger.deliver)  # default settings: retried by time, not by count
     try:
         await _fill(db, clock, 30, lambda i: {"type": "person", "channel": "console", "user_id": str(i % 5)})
         for _ in range(40):
@@ -121,7 +121,7 @@ async def test_a_platform_down_for_a_while_gets_everything_once_it_recovers(tmp_
 
 
 async def test_after_max_attempts_a_message_fails_and_the_office_is_told(tmp_path: Any, clock: ManualClock) -> None:
-    """A target that never accepts ends `failed` after N tries, and the office gets a notice naming it."""
+    """With the optional cap on tries, a target that never accepts ends `failed` after N tries; the office is told."""
     db = await _db(f"sqlite:///{tmp_path / 'dead.db'}")
     ledger = Ledger(clock)
     ledger.failing = lambda m: isinstance(m.target, GroupTarget)
