@@ -165,8 +165,12 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        path = os.environ.get(ENV_PREFIX + "CONFIG") or DEFAULT_CONFIG_FILE
-        return (init_settings, env_settings, _TomlSource(settings_cls, Path(path)))
+        return (init_settings, env_settings, _TomlSource(settings_cls, Path(config_path())))
+
+
+def config_path() -> str:
+    """The TOML file the settings come from: ``$EXAMBOT_CONFIG`` or ``exambot.toml`` in the working directory."""
+    return os.environ.get(ENV_PREFIX + "CONFIG") or DEFAULT_CONFIG_FILE
 
 
 SECRET_FIELDS = frozenset(name for name, f in Settings.model_fields.items() if f.annotation is SecretStr)
@@ -244,8 +248,13 @@ def mask_url(url: str) -> str:
 
 
 def describe(settings: Settings) -> list[tuple[str, str, str]]:
-    """(variable, shown value, description) for every setting, secrets masked, switches as 1/0."""
-    rows = []
+    """(variable, shown value, description) for every setting, secrets masked, switches as 1/0.
+
+    The first row is the configuration file itself (``EXAMBOT_CONFIG``) and whether it was read.
+    """
+    path = Path(config_path())
+    state = "已读取" if path.is_file() else "文件不存在，未使用"
+    rows = [(ENV_PREFIX + "CONFIG", str(path), f"配置文件（{state}；仅环境变量）")]
     for name, field in Settings.model_fields.items():
         value = getattr(settings, name)
         if isinstance(value, SecretStr):

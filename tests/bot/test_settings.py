@@ -135,6 +135,7 @@ def test_config_command_prints_switches_as_1_0_aligned(
     assert values["EXAMBOT_CONSOLE"] == "1"
     assert values["EXAMBOT_LOG_JSON"] == "0"
     assert values["EXAMBOT_TIMELINE_FILE"] == str(f)
+    assert lines[0].startswith("EXAMBOT_CONFIG ")
     assert not any(v in ("True", "False") for v in values.values())
     columns = {_display_width(line.split("  # ", 1)[0]) for line in lines}
     assert len(columns) == 1
