@@ -242,7 +242,8 @@ class KindRules:
     usage: str
     rebuild: Rebuild
     describe: Describe
-    after_correct: Callable[[Context, Report, RoomNow], Awaitable[str]] | None = None
+    # What follows a correction (alerts); with fresh=False (a redelivery) the same words, nothing sent.
+    after_correct: Callable[[Context, Report, RoomNow, bool], Awaitable[str]] | None = None
 
 
 KINDS: dict[str, KindRules] = {}

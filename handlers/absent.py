@@ -114,8 +114,8 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
             after = await reconcile(s, where.room)
         names = await _names(ctx, s, where.room_id)
     text = f"已记录{where.label}缺考（编号 {row.id}）：{describe(ctx, row, names)}。"
-    if replaced is not None:
-        text += f"\n（替代之前的编号 {replaced.id}）"
+    if row.supersedes_id is not None:  # also on a redelivery
+        text += f"\n（替代之前的编号 {row.supersedes_id}）"
     return Reply(text + await announce_change(ctx, where, before, after, "缺考"))
 
 

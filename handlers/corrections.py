@@ -95,8 +95,8 @@ async def correct(ctx: Context, args: str) -> Reply | str | None:
         names = {t: n for (_r, t), n in (await _show.names_of(s, [where.room_id])).items()}
     label = KIND_LABELS.get(old.kind, old.kind)
     reply = f"已更正{where.label}{label}：编号 {rid} → 新编号 {row.id}：{describe(ctx, row, names)}。原记录保留。"
-    if done is None and rules.after_correct is not None:
-        reply += await rules.after_correct(ctx, row, where)
+    if rules.after_correct is not None:
+        reply += await rules.after_correct(ctx, row, where, done is None)
     return Reply(reply + await _recheck(ctx, where, old, before))
 
 

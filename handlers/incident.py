@@ -84,8 +84,9 @@ async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, t
     return {"text": t}
 
 
-async def _after_correct(ctx: Context, row: Report, where: RoomNow) -> str:
-    sent = await alert(ctx, "【突发事件·更正】" + _alert_text(where, ctx.staff.name if ctx.staff else "?", row))
+async def _after_correct(ctx: Context, row: Report, where: RoomNow, fresh: bool) -> str:
+    text = "【突发事件·更正】" + _alert_text(where, ctx.staff.name if ctx.staff else "?", row)
+    sent = await alert(ctx, text, send=fresh)
     return "\n" + (f"已把更正通知考务办公室和督导（{sent} 人）。" if sent else NOBODY_TO_ALERT + "。")
 
 

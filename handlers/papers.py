@@ -229,8 +229,8 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
             row = await append(ctx, s, "papers", where, payload, supersedes=replaced)
             after = await reconcile(s, where.room)
     text = f"已记录{where.label}试卷（编号 {row.id}）：{describe(ctx, row, {})}。"
-    if replaced is not None:
-        text += f"\n（替代之前的编号 {replaced.id}）"
+    if row.supersedes_id is not None:  # also on a redelivery
+        text += f"\n（替代之前的编号 {row.supersedes_id}）"
     text += await _after(ctx, row, where, fresh)
     if row.payload.get("action") == "handout":
         text += await announce_change(ctx, where, before, after, "领取份数")
@@ -318,8 +318,8 @@ def _room_no(where: RoomNow) -> int | None:
     return room_number(where.room.room_no)
 
 
-async def _after_correct(ctx: Context, row: Report, where: RoomNow) -> str:
-    return await _after(ctx, row, where)
+async def _after_correct(ctx: Context, row: Report, where: RoomNow, fresh: bool) -> str:
+    return await _after(ctx, row, where, fresh)
 
 
 KINDS["papers"] = KindRules(CORRECT_USAGE, _rebuild, describe, _after_correct)

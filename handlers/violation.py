@@ -351,14 +351,14 @@ async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, t
     return await build(s, where, parsed, CORRECT_USAGE)
 
 
-async def _after_correct(ctx: Context, row: Report, where: RoomNow) -> str:
+async def _after_correct(ctx: Context, row: Report, where: RoomNow, fresh: bool) -> str:
     if not row.payload.get("serious"):
         return ""
-    async with ctx.services.db.session() as s:
+    async with ctx.services.db.read() as s:
         names = await _names(s, where.room_id)
         if await confirmations(s, root_of(row)):
             return ""
-    sent = await alert(ctx, _alert_text(where, ctx.staff, row, names))
+    sent = await alert(ctx, _alert_text(where, ctx.staff, row, names), send=fresh)
     return f"\n{alerted(sent)}；请本考场另一名监考员发送 /确认 {row.id}。"
 
 
