@@ -632,6 +632,8 @@ class Outbox:
         fence = and_(T.c.lease_owner == self.owner, T.c.status == SENDING)
         unlease = {"lease_owner": None, "lease_until": None}
         when_later: set[datetime] = set()
+        if not (by_target or expired or gave_up or cancelled or unresolved):
+            return plan
         async with self.db.session() as s:
             conn = await s.connection()
 

@@ -77,7 +77,7 @@ class Step:
     offset: timedelta
     audiences: tuple[Audience, ...]
     text: str  # template: {code} {occupation} {level} {kind} {room} {location} {start} {end} {expected} {chief}
-    clause: str
+    clause: str  # as the knowledge base numbers it: "监考人员守则 2.(3)" (see clause_refs)
     grace: timedelta = DEFAULT_GRACE
     deadline: Anchor | None = None  # never sent after this moment of the session (e.g. 启封 after the start)
     ack: bool = False
@@ -98,7 +98,7 @@ _PAPER_STEPS: tuple[Step, ...] = (
         (Audience.STAFF,),
         "{code}（{occupation}{kind}，{room}，{start} 开考）：距开考 40 分钟，请到考务办公室参加考前会，"
         "熟知考场和考生情况，熟悉考场规则和监考、考试注意事项。",
-        "监考人员守则 2(2)",
+        "监考人员守则 2.(2)",
         deadline=Anchor.START,
     ),
     Step(
@@ -109,7 +109,7 @@ _PAPER_STEPS: tuple[Step, ...] = (
         _G,
         "{room}：距开考 30 分钟，请两名监考人员同时领取试卷，检查职业（工种）名称、等级，"
         "连同考生名册、草稿纸等带进考场，并设置考生物品存放处。",
-        "监考人员守则 2(3)",
+        "监考人员守则 2.(3)",
         deadline=Anchor.START,
         ack=True,
     ),
@@ -120,7 +120,7 @@ _PAPER_STEPS: tuple[Step, ...] = (
         -15 * _M,
         _G,
         "{room}：距开考 15 分钟，副监考在考场门口组织考生存放书本资料等物品，主监考验证并引导考生对号入座。",
-        "监考人员守则 2(4)",
+        "监考人员守则 2.(4)",
         deadline=Anchor.START,
     ),
     Step(
@@ -131,7 +131,7 @@ _PAPER_STEPS: tuple[Step, ...] = (
         _G,
         "{room}：距开考 10 分钟，请副监考宣读考生注意事项，要求考生关闭手机、平板等电子设备；"
         "不遵从者不予发放试卷或记录为违规。",
-        "监考人员守则 2(5)",
+        "监考人员守则 2.(5)",
         deadline=Anchor.START,
     ),
     Step(
@@ -142,7 +142,7 @@ _PAPER_STEPS: tuple[Step, ...] = (
         _G,
         "{room}：距开考 5 分钟，请主监考当众启封答题卡和试卷，清点试卷份数，"
         "并提醒考生在规定位置填写单位、姓名、准考证号。",
-        "监考人员守则 2(6)",
+        "监考人员守则 2.(6)",
         deadline=Anchor.START,
         ack=True,
     ),
@@ -154,7 +154,7 @@ _PAPER_STEPS: tuple[Step, ...] = (
         _G,
         "{room}：现在开考。主监考在讲台前站立；副监考逐人进行“姓名、准考证号、座号、身份证、本人”五对照，"
         "发现替考立即报告巡视员或主考。",
-        "监考人员守则 3(1)",
+        "监考人员守则 3.(1)",
     ),
     Step(
         "late_entry",
@@ -164,7 +164,7 @@ _PAPER_STEPS: tuple[Step, ...] = (
         _G,
         "{room}：开考已 30 分钟，场外考生不准再进场，场内考生可以交卷出场。请记录缺考人员，并用 /缺考 报告"
         "（如 /缺考 准考证号…，无缺考发 /缺考 无）。",
-        "监考人员守则 3(3)",
+        "监考人员守则 3.(3)",
         ack=True,
         follow_up=FollowUp.ABSENT,
     ),
@@ -175,7 +175,7 @@ _PAPER_STEPS: tuple[Step, ...] = (
         -15 * _M,
         _G,
         "{room}：距考试结束 15 分钟（{end} 结束），请提醒考生。",
-        "监考人员守则 3(4)",
+        "监考人员守则 3.(4)",
         deadline=Anchor.END,
     ),
     Step(
@@ -186,7 +186,7 @@ _PAPER_STEPS: tuple[Step, ...] = (
         _G,
         "{room}：考试结束时间到。主监考宣布停止答卷，副监考组织考生退场并提醒带走证件等物品；"
         "收齐答题卡、试卷、答题纸后立即清点核对，缺少立即追查并报考务办公室。清点后请用 /试卷 回收 报告。",
-        "监考人员守则 4(1)(2)",
+        "监考人员守则 4.(1)、4.(2)",
         ack=True,
         follow_up=FollowUp.PAPERS_COLLECT,
     ),
@@ -197,7 +197,7 @@ _PAPER_STEPS: tuple[Step, ...] = (
         10 * _M,
         _G,
         "{room}：请在指定地点将试卷按准考证号先后顺序整理，按规定装订、密封，上交考务办公室，并参加考试总结会议。",
-        "监考人员守则 4(3)",
+        "监考人员守则 4.(3)、4.(5)",
         grace=timedelta(minutes=15),
     ),
 )
@@ -225,7 +225,7 @@ _PRACTICAL_STEPS: tuple[Step, ...] = (
         _G,
         "{room}（{occupation}实操，{start} 开考）：距开考 15 分钟，请检录考生，查验身份证、准考证及携带的工卡量具、"
         "原材料，抽签确定工位并签字确认。",
-        "实际操作考核考场规则 2",
+        "实际操作考核考场规则 2.",
         deadline=Anchor.START,
     ),
     Step(
@@ -235,7 +235,7 @@ _PRACTICAL_STEPS: tuple[Step, ...] = (
         -10 * _M,
         _G,
         "{room}：开考前，请考场负责人向考评人员及考生宣读安全注意事项，检查考生按劳动保护要求着装。",
-        "实际操作考场安全工作规则 4",
+        "实际操作考场安全工作规则 4.；实际操作考核考场规则 3.",
         deadline=Anchor.START,
         ack=True,
     ),
@@ -246,7 +246,7 @@ _PRACTICAL_STEPS: tuple[Step, ...] = (
         5 * _M,
         _G,
         "{room}：开考已 5 分钟，迟到考生取消该项考核资格。请用 /缺考 报告未到考生（无缺考发 /缺考 无）。",
-        "实际操作考核考场规则 2",
+        "实际操作考核考场规则 2.",
         ack=True,
         follow_up=FollowUp.ABSENT,
     ),
@@ -257,7 +257,7 @@ _PRACTICAL_STEPS: tuple[Step, ...] = (
         0 * _M,
         _G,
         "{room}：考试结束时间到，考生立即停止操作；考件、试卷、图纸一并收回，工件由考评、监考人员封存，登记验收后方可退场。",
-        "实际操作考核考场规则 5",
+        "实际操作考核考场规则 5.",
         ack=True,
     ),
     Step(
@@ -267,10 +267,23 @@ _PRACTICAL_STEPS: tuple[Step, ...] = (
         10 * _M,
         _G,
         "{room}：请清理考场，关闭运行设备，切断电源。",
-        "实际操作考场安全工作规则 6",
+        "实际操作考场安全工作规则 6.",
         grace=timedelta(minutes=15),
     ),
 )
+
+def clause_refs(clause: str) -> list[tuple[str, str]]:
+    """The (document title, clause number) pairs a step cites, numbered as in the knowledge base.
+
+    Format: ``文件名 编号[、编号…][；文件名 编号…]``, e.g. ``监考人员守则 4.(1)、4.(2)`` or
+    ``实际操作考场安全工作规则 4.；实际操作考核考场规则 3.``.
+    """
+    out: list[tuple[str, str]] = []
+    for part in clause.split("；"):
+        doc, _, numbers = part.strip().rpartition(" ")
+        out += [(doc.strip(), n.strip()) for n in numbers.split("、") if doc.strip() and n.strip()]
+    return out
+
 
 DEFAULT_TIMELINE: Timeline = {
     SessionKind.THEORY: _PAPER_STEPS,
@@ -632,6 +645,7 @@ __all__ = [
     "Step",
     "Timeline",
     "TimelineError",
+    "clause_refs",
     "compute_reminders",
     "load_timeline",
     "parse_timeline",

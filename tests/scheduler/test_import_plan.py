@@ -33,7 +33,7 @@ def test_import_plans_reminders_and_reimport_adds_none(
     capsys.readouterr()
     assert main(["timeline", "--all", _first_day(db)]) == 0
     out = capsys.readouterr().out
-    assert "监考人员守则 2(3)" in out and "待发送" in out
+    assert "监考人员守则 2.(3)" in out and "待发送" in out
 
 
 def _first_day(db: Path) -> str:

@@ -76,7 +76,7 @@ def test_theory_steps_fall_at_the_regulation_offsets_whatever_the_zone_of_the_in
     ]
     texts = {m.step: m.text for m in reminders}
     assert texts["papers_pickup"].startswith("【12月05日 08:30·领取试卷】")
-    assert "（依据：监考人员守则 2(3)）" in texts["papers_pickup"]
+    assert "（依据：监考人员守则 2.(3)）" in texts["papers_pickup"]
     assert "/缺考" in texts["late_entry"] and "/试卷 回收" in texts["stop"]
     assert "回复“收到”" in texts["open_papers"] and "回复“收到”" not in texts["seating"]
     assert all(m.due_at.utcoffset() is not None for m in planned)
@@ -134,7 +134,7 @@ def test_practical_timeline_and_lateness_policies() -> None:
     assert r["safety"].expires_at == START_UTC - timedelta(minutes=5)
     assert r["stop"].expires_at == START_UTC + timedelta(minutes=95)
     assert r["late_cutoff"].expires_at == START_UTC + timedelta(minutes=10)  # +5 and the 5-minute grace
-    assert "实际操作考核考场规则 2" in r["late_cutoff"].text
+    assert "实际操作考核考场规则 2." in r["late_cutoff"].text
 
 
 def test_computer_open_papers_step_mentions_the_computers() -> None:
@@ -192,7 +192,7 @@ clause = "本中心补充规定 1"
     assert "seal" not in steps
     assert steps["meeting"].offset == timedelta(minutes=-45)
     assert steps["meeting"].audiences == (Audience.CHIEF, Audience.OFFICE)
-    assert steps["meeting"].clause == "监考人员守则 2(2)"
+    assert steps["meeting"].clause == "监考人员守则 2.(2)"
     assert steps["water"].clause == "本中心补充规定 1"
     assert [s.id for s in tl[SessionKind.THEORY]][:3] == ["meeting", "papers_pickup", "water"]
     assert tl[SessionKind.PRACTICAL] == DEFAULT_TIMELINE[SessionKind.PRACTICAL]
@@ -212,3 +212,23 @@ def test_bad_override_is_refused_with_a_reason(doc: dict, fragment: str) -> None
     """A wrong timeline file names the problem instead of silently sending wrong reminders."""
     with pytest.raises(TimelineError, match=fragment):
         parse_timeline(doc)
+
+
+def test_every_step_cites_a_real_clause_of_the_knowledge_base() -> None:
+    """Each default step's clause (and the certificate reminder's) is a document title and number the KB really has."""
+    from knowledge.loader import load_documents
+    from scheduler.digest import CERT_CLAUSE
+    from scheduler.timeline import clause_refs
+
+    known = {(d.title, c.clause) for d in load_documents() for c in d.clauses}
+    cited = [(kind, s.id, s.clause) for kind, steps in DEFAULT_TIMELINE.items() for s in steps]
+    cited.append((None, "certificate", CERT_CLAUSE))
+    for kind, step, clause in cited:
+        refs = clause_refs(clause)
+        assert refs, (kind, step, clause)
+        for ref in refs:
+            assert ref in known, (kind, step, ref)
+    practical = {s.id: s for s in DEFAULT_TIMELINE[SessionKind.PRACTICAL]}
+    # The 着装 check of the safety briefing comes from 考场规则 3., the briefing itself from 安全规则 4.
+    safety = [("实际操作考场安全工作规则", "4."), ("实际操作考核考场规则", "3.")]
+    assert clause_refs(practical["safety"].clause) == safety
