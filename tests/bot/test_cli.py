@@ -229,3 +229,30 @@ def test_help_still_lists_every_command(capsys: pytest.CaptureFixture[str]) -> N
     out = capsys.readouterr().out
     for name in ("serve", "demo", "chat", "config", "db", "import", "template", "ask", "timeline"):
         assert f"    {name} " in out
+
+
+@pytest.mark.parametrize("second", [0, 59])
+async def test_live_demo_first_reminder_is_on_time(tmp_path: Path, second: int) -> None:
+    """`exambot demo` plans nothing overdue: the first group reminder is due 1-2 minutes after launch, not a 补发."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlmodel import select
+
+    from bot.demo import LIVE_LEAD, seed_demo
+    from bot.outbox_tables import OutboxMessage
+    from bot.store.engine import Database
+    from bot.store.migrate import upgrade
+
+    tz = ZoneInfo("Asia/Shanghai")
+    now = datetime(2026, 12, 5, 8, 0, second, tzinfo=tz)
+    db = Database(f"sqlite:///{tmp_path / 'live.db'}")
+    try:
+        await upgrade(db)
+        await seed_demo(db, now, tz, lead=LIVE_LEAD)
+        async with db.session() as s:
+            due = sorted(r.due_at for r in (await s.exec(select(OutboxMessage))).all())
+    finally:
+        await db.dispose()
+    assert due and due[0] >= now
+    assert due[0] - now <= timedelta(minutes=2)
