@@ -39,6 +39,8 @@ TITLE_WEIGHT = 1.0
 UNIGRAM_WEIGHT = 0.3
 SUBWORD_WEIGHT = 0.5
 UNKNOWN_COMPOUND_WEIGHT = 0.5
+# Broader words of a question word (lexicon/related.txt: 作弊 → 违纪) count this much.
+RELATED_WEIGHT = 0.5
 # Mix of the three signals (they are all roughly in [0, 1]).
 WORD_WEIGHT = 0.5
 GRAM_WEIGHT = 0.4
@@ -49,6 +51,7 @@ UNKNOWN_IDF_FACTOR = 1.0
 # Below this combined score the KB answers "don't know". A question that names no domain
 # term at all (see Analyzer.is_domain_word) must clear the higher bar.
 CONFIDENCE_THRESHOLD = 0.28
+UNKNOWN_WORD_PENALTY = 0.1
 OFF_DOMAIN_THRESHOLD = 0.45
 OFF_DOMAIN_COVERAGE = 0.6
 # Two best clauses closer than this are reported as ambiguous.
@@ -242,6 +245,9 @@ class KnowledgeBase:
             terms[word] = 1.0
             for part in parts:
                 terms.setdefault(part, SUBWORD_WEIGHT)
+        for word in words:
+            for other in self.analyzer.related.get(word, ()):
+                terms.setdefault(other, RELATED_WEIGHT)
         return terms
 
     def _search(self, question: str, words: list[str], limit: int) -> list[tuple[int, float]]:
@@ -303,10 +309,23 @@ class KnowledgeBase:
         known = self._words.idf
         return [c for surface, c in tokens if c in known and self.analyzer.is_domain_word(surface)]
 
+    def unknown_words(self, words: list[str]) -> list[str]:
+        """Question words of two or more characters that no clause uses, not even in part."""
+        known = self._words.idf
+        return [
+            w
+            for w in dict.fromkeys(words)
+            if len(w) > 1 and w not in known and not any(part in known for part in self._query_terms([w]))
+        ]
+
     def _confident(self, tokens: list[tuple[str, str]], words: list[str], i: int, score: float) -> bool:
-        """Whether the best clause is good enough to answer with."""
+        """Whether the best clause is good enough to answer with.
+
+        A question naming an exam-specific word needs CONFIDENCE_THRESHOLD, raised by
+        UNKNOWN_WORD_PENALTY for each word the regulations never use (考场 + 停车场 is a question
+        about parking); any other question needs a high score and a high coverage."""
         if self.domain_markers(tokens):
-            return score >= CONFIDENCE_THRESHOLD
+            return score >= CONFIDENCE_THRESHOLD + UNKNOWN_WORD_PENALTY * len(self.unknown_words(words))
         return score >= OFF_DOMAIN_THRESHOLD and self.coverage(words, i) >= OFF_DOMAIN_COVERAGE
 
     def ask(self, question: str) -> Answer:

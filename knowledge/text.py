@@ -87,6 +87,10 @@ class Analyzer:
                 removed.append(word[1:])
             else:
                 domain.append(word)
+        self.related: dict[str, list[str]] = {}
+        for line in load_word_list(lexicon_dir / "related.txt"):
+            head, *others = (self.synonyms.get(normalize(w), normalize(w)) for w in line.split())
+            self.related.setdefault(head, []).extend(others)
         general = {normalize(w) for w in load_word_list(lexicon_dir / "general.txt")}
         # Domain markers are judged on the word as typed: 手机 (canonical 电子设备) and 工具
         # (canonical 工卡量具) are everyday words, 监考老师 and 准考正 are not.
@@ -136,7 +140,9 @@ class Analyzer:
             return False
         if word in self.domain_words or canonical in self.domain_words:
             return True
-        return len(word) > 1 and word not in _NOT_DOMAIN and any(ch in _DOMAIN_CHARS for ch in word)
+        return any(
+            len(w) > 1 and w not in _NOT_DOMAIN and any(ch in _DOMAIN_CHARS for ch in w) for w in (word, canonical)
+        )
 
     @staticmethod
     def unigrams(words: Iterable[str]) -> list[str]:
