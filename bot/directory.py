@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,6 +32,41 @@ async def find_staff(session: AsyncSession, channel: str, user_id: str) -> Staff
     if staff is None or not staff.active:
         return None
     return staff
+
+
+class StaffCache:
+    """Recently resolved senders, so most messages cost no staff lookup.
+
+    The staff list changes only when the office imports it, so an entry lives ``ttl`` seconds
+    (a role change or a deactivation reaches every instance within that time). Only known staff
+    are kept: a stranger who was just added to the list is recognised on their next message.
+    Each hit is a fresh copy, so a handler cannot change what the next message sees.
+    """
+
+    def __init__(self, ttl: float = 5.0, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+
+    def get(self, channel: str, user_id: str) -> Staff | None:
+        """The cached staff member, or None when unknown or expired."""
+        hit = self._entries.get((channel, user_id))
+        if hit is None:
+            return None
+        if hit[0] < time.monotonic():
+            del self._entries[(channel, user_id)]
+            return None
+        return Staff(**hit[1])
+
+    def put(self, channel: str, user_id: str, staff: Staff) -> None:
+        """Remember ``staff`` as the sender ``user_id`` on ``channel``."""
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[(channel, user_id)] = (time.monotonic() + self.ttl, staff.model_dump())
+
+    def clear(self) -> None:
+        """Forget everything (after this process changed the staff list)."""
+        self._entries.clear()
 
 
 async def find_staff_by_name_or_id(session: AsyncSession, who: str) -> Staff | None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from rapidfuzz.distance import Levenshtein
 
-from bot.directory import find_staff
+from bot.directory import StaffCache, find_staff
 from bot.errors import ServiceUnavailable, UserFacingError
 from bot.model import IncomingMessage, OutgoingMessage, Reply
 from bot.permissions import ANYONE, Permission
@@ -149,6 +149,7 @@ class Dispatcher:
 
     def __init__(self, services: Services, tables: Iterable[CommandTable]) -> None:
         self.services = services
+        self.staff_cache = StaffCache()
         self.commands: list[Command] = []
         self._by_name: dict[str, Command] = {}
         hooks: list[Hook] = []
@@ -229,8 +230,12 @@ class Dispatcher:
         label = "-"
         with structlog.contextvars.bound_contextvars(request_id=rid, platform=msg.channel):
             try:
-                async with self.services.db.read() as session:
-                    staff = await find_staff(session, msg.channel, msg.sender_id)
+                staff = self.staff_cache.get(msg.channel, msg.sender_id)
+                if staff is None:
+                    async with self.services.db.read() as session:
+                        staff = await find_staff(session, msg.channel, msg.sender_id)
+                    if staff is not None:
+                        self.staff_cache.put(msg.channel, msg.sender_id, staff)
                 ctx = Context(msg, staff, self.services, rid, self)
                 label, result = await self._route(ctx)
                 reply = _as_reply(result)
