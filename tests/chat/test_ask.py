@@ -66,3 +66,86 @@ async def test_reload_is_admin_only(demo_chat: Chat) -> None:
     """Only an admin may reload the knowledge base."""
     reply = await demo_chat.say("钱进", "/知识库 重载")
     assert reply is not None and "没有使用 /知识库 的权限" in reply
+
+
+# (typed, a clause the answer cites): as people type on phones.
+ASK_PHRASINGS: list[tuple[str, str]] = [
+    ("/问 开考多久后不准进场", "3.(3)"),
+    ("／问　开考多久后不准进场", "3.(3)"),
+    ("、问 开考多久后不准进场", "3.(3)"),
+    ("/问开考多久后不准进场", "3.(3)"),
+    ("/问   开考多久后不准进场？", "3.(3)"),
+    ("/ask 开考多久后不准进场", "3.(3)"),
+    ("/ASK 开考多久后不准进场?", "3.(3)"),
+    ("/规定 开考多久后不准进场", "3.(3)"),
+    ("/问 开考后多久不能进考场", "3.(3)"),
+    ("/问 监考员考前多少分钟到考务办公室开会", "2.(2)"),
+    ("/问 监考员考前多少分钟到考务办公室开会？？", "2.(2)"),
+    ("/问 考评员证有效期几年", "第三条"),
+    ("/问：考评员证有效期几年", "第三条"),
+    ("/问 实操迟到几分钟不让考了", "实际操作考核考场规则"),
+    ("/问 实操迟到几分钟不让考了？", "实际操作考核考场规则"),
+    ("开考多久后不准进场", "3.(3)"),
+]
+
+
+async def test_ask_phrasings(demo_chat: Chat) -> None:
+    """Each phrasing of /问 (full-width, glued, aliases, punctuation) is answered with document and clause."""
+    for typed, cited in ASK_PHRASINGS:
+        reply = await demo_chat.say("王芳", typed)
+        assert reply is not None and "《" in reply and cited in reply, (typed, reply)
+
+
+ASK_MALFORMED: list[tuple[str, str]] = [
+    ("/问", "请在 /问 后面写上您的问题。"),
+    ("/问    ", "请在 /问 后面写上您的问题。"),
+    ("／问", "请在 /问 后面写上您的问题。"),
+    ("/ask", "请在 /问 后面写上您的问题。"),
+    ("/问 " + "考" * 201, "问题太长了，请控制在 200 字以内。"),
+]
+
+
+async def test_ask_malformed(demo_chat: Chat) -> None:
+    """/问 without a question shows the form with an example; an overlong one is refused."""
+    for typed, error in ASK_MALFORMED:
+        reply = await demo_chat.say("王芳", typed)
+        assert reply is not None and reply.startswith(error), (typed, reply)
+        if "请在" in error:
+            assert "用法：/问 问题，例：/问 开考多久后不准进场" in reply
+
+
+GROUP = "console:第1考场"
+
+
+@pytest.mark.parametrize(
+    "text", ["好的", "收到", "收到！", "嗯", "嗯嗯", "ok", "OK", "谢谢", "好的，谢谢", "我去一下洗手间", "李老师在302"]
+)
+async def test_group_chat_ignores_chatter(demo_chat: Chat, text: str) -> None:
+    """In a group chat, acknowledgements and remarks that are not questions get no answer."""
+    assert await demo_chat.say("李强", text, chat=GROUP) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "开考多久后不准进场？",
+        "开考多久后不准进场?",
+        "开考以后还能进场吗",
+        "迟到多少分钟不能进考场",
+        "考生迟到怎么处理",
+        "实操迟到几分钟不让考了",
+        "手机可以带进考场么",
+        "监考员是否可以看手机",
+    ],
+)
+async def test_group_chat_answers_questions(demo_chat: Chat, text: str) -> None:
+    """In a group chat, question-like text is answered from the rules."""
+    reply = await demo_chat.say("李强", text, chat=GROUP)
+    assert reply is not None and ("《" in reply or reply.startswith("抱歉，我不确定")), reply
+
+
+async def test_group_chat_explicit_ask_and_private_chat_answer_everything(demo_chat: Chat) -> None:
+    """/问 in a group and any text in a private chat are answered."""
+    assert "《" in (await demo_chat.say("李强", "/问 开考多久后不准进场", chat=GROUP) or "")
+    assert await demo_chat.say("李强", "开考多久后不准进场") is not None
+    assert await demo_chat.say("李强", "迟到的考生") is not None

@@ -135,3 +135,45 @@ async def test_slash_cancel(day: Day) -> None:
     await day.say("王芳", "/违纪")
     assert "已取消 /违纪" in await day.say("王芳", "／取消")
     assert "没有进行中的问答" in await day.say("王芳", "/取消")
+
+
+async def test_expired_dialog_lets_the_next_message_through(day: Day) -> None:
+    """After 11 minutes a rule question is answered, with the expiry notice in front; nothing is recorded."""
+    await day.say("王芳", "/缺考")
+    day.clock.advance(timedelta(minutes=11))
+    reply = await day.say("王芳", "开考多久后不准进场")
+    first, rest = reply.split("\n", 1)
+    assert "刚才的 /缺考 已超过10分钟没有回复，已自动取消" in first
+    assert "《" in rest
+    assert await day.reports("absent") == []
+    assert "已超过10分钟" not in await day.say("王芳", "开考多久后不准进场")  # told once
+
+
+async def test_expired_dialog_then_a_command_runs_it(day: Day) -> None:
+    """A command sent after the dialog expired runs (notice in front); a refusal keeps the notice too."""
+    await day.say("王芳", "/违纪")
+    day.clock.advance(timedelta(minutes=11))
+    reply = await day.say("王芳", "/缺考 无")
+    assert reply.startswith("（刚才的 /违纪 已超过10分钟") and "已记录第1考场缺考" in reply
+    await day.say("王芳", "/违纪")
+    day.clock.advance(timedelta(minutes=11))
+    refused = await day.say("王芳", "/缺考 张三")
+    assert refused.startswith("（刚才的 /违纪 已超过10分钟")
+    assert "没有看懂“张三”" in refused and "用法：/缺考" in refused
+
+
+async def test_expired_dialog_and_cancel(day: Day) -> None:
+    """“取消” after expiry just says the dialog was already cancelled."""
+    await day.say("王芳", "/试卷")
+    day.clock.advance(timedelta(minutes=11))
+    reply = await day.say("王芳", "取消")
+    assert "已超过10分钟" in reply and "没有记录任何内容" in reply
+
+
+async def test_office_room_question_lists_running_rooms(day: Day) -> None:
+    """钱进 (office, no room of his own) is offered the rooms running now."""
+    q = await day.say("钱进", "/试卷")
+    assert q.startswith("哪个考场？")
+    offered = q.splitlines()[1]
+    assert offered.startswith("可选：") and all(f"第{n}考场" in offered for n in (1, 2, 3, 4))
+    assert "领取还是回收" in await day.say("钱进", "第2考场")
