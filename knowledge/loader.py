@@ -217,3 +217,16 @@ def load_synonyms(path: Path) -> list[list[str]]:
             owner[word] = lineno
         groups.append(words)
     return groups
+
+
+def load_related(path: Path) -> list[list[str]]:
+    """Related-word rules: a question word, then the broader words it also searches."""
+    rules: list[list[str]] = []
+    for lineno, line in enumerate(_read_lines(path), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        words = line.split()
+        if len(words) < 2:
+            raise KnowledgeFileError(path, lineno, "a related-word rule needs a word and at least one related word")
+        rules.append(words)
+    return rules

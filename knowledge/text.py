@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jieba
 
-from knowledge.loader import LEXICON_DIR, load_synonyms, load_word_list
+from knowledge.loader import LEXICON_DIR, load_related, load_synonyms, load_word_list
 
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_NUMBER_RE = re.compile(r"(?<!第)([零〇一二两三四五六七八九十]+)(?=分钟|名|人|年|次|小时|分(?!之))")
@@ -88,8 +88,8 @@ class Analyzer:
             else:
                 domain.append(word)
         self.related: dict[str, list[str]] = {}
-        for line in load_word_list(lexicon_dir / "related.txt"):
-            head, *others = (self.synonyms.get(normalize(w), normalize(w)) for w in line.split())
+        for rule in load_related(lexicon_dir / "related.txt"):
+            head, *others = (self.synonyms.get(normalize(w), normalize(w)) for w in rule)
             self.related.setdefault(head, []).extend(others)
         general = {normalize(w) for w in load_word_list(lexicon_dir / "general.txt")}
         # Domain markers are judged on the word as typed: 手机 (canonical 电子设备) and 工具

@@ -224,3 +224,53 @@ def test_cli_subprocess_batch() -> None:
     assert len(objs) == 2
     assert objs[1]["answer"] is None
     assert all(len(o["matches"]) <= 3 for o in objs)
+
+
+@pytest.mark.parametrize(
+    ("word", "domain"),
+    [
+        ("手机", False),
+        ("电脑", False),
+        ("遗失", False),
+        ("学生", False),
+        ("监考老师", True),
+        ("准考正", True),
+        ("卷", True),
+        ("考评员", True),
+    ],
+)
+def test_only_exam_specific_words_mark_a_question(kb: KnowledgeBase, word: str, domain: bool) -> None:
+    """Everyday words (lexicon/general.txt and their groups) do not lower the bar; exam words and their synonyms do."""
+    assert kb.analyzer.is_domain_word(word) is domain
+
+
+@pytest.mark.parametrize("question", ["手机丢了怎么办", "电脑蓝屏了怎么修", "电脑开不了机", "考场附近有停车场吗"])
+def test_near_domain_questions_get_dont_know(kb: KnowledgeBase, question: str) -> None:
+    """A question about phones, computers or parking is not answered from an exam rule that mentions them."""
+    ans = kb.ask(question)
+    assert ans.answer is None
+    assert "请咨询考务办公室" in format_answer(ans)
+
+
+@pytest.mark.parametrize(
+    ("question", "doc", "clause"),
+    [
+        ("开考后主监考站哪", "监考人员守则", "3.(2)"),
+        ("报名表谁先审", "考务管理岗位职责", "1."),
+        ("实操能换工位吗", "实际操作考核考场规则", "4."),
+        ("监考时能看手机吗", "监考人员守则", "3.(8)"),
+    ],
+)
+def test_paraphrases_are_answered_with_the_right_clause(
+    kb: KnowledgeBase, question: str, doc: str, clause: str
+) -> None:
+    """Paraphrases (below the old bar of 0.35, or misled by 换 / 手机) get the clause they ask about."""
+    ans = kb.ask(question)
+    assert ans.answer is not None
+    assert (ans.answer.doc, ans.answer.clause) == (doc, clause)
+
+
+def test_related_word_reaches_the_broader_rule(kb: KnowledgeBase) -> None:
+    """作弊 also searches 违纪 (lexicon/related.txt), so the rule on reporting a breach of discipline is offered."""
+    cited = {(m.doc, m.clause) for m in kb.ask("发现考生作弊怎么办").matches}
+    assert cited & {("考评人员守则", "7."), ("监考人员守则", "3.(5)")}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from knowledge import KnowledgeBase, KnowledgeFileError
-from knowledge.loader import load_documents, load_synonyms, parse_document, parse_pinned
+from knowledge.loader import load_documents, load_related, load_synonyms, parse_document, parse_pinned
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:
@@ -90,6 +90,13 @@ def test_synonym_word_in_two_groups_is_an_error(tmp_path: Path) -> None:
     path = _write(tmp_path, "synonyms.txt", "试卷 卷子\n手机 电话\n答卷 卷子\n")
     with pytest.raises(KnowledgeFileError, match=r"synonyms\.txt:3: .*卷子.*line 1"):
         load_synonyms(path)
+
+
+def test_related_rule_without_related_word_is_an_error(tmp_path: Path) -> None:
+    """A related-word rule needs a word and at least one related word; the error names file and line."""
+    path = _write(tmp_path, "related.txt", "# 注释\n舞弊 违纪\n替考\n")
+    with pytest.raises(KnowledgeFileError, match=r"related\.txt:3: "):
+        load_related(path)
 
 
 def test_all_documents_loaded() -> None:
