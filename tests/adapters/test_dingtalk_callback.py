@@ -163,11 +163,23 @@ async def test_malformed_body_is_400(
     assert probe.seen == []
 
 
-async def test_oversized_body_is_413(dingtalk_settings: Settings, app_client: Any, clock: ManualClock) -> None:
-    """A signed body over 64 KiB gets 413."""
+async def test_oversized_body_is_413(
+    dingtalk_settings: Settings, app_client: Any, clock: ManualClock, probe: Probe
+) -> None:
+    """A signed body over 64 KiB gets 413, with or without a Content-Length (chunked)."""
     client = await app_client(dingtalk_settings)
     resp = await _post(client, dingtalk_settings, clock, robot_message("长" * 30000))
     assert resp.status == 413
+    data = json.dumps(robot_message("长" * 30000, now_ms=now_ms(clock)), ensure_ascii=False).encode()
+
+    async def chunks() -> Any:
+        for i in range(0, len(data), 8192):
+            yield data[i : i + 8192]
+
+    headers = callback_headers(dingtalk_settings.dingtalk_app_secret.get_secret_value(), now_ms(clock))
+    resp = await client.post("/dingtalk/callback", data=chunks(), headers=headers)
+    assert resp.status == 413
+    assert probe.seen == []
 
 
 async def test_non_text_message_gets_hint(
