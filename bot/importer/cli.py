@@ -32,14 +32,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="导入考务办公室现有的表格；有任何问题则全部不导入，并逐条列出问题。",
     )
     p.add_argument("kind", choices=KINDS, help="schedule=考场安排，staff=人员名单，roster=考生名册")
-    p.add_argument("file", type=Path, help="要导入的文件")
+    p.add_argument("file", type=Path, metavar="文件", help="要导入的文件")
     p.add_argument("--dry-run", action="store_true", help="只显示将要进行的修改，不写入数据库")
     p.add_argument("--year", type=int, default=None, help="日期没有写年份时使用的年份，如 2026")
     p.set_defaults(func=run_import)
 
     t = subparsers.add_parser("template", help="生成空白导入模板（.xlsx）")
     t.add_argument("kind", choices=KINDS, help="schedule=考场安排，staff=人员名单，roster=考生名册")
-    t.add_argument("out", type=Path, help="输出文件，如 考场安排模板.xlsx")
+    t.add_argument("out", type=Path, metavar="输出文件", help="输出文件，如 考场安排模板.xlsx")
     t.set_defaults(func=run_template)
 
 
