@@ -7,6 +7,7 @@ config file can be committed or shared without leaking credentials.
 from __future__ import annotations
 
 import os
+import re
 import time
 import tomllib
 from datetime import UTC, datetime
@@ -43,19 +44,24 @@ class _TomlSource(PydanticBaseSettingsSource):
             return {}
         try:
             data = tomllib.loads(self.path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{self.path}: 不是有效的 TOML 文件: {exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            where = re.search(r"line (\d+), column (\d+)", str(exc))
+            at = f"第{where.group(1)}行第{where.group(2)}列" if where else ""
+            raise ConfigError(f"配置文件 {self.path}（EXAMBOT_CONFIG）不是有效的 TOML：{at}有语法错误") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"配置文件 {self.path}（EXAMBOT_CONFIG）应为 UTF-8 编码") from exc
         section = data.get("exambot", data)
         if not isinstance(section, dict):
-            raise ConfigError(f"{self.path}: [exambot] 应为一个表")
+            raise ConfigError(f"配置文件 {self.path}（EXAMBOT_CONFIG）：[exambot] 应为一个表")
         out: dict[str, Any] = {}
         for key, value in section.items():
             name = key.lower()
             if name not in self.settings_cls.model_fields:
-                raise ConfigError(f"{self.path}: 未知配置项 {key!r}")
+                raise ConfigError(f"配置文件 {self.path}（EXAMBOT_CONFIG）：未知配置项 {key!r}")
             if name in SECRET_FIELDS:
                 raise ConfigError(
-                    f"{self.path}: 密钥 {key!r} 只能通过环境变量 {ENV_PREFIX}{name.upper()} 设置，不能写在配置文件里"
+                    f"配置文件 {self.path}：密钥 {key!r} 只能通过环境变量 {ENV_PREFIX}{name.upper()} 设置，"
+                    "不能写在配置文件里"
                 )
             out[name] = value
         return out
@@ -97,6 +103,7 @@ class Settings(BaseSettings):
     dingtalk_stream: bool = Field(False, description="使用钉钉 Stream 模式（无需公网回调地址）")
 
     timeline_file: Path | None = Field(None, description="提醒时间线覆盖文件（TOML）")
+    board_token: SecretStr = Field(SecretStr(""), description="考务看板口令（设置后在 /board?token=口令 提供看板）")
 
     @field_validator("timezone")
     @classmethod

@@ -152,3 +152,13 @@ def test_cli_reports_config_error(monkeypatch: pytest.MonkeyPatch, capsys: pytes
     monkeypatch.setenv("EXAMBOT_PORT", "eighty")
     assert main(["config"]) == 2
     assert "EXAMBOT_PORT：应为整数（当前值 'eighty'）" in capsys.readouterr().err
+
+
+def test_broken_toml_is_reported_in_chinese(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A syntax error in the config file names the file, EXAMBOT_CONFIG and the line, in Chinese."""
+    cfg = tmp_path / "exambot.toml"
+    cfg.write_text("port = 9000\nhost 127.0.0.1\n", encoding="utf-8")
+    monkeypatch.setenv("EXAMBOT_CONFIG", str(cfg))
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert str(info.value) == f"配置文件 {cfg}（EXAMBOT_CONFIG）不是有效的 TOML：第2行第6列有语法错误"
