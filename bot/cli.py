@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from bot.settings import ConfigError, Settings, describe, load_settings
+from bot.settings import ConfigError, Settings, describe, load_settings, mask_url
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -208,7 +208,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     if args.no_serve:
         from bot.store.tables import ROLE_LABELS, Staff
 
-        print(f"已写入演示数据：{settings.database_url}")
+        print(f"已写入演示数据：{mask_url(settings.database_url)}")
         for staff, duties in people:
             assert isinstance(staff, Staff)
             roles = "、".join(ROLE_LABELS[r] for r in sorted(staff.role_set))
