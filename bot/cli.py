@@ -177,11 +177,6 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         print("--speed 应为正数", file=sys.stderr)
         return 2
     clock = FastClock(args.speed) if args.speed != 1 else SystemClock()
-    if not args.no_serve:
-        db_path = Path(args.db or DEMO_DB)
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-        settings = settings.model_copy(update={"database_url": f"sqlite:///{db_path}", "console": True})
     settings = _with_listen(settings, args)
     if not args.no_serve and not is_loopback(settings.host):
         given = f"--host {args.host}" if args.host else f"EXAMBOT_HOST={settings.host}"
@@ -191,6 +186,11 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
+    if not args.no_serve:
+        db_path = Path(args.db or DEMO_DB)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+        settings = settings.model_copy(update={"database_url": f"sqlite:///{db_path}", "console": True})
 
     async def seed() -> list[tuple[object, list[str]]]:
         db = Database(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
