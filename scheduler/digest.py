@@ -2,7 +2,8 @@
 
 Both are outbox rows like every other message. The digest row is planned with the day's sessions
 (due 30 minutes after the last one ends) and its text is written when it is sent, from the reports
-in the database at that moment. Certificate reminders (考评人员管理办法 第三条: 3-year validity) are
+in the database at that moment; a session added later that day after the digest went out makes it
+due again after the new last session. Certificate reminders (考评人员管理办法 第三条: 3-year validity) are
 planned by the reminder service's sweep, 60 days before a certificate ends, to the person and the office.
 """
 
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.outbox import CANCELLED, PENDING, SENDING, T, insert_rows, new_row
+from bot.outbox import CANCELLED, EXPIRED, FAILED, PENDING, SENDING, SENT, T, insert_rows, new_row
 from bot.outbox_tables import OutboxKind, ReminderAck
 from bot.store.tables import ExamSession, Report, Role, Room, Staff
 
@@ -61,6 +62,11 @@ async def plan_digests(conn: AsyncConnection, days: set[date], now: datetime) ->
                 if st == PENDING and old_due != due:
                     await conn.execute(update(T).where(T.c.id == row_id).values(due_at=due, next_try_at=due))
                     changed += 1
+                elif st == CANCELLED or (st in (SENT, EXPIRED, FAILED) and due > old_due):
+                    # Sessions came back, or a later session was added after the digest went out: the office
+                    # gets a fresh digest of the whole day after the new last session.
+                    await conn.execute(update(T).where(T.c.id == row_id).values(**_revived(due)))
+                    changed += 1
                 continue
             fresh.append(
                 new_row(
@@ -76,6 +82,23 @@ async def plan_digests(conn: AsyncConnection, days: set[date], now: datetime) ->
         await insert_rows(conn, fresh, skip_existing=True)
         changed += len(fresh)
     return changed
+
+
+def _revived(due: datetime) -> dict[str, Any]:
+    """Column values that make a finished digest row pending again for ``due``."""
+    return {
+        "status": PENDING,
+        "due_at": due,
+        "next_try_at": due,
+        "attempts": 0,
+        "lease_owner": None,
+        "lease_until": None,
+        "sent_at": None,  # send_batch and reserved_at stay: that send still counts in the rate window
+        "platform_message_id": None,
+        "last_error": None,
+        "pieces_sent": 0,
+        "failing_since": None,
+    }
 
 
 def _current(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -29,6 +29,8 @@ ACK_NUDGE_AFTER = timedelta(minutes=3)  # no 收到 within this → nudge the ch
 ACK_OFFICE_AFTER = timedelta(minutes=6)  # ... and then tell the office
 FOLLOW_NUDGE_AFTER = timedelta(minutes=10)  # no report this long after the step → nudge the room
 FOLLOW_OFFICE_AFTER = timedelta(minutes=20)  # ... and 10 more minutes later the office
+NUDGE_VALID = timedelta(minutes=10)  # a nudge not sent within this is dropped (the room has moved on)
+OFFICE_ESCALATION_VALID = timedelta(minutes=30)  # an escalation hours late after an outage helps nobody
 
 
 class Anchor(enum.StrEnum):
@@ -593,7 +595,7 @@ def compute_reminders(
                     "ack_nudge",
                     Audience.CHIEF,
                     when,
-                    when + timedelta(minutes=10),
+                    when + NUDGE_VALID,
                     f"{late}「{step.title}」提醒已发出 3 分钟，尚未收到主监考确认。请回复“收到”。",
                     cond,
                 )
@@ -603,7 +605,7 @@ def compute_reminders(
                     "ack_office",
                     Audience.OFFICE,
                     when,
-                    None,
+                    when + OFFICE_ESCALATION_VALID,
                     f"{late}「{step.title}」（{due.astimezone(tz):%H:%M}）催办后仍未确认，主监考：{chief_names}。",
                     cond,
                 )
@@ -616,7 +618,7 @@ def compute_reminders(
                     "follow_nudge",
                     Audience.GROUP,
                     when,
-                    when + timedelta(minutes=10),
+                    when + NUDGE_VALID,
                     f"{late}：「{step.title}」之后还没有收到 {cmd} 报告，请尽快发送 {cmd}。",
                     cond,
                 )
@@ -626,7 +628,7 @@ def compute_reminders(
                     "follow_office",
                     Audience.OFFICE,
                     when,
-                    None,
+                    when + OFFICE_ESCALATION_VALID,
                     f"{late}：「{step.title}」后 20 分钟仍未收到 {cmd} 报告，主监考：{chief_names}。",
                     cond,
                 )

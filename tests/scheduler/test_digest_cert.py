@@ -84,3 +84,43 @@ async def test_digest_lists_reports_and_open_items(day: Day) -> None:
     assert "缺考 2" in line1 and "试卷回收已报" in line1 and "违纪 1" in line1 and "待办" not in line1
     line2 = next(x for x in text.splitlines() if "第2考场" in x)
     assert "缺考未报" in line2 and "待办" in line2
+
+
+async def test_digest_already_sent_is_sent_again_after_a_session_added_later_that_day(day: Day) -> None:
+    """After the digest went out, a session added later the same day makes it due again after that session ends."""
+    from sqlalchemy import func
+
+    from bot.store.tables import ExamSession, SessionKind
+    from scheduler.planner import plan_sessions
+
+    async with day.db.sessions() as s:
+        conn = await s.connection()
+        last_end = (await conn.execute(select(func.max(ExamSession.__table__.c.ends_at)))).scalar_one()
+    await day.run_until(last_end + timedelta(minutes=31), step=timedelta(minutes=5))
+    first = await day.rows(T.c.key.like("digest:%"))
+    assert first and {r["status"] for r in first} == {"sent"}
+    sent_digests = [t for _at, _a, t in day.ledger.deliveries if "考务日报" in t]
+    assert len(sent_digests) == len(first)
+    today = last_end.astimezone(SHANGHAI).date()
+    async with day.db.session() as s:
+        late = ExamSession(
+            code="加考",
+            occupation="电工",
+            level="四级",
+            kind=SessionKind.THEORY,
+            day=today,
+            starts_at=last_end + timedelta(hours=1),
+            ends_at=last_end + timedelta(hours=2),
+        )
+        s.add(late)
+        await s.flush()
+        assert late.id is not None
+        s.add(Room(session_id=late.id, room_no="第9考场", expected=20))
+        await s.flush()
+        await plan_sessions(s, [late.id], day.clock.now(), tz=SHANGHAI)
+    again = await day.rows(T.c.key.like("digest:%"))
+    assert {r["status"] for r in again} == {"pending"}
+    assert {r["due_at"] for r in again} == {last_end + timedelta(hours=2, minutes=30)}
+    await day.run_until(last_end + timedelta(hours=2, minutes=31), step=timedelta(minutes=5))
+    digests = [t for _at, _a, t in day.ledger.deliveries if "考务日报" in t]
+    assert len(digests) == 2 * len(first) and all("第9考场" in t for t in digests[len(first) :])

@@ -232,3 +232,17 @@ def test_every_step_cites_a_real_clause_of_the_knowledge_base() -> None:
     # The 着装 check of the safety briefing comes from 考场规则 3., the briefing itself from 安全规则 4.
     safety = [("实际操作考场安全工作规则", "4."), ("实际操作考核考场规则", "3.")]
     assert clause_refs(practical["safety"].clause) == safety
+
+
+def test_office_escalations_expire_so_they_never_arrive_hours_late() -> None:
+    """Acknowledgement and report escalations to the office are valid 30 minutes; nudges 10; none open-ended."""
+    from bot.outbox_tables import OutboxKind
+
+    planned = compute_reminders(_session(SessionKind.THEORY, ZoneInfo("UTC")), [ROOM], START_UTC - timedelta(hours=2),
+                                office=OFFICE)  # fmt: skip
+    office = [m for m in planned if m.kind in (OutboxKind.ACK_OFFICE, OutboxKind.FOLLOW_OFFICE)]
+    nudges = [m for m in planned if m.kind in (OutboxKind.ACK_NUDGE, OutboxKind.FOLLOW_NUDGE)]
+    assert office and nudges
+    assert all(m.expires_at == m.due_at + timedelta(minutes=30) for m in office)
+    assert all(m.expires_at == m.due_at + timedelta(minutes=10) for m in nudges)
+    assert all(m.expires_at is not None for m in planned)
