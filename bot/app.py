@@ -100,6 +100,11 @@ def create_app(
     app.router.add_get("/", _index)
     for adapter in adapters.values():
         adapter.add_routes(app)
+    board_token = settings.board_token.get_secret_value()
+    if console or board_token:
+        from bot.board import Board
+
+        Board(db, settings, clock.now, token=board_token).add_routes(app)
 
     async def core(app: web.Application) -> AsyncIterator[None]:
         if migrate:
