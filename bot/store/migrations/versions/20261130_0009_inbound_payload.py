@@ -1,7 +1,7 @@
 """inbound_message.payload: the decoded message, so a claim whose handling never finished is replayed
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-11-30 05:10:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | Sequence[str] | None = "0006"
+down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
