@@ -153,6 +153,23 @@ def report_id(word: str) -> int | None:
     return n if n and 0 < n <= MAX_REPORT_ID else None
 
 
+_LEADING_ID = re.compile(
+    rf"\s*[#:]?\s*(?:编号|[Nn]o\.?)?\s*[#:]?\s*(\d+|[{CN_NUM}]+)(?:[\s,.;:、。；：]+|$)(.*)$", re.S
+)
+
+
+def leading_report_id(text: str) -> tuple[int | None, str | None, str]:
+    """The report number a text starts with (12, #12, 编号 12, No.12, 十二) and the rest as typed.
+
+    Returns (id, the number as typed, rest): id is None when there is no number first, or when the
+    typed number is too large to be any report (then the typed number is still given, for the reply).
+    """
+    m = _LEADING_ID.match(nfkc(text))
+    if m is None:
+        return None, None, nfkc(text)
+    return report_id(m.group(1)), m.group(1), m.group(2).strip()
+
+
 def is_cancel(text: str) -> bool:
     """取消 / cancel / 算了 / 退出."""
     return clean(text).lower() in ("取消", "cancel", "算了", "退出", "不报了", "q", "quit")

@@ -21,6 +21,7 @@ from bot.dispatch import Context
 from bot.errors import UserFacingError
 from bot.model import OutgoingMessage, Reply
 from bot.store.tables import AuditLog, Report, Role, Staff
+from handlers._parse import leading_report_id
 from handlers._rooms import RoomNow
 
 KIND_LABELS: dict[str, str] = {
@@ -74,10 +75,12 @@ def lost_race(exc: IntegrityError) -> bool:
 
 
 def once_per_message(func: Handler) -> Handler:
-    """Run a recording handler; when its insert loses a race with the same message, answer like a redelivery.
+    """Run a recording handler; when it loses a race with another delivery of the same message, answer like a
+    redelivery.
 
-    The failed transaction is rolled back and nothing was sent (alerts go out after the commit), so
-    running the handler again finds the row the other delivery stored and replies with it.
+    Losing shows as the unique index refusing the insert, or as a refusal caused by the row the other
+    delivery just committed. The failed transaction is rolled back and nothing was sent (alerts go out
+    after the commit), so running the handler again finds the other delivery's row and replies with it.
     """
 
     @wraps(func)
@@ -87,7 +90,12 @@ def once_per_message(func: Handler) -> Handler:
         except IntegrityError as exc:
             if not lost_race(exc):
                 raise
-            return await func(ctx, args)
+        except UserFacingError:
+            # A refusal caused by the other delivery's row (“已由…确认过”, “已被编号…更正”) is a lost race too.
+            async with ctx.services.db.read() as s:
+                if await already_done(s, ctx) is None:
+                    raise
+        return await func(ctx, args)
 
     return wrapper
 
@@ -130,6 +138,16 @@ async def append(
     s.add(AuditLog(at=ctx.now, actor=actor(ctx), action=action, entity="report", entity_id=str(row.id), detail=detail))
     await s.flush()
     return row
+
+
+def split_report_id(args: str, usage: str, missing: str) -> tuple[int, str]:
+    """The report number the arguments start with (12, #12, 编号 12, 十二) and the rest; ``missing`` when none."""
+    rid, typed, rest = leading_report_id(args)
+    if rid is None and typed is not None and typed.isdigit() and int(typed) > 0:
+        raise UserFacingError(f"没有编号为 {typed} 的报告，请核对编号。", usage=usage)
+    if rid is None:
+        raise UserFacingError(missing, usage=usage)
+    return rid, rest
 
 
 async def successor(s: AsyncSession, report_id: int) -> Report | None:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 from bot.dispatch import CommandTable, Context
 from bot.errors import UserFacingError
 from bot.model import Reply
 from bot.store.tables import Report, Staff
 from handlers import _dialog, _show
-from handlers._parse import CN_NUM, clean, nfkc, report_id
+from handlers._parse import clean, report_id
 from handlers._reports import (
     KIND_LABELS,
     KINDS,
@@ -19,6 +17,7 @@ from handlers._reports import (
     current,
     describe,
     once_per_message,
+    split_report_id,
 )
 from handlers._rooms import ANY_ROOM, SEES_ALL, WATCHER, RoomNow, room_by_id
 from handlers._typo import typo_guard
@@ -29,18 +28,10 @@ REVOKE_USAGE = "/撤销 编号 [原因]，例：/撤销 12 报错考场"
 HISTORY_USAGE = "/历史 编号，例：/历史 12"
 
 table = CommandTable()
-_ID = re.compile(rf"\s*#?\s*(?:编号|[Nn]o\.?)?\s*(\d+|[{CN_NUM}]+)(?:[\s,.;:、。；：]+|$)(.*)$", re.S)
 
 
 def _split(args: str, usage: str) -> tuple[int, str]:
-    t = nfkc(args)
-    m = _ID.match(t)
-    rid = report_id(m.group(1)) if m else None
-    if m is not None and rid is None and m.group(1).isdigit() and int(m.group(1)) > 0:
-        raise UserFacingError(f"没有编号为 {m.group(1)} 的报告，请核对编号。", usage=usage)
-    if m is None or rid is None:
-        raise UserFacingError("请先写报告编号（回复里的“编号”）。", usage=usage)
-    return rid, m.group(2).strip()
+    return split_report_id(args, usage, "请先写报告编号（回复里的“编号”）。")
 
 
 async def _may_change(ctx: Context, rows: list[Report], where: RoomNow | None) -> bool:

@@ -19,7 +19,7 @@ from bot.model import Reply
 from bot.permissions import OFFICE
 from bot.store.tables import Report, Room
 from handlers import _dialog
-from handlers._parse import CN_NUM, ROOM_RE, clean, cn_number, report_id, take_keyword_number
+from handlers._parse import CN_NUM, ROOM_RE, clean, cn_number, take_keyword_number
 from handlers._reports import (
     KINDS,
     KindRules,
@@ -31,6 +31,7 @@ from handlers._reports import (
     current,
     once_per_message,
     root_of,
+    split_report_id,
 )
 from handlers._rooms import ANY_ROOM, REPORTER, RoomNow, resolve_room, room_by_id
 from handlers._typo import typo_guard
@@ -279,10 +280,8 @@ async def papers(ctx: Context, args: str) -> Reply | str | None:
 @once_per_message
 async def note(ctx: Context, args: str) -> Reply | str | None:
     """/备注 21 说明: the office closes a papers mismatch after checking (the mismatch stays on record)."""
-    first, _, rest = clean(args).partition(" ")
-    rid = report_id(first) if first else None
-    if rid is None:
-        raise UserFacingError("请写试卷回收记录的编号和说明。", usage=NOTE_USAGE)
+    rid, rest = split_report_id(args, NOTE_USAGE, "请写试卷回收记录的编号和说明。")
+    rest = clean(rest.removeprefix("说明").removeprefix("备注"))
     if not rest.strip():
         raise UserFacingError("请写核实情况的说明。", usage=NOTE_USAGE)
     async with ctx.services.db.session() as s:

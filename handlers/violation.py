@@ -17,7 +17,7 @@ from bot.model import Reply
 from bot.permissions import OFFICE
 from bot.store.tables import Report, Staff
 from handlers import _dialog, _show
-from handlers._parse import clean, report_id, split_args
+from handlers._parse import clean, leading_report_id, nfkc, report_id, split_args
 from handlers._reports import (
     KINDS,
     KindRules,
@@ -29,6 +29,7 @@ from handlers._reports import (
     current,
     once_per_message,
     root_of,
+    split_report_id,
 )
 from handlers._rooms import REPORTER, SEES_ALL, WATCHER, RoomNow, has_candidates, resolve_room, room_by_id
 from handlers._typo import typo_guard
@@ -241,9 +242,7 @@ async def confirm(ctx: Context, args: str) -> Reply | str | None:
     """/确认 15: the room's other invigilator confirms a serious violation."""
     if not args.strip():
         return await _dialog.start(ctx, "确认")
-    rid = report_id(args.split()[0])
-    if rid is None:
-        raise UserFacingError("请写要确认的报告编号。", usage=CONFIRM_USAGE)
+    rid, _rest = split_report_id(args, CONFIRM_USAGE, "请写要确认的报告编号。")
     assert ctx.staff is not None
     async with ctx.services.db.session() as s:
         done = await already_done(s, ctx)
@@ -292,16 +291,24 @@ class Ruling:
 
 
 def parse_ruling(text: str) -> Ruling:
-    """编号, then one of the four actions, then an optional note."""
-    t = clean(text)
-    first, _, rest = t.partition(" ")
-    rid = report_id(first)
+    """编号, then one of the four actions, then an optional note (the action may also come first)."""
+    t = nfkc(text)
+    rid, typed, rest = leading_report_id(t)
+    if rid is None and typed is None:  # “/认定 宣布成绩无效 15”
+        first, after = _take(clean(t), _ACTION_WORDS)
+        if first is not None:
+            rid, typed, rest = leading_report_id(after)
+            rest = f"{first} {rest}"
     if rid is None:
-        raise UserFacingError("请先写违纪记录的编号。", usage=RULING_USAGE)
-    action, note = _take(rest, _ACTION_WORDS)
+        split_report_id(t, RULING_USAGE, "请先写违纪记录的编号。")  # raises with the right sentence
+    assert rid is not None
+    head, _, note_tail = rest.partition("说明")
+    action, note = _take(clean(head), _ACTION_WORDS)
     if action is None:
         raise UserFacingError(f"请写认定的处理：{'、'.join(ACTIONS)}。", usage=RULING_USAGE)
-    return Ruling(rid, action, note.replace("说明", "").strip())
+    if _conflicts(note, _ACTION_WORDS, action, anywhere=frozenset(w for w, _ in _ACTION_WORDS)):
+        raise UserFacingError(ACTION_CONFLICT, usage=RULING_USAGE)
+    return Ruling(rid, action, clean(f"{note} {note_tail}"))
 
 
 @table.command("认定", "determine", summary="考务办公室对违纪记录作出认定", usage=RULING_USAGE, permission=OFFICE)
