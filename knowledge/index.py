@@ -279,12 +279,16 @@ class KnowledgeBase:
 
     def coverage(self, words: list[str], i: int) -> float:
         """IDF-weighted share of the question words found in clause i (text, context or title),
-        directly or through a dictionary sub-word; a word the index has never seen is not found."""
+        directly or through a dictionary sub-word; a word the index has never seen is not found.
+        Single characters that some clause uses are left out (unless nothing else is left)."""
         idf = self._words.idf
         unknown = UNKNOWN_IDF_FACTOR * self._words.max_idf
         row = self._words.forward[i]
         total = found = 0.0
-        for word in dict.fromkeys(words):
+        # Single characters the clauses also use (来, 做, 定) are mostly light verbs and do not
+        # count; one no clause uses (壳, 买) is real unmatched content.
+        content = [w for w in dict.fromkeys(words) if len(w) > 1 or w not in idf] or list(dict.fromkeys(words))
+        for word in content:
             weight = idf.get(word, unknown)
             total += weight
             if word in row or any(part in row for part in self._query_terms([word])):
