@@ -113,6 +113,7 @@ def create_app(
             await adapter.start()
         log.info("started", channels=sorted(adapters), database=db.async_url.split(":", 1)[0])
         yield
+        await notifier.close()
         for adapter in adapters.values():
             await adapter.close()
         await db.dispose()

@@ -21,7 +21,7 @@ Send protocol (shared SCHEDULING.md):
    office is told. A split message remembers its pieces sent, so a retry sends only the rest.
 
 The one duplicate window left is a crash after the platform accepted a message and before
-step 4: delivery is at-least-once there, by choice.
+step 5: delivery is at-least-once there, by choice.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -892,16 +893,25 @@ def _first_line(text: str) -> str:
 # The notifier handlers use
 
 
+# Set by the platform adapters around a dispatch: messages the handler notifies are persisted before
+# the handler goes on, but sent by a background pass instead of inside the platform's request.
+DEFER_SENDING: ContextVar[bool] = ContextVar("exambot_defer_sending", default=False)
+
+
 class OutboxNotifier:
     """The app's :class:`~bot.services.Notifier`: writes each message to the outbox, then sends it.
 
-    ``notify`` commits the rows first (so a crash cannot lose them) and then tries to send them
-    at once through the same claim/rate-limit/finish path the reminder sender uses; what cannot
-    go out now is retried by the scheduler's sweep.
+    ``notify`` commits the rows first (so a crash cannot lose them) and then sends them through
+    the same claim/rate-limit/finish path the reminder sender uses; what cannot go out now is
+    retried by the scheduler's sweep. Inside a platform callback (:data:`DEFER_SENDING`) the send
+    is not awaited: one background pass at a time sends what has been notified meanwhile, so the
+    platform gets its answer sooner and a burst of alerts costs one claim and one finish per pass.
     """
 
     def __init__(self, outbox: Outbox) -> None:
         self.outbox = outbox
+        self._queued: set[int] = set()
+        self._sender: asyncio.Task[None] | None = None
 
     async def enqueue(self, session: AsyncSession, messages: Sequence[OutgoingMessage], now: datetime) -> None:
         """Add rows for ``messages`` inside the caller's transaction (sent after it commits)."""
@@ -923,7 +933,7 @@ class OutboxNotifier:
         await insert_rows(conn, rows, skip_existing=True)  # a key already in the outbox is never sent twice
 
     async def notify(self, messages: Sequence[OutgoingMessage]) -> None:
-        """Persist, then send now; failures stay in the outbox for retries."""
+        """Persist, then send (now, or in the background inside a platform callback)."""
         if not messages:
             return
         now = self.outbox.clock.now()
@@ -934,12 +944,40 @@ class OutboxNotifier:
         ]
         async with self.outbox.db.session() as s:
             await self.enqueue(s, messages, now)
-        async with self.outbox.db.read() as s:
             conn = await s.connection()
             ids = list((await conn.execute(select(T.c.id).where(T.c.key.in_(keys)))).scalars().all())
+        if DEFER_SENDING.get():
+            self._queued.update(ids)
+            if self._sender is None or self._sender.done():
+                self._sender = asyncio.create_task(self._send_queued(), name="outbox-notify")
+            return
+        await self._send(ids)
+
+    async def _send(self, ids: list[int]) -> None:
+        now = self.outbox.clock.now()
         try:
             await self.outbox.run_once(ids=ids)
         except Exception:  # the rows are safe in the outbox; the sweep sends them
             log.exception("notify_send_failed", rows=len(ids))
         if self.outbox.on_reschedule is not None:
             self.outbox.on_reschedule(now)
+
+    async def _send_queued(self) -> None:
+        while self._queued:
+            ids, self._queued = sorted(self._queued), set()
+            await self._send(ids)
+
+    async def settle(self) -> None:
+        """Wait until the background sends started so far are done (tests, shutdown)."""
+        while self._sender is not None and not self._sender.done():
+            await asyncio.gather(self._sender, return_exceptions=True)
+
+    async def close(self, grace: float = 5.0) -> None:
+        """Finish the background send briefly; what is left stays in the outbox for the next start's sweep."""
+        if self._sender is None or self._sender.done():
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._sender), grace)
+        except (TimeoutError, asyncio.CancelledError):
+            self._sender.cancel()
+            await asyncio.gather(self._sender, return_exceptions=True)
