@@ -18,7 +18,10 @@ ROOM_HAO_RE = re.compile(rf"(?<![^\s])第?\s*(\d{{1,3}}|[{CN_NUM}]{{1,4}})\s*号
 ROOM_FIRST_RE = re.compile(rf"^第\s*(\d{{1,3}}|[{CN_NUM}]{{1,4}})(?=\s|$)")
 TICKET_RE = re.compile(r"(?<![\dA-Za-z])[A-Za-z]?\d{6,20}(?![\dA-Za-z])")
 NUMBER_RE = re.compile(rf"(?<![\d{CN_NUM}])(\d{{1,5}}|[{CN_NUM}]{{1,5}})\s*(?:份|张|人|个|名)?(?![\d{CN_NUM}])")
-NONE_WORDS = ("无", "没有", "none", "没人", "全到", "全部到齐", "无缺考", "0人", "零人")
+NONE_WORDS = (
+    *("无", "没有", "none", "没人", "全到", "全到了", "都到了", "全部到齐"),
+    *("无缺考", "没有缺考", "没缺考", "无人缺考", "0人", "零人"),
+)
 
 
 def nfkc(text: str) -> str:

@@ -146,3 +146,10 @@ async def test_room_left_out_prefers_the_running_session(day: Day) -> None:
     assert "已记录第1考场缺考" in await day.say("王芳", "/缺考 无")
     day.clock.advance(timedelta(minutes=70))  # 09:50: session 1 over, 第5考场 running
     assert "已记录第5考场缺考" in await day.say("王芳", "/缺考 无")
+
+
+@pytest.mark.parametrize("text", ["/缺考 一 无", "/缺考 一 没有缺考", "/缺考 一 2026000003"])
+async def test_bare_chinese_numeral_beside_none_or_tickets_is_the_room(day: Day, text: str) -> None:
+    """“一” next to 无 or a 准考证号 is the room, not a head count."""
+    reply = await day.say("王芳", text)
+    assert reply.startswith("已记录第1考场缺考"), reply
