@@ -65,7 +65,10 @@ def platform_error(
         if code in RATE_LIMIT_CODES:
             return RateLimited(text, code=code, retryable=True)
         if code in AUTH_CODES:
-            return PlatformAuthError(text, code=code, retryable=False)
+            # A token refused even right after a fresh one was fetched is the platform's trouble (or
+            # another instance refreshing at that moment): the message is retried later. A bad secret,
+            # agent id or trusted-IP list is not: an operator must act.
+            return PlatformAuthError(text, code=code, retryable=code in TOKEN_CODES)
         return PlatformError(text, code=code, retryable=code in RETRYABLE_CODES)
     if isinstance(code, str) and code:
         lowered = code.lower().replace("_", "")

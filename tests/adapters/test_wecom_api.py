@@ -80,11 +80,12 @@ async def test_token_expired_early_refetched_once(client: WeComClient, fake_weco
 
 @pytest.mark.parametrize("mode", ["42001", "40014"])
 async def test_token_errors_retry_is_bounded(client: WeComClient, fake_wecom: FakeWeCom, mode: str) -> None:
-    """A platform answering token errors forever costs two gettoken and two sends, then PlatformAuthError."""
+    """A platform answering token errors forever costs two gettoken and two sends, then a PlatformAuthError
+    the outbox retries later (a fresh token refused is the platform's trouble, not a wrong secret)."""
     fake_wecom.always = mode
     with pytest.raises(PlatformAuthError) as info:
         await client.send_to_users(["wangfang"], "x")
-    assert info.value.code == int(mode)
+    assert info.value.code == int(mode) and info.value.retryable
     assert fake_wecom.gettoken_calls == 2
     assert fake_wecom.send_calls == 2
 
