@@ -230,8 +230,15 @@ class KnowledgeBase:
         known = self._words.idf
         synonyms = self.analyzer.synonyms
         terms: dict[str, float] = {}
+        related = self.analyzer.related
         for word in words:
             parts = self.analyzer.expand([word])[1:]
+            if word not in known and word in related:
+                # A word no clause uses stands for its broader words (东张西望 → 违纪).
+                for other in related[word]:
+                    terms[other] = max(terms.get(other, 0.0), 1.0)
+                terms[word] = UNKNOWN_COMPOUND_WEIGHT
+                continue
             if word not in known and len(word) > 1:
                 parts += [synonyms[ch] for ch in word if ch in synonyms]
                 known_parts = [p for p in parts if p in known]
@@ -246,7 +253,7 @@ class KnowledgeBase:
             for part in parts:
                 terms.setdefault(part, SUBWORD_WEIGHT)
         for word in words:
-            for other in self.analyzer.related.get(word, ()):
+            for other in related.get(word, ()):
                 terms.setdefault(other, RELATED_WEIGHT)
         return terms
 

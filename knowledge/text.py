@@ -22,7 +22,9 @@ _WORD_RE = re.compile(r"[\w]", re.UNICODE)
 _DOMAIN_FREQ = 20000
 # Characters that make a word exam-related (考场, 试卷, 监考, 评分, 阅卷, 督导 …).
 _DOMAIN_CHARS = frozenset("考卷监评阅督")
-_NOT_DOMAIN = frozenset({"考虑", "思考", "评论", "考勤", "参考"})
+# Words with those characters that say nothing about exam administration; 考试 alone is any exam
+# (a driving test, a school exam), so it does not vouch for a question either.
+_NOT_DOMAIN = frozenset({"考虑", "思考", "评论", "考勤", "参考", "考试", "考上", "考过", "考研", "高考", "中考"})
 
 _lock = threading.Lock()
 _tokenizer: jieba.Tokenizer | None = None
@@ -97,6 +99,7 @@ class Analyzer:
         self.domain_words = {w for w in domain if w not in general and self.synonyms.get(w, w) not in general}
         self.general_words = general
         domain.extend(self.synonyms)
+        domain.extend(w for rule in self.related.items() for w in (rule[0], *rule[1]))
         self.tokenizer = _shared_tokenizer(domain, removed)
 
     def tokens(self, text: str) -> list[tuple[str, str]]:
