@@ -77,3 +77,33 @@ def test_exambot_chat_pipe(tmp_path: Path) -> None:
     sup = _run(["chat", "--as", "孙丽"], env, "/violations today\n/缺考统计\n")
     assert "违纪记录 1 条" in sup and "2026000004（" in sup
     assert "第1考场：应考 30，实考 30，缺考 0" in sup
+
+
+async def test_rest_of_command_set_through_console(day: Day) -> None:
+    """/撤销 /备注 /缺考统计 /试卷状态 /导出 /问 /帮助 /我 through the console channel, in groups and privately."""
+    assert "您可以使用以下命令" in await day.say("王芳", "/帮助", chat=ROOM1)
+    me = await day.say("王芳", "/我")
+    assert me.startswith("王芳（") and "第1考场" in me
+    assert "《" in await day.say("李强", "/问 开考多久后不准进场", chat=ROOM1)
+    assert "《" in await day.say("李强", "开考多久后不准进场？", chat=ROOM1)
+    await day.say("王芳", "/试卷 领取 30", chat=ROOM1)
+    await day.say("王芳", "/缺考 2026000003", chat=ROOM1)
+    await day.say("王芳", "/突发 停电", chat=ROOM1)
+    (inc,) = await day.reports("incident")
+    revoked = await day.say("王芳", f"/撤销 {inc.id} 误报", chat=ROOM1)
+    assert f"已撤销第1考场突发事件编号 {inc.id}" in revoked and "误报" in revoked
+    bad = await day.say("王芳", "/试卷 回收 30 答题卡 28 空白 2", chat=ROOM1)
+    assert "答题卡 28 ≠ 实考 29" in bad
+    collect = (await day.reports("papers"))[-1]
+    assert "核对不符" in await day.say("孙丽", "/试卷状态")
+    noted = await day.say("钱进", f"/备注 {collect.id} 29人实考，1人交白卷")
+    assert "核对已关闭" in noted
+    assert "不符，办公室已备注关闭" in await day.say("孙丽", "/试卷状态")
+    stats = await day.say("孙丽", "/缺考统计", chat=ROOM1)
+    assert "第1考场：应考 30，实考 29，缺考 1：2026**0003" in stats
+    export = await day.say("钱进", "/导出")
+    lines = export.splitlines()
+    assert lines[0].endswith("报告导出（6 行）：") and lines[1].startswith("编号,时间,场次")
+    assert any(f"{inc.id}," in ln and ln.endswith(",已撤销") for ln in lines)
+    assert any("撤销记录" in ln for ln in lines) and "2026000003" in export
+    assert "权限" in await day.say("钱进", "/导出", chat=ROOM1)
