@@ -52,3 +52,19 @@ async def test_incident_refusals(day: Day, who: str, text: str, error: str) -> N
     reply = await day.say(who, text)
     assert error in reply
     assert await day.reports("incident") == []
+
+
+async def test_nobody_to_alert_says_to_phone_the_office(day: Day) -> None:
+    """With no active office or supervisor on the channel the reply says to phone the office (no “（0 人）”)."""
+    from sqlmodel import col, select
+
+    from bot.store.tables import Staff
+
+    async with day.services.db.session() as s:
+        for st in (await s.exec(select(Staff).where(col(Staff.name).in_(["孙丽", "钱进", "马文"])))).all():
+            st.active = False
+            s.add(st)
+    reply = await day.say("王芳", "/突发 停电")
+    assert "未找到可通知的办公室或督导人员，请直接电话联系考务办公室" in reply and "0 人" not in reply
+    reply = await day.say("王芳", "/违纪 2026000003 替考")
+    assert "未找到可通知的办公室或督导人员" in reply and "/确认" in reply
