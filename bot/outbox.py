@@ -38,7 +38,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy import text as sa_text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -657,6 +657,7 @@ class Outbox:
             if not self.db.is_sqlite:
                 await conn.execute(sa_text("SELECT pg_advisory_xact_lock(:k)"), {"k": RATE_LOCK_KEY})
             windows = await self._windows(conn, sorted(by_target), now)
+            marks: list[dict[str, Any]] = []
             for tk, items in by_target.items():
                 uses = windows.get(tk, [])
                 used = sum(u.pieces for u in uses)
@@ -685,10 +686,17 @@ class Outbox:
                     old = {(c.row.get("send_batch"), c.row.get("pieces") or 1) for c in ch.items
                            if c.row.get("reserved_at") is not None and c.row["reserved_at"] > since}  # fmt: skip
                     carried = sum(p for _b, p in old)
-                    await settle([c.row["id"] for c in ch.items], send_batch=ch.batch, reserved_at=now,
-                                 pieces=ch.pieces + carried)  # fmt: skip
+                    marks += [{"r_id": c.row["id"], "r_batch": ch.batch, "r_pieces": ch.pieces + carried}
+                              for c in ch.items]  # fmt: skip
                 if send:
                     plan[tk] = send
+            if marks:  # one executemany for the whole pass
+                await conn.execute(
+                    update(T)
+                    .where(T.c.id == bindparam("r_id"), fence)
+                    .values(send_batch=bindparam("r_batch"), pieces=bindparam("r_pieces"), reserved_at=now),
+                    marks,
+                )
         if self.on_reschedule is not None:
             for when in sorted(when_later):
                 self.on_reschedule(when)
