@@ -62,7 +62,7 @@ SUGGESTION_FLOOR = 0.12
 # asking "how many" prefers clauses stating a number of people or times.
 QUESTION_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     (
-        re.compile(r"什么时候|啥时候|何时|几点|多久|多长时间|几分钟|提前多|\d+分钟"),
+        re.compile(r"什么时候|啥时候|何时|几点|多久|多长时间|几分钟|提前|\d+分钟"),
         re.compile(r"\d+分钟|\d+小时"),
     ),
     (
@@ -71,6 +71,8 @@ QUESTION_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     ),
 )
 QUESTION_TYPE_BONUS = 0.15
+# A clause that contains a question word literally as typed (徇私舞弊, not just its group 舞弊).
+LITERAL_BONUS = 0.03
 RERANK_DEPTH = 30
 COMMON_TERM_MIN_POSTINGS = 500
 COMMON_TERM_FRACTION = 0.05
@@ -216,13 +218,17 @@ class KnowledgeBase:
 
     def search(self, question: str, limit: int = MAX_MATCHES) -> list[Match]:
         """Best clauses for a question by combined score, best first (no threshold)."""
-        ranked = self._search(normalize(question), self.analyzer.words(question), limit)
+        ranked = self._ranked(question, limit)
         return [self._match(i, s) for i, s in ranked]
+
+    def _ranked(self, question: str, limit: int) -> list[tuple[int, float]]:
+        tokens = self.analyzer.tokens(question)
+        typed = [surface for surface, canonical in tokens if surface != canonical and len(surface) > 1]
+        return self._search(normalize(question), [c for _, c in tokens], limit, typed)
 
     def scored(self, question: str, limit: int = MAX_MATCHES) -> list[tuple[Clause, float]]:
         """Best clauses with their uncapped combined scores (what the threshold and tie checks use)."""
-        ranked = self._search(normalize(question), self.analyzer.words(question), limit)
-        return [(self.clauses[i], s) for i, s in ranked]
+        return [(self.clauses[i], s) for i, s in self._ranked(question, limit)]
 
     def _query_terms(self, words: list[str]) -> dict[str, float]:
         """Query words (weight 1) plus, at lower weight, their dictionary sub-words and, for
@@ -257,8 +263,12 @@ class KnowledgeBase:
                 terms.setdefault(other, RELATED_WEIGHT)
         return terms
 
-    def _search(self, question: str, words: list[str], limit: int) -> list[tuple[int, float]]:
-        """(clause index, uncapped combined score) of the best clauses, best first."""
+    def _search(
+        self, question: str, words: list[str], limit: int, typed: Sequence[str] = ()
+    ) -> list[tuple[int, float]]:
+        """(clause index, uncapped combined score) of the best clauses, best first. `typed` are
+        question words as typed that differ from their canonical word (徇私舞弊 for 舞弊): a clause
+        that has them literally gets LITERAL_BONUS each."""
         if not words:
             return []
         word_terms = self._query_terms(words)
@@ -280,6 +290,9 @@ class KnowledgeBase:
             for clause_re in wanted:
                 if clause_re.search(self._norm_text[i]):
                     score += QUESTION_TYPE_BONUS
+            for word in typed:
+                if word in self._norm_text[i]:
+                    score += LITERAL_BONUS
             scored.append((i, score))
         scored.sort(key=lambda kv: (-kv[1], kv[0]))
         return scored[:limit]
@@ -346,7 +359,8 @@ class KnowledgeBase:
             return pinned
         tokens = self.analyzer.tokens(question)
         words = [canonical for _, canonical in tokens]
-        ranked = self._search(normalize(question), words, MAX_MATCHES)
+        typed = [surface for surface, canonical in tokens if surface != canonical and len(surface) > 1]
+        ranked = self._search(normalize(question), words, MAX_MATCHES, typed)
         matches = [self._match(i, s) for i, s in ranked]
         if not ranked or not self._confident(tokens, words, *ranked[0]):
             near = [m for m, (_, s) in zip(matches, ranked, strict=True) if s >= SUGGESTION_FLOOR]

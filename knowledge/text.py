@@ -16,7 +16,9 @@ import jieba
 from knowledge.loader import LEXICON_DIR, load_related, load_synonyms, load_word_list
 
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_CN_NUMBER_RE = re.compile(r"(?<!第)([零〇一二两三四五六七八九十]+)(?=分钟|名|人|年|次|小时|分(?!之))")
+_CN_NUMBER_RE = re.compile(r"(?<!第)([零〇一二两三四五六七八九十]+)(?=分钟|名|人|年|次|小时|个|位|份|天|分(?!之))")
+# "2个人", "3位", "2个考评员" say what the regulations write as "2名".
+_PEOPLE_RE = re.compile(r"(\d+)(?:个人|位|个(?=监考|考评|督导|考生|主监|副监|人员))")
 _SPACE_RE = re.compile(r"\s+")
 _WORD_RE = re.compile(r"[\w]", re.UNICODE)
 _DOMAIN_FREQ = 20000
@@ -64,11 +66,13 @@ def _replace_cn_number(m: re.Match[str]) -> str:
 
 
 def normalize(text: str) -> str:
-    """NFKC (full-width to half-width), lower case, no whitespace, Chinese counts as digits."""
+    """NFKC (full-width to half-width), lower case, no whitespace, Chinese counts as digits,
+    counts of people as 名 (两个人 → 2名)."""
     text = unicodedata.normalize("NFKC", text).lower()
     text = _SPACE_RE.sub("", text)
     text = text.replace("半小时", "30分钟").replace("一刻钟", "15分钟")
-    return _CN_NUMBER_RE.sub(_replace_cn_number, text)
+    text = _CN_NUMBER_RE.sub(_replace_cn_number, text)
+    return _PEOPLE_RE.sub(r"\1名", text)
 
 
 class Analyzer:
