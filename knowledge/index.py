@@ -53,7 +53,7 @@ UNKNOWN_IDF_FACTOR = 1.0
 CONFIDENCE_THRESHOLD = 0.28
 UNKNOWN_WORD_PENALTY = 0.1
 OFF_DOMAIN_THRESHOLD = 0.45
-OFF_DOMAIN_COVERAGE = 0.6
+OFF_DOMAIN_COVERAGE = 0.55
 # Two best clauses closer than this are reported as ambiguous.
 AMBIGUITY_MARGIN = 0.02
 # Nearest clauses below this score are not worth suggesting.

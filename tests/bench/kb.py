@@ -39,11 +39,12 @@ from knowledge.index import BM25  # noqa: E402
 METHOD = """\
 Two question sets. The tuning set (tests/data/kb_questions.tsv) is what the lexicon and the weights
 were fitted on: it grew in batches, each written before looking at how the knowledge base answered
-it, measured, then used to find general fixes (the first-try top-1 of each fresh batch was 74-88 %,
+it, measured, then used to find general fixes (the first-try top-1 of each fresh batch was 66-88 %,
 which is the honest estimate of how a new question fares). The held-out set
 (tests/data/kb_heldout.tsv) was written before any of that tuning, in one go, and is never used to
-tune: only its totals below are looked at. The baselines have no threshold of their own; each gets
-the best one for each set after the fact, which flatters them."""
+tune: only its totals below are looked at. Before the tuning (commit 4e05f17) ours scored on it
+76.1 % top-1, 93.2 % top-3 and refused 17 of its 24 out-of-domain questions. The baselines have no
+threshold of their own; each gets the best one for each set after the fact, which flatters them."""
 
 Ranked = list[tuple[tuple[str, str], float]]  # ((doc, clause), score), best first
 
