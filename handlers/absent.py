@@ -17,7 +17,7 @@ from handlers._parse import CN_NUM, NONE_WORDS, clean, cn_number, split_args
 from handlers._reports import KINDS, KindRules, active, already_done, append, once_per_message
 from handlers._rooms import ANY_ROOM, REPORTER, RoomNow, has_candidates, resolve_room
 from handlers._typo import typo_guard
-from handlers.papers import announce_change, reconcile
+from handlers.papers import Reconciliation, announce_change, reconcile
 
 USAGE = "/缺考 考场 准考证号…（没有缺考写“无”），例：/缺考 3 2026000003 2026000005"
 CORRECT_USAGE = "/更正 编号 准考证号…（或“无”）"
@@ -104,7 +104,8 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
         row = await already_done(s, ctx)
         where = await resolve_room(ctx, s, parsed.room, USAGE, any_room=ANY_ROOM)
         replaced: Report | None = None
-        before = after = None
+        before: Reconciliation | None = None
+        after: Reconciliation | None = None
         if row is None:
             payload = await build(s, where, parsed, USAGE)
             before = await reconcile(s, where.room)

@@ -221,7 +221,8 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
             raise UserFacingError("请写试卷份数。", usage=USAGE)
         fresh = row is None
         replaced: Report | None = None
-        before = after = None
+        before: Reconciliation | None = None
+        after: Reconciliation | None = None
         if row is None:
             before = await reconcile(s, where.room)
             payload = await build(s, where, parsed)
