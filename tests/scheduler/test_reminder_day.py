@@ -239,3 +239,15 @@ async def test_two_instances_on_one_database_send_each_row_once(make_day: Any, d
         # Which instance wins each row is up to the database; only "once each" is promised.
     finally:
         await other_db.dispose()
+
+
+async def test_office_escalations_missed_during_an_outage_expire_instead_of_arriving_hours_late(full_day: Day) -> None:
+    """Down from 08:40 to 11:00: the 08:44 escalations of unacknowledged 领取试卷 are expired, never delivered late."""
+    day = full_day
+    await day.run_until(day.clock.now() + timedelta(minutes=40))  # 08:40: 领取试卷 (08:38) went out, nobody acked
+    day.ledger.deliveries.clear()
+    day.clock.advance(timedelta(hours=2, minutes=20))
+    await day.outbox.drain()
+    office = await day.rows(T.c.kind == OutboxKind.ACK_OFFICE.value, T.c.step == "papers_pickup", T.c.session_id == 1)
+    assert office and {r["status"] for r in office} == {"expired"}
+    assert not [t for _at, _a, t in day.ledger.deliveries if "催办后仍未确认" in t]
