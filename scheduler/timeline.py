@@ -383,8 +383,12 @@ def parse_timeline(data: Mapping[str, Any], base: Timeline | None = None, where:
 
 
 def load_timeline(path: str | Path | None = None) -> Timeline:
-    """The defaults, overridden by the TOML file at ``path`` or ``$EXAMBOT_TIMELINE_FILE`` when set."""
-    path = path if path is not None else os.environ.get(TIMELINE_FILE_ENV) or None
+    """The defaults, overridden by the TOML file at ``path`` or the configured one.
+
+    Configured means ``$EXAMBOT_TIMELINE_FILE``, or ``timeline_file`` in ``exambot.toml`` (the
+    settings, which ``exambot config`` shows and which are checked at start).
+    """
+    path = path if path is not None else os.environ.get(TIMELINE_FILE_ENV) or _configured_file()
     if not path:
         return dict(DEFAULT_TIMELINE)
     p = Path(path)
@@ -395,6 +399,15 @@ def load_timeline(path: str | Path | None = None) -> Timeline:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise TimelineError(f"{p}: 不是有效的 TOML 文件: {exc}") from exc
     return parse_timeline(data.get("timeline", data), where=str(p))
+
+
+def _configured_file() -> Path | None:
+    from bot.settings import ConfigError, load_settings
+
+    try:
+        return load_settings().timeline_file
+    except ConfigError:  # reported where the settings are loaded for real (start, exambot config)
+        return None
 
 
 # ---------------------------------------------------------------------------------------------------------------------

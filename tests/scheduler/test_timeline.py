@@ -246,3 +246,15 @@ def test_office_escalations_expire_so_they_never_arrive_hours_late() -> None:
     assert all(m.expires_at == m.due_at + timedelta(minutes=30) for m in office)
     assert all(m.expires_at == m.due_at + timedelta(minutes=10) for m in nudges)
     assert all(m.expires_at is not None for m in planned)
+
+
+def test_timeline_file_from_the_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """timeline_file written in exambot.toml (not only the environment variable) overrides the timeline."""
+    override = tmp_path / "timeline.toml"
+    override.write_text('[theory]\n[[theory.steps]]\nid = "meeting"\noffset_minutes = -45\n', encoding="utf-8")
+    config = tmp_path / "exambot.toml"
+    config.write_text(f'timeline_file = "{override}"\n', encoding="utf-8")
+    monkeypatch.delenv("EXAMBOT_TIMELINE_FILE", raising=False)
+    monkeypatch.setenv("EXAMBOT_CONFIG", str(config))
+    steps = {s.id: s for s in load_timeline()[SessionKind.THEORY]}
+    assert steps["meeting"].offset == timedelta(minutes=-45)
