@@ -21,6 +21,33 @@ from bot.store.tables import ConsoleMessage, Report
 from tests.reliability.tcp_proxy import TcpProxy
 
 OUTAGE_SECONDS = float(os.environ.get("EXAMBOT_OUTAGE_SECONDS", "30"))
+TOKEN, AES_KEY, CORP, DD_SECRET = "outage-token", "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR", "wwoutage1", "dd-s"
+NOWHERE = "http://127.0.0.1:9"  # the platforms' APIs are not needed here
+
+
+def _platform_settings(make_settings: Callable[..., Settings], url: str, *, dingtalk: bool = False) -> Settings:
+    """WeCom (and DingTalk) switched on, on the database at ``url``."""
+    extra = (
+        dict(
+            dingtalk_app_key="ddkey",
+            dingtalk_app_secret=DD_SECRET,
+            dingtalk_robot_code="ddrobot",
+            dingtalk_api_base=NOWHERE,
+            dingtalk_oapi_base=NOWHERE,
+        )
+        if dingtalk
+        else {}
+    )
+    return make_settings(
+        database_url=url,
+        wecom_corp_id=CORP,
+        wecom_agent_id="1000002",
+        wecom_secret="s",
+        wecom_token=TOKEN,
+        wecom_aes_key=AES_KEY,
+        wecom_api_base=NOWHERE,
+        **extra,
+    )
 
 
 @pytest.fixture
@@ -47,26 +74,12 @@ async def test_outage_gives_503_then_recovers(
     from tests.fakes.wecom import WeComPlatform
 
     p, url = proxy
-    token, aes, corp, dd_secret = "outage-token", "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR", "wwoutage1", "dd-s"
-    settings = make_settings(
-        database_url=url,
-        wecom_corp_id=corp,
-        wecom_agent_id="1000002",
-        wecom_secret="s",
-        wecom_token=token,
-        wecom_aes_key=aes,
-        wecom_api_base="http://127.0.0.1:9",
-        dingtalk_app_key="ddkey",
-        dingtalk_app_secret=dd_secret,
-        dingtalk_robot_code="ddrobot",
-        dingtalk_api_base="http://127.0.0.1:9",
-        dingtalk_oapi_base="http://127.0.0.1:9",
-    )
+    settings = _platform_settings(make_settings, url, dingtalk=True)
     app = create_app(settings, clock=clock, console=True, components=[])
     client: TestClient = await aiohttp_client(app)
     db = app[SERVICES].db
     await seed_demo(db, clock.now(), settings.tz)
-    wecom = WeComPlatform(token, aes, corp, 1000002, now=lambda: clock.now().timestamp())
+    wecom = WeComPlatform(TOKEN, AES_KEY, CORP, 1000002, now=lambda: clock.now().timestamp())
     now_ms = int(clock.now().timestamp() * 1000)
 
     async def wecom_report(n: int) -> int:
@@ -77,7 +90,7 @@ async def test_outage_gives_503_then_recovers(
 
     async def dingtalk_report(n: int) -> int:
         body = robot_message(f"/突发 1 漏水 DO-{n}", staff_id="dd_liqiang", msg_id=f"ddmsg{n}", now_ms=now_ms)
-        headers = callback_headers(dd_secret, int(clock.now().timestamp() * 1000))
+        headers = callback_headers(DD_SECRET, int(clock.now().timestamp() * 1000))
         data = json.dumps(body, ensure_ascii=False).encode()
         async with client.post("/dingtalk/callback", data=data, headers=headers) as r:
             await r.read()
@@ -137,21 +150,12 @@ async def test_wecom_callback_during_outage_is_retried_not_lost(
     from tests.fakes.wecom import WeComPlatform
 
     p, url = proxy
-    token, aes, corp = "outage-token", "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR", "wwoutage000001"
-    settings = make_settings(
-        database_url=url,
-        wecom_corp_id=corp,
-        wecom_agent_id="1000002",
-        wecom_secret="s",
-        wecom_token=token,
-        wecom_aes_key=aes,
-        wecom_api_base="http://127.0.0.1:9",
-    )
+    settings = _platform_settings(make_settings, url)
     app = create_app(settings, clock=clock, components=[])
     client: TestClient = await aiohttp_client(app)
     db = app[SERVICES].db
     await seed_demo(db, clock.now(), settings.tz)
-    platform = WeComPlatform(token, aes, corp, 1000002, now=lambda: clock.now().timestamp())
+    platform = WeComPlatform(TOKEN, AES_KEY, CORP, 1000002, now=lambda: clock.now().timestamp())
     xml = platform.message_xml("wangfang", "/突发 1 停电，已启用应急照明", msg_id="880001")
 
     async def deliver() -> int:
