@@ -38,6 +38,7 @@ log = structlog.get_logger("exambot.inbound")
 MAX_ID = 128
 MAX_BATCH = 200
 RECLAIM_AFTER = timedelta(seconds=4)
+MARK_DELAY = 0.05  # seconds the handled-marks wait to be written together (a lost mark only means a replay)
 STALE_AFTER = timedelta(seconds=60)  # a claim unhandled this long is replayed by the recovery loop
 GIVE_UP_AFTER = timedelta(hours=6)  # older claims are not replayed (logged instead)
 
@@ -201,6 +202,7 @@ class InboundLedger:
         self._pending: list[tuple[str, datetime, dict[str, Any] | None, asyncio.Future[bool]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._handled: list[tuple[str, str]] = []
+        self._unwritten: set[str] = set()  # handled here, mark not yet written
         self._handled_at: datetime | None = None
         self._marker: asyncio.Task[None] | None = None
 
@@ -213,6 +215,8 @@ class InboundLedger:
         Claims arriving while an insert is running are batched into the next single statement,
         so under load the dedupe costs one transaction per batch instead of one per callback.
         """
+        if message_id in self._unwritten:
+            return False  # handled here a moment ago; its mark is on its way to the database
         if self._last_prune is None or now - self._last_prune >= self.prune_every:
             self._last_prune = now
             await prune(self.db, now - self.retention)
@@ -243,11 +247,13 @@ class InboundLedger:
         that store reports tolerate (they are idempotent by message id).
         """
         self._handled.append((self.channel, message_id))
+        self._unwritten.add(message_id)
         self._handled_at = now
         if self._marker is None or self._marker.done():
             self._marker = asyncio.create_task(self._mark())
 
     async def _mark(self) -> None:
+        await asyncio.sleep(MARK_DELAY)  # gather the marks of the messages finishing meanwhile into one write
         while self._handled:
             batch, self._handled = self._handled[:MAX_BATCH], self._handled[MAX_BATCH:]
             assert self._handled_at is not None
@@ -255,6 +261,8 @@ class InboundLedger:
                 await mark_handled(self.db, batch, self._handled_at)
             except Exception as exc:
                 log.warning("mark_handled_failed", channel=self.channel, error=type(exc).__name__)
+            finally:
+                self._unwritten.difference_update(mid for _, mid in batch)
 
     async def close(self) -> None:
         """Wait for the last marks to be written."""
