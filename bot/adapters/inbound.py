@@ -55,7 +55,7 @@ class InboundMessage(SQLModel, table=True):
     received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
     handled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     # The decoded message, for replaying a claim whose handling never finished (None: not replayable).
-    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
 
 
 def _key(message_id: str) -> str:
@@ -170,8 +170,19 @@ async def take_stale(db: Database, now: datetime, *, limit: int = 50) -> tuple[l
             .values(received_at=now)
             .returning(table.c.channel, table.c.message_id, table.c.payload)
         )
-        claims = [StaleClaim(r[0], r[1], now, r[2]) for r in taken.all() if isinstance(r[2], dict)]
-    return claims, int(too_old.rowcount or 0)  # type: ignore[attr-defined]
+        claims, unreadable = [], []
+        for channel, message_id, payload in taken.all():
+            if isinstance(payload, dict):
+                claims.append(StaleClaim(channel, message_id, now, payload))
+            else:
+                unreadable.append((channel, message_id))
+        for channel, message_id in unreadable:  # nothing to replay it from: reported below, not taken again
+            await conn.execute(
+                update(table)
+                .where(table.c.channel == channel, table.c.message_id == message_id)
+                .values(handled_at=now)
+            )
+    return claims, int(too_old.rowcount or 0) + len(unreadable)  # type: ignore[attr-defined]
 
 
 async def prune(db: Database, before: datetime) -> int:

@@ -143,3 +143,21 @@ async def test_take_stale_is_atomic_and_gives_up_on_old_claims(db_url: str) -> N
     finally:
         await other.dispose()
         await db.dispose()
+
+
+async def test_claims_without_payload_are_never_taken(db_url: str) -> None:
+    """A claim kept without a message (a hint was answered at once) is stored as SQL NULL and never replayed."""
+    from sqlalchemy import text
+
+    db = Database(db_url)
+    await upgrade(db)
+    try:
+        assert await claim_many(db, [("wecom", "hint-only", T0, None)]) == [True]
+        async with db.read() as s:
+            conn = await s.connection()
+            nulls = (await conn.execute(text("SELECT count(*) FROM inbound_message WHERE payload IS NULL"))).scalar()
+        assert nulls == 1
+        claims, abandoned = await take_stale(db, T0 + STALE_AFTER * 3)
+        assert (claims, abandoned) == ([], 0)
+    finally:
+        await db.dispose()
