@@ -68,12 +68,12 @@ async def room_states(db: Database, day: date, settings: Settings) -> list[dict[
     """Per room of ``day``: session, counts and states (no candidate data)."""
     from handlers._reports import active
     from handlers._rooms import room_label, sessions_of_day
-    from handlers.queries import _papers_state
+    from handlers.queries import papers_state
 
     async with db.read() as s:
         rooms: list[tuple[Room, ExamSession]] = await sessions_of_day(s, day)
         ids = [r.id for r, _ in rooms if r.id is not None]
-        papers = await _papers_state(s, ids)
+        papers = await papers_state(s, ids)
         counts: dict[tuple[int, str], int] = {}
         for r in await active(s, ["violation", "incident"], ids):
             counts[(r.room_id or 0, r.kind)] = counts.get((r.room_id or 0, r.kind), 0) + 1

@@ -166,7 +166,8 @@ class PapersState:
         return (0, "核对不符：" + "；".join(problems))
 
 
-async def _papers_state(s: AsyncSession, ids: list[int]) -> PapersState:
+async def papers_state(s: AsyncSession, ids: list[int]) -> PapersState:
+    """Each room's current papers, 缺考 report and closing notes (also read by the office board)."""
     handout, collect = split_papers(await active(s, ["papers"], ids))
     return PapersState(handout, collect, await _absent_by_room(s, ids), await closed_roots(s, ids))
 
@@ -185,7 +186,7 @@ async def paper_status(ctx: Context, args: str) -> Reply:
     async with ctx.services.db.session() as s:
         rooms = await _day_rooms(s, q)
         ids = [r.id for r, _ in rooms if r.id is not None]
-        papers = await _papers_state(s, ids)
+        papers = await papers_state(s, ids)
     if not rooms:
         return Reply(f"{_head(ctx, q)} 没有考试安排。")
     items = []
@@ -212,7 +213,7 @@ async def room_status(ctx: Context, args: str) -> Reply:
     async with ctx.services.db.session() as s:
         rooms = await _day_rooms(s, q)
         ids = [r.id for r, _ in rooms if r.id is not None]
-        papers = await _papers_state(s, ids)
+        papers = await papers_state(s, ids)
         absent = papers.absent
         counts: dict[tuple[int, str], int] = {}
         for r in await active(s, ["violation", "incident"], ids):
