@@ -104,7 +104,7 @@ def create_app(
     if console or board_token:
         from bot.board import Board
 
-        Board(db, settings, clock.now, token=board_token).add_routes(app)
+        Board(db, settings, clock, token=board_token).add_routes(app)
 
     async def core(app: web.Application) -> AsyncIterator[None]:
         if migrate:

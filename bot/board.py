@@ -17,19 +17,19 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.clock import Clock
 from bot.settings import Settings
 from bot.store.engine import Database
 from bot.store.tables import KIND_LABELS, ExamSession, Room
 
-BOARD_KEY = web.AppKey("board", "Board")
 
 class Board:
     """Serves the board page and its data."""
 
-    def __init__(self, db: Database, settings: Settings, now: Any, *, token: str) -> None:
+    def __init__(self, db: Database, settings: Settings, clock: Clock, *, token: str) -> None:
         self.db = db
         self.settings = settings
-        self.now = now  # () -> aware datetime (the app clock)
+        self.clock = clock
         self.token = token
 
     def add_routes(self, app: web.Application) -> None:
@@ -54,15 +54,15 @@ class Board:
         """Every room of the day with its state, in start order."""
         if not self._allowed(request):
             return web.json_response({"error": "看板口令不对"}, status=403)
-        today = self.now().astimezone(self.settings.tz).date()
+        now = self.clock.now().astimezone(self.settings.tz)
         raw = request.query.get("date", "")
         try:
-            day = date.fromisoformat(raw) if raw else today
+            day = date.fromisoformat(raw) if raw else now.date()
         except ValueError:
             return web.json_response({"error": "日期格式应为 YYYY-MM-DD，例如 2026-12-05"}, status=400)
         rooms = await room_states(self.db, day, self.settings)
-        generated = self.now().astimezone(self.settings.tz)
-        return web.json_response({"date": day.isoformat(), "generated_at": generated.isoformat(), "rooms": rooms})
+        return web.json_response({"date": day.isoformat(), "generated_at": now.isoformat(), "rooms": rooms})
+
 
 async def room_states(db: Database, day: date, settings: Settings) -> list[dict[str, Any]]:
     """Per room of ``day``: session, counts and states (no candidate data)."""
@@ -107,6 +107,7 @@ async def room_states(db: Database, day: date, settings: Settings) -> list[dict[
             }
         )
     return out
+
 
 def _hhmm(at: datetime, tz: Any) -> str:
     return at.astimezone(tz).strftime("%H:%M")

@@ -64,10 +64,6 @@ class StaffCache:
             self._entries.clear()
         self._entries[(channel, user_id)] = (time.monotonic() + self.ttl, staff.model_dump())
 
-    def clear(self) -> None:
-        """Forget everything (after this process changed the staff list)."""
-        self._entries.clear()
-
 
 async def find_staff_by_name_or_id(session: AsyncSession, who: str) -> Staff | None:
     """Look a person up by name, WeCom userid, DingTalk userId or database id (for ``exambot chat --as``)."""

@@ -327,12 +327,6 @@ class DingTalkAdapter(Adapter):
         if reply is not None:
             await self._deliver_reply(received, reply)
 
-    async def handle_stream_data(self, data: Any) -> None:
-        """Claim and handle one robot message from the stream (tests and tools; the stream uses the two steps)."""
-        received = await self.accept_stream_data(data)
-        if received is not None:
-            await self.handle_stream_message(received)
-
     async def _deliver_unsupported(self, received: Received) -> None:
         if self._session_webhook_ok(received):
             await self.client.post_robot(received.session_webhook, robot_body(UNSUPPORTED, markdown=False))

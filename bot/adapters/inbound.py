@@ -85,8 +85,7 @@ async def claim_many(db: Database, items: Sequence[Claim]) -> list[bool]:
     keyed = [(item[0], _key(item[1]), item[2], item[3] if len(item) > 3 else None) for item in items]
     rows = list(
         {
-            (c, k): {"channel": c, "message_id": k, "received_at": at, "payload": p}
-            for c, k, at, p in reversed(keyed)
+            (c, k): {"channel": c, "message_id": k, "received_at": at, "payload": p} for c, k, at, p in reversed(keyed)
         }.values()
     )
     table = InboundMessage.__table__  # type: ignore[attr-defined]
@@ -139,7 +138,6 @@ class StaleClaim:
 
     channel: str
     message_id: str
-    received_at: datetime
     payload: dict[str, Any]
 
 
@@ -173,14 +171,12 @@ async def take_stale(db: Database, now: datetime, *, limit: int = 50) -> tuple[l
         claims, unreadable = [], []
         for channel, message_id, payload in taken.all():
             if isinstance(payload, dict):
-                claims.append(StaleClaim(channel, message_id, now, payload))
+                claims.append(StaleClaim(channel, message_id, payload))
             else:
                 unreadable.append((channel, message_id))
         for channel, message_id in unreadable:  # nothing to replay it from: reported below, not taken again
             await conn.execute(
-                update(table)
-                .where(table.c.channel == channel, table.c.message_id == message_id)
-                .values(handled_at=now)
+                update(table).where(table.c.channel == channel, table.c.message_id == message_id).values(handled_at=now)
             )
     return claims, int(too_old.rowcount or 0) + len(unreadable)  # type: ignore[attr-defined]
 

@@ -280,11 +280,12 @@ class WeComAdapter(Adapter):
         fields, key = payload.get("fields"), payload.get("key")
         if not isinstance(fields, dict) or not isinstance(key, str):
             raise ValueError("wecom: not a replayable payload")
-        incoming = self._incoming({str(k): str(v) for k, v in fields.items()})
+        stored = {str(k): str(v) for k, v in fields.items()}
+        incoming = self._incoming(stored)
         if incoming is None or not incoming[1].strip():
             self.ledger.handled(key, self.clock.now())
             return
-        msg = self._message(fields, key, incoming[1])
+        msg = self._message(stored, key, incoming[1])
         reply = await self._dispatch_and_mark(msg, key)
         if reply is not None:
             await self.dispatcher.services.notifier.notify([self._reply_message(msg, reply)])
