@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -141,9 +142,9 @@ class Chat:
         return reply.text if reply else None
 
 
-@pytest.fixture
-async def demo_chat(settings: Settings, clock: ManualClock) -> AsyncIterator[Chat]:
-    """An app (console channel, no background parts) on a demo day starting at the test clock's time."""
+@asynccontextmanager
+async def demo_app(settings: Settings, clock: Any, *, seed: bool = True) -> AsyncIterator[Chat]:
+    """An app (console channel, no background parts), on a demo day starting at ``clock``'s time when ``seed``."""
     from aiohttp import web
 
     from bot.app import SERVICES, create_app
@@ -153,7 +154,15 @@ async def demo_chat(settings: Settings, clock: ManualClock) -> AsyncIterator[Cha
     runner = web.AppRunner(app)
     await runner.setup()
     try:
-        await seed_demo(app[SERVICES].db, clock.now(), settings.tz)
+        if seed:
+            await seed_demo(app[SERVICES].db, clock.now(), settings.tz)
         yield Chat(app)
     finally:
         await runner.cleanup()
+
+
+@pytest.fixture
+async def demo_chat(settings: Settings, clock: ManualClock) -> AsyncIterator[Chat]:
+    """An app (console channel, no background parts) on a demo day starting at the test clock's time."""
+    async with demo_app(settings, clock) as chat:
+        yield chat

@@ -5,13 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from aiohttp import web
-
-from bot.app import SERVICES, create_app
 from bot.clock import ManualClock
-from bot.demo import seed_demo
 from bot.settings import Settings
-from tests.conftest import Chat
+from tests.conftest import demo_app
 
 
 async def test_commands_on_both_backends(
@@ -19,13 +15,8 @@ async def test_commands_on_both_backends(
 ) -> None:
     """Reports, a correction, a revocation, a dialog and the queries behave the same on both databases."""
     settings = make_settings(database_url=db_url)
-    app = create_app(settings, clock=clock, console=True, components=[])
-    runner = web.AppRunner(app)
-    await runner.setup()
-    try:
-        await seed_demo(app[SERVICES].db, clock.now(), settings.tz)
+    async with demo_app(settings, clock) as chat:
         clock.advance(timedelta(minutes=40))
-        chat = Chat(app)
 
         async def say(who: str, text: str, room: str | None = None) -> str:
             reply = await chat.say(who, text, chat=room)
@@ -42,5 +33,3 @@ async def test_commands_on_both_backends(
         assert "没有违纪记录" in await say("孙丽", "/violations today")
         assert "第1考场：应考 30，实考 30，缺考 0" in await say("钱进", "/缺考统计")
         assert "突发 1" in await say("钱进", "/考场状态")
-    finally:
-        await runner.cleanup()

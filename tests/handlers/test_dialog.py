@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
-from aiohttp import web
-
-from bot.app import SERVICES, create_app
 from bot.clock import ManualClock
 from bot.settings import Settings
-from tests.conftest import Chat
+from tests.conftest import demo_app
 from tests.handlers.conftest import ROOM1, Day
 
 
@@ -116,18 +112,12 @@ async def test_dialog_survives_restart(day: Day, settings: Settings, clock: Manu
     """The state is in the database: a new app on the same database continues the dialog."""
     await day.say("王芳", "/违纪")
     await day.say("王芳", "2026000003")
-    app: Any = create_app(settings, clock=clock, console=True, components=[])
-    runner = web.AppRunner(app)
-    await runner.setup()
-    try:
-        other = Chat(app)
-        assert app[SERVICES] is not day.services
+    async with demo_app(settings, clock, seed=False) as other:
+        assert other.services is not day.services
         assert "现场处理？" in (await other.say("王芳", "交头接耳") or "")
         await other.say("王芳", "跳过")
         reply = await other.say("王芳", "跳过")
         assert reply is not None and "交头接耳" in reply
-    finally:
-        await runner.cleanup()
 
 
 async def test_slash_cancel(day: Day) -> None:

@@ -153,22 +153,11 @@ async def pg_day(pg_url: str, make_settings: Any, clock: ManualClock) -> AsyncIt
     """The demo day on a fresh PostgreSQL database."""
     from datetime import timedelta
 
-    from aiohttp import web
+    from tests.conftest import demo_app
 
-    from bot.app import SERVICES, create_app
-    from bot.demo import seed_demo
-    from tests.conftest import Chat
-
-    settings = make_settings(database_url=pg_url)
-    app = create_app(settings, clock=clock, console=True, components=[])
-    runner = web.AppRunner(app)
-    await runner.setup()
-    try:
-        await seed_demo(app[SERVICES].db, clock.now(), settings.tz)
+    async with demo_app(make_settings(database_url=pg_url), clock) as chat:
         clock.advance(timedelta(minutes=40))
-        yield Day(Chat(app), clock)
-    finally:
-        await runner.cleanup()
+        yield Day(chat, clock)
 
 
 @pytest.mark.parametrize("command", ["/违纪", "/更正", "/确认"])
