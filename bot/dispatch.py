@@ -11,7 +11,7 @@ import time
 import unicodedata
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -129,6 +129,8 @@ class Context:
     dispatcher: Dispatcher
     command: Command | None = None
     state: dict[str, Any] = field(default_factory=dict)
+    # Lines a hook wants in front of whatever answers this message (or alone, when nothing does).
+    notices: list[str] = field(default_factory=list)
 
     @property
     def now(self) -> datetime:
@@ -228,6 +230,7 @@ class Dispatcher:
         metrics = self.services.metrics
         started = time.perf_counter()
         label = "-"
+        ctx: Context | None = None
         with structlog.contextvars.bound_contextvars(request_id=rid, platform=msg.channel):
             try:
                 staff = self.staff_cache.get(msg.channel, msg.sender_id)
@@ -252,6 +255,8 @@ class Dispatcher:
             finally:
                 metrics.messages_in.labels(msg.channel, label).inc()
                 metrics.latency.labels(msg.channel).observe(time.perf_counter() - started)
+            if ctx is not None and ctx.notices:
+                reply = _with_notices(ctx.notices, reply)
             log.info("message_handled", command=label, replied=reply is not None)
             if reply is not None:
                 metrics.messages_out.labels(msg.channel, "reply", command=label).inc()
@@ -302,6 +307,11 @@ def _refusal(cmd: Command, ctx: Context) -> Reply:
     if ctx.staff is None:
         return Reply("您还不在考务人员名单中，无法使用该命令。请联系考务办公室登记您的账号。")
     return Reply(f"您没有使用 /{cmd.name} 的权限（仅限{cmd.permission.label}）。")
+
+
+def _with_notices(notices: list[str], reply: Reply | None) -> Reply:
+    head = "\n".join(notices)
+    return Reply(head) if reply is None else replace(reply, text=f"{head}\n{reply.text}")
 
 
 def _as_reply(result: Reply | str | None) -> Reply | None:

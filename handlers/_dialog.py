@@ -7,7 +7,7 @@ expires 10 minutes after the last answer. ``取消`` leaves a dialog; any new co
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -221,7 +221,7 @@ async def dialog_hook(ctx: Context) -> Reply | str | None:
         if expired or is_command or is_cancel(text) or state.command not in SPECS:
             await s.delete(row)
     if expired:
-        return await _after_expiry(ctx, state.command, cancelled=is_cancel(text) and not is_command)
+        return _after_expiry(ctx, state.command, cancelled=is_cancel(text) and not is_command)
     if is_command:
         return None
     if is_cancel(text):
@@ -247,21 +247,13 @@ async def dialog_hook(ctx: Context) -> Reply | str | None:
         raise
 
 
-async def _after_expiry(ctx: Context, command: str, *, cancelled: bool) -> Reply | str:
-    """The message after an expired dialog is handled as if no dialog had been open, with the notice in front."""
+def _after_expiry(ctx: Context, command: str, *, cancelled: bool) -> str | None:
+    """The message after an expired dialog takes its normal route, with the notice in front of its answer."""
     notice = f"（刚才的 /{command} 已超过10分钟没有回复，已自动取消，没有记录任何内容。）"
     if cancelled:
         return notice
-    try:
-        # The state is gone, so this hook passes and the message takes its normal route.
-        _label, result = await ctx.dispatcher._route(ctx)
-    except UserFacingError as exc:
-        raise UserFacingError(f"{notice}\n{exc.message}", usage=exc.usage) from exc
-    if result is None:
-        return notice
-    if isinstance(result, Reply):
-        return replace(result, text=f"{notice}\n{result.text}")
-    return f"{notice}\n{result}"
+    ctx.notices.append(notice)  # the state is gone: this hook passes and the dispatcher routes the message
+    return None
 
 
 async def my_room_choices(ctx: Context, answers: list[Any]) -> list[str]:
