@@ -49,7 +49,9 @@ async def _wait_for(pred: Any, limit_s: float = 20.0) -> None:
 
 async def test_timers_fire_reminders_without_waiting_for_a_sweep(tmp_path: Any) -> None:
     """With the sweep an hour away, APScheduler date jobs alone deliver the start reminder at its time."""
-    clock = FastClock(600, origin=datetime(2026, 12, 5, 0, 0, tzinfo=UTC))  # 08:00 Shanghai, 10 app-minutes a second
+    # 08:00 Shanghai, 2 app-minutes a second: a send more than 60 app-seconds late is marked 补发, so the clock
+    # must leave a timer half a real second (at ×600 it was a tenth, which a busy CI machine can miss).
+    clock = FastClock(120, origin=datetime(2026, 12, 5, 0, 0, tzinfo=UTC))
     db = Database(f"sqlite:///{tmp_path / 'timers.db'}")
     await upgrade(db)
     await seed_demo(db, clock.now(), SHANGHAI)
