@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="日志级别")
     log_json: bool = Field(False, description="日志输出为 JSON（一行一条）")
     kb_dir: str = Field("", description="额外规章条款文件目录，多个用系统路径分隔符隔开")
-    busy_timeout_ms: int = Field(15000, ge=0, description="SQLite busy_timeout（毫秒）")
+    busy_timeout_ms: int = Field(15000, ge=0, description="SQLite 写锁被其他进程占用时的最长等待（毫秒）")
     clock_speed: float = Field(1.0, gt=0, description="仅供测试：时间加速倍数")
     clock_origin: str = Field("", description="仅供测试：加速时钟的起点（ISO 时间，带时区）")
     clock_epoch: float = Field(0.0, ge=0, description="仅供测试：加速时钟起点对应的真实 Unix 时间")

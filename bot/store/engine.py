@@ -1,14 +1,14 @@
 """Async engine and sessions for SQLite (embedded default) and PostgreSQL (several instances).
 
-SQLite settings follow shared SCHEDULING.md: WAL, ``synchronous=NORMAL``, ``busy_timeout``,
-foreign keys on, and every transaction opened with ``BEGIN IMMEDIATE`` so concurrent
-read-modify-write coroutines queue on the busy timeout instead of failing with
-"database is locked".
+SQLite settings follow shared SCHEDULING.md: WAL, ``synchronous=NORMAL``, foreign keys on, and
+every write transaction opened with ``BEGIN IMMEDIATE`` so concurrent read-modify-write coroutines
+queue instead of failing with "database is locked". Within the process writers take turns and share
+commits (:mod:`bot.store.group`); a lock held by another process is waited for asynchronously, up to
+the busy timeout (:mod:`bot.store.sqlite_inline`, which also runs the driver on the loop's thread).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,6 +17,9 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.store.group import GroupCommit
+from bot.store.sqlite_inline import connector
 
 
 def async_url(url: str) -> str:
@@ -30,7 +33,7 @@ def async_url(url: str) -> str:
     raise ValueError(f"unsupported database URL scheme: {u.drivername}")
 
 
-def _setup_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+def _setup_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the driver so that "begin" below decides.
@@ -38,7 +41,7 @@ def _setup_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         cur = dbapi_connection.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cur.execute("PRAGMA busy_timeout=0")  # waits for other processes' locks are async (sqlite_inline)
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
@@ -61,49 +64,42 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo}
         if not self.is_sqlite:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+        if self.is_sqlite:
+            path = make_url(self.async_url).database or ":memory:"
+            kwargs["async_creator"] = connector(path, busy_timeout=busy_timeout_ms / 1000)
         self.engine: AsyncEngine = create_async_engine(self.async_url, **kwargs)
         if self.is_sqlite:
-            _setup_sqlite(self.engine, busy_timeout_ms)
+            _setup_sqlite(self.engine)
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
-        self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
-        self._write_owner: asyncio.Task[Any] | None = None
+        self._group: GroupCommit | None = GroupCommit(self.engine) if self.is_sqlite else None
         self._read_sessions = async_sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), class_=AsyncSession, expire_on_commit=False
         )
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session inside one write transaction: committed on success, rolled back on error."""
-        async with self._writing(), self.sessions() as session, session.begin():
+        """A session inside one write transaction: committed on success, rolled back on error.
+
+        On SQLite the block runs in its turn as a savepoint of a transaction shared with the writers
+        queued behind it (group commit, :mod:`bot.store.group`); either way the block's work is
+        committed by the time ``async with`` returns.
+        """
+        if self._group is not None:
+            async with self._group.session() as session:
+                yield session
+            return
+        async with self.sessions() as session, session.begin():
             yield session
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
-        """A bare connection inside one write transaction (for single Core statements)."""
-        async with self._writing(), self.engine.begin() as conn:
-            yield conn
-
-    @asynccontextmanager
-    async def _writing(self) -> AsyncIterator[None]:
-        """On SQLite, one write transaction at a time per process.
-
-        SQLite has one writer anyway; letting coroutines queue here instead of in SQLite's busy
-        handler (which sleeps in steps of up to 100 ms) keeps the wait as short as the transaction
-        in front. Other processes still meet the busy timeout. A nested write transaction in the
-        same task would wait for itself: it is refused at once instead.
-        """
-        if self._write_lock is None:
-            yield
+        """A bare connection inside one write transaction (for Core statements); committed like :meth:`session`."""
+        if self._group is not None:
+            async with self._group.connection() as conn:
+                yield conn
             return
-        task = asyncio.current_task()
-        if task is not None and task is self._write_owner:
-            raise RuntimeError("nested write transaction on SQLite (it would wait for itself)")
-        async with self._write_lock:
-            self._write_owner = task
-            try:
-                yield
-            finally:
-                self._write_owner = None
+        async with self.engine.begin() as conn:
+            yield conn
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
