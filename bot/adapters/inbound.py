@@ -90,9 +90,11 @@ async def claim_many(db: Database, items: Sequence[Claim]) -> list[bool]:
     )
     table = InboundMessage.__table__  # type: ignore[attr-defined]
     insert = sqlite_insert if db.is_sqlite else pg_insert
-    stmt = insert(table).values(rows).on_conflict_do_nothing().returning(table.c.channel, table.c.message_id)
+    # One statement for the list of rows (executemany with RETURNING, sent as one multi-row INSERT by
+    # SQLAlchemy's "insertmanyvalues"); unlike .values(rows) its compiled form is cached.
+    stmt = insert(table).on_conflict_do_nothing().returning(table.c.channel, table.c.message_id)
     async with db.begin() as conn:  # a bare connection, no ORM session needed
-        inserted = {(r[0], r[1]) for r in (await conn.execute(stmt)).all()}
+        inserted = {(r[0], r[1]) for r in (await conn.execute(stmt, rows)).all()}
         repeats = [r for r in rows if (r["channel"], r["message_id"]) not in inserted]
         for channel in sorted({r["channel"] for r in repeats}):
             ids = [r["message_id"] for r in repeats if r["channel"] == channel]
