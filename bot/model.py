@@ -83,3 +83,6 @@ class OutgoingMessage:
     mentions: tuple[str, ...] = ()
     key: str | None = None  # idempotency key of the outbox row, if any
     extra: dict[str, str] = field(default_factory=dict)
+
+
+METRIC_LABEL = "metric_command"  # key in OutgoingMessage.extra: the `command` label of the messages-out metric

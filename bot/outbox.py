@@ -47,7 +47,7 @@ from bot.adapters._text import split_utf8
 from bot.clock import Clock
 from bot.directory import person_targets
 from bot.errors import PlatformError, RateLimited
-from bot.model import GroupTarget, OutgoingMessage, PersonTarget, Target, TextFormat
+from bot.model import METRIC_LABEL, GroupTarget, OutgoingMessage, PersonTarget, Target, TextFormat
 from bot.outbox_tables import OutboxKind, OutboxMessage, OutboxStatus, ReminderAck
 from bot.store.engine import Database
 from bot.store.tables import Report, Role, Staff
@@ -728,6 +728,7 @@ class Outbox:
                         format=TextFormat(first.row["format"]),
                         mentions=ch.mentions if n == 0 else (),
                         key=base_key if total == 1 else f"{base_key}#{n + 1}/{total}",
+                        extra={METRIC_LABEL: _what(first.row)},
                     )
                     try:
                         async with self._sem:
@@ -891,6 +892,11 @@ class Outbox:
                 .limit(limit)
             )
             return [t for (t,) in (await conn.execute(q)).all()]
+
+
+def _what(row: dict[str, Any]) -> str:
+    """What a row announces, for the messages-out metric: its kind, and the timeline step of a reminder."""
+    return f"{row['kind']}:{row['step']}" if row.get("step") else str(row["kind"])
 
 
 def _first_line(text: str) -> str:

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from bot.errors import PlatformError
 from bot.metrics import Metrics
-from bot.model import OutgoingMessage
+from bot.model import METRIC_LABEL, OutgoingMessage
 
 if TYPE_CHECKING:
     from bot.dispatch import Dispatcher
@@ -93,7 +93,8 @@ class AdapterNotifier:
         if adapter is None:
             raise PlatformError(f"channel {message.target.channel!r} is not enabled", retryable=False)
         result = await adapter.send(message)
-        self.metrics.messages_out.labels(adapter.name, "notice").inc()
+        what = message.extra.get(METRIC_LABEL, "-")  # the outbox labels what it sends (kind, step)
+        self.metrics.messages_out.labels(adapter.name, "notice", command=what).inc()
         return result
 
     async def notify(self, messages: Sequence[OutgoingMessage]) -> None:

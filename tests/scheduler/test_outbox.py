@@ -174,3 +174,40 @@ async def test_notifier_writes_rows_first_and_sends_them(tmp_path: Any, clock: M
         assert await _statuses(db) == {"sent": 1, "pending": 1}  # kept for the retry, not lost
     finally:
         await db.dispose()
+
+
+async def test_deliveries_are_counted_by_what_they_announce(tmp_path: Any, clock: ManualClock) -> None:
+    """exambot_messages_out_total labels outbox deliveries with the row's kind and timeline step."""
+    from bot.adapters.base import Adapter, AdapterNotifier
+    from bot.metrics import Metrics
+
+    class Console(Adapter):
+        name = "console"
+
+        async def send(self, message: OutgoingMessage) -> str | None:
+            return None
+
+    db = await _db(f"sqlite:///{tmp_path / 'metric.db'}")
+    metrics = Metrics()
+    out = Outbox(db, clock, AdapterNotifier({"console": Console()}, metrics).deliver)
+    try:
+        now = clock.now()
+        rows = [
+            new_row(key="r", kind=OutboxKind.REMINDER, target=GROUP, text="开考", due_at=now, now=now, step="start"),
+            new_row(
+                key="n",
+                kind=OutboxKind.NOTICE,
+                target={**GROUP, "chat_id": "console:第2考场"},
+                text="告警",
+                due_at=now,
+                now=now,
+            ),
+        ]
+        async with db.session() as s:
+            await insert_rows(await s.connection(), rows)
+        await out.drain()
+        text = metrics.render().decode()
+        assert 'exambot_messages_out_total{channel="console",command="reminder:start",kind="notice"} 1.0' in text
+        assert 'exambot_messages_out_total{channel="console",command="notice",kind="notice"} 1.0' in text
+    finally:
+        await db.dispose()
