@@ -137,3 +137,41 @@ async def test_concurrent_read_modify_write_loses_nothing(db: Database) -> None:
     async with db.session() as s:
         row = (await s.exec(select(Staff).where(col(Staff.name) == "计数"))).one()
     assert row.phone == "50"
+
+
+async def test_migration_0007_keeps_reports_a_redelivery_stored_twice(db_url: str) -> None:
+    """A database from before the unique index, holding one platform message stored twice, still upgrades:
+    both rows stay, the later one's message id is marked #dup<id>, and the change is in the audit log."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from sqlalchemy.engine import Connection
+
+    from bot.store.migrate import alembic_config
+
+    database = Database(db_url)
+    try:
+        cfg = alembic_config(db_url)
+
+        def to_0006(conn: Connection) -> None:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0006")
+
+        async with database.engine.begin() as conn:
+            await conn.run_sync(to_0006)
+        at = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)
+        async with database.session() as s:
+            for text in ("抄袭", "抄袭", "另一条"):
+                s.add(Report(kind="violation", payload={"t": text}, channel="wecom",
+                             message_id="m1" if text == "抄袭" else "m2", created_at=at))  # fmt: skip
+        await upgrade(database)
+        assert await current_revision(database) == ScriptDirectory.from_config(cfg).get_current_head()
+        async with database.read() as s:
+            rows = (await s.exec(select(Report).order_by(col(Report.id)))).all()
+            audit = (await s.exec(select(AuditLog).where(col(AuditLog.actor) == "migration:0007"))).all()
+        assert [r.message_id for r in rows] == ["m1", f"m1#dup{rows[1].id}", "m2"]
+        assert [(a.entity, a.entity_id) for a in audit] == [("report", str(rows[1].id))]
+        with pytest.raises(Exception):  # noqa: B017 - the index is there now
+            async with database.session() as s:
+                s.add(Report(kind="violation", payload={}, channel="wecom", message_id="m2", created_at=at))
+    finally:
+        await database.dispose()
