@@ -79,7 +79,9 @@ async def test_timers_fire_reminders_without_waiting_for_a_sweep(tmp_path: Any) 
 async def test_app_component_delivers_demo_reminders_to_console_groups(tmp_path: Any) -> None:
     """In the app, planned demo reminders appear in the console group chats (as `make run` shows)."""
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'app.db'}")
-    clock = FastClock(600, origin=datetime(2026, 12, 5, 0, 0, tzinfo=UTC))
+    # 2 app-minutes a second: the seeded rows get their timers at the first sweep (1 s), and a reminder's 5-minute
+    # grace is 2.5 real seconds. At ×600 the grace was half a second, which a sweep delayed on a busy CI missed once.
+    clock = FastClock(120, origin=datetime(2026, 12, 5, 0, 0, tzinfo=UTC))
     app = create_app(settings, clock=clock, console=True, components=[reminder_component])
     runner = web.AppRunner(app)
     await runner.setup()
