@@ -62,11 +62,11 @@ class Database:
         self.async_url = async_url(url)
         self.is_sqlite = self.async_url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
-        if not self.is_sqlite:
-            kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         if self.is_sqlite:
             path = make_url(self.async_url).database or ":memory:"
             kwargs["async_creator"] = connector(path, busy_timeout=busy_timeout_ms / 1000)
+        else:
+            kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(self.async_url, **kwargs)
         if self.is_sqlite:
             _setup_sqlite(self.engine)

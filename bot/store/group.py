@@ -91,7 +91,7 @@ class GroupCommit:
             await self._turn.acquire()
         except BaseException:
             # The turn before this one may have left the group open for this waiter: close it then.
-            self._closer = asyncio.ensure_future(self._close_idle())
+            self._closer = asyncio.ensure_future(self._close_idle())  # referenced: the loop keeps tasks weakly
             raise
         finally:
             self._waiting -= 1

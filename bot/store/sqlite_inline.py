@@ -42,21 +42,20 @@ class _Retry:
         self.busy_timeout = busy_timeout
 
     async def __call__(self, fn: Callable[..., Any], *args: Any) -> Any:
-        try:
-            return fn(*args)
-        except sqlite3.OperationalError as exc:
-            if not _is_busy(exc):
-                raise
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.busy_timeout
+        deadline: float | None = None
         delay = 0.001
         while True:
-            await asyncio.sleep(delay)
             try:
                 return fn(*args)
             except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or loop.time() >= deadline:
+                if not _is_busy(exc):
                     raise
+                now = asyncio.get_running_loop().time()
+                if deadline is None:
+                    deadline = now + self.busy_timeout
+                elif now >= deadline:
+                    raise
+            await asyncio.sleep(delay)
             delay = min(delay * 2, 0.05)
 
 
@@ -159,9 +158,6 @@ class InlineConnection:
     def cursor(self) -> _CursorContext:
         return _CursorContext(lambda: InlineCursor(self._conn.cursor(), self._retry))
 
-    async def execute(self, sql: str, parameters: Any = None) -> InlineCursor:
-        return await InlineCursor(self._conn.cursor(), self._retry).execute(sql, parameters)
-
     async def commit(self) -> None:
         await self._retry(self._conn.commit)
 
@@ -181,12 +177,12 @@ class InlineConnection:
             self._conn.close()
 
 
-def connector(path: str, *, busy_timeout: float, uri: bool = False) -> Callable[[], Any]:
+def connector(path: str, *, busy_timeout: float) -> Callable[[], Any]:
     """An ``async_creator`` for ``create_async_engine``: opens ``path`` with SQLite's busy handler off."""
 
     async def connect() -> InlineConnection:
         # check_same_thread=False: SQLAlchemy may close a pooled connection from the garbage collector.
-        conn = sqlite3.connect(path, uri=uri, timeout=0, check_same_thread=False, isolation_level=None)
+        conn = sqlite3.connect(path, timeout=0, check_same_thread=False, isolation_level=None)
         return InlineConnection(conn, busy_timeout)
 
     return connect
