@@ -8,7 +8,11 @@ others are waiting; the last one of the group (nobody waiting, or the group is f
 for all. Every member's ``async with`` returns only after that COMMIT, so what a caller
 acknowledges after its block is on disk, exactly as with a transaction of its own.
 
-A member that raises is rolled back to its savepoint and the others are unaffected; a member that
+The first member of a group needs no savepoint (nothing of anyone else's is in the transaction
+yet): when it fails, the whole transaction is rolled back and the group ends there. A writer that
+is alone, the usual case, thus pays for BEGIN and COMMIT only.
+
+A later member that raises is rolled back to its savepoint and the others are unaffected; a member that
 leaves the connection unusable (its rollback fails too) fails the whole group, and every member
 whose block had finished gets that error from its ``async with`` (nothing of theirs was written).
 Members run one after another, in arrival order, as they did under a plain lock.
@@ -48,6 +52,11 @@ class GroupCommit:
         self._sessions = async_sessionmaker(
             class_=AsyncSession, expire_on_commit=False, join_transaction_mode="create_savepoint"
         )
+        # The first member joins the group's transaction itself: its commit leaves the transaction
+        # to the group, its rollback rolls the transaction back.
+        self._first_sessions = async_sessionmaker(
+            class_=AsyncSession, expire_on_commit=False, join_transaction_mode="rollback_only"
+        )
         self._turn = asyncio.Lock()
         self._waiting = 0
         self._group: _Group | None = None
@@ -58,10 +67,10 @@ class GroupCommit:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """An ORM session whose work is one savepoint of the current group."""
-        async with self._member() as conn:
-            session = self._sessions(bind=conn)
+        async with self._member() as (conn, first):
+            session = (self._first_sessions if first else self._sessions)(bind=conn)
             try:
-                async with session.begin():  # SAVEPOINT; RELEASE on success, ROLLBACK TO on error
+                async with session.begin():  # SAVEPOINT (not for the first); RELEASE on success, ROLLBACK TO on error
                     yield session
             finally:
                 await session.close()
@@ -69,7 +78,10 @@ class GroupCommit:
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
         """The group's connection inside a savepoint of its own (for Core statements)."""
-        async with self._member() as conn:
+        async with self._member() as (conn, first):
+            if first:
+                yield conn  # on error the group's transaction is rolled back (see _member)
+                return
             nested = await conn.begin_nested()
             try:
                 yield conn
@@ -82,7 +94,7 @@ class GroupCommit:
                     await nested.commit()
 
     @asynccontextmanager
-    async def _member(self) -> AsyncIterator[AsyncConnection]:
+    async def _member(self) -> AsyncIterator[tuple[AsyncConnection, bool]]:
         task = asyncio.current_task()
         if task is not None and task is self._owner:
             raise RuntimeError("nested write transaction on SQLite (it would wait for itself)")
@@ -102,18 +114,22 @@ class GroupCommit:
             self._owner = None
             self._turn.release()
             raise
+        first = group.members == 0
         group.members += 1
         failed: BaseException | None = None
         try:
-            yield group.conn
+            yield group.conn, first
         except BaseException as exc:
             failed = exc
-            if not await _usable(group.conn):
+            if not first and not await _usable(group.conn):
                 group.broken = exc
             raise
         finally:
             try:
-                if group.broken is not None or self._waiting == 0 or group.members >= self.max_members:
+                if failed is not None and first:  # nobody else's work is in it: roll back, end the group
+                    self._group = None
+                    await asyncio.shield(_discard(group))
+                elif group.broken is not None or self._waiting == 0 or group.members >= self.max_members:
                     self._group = None
                     await asyncio.shield(self._finish(group))
             finally:
@@ -162,6 +178,20 @@ class GroupCommit:
         finally:
             with suppress(Exception):
                 await group.conn.close()
+
+
+async def _discard(group: _Group) -> None:
+    """Roll back and close a group whose only member failed (no one waits for its outcome)."""
+    group.done.cancel()
+    try:
+        if group.conn.in_transaction():
+            await group.conn.rollback()
+    except Exception:
+        with suppress(Exception):
+            await group.conn.invalidate()
+    finally:
+        with suppress(Exception):
+            await group.conn.close()
 
 
 async def _committed(group: _Group) -> None:

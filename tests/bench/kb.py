@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         *accuracy_table(kb, heldout, "tests/data/kb_heldout.tsv"),
         "",
-        "top-1 counts an in-domain question only when it is answered (not \"don't know\") with an",
+        'top-1 counts an in-domain question only when it is answered (not "don\'t know") with an',
         "accepted clause; top-3 looks at the three nearest clauses whatever the threshold. The baselines",
         "get the best threshold for each set after the fact (an oracle), ours has one fixed threshold.",
         "",

@@ -90,6 +90,41 @@ async def test_a_failing_member_is_undone_alone(db: Database) -> None:
     assert await _names(db.url) == {"丙0", "丙1", "丙2"}
 
 
+@pytest.mark.parametrize("how", ["session", "connection"])
+async def test_a_failing_first_member_ends_its_group_alone(db: Database, how: str) -> None:
+    """The first member of a group runs without a savepoint: when it fails, the transaction is rolled back and the
+    writers queued behind it start a new group and all land."""
+    assert db._group is not None
+    before = db._group.commits
+
+    async def bad_first() -> None:
+        if how == "session":
+            async with db.session() as s:
+                s.add(Staff(name="先坏"))
+                await s.flush()
+                await asyncio.sleep(0.01)  # the others queue behind this turn
+                raise ValueError("handler refused")
+        async with db.begin() as conn:
+            await conn.execute(text("INSERT INTO staff (name, roles, active, wecom_userid) VALUES ('先1', '', 1, 'd')"))
+            await asyncio.sleep(0.01)
+            await conn.execute(text("INSERT INTO staff (name, roles, active, wecom_userid) VALUES ('先2', '', 1, 'd')"))
+
+    async def good(i: int) -> None:
+        async with db.session() as s:
+            s.add(Staff(name=f"后{i}"))
+            await asyncio.sleep(0)
+
+    first = asyncio.create_task(bad_first())
+    await asyncio.sleep(0.001)
+    assert db._group._owner is first  # the bad writer holds the first turn of a fresh group
+    results = await asyncio.gather(first, *(good(i) for i in range(5)), return_exceptions=True)
+    assert isinstance(results[0], ValueError if how == "session" else Exception), results
+    assert results[1:] == [None] * 5
+    assert await _names(db.url) == {f"后{i}" for i in range(5)}
+    assert db._group.commits - before == 1  # the failed group committed nothing; the next one holds all five
+    assert db._group._group is None and db._group._owner is None
+
+
 async def test_commit_failure_reaches_every_member_and_writes_nothing(db: Database) -> None:
     """A deferred constraint fails at COMMIT: every member of that group gets GroupFailed, none is written."""
     async with db.begin() as conn:

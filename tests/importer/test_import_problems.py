@@ -202,9 +202,7 @@ async def test_blank_room(imp: ImportFn, counts: Counts, xlsx: Xlsx, staffed: No
     assert problems == ["schedule.xlsx 工作表「12月5日」第5行「考场」：考场为空"]
 
 
-async def test_date_in_time_differs_from_date_column(
-    imp: ImportFn, counts: Counts, xlsx: Xlsx, staffed: None
-) -> None:
+async def test_date_in_time_differs_from_date_column(imp: ImportFn, counts: Counts, xlsx: Xlsx, staffed: None) -> None:
     """考试时间 carrying a date other than 考试日期 is refused naming both dates."""
     path = _schedule(xlsx, lambda r: r[2].__setitem__(2, "2026年12月6日 8:30—10:00"))
     problems = await _fails(imp, counts, "schedule", path)

@@ -30,9 +30,7 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
         ("# 标题\n# 只有注释\n", 1, "no clauses"),
     ],
 )
-def test_malformed_document_names_file_line_and_reason(
-    tmp_path: Path, content: str, line: int, reason: str
-) -> None:
+def test_malformed_document_names_file_line_and_reason(tmp_path: Path, content: str, line: int, reason: str) -> None:
     """A malformed regulation file raises KnowledgeFileError naming file, line and reason."""
     path = _write(tmp_path, "bad.txt", content)
     with pytest.raises(KnowledgeFileError) as info:
