@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import socket
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -44,6 +45,23 @@ def is_loopback(host: str) -> bool:
             return all(ipaddress.ip_address(a[4][0]).is_loopback for a in socket.getaddrinfo(host, None))
         except (OSError, ValueError):
             return False
+
+
+def freeze_after_startup(app: web.Application) -> None:
+    """Once the app has started, move everything alive into the collector's permanent generation.
+
+    What startup builds (models, compiled statements, the knowledge base, the command tables) lives
+    as long as the process, yet every full collection would walk it again: under load those walks
+    were the slowest requests. Measured with the callback benchmark at concurrency 200 (2026-12-03):
+    throughput +15 to +30 %, p99 -15 to -50 %. Only for a process that runs one app until it exits
+    (``exambot serve`` / ``demo``); tests build many apps in one process and do not freeze.
+    """
+
+    async def freeze(_app: web.Application) -> None:
+        gc.collect()
+        gc.freeze()
+
+    app.on_startup.append(freeze)  # after cleanup_ctx's startup, which aiohttp registered first
 
 
 def default_tables() -> list[CommandTable]:

@@ -123,6 +123,9 @@ def _listen_error(exc: OSError, host: str, port: int) -> str | None:
 def _run_app(app: web.Application, settings: Settings, ready: str, shutdown_timeout: float) -> int:
     from aiohttp import web
 
+    from bot.app import freeze_after_startup
+
+    freeze_after_startup(app)
     try:
         web.run_app(
             app, host=settings.host, port=settings.port, print=_announce(ready), shutdown_timeout=shutdown_timeout
