@@ -217,9 +217,7 @@ async def alert_targets(s: AsyncSession, channel: str, exclude: int | None) -> l
     # province-wide day is thousands of invigilators, and only a handful are alerted.
     wanted = (Role.OFFICE, Role.SUPERVISOR, Role.ADMIN)
     staff = (
-        await s.exec(
-            select(Staff).where(col(Staff.active), or_(*(col(Staff.roles).contains(r.value) for r in wanted)))
-        )
+        await s.exec(select(Staff).where(col(Staff.active), or_(*(col(Staff.roles).contains(r.value) for r in wanted))))
     ).all()
     targets = []
     for st in staff:

@@ -117,9 +117,7 @@ async def reload_kb(ctx: Context, args: str) -> Reply:
     return Reply(f"知识库已重新加载：{docs} 个文件，{len(kb.clauses)} 条条款。")
 
 
-@table.command(
-    "未答问题", "unanswered", summary="查看知识库答不上来的问题", usage=UNANSWERED_USAGE, permission=OFFICE
-)
+@table.command("未答问题", "unanswered", summary="查看知识库答不上来的问题", usage=UNANSWERED_USAGE, permission=OFFICE)
 async def unanswered(ctx: Context, args: str) -> Reply:
     """The latest questions the knowledge base could not answer, newest first."""
     arg = args.strip()

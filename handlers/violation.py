@@ -250,9 +250,7 @@ async def confirm(ctx: Context, args: str) -> Reply | str | None:
         if report.kind != "violation":
             raise UserFacingError(f"编号 {rid} 不是违纪记录，只有违纪记录需要确认。", usage=CONFIRM_USAGE)
         if not report.payload.get("serious"):
-            raise UserFacingError(
-                f"编号 {rid} 不是终止考试、宣布成绩无效或替考，不需要确认。", usage=CONFIRM_USAGE
-            )
+            raise UserFacingError(f"编号 {rid} 不是终止考试、宣布成绩无效或替考，不需要确认。", usage=CONFIRM_USAGE)
         where = await room_by_id(ctx, s, report.room_id)
         assert where is not None
         if where.duty is None:

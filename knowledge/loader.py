@@ -88,9 +88,7 @@ def parse_document(path: Path) -> Document:
             if not _TOP_RE.match(parent):
                 raise KnowledgeFileError(path, lineno, f"malformed clause number {number!r}")
             if parent not in numbers:
-                raise KnowledgeFileError(
-                    path, lineno, f"sub-item {number!r} appears before its parent {parent!r}"
-                )
+                raise KnowledgeFileError(path, lineno, f"sub-item {number!r} appears before its parent {parent!r}")
         elif not _TOP_RE.match(number):
             raise KnowledgeFileError(
                 path, lineno, f"malformed clause number {number!r} (expected e.g. 1. / 1、 / 第七条 / 2.(3))"

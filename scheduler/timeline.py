@@ -274,6 +274,7 @@ _PRACTICAL_STEPS: tuple[Step, ...] = (
     ),
 )
 
+
 def clause_refs(clause: str) -> list[tuple[str, str]]:
     """The (document title, clause number) pairs a step cites, numbered as in the knowledge base.
 
