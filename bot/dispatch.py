@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from rapidfuzz.distance import Levenshtein
 
-from bot.directory import StaffCache, find_staff
+from bot.directory import StaffCache
 from bot.errors import ServiceUnavailable, UserFacingError
 from bot.model import IncomingMessage, OutgoingMessage, Reply
 from bot.permissions import ANYONE, Permission
@@ -233,12 +233,7 @@ class Dispatcher:
         ctx: Context | None = None
         with structlog.contextvars.bound_contextvars(request_id=rid, platform=msg.channel):
             try:
-                staff = self.staff_cache.get(msg.channel, msg.sender_id)
-                if staff is None:
-                    async with self.services.db.read() as session:
-                        staff = await find_staff(session, msg.channel, msg.sender_id)
-                    if staff is not None:
-                        self.staff_cache.put(msg.channel, msg.sender_id, staff)
+                staff = await self.staff_cache.lookup(self.services.db, msg.channel, msg.sender_id)
                 ctx = Context(msg, staff, self.services, rid, self)
                 label, result = await self._route(ctx)
                 reply = _as_reply(result)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlmodel import col, select
 
 from bot.directory import StaffCache
+from bot.store.engine import Database
+from bot.store.migrate import upgrade
 from bot.store.tables import Staff
 
 
@@ -38,3 +45,52 @@ async def test_deactivated_staff_lose_access_after_the_ttl(demo_chat: Any, monke
     now[0] += 6
     reply = await demo_chat.say("王芳", "/缺考 1 无")
     assert reply is not None and "不在考务人员名单" in reply
+
+
+@pytest.fixture
+async def staffed(tmp_path: Path) -> AsyncIterator[Database]:
+    db = Database(f"sqlite:///{tmp_path / 'dir.db'}")
+    await upgrade(db)
+    async with db.session() as s:
+        s.add_all(Staff(name=f"监考{i}", roles="invigilator", wecom_userid=f"u{i}") for i in range(200))
+        s.add(Staff(name="停用", roles="invigilator", wecom_userid="off", active=False))
+    yield db
+    await db.dispose()
+
+
+async def test_misses_arriving_together_are_resolved_in_one_query(staffed: Database) -> None:
+    """200 senders missing at once (their entries expired together) cost one query, not 200; strangers and
+    deactivated staff are None; a sender asked for twice gets the same person (as separate copies)."""
+    cache = StaffCache()
+    senders = [f"u{i}" for i in range(200)] + ["stranger", "off", "u7"]
+    found = await asyncio.gather(*(cache.lookup(staffed, "wecom", u) for u in senders))
+    assert [st.name if st else None for st in found] == [f"监考{i}" for i in range(200)] + [None, None, "监考7"]
+    assert found[7] is not found[-1]
+    assert cache.queries <= 2
+    again = await asyncio.gather(*(cache.lookup(staffed, "wecom", f"u{i}") for i in range(200)))
+    assert all(st is not None for st in again) and cache.queries <= 2  # cached now
+    console = await cache.lookup(staffed, "console", str(found[0].id))  # type: ignore[union-attr]
+    assert console is not None and console.name == "监考0"
+    assert await cache.lookup(staffed, "console", "9" * 30) is None
+    assert await cache.lookup(staffed, "elsewhere", "u1") is None
+
+
+async def test_a_failed_lookup_reaches_every_waiter_and_the_next_one_retries(staffed: Database) -> None:
+    cache = StaffCache()
+    real_read = staffed.read
+    calls = 0
+
+    @asynccontextmanager
+    async def flaky_read() -> AsyncIterator[Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise OSError("database went away")
+        async with real_read() as s:
+            yield s
+
+    staffed.read = flaky_read  # type: ignore[method-assign]
+    results = await asyncio.gather(*(cache.lookup(staffed, "wecom", f"u{i}") for i in range(5)), return_exceptions=True)
+    assert all(isinstance(r, OSError) for r in results), results
+    later = await cache.lookup(staffed, "wecom", "u3")
+    assert later is not None and later.name == "监考3"
