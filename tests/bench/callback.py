@@ -41,6 +41,8 @@ AGENT = 1000002
 LEVELS = (1, 50, 200)
 SENDERS = 300  # distinct staff sending (user0 .. user299)
 NO_STORAGE = "pipeline, no storage"
+# Message ids carry the run, so a run against a PostgreSQL database used before is not answered as a redelivery.
+RUN = f"{time.time_ns() // 1000 % 10**10:010d}"
 
 
 def free_port() -> int:
@@ -194,7 +196,8 @@ def build_requests(n: int, run: str) -> list[tuple[str, bytes, str]]:
     out = []
     for i in range(n):
         text = f"第{i % 40 + 1}考场 情况正常 {run}-{i}"
-        query, body = platform_side.post(platform_side.message_xml(f"user{i % SENDERS}", text, f"{run}{i:08d}"))
+        msg_id = f"{RUN}{run}{i:08d}"
+        query, body = platform_side.post(platform_side.message_xml(f"user{i % SENDERS}", text, msg_id))
         out.append((query, body, text))
     return out
 
@@ -323,7 +326,7 @@ async def breakdown(db_url: str, n: int = 500) -> list[tuple[str, float]]:
     now = datetime.now(UTC)
     t0 = time.perf_counter()
     for i in range(n):
-        await claim(db, "wecom", f"bd{i}", now)
+        await claim(db, "wecom", f"{RUN}bd{i}", now)
     timed("dedupe claim, one transaction (adapter)", t0)
     t0 = time.perf_counter()
     for _ in range(n):
@@ -333,7 +336,7 @@ async def breakdown(db_url: str, n: int = 500) -> list[tuple[str, float]]:
     t0 = time.perf_counter()
     for i in range(n):
         async with db.session() as s:
-            s.add(Report(kind="incident", payload={"i": i}, channel="wecom", message_id=str(i), created_at=now))
+            s.add(Report(kind="incident", payload={"i": i}, channel="wecom", message_id=f"{RUN}bd{i}", created_at=now))
             await s.flush()
     timed("report row transaction (benchmark handler)", t0)
     await db.dispose()
