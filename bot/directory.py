@@ -104,11 +104,12 @@ class StaffCache:
                         hits = await find_staff_many(session, channel, [u for c, u in batch if c == channel])
                         found.update(((channel, u), staff) for u, staff in hits.items())
             except Exception as exc:
-                for future in batch.values():
-                    if not future.done():
-                        future.set_exception(exc)
-                    future.exception()  # retrieved: a waiter that went away must not warn
+                _fail(batch.values(), exc)
                 continue
+            except BaseException:  # cancelled (shutdown): nobody may be left waiting for an answer
+                _fail([*batch.values(), *self._misses.values()], RuntimeError("staff lookup cancelled"))
+                self._misses = {}
+                raise
             for key, future in batch.items():
                 staff = found.get(key)
                 if staff is not None:
@@ -131,6 +132,14 @@ class StaffCache:
         if len(self._entries) >= self.max_entries:
             self._entries.clear()
         self._entries[(channel, user_id)] = (time.monotonic() + self.ttl, staff.model_dump())
+
+
+def _fail(futures: Iterable[asyncio.Future[Any]], exc: BaseException) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_exception(exc)
+        if not future.cancelled():
+            future.exception()  # retrieved: a waiter that went away must not warn
 
 
 async def find_staff_by_name_or_id(session: AsyncSession, who: str) -> Staff | None:

@@ -94,3 +94,27 @@ async def test_a_failed_lookup_reaches_every_waiter_and_the_next_one_retries(sta
     assert all(isinstance(r, OSError) for r in results), results
     later = await cache.lookup(staffed, "wecom", "u3")
     assert later is not None and later.name == "监考3"
+
+
+async def test_a_cancelled_lookup_leaves_nobody_waiting(staffed: Database) -> None:
+    """The lookup task is cancelled (the service stops) while senders wait: each gets an error, none hangs."""
+    cache = StaffCache()
+    gate = asyncio.Event()
+    real_read = staffed.read
+
+    @asynccontextmanager
+    async def slow_read() -> AsyncIterator[Any]:
+        await gate.wait()
+        async with real_read() as s:
+            yield s
+
+    staffed.read = slow_read  # type: ignore[method-assign]
+    waiting = [asyncio.create_task(cache.lookup(staffed, "wecom", f"u{i}")) for i in range(3)]
+    await asyncio.sleep(0.01)
+    assert cache._resolver is not None
+    cache._resolver.cancel()
+    results = await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), 5)
+    assert all(isinstance(r, RuntimeError) and "cancelled" in str(r) for r in results), results
+    staffed.read = real_read  # type: ignore[method-assign]
+    found = await cache.lookup(staffed, "wecom", "u1")
+    assert found is not None and found.name == "监考1"
