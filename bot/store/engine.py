@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -51,6 +52,19 @@ def _setup_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
+def _setup_postgresql(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        # Instead of the pool's pre-ping (BEGIN, an empty query and ROLLBACK: three round trips on every
+        # checkout, 0.3-0.45 ms of a ~1.5 ms transaction here): asyncpg marks a connection closed as soon as
+        # the event loop reads that the server (a restart) or the network closed it, so a local check finds
+        # them. The pool then drops the connection and checks out another. A connection that dies unnoticed
+        # fails its statement, which is answered 503 (platforms retry) and makes the pool replace the others.
+        driver = record.driver_connection
+        if driver is None or driver.is_closed():
+            raise DisconnectionError("connection closed by the server")
+
+
 READ_ONLY = "exambot_read_only"
 
 
@@ -66,10 +80,12 @@ class Database:
             path = make_url(self.async_url).database or ":memory:"
             kwargs["async_creator"] = connector(path, busy_timeout=busy_timeout_ms / 1000)
         else:
-            kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+            kwargs.update(pool_size=10, max_overflow=10)
         self.engine: AsyncEngine = create_async_engine(self.async_url, **kwargs)
         if self.is_sqlite:
             _setup_sqlite(self.engine)
+        else:
+            _setup_postgresql(self.engine)
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self._group: GroupCommit | None = GroupCommit(self.engine) if self.is_sqlite else None
         self._read_sessions = async_sessionmaker(

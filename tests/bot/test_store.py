@@ -175,3 +175,41 @@ async def test_migration_0007_keeps_reports_a_redelivery_stored_twice(db_url: st
                 s.add(Report(kind="violation", payload={}, channel="wecom", message_id="m2", created_at=at))
     finally:
         await database.dispose()
+
+
+async def test_connections_the_server_closed_are_replaced_without_an_error(pg_url: str) -> None:
+    """PostgreSQL ends every connection of the pool (as a restart does): the next operations all succeed at once.
+
+    There is no pre-ping; the pool's checkout finds closed connections locally (asyncpg saw them closed)."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    database = Database(pg_url)
+    await upgrade(database)
+    try:
+
+        async def hold() -> None:
+            async with database.read() as s:
+                await s.exec(select(Staff))
+                await asyncio.sleep(0.05)  # keep it checked out, so the pool opens several
+
+        await asyncio.gather(*(hold() for _ in range(5)))
+        assert database.engine.pool.checkedin() >= 5  # type: ignore[attr-defined]
+        killer = await asyncpg.connect(pg_url)
+        try:
+            ended = await killer.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 "
+                "AND pid <> pg_backend_pid()",
+                make_url(pg_url).database,
+            )
+        finally:
+            await killer.close()
+        assert ended >= 5
+        await asyncio.sleep(0.2)  # the event loop reads that the sockets were closed
+        for i in range(8):
+            async with database.session() as s:
+                s.add(Staff(name=f"重连{i}"))
+        async with database.read() as s:
+            assert len((await s.exec(select(Staff))).all()) == 8
+    finally:
+        await database.dispose()
