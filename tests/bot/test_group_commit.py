@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlmodel import col, select
 
 from bot.store.engine import Database
@@ -33,14 +33,24 @@ async def _names(url: str) -> set[str]:
         await other.dispose()
 
 
+async def _add_staff(db: Database, name: str) -> None:
+    """One writer: a staff row, yielding once inside its turn so the others queue behind it."""
+    async with db.session() as s:
+        s.add(Staff(name=name))
+        await asyncio.sleep(0)
+
+
+def _insert_staff(name: str, userid: str) -> TextClause:
+    """A Core INSERT of a staff row (``wecom_userid`` is unique)."""
+    return text(f"INSERT INTO staff (name, roles, active, wecom_userid) VALUES ('{name}', '', 1, '{userid}')")
+
+
 async def test_concurrent_writers_share_commits_and_all_land(db: Database) -> None:
     assert db._group is not None
     before = db._group.commits
 
     async def write(i: int) -> str:
-        async with db.session() as s:
-            s.add(Staff(name=f"甲{i}"))
-            await asyncio.sleep(0)  # let the others queue behind this turn
+        await _add_staff(db, f"甲{i}")
         return f"甲{i}"
 
     written = await asyncio.gather(*(write(i) for i in range(60)))
@@ -53,9 +63,7 @@ async def test_written_when_the_block_returns(db: Database) -> None:
     seen_after: dict[int, bool] = {}
 
     async def write(i: int) -> None:
-        async with db.session() as s:
-            s.add(Staff(name=f"乙{i}"))
-            await asyncio.sleep(0)
+        await _add_staff(db, f"乙{i}")
         seen_after[i] = f"乙{i}" in await _names(db.url)
 
     await asyncio.gather(*(write(i) for i in range(10)))
@@ -63,11 +71,6 @@ async def test_written_when_the_block_returns(db: Database) -> None:
 
 
 async def test_a_failing_member_is_undone_alone(db: Database) -> None:
-    async def good(i: int) -> None:
-        async with db.session() as s:
-            s.add(Staff(name=f"丙{i}"))
-            await asyncio.sleep(0)
-
     async def bad() -> None:
         async with db.session() as s:
             s.add(Staff(name="坏的"))
@@ -76,14 +79,11 @@ async def test_a_failing_member_is_undone_alone(db: Database) -> None:
 
     async def duplicate() -> None:  # a constraint error inside the group: rolled back to its savepoint
         async with db.begin() as conn:
-            await conn.execute(
-                text("INSERT INTO staff (name, roles, active, wecom_userid) VALUES ('重1', '', 1, 'dup')")
-            )
-            await conn.execute(
-                text("INSERT INTO staff (name, roles, active, wecom_userid) VALUES ('重2', '', 1, 'dup')")
-            )
+            await conn.execute(_insert_staff("重1", "dup"))
+            await conn.execute(_insert_staff("重2", "dup"))
 
-    results = await asyncio.gather(good(0), bad(), good(1), duplicate(), good(2), return_exceptions=True)
+    good = [_add_staff(db, f"丙{i}") for i in range(3)]
+    results = await asyncio.gather(good[0], bad(), good[1], duplicate(), good[2], return_exceptions=True)
     assert isinstance(results[1], ValueError)
     assert isinstance(results[3], Exception) and "UNIQUE" in str(results[3])
     assert [r for i, r in enumerate(results) if i not in (1, 3)] == [None, None, None]
@@ -105,19 +105,14 @@ async def test_a_failing_first_member_ends_its_group_alone(db: Database, how: st
                 await asyncio.sleep(0.01)  # the others queue behind this turn
                 raise ValueError("handler refused")
         async with db.begin() as conn:
-            await conn.execute(text("INSERT INTO staff (name, roles, active, wecom_userid) VALUES ('先1', '', 1, 'd')"))
+            await conn.execute(_insert_staff("先1", "d"))
             await asyncio.sleep(0.01)
-            await conn.execute(text("INSERT INTO staff (name, roles, active, wecom_userid) VALUES ('先2', '', 1, 'd')"))
-
-    async def good(i: int) -> None:
-        async with db.session() as s:
-            s.add(Staff(name=f"后{i}"))
-            await asyncio.sleep(0)
+            await conn.execute(_insert_staff("先2", "d"))
 
     first = asyncio.create_task(bad_first())
     await asyncio.sleep(0.001)
     assert db._group._owner is first  # the bad writer holds the first turn of a fresh group
-    results = await asyncio.gather(first, *(good(i) for i in range(5)), return_exceptions=True)
+    results = await asyncio.gather(first, *(_add_staff(db, f"后{i}") for i in range(5)), return_exceptions=True)
     assert isinstance(results[0], ValueError if how == "session" else Exception), results
     assert results[1:] == [None] * 5
     assert await _names(db.url) == {f"后{i}" for i in range(5)}
@@ -136,17 +131,12 @@ async def test_commit_failure_reaches_every_member_and_writes_nothing(db: Databa
             )
         )
 
-    async def fine(i: int) -> None:
-        async with db.session() as s:
-            s.add(Staff(name=f"丁{i}"))
-            await asyncio.sleep(0)
-
     async def orphan() -> None:
         async with db.begin() as conn:
             await conn.execute(text("INSERT INTO child (parent_id) VALUES (999)"))
             await asyncio.sleep(0)
 
-    results = await asyncio.gather(fine(0), orphan(), fine(1), return_exceptions=True)
+    results = await asyncio.gather(_add_staff(db, "丁0"), orphan(), _add_staff(db, "丁1"), return_exceptions=True)
     assert all(isinstance(r, GroupFailed) for r in results), results
     assert await _names(db.url) == set()
     async with db.session() as s:  # the next group is fine
