@@ -22,11 +22,6 @@ WECOM = "wecom"
 DINGTALK = "dingtalk"
 
 
-async def find_staff(session: AsyncSession, channel: str, user_id: str) -> Staff | None:
-    """The active staff member behind ``user_id`` on ``channel``, or None for a stranger."""
-    return (await find_staff_many(session, channel, [user_id])).get(user_id)
-
-
 def _user_id_of(channel: str, staff: Staff) -> str | None:
     if channel == WECOM:
         return staff.wecom_userid

@@ -289,7 +289,7 @@ async def breakdown(db_url: str, n: int = 500) -> list[tuple[str, float]]:
     from bot.adapters.inbound import claim
     from bot.app import ADAPTERS, SERVICES, create_app
     from bot.clock import SystemClock
-    from bot.directory import find_staff
+    from bot.directory import find_staff_many
     from bot.model import Reply
     from bot.settings import Settings
     from bot.store.migrate import upgrade
@@ -331,8 +331,8 @@ async def breakdown(db_url: str, n: int = 500) -> list[tuple[str, float]]:
     t0 = time.perf_counter()
     for _ in range(n):
         async with db.read() as s:
-            await find_staff(s, "wecom", "user1")
-    timed("find_staff transaction (dispatcher, spine; once per sender, then cached 5 s)", t0)
+            await find_staff_many(s, "wecom", ["user1"])
+    timed("sender lookup transaction (dispatcher, spine; once per sender, then cached 5 s)", t0)
     t0 = time.perf_counter()
     for i in range(n):
         async with db.session() as s:
