@@ -131,6 +131,8 @@ class Context:
     state: dict[str, Any] = field(default_factory=dict)
     # Lines a hook wants in front of whatever answers this message (or alone, when nothing does).
     notices: list[str] = field(default_factory=list)
+    # Inside a platform callback: alerts are persisted before the handler goes on, sent after the answer.
+    defer_notices: bool = False
 
     @property
     def now(self) -> datetime:
@@ -143,7 +145,7 @@ class Context:
 
     async def notify(self, messages: Sequence[OutgoingMessage]) -> None:
         """Send messages on the bot's own initiative (alerts to the office, to groups)."""
-        await self.services.notifier.notify(messages)
+        await self.services.notifier.notify(messages, defer=self.defer_notices)
 
 
 class Dispatcher:
@@ -220,8 +222,11 @@ class Dispatcher:
         ranked.sort(key=lambda r: (r[0], r[1]))
         return [cmd for _dist, _order, cmd in ranked[:limit]]
 
-    async def dispatch(self, msg: IncomingMessage) -> Reply | None:
+    async def dispatch(self, msg: IncomingMessage, *, defer_notices: bool = False) -> Reply | None:
         """Handle one message; handler errors become a reply.
+
+        ``defer_notices`` (platform callbacks): what handlers notify is persisted at once and sent by a
+        background pass, so the platform gets its answer sooner.
 
         Raises :class:`~bot.errors.ServiceUnavailable` when the database cannot be reached, so the
         adapter answers 503 and the platform delivers the message again later.
@@ -234,7 +239,7 @@ class Dispatcher:
         with structlog.contextvars.bound_contextvars(request_id=rid, platform=msg.channel):
             try:
                 staff = await self.staff_cache.lookup(self.services.db, msg.channel, msg.sender_id)
-                ctx = Context(msg, staff, self.services, rid, self)
+                ctx = Context(msg, staff, self.services, rid, self, defer_notices=defer_notices)
                 label, result = await self._route(ctx)
                 reply = _as_reply(result)
             except UserFacingError as exc:

@@ -31,7 +31,6 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -907,17 +906,12 @@ def _first_line(text: str) -> str:
 # The notifier handlers use
 
 
-# Set by the platform adapters around a dispatch: messages the handler notifies are persisted before
-# the handler goes on, but sent by a background pass instead of inside the platform's request.
-DEFER_SENDING: ContextVar[bool] = ContextVar("exambot_defer_sending", default=False)
-
-
 class OutboxNotifier:
     """The app's :class:`~bot.services.Notifier`: writes each message to the outbox, then sends it.
 
     ``notify`` commits the rows first (so a crash cannot lose them) and then sends them through
     the same claim/rate-limit/finish path the reminder sender uses; what cannot go out now is
-    retried by the scheduler's sweep. Inside a platform callback (:data:`DEFER_SENDING`) the send
+    retried by the scheduler's sweep. With ``defer`` (inside a platform callback) the send
     is not awaited: one background pass at a time sends what has been notified meanwhile, so the
     platform gets its answer sooner and a burst of alerts costs one claim and one finish per pass.
     """
@@ -946,7 +940,7 @@ class OutboxNotifier:
         conn = await session.connection()
         await insert_rows(conn, rows, skip_existing=True)  # a key already in the outbox is never sent twice
 
-    async def notify(self, messages: Sequence[OutgoingMessage]) -> None:
+    async def notify(self, messages: Sequence[OutgoingMessage], *, defer: bool = False) -> None:
         """Persist, then send (now, or in the background inside a platform callback)."""
         if not messages:
             return
@@ -960,7 +954,7 @@ class OutboxNotifier:
             await self.enqueue(s, messages, now)
             conn = await s.connection()
             ids = list((await conn.execute(select(T.c.id).where(T.c.key.in_(keys)))).scalars().all())
-        if DEFER_SENDING.get():
+        if defer:
             self._queued.update(ids)
             if self._sender is None or self._sender.done():
                 self._sender = asyncio.create_task(self._send_queued(), name="outbox-notify")

@@ -16,7 +16,8 @@ from bot.store.engine import Database
 class Notifier(Protocol):
     """Delivers messages the bot sends on its own initiative."""
 
-    async def notify(self, messages: Sequence[OutgoingMessage]) -> None: ...
+    async def notify(self, messages: Sequence[OutgoingMessage], *, defer: bool = False) -> None:
+        """Deliver ``messages``; with ``defer`` they may be sent after the caller returns (never lost)."""
 
 
 @dataclass

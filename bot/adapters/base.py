@@ -97,8 +97,8 @@ class AdapterNotifier:
         self.metrics.messages_out.labels(adapter.name, "notice", command=what).inc()
         return result
 
-    async def notify(self, messages: Sequence[OutgoingMessage]) -> None:
-        """Send every message; a failure is logged and counted, and does not stop the others."""
+    async def notify(self, messages: Sequence[OutgoingMessage], *, defer: bool = False) -> None:
+        """Send every message now (``defer`` changes nothing here); a failure is logged and does not stop the rest."""
         for message in messages:
             try:
                 await self.deliver(message)

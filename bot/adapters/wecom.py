@@ -39,7 +39,6 @@ from bot.adapters.inbound import InboundLedger
 from bot.clock import Clock
 from bot.errors import PlatformError
 from bot.model import GroupTarget, IncomingMessage, OutgoingMessage, PersonTarget, Reply, TextFormat
-from bot.outbox import DEFER_SENDING
 from bot.store.engine import Database
 
 CHANNEL = "wecom"
@@ -291,8 +290,8 @@ class WeComAdapter(Adapter):
             await self.dispatcher.services.notifier.notify([self._reply_message(msg, reply)])
 
     async def _dispatch_and_mark(self, msg: IncomingMessage, key: str) -> Reply | None:
-        DEFER_SENDING.set(True)  # this task only: alerts are persisted now, sent after the answer
-        reply = await self.dispatcher.dispatch(msg)
+        # alerts are persisted now, sent after the answer
+        reply = await self.dispatcher.dispatch(msg, defer_notices=True)
         self.ledger.handled(key, self.clock.now())
         return reply
 
