@@ -12,26 +12,32 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bot.adapters.base import Adapter, AdapterNotifier
+from bot.adapters.base import AdapterNotifier, text_limits
 from bot.adapters.registry import build_adapters
+from bot.board import Board
 from bot.clock import Clock
-from bot.components import Component
+from bot.delivery.config import OutboxConfig
+from bot.delivery.notifier import OutboxNotifier
+from bot.delivery.sender import Outbox
 from bot.dispatch import CommandTable, Dispatcher
 from bot.errors import ServiceUnavailable
+from bot.keys import ADAPTERS, DISPATCHER, SERVICES, SETTINGS
+from bot.lifecycle import Component
+from bot.lifecycle import components as default_components
 from bot.metrics import Metrics
 from bot.services import Services
 from bot.settings import ConfigError, Settings
 from bot.store.engine import Database, is_unavailable
 from bot.store.migrate import upgrade
+from handlers import command_tables
+from scheduler.conditions import TimelineChecks
+from scheduler.timeline import TimelineError, load_timeline
 
 log = structlog.get_logger("exambot.app")
 
 MAX_BODY = 64 * 1024  # callbacks are small; anything bigger is refused with 413
 
-SETTINGS = web.AppKey("settings", Settings)
-SERVICES = web.AppKey("services", Services)
-DISPATCHER = web.AppKey("dispatcher", Dispatcher)
-ADAPTERS = web.AppKey("adapters", dict[str, Adapter])
+__all__ = ["ADAPTERS", "DISPATCHER", "SERVICES", "SETTINGS", "create_app", "freeze_after_startup", "is_loopback"]
 
 
 def is_loopback(host: str) -> bool:
@@ -64,20 +70,6 @@ def freeze_after_startup(app: web.Application) -> None:
     app.on_startup.append(freeze)  # after cleanup_ctx's startup, which aiohttp registered first
 
 
-def default_tables() -> list[CommandTable]:
-    """The command tables of every handlers module."""
-    from handlers import command_tables
-
-    return command_tables()
-
-
-def default_components(*, background: bool = True) -> list[Component]:
-    """Parts started with the app (knowledge base, reminder scheduler)."""
-    from bot.components import components
-
-    return components(background=background)
-
-
 def create_app(
     settings: Settings,
     *,
@@ -94,17 +86,24 @@ def create_app(
             f"EXAMBOT_CONSOLE=1 只能在回环地址上使用（当前 EXAMBOT_HOST={settings.host}）："
             "控制台允许以任何人的身份发言，不能暴露在网络上。"
         )
+    try:
+        timeline = load_timeline(settings.timeline_file)
+    except TimelineError as exc:
+        raise ConfigError(f"提醒时间线文件有错误：{exc}") from exc
     clock = clock or settings.make_clock()
     db = Database(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
     metrics = Metrics()
     adapters = build_adapters(settings, db, clock, console=console)
-    from bot.outbox import Outbox, OutboxNotifier
 
-    # Handlers' ctx.notify(...) goes through the outbox; AdapterNotifier is what finally delivers.
+    # Handlers' ctx.notify(...) goes through the outbox; AdapterNotifier is what finally delivers. The sender
+    # learns each platform's message size from its adapter and what a row waits for from the scheduler.
     delivery = AdapterNotifier(adapters, metrics)
-    notifier = OutboxNotifier(Outbox(db, clock, delivery.deliver, channels=tuple(adapters), tz=settings.tz))
-    services = Services(settings=settings, db=db, clock=clock, metrics=metrics, notifier=notifier)
-    dispatcher = Dispatcher(services, default_tables() if tables is None else tables)
+    config = OutboxConfig(text_bytes=text_limits(adapters))
+    outbox = Outbox(db, clock, delivery.deliver, channels=tuple(adapters), tz=settings.tz, config=config,
+                    checks=TimelineChecks(settings.tz))  # fmt: skip
+    notifier = OutboxNotifier(outbox)
+    services = Services(settings=settings, db=db, clock=clock, metrics=metrics, notifier=notifier, timeline=timeline)
+    dispatcher = Dispatcher(services, command_tables() if tables is None else tables)
     for adapter in adapters.values():
         adapter.bind(dispatcher)
 
@@ -120,8 +119,6 @@ def create_app(
         adapter.add_routes(app)
     board_token = settings.board_token.get_secret_value()
     if console or board_token:
-        from bot.board import Board
-
         Board(db, settings, clock, token=board_token).add_routes(app)
 
     async def core(app: web.Application) -> AsyncIterator[None]:

@@ -249,8 +249,8 @@ async def _chat_async(who: str, settings: Settings, stdin: object, stdout: objec
 
     from bot.adapters.console import ConsoleAdapter
     from bot.app import ADAPTERS, create_app
-    from bot.components import components
     from bot.directory import find_staff_by_name_or_id
+    from bot.lifecycle import components
 
     settings = settings.model_copy(update={"host": "127.0.0.1"})  # nothing listens; the console is in-process
     app = create_app(settings, console=True, components=components(background=False))

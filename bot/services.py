@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.model import OutgoingMessage
 from bot.settings import Settings
 from bot.store.engine import Database
+from scheduler.timeline import Timeline
+
+if TYPE_CHECKING:
+    from knowledge import KnowledgeBase
+    from scheduler.service import ReminderService
 
 
 class Notifier(Protocol):
@@ -18,15 +25,41 @@ class Notifier(Protocol):
 
     async def notify(self, messages: Sequence[OutgoingMessage], *, defer: bool = False) -> None:
         """Deliver ``messages``; with ``defer`` they may be sent after the caller returns (never lost)."""
+        ...
+
+
+@dataclass
+class KnowledgeSlot:
+    """The rule knowledge base once loaded (at start, or by the first question), and the lock that loads it once."""
+
+    base: KnowledgeBase | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def load(self, dirs: Sequence[Path]) -> KnowledgeBase:
+        """Load (or reload) the knowledge base off the event loop and keep it."""
+        from knowledge import KnowledgeBase  # startup: jieba and the index load only where questions are answered
+
+        kb = await asyncio.get_running_loop().run_in_executor(None, KnowledgeBase.load, dirs)
+        self.base = kb
+        return kb
+
+    async def get(self, dirs: Sequence[Path]) -> KnowledgeBase:
+        """The loaded knowledge base, loading it once when nothing preloaded it."""
+        if self.base is not None:
+            return self.base
+        async with self.lock:
+            return self.base if self.base is not None else await self.load(dirs)
 
 
 @dataclass
 class Services:
-    """Settings, database, clock, metrics and the outbound path; extras hold optional parts (knowledge base)."""
+    """Settings, database, clock, metrics, the outbound path, the exam timeline and the knowledge base."""
 
     settings: Settings
     db: Database
     clock: Clock
     metrics: Metrics
     notifier: Notifier
-    extras: dict[str, Any] = field(default_factory=dict)
+    timeline: Timeline  # loaded once by create_app from the settings' timeline file
+    knowledge: KnowledgeSlot = field(default_factory=KnowledgeSlot)
+    reminders: ReminderService | None = None  # set while the reminder service runs (not in `exambot chat`)

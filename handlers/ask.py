@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from typing import Any
 
 from sqlmodel import col, select
 
@@ -19,8 +17,6 @@ from knowledge.format import cite
 
 table = CommandTable()
 
-KB_KEY = "knowledge_base"
-_LOCK_KEY = "knowledge_base_lock"
 MAX_QUESTION = 200
 
 # In a group chat only text that reads as a question is answered (people talk to each other there).
@@ -45,23 +41,12 @@ def is_question(text: str) -> bool:
 
 async def load_knowledge(services: Services) -> KnowledgeBase:
     """Load (or reload) the knowledge base off the event loop and keep it in the services."""
-    loop = asyncio.get_running_loop()
-    kb = await loop.run_in_executor(None, KnowledgeBase.load, services.settings.kb_dirs)
-    services.extras[KB_KEY] = kb
-    return kb
+    return await services.knowledge.load(services.settings.kb_dirs)
 
 
 async def knowledge_base(services: Services) -> KnowledgeBase:
     """The loaded knowledge base; loaded on first use when the app did not preload it."""
-    kb: Any = services.extras.get(KB_KEY)
-    if isinstance(kb, KnowledgeBase):
-        return kb
-    lock = services.extras.setdefault(_LOCK_KEY, asyncio.Lock())
-    async with lock:
-        kb = services.extras.get(KB_KEY)
-        if isinstance(kb, KnowledgeBase):
-            return kb
-        return await load_knowledge(services)
+    return await services.knowledge.get(services.settings.kb_dirs)
 
 
 async def answer(ctx: Context, question: str) -> Reply:

@@ -10,13 +10,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.delivery.rows import SENT, T
 from bot.dispatch import CommandTable, Context, normalize
 from bot.model import Reply
-from bot.outbox import SENT, T, condition_holds
-from bot.outbox_tables import OutboxKind, ReminderAck
 from bot.permissions import STAFF, SUPERVISOR_OR_OFFICE
-from bot.store.tables import Assignment, Duty, ExamSession, Room, Staff
-from scheduler.timeline import load_timeline
+from bot.store.tables import Assignment, Duty, ExamSession, OutboxKind, ReminderAck, Room, Staff
+from scheduler.conditions import condition_holds
+from scheduler.timeline import Timeline
 
 table = CommandTable()
 
@@ -24,8 +24,8 @@ _ACK_TEXT = re.compile(r"^(收到|收到了|已收到|好的收到)[!！。.~～
 WINDOW = timedelta(hours=12)
 
 
-def _titles() -> dict[str, dict[str, str]]:
-    return {kind.value: {s.id: s.title for s in steps} for kind, steps in load_timeline().items()}
+def _titles(timeline: Timeline) -> dict[str, dict[str, str]]:
+    return {kind.value: {s.id: s.title for s in steps} for kind, steps in timeline.items()}
 
 
 async def _chief_rooms(conn: AsyncConnection, staff_id: int, now: datetime) -> list[dict[str, Any]]:
@@ -107,7 +107,7 @@ async def acknowledge(ctx: Context) -> Reply | None:
                 for t in todo
             ],
         )
-    titles = _titles()
+    titles = _titles(ctx.services.timeline)
     by_id = {r["id"]: r for r in rooms}
     parts = []
     for t in todo:
@@ -195,7 +195,7 @@ async def status(ctx: Context, args: str) -> Reply:
     et, rt = ExamSession.__table__, Room.__table__  # type: ignore[attr-defined]
     a = ReminderAck.__table__  # type: ignore[attr-defined]
     st = Staff.__table__  # type: ignore[attr-defined]
-    titles = _titles()
+    titles = _titles(ctx.services.timeline)
     async with ctx.services.db.read() as s:
         conn = await s.connection()
         q = select(et).order_by(et.c.starts_at, et.c.id)

@@ -41,13 +41,14 @@ async def plan_hook(session: AsyncSession, session_ids: list[int]) -> None:
     from scheduler.planner import plan_sessions
 
     settings = load_settings()
-    await plan_sessions(session, session_ids, settings.make_clock().now(), tz=settings.tz)
+    timeline = load_timeline(settings.timeline_file)
+    await plan_sessions(session, session_ids, settings.make_clock().now(), timeline=timeline, tz=settings.tz)
 
 
 def run_timeline(args: argparse.Namespace, settings: Settings) -> int:
     """Print the timeline of a day or a session; 0 when found, 1 when nothing matches."""
     try:
-        timeline = load_timeline()
+        timeline = load_timeline(settings.timeline_file)
     except TimelineError as exc:
         print(str(exc))
         return 2
@@ -57,7 +58,7 @@ def run_timeline(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _timeline(which: str, settings: Settings, *, show_all: bool, timeline: object) -> tuple[str, int]:
-    from bot.outbox import T
+    from bot.delivery.rows import T
     from bot.store.engine import Database
     from bot.store.migrate import upgrade
     from bot.store.tables import ExamSession

@@ -17,9 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.outbox import CANCELLED, EXPIRED, FAILED, PENDING, SENDING, SENT, T, insert_rows, new_row
-from bot.outbox_tables import OutboxKind, ReminderAck
-from bot.store.tables import ExamSession, Report, Role, Room, Staff
+from bot.delivery.rows import CANCELLED, EXPIRED, FAILED, PENDING, SENDING, SENT, T, insert_rows, new_row
+from bot.store.tables import ExamSession, OutboxKind, ReminderAck, Report, Role, Room, Staff
 
 DIGEST_AFTER = timedelta(minutes=30)
 CERT_VALID_YEARS = 3

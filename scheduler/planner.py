@@ -1,40 +1,30 @@
 """Planning: turning sessions in the database into outbox rows, inside the caller's transaction.
 
-``plan_sessions`` is what the importer (``import_file(..., on_sessions_changed=plan_sessions)``)
-and the demo seeding call. It is idempotent: rows are keyed by session, room, step, purpose and
-target, so re-planning never duplicates; a moved session moves its pending rows (and re-arms
-steps already sent for the old time); a removed room, person or session cancels its pending rows.
+``plan_sessions`` is what the importer (the CLI hands it over as ``on_sessions_changed``) and the demo
+seeding call. It is idempotent: rows are keyed by session, room, step, purpose and target, so
+re-planning never duplicates; a moved session moves its pending rows (and re-arms steps already sent
+for the old time); a removed room, person or session cancels its pending rows. It returns what it
+planned (:class:`PlanResult`, with the new due times): a caller in a process that runs the reminder
+service arms the timers from it; any other process leaves that to the service's next sweep.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.outbox import CANCELLED, EXPIRED, FAILED, PENDING, SENDING, SENT, T, group_target_of, insert_rows, new_row
+from bot.delivery.rows import CANCELLED, PENDING, SENDING, T, insert_rows, new_row
 from bot.store.tables import Assignment, Duty, ExamSession, Role, Room, Staff
-from scheduler.timeline import PlannedMessage, RoomPlan, StaffRef, Timeline, compute_reminders, load_timeline
-
-# Running schedulers register here to hear, after a planning transaction commits, of new due times.
-_listeners: set[Callable[[list[datetime]], None]] = set()
-
-
-def add_listener(fn: Callable[[list[datetime]], None]) -> None:
-    """Be told of due times planned by committed transactions in this process."""
-    _listeners.add(fn)
-
-
-def remove_listener(fn: Callable[[list[datetime]], None]) -> None:
-    """Stop being told."""
-    _listeners.discard(fn)
+from scheduler.digest import plan_digests
+from scheduler.timeline import DEFAULT_TIMELINE, PlannedMessage, RoomPlan, StaffRef, Timeline, compute_reminders
 
 
 @dataclass
@@ -52,6 +42,21 @@ class PlanResult:
     def changed(self) -> int:
         """Rows created, moved, revived or cancelled."""
         return self.created + self.moved + self.cancelled + self.revived
+
+
+def group_target_of(group_chat: str | None, webhook: str | None, secret: str | None) -> dict[str, Any] | None:
+    """A room's group target from its ``group_chat`` ("channel:id") or robot webhook.
+
+    A robot webhook's platform is read from its address (the schedule file has one webhook column and no
+    platform column); the stored target names it from then on.
+    """
+    if group_chat:
+        channel = group_chat.split(":", 1)[0]
+        return {"type": "group", "channel": channel, "chat_id": group_chat, "webhook": None, "secret": None}
+    if webhook:
+        channel = "dingtalk" if "dingtalk" in webhook else "wecom"
+        return {"type": "group", "channel": channel, "chat_id": "", "webhook": webhook, "secret": secret}
+    return None
 
 
 async def load_room_plans(conn: AsyncConnection, session_ids: Sequence[int]) -> dict[int, list[RoomPlan]]:
@@ -115,10 +120,10 @@ async def plan_sessions(
 ) -> PlanResult:
     """Create, move or cancel the outbox rows of ``session_ids`` inside the caller's transaction.
 
-    Session ids that no longer exist have all their pending rows cancelled. Running schedulers in
-    this process hear of the new due times after the transaction commits.
+    Session ids that no longer exist have all their pending rows cancelled. The result's ``due_times``
+    are what a running reminder service should arm once the transaction has committed.
     """
-    timeline = timeline if timeline is not None else load_timeline()
+    timeline = timeline if timeline is not None else DEFAULT_TIMELINE
     tz = tz or ZoneInfo("Asia/Shanghai")
     result = PlanResult()
     conn = await session.connection()
@@ -222,28 +227,8 @@ async def plan_sessions(
         )
     result.cancelled = len(cancel_ids)
     await insert_rows(conn, new_rows)
-    from scheduler.digest import plan_digests
-
     await plan_digests(conn, {s.day for s in sessions}, now)
-    if result.due_times and _listeners:
-        times = sorted(result.due_times)
-
-        def _after_commit(_session: Any) -> None:
-            for fn in list(_listeners):
-                fn(times)
-
-        event.listen(session.sync_session, "after_commit", _after_commit, once=True)
     return result
 
 
-__all__ = [
-    "EXPIRED",
-    "FAILED",
-    "SENT",
-    "PlanResult",
-    "add_listener",
-    "load_office",
-    "load_room_plans",
-    "plan_sessions",
-    "remove_listener",
-]
+__all__ = ["PlanResult", "group_target_of", "load_office", "load_room_plans", "plan_sessions"]

@@ -4,23 +4,24 @@ The outbox table is the truth; timers only make delivery prompt. At start and ev
 of app time, at least 1 s real) the sender drains what is due, including expired leases, and one
 date job is set per distinct due time within the horizon. A lost timer or a stopped process costs
 latency, never a message. Real delays honour the app clock: ``(due - clock.now()) / clock.speed``.
+Whoever plans rows in this process (an office command that moves a session) arms them with :meth:`wake_at`;
+the app starts and stops the service (:mod:`bot.lifecycle`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
-from bot.outbox import Outbox, OutboxNotifier, RunStats
-from scheduler.planner import add_listener, remove_listener
+from bot.delivery.sender import Outbox
+from bot.delivery.stats import RunStats
+from bot.tasks import Tasks
+from scheduler.digest import plan_certificates
 
 log = structlog.get_logger("exambot.scheduler")
 
@@ -30,7 +31,7 @@ MAX_TIMERS = 5000
 
 
 class ReminderService:
-    """Timers and the sweep around one :class:`~bot.outbox.Outbox`."""
+    """Timers and the sweep around one :class:`~bot.delivery.sender.Outbox`."""
 
     def __init__(
         self,
@@ -53,7 +54,7 @@ class ReminderService:
         self._draining = False
         self._again = False
         self._idle = asyncio.Event()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = Tasks("reminders")
         self._certs_at: datetime | None = None
         self._idle.set()
 
@@ -67,7 +68,6 @@ class ReminderService:
         )
         self.scheduler.start()
         self.outbox.on_reschedule = self.wake_at
-        add_listener(self._planned)
         interval = max(1.0, self.sweep_every.total_seconds() / self.clock.speed)
         self.scheduler.add_job(
             self._sweep_job,
@@ -82,11 +82,10 @@ class ReminderService:
     async def stop(self) -> None:
         """Stop the timers after the pass in progress has finished its rows (nothing is cut mid-send)."""
         self._stopping = True
-        remove_listener(self._planned)
         self.outbox.on_reschedule = None
         if self.scheduler is not None:
             self.scheduler.pause()
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            await self._tasks.wait()
             await self._idle.wait()
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
@@ -113,21 +112,17 @@ class ReminderService:
             self._fire_job, "date", run_date=run_at, args=[key], id=f"wake:{key.isoformat()}", replace_existing=True
         )
 
-    def _planned(self, times: list[datetime]) -> None:
+    def wake_at_all(self, times: list[datetime]) -> None:
+        """Arm timers for planned due times (what :func:`~scheduler.planner.plan_sessions` returned)."""
         for t in times:
             self.wake_at(t)
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def _fire_job(self, key: datetime) -> None:
         # Jobs return at once and the work runs as a task: a long pass never makes APScheduler skip a job.
-        self._spawn(self._fire(key))
+        self._tasks.spawn(self._fire(key), name="reminders-fire")
 
     async def _sweep_job(self) -> None:
-        self._spawn(self.sweep())
+        self._tasks.spawn(self.sweep(), name="reminders-sweep")
 
     async def _fire(self, key: datetime) -> None:
         try:
@@ -170,8 +165,6 @@ class ReminderService:
 
     async def plan_certificates(self) -> None:
         """Plan certificate-expiry reminders (at start, then every app-hour)."""
-        from scheduler.digest import plan_certificates
-
         now = self.clock.now()
         if self._certs_at is not None and now - self._certs_at < timedelta(hours=1):
             return
@@ -192,21 +185,3 @@ class ReminderService:
         except Exception:
             log.exception("refill_failed")
         return stats
-
-
-async def reminder_component(app: web.Application) -> AsyncIterator[None]:
-    """aiohttp cleanup_ctx part: runs the reminder service for the app's lifetime."""
-    from bot.app import SERVICES
-
-    services = app[SERVICES]
-    notifier = services.notifier
-    if not isinstance(notifier, OutboxNotifier):
-        raise RuntimeError("the reminder service needs the app's OutboxNotifier")
-    service = ReminderService(notifier.outbox, services.clock, tz=services.settings.tz)
-    await service.start()
-    services.extras["reminders"] = service
-    try:
-        yield
-    finally:
-        services.extras.pop("reminders", None)
-        await service.stop()

@@ -5,13 +5,12 @@ text template, the clause of the regulations it comes from, its lateness policy 
 an optional hard deadline such as "never after the start"), whether the room's chief must
 acknowledge it, and which report it expects afterwards. The default tables follow
 监考人员守则, 实际操作考核考场规则 and 实际操作考场安全工作规则; a center can override them with
-a TOML file named by ``EXAMBOT_TIMELINE_FILE`` (see :func:`load_timeline`).
+a TOML file (``EXAMBOT_TIMELINE_FILE``, read once by the app or the CLI: see :func:`load_timeline`).
 """
 
 from __future__ import annotations
 
 import enum
-import os
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -20,10 +19,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.outbox_tables import OutboxKind
-from bot.store.tables import KIND_LABELS, ExamSession, SessionKind
+from bot.delivery.targets import staff_target, target_key
+from bot.store.tables import KIND_LABELS, ExamSession, OutboxKind, SessionKind
 
-TIMELINE_FILE_ENV = "EXAMBOT_TIMELINE_FILE"
 DEFAULT_GRACE = timedelta(minutes=5)
 ACK_NUDGE_AFTER = timedelta(minutes=3)  # no 收到 within this → nudge the chief
 ACK_OFFICE_AFTER = timedelta(minutes=6)  # ... and then tell the office
@@ -383,32 +381,18 @@ def parse_timeline(data: Mapping[str, Any], base: Timeline | None = None, where:
     return out
 
 
-def load_timeline(path: str | Path | None = None) -> Timeline:
-    """The defaults, overridden by the TOML file at ``path`` or the configured one.
-
-    Configured means ``$EXAMBOT_TIMELINE_FILE``, or ``timeline_file`` in ``exambot.toml`` (the
-    settings, which ``exambot config`` shows and which are checked at start).
-    """
-    path = path if path is not None else os.environ.get(TIMELINE_FILE_ENV) or _configured_file()
+def load_timeline(path: str | Path | None) -> Timeline:
+    """The defaults, overridden by the TOML file at ``path`` (the ``timeline_file`` setting; None: the defaults)."""
     if not path:
         return dict(DEFAULT_TIMELINE)
     p = Path(path)
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise TimelineError(f"{TIMELINE_FILE_ENV}={p}: 文件不存在") from None
+        raise TimelineError(f"EXAMBOT_TIMELINE_FILE={p}: 文件不存在") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise TimelineError(f"{p}: 不是有效的 TOML 文件: {exc}") from exc
     return parse_timeline(data.get("timeline", data), where=str(p))
-
-
-def _configured_file() -> Path | None:
-    from bot.settings import ConfigError, load_settings
-
-    try:
-        return load_settings().timeline_file
-    except ConfigError:  # reported where the settings are loaded for real (start, exambot config)
-        return None
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -464,23 +448,6 @@ _SAMPLE_VALUES = {
 
 def _render(template: str, values: Mapping[str, str]) -> str:
     return template.format_map(dict(values))
-
-
-def target_key_of(target: Mapping[str, Any]) -> str:
-    """The name of a target for rate limiting and merging."""
-    t = target.get("type")
-    if t == "staff":
-        return f"staff:{target['staff_id']}"
-    if t == "person":
-        return f"person:{target['channel']}:{target['user_id']}"
-    if target.get("webhook"):
-        return f"webhook:{target['webhook']}"
-    return f"group:{target.get('chat_id') or target.get('channel')}"
-
-
-def staff_target(staff_id: int) -> dict[str, Any]:
-    """A staff member reached on the first enabled channel."""
-    return {"type": "staff", "staff_id": staff_id}
 
 
 @dataclass(frozen=True)
@@ -578,7 +545,7 @@ def compute_reminders(
                 if until is not None and until < now:
                     return
                 for r in _recipients(audience, _room, office):
-                    tk = target_key_of(r.target)
+                    tk = target_key(r.target)
                     out.append(
                         PlannedMessage(
                             key=_key(session.id or 0, _room.id, _step.id, purpose, tk),
@@ -665,5 +632,4 @@ __all__ = [
     "compute_reminders",
     "load_timeline",
     "parse_timeline",
-    "target_key_of",
 ]

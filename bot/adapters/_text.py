@@ -1,43 +1,14 @@
-"""Small text helpers shared by the platform adapters."""
+"""Small text helpers shared by the platform adapters (``split_utf8`` lives in :mod:`bot.text`)."""
 
 from __future__ import annotations
 
 import re
 
+from bot.text import split_utf8
+
+__all__ = ["cdata", "split_utf8"]
+
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def split_utf8(text: str, limit: int) -> list[str]:
-    """Split ``text`` into pieces of at most ``limit`` UTF-8 bytes, preferring line breaks."""
-    if limit <= 0:
-        raise ValueError("limit must be positive")
-    if len(text.encode("utf-8")) <= limit:
-        return [text]
-    pieces: list[str] = []
-    current = ""
-    size = 0
-    for line in text.splitlines(keepends=True):
-        n = len(line.encode("utf-8"))
-        if size + n <= limit:
-            current += line
-            size += n
-            continue
-        if current:
-            pieces.append(current)
-            current, size = "", 0
-        if n <= limit:
-            current, size = line, n
-            continue
-        for ch in line:  # one line longer than the limit: cut by characters
-            c = len(ch.encode("utf-8"))
-            if size + c > limit:
-                pieces.append(current)
-                current, size = "", 0
-            current += ch
-            size += c
-    if current:
-        pieces.append(current)
-    return [p.rstrip("\n") or p for p in pieces]
 
 
 def cdata(text: str) -> str:

@@ -76,6 +76,11 @@ class Adapter(abc.ABC):
         raise NotImplementedError(f"{self.name}: messages of this channel are not replayable")
 
 
+def text_limits(adapters: Mapping[str, Any]) -> dict[str, int]:
+    """Bytes one message may hold on each channel, from the adapters' capabilities (what the outbox merges to)."""
+    return {name: a.capabilities.max_text_bytes for name, a in adapters.items()}
+
+
 class AdapterNotifier:
     """Sends each message at once through the adapter of its target's channel.
 

@@ -12,11 +12,10 @@ the outbox. Any instance may do it; the take is atomic, so each claim is replaye
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import structlog
-from aiohttp import web
 
 from bot.adapters.base import Adapter
 from bot.adapters.inbound import take_stale
@@ -76,20 +75,3 @@ class InboundRecovery:
             except Exception as exc:
                 log.warning("inbound_recovery_failed", error=type(exc).__name__)
             await asyncio.sleep(every)
-
-
-async def recovery_component(app: web.Application) -> AsyncIterator[None]:
-    """Run the recovery loop while the app runs (only channels that keep replayable claims)."""
-    from bot.app import ADAPTERS, SERVICES
-
-    adapters = {name: a for name, a in app[ADAPTERS].items() if name != "console"}
-    if not adapters:
-        yield
-        return
-    services = app[SERVICES]
-    task = asyncio.create_task(InboundRecovery(services.db, services.clock, adapters).run_forever())
-    try:
-        yield
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)

@@ -12,8 +12,8 @@ from bot.app import SERVICES, create_app
 from bot.clock import ManualClock
 from bot.dispatch import CommandTable, Context
 from bot.model import OutgoingMessage, PersonTarget, Reply
-from bot.outbox_tables import OutboxMessage
 from bot.settings import Settings
+from bot.store.tables import OutboxMessage
 from tests.adapters.conftest import eventually
 from tests.fakes.wecom import FakeWeCom, WeComPlatform
 

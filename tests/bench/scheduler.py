@@ -31,11 +31,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from sqlalchemy import func, insert, select
 
 from bot.clock import FastClock
+from bot.delivery.rows import T
+from bot.delivery.sender import Outbox
 from bot.model import OutgoingMessage
-from bot.outbox import Outbox, T
 from bot.store.engine import Database
 from bot.store.migrate import upgrade
 from bot.store.tables import Assignment, Duty, ExamSession, Role, Room, SessionKind, Staff
+from scheduler.conditions import TimelineChecks
 from scheduler.planner import plan_sessions
 from scheduler.service import ReminderService
 
@@ -164,7 +166,7 @@ async def main() -> None:
     db = Database(url)
     clock = FastClock(args.speed, origin=t0.replace(hour=8, minute=15).astimezone(UTC))
     fake = FakePlatform()
-    outbox = Outbox(db, clock, fake.deliver, channels=("console",))
+    outbox = Outbox(db, clock, fake.deliver, channels=("console",), checks=TimelineChecks(TZ))
     svc = ReminderService(outbox, clock, tz=TZ)
     started = time.perf_counter()
     await svc.start()

@@ -240,9 +240,9 @@ async def test_live_demo_first_reminder_is_on_time(tmp_path: Path, second: int) 
     from sqlmodel import select
 
     from bot.demo import LIVE_LEAD, seed_demo
-    from bot.outbox_tables import OutboxMessage
     from bot.store.engine import Database
     from bot.store.migrate import upgrade
+    from bot.store.tables import OutboxMessage
 
     tz = ZoneInfo("Asia/Shanghai")
     now = datetime(2026, 12, 5, 8, 0, second, tzinfo=tz)

@@ -24,8 +24,10 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
+from bot.delivery.config import OutboxConfig
+from bot.delivery.merge import MERGE_SEPARATOR
+from bot.delivery.rows import T
 from bot.demo import seed_demo
-from bot.outbox import MERGE_SEPARATOR, OutboxConfig, T
 from bot.store.engine import Database
 from bot.store.migrate import upgrade
 from bot.store.tables import Room

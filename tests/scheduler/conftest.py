@@ -10,10 +10,11 @@ import pytest
 from sched_helpers import SHANGHAI, Day, Ledger, shift_sessions
 
 from bot.clock import ManualClock
+from bot.delivery.sender import Outbox
 from bot.demo import seed_demo
-from bot.outbox import Outbox
 from bot.store.engine import Database
 from bot.store.migrate import upgrade
+from scheduler.conditions import TimelineChecks
 
 
 @pytest.fixture
@@ -33,7 +34,9 @@ async def make_day(clock: ManualClock, ledger: Ledger) -> AsyncIterator[Callable
         await upgrade(db)
         if seed:
             await seed_demo(db, clock.now(), SHANGHAI)
-        return Day(db, clock, ledger, Outbox(db, clock, ledger.deliver, channels=("console",)))
+        return Day(
+            db, clock, ledger, Outbox(db, clock, ledger.deliver, channels=("console",), checks=TimelineChecks(SHANGHAI))
+        )
 
     yield make
     for db in dbs:

@@ -12,9 +12,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.clock import ManualClock
+from bot.delivery.config import OutboxConfig
+from bot.delivery.merge import MERGE_SEPARATOR
+from bot.delivery.rows import T
+from bot.delivery.sender import Outbox
 from bot.errors import PlatformError
 from bot.model import GroupTarget, OutgoingMessage, PersonTarget
-from bot.outbox import MERGE_SEPARATOR, Outbox, OutboxConfig, T
 from bot.store.engine import Database
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

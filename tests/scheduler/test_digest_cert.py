@@ -8,7 +8,7 @@ from typing import Any
 from sched_helpers import SHANGHAI, Day
 from sqlmodel import select
 
-from bot.outbox import T
+from bot.delivery.rows import T
 from bot.store.tables import Report, Role, Room, Staff
 from scheduler.digest import cert_expiry, plan_certificates, render_digest
 

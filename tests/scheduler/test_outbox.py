@@ -10,12 +10,14 @@ from typing import Any
 from sched_helpers import Ledger
 
 from bot.clock import ManualClock
+from bot.delivery.config import OutboxConfig
+from bot.delivery.notifier import OutboxNotifier
+from bot.delivery.rows import T, insert_rows, new_row
+from bot.delivery.sender import Outbox
 from bot.model import GroupTarget, OutgoingMessage, PersonTarget
-from bot.outbox import Outbox, OutboxConfig, OutboxNotifier, T, insert_rows, new_row
-from bot.outbox_tables import OutboxKind
 from bot.store.engine import Database
 from bot.store.migrate import upgrade
-from bot.store.tables import Role, Staff
+from bot.store.tables import OutboxKind, Role, Staff
 
 GROUP = {"type": "group", "channel": "console", "chat_id": "console:第1考场", "webhook": None, "secret": None}
 

@@ -7,8 +7,9 @@ from datetime import timedelta
 from sched_helpers import Day
 from sqlmodel import select
 
+from bot.delivery.notifier import OutboxNotifier
+from bot.delivery.rows import T
 from bot.model import GroupTarget, OutgoingMessage, PersonTarget
-from bot.outbox import OutboxNotifier, T
 from bot.store.tables import Report, Room
 
 

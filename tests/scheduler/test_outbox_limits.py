@@ -11,15 +11,17 @@ from typing import Any
 from sched_helpers import Ledger
 
 from bot.adapters._text import split_utf8
-from bot.adapters.base import Capabilities
+from bot.adapters.base import Capabilities, text_limits
 from bot.clock import ManualClock
+from bot.delivery.config import OutboxConfig
+from bot.delivery.merge import MERGE_SEPARATOR
+from bot.delivery.rows import T, insert_rows, new_row
+from bot.delivery.sender import Outbox
 from bot.errors import PlatformError
 from bot.model import OutgoingMessage
-from bot.outbox import MERGE_SEPARATOR, Outbox, OutboxConfig, T, insert_rows, new_row
-from bot.outbox_tables import OutboxKind
 from bot.store.engine import Database
 from bot.store.migrate import upgrade
-from bot.store.tables import Role, Staff
+from bot.store.tables import OutboxKind, Role, Staff
 
 ROBOT = {"type": "group", "channel": "wecom", "chat_id": "", "webhook": "https://qy.test/s?key=k1", "secret": None}
 GROUP = {"type": "group", "channel": "console", "chat_id": "console:第1考场", "webhook": None, "secret": None}
@@ -46,6 +48,15 @@ class FakeRobot:
                 raise PlatformError("robot: 500")
             self.posts.append((self.clock.now(), piece))
         return None
+
+
+def _sender(
+    db: Database, clock: ManualClock, adapters: Mapping[str, Any], config: OutboxConfig | None = None
+) -> Outbox:
+    """An outbox as the app builds it: messages sized by the adapters' capabilities, delivered through them."""
+    config = config or OutboxConfig()
+    config.text_bytes = text_limits(adapters)
+    return Outbox(db, clock, Delivery(adapters).deliver, channels=tuple(adapters), config=config)
 
 
 @dataclass
@@ -90,7 +101,7 @@ async def test_merged_messages_never_need_splitting_so_each_counted_message_is_o
     """300 Chinese reminders to one robot merge into messages within 2,048 bytes: one POST each, ≤ 20 POSTs a minute."""
     db = await _db(f"sqlite:///{tmp_path / 'bytes.db'}")
     robot = FakeRobot(clock)
-    out = Outbox(db, clock, Delivery({"wecom": robot}).deliver, channels=("wecom",))
+    out = _sender(db, clock, {"wecom": robot})
     try:
         assert out.text_limit("wecom") == 2048  # read from the adapter's capabilities
         await _add(db, clock.now(), [(f"b:{i}", ROBOT, f"{i:03d}{LINE}") for i in range(300)])
@@ -108,13 +119,16 @@ async def test_merged_messages_never_need_splitting_so_each_counted_message_is_o
         await db.dispose()
 
 
-async def test_byte_budget_per_channel_when_the_adapters_are_not_reachable(tmp_path: Any, clock: ManualClock) -> None:
-    """A plain delivery function gets the per-channel byte budget: WeCom messages stay within 2,048 bytes."""
+async def test_byte_budget_per_channel_from_the_config(tmp_path: Any, clock: ManualClock) -> None:
+    """A plain delivery function gets the per-channel byte budget it is configured with (the app's comes from the
+    adapters): WeCom messages stay within 2,048 bytes; a channel not configured gets the default."""
     db = await _db(f"sqlite:///{tmp_path / 'budget.db'}")
     ledger = Ledger(clock)
-    out = Outbox(db, clock, ledger.deliver, channels=("wecom",))
+    config = OutboxConfig(text_bytes={"wecom": 2048, "dingtalk": 5000}, default_text_bytes=1000)
+    out = Outbox(db, clock, ledger.deliver, channels=("wecom",), config=config)
     try:
         assert out.text_limit("wecom") == 2048 and out.text_limit("dingtalk") == 5000
+        assert out.text_limit("console") == 1000
         await _add(db, clock.now(), [(f"c:{i}", ROBOT, LINE) for i in range(40)])
         await out.drain()
         assert await _statuses(db) == {"sent": 40}
@@ -130,7 +144,7 @@ async def test_a_row_longer_than_the_limit_counts_each_piece_and_a_retry_sends_o
     """A 3-piece notice takes 3 places in the window, and after its 2nd POST fails the retry resends only pieces 2-3."""
     db = await _db(f"sqlite:///{tmp_path / 'long.db'}")
     robot = FakeRobot(clock, fail_post={1})
-    out = Outbox(db, clock, Delivery({"wecom": robot}).deliver, channels=("wecom",))
+    out = _sender(db, clock, {"wecom": robot})
     try:
         long_text = "\n".join(f"{i:02d}{LINE}" for i in range(35))  # ~5,300 bytes: 3 pieces
         await _add(db, clock.now(), [("long", ROBOT, long_text)])
@@ -145,7 +159,7 @@ async def test_a_row_longer_than_the_limit_counts_each_piece_and_a_retry_sends_o
         assert len(robot.posts) == 3  # the first piece was not sent again
         # The window counts the 3 pieces (and conservatively the failed attempt): 15 more fit this minute.
         await _add(db, clock.now(), [(f"s:{i}", ROBOT, f"短{i}") for i in range(40)])
-        sender = Outbox(db, clock, Delivery({"wecom": robot}).deliver, channels=("wecom",), config=_one_per_message())
+        sender = _sender(db, clock, {"wecom": robot}, _one_per_message())
         await sender.drain()
         assert _max_in_a_minute([at for at, _t in robot.posts]) <= 20
         for _ in range(6):

@@ -10,10 +10,11 @@ from sched_helpers import SHANGHAI, Day, shift_sessions
 from sqlalchemy import delete
 from sqlmodel import select
 
-from bot.outbox import Outbox, OutboxConfig, T
-from bot.outbox_tables import OutboxKind, ReminderAck
+from bot.delivery.config import OutboxConfig
+from bot.delivery.rows import T
+from bot.delivery.sender import Outbox
 from bot.store.engine import Database
-from bot.store.tables import Assignment, Candidate, Report, Room, Staff
+from bot.store.tables import Assignment, Candidate, OutboxKind, ReminderAck, Report, Room, Staff
 from scheduler.planner import plan_sessions
 
 END_OF_DAY = timedelta(hours=5)

@@ -16,8 +16,9 @@ from pathlib import Path
 from sched_helpers import SHANGHAI, strip_late
 from sqlmodel import select
 
+from bot.delivery.merge import MERGE_SEPARATOR
+from bot.delivery.rows import T
 from bot.demo import seed_demo
-from bot.outbox import MERGE_SEPARATOR, T
 from bot.store.engine import Database
 from bot.store.migrate import upgrade
 from bot.store.tables import ConsoleMessage

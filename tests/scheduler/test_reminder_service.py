@@ -12,14 +12,16 @@ from sqlmodel import select
 
 from bot.app import SERVICES, create_app
 from bot.clock import FastClock, ManualClock
-from bot.components import components
+from bot.delivery.notifier import OutboxNotifier
+from bot.delivery.rows import T
+from bot.delivery.sender import Outbox
 from bot.demo import seed_demo
-from bot.outbox import Outbox, OutboxNotifier, T
+from bot.lifecycle import components, reminder_component
 from bot.settings import Settings
 from bot.store.engine import Database
 from bot.store.migrate import upgrade
 from bot.store.tables import ConsoleMessage
-from scheduler.service import ReminderService, reminder_component
+from scheduler.service import ReminderService
 
 
 def test_component_runs_only_with_background_parts() -> None:
@@ -96,7 +98,7 @@ async def test_app_component_delivers_demo_reminders_to_console_groups(tmp_path:
             return any("现在开考" in m.text for m in rows)
 
         await _wait_for(group_has_start)
-        assert "reminders" in services.extras
+        assert services.reminders is not None
     finally:
         await runner.cleanup()
 

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.app import SERVICES, create_app
+from bot.settings import Settings, load_settings
 from bot.store.tables import ExamSession, SessionKind
 from scheduler.timeline import (
     DEFAULT_TIMELINE,
@@ -187,7 +189,7 @@ clause = "本中心补充规定 1"
         encoding="utf-8",
     )
     monkeypatch.setenv("EXAMBOT_TIMELINE_FILE", str(f))
-    tl = load_timeline()
+    tl = load_timeline(load_settings().timeline_file)
     steps = {s.id: s for s in tl[SessionKind.THEORY]}
     assert "seal" not in steps
     assert steps["meeting"].offset == timedelta(minutes=-45)
@@ -236,7 +238,7 @@ def test_every_step_cites_a_real_clause_of_the_knowledge_base() -> None:
 
 def test_office_escalations_expire_so_they_never_arrive_hours_late() -> None:
     """Acknowledgement and report escalations to the office are valid 30 minutes; nudges 10; none open-ended."""
-    from bot.outbox_tables import OutboxKind
+    from bot.store.tables import OutboxKind
 
     planned = compute_reminders(_session(SessionKind.THEORY, ZoneInfo("UTC")), [ROOM], START_UTC - timedelta(hours=2),
                                 office=OFFICE)  # fmt: skip
@@ -256,5 +258,15 @@ def test_timeline_file_from_the_config_file(tmp_path: Path, monkeypatch: pytest.
     config.write_text(f'timeline_file = "{override}"\n', encoding="utf-8")
     monkeypatch.delenv("EXAMBOT_TIMELINE_FILE", raising=False)
     monkeypatch.setenv("EXAMBOT_CONFIG", str(config))
-    steps = {s.id: s for s in load_timeline()[SessionKind.THEORY]}
+    steps = {s.id: s for s in load_timeline(load_settings().timeline_file)[SessionKind.THEORY]}
     assert steps["meeting"].offset == timedelta(minutes=-45)
+
+
+def test_create_app_hands_its_timeline_to_the_services(tmp_path: Path) -> None:
+    """create_app(Settings(timeline_file=…)) loads the file once; handlers read it from the services."""
+    override = tmp_path / "timeline.toml"
+    override.write_text('[theory]\n[[theory.steps]]\nid = "meeting"\noffset_minutes = -45\n', encoding="utf-8")
+    app = create_app(Settings(timeline_file=override, database_url=f"sqlite:///{tmp_path / 'x.db'}"))
+    steps = {s.id: s for s in app[SERVICES].timeline[SessionKind.THEORY]}
+    assert steps["meeting"].offset == timedelta(minutes=-45)
+    assert load_timeline(None) == DEFAULT_TIMELINE

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 import bot.adapters.inbound
-import bot.outbox_tables
 import bot.store.tables
 import handlers._dialog
 from bot.store.engine import async_url
@@ -18,7 +17,6 @@ from bot.store.engine import async_url
 # Every module that defines tables, imported so that SQLModel.metadata (and autogenerate) sees them.
 TABLE_MODULES = (
     bot.store.tables,  # the domain model
-    bot.outbox_tables,  # outbox and reminder acknowledgements
     bot.adapters.inbound,  # inbound_message, the callback dedupe table
     handlers._dialog,  # dialog_state, guided dialogs of chat commands
 )

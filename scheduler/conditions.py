@@ -1,0 +1,74 @@
+"""What the sender checks before it sends a follow-up: a nudge goes out only while what it asks for is missing.
+
+A row's ``condition`` is JSON written by the planner: ``{"type": "ack", "room_id", "step"}`` (the chief's
+收到 of a critical step), ``{"type": "report", "room_id", "report": "absent" | "papers_collect"}`` (the
+report a step asks for) or ``{"type": "digest", "day"}`` (the office's day digest, written when sent).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.delivery.rows import SENT, T
+from bot.store.tables import OutboxKind, ReminderAck, Report
+from scheduler.digest import render_digest
+
+
+async def condition_holds(conn: AsyncConnection, cond: dict[str, Any]) -> bool:
+    """True when the thing a nudge asks for has happened (so the nudge is not needed)."""
+    kind = cond.get("type")
+    room_id = cond.get("room_id")
+    if kind == "ack":
+        a = ReminderAck.__table__  # type: ignore[attr-defined]
+        q = select(a.c.id).where(a.c.room_id == room_id, a.c.step == cond.get("step")).limit(1)
+        if (await conn.execute(q)).first() is not None:
+            return True
+        # Nothing to acknowledge when the reminder itself never went out (expired while the service was down).
+        q = select(T.c.id).where(
+            T.c.room_id == room_id,
+            T.c.step == cond.get("step"),
+            T.c.kind == OutboxKind.REMINDER.value,
+            T.c.status == SENT,
+        )
+        return (await conn.execute(q.limit(1))).first() is None
+    if kind == "report":
+        r = Report.__table__  # type: ignore[attr-defined]
+        wanted = cond.get("report")
+        report_kind = "absent" if wanted == "absent" else "papers"
+        q = select(r.c.id, r.c.payload, r.c.revoked, r.c.supersedes_id).where(
+            r.c.room_id == room_id, r.c.kind == report_kind
+        )
+        rows = (await conn.execute(q)).all()
+        superseded = {row.supersedes_id for row in rows if row.supersedes_id is not None}
+        for row_id, payload, revoked, _ in rows:
+            if revoked or row_id in superseded:  # a revocation, or a report corrected or revoked since
+                continue
+            if report_kind == "absent":
+                return True
+            if isinstance(payload, dict) and payload.get("action") == "collect":
+                return True
+        return False
+    return False
+
+
+class TimelineChecks:
+    """The sender's :class:`~bot.delivery.config.Checks` for the exam timeline's rows."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+
+    async def holds(self, conn: AsyncConnection, condition: dict[str, Any]) -> bool:
+        """Whether the acknowledgement or report a follow-up asks for is there."""
+        return await condition_holds(conn, condition)
+
+    async def render(self, conn: AsyncConnection, row: dict[str, Any]) -> str | None:
+        """The day digest written from the reports of the day; other rows keep their text."""
+        cond = row.get("condition") or {}
+        if cond.get("type") != "digest":
+            return None
+        return await render_digest(conn, date.fromisoformat(cond["day"]), self.tz)
