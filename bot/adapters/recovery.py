@@ -22,6 +22,7 @@ from bot.adapters.base import Adapter
 from bot.adapters.inbound import take_stale
 from bot.clock import Clock
 from bot.store.engine import Database
+from bot.tasks import Tasks
 
 log = structlog.get_logger("exambot.recovery")
 
@@ -87,9 +88,10 @@ async def recovery_component(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     services = app[SERVICES]
-    task = asyncio.create_task(InboundRecovery(services.db, services.clock, adapters).run_forever())
+    tasks = Tasks("inbound-recovery")
+    task = tasks.spawn(InboundRecovery(services.db, services.clock, adapters).run_forever(), name="inbound-recovery")
     try:
         yield
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        task.cancel()  # the loop only ends when cancelled; a sweep cut short is taken again later
+        await tasks.wait()
