@@ -16,7 +16,7 @@ from urllib.parse import quote_plus, urlsplit
 import aiohttp
 
 from bot.adapters._errors import is_token_error, platform_error
-from bot.adapters._http import HttpClient
+from bot.adapters._http import Answer, HttpClient
 from bot.adapters._text import split_utf8
 from bot.errors import PlatformError, RateLimited
 
@@ -92,7 +92,7 @@ class DingTalkClient(HttpClient):
         self.app_key = app_key
         self._app_secret = app_secret
         self.robot_code = robot_code
-        super().__init__(timeout)
+        super().__init__(PLATFORM, timeout)
         self._monotonic = monotonic
         self._now_ms = now_ms
         self._token: str | None = None
@@ -104,41 +104,13 @@ class DingTalkClient(HttpClient):
     async def _openapi(self, path: str, body: dict[str, Any], token: str | None) -> dict[str, Any]:
         """POST to the new API; HTTP errors carry ``{"code", "message"}``."""
         headers = {"x-acs-dingtalk-access-token": token} if token else {}
-        try:
-            async with self.session.post(f"{self.api_base}{path}", json=body, headers=headers) as resp:
-                try:
-                    data = await resp.json(content_type=None)
-                except ValueError:
-                    data = None
-                if resp.status != 200:
-                    code = data.get("code") if isinstance(data, dict) else None
-                    msg = data.get("message") if isinstance(data, dict) else ""
-                    raise platform_error(PLATFORM, status=resp.status, code=str(code or ""), message=str(msg or ""))
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise platform_error(PLATFORM, network=True, message=type(exc).__name__) from None
-        if not isinstance(data, dict):
-            raise platform_error(PLATFORM, message="answer is not a JSON object")
-        return data
+        return await self.request_json(
+            "POST", f"{self.api_base}{path}", answer=Answer.STATUS, json=body, headers=headers
+        )
 
     async def post_robot(self, url: str, body: dict[str, Any]) -> None:
         """POST a robot message to a webhook or sessionWebhook; errcode answers are mapped."""
-        try:
-            async with self.session.post(url, json=body) as resp:
-                if resp.status != 200:
-                    raise platform_error(PLATFORM, status=resp.status)
-                try:
-                    data = await resp.json(content_type=None)
-                except ValueError:
-                    raise platform_error(PLATFORM, message="answer is not JSON") from None
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise platform_error(PLATFORM, network=True, message=type(exc).__name__) from None
-        if not isinstance(data, dict):
-            raise platform_error(PLATFORM, message="answer is not a JSON object")
-        code = data.get("errcode", 0)
-        if not isinstance(code, int):
-            raise platform_error(PLATFORM, message="errcode is not a number")
-        if code != 0:
-            raise platform_error(PLATFORM, code=code, message=str(data.get("errmsg", "")))
+        await self.request_json("POST", url, json=body)
 
     # -- access token ------------------------------------------------------------------------
 

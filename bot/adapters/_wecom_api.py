@@ -2,7 +2,8 @@
 
 wechatpy's own client is synchronous (requests) and retries token errors without a limit; this
 client keeps the token until ``expires_in`` (minus a margin), refetches it once on 40014/42001
-and gives up after one retry, and maps every failure through :func:`platform_error`.
+and gives up after one retry; every call goes through :meth:`HttpClient.request_json`, which maps
+its failures (errcode answers) through :func:`platform_error`.
 """
 
 from __future__ import annotations
@@ -45,34 +46,11 @@ class WeComClient(HttpClient):
         self.corp_id = corp_id
         self._secret = secret
         self.agent_id = agent_id
-        super().__init__(timeout)
+        super().__init__(PLATFORM, timeout)
         self._monotonic = monotonic
         self._token: str | None = None
         self._token_expires = 0.0
         self._token_lock = asyncio.Lock()
-
-    # -- transport ---------------------------------------------------------------------------
-
-    async def _request(self, method: str, url: str, *, params: dict[str, str], json: Any = None) -> dict[str, Any]:
-        """One HTTP call; returns the JSON object or raises the mapped PlatformError."""
-        try:
-            async with self.session.request(method, url, params=params, json=json) as resp:
-                if resp.status != 200:
-                    raise platform_error(PLATFORM, status=resp.status)
-                try:
-                    data = await resp.json(content_type=None)
-                except ValueError:
-                    raise platform_error(PLATFORM, message="answer is not JSON") from None
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise platform_error(PLATFORM, network=True, message=type(exc).__name__) from None
-        if not isinstance(data, dict):
-            raise platform_error(PLATFORM, message="answer is not a JSON object")
-        code = data.get("errcode", 0)
-        if not isinstance(code, int):
-            raise platform_error(PLATFORM, message="errcode is not a number")
-        if code != 0:
-            raise platform_error(PLATFORM, code=code, message=str(data.get("errmsg", "")))
-        return data
 
     # -- access token ------------------------------------------------------------------------
 
@@ -81,7 +59,7 @@ class WeComClient(HttpClient):
         async with self._token_lock:
             if not refresh and self._token and self._monotonic() < self._token_expires:
                 return self._token
-            data = await self._request(
+            data = await self.request_json(
                 "GET", f"{self.api_base}/cgi-bin/gettoken", params={"corpid": self.corp_id, "corpsecret": self._secret}
             )
             token = data.get("access_token")
@@ -103,7 +81,7 @@ class WeComClient(HttpClient):
         """POST ``body`` to ``/cgi-bin/<path>`` with the access token; one retry after a token error."""
         token = await self.token()
         try:
-            return await self._request(
+            return await self.request_json(
                 "POST", f"{self.api_base}/cgi-bin/{path}", params={"access_token": token}, json=body
             )
         except PlatformError as exc:
@@ -111,7 +89,9 @@ class WeComClient(HttpClient):
                 raise
         self.forget_token()
         token = await self.token(refresh=True)
-        return await self._request("POST", f"{self.api_base}/cgi-bin/{path}", params={"access_token": token}, json=body)
+        return await self.request_json(
+            "POST", f"{self.api_base}/cgi-bin/{path}", params={"access_token": token}, json=body
+        )
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -151,7 +131,7 @@ class WeComClient(HttpClient):
                 body = {"msgtype": "text", "text": {"content": piece}}
                 if mentions and i == 0:
                     body["text"]["mentioned_list"] = list(mentions)
-            await self._request("POST", url, params={"key": key}, json=body)
+            await self.request_json("POST", url, params={"key": key}, json=body)
         return None
 
     def _webhook_url(self, webhook: str) -> tuple[str, str]:

@@ -23,14 +23,14 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from bot.adapters._callback import LATE, ReplyWaiter
 from bot.adapters._dingtalk_api import DingTalkClient, robot_body, verify_sign
+from bot.adapters._flow import InboundFlow, Late, Outcome, service_unavailable
 from bot.adapters.base import Adapter, Capabilities
-from bot.adapters.inbound import InboundLedger
 from bot.clock import Clock
 from bot.errors import PlatformError
 from bot.model import GroupTarget, IncomingMessage, OutgoingMessage, PersonTarget, Reply, TextFormat
 from bot.store.engine import Database
+from bot.tasks import Tasks
 
 CHANNEL = "dingtalk"
 PATH = "/dingtalk/callback"
@@ -165,8 +165,10 @@ class DingTalkAdapter(Adapter):
             config.robot_code,
             now_ms=self._now_ms,
         )
-        self.ledger = InboundLedger(db, CHANNEL)
-        self.waiter = ReplyWaiter(CHANNEL, reply_wait)
+        self.flow = InboundFlow(self, db, clock, wait=reply_wait)
+        self.ledger = self.flow.ledger
+        # The stream runs until close; kept apart from the flow's tasks, which close lets finish.
+        self._stream = Tasks(f"{CHANNEL}-stream")
         self._stream_task: asyncio.Task[None] | None = None
         self.stream_backoff = (1.0, 60.0)  # first and longest wait before reconnecting the stream
 
@@ -184,16 +186,15 @@ class DingTalkAdapter(Adapter):
         """Open the API client; in Stream mode, connect the websocket in the background."""
         await self.client.start()
         if self.config.stream and self._stream_task is None:
-            self._stream_task = asyncio.create_task(self._run_stream(), name="dingtalk-stream")
+            self._stream_task = self._stream.spawn(self._run_stream(), name="dingtalk-stream")
 
     async def close(self) -> None:
         """Stop the stream, finish late replies (briefly), close the API client."""
         if self._stream_task is not None:
             self._stream_task.cancel()
-            await asyncio.gather(self._stream_task, return_exceptions=True)
+            await self._stream.wait()
             self._stream_task = None
-        await self.waiter.drain()
-        await self.ledger.close()
+        await self.flow.close()
         await self.client.close()
 
     # -- HTTP callback -----------------------------------------------------------------------
@@ -219,51 +220,26 @@ class DingTalkAdapter(Adapter):
             return _refuse(400, "malformed", error=type(exc).__name__)
         except Exception as exc:  # never a 500 for a body
             return _refuse(400, "malformed", error=type(exc).__name__)
-        try:
-            first = await self._claim(received, data)
-        except Exception as exc:
-            log.error("dedupe_unavailable", channel=CHANNEL, error=type(exc).__name__)
-            return web.Response(status=503, text="")
-        if not first:
-            log.info("duplicate_callback", channel=CHANNEL)
-            return web.json_response(EMPTY)
-        if received.message is None:
+        late = self._late_for(received)
+        result = await self.flow.receive(received.key, received.message, replay_payload(data), late)
+        if result is Outcome.UNAVAILABLE:
+            return service_unavailable()
+        if result is Outcome.UNSUPPORTED:
             return web.json_response(robot_body(UNSUPPORTED, markdown=False))
-        msg = received.message
-
-        async def late(reply: Reply) -> None:
-            await self._deliver_reply(received, reply)
-
-        result = await self.waiter.run(self._dispatch_and_mark(msg, received.key), late)
-        if result is LATE or result is None:
+        if not isinstance(result, Reply):
             return web.json_response(EMPTY)
-        assert isinstance(result, Reply)
         return web.json_response(self._reply_body(received, result))
-
-    async def _dispatch_and_mark(self, msg: IncomingMessage, key: str) -> Reply | None:
-        # alerts are persisted now, sent after the answer
-        reply = await self.dispatcher.dispatch(msg, defer_notices=True)
-        self.ledger.handled(key, self.clock.now())
-        return reply
-
-    async def _claim(self, received: Received, data: dict[str, Any]) -> bool:
-        """Claim the message id (with what is needed to replay it); True for the first delivery."""
-        now = self.clock.now()
-        replayable = received.message is not None
-        first = await self.ledger.first(received.key, now, replay_payload(data) if replayable else None)
-        if first and not replayable:
-            self.ledger.handled(received.key, now)  # answered with a hint right away; nothing to replay
-        return first
 
     async def replay(self, payload: dict[str, Any]) -> None:
         """Handle a claimed message again whose first handling never finished."""
         received = parse_robot_message(payload.get("body"), self.clock.now())
-        if received.message is None:
-            self.ledger.handled(received.key, self.clock.now())
-            return
-        reply = await self._dispatch_and_mark(received.message, received.key)
-        if reply is not None:
+        await self.flow.replay(received.key, received.message, self._late_for(received))
+
+    def _late_for(self, received: Received) -> Late:
+        async def late(_msg: IncomingMessage, reply: Reply) -> None:
             await self._deliver_reply(received, reply)
+
+        return late
 
     def _reply_body(self, received: Received, reply: Reply) -> dict[str, Any]:
         mentions = list(reply.mentions)
@@ -312,8 +288,7 @@ class DingTalkAdapter(Adapter):
         except BadMessage as exc:
             log.warning("stream_message_rejected", channel=CHANNEL, error=str(exc))
             return None
-        if not await self._claim(received, data):
-            log.info("duplicate_callback", channel=CHANNEL)
+        if not await self.flow.claim(received.key, replay_payload(data) if received.message is not None else None):
             return None
         return received
 
@@ -322,9 +297,7 @@ class DingTalkAdapter(Adapter):
         if received.message is None:
             await self._deliver_unsupported(received)
             return
-        reply = await self._dispatch_and_mark(received.message, received.key)
-        if reply is not None:
-            await self._deliver_reply(received, reply)
+        await self.flow.handle_and_deliver(received.message, self._late_for(received))
 
     async def _deliver_unsupported(self, received: Received) -> None:
         if self._session_webhook_ok(received):
@@ -365,7 +338,7 @@ class DingTalkAdapter(Adapter):
                     except Exception as exc:  # the claim stays unhandled: the recovery loop replays it
                         log.warning("stream_message_failed", channel=CHANNEL, error=type(exc).__name__)
 
-                adapter.waiter.spawn(run(received))
+                adapter.flow.tasks.spawn(run(received), name="dingtalk-stream-message")
                 return dingtalk_stream.AckMessage.STATUS_OK, "OK"
 
         router = dingtalk_stream.DingTalkStreamClient(

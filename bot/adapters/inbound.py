@@ -32,6 +32,7 @@ from sqlmodel import Field, SQLModel, col
 
 from bot.store.engine import Database
 from bot.store.types import UTCDateTime
+from bot.tasks import Tasks
 
 log = structlog.get_logger("exambot.inbound")
 
@@ -208,6 +209,8 @@ class InboundLedger:
         self.retention = retention
         self.prune_every = prune_every
         self._last_prune: datetime | None = None
+        self._tasks = Tasks(f"{channel}-ledger")
+        # At most one flusher and one marker run at a time; these are the running ones.
         self._pending: list[tuple[str, datetime, dict[str, Any] | None, asyncio.Future[bool]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._handled: list[tuple[str, str]] = []
@@ -232,7 +235,7 @@ class InboundLedger:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._pending.append((message_id, now, payload, future))
         if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
+            self._flusher = self._tasks.spawn(self._flush(), name=f"{self.channel}-claims")
         return await future
 
     async def _flush(self) -> None:
@@ -259,7 +262,7 @@ class InboundLedger:
         self._unwritten.add(message_id)
         self._handled_at = now
         if self._marker is None or self._marker.done():
-            self._marker = asyncio.create_task(self._mark())
+            self._marker = self._tasks.spawn(self._mark(), name=f"{self.channel}-marks")
 
     async def _mark(self) -> None:
         await asyncio.sleep(MARK_DELAY)  # gather the marks of the messages finishing meanwhile into one write

@@ -31,11 +31,10 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
-from bot.adapters._callback import LATE, ReplyWaiter
+from bot.adapters._flow import InboundFlow, Outcome, service_unavailable
 from bot.adapters._text import cdata
 from bot.adapters._wecom_api import TEXT_LIMIT, WeComClient
 from bot.adapters.base import Adapter, Capabilities
-from bot.adapters.inbound import InboundLedger
 from bot.clock import Clock
 from bot.errors import PlatformError
 from bot.model import GroupTarget, IncomingMessage, OutgoingMessage, PersonTarget, Reply, TextFormat
@@ -131,8 +130,8 @@ class WeComAdapter(Adapter):
         self.max_skew = max_skew
         self.crypto = WeChatCrypto(config.token, config.aes_key, config.corp_id)
         self.client = client or WeComClient(config.api_base, config.corp_id, config.secret, config.agent_id)
-        self.ledger = InboundLedger(db, CHANNEL)
-        self.waiter = ReplyWaiter(CHANNEL, reply_wait)
+        self.flow = InboundFlow(self, db, clock, wait=reply_wait)
+        self.ledger = self.flow.ledger
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -147,8 +146,7 @@ class WeComAdapter(Adapter):
 
     async def close(self) -> None:
         """Finish late replies (briefly), then close the API client."""
-        await self.waiter.drain()
-        await self.ledger.close()
+        await self.flow.close()
         await self.client.close()
 
     # -- callback: URL verification ----------------------------------------------------------
@@ -247,30 +245,17 @@ class WeComAdapter(Adapter):
         if incoming is None:
             return _empty()
         key, text = incoming
-        now = self.clock.now()
-        replayable = bool(text.strip())
-        try:
-            first = await self.ledger.first(key, now, {"key": key, "fields": fields} if replayable else None)
-        except Exception as exc:
-            log.error("dedupe_unavailable", channel=CHANNEL, error=type(exc).__name__)
-            return web.Response(status=503, text="")
-        if not first:
-            log.info("duplicate_callback", channel=CHANNEL)
-            return _empty()
-        if not replayable:
-            self.ledger.handled(key, now)
+        msg = self._message(fields, key, text) if text.strip() else None
+        result = await self.flow.receive(key, msg, {"key": key, "fields": fields}, self._send_reply)
+        if result is Outcome.UNAVAILABLE:
+            return service_unavailable()
+        if result is Outcome.UNSUPPORTED:
             return self._passive(user, Reply(UNSUPPORTED))
-        msg = self._message(fields, key, text)
-
-        async def late(reply: Reply) -> None:
-            await self.dispatcher.services.notifier.notify([self._reply_message(msg, reply)])
-
-        result = await self.waiter.run(self._dispatch_and_mark(msg, key), late)
-        if result is LATE or result is None:
+        if not isinstance(result, Reply):
             return _empty()
-        assert isinstance(result, Reply)
+        assert msg is not None
         if msg.chat_id or not self._fits_passive(result):
-            self.waiter.late_soon(result, late)
+            self.flow.late_soon(msg, result, self._send_reply)
             return _empty()
         return self._passive(user, result)
 
@@ -281,19 +266,14 @@ class WeComAdapter(Adapter):
             raise ValueError("wecom: not a replayable payload")
         stored = {str(k): str(v) for k, v in fields.items()}
         incoming = self._incoming(stored)
-        if incoming is None or not incoming[1].strip():
-            self.ledger.handled(key, self.clock.now())
-            return
-        msg = self._message(stored, key, incoming[1])
-        reply = await self._dispatch_and_mark(msg, key)
-        if reply is not None:
-            await self.dispatcher.services.notifier.notify([self._reply_message(msg, reply)])
+        msg = None
+        if incoming is not None and incoming[1].strip():
+            msg = self._message(stored, key, incoming[1])
+        await self.flow.replay(key, msg, self._send_reply)
 
-    async def _dispatch_and_mark(self, msg: IncomingMessage, key: str) -> Reply | None:
-        # alerts are persisted now, sent after the answer
-        reply = await self.dispatcher.dispatch(msg, defer_notices=True)
-        self.ledger.handled(key, self.clock.now())
-        return reply
+    async def _send_reply(self, msg: IncomingMessage, reply: Reply) -> None:
+        """A reply that cannot go into the response: through the notifier (the outbox), by the API."""
+        await self.dispatcher.services.notifier.notify([self._reply_message(msg, reply)])
 
     def _fits_passive(self, reply: Reply) -> bool:
         return reply.format is TextFormat.TEXT and len(reply.text.encode("utf-8")) <= TEXT_LIMIT

@@ -119,9 +119,9 @@ async def app_client(clock: ManualClock, probe: Probe) -> AsyncIterator[Callable
         app = create_app(settings, clock=clock, tables=[basic.table, probe_table(probe)], components=[])
         if reply_wait is not None:
             for adapter in app[ADAPTERS].values():
-                waiter = getattr(adapter, "waiter", None)
-                if waiter is not None:
-                    waiter.wait = reply_wait
+                flow = getattr(adapter, "flow", None)
+                if flow is not None:
+                    flow.wait = reply_wait
         client: TestClient[Any, Any] = TestClient(TestServer(app))
         await client.start_server()
         clients.append(client)

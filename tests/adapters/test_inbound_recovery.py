@@ -22,9 +22,7 @@ T0 = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)
 
 async def _crash(adapter: Any) -> None:
     """What a SIGKILL leaves behind: the running handlers stop where they are, nothing is marked handled."""
-    for task in list(adapter.waiter._tasks):
-        task.cancel()
-    await asyncio.gather(*adapter.waiter._tasks, return_exceptions=True)
+    await adapter.flow.tasks.drain(grace=0)
 
 
 async def _unhandled(client: Any) -> list[InboundMessage]:
