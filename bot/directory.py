@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -146,8 +146,6 @@ async def find_staff_by_name_or_id(session: AsyncSession, who: str) -> Staff | N
     ]
     if who.isdigit():
         conds.append(col(Staff.id) == int(who))
-    from sqlalchemy import or_
-
     return (await session.exec(select(Staff).where(or_(*conds)).order_by(col(Staff.id)))).first()
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.model import ChatKind
-from bot.store.tables import Role
+from bot.store.tables import ROLE_LABELS, Role
 
 if TYPE_CHECKING:
     from bot.dispatch import Context
@@ -40,8 +40,6 @@ PRIVATE_CHAT = Permission(lambda c: c.message.chat_kind is ChatKind.PRIVATE, "ç§
 
 def has_role(*roles: Role) -> Permission:
     """The sender holds at least one of ``roles`` (admins hold every role)."""
-    from bot.store.tables import ROLE_LABELS
-
     wanted = frozenset(roles)
 
     def check(ctx: Context) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -310,6 +311,7 @@ class DingTalkAdapter(Adapter):
         is not, because in 0.24.3 it opens the connection with blocking ``requests`` inside the
         event loop and swallows cancellation (it cannot be stopped).
         """
+        # startup: the stream SDK and websockets load only when the stream mode runs
         import dingtalk_stream
         import websockets
 
@@ -393,8 +395,6 @@ class DingTalkAdapter(Adapter):
 
 
 def _quiet_logger() -> Any:
-    import logging
-
     logger = logging.getLogger("exambot.dingtalk_stream")
     logger.setLevel(logging.WARNING)  # the SDK logs whole frames (message text) at INFO and WARNING
     logger.disabled = True

@@ -25,38 +25,23 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import JSON, Column, UniqueConstraint, and_, delete, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Field, SQLModel, col
+from sqlmodel import col
 
 from bot.store.engine import Database
-from bot.store.types import UTCDateTime
+from bot.store.tables import INBOUND_ID_MAX, InboundMessage
 from bot.tasks import Tasks
 
 log = structlog.get_logger("exambot.inbound")
 
-MAX_ID = 128
+MAX_ID = INBOUND_ID_MAX
 MAX_BATCH = 200
 RECLAIM_AFTER = timedelta(seconds=4)
 MARK_DELAY = 0.05  # seconds the handled-marks wait to be written together (a lost mark only means a replay)
 STALE_AFTER = timedelta(seconds=60)  # a claim unhandled this long is replayed by the recovery loop
 GIVE_UP_AFTER = timedelta(hours=6)  # older claims are not replayed (logged instead)
-
-
-class InboundMessage(SQLModel, table=True):
-    """One platform callback that was accepted for handling."""
-
-    __tablename__ = "inbound_message"
-    __table_args__ = (UniqueConstraint("channel", "message_id", name="uq_inbound_message_channel_message_id"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    channel: str = Field(max_length=16)
-    message_id: str = Field(max_length=MAX_ID)
-    received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
-    handled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
-    # The decoded message, for replaying a claim whose handling never finished (None: not replayable).
-    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
 
 
 def _key(message_id: str) -> str:

@@ -57,7 +57,7 @@ def build_adapters(settings: Settings, db: Database, clock: Clock, *, console: b
         adapters["console"] = ConsoleAdapter(db, clock)
     wecom = _credentials(settings, "wecom", WECOM_FIELDS)
     if wecom is not None:
-        from bot.adapters.wecom import WeComAdapter, WeComConfig
+        from bot.adapters.wecom import WeComAdapter, WeComConfig  # startup: wechatpy only when WeCom is on
 
         if not wecom["wecom_agent_id"].isdigit():
             raise ConfigError(f"{_env('wecom_agent_id')} 应为数字（应用的 AgentId）")
@@ -77,7 +77,7 @@ def build_adapters(settings: Settings, db: Database, clock: Clock, *, console: b
         )
     dingtalk = _credentials(settings, "dingtalk", DINGTALK_FIELDS)
     if dingtalk is not None:
-        from bot.adapters.dingtalk import DingTalkAdapter, DingTalkConfig
+        from bot.adapters.dingtalk import DingTalkAdapter, DingTalkConfig  # startup: only when DingTalk is on
 
         adapters["dingtalk"] = DingTalkAdapter(
             DingTalkConfig(

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
@@ -157,8 +158,6 @@ def is_unavailable(exc: BaseException) -> bool:
     Such errors must not turn into a "handled" reply: the request is answered 503 and the platform
     retries it, so an acknowledged message is always a stored one.
     """
-    from sqlalchemy import exc as sa_exc
-
     seen: set[int] = set()
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:

@@ -39,7 +39,7 @@ async def upgrade(db: Database) -> None:
 
 async def current_revision(db: Database) -> str | None:
     """The revision(s) the database is at ("a,b" while branches are unmerged), or None for an empty database."""
-    from alembic.runtime.migration import MigrationContext
+    from alembic.runtime.migration import MigrationContext  # startup: alembic loads only when migrating
 
     def _get(conn: Connection) -> str | None:
         heads = MigrationContext.configure(conn).get_current_heads()

@@ -323,3 +323,24 @@ class ReminderAck(SQLModel, table=True):
     staff_id: int | None = None
     channel: str = Field(default="", max_length=32)
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Platform callbacks accepted for handling (the dedupe ledger of bot/adapters/inbound.py)
+
+INBOUND_ID_MAX = 128  # longer platform message ids are stored as their SHA-256
+
+
+class InboundMessage(SQLModel, table=True):
+    """One platform callback that was accepted for handling."""
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (UniqueConstraint("channel", "message_id", name="uq_inbound_message_channel_message_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    message_id: str = Field(max_length=INBOUND_ID_MAX)
+    received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    handled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # The decoded message, for replaying a claim whose handling never finished (None: not replayable).
+    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))

@@ -7,12 +7,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.adapters.inbound import GIVE_UP_AFTER, STALE_AFTER, InboundMessage, claim_many, take_stale
+from bot.adapters.inbound import GIVE_UP_AFTER, STALE_AFTER, claim_many, take_stale
 from bot.adapters.recovery import InboundRecovery
 from bot.clock import ManualClock
 from bot.settings import Settings
 from bot.store.engine import Database
 from bot.store.migrate import upgrade
+from bot.store.tables import InboundMessage
 from tests.adapters.conftest import Probe, adapter_of, eventually, services_of
 from tests.fakes.dingtalk import FakeDingTalk, callback_headers, robot_message
 from tests.fakes.wecom import FakeWeCom, WeComPlatform

@@ -9,7 +9,6 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
-import bot.adapters.inbound
 import bot.store.tables
 import handlers._dialog
 from bot.store.engine import async_url
@@ -17,7 +16,6 @@ from bot.store.engine import async_url
 # Every module that defines tables, imported so that SQLModel.metadata (and autogenerate) sees them.
 TABLE_MODULES = (
     bot.store.tables,  # the domain model
-    bot.adapters.inbound,  # inbound_message, the callback dedupe table
     handlers._dialog,  # dialog_state, guided dialogs of chat commands
 )
 
