@@ -388,16 +388,9 @@ def _registrars(names: Sequence[str]) -> list[Callable[[argparse._SubParsersActi
 
 
 def _register_ask(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from knowledge.cli import _run_ask, register
+    from knowledge.cli import register
 
     register(sub)
-
-    def run(args: argparse.Namespace, settings: Settings) -> int:
-        if not args.kb_dir:
-            args.kb_dir = settings.kb_dirs
-        return _run_ask(args)
-
-    sub.choices["ask"].set_defaults(func=run)
 
 
 def _quiet_stdout() -> None:
