@@ -13,10 +13,12 @@ import os
 import re
 import socket
 import sys
+import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from bot.clock import FastClock, SystemClock
 from bot.settings import ConfigError, Settings, describe, load_settings, mask_url
 
 if TYPE_CHECKING:
@@ -121,6 +123,7 @@ def _listen_error(exc: OSError, host: str, port: int) -> str | None:
 
 
 def _run_app(app: web.Application, settings: Settings, ready: str, shutdown_timeout: float) -> int:
+    # startup: aiohttp and the app load only for the commands that serve
     from aiohttp import web
 
     from bot.app import freeze_after_startup
@@ -140,6 +143,7 @@ def _run_app(app: web.Application, settings: Settings, ready: str, shutdown_time
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    # startup: aiohttp, the app and structlog load only when serving
     from bot.app import create_app
     from bot.logging import configure_logging
 
@@ -169,12 +173,13 @@ def _with_listen(settings: Settings, args: argparse.Namespace) -> Settings:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    # startup: the app, the database layer and the scheduler load only for the demo
     from bot.app import create_app, is_loopback
-    from bot.clock import FastClock, SystemClock
     from bot.demo import LIVE_LEAD, DemoRefused, seed_demo
     from bot.logging import configure_logging
     from bot.store.engine import Database
     from bot.store.migrate import upgrade
+    from scheduler.timeline import load_timeline
 
     if args.speed <= 0:
         print("--speed 应为正数", file=sys.stderr)
@@ -199,7 +204,8 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         db = Database(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
         try:
             await upgrade(db)
-            return list(await seed_demo(db, clock.now(), settings.tz, lead=LIVE_LEAD))
+            timeline = load_timeline(settings.timeline_file)
+            return list(await seed_demo(db, clock.now(), settings.tz, lead=LIVE_LEAD, timeline=timeline))
         finally:
             await db.dispose()
 
@@ -209,7 +215,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{exc}：{_fresh_database_hint(settings.database_url)}", file=sys.stderr)
         return 2
     if args.no_serve:
-        from bot.store.tables import ROLE_LABELS, Staff
+        from bot.store.tables import ROLE_LABELS, Staff  # startup: SQLModel tables, as above
 
         print(f"已写入演示数据：{mask_url(settings.database_url)}")
         for staff, duties in people:
@@ -237,7 +243,7 @@ def _fresh_database_hint(url: str) -> str:
 
 
 def _chat(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.logging import configure_logging
+    from bot.logging import configure_logging  # startup: structlog loads only for the commands that log
 
     # stdout carries the replies; logs go to stderr and only when they matter.
     configure_logging("DEBUG" if settings.log_level == "DEBUG" else "WARNING", settings.log_json)
@@ -245,6 +251,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _chat_async(who: str, settings: Settings, stdin: object, stdout: object) -> int:
+    # startup: aiohttp, the app and the database layer load only for a chat
     from aiohttp import web
 
     from bot.adapters.console import ConsoleAdapter
@@ -290,12 +297,11 @@ def _config(args: argparse.Namespace, settings: Settings) -> int:
 
 def _display_width(text: str) -> int:
     """Columns ``text`` takes in a terminal (CJK characters take two)."""
-    import unicodedata
-
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _db(args: argparse.Namespace, settings: Settings) -> int:
+    # startup: SQLAlchemy and alembic load only for the db command
     from bot.store.engine import Database
     from bot.store.migrate import current_revision, upgrade
 
@@ -314,9 +320,9 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 BUILTIN_COMMANDS = ("serve", "demo", "chat", "config", "db")
-# command → the registrars it needs ("import" also needs the timeline's, which plans reminders for new sessions)
+# command → the registrars it needs
 LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
-    "import": ("importer", "timeline"),
+    "import": ("importer",),
     "template": ("importer",),
     "ask": ("ask",),
     "timeline": ("timeline",),
@@ -372,32 +378,34 @@ def _wanted(argv: Sequence[str] | None) -> tuple[str, ...]:
 
 
 def _registrars(names: Sequence[str]) -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
-    out: list[Callable[[argparse._SubParsersAction], None]] = []  # type: ignore[type-arg]
-    for name in names:
-        if name == "importer":
-            from bot.importer.cli import register as register_import
-
-            out.append(register_import)
-        elif name == "ask":
-            out.append(_register_ask)
-        elif name == "timeline":
-            from scheduler.cli import register as register_timeline
-
-            out.append(register_timeline)
-    return out
+    table = {"importer": _register_import, "ask": _register_ask, "timeline": _register_timeline}
+    return [table[name] for name in names]
 
 
-def _register_ask(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from knowledge.cli import _run_ask, register
+def _register_import(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """``import`` and ``template``; an import plans the reminders of the sessions it changes."""
+    from bot.importer.cli import register, run_import  # startup: the importer loads only for its commands
 
     register(sub)
 
     def run(args: argparse.Namespace, settings: Settings) -> int:
-        if not args.kb_dir:
-            args.kb_dir = settings.kb_dirs
-        return _run_ask(args)
+        from scheduler.cli import planning_step  # startup: the scheduler loads only when an import runs
 
-    sub.choices["ask"].set_defaults(func=run)
+        return run_import(args, settings, on_sessions_changed=planning_step(settings))
+
+    sub.choices["import"].set_defaults(func=run)
+
+
+def _register_ask(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from knowledge.cli import register  # startup: jieba and the knowledge base load only for ask
+
+    register(sub)
+
+
+def _register_timeline(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from scheduler.cli import register  # startup: the scheduler and SQLAlchemy load only for timeline
+
+    register(sub)
 
 
 def _quiet_stdout() -> None:

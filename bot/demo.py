@@ -24,6 +24,8 @@ from bot.store.tables import (
     SessionKind,
     Staff,
 )
+from scheduler.planner import plan_sessions
+from scheduler.timeline import Timeline
 
 
 @dataclass(frozen=True)
@@ -142,11 +144,17 @@ class DemoRefused(RuntimeError):
 
 
 async def seed_demo(
-    db: Database, now: datetime, tz: ZoneInfo, *, lead: timedelta = timedelta(0)
+    db: Database,
+    now: datetime,
+    tz: ZoneInfo,
+    *,
+    lead: timedelta = timedelta(0),
+    timeline: Timeline | None = None,
 ) -> list[tuple[Staff, list[str]]]:
     """Fill an empty database with the demo day; returns each person with their duties in words.
 
-    ``lead`` moves every session later. Refuses a database that already holds staff, so a real exam day
+    ``lead`` moves every session later. Reminders are planned with ``timeline`` (the caller's configured
+    one; None for the planner's default). Refuses a database that already holds staff, so a real exam day
     is never mixed with demo data.
     """
     start_base = now.astimezone(tz).replace(second=0, microsecond=0) + lead
@@ -208,7 +216,6 @@ async def seed_demo(
                         )
                     )
         s.add(AuditLog(at=now, actor="demo", action="import", entity="demo_day", detail={"sessions": len(SESSIONS)}))
-        from scheduler.planner import plan_sessions
-
-        await plan_sessions(s, [x.id for x in (await s.exec(select(ExamSession))).all() if x.id], now, tz=tz)
+        ids = [x.id for x in (await s.exec(select(ExamSession))).all() if x.id]
+        await plan_sessions(s, ids, now, timeline=timeline, tz=tz)
     return [(by_name[p.name], duties[p.name]) for p in PEOPLE]

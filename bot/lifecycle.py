@@ -41,7 +41,7 @@ async def knowledge_component(app: web.Application) -> AsyncIterator[None]:
     """Load the rule knowledge base at start, off the event loop, so the first question is fast."""
     services = app[SERVICES]
     try:
-        await services.knowledge.load(services.settings.kb_dirs)
+        await services.knowledge.load(services.settings)
     except KnowledgeFileError as exc:
         raise ConfigError(f"规定条款文件有错误（EXAMBOT_KB_DIR）：{exc}") from exc
     yield

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 from bot.clock import Clock
@@ -35,20 +35,21 @@ class KnowledgeSlot:
     base: KnowledgeBase | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    async def load(self, dirs: Sequence[Path]) -> KnowledgeBase:
-        """Load (or reload) the knowledge base off the event loop and keep it."""
+    async def load(self, settings: Settings) -> KnowledgeBase:
+        """Load (or reload) the knowledge base of ``settings.kb_dirs`` off the event loop and keep it."""
         from knowledge import KnowledgeBase  # startup: jieba and the index load only where questions are answered
 
-        kb = await asyncio.get_running_loop().run_in_executor(None, KnowledgeBase.load, dirs)
+        load = partial(KnowledgeBase.load, settings.kb_dirs, cache_dir=settings.cache_path)
+        kb = await asyncio.get_running_loop().run_in_executor(None, load)
         self.base = kb
         return kb
 
-    async def get(self, dirs: Sequence[Path]) -> KnowledgeBase:
+    async def get(self, settings: Settings) -> KnowledgeBase:
         """The loaded knowledge base, loading it once when nothing preloaded it."""
         if self.base is not None:
             return self.base
         async with self.lock:
-            return self.base if self.base is not None else await self.load(dirs)
+            return self.base if self.base is not None else await self.load(settings)
 
 
 @dataclass

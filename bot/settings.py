@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="日志级别")
     log_json: bool = Field(False, description="日志输出为 JSON（一行一条）")
     kb_dir: str = Field("", description="额外规章条款文件目录，多个用系统路径分隔符隔开")
+    cache_dir: Path | None = Field(
+        None, description="jieba 词典缓存目录（默认 $XDG_CACHE_HOME/exambot 或 ~/.cache/exambot）"
+    )
     busy_timeout_ms: int = Field(15000, ge=0, description="SQLite 写锁被其他进程占用时的最长等待（毫秒）")
     clock_speed: float = Field(1.0, gt=0, description="仅供测试：时间加速倍数")
     clock_origin: str = Field("", description="仅供测试：加速时钟的起点（ISO 时间，带时区）")
@@ -134,7 +137,7 @@ class Settings(BaseSettings):
                 raise ValueError(_ISO_HINT)
         return value
 
-    @field_validator("timeline_file", mode="before")
+    @field_validator("timeline_file", "cache_dir", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -162,6 +165,16 @@ class Settings(BaseSettings):
     def kb_dirs(self) -> list[Path]:
         """Extra knowledge-base directories."""
         return [Path(p) for p in self.kb_dir.split(os.pathsep) if p.strip()]
+
+    @property
+    def cache_path(self) -> Path:
+        """Directory for caches (jieba's dictionary): ``cache_dir``, else ``$XDG_CACHE_HOME/exambot``,
+        else ``~/.cache/exambot``. The knowledge base falls back to the temporary directory when it is
+        not writable."""
+        if self.cache_dir is not None:
+            return self.cache_dir
+        xdg = os.environ.get("XDG_CACHE_HOME")  # the freedesktop convention, not an EXAMBOT_ setting
+        return (Path(xdg) if xdg else Path.home() / ".cache") / "exambot"
 
     @classmethod
     def settings_customise_sources(

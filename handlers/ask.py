@@ -41,12 +41,12 @@ def is_question(text: str) -> bool:
 
 async def load_knowledge(services: Services) -> KnowledgeBase:
     """Load (or reload) the knowledge base off the event loop and keep it in the services."""
-    return await services.knowledge.load(services.settings.kb_dirs)
+    return await services.knowledge.load(services.settings)
 
 
 async def knowledge_base(services: Services) -> KnowledgeBase:
     """The loaded knowledge base; loaded on first use when the app did not preload it."""
-    return await services.knowledge.get(services.settings.kb_dirs)
+    return await services.knowledge.get(services.settings)
 
 
 async def answer(ctx: Context, question: str) -> Reply:

@@ -1,6 +1,8 @@
 """`exambot ask` subcommand: query the rule knowledge base from the command line.
 
-The main CLI calls `register(subparsers)`; `python -m knowledge.cli ask ...` runs it standalone.
+The main CLI calls `register(subparsers)`; `python -m knowledge.cli ask ...` runs it standalone. Either
+way the settings are loaded once by the entry point and handed to the command: extra knowledge directories
+(`EXAMBOT_KB_DIR`) and the dictionary cache directory come from there, not from the environment.
 """
 
 from __future__ import annotations
@@ -13,18 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.settings import ConfigError, Settings, load_settings
 from knowledge.format import format_answer
 from knowledge.index import MAX_MATCHES, KnowledgeBase
 from knowledge.loader import KnowledgeFileError
 from knowledge.models import Answer
 
 KB_DIR_ENV = "EXAMBOT_KB_DIR"
-
-
-def kb_dirs_from_env(environ: dict[str, str] | None = None) -> list[Path]:
-    """Extra knowledge directories from $EXAMBOT_KB_DIR (os.pathsep-separated)."""
-    value = (os.environ if environ is None else environ).get(KB_DIR_ENV, "")
-    return [Path(p) for p in value.split(os.pathsep) if p.strip()]
 
 
 def answer_to_json(ans: Answer) -> dict[str, Any]:
@@ -36,11 +33,14 @@ def answer_to_json(ans: Answer) -> dict[str, Any]:
     }
 
 
-def _run_ask(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+def run_ask(
+    args: argparse.Namespace, settings: Settings, stdin: TextIO | None = None, stdout: TextIO | None = None
+) -> int:
+    """Answer the question(s); 0, or 2 when a knowledge file is malformed. `--kb-dir` replaces `settings.kb_dirs`."""
     out = stdout or sys.stdout
-    dirs: Sequence[Path] = args.kb_dir if args.kb_dir else kb_dirs_from_env()
+    dirs: Sequence[Path] = args.kb_dir if args.kb_dir else settings.kb_dirs
     try:
-        kb = KnowledgeBase.load(dirs)
+        kb = KnowledgeBase.load(dirs, cache_dir=settings.cache_path)
     except KnowledgeFileError as exc:
         print(f"知识库文件错误：{exc}", file=sys.stderr)
         return 2
@@ -78,7 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         metavar="DIR",
         help=f"额外的知识库目录（可重复；缺省时使用环境变量 {KB_DIR_ENV}，以 {os.pathsep!r} 分隔）",
     )
-    parser.set_defaults(func=_run_ask)
+    parser.set_defaults(func=run_ask)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,7 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     subparsers = parser.add_subparsers(dest="command", required=True)
     register(subparsers)
     args = parser.parse_args(argv)
-    result: int = args.func(args)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    result: int = args.func(args, settings)
     return result
 
 

@@ -158,12 +158,15 @@ def _weighted(parts: Iterable[tuple[list[str], float]]) -> dict[str, float]:
 class KnowledgeBase:
     """The rule knowledge base: clauses, pinned answers and the search index."""
 
-    def __init__(self, clauses: Sequence[Clause], pinned: Sequence[PinnedAnswer] = ()) -> None:
+    def __init__(
+        self, clauses: Sequence[Clause], pinned: Sequence[PinnedAnswer] = (), *, cache_dir: Path | None = None
+    ) -> None:
+        """Build the index; ``cache_dir`` is where jieba caches its dictionary (None: ``~/.cache/exambot``)."""
         self.clauses: list[Clause] = list(clauses)
         self.pinned: list[PinnedAnswer] = list(pinned)
         self._pinned_re = [re.compile(p.pattern) for p in self.pinned]
         self._by_key = {(c.doc, c.clause): c for c in self.clauses}
-        self.analyzer = Analyzer()
+        self.analyzer = Analyzer(cache_dir=cache_dir)
         word_docs: list[dict[str, float]] = []
         gram_docs: list[dict[str, float]] = []
         self._fuzz_text: list[str] = []
@@ -200,12 +203,15 @@ class KnowledgeBase:
         self._grams = BM25(gram_docs)
 
     @classmethod
-    def load(cls, extra_dirs: Sequence[Path] = ()) -> KnowledgeBase:
-        """Load the bundled regulations plus those in `extra_dirs` and build the index."""
+    def load(cls, extra_dirs: Sequence[Path] = (), *, cache_dir: Path | None = None) -> KnowledgeBase:
+        """Load the bundled regulations plus those in `extra_dirs` and build the index.
+
+        `cache_dir` is where jieba caches its dictionary (the settings' `cache_path`; None: `~/.cache/exambot`).
+        """
         docs = load_documents(extra_dirs)
         clauses = [c for d in docs for c in d.clauses]
         pinned = load_pinned(((c.doc, c.clause) for c in clauses), extra_dirs)
-        return cls(clauses, pinned)
+        return cls(clauses, pinned, cache_dir=cache_dir)
 
     def clause(self, doc: str, number: str) -> Clause | None:
         """The clause with this document title and number, if any."""

@@ -32,14 +32,13 @@ _lock = threading.Lock()
 _tokenizer: jieba.Tokenizer | None = None
 
 
-def cache_dir() -> Path:
-    """Directory for jieba's dictionary cache: $EXAMBOT_CACHE_DIR, $XDG_CACHE_HOME/exambot or ~/.cache/exambot."""
-    env = os.environ.get("EXAMBOT_CACHE_DIR")
-    if env:
-        base = Path(env)
-    else:
-        xdg = os.environ.get("XDG_CACHE_HOME")
-        base = (Path(xdg) if xdg else Path.home() / ".cache") / "exambot"
+def usable_cache_dir(wanted: Path | None = None) -> Path:
+    """Directory for jieba's dictionary cache: ``wanted`` (None: ``~/.cache/exambot``) when it can be created
+    and written, else the system temporary directory.
+
+    The caller chooses the directory (the settings' ``cache_path``); this package reads no environment.
+    """
+    base = wanted if wanted is not None else Path.home() / ".cache" / "exambot"
     try:
         base.mkdir(parents=True, exist_ok=True)
         if os.access(base, os.W_OK):
@@ -78,7 +77,8 @@ def normalize(text: str) -> str:
 class Analyzer:
     """Turns text into canonical words (for BM25) and character bigrams."""
 
-    def __init__(self, lexicon_dir: Path = LEXICON_DIR) -> None:
+    def __init__(self, lexicon_dir: Path = LEXICON_DIR, *, cache_dir: Path | None = None) -> None:
+        """Read the lexicon; ``cache_dir`` is where jieba caches its dictionary (see :func:`usable_cache_dir`)."""
         self.synonyms: dict[str, str] = {}
         for group in load_synonyms(lexicon_dir / "synonyms.txt"):
             canonical = normalize(group[0])
@@ -104,7 +104,7 @@ class Analyzer:
         self.general_words = general
         domain.extend(self.synonyms)
         domain.extend(w for rule in self.related.items() for w in (rule[0], *rule[1]))
-        self.tokenizer = _shared_tokenizer(domain, removed)
+        self.tokenizer = _shared_tokenizer(domain, removed, cache_dir=cache_dir)
 
     def tokens(self, text: str) -> list[tuple[str, str]]:
         """(word as typed, canonical word) of the content words of a text."""
@@ -165,16 +165,21 @@ class Analyzer:
         return [joined[i : i + 2] for i in range(len(joined) - 1)]
 
 
-def _shared_tokenizer(domain_words: Iterable[str], removed_words: Iterable[str] = ()) -> jieba.Tokenizer:
+def _shared_tokenizer(
+    domain_words: Iterable[str], removed_words: Iterable[str] = (), *, cache_dir: Path | None = None
+) -> jieba.Tokenizer:
     """One process-wide jieba tokenizer with a cached dictionary, the domain words added and
-    the phrases that glue a verb to a domain noun (进考场) removed."""
+    the phrases that glue a verb to a domain noun (进考场) removed.
+
+    ``cache_dir`` only matters to the first call, which builds the tokenizer: one process has one
+    configuration, so every later caller passes the same directory anyway."""
     global _tokenizer
     with _lock:
         if _tokenizer is None:
             logging.getLogger("jieba").setLevel(logging.WARNING)
             jieba.setLogLevel(logging.WARNING)
             tokenizer = jieba.Tokenizer()
-            tokenizer.tmp_dir = str(cache_dir())
+            tokenizer.tmp_dir = str(usable_cache_dir(cache_dir))
             tokenizer.initialize()
             _tokenizer = tokenizer
         tokenizer = _tokenizer

@@ -5,12 +5,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.delivery.rows import T
 from bot.settings import Settings
+from bot.store.engine import Database
+from bot.store.migrate import upgrade
+from bot.store.tables import ExamSession
+from scheduler.planner import load_office, load_room_plans, plan_sessions
 from scheduler.timeline import AUDIENCE_LABELS, TimelineError, compute_reminders, load_timeline
+
+if TYPE_CHECKING:
+    from bot.importer.api import SessionsChanged
 
 STATUS_LABELS = {
     "pending": "待发送",
@@ -23,26 +32,23 @@ STATUS_LABELS = {
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add ``timeline`` to the main CLI, and plan reminders whenever ``exambot import`` changes sessions."""
+    """Add ``timeline`` to the main CLI."""
     p = subparsers.add_parser("timeline", help="列出将要发送的考务提醒：时间、对象、内容和依据条款")
     p.add_argument("which", nargs="?", default="", help="日期（2026-12-05）或场次代码；默认今天")
     p.add_argument("--all", action="store_true", help="包括已发送、已取消的提醒")
     p.set_defaults(func=run_timeline)
-    try:
-        from bot.importer.cli import set_sessions_changed_hook
-    except ImportError:  # pragma: no cover - importer not present
-        return
-    set_sessions_changed_hook(plan_hook)
 
 
-async def plan_hook(session: AsyncSession, session_ids: list[int]) -> None:
-    """The importer's ``on_sessions_changed``: plan the changed sessions in its transaction."""
-    from bot.settings import load_settings
-    from scheduler.planner import plan_sessions
+def planning_step(settings: Settings) -> SessionsChanged:
+    """The importer's ``on_sessions_changed`` for ``exambot import``: plan the reminders of the changed
+    sessions inside the import's transaction, with the configured timeline, timezone and clock."""
 
-    settings = load_settings()
-    timeline = load_timeline(settings.timeline_file)
-    await plan_sessions(session, session_ids, settings.make_clock().now(), timeline=timeline, tz=settings.tz)
+    async def plan(session: AsyncSession, session_ids: list[int]) -> None:
+        # the timeline file is read only when sessions changed, as the import of staff or a roster needs none
+        timeline = load_timeline(settings.timeline_file)
+        await plan_sessions(session, session_ids, settings.make_clock().now(), timeline=timeline, tz=settings.tz)
+
+    return plan
 
 
 def run_timeline(args: argparse.Namespace, settings: Settings) -> int:
@@ -58,12 +64,6 @@ def run_timeline(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _timeline(which: str, settings: Settings, *, show_all: bool, timeline: object) -> tuple[str, int]:
-    from bot.delivery.rows import T
-    from bot.store.engine import Database
-    from bot.store.migrate import upgrade
-    from bot.store.tables import ExamSession
-    from scheduler.planner import load_office, load_room_plans
-
     tz = settings.tz
     db = Database(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
     try:

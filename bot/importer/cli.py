@@ -15,14 +15,6 @@ if TYPE_CHECKING:  # the importer, SQLAlchemy and openpyxl load only when a comm
 KINDS = ("schedule", "staff", "roster")
 EXIT_PROBLEMS = 2
 
-_sessions_hook: SessionsChanged | None = None
-
-
-def set_sessions_changed_hook(hook: SessionsChanged | None) -> None:
-    """Let the reminder scheduler plan its outbox rows when ``exambot import schedule`` changes sessions."""
-    global _sessions_hook
-    _sessions_hook = hook
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``import`` and ``template`` to the main CLI."""
@@ -43,7 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     t.set_defaults(func=run_template)
 
 
-async def _import(args: argparse.Namespace, settings: Settings) -> str:
+async def _import(args: argparse.Namespace, settings: Settings, on_sessions_changed: SessionsChanged | None) -> str:
+    # startup: the importer, SQLAlchemy and openpyxl load only when an import runs
     from bot.importer.api import import_file
     from bot.store.engine import Database
     from bot.store.migrate import upgrade
@@ -59,19 +52,25 @@ async def _import(args: argparse.Namespace, settings: Settings) -> str:
             actor=f"import:{Path(args.file).name}",
             dry_run=args.dry_run,
             year=args.year,
-            on_sessions_changed=_sessions_hook,
+            on_sessions_changed=on_sessions_changed,
         )
     finally:
         await db.dispose()
     return result.render(max_lines=None if args.dry_run else 50)
 
 
-def run_import(args: argparse.Namespace, settings: Settings) -> int:
-    """Import a file; 0 on success, 2 when the file has problems (listed on stderr)."""
-    from bot.importer.problems import ImportFailed
+def run_import(
+    args: argparse.Namespace, settings: Settings, *, on_sessions_changed: SessionsChanged | None = None
+) -> int:
+    """Import a file; 0 on success, 2 when the file has problems (listed on stderr).
+
+    ``on_sessions_changed`` is handed to :func:`bot.importer.api.import_file`: the main CLI passes the
+    reminder planning here, so an imported schedule has its reminders planned in the same transaction.
+    """
+    from bot.importer.problems import ImportFailed  # startup: see _import
 
     try:
-        text = asyncio.run(_import(args, settings))
+        text = asyncio.run(_import(args, settings, on_sessions_changed))
     except ImportFailed as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_PROBLEMS
@@ -81,7 +80,7 @@ def run_import(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_template(args: argparse.Namespace, settings: Settings) -> int:
     """Write a blank template."""
-    from bot.importer.template import write_template
+    from bot.importer.template import write_template  # startup: openpyxl loads only when a template is written
 
     out = write_template(args.kind, args.out)
     print(f"已生成模板：{out}（第二个工作表“说明”介绍各列的填写方法）")

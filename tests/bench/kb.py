@@ -186,16 +186,22 @@ def latency_ms(
 
 def cold_start_s(cache_dir: str | None) -> float:
     """Seconds for `import knowledge; KnowledgeBase.load()` in a fresh interpreter."""
+    # the knowledge package reads no environment: the cache directory is passed like the app passes it
     code = (
-        "import time; t=time.perf_counter(); from knowledge import KnowledgeBase; "
-        "KnowledgeBase.load(); print(time.perf_counter()-t)"
+        "import sys, time; t=time.perf_counter(); from pathlib import Path; from knowledge import KnowledgeBase; "
+        "KnowledgeBase.load(cache_dir=Path(sys.argv[1]) if len(sys.argv) > 1 else None); "
+        "print(time.perf_counter()-t)"
     )
     env = dict(os.environ)
     env.pop("EXAMBOT_KB_DIR", None)
-    if cache_dir is not None:
-        env["EXAMBOT_CACHE_DIR"] = cache_dir
+    extra = [cache_dir] if cache_dir is not None else []
     out = subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-W", "ignore", "-c", code, *extra],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return float(out.stdout.strip().splitlines()[-1])
 
