@@ -16,7 +16,8 @@ from bot.store.engine import Database
 from bot.store.migrate import upgrade
 from bot.store.tables import ExamSession
 from scheduler.planner import load_office, load_room_plans, plan_sessions
-from scheduler.timeline import AUDIENCE_LABELS, TimelineError, compute_reminders, load_timeline
+from scheduler.reminders import compute_reminders
+from scheduler.timeline import AUDIENCE_LABELS, TimelineError, load_timeline
 
 if TYPE_CHECKING:
     from bot.importer.api import SessionsChanged

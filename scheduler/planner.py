@@ -24,7 +24,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.delivery.rows import CANCELLED, PENDING, SENDING, T, insert_rows, new_row
 from bot.store.tables import Assignment, Duty, ExamSession, Role, Room, Staff
 from scheduler.digest import plan_digests
-from scheduler.timeline import DEFAULT_TIMELINE, PlannedMessage, RoomPlan, StaffRef, Timeline, compute_reminders
+from scheduler.reminders import PlannedMessage, RoomPlan, StaffRef, compute_reminders
+from scheduler.timeline import DEFAULT_TIMELINE, Timeline
 
 
 @dataclass

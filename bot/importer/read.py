@@ -94,7 +94,7 @@ def read_file(path: Path) -> list[Sheet]:
 
 
 def _read_xlsx(path: Path) -> list[Sheet]:
-    import openpyxl
+    import openpyxl  # startup: openpyxl loads only when a spreadsheet is read
 
     try:
         with warnings.catch_warnings():

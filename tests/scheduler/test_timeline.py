@@ -11,16 +11,8 @@ import pytest
 from bot.app import SERVICES, create_app
 from bot.settings import Settings, load_settings
 from bot.store.tables import ExamSession, SessionKind
-from scheduler.timeline import (
-    DEFAULT_TIMELINE,
-    Audience,
-    RoomPlan,
-    StaffRef,
-    TimelineError,
-    compute_reminders,
-    load_timeline,
-    parse_timeline,
-)
+from scheduler.reminders import RoomPlan, StaffRef, compute_reminders
+from scheduler.timeline import DEFAULT_TIMELINE, Audience, TimelineError, load_timeline, parse_timeline
 
 GROUP = {"type": "group", "channel": "console", "chat_id": "console:第1考场", "webhook": None, "secret": None}
 ROOM = RoomPlan(
