@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sched_helpers import Ledger
-
 from bot.adapters._text import split_utf8
 from bot.adapters.base import Capabilities, text_limits
 from bot.clock import ManualClock
@@ -22,6 +20,7 @@ from bot.model import OutgoingMessage
 from bot.store.engine import Database
 from bot.store.migrate import upgrade
 from bot.store.tables import OutboxKind, Role, Staff
+from tests.scheduler.sched_helpers import Ledger
 
 ROBOT = {"type": "group", "channel": "wecom", "chat_id": "", "webhook": "https://qy.test/s?key=k1", "secret": None}
 GROUP = {"type": "group", "channel": "console", "chat_id": "console:第1考场", "webhook": None, "secret": None}

@@ -7,8 +7,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sched_helpers import Ledger
-
 from bot.clock import ManualClock
 from bot.delivery.config import OutboxConfig
 from bot.delivery.notifier import OutboxNotifier
@@ -18,6 +16,7 @@ from bot.model import GroupTarget, OutgoingMessage, PersonTarget
 from bot.store.engine import Database
 from bot.store.migrate import upgrade
 from bot.store.tables import OutboxKind, Role, Staff
+from tests.scheduler.sched_helpers import Ledger
 
 GROUP = {"type": "group", "channel": "console", "chat_id": "console:第1考场", "webhook": None, "secret": None}
 
