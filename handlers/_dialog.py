@@ -18,8 +18,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.dispatch import CommandFunc, CommandTable, Context
 from bot.errors import UserFacingError
 from bot.model import Reply
+from bot.store.rooms import room_label, rooms_now
 from bot.store.types import UTCDateTime
 from handlers._parse import clean, cn_number, is_cancel, is_skip, nfkc, room_number, split_args
+from handlers._rooms import SEES_ALL, my_rooms_now
 
 TIMEOUT = timedelta(minutes=10)
 
@@ -258,8 +260,6 @@ def _after_expiry(ctx: Context, command: str, *, cancelled: bool) -> str | None:
 
 async def my_room_choices(ctx: Context, answers: list[Any]) -> list[str]:
     """The sender's rooms in the sessions running now."""
-    from handlers._rooms import SEES_ALL, my_rooms_now, room_label, rooms_now
-
     async with ctx.services.db.read() as s:
         mine = await my_rooms_now(ctx, s)
         if not mine and SEES_ALL(ctx):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from bot.dispatch import CommandTable, Context
 from bot.errors import UserFacingError
 from bot.model import Reply
+from bot.store.papers import Reconciliation, reconcile
+from bot.store.reports import PapersPayload
 from bot.store.tables import Report, Staff
 from handlers import _dialog, _show
 from handlers._parse import clean, report_id
@@ -21,7 +23,7 @@ from handlers._reports import (
 )
 from handlers._rooms import ANY_ROOM, SEES_ALL, WATCHER, RoomNow, room_by_id
 from handlers._typo import typo_guard
-from handlers.papers import Reconciliation, announce_change, reconcile
+from handlers.papers import announce_change
 
 CORRECT_USAGE = "/更正 编号 更正后的内容，例：/更正 12 2026000003（格式同原命令，不写考场）"
 REVOKE_USAGE = "/撤销 编号 [原因]，例：/撤销 12 报错考场"
@@ -45,7 +47,9 @@ async def _may_change(ctx: Context, rows: list[Report], where: RoomNow | None) -
 
 def _changes_papers(report: Report) -> bool:
     """A 缺考 report or a handout: changing it changes how the room's collection checks."""
-    return report.kind == "absent" or (report.kind == "papers" and report.payload.get("action") == "handout")
+    if report.kind == "papers":
+        return PapersPayload.from_payload(report.payload).is_handout
+    return report.kind == "absent"
 
 
 async def _recheck(ctx: Context, where: RoomNow | None, old: Report, before: Reconciliation | None) -> str:

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.dispatch import CommandTable, Context
 from bot.errors import UserFacingError
 from bot.model import Reply
+from bot.store.reports import IncidentPayload
 from bot.store.tables import Report
 from handlers import _dialog
 from handlers._parse import CN_NUM, ROOM_FIRST_RE, ROOM_RE, cn_number, nfkc
@@ -46,12 +47,12 @@ def parse(text: str, usage: str = USAGE) -> tuple[int | None, str]:
 
 def describe(ctx: Context, report: Report, names: dict[str, str]) -> str:
     """The description."""
-    return str(report.payload.get("text", ""))
+    return IncidentPayload.from_payload(report.payload).text
 
 
 def _alert_text(where: RoomNow, who: str, row: Report) -> str:
     place = f"{where.label}（{where.session.code}，{where.room.location}）"
-    return f"【突发事件】{place}{who} 报告：{row.payload.get('text')}（编号 {row.id}）"
+    return f"【突发事件】{place}{who} 报告：{IncidentPayload.from_payload(row.payload).text}（编号 {row.id}）"
 
 
 @once_per_message
