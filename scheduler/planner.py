@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.outbox import CANCELLED, EXPIRED, FAILED, PENDING, SENDING, SENT, T, group_target_of, insert_rows, new_row
-from bot.store.tables import Assignment, Duty, ExamSession, Role, Room, Staff
+from bot.store.reports import office_staff
+from bot.store.tables import Assignment, Duty, ExamSession, Room, Staff
 from scheduler.timeline import PlannedMessage, RoomPlan, StaffRef, Timeline, compute_reminders, load_timeline
 
 # Running schedulers register here to hear, after a planning transaction commits, of new due times.
@@ -96,9 +97,7 @@ async def load_room_plans(conn: AsyncConnection, session_ids: Sequence[int]) -> 
 
 async def load_office(conn: AsyncConnection) -> list[StaffRef]:
     """Active staff with the office role."""
-    st = Staff.__table__  # type: ignore[attr-defined]
-    rows = (await conn.execute(select(st.c.id, st.c.name, st.c.roles).where(st.c.active.is_(True)))).all()
-    return [StaffRef(i, n) for i, n, roles in rows if Role.OFFICE.value in (roles or "").split(",")]
+    return [StaffRef(st.id, st.name) for st in await office_staff(conn) if st.id is not None]
 
 
 def _session_from(m: Any) -> ExamSession:
