@@ -72,13 +72,10 @@ class DialogSpec:
     join: Callable[[list[Any]], str] = field(default=lambda answers: " ".join(str(a) for a in answers if a))
 
 
-SPECS: dict[str, DialogSpec] = {}
-
-
-def register(spec: DialogSpec) -> DialogSpec:
-    """Make a dialog known (each command module registers its own at import)."""
-    SPECS[spec.command] = spec
-    return spec
+def spec_of(ctx: Context, command: str) -> DialogSpec | None:
+    """The dialog of ``command`` among those the dispatcher's tables registered (``table.dialog(spec)``)."""
+    spec = ctx.dispatcher.dialogs.get(command)
+    return spec if isinstance(spec, DialogSpec) else None
 
 
 def _key(ctx: Context) -> tuple[str, str, str]:
@@ -159,7 +156,9 @@ async def _drop(ctx: Context) -> None:
 
 async def start(ctx: Context, command: str, answers: list[Any] | None = None) -> Reply | str | None:
     """Begin the dialog of ``command`` (replacing any open one) and ask the first question."""
-    spec = SPECS[command]
+    spec = spec_of(ctx, command)
+    if spec is None:
+        raise LookupError(f"no dialog registered for /{command}")
     channel, sender, chat = _key(ctx)
     state = DialogState(
         channel=channel,
@@ -220,7 +219,8 @@ async def dialog_hook(ctx: Context) -> Reply | str | None:
         is_command = bool(text) and text[0] in ("/", "、")
         if is_command and is_cancel(text[1:]):
             text, is_command = text[1:], False  # “/取消” ends the dialog like “取消”
-        if expired or is_command or is_cancel(text) or state.command not in SPECS:
+        spec = spec_of(ctx, state.command)
+        if expired or is_command or is_cancel(text) or spec is None:
             await s.delete(row)
     if expired:
         return _after_expiry(ctx, state.command, cancelled=is_cancel(text) and not is_command)
@@ -228,7 +228,6 @@ async def dialog_hook(ctx: Context) -> Reply | str | None:
         return None
     if is_cancel(text):
         return f"已取消 /{state.command}，没有记录任何内容。"
-    spec = SPECS.get(state.command)
     if spec is None or state.step >= len(spec.steps):
         return None
     step = spec.steps[state.step]

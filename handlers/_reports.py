@@ -234,12 +234,15 @@ class KindRules:
     after_correct: Callable[[Context, Report, RoomNow, bool], Awaitable[str]] | None = None
 
 
-KINDS: dict[str, KindRules] = {}
+def kind_rules(ctx: Context, kind: str) -> KindRules | None:
+    """The rules of report kind ``kind`` among those the dispatcher's tables registered (``table.report_kind``)."""
+    rules = ctx.dispatcher.report_kinds.get(kind)
+    return rules if isinstance(rules, KindRules) else None
 
 
 def describe(ctx: Context, report: Report, names: dict[str, str] | None = None) -> str:
     """What a report says, in one line (candidate data shown as the chat may see it)."""
-    rules = KINDS.get(report.kind)
+    rules = kind_rules(ctx, report.kind)
     p = report.payload
     if report.kind == "confirm":
         return f"确认违纪编号 {p.get('report')}"

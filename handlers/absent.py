@@ -17,7 +17,7 @@ from bot.store.rooms import candidate_tickets
 from bot.store.tables import Report
 from handlers import _dialog, _show
 from handlers._parse import CN_NUM, NONE_WORDS, clean, cn_number, split_args
-from handlers._reports import KINDS, KindRules, already_done, append, once_per_message
+from handlers._reports import KindRules, already_done, append, once_per_message
 from handlers._rooms import ANY_ROOM, REPORTER, RoomNow, resolve_room
 from handlers._typo import typo_guard
 from handlers.papers import announce_change
@@ -137,9 +137,9 @@ async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, t
     return await build(s, where, parsed, CORRECT_USAGE)
 
 
-KINDS["absent"] = KindRules(CORRECT_USAGE, _rebuild, describe)
+table.report_kind("absent", KindRules(CORRECT_USAGE, _rebuild, describe))
 
-_dialog.register(
+table.dialog(
     _dialog.DialogSpec(
         "缺考",
         (

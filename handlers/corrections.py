@@ -12,12 +12,12 @@ from handlers import _dialog, _show
 from handlers._parse import clean, report_id
 from handlers._reports import (
     KIND_LABELS,
-    KINDS,
     already_done,
     append,
     chain,
     current,
     describe,
+    kind_rules,
     once_per_message,
     split_report_id,
 )
@@ -72,7 +72,7 @@ async def correct(ctx: Context, args: str) -> Reply | str | None:
         done = await already_done(s, ctx)
         old = await current(s, rid, CORRECT_USAGE) if done is None else await s.get(Report, done.supersedes_id or rid)
         assert old is not None and old.id is not None
-        rules = KINDS.get(old.kind)
+        rules = kind_rules(ctx, old.kind)
         if rules is None:
             what = KIND_LABELS.get(old.kind, old.kind)
             raise UserFacingError(f"编号 {rid} 是{what}，不能更正，可以撤销后重报。", usage=REVOKE_USAGE)
@@ -157,18 +157,18 @@ def _id_check(t: str) -> str | None:
     return t if report_id(t.split()[0] if t.split() else "") else None
 
 
-_dialog.register(
+table.dialog(
     _dialog.DialogSpec(
         "更正",
         (_dialog.Step("要更正的报告编号？", check=_id_check), _dialog.Step("更正后的内容？（格式同原命令，不写考场）")),
         correct,
     )
 )
-_dialog.register(
+table.dialog(
     _dialog.DialogSpec(
         "撤销",
         (_dialog.Step("要撤销的报告编号？", check=_id_check), _dialog.Step("撤销原因？", optional=True)),
         revoke,
     )
 )
-_dialog.register(_dialog.DialogSpec("历史", (_dialog.Step("要查看的报告编号？", check=_id_check),), history))
+table.dialog(_dialog.DialogSpec("历史", (_dialog.Step("要查看的报告编号？", check=_id_check),), history))

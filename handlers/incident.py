@@ -14,7 +14,7 @@ from bot.store.reports import IncidentPayload
 from bot.store.tables import Report
 from handlers import _dialog
 from handlers._parse import CN_NUM, ROOM_FIRST_RE, ROOM_RE, cn_number, nfkc
-from handlers._reports import KINDS, NOBODY_TO_ALERT, KindRules, alert, alerted, already_done, append, once_per_message
+from handlers._reports import NOBODY_TO_ALERT, KindRules, alert, alerted, already_done, append, once_per_message
 from handlers._rooms import SEES_ALL, WATCHER, RoomNow, resolve_room
 from handlers._typo import typo_guard
 
@@ -91,6 +91,6 @@ async def _after_correct(ctx: Context, row: Report, where: RoomNow, fresh: bool)
     return "\n" + (f"已把更正通知考务办公室和督导（{sent} 人）。" if sent else NOBODY_TO_ALERT + "。")
 
 
-KINDS["incident"] = KindRules(CORRECT_USAGE, _rebuild, describe, _after_correct)
+table.report_kind("incident", KindRules(CORRECT_USAGE, _rebuild, describe, _after_correct))
 
-_dialog.register(_dialog.DialogSpec("突发", (_dialog.room_step(), _dialog.Step("发生了什么？请简要描述。")), record))
+table.dialog(_dialog.DialogSpec("突发", (_dialog.room_step(), _dialog.Step("发生了什么？请简要描述。")), record))

@@ -30,7 +30,6 @@ from bot.store.tables import Report
 from handlers import _dialog
 from handlers._parse import CN_NUM, ROOM_RE, clean, cn_number, room_number, take_keyword_number
 from handlers._reports import (
-    KINDS,
     KindRules,
     alert,
     alerted,
@@ -271,7 +270,7 @@ async def _after_correct(ctx: Context, row: Report, where: RoomNow, fresh: bool)
     return await _after(ctx, row, where, fresh)
 
 
-KINDS["papers"] = KindRules(CORRECT_USAGE, _rebuild, describe, _after_correct)
+table.report_kind("papers", KindRules(CORRECT_USAGE, _rebuild, describe, _after_correct))
 
 
 def _count_check(t: str) -> str | None:
@@ -291,7 +290,7 @@ def _collecting(answers: list[Any]) -> bool:
     return len(answers) > 1 and answers[1] == "回收"
 
 
-_dialog.register(
+table.dialog(
     _dialog.DialogSpec(
         "试卷",
         (

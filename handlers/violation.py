@@ -21,7 +21,6 @@ from bot.store.tables import Report, Staff
 from handlers import _dialog, _show
 from handlers._parse import clean, leading_report_id, nfkc, report_id, split_args
 from handlers._reports import (
-    KINDS,
     KindRules,
     alert,
     alerted,
@@ -367,7 +366,7 @@ async def _after_correct(ctx: Context, row: Report, where: RoomNow, fresh: bool)
     return f"\n{alerted(sent)}；请本考场另一名监考员发送 /确认 {row.id}。"
 
 
-KINDS["violation"] = KindRules(CORRECT_USAGE, _rebuild, describe, _after_correct)
+table.report_kind("violation", KindRules(CORRECT_USAGE, _rebuild, describe, _after_correct))
 
 
 def _type_check(t: str) -> str | None:
@@ -385,7 +384,7 @@ def _ticket_check(t: str) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-_dialog.register(
+table.dialog(
     _dialog.DialogSpec(
         "违纪",
         (
@@ -398,12 +397,12 @@ _dialog.register(
         record,
     )
 )
-_dialog.register(
+table.dialog(
     _dialog.DialogSpec(
         "确认", (_dialog.Step("要确认的违纪记录编号？", check=lambda t: t if report_id(t) else None),), confirm
     )
 )
-_dialog.register(
+table.dialog(
     _dialog.DialogSpec(
         "认定",
         (
