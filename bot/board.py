@@ -20,6 +20,9 @@ from aiohttp import web
 from bot.clock import Clock
 from bot.settings import Settings
 from bot.store.engine import Database
+from bot.store.papers import absent_payload, papers_payload, papers_state
+from bot.store.reports import reports_in_force
+from bot.store.rooms import room_label, sessions_of_day
 from bot.store.tables import KIND_LABELS, ExamSession, Room
 
 
@@ -66,23 +69,19 @@ class Board:
 
 async def room_states(db: Database, day: date, settings: Settings) -> list[dict[str, Any]]:
     """Per room of ``day``: session, counts and states (no candidate data)."""
-    from handlers._reports import active
-    from handlers._rooms import room_label, sessions_of_day
-    from handlers.queries import papers_state
-
     async with db.read() as s:
         rooms: list[tuple[Room, ExamSession]] = await sessions_of_day(s, day)
         ids = [r.id for r, _ in rooms if r.id is not None]
         papers = await papers_state(s, ids)
         counts: dict[tuple[int, str], int] = {}
-        for r in await active(s, ["violation", "incident"], ids):
+        for r in await reports_in_force(s, ["violation", "incident"], ids):
             counts[(r.room_id or 0, r.kind)] = counts.get((r.room_id or 0, r.kind), 0) + 1
     tz = settings.tz
     out: list[dict[str, Any]] = []
     for room, sess in rooms:
         rid = room.id or 0
-        absent = papers.absent.get(rid)
-        handout, collect = papers.handout.get(rid), papers.collect.get(rid)
+        absent = absent_payload(papers.absent.get(rid))
+        handout, collect = papers_payload(papers.handout.get(rid)), papers_payload(papers.collect.get(rid))
         rank, words = papers.status(room)
         out.append(
             {
@@ -96,10 +95,10 @@ async def room_states(db: Database, day: date, settings: Settings) -> list[dict[
                 "room": room_label(room),
                 "location": room.location,
                 "expected": room.expected,
-                "present": absent.payload.get("present") if absent else None,
-                "absent": absent.payload.get("count") if absent else None,
-                "papers_out": handout.payload.get("count") if handout else None,
-                "papers_in": collect.payload.get("count") if collect else None,
+                "present": absent.present if absent else None,
+                "absent": absent.count if absent else None,
+                "papers_out": handout.count if handout else None,
+                "papers_in": collect.count if collect else None,
                 "papers_state": words,
                 "papers_problem": rank == 0,
                 "violations": counts.get((rid, "violation"), 0),

@@ -2,6 +2,9 @@
 
 Handlers are registered explicitly into :class:`CommandTable` objects (one per handlers module)
 and never see platform payloads: only :class:`~bot.model.IncomingMessage` and a :class:`Context`.
+A table also records its guided dialogs and the report kinds its module owns; the dispatcher merges
+them from the tables it is given, so what a handler finds through ``ctx.dispatcher`` is exactly what
+those tables registered, whichever modules happen to be imported.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import structlog
 from rapidfuzz.distance import Levenshtein
@@ -70,13 +73,29 @@ class Hook:
     name: str
 
 
+class Dialog(Protocol):
+    """What the dispatcher needs of a guided dialog (the handlers define the rest): its command's name."""
+
+    @property
+    def command(self) -> str:
+        """The command (primary name, no slash) the dialog asks the arguments of."""
+        ...
+
+
+D = TypeVar("D", bound=Dialog)
+R = TypeVar("R")
+
+
 class CommandTable:
-    """Commands, hooks and fallbacks of one handlers module; the decorators only record."""
+    """Commands, hooks, fallbacks, dialogs and report kinds of one handlers module; registering only records."""
 
     def __init__(self) -> None:
         self.commands: list[Command] = []
         self.hooks: list[Hook] = []
         self.fallbacks: list[Hook] = []
+        self.dialogs: dict[str, Dialog] = {}
+        # Report kind -> the owning module's rules for it (opaque here: read by the handlers).
+        self.report_kinds: dict[str, Any] = {}
 
     def command(
         self,
@@ -117,6 +136,20 @@ class CommandTable:
 
         return deco
 
+    def dialog(self, spec: D) -> D:
+        """Register the guided dialog of ``spec.command`` (asked when the command comes without arguments)."""
+        if spec.command in self.dialogs:
+            raise ValueError(f"dialog of /{spec.command} registered twice")
+        self.dialogs[spec.command] = spec
+        return spec
+
+    def report_kind(self, kind: str, rules: R) -> R:
+        """Register the rules of report kind ``kind`` (how /更正 rebuilds and describes it)."""
+        if kind in self.report_kinds:
+            raise ValueError(f"report kind {kind!r} registered twice")
+        self.report_kinds[kind] = rules
+        return rules
+
 
 @dataclass
 class Context:
@@ -156,6 +189,8 @@ class Dispatcher:
         self.staff_cache = StaffCache()
         self.commands: list[Command] = []
         self._by_name: dict[str, Command] = {}
+        self.dialogs: dict[str, Dialog] = {}
+        self.report_kinds: dict[str, Any] = {}
         hooks: list[Hook] = []
         fallbacks: list[Hook] = []
         for table in tables:
@@ -168,6 +203,14 @@ class Dispatcher:
                 self.commands.append(cmd)
             hooks.extend(table.hooks)
             fallbacks.extend(table.fallbacks)
+            for command, spec in table.dialogs.items():
+                if command in self.dialogs:
+                    raise ValueError(f"dialog of /{command} registered twice")
+                self.dialogs[command] = spec
+            for kind, rules in table.report_kinds.items():
+                if kind in self.report_kinds:
+                    raise ValueError(f"report kind {kind!r} registered twice")
+                self.report_kinds[kind] = rules
         self.hooks = sorted(hooks, key=lambda h: h.priority)
         self.fallbacks = sorted(fallbacks, key=lambda h: h.priority)
         # Longest names first so "/缺考统计" is not read as "/缺考" + "统计".

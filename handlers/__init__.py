@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from bot.dispatch import CommandTable
+from handlers import _dialog, absent, ask, basic, corrections, incident, papers, queries, reminders, violation
 
 
 def command_tables() -> list[CommandTable]:
     """Every handlers module's table, in help order."""
-    from handlers import _dialog, absent, ask, basic, corrections, incident, papers, queries, reminders, violation
-
     return [
         basic.table,
         _dialog.table,

@@ -8,38 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.dispatch import CommandFunc, CommandTable, Context
 from bot.errors import UserFacingError
 from bot.model import Reply
-from bot.store.types import UTCDateTime
+from bot.store.rooms import room_label, rooms_now
+from bot.store.tables import DialogState
 from handlers._parse import clean, cn_number, is_cancel, is_skip, nfkc, room_number, split_args
+from handlers._rooms import SEES_ALL, my_rooms_now
 
 TIMEOUT = timedelta(minutes=10)
 
 table = CommandTable()
-
-
-class DialogState(SQLModel, table=True):
-    """One open guided dialog of one person in one chat."""
-
-    __tablename__ = "dialog_state"
-    __table_args__ = (UniqueConstraint("channel", "sender_id", "chat_key"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    channel: str = Field(max_length=32)
-    sender_id: str = Field(max_length=128)
-    chat_key: str = Field(default="", max_length=255)  # "" in a private chat
-    command: str = Field(max_length=32)
-    step: int = 0
-    answers: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 ChoicesFunc = Callable[[Context, list[Any]], Awaitable[list[str]]]
@@ -70,13 +55,10 @@ class DialogSpec:
     join: Callable[[list[Any]], str] = field(default=lambda answers: " ".join(str(a) for a in answers if a))
 
 
-SPECS: dict[str, DialogSpec] = {}
-
-
-def register(spec: DialogSpec) -> DialogSpec:
-    """Make a dialog known (each command module registers its own at import)."""
-    SPECS[spec.command] = spec
-    return spec
+def spec_of(ctx: Context, command: str) -> DialogSpec | None:
+    """The dialog of ``command`` among those the dispatcher's tables registered (``table.dialog(spec)``)."""
+    spec = ctx.dispatcher.dialogs.get(command)
+    return spec if isinstance(spec, DialogSpec) else None
 
 
 def _key(ctx: Context) -> tuple[str, str, str]:
@@ -157,7 +139,9 @@ async def _drop(ctx: Context) -> None:
 
 async def start(ctx: Context, command: str, answers: list[Any] | None = None) -> Reply | str | None:
     """Begin the dialog of ``command`` (replacing any open one) and ask the first question."""
-    spec = SPECS[command]
+    spec = spec_of(ctx, command)
+    if spec is None:
+        raise LookupError(f"no dialog registered for /{command}")
     channel, sender, chat = _key(ctx)
     state = DialogState(
         channel=channel,
@@ -218,7 +202,8 @@ async def dialog_hook(ctx: Context) -> Reply | str | None:
         is_command = bool(text) and text[0] in ("/", "、")
         if is_command and is_cancel(text[1:]):
             text, is_command = text[1:], False  # “/取消” ends the dialog like “取消”
-        if expired or is_command or is_cancel(text) or state.command not in SPECS:
+        spec = spec_of(ctx, state.command)
+        if expired or is_command or is_cancel(text) or spec is None:
             await s.delete(row)
     if expired:
         return _after_expiry(ctx, state.command, cancelled=is_cancel(text) and not is_command)
@@ -226,7 +211,6 @@ async def dialog_hook(ctx: Context) -> Reply | str | None:
         return None
     if is_cancel(text):
         return f"已取消 /{state.command}，没有记录任何内容。"
-    spec = SPECS.get(state.command)
     if spec is None or state.step >= len(spec.steps):
         return None
     step = spec.steps[state.step]
@@ -258,8 +242,6 @@ def _after_expiry(ctx: Context, command: str, *, cancelled: bool) -> str | None:
 
 async def my_room_choices(ctx: Context, answers: list[Any]) -> list[str]:
     """The sender's rooms in the sessions running now."""
-    from handlers._rooms import SEES_ALL, my_rooms_now, room_label, rooms_now
-
     async with ctx.services.db.read() as s:
         mine = await my_rooms_now(ctx, s)
         if not mine and SEES_ALL(ctx):

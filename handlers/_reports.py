@@ -6,12 +6,11 @@ keeps the first row's id in ``payload["root"]`` so confirmations and determinati
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
-from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,7 +19,8 @@ from bot.directory import person_targets
 from bot.dispatch import Context
 from bot.errors import UserFacingError
 from bot.model import OutgoingMessage, Reply
-from bot.store.tables import AuditLog, Report, Role, Staff
+from bot.store.reports import staff_with_roles
+from bot.store.tables import AuditLog, Report, Role
 from handlers._parse import leading_report_id
 from handlers._rooms import RoomNow
 
@@ -190,40 +190,12 @@ async def chain(s: AsyncSession, report_id: int) -> list[Report]:
     return back
 
 
-async def active(s: AsyncSession, kinds: Iterable[str], room_ids: Iterable[int]) -> list[Report]:
-    """Reports of ``kinds`` in the rooms that still count (not superseded, not revocations), oldest first."""
-    ids = list(room_ids)
-    if not ids:
-        return []
-    superseded = select(Report.supersedes_id).where(col(Report.supersedes_id).is_not(None))
-    rows = (
-        await s.exec(
-            select(Report)
-            .where(
-                col(Report.kind).in_(list(kinds)),
-                col(Report.room_id).in_(ids),
-                col(Report.revoked).is_(False),
-                col(Report.id).not_in(superseded),
-            )
-            .order_by(col(Report.created_at), col(Report.id))
-        )
-    ).all()
-    return list(rows)
-
-
 async def alert_targets(s: AsyncSession, channel: str, exclude: int | None) -> list[Any]:
     """Private addresses of the office and the supervisors on ``channel``."""
-    # Narrowed in SQL (roles is a comma-separated list), checked exactly below: the staff list of a
-    # province-wide day is thousands of invigilators, and only a handful are alerted.
-    wanted = (Role.OFFICE, Role.SUPERVISOR, Role.ADMIN)
-    staff = (
-        await s.exec(select(Staff).where(col(Staff.active), or_(*(col(Staff.roles).contains(r.value) for r in wanted))))
-    ).all()
     targets = []
-    for st in staff:
-        if st.id == exclude or not st.has_role(*wanted):
-            continue
-        targets.extend(person_targets(st, channels=(channel,)))
+    for st in await staff_with_roles(s, Role.OFFICE, Role.SUPERVISOR, Role.ADMIN):
+        if st.id != exclude:
+            targets.extend(person_targets(st, channels=(channel,)))
     return targets
 
 
@@ -262,12 +234,15 @@ class KindRules:
     after_correct: Callable[[Context, Report, RoomNow, bool], Awaitable[str]] | None = None
 
 
-KINDS: dict[str, KindRules] = {}
+def kind_rules(ctx: Context, kind: str) -> KindRules | None:
+    """The rules of report kind ``kind`` among those the dispatcher's tables registered (``table.report_kind``)."""
+    rules = ctx.dispatcher.report_kinds.get(kind)
+    return rules if isinstance(rules, KindRules) else None
 
 
 def describe(ctx: Context, report: Report, names: dict[str, str] | None = None) -> str:
     """What a report says, in one line (candidate data shown as the chat may see it)."""
-    rules = KINDS.get(report.kind)
+    rules = kind_rules(ctx, report.kind)
     p = report.payload
     if report.kind == "confirm":
         return f"确认违纪编号 {p.get('report')}"

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 
-from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,12 +12,9 @@ from bot.dispatch import Context
 from bot.errors import UserFacingError
 from bot.model import ChatKind
 from bot.permissions import Permission, has_role
-from bot.store.tables import Assignment, Candidate, Duty, ExamSession, Role, Room, Staff
+from bot.store.rooms import in_window, now_order, room_label, rooms_now
+from bot.store.tables import Assignment, Duty, ExamSession, Role, Room, Staff
 from handlers._parse import room_number
-
-# A session counts as "now" from an hour before it starts (papers are fetched 30 minutes before)
-# until an hour after it ends (papers are counted and bound afterwards).
-WINDOW = timedelta(minutes=60)
 
 # Who may send room reports at all (the room itself is checked against the assignments).
 REPORTER = has_role(Role.INVIGILATOR, Role.EVALUATOR, Role.OFFICE)
@@ -42,8 +37,7 @@ class RoomNow:
     @property
     def label(self) -> str:
         """How the room is named in replies (第3考场)."""
-        no = self.room.room_no
-        return no if "考场" in no else f"第{no}考场"
+        return room_label(self.room)
 
     @property
     def room_id(self) -> int:
@@ -73,37 +67,6 @@ def full_data(ctx: Context) -> bool:
     return is_private(ctx) and SEES_ALL(ctx)
 
 
-def room_label(room: Room) -> str:
-    """第3考场 for a stored room."""
-    return room.room_no if "考场" in room.room_no else f"第{room.room_no}考场"
-
-
-def _now_order(now: datetime) -> Callable[[tuple[Room, ExamSession]], tuple[int, float]]:
-    def rank(item: tuple[Room, ExamSession]) -> tuple[int, float]:
-        sess = item[1]
-        running = sess.starts_at <= now <= sess.ends_at
-        return (0 if running else 1, abs((sess.starts_at - now).total_seconds()))
-
-    return rank
-
-
-def _in_window(now: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-    return col(ExamSession.starts_at) <= now + WINDOW, col(ExamSession.ends_at) >= now - WINDOW
-
-
-async def rooms_now(s: AsyncSession, now: datetime) -> list[tuple[Room, ExamSession]]:
-    """Rooms whose session is running now (with the window), running ones first, then by start."""
-    rows = (
-        await s.exec(
-            select(Room, ExamSession)
-            .join(ExamSession, col(ExamSession.id) == col(Room.session_id))
-            .where(*_in_window(now))
-            .order_by(col(ExamSession.starts_at), col(Room.id))
-        )
-    ).all()
-    return sorted(rows, key=_now_order(now))
-
-
 async def duties_of(s: AsyncSession, staff: Staff | None, room_ids: list[int]) -> dict[int, Duty]:
     """The sender's duty per room id."""
     if staff is None or not room_ids:
@@ -129,14 +92,14 @@ async def my_rooms_now(ctx: Context, s: AsyncSession) -> list[RoomNow]:
             select(Room, ExamSession, Assignment)
             .join(ExamSession, col(ExamSession.id) == col(Room.session_id))
             .join(Assignment, col(Assignment.room_id) == col(Room.id))
-            .where(col(Assignment.staff_id) == ctx.staff.id, *_in_window(ctx.now))
+            .where(col(Assignment.staff_id) == ctx.staff.id, *in_window(ctx.now))
             .order_by(col(ExamSession.starts_at), col(Room.id))
         )
     ).all()
     found: dict[int | None, RoomNow] = {}
     for room, sess, a in rows:
         found.setdefault(room.id, RoomNow(room, sess, a.duty))
-    rank = _now_order(ctx.now)
+    rank = now_order(ctx.now)
     return sorted(found.values(), key=lambda m: rank((m.room, m.session)))
 
 
@@ -182,19 +145,6 @@ async def room_staff(s: AsyncSession, room_id: int) -> list[tuple[Staff, Duty]]:
     return [(st, a.duty) for st, a in rows]
 
 
-async def sessions_of_day(s: AsyncSession, day: date) -> list[tuple[Room, ExamSession]]:
-    """Every room of every session on ``day``, by start time and room."""
-    rows = (
-        await s.exec(
-            select(Room, ExamSession)
-            .join(ExamSession, col(ExamSession.id) == col(Room.session_id))
-            .where(col(ExamSession.day) == day)
-            .order_by(col(ExamSession.starts_at), col(Room.id))
-        )
-    ).all()
-    return list(rows)
-
-
 async def room_by_id(ctx: Context, s: AsyncSession, room_id: int | None) -> RoomNow | None:
     """A stored room with its session and the sender's duty there."""
     if room_id is None:
@@ -206,9 +156,3 @@ async def room_by_id(ctx: Context, s: AsyncSession, room_id: int | None) -> Room
     assert sess is not None
     duties = await duties_of(s, ctx.staff, [room_id])
     return RoomNow(room, sess, duties.get(room_id))
-
-
-async def has_candidates(s: AsyncSession, room_id: int) -> set[str]:
-    """The room's candidate 准考证号 (empty when the office gave no list)."""
-    rows = (await s.exec(select(Candidate.ticket_no).where(col(Candidate.room_id) == room_id))).all()
-    return set(rows)

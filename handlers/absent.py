@@ -11,13 +11,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.dispatch import CommandTable, Context
 from bot.errors import UserFacingError
 from bot.model import Reply
+from bot.store.papers import Reconciliation, reconcile
+from bot.store.reports import AbsentPayload, reports_in_force
+from bot.store.rooms import candidate_tickets
 from bot.store.tables import Report
 from handlers import _dialog, _show
 from handlers._parse import CN_NUM, NONE_WORDS, clean, cn_number, split_args
-from handlers._reports import KINDS, KindRules, active, already_done, append, once_per_message
-from handlers._rooms import ANY_ROOM, REPORTER, RoomNow, has_candidates, resolve_room
+from handlers._reports import KindRules, already_done, append, once_per_message
+from handlers._rooms import ANY_ROOM, REPORTER, RoomNow, resolve_room
 from handlers._typo import typo_guard
-from handlers.papers import Reconciliation, announce_change, reconcile
+from handlers.papers import announce_change
 
 USAGE = "/缺考 考场 准考证号…（没有缺考写“无”），例：/缺考 3 2026000003 2026000005"
 CORRECT_USAGE = "/更正 编号 准考证号…（或“无”）"
@@ -71,7 +74,7 @@ def parse(text: str, usage: str = USAGE) -> AbsentArgs:
 
 async def build(s: AsyncSession, where: RoomNow, args: AbsentArgs, usage: str) -> dict[str, Any]:
     """The payload, with tickets checked against the room's candidate list."""
-    known = await has_candidates(s, where.room_id)
+    known = await candidate_tickets(s, where.room_id)
     if known:
         wrong = [t for t in args.tickets if t not in known]
         if wrong:
@@ -85,10 +88,10 @@ async def build(s: AsyncSession, where: RoomNow, args: AbsentArgs, usage: str) -
 
 def describe(ctx: Context, report: Report, names: dict[str, str]) -> str:
     """应考 / 实考 / 缺考 and who."""
-    p = report.payload
-    line = f"应考 {p.get('expected', 0)}，实考 {p.get('present', 0)}，缺考 {p.get('count', 0)}"
-    if p.get("tickets"):
-        line += "：" + _show.tickets(ctx, p["tickets"], names)
+    p = AbsentPayload.from_payload(report.payload)
+    line = f"应考 {p.expected}，实考 {p.present or 0}，缺考 {p.count}"
+    if p.tickets:
+        line += "：" + _show.tickets(ctx, p.tickets, names)
     return line
 
 
@@ -109,7 +112,7 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
         if row is None:
             payload = await build(s, where, parsed, USAGE)
             before = await reconcile(s, where.room)
-            previous = await active(s, ["absent"], [where.room_id])
+            previous = await reports_in_force(s, ["absent"], [where.room_id])
             replaced = previous[-1] if previous else None
             row = await append(ctx, s, "absent", where, payload, supersedes=replaced)
             after = await reconcile(s, where.room)
@@ -134,9 +137,9 @@ async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, t
     return await build(s, where, parsed, CORRECT_USAGE)
 
 
-KINDS["absent"] = KindRules(CORRECT_USAGE, _rebuild, describe)
+table.report_kind("absent", KindRules(CORRECT_USAGE, _rebuild, describe))
 
-_dialog.register(
+table.dialog(
     _dialog.DialogSpec(
         "缺考",
         (

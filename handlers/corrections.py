@@ -5,23 +5,25 @@ from __future__ import annotations
 from bot.dispatch import CommandTable, Context
 from bot.errors import UserFacingError
 from bot.model import Reply
+from bot.store.papers import Reconciliation, reconcile
+from bot.store.reports import PapersPayload
 from bot.store.tables import Report, Staff
 from handlers import _dialog, _show
 from handlers._parse import clean, report_id
 from handlers._reports import (
     KIND_LABELS,
-    KINDS,
     already_done,
     append,
     chain,
     current,
     describe,
+    kind_rules,
     once_per_message,
     split_report_id,
 )
 from handlers._rooms import ANY_ROOM, SEES_ALL, WATCHER, RoomNow, room_by_id
 from handlers._typo import typo_guard
-from handlers.papers import Reconciliation, announce_change, reconcile
+from handlers.papers import announce_change
 
 CORRECT_USAGE = "/更正 编号 更正后的内容，例：/更正 12 2026000003（格式同原命令，不写考场）"
 REVOKE_USAGE = "/撤销 编号 [原因]，例：/撤销 12 报错考场"
@@ -45,7 +47,9 @@ async def _may_change(ctx: Context, rows: list[Report], where: RoomNow | None) -
 
 def _changes_papers(report: Report) -> bool:
     """A 缺考 report or a handout: changing it changes how the room's collection checks."""
-    return report.kind == "absent" or (report.kind == "papers" and report.payload.get("action") == "handout")
+    if report.kind == "papers":
+        return PapersPayload.from_payload(report.payload).is_handout
+    return report.kind == "absent"
 
 
 async def _recheck(ctx: Context, where: RoomNow | None, old: Report, before: Reconciliation | None) -> str:
@@ -68,7 +72,7 @@ async def correct(ctx: Context, args: str) -> Reply | str | None:
         done = await already_done(s, ctx)
         old = await current(s, rid, CORRECT_USAGE) if done is None else await s.get(Report, done.supersedes_id or rid)
         assert old is not None and old.id is not None
-        rules = KINDS.get(old.kind)
+        rules = kind_rules(ctx, old.kind)
         if rules is None:
             what = KIND_LABELS.get(old.kind, old.kind)
             raise UserFacingError(f"编号 {rid} 是{what}，不能更正，可以撤销后重报。", usage=REVOKE_USAGE)
@@ -153,18 +157,18 @@ def _id_check(t: str) -> str | None:
     return t if report_id(t.split()[0] if t.split() else "") else None
 
 
-_dialog.register(
+table.dialog(
     _dialog.DialogSpec(
         "更正",
         (_dialog.Step("要更正的报告编号？", check=_id_check), _dialog.Step("更正后的内容？（格式同原命令，不写考场）")),
         correct,
     )
 )
-_dialog.register(
+table.dialog(
     _dialog.DialogSpec(
         "撤销",
         (_dialog.Step("要撤销的报告编号？", check=_id_check), _dialog.Step("撤销原因？", optional=True)),
         revoke,
     )
 )
-_dialog.register(_dialog.DialogSpec("历史", (_dialog.Step("要查看的报告编号？", check=_id_check),), history))
+table.dialog(_dialog.DialogSpec("历史", (_dialog.Step("要查看的报告编号？", check=_id_check),), history))

@@ -10,10 +10,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.dispatch import CommandTable, Context
 from bot.errors import UserFacingError
 from bot.model import Reply
+from bot.store.reports import IncidentPayload
 from bot.store.tables import Report
 from handlers import _dialog
 from handlers._parse import CN_NUM, ROOM_FIRST_RE, ROOM_RE, cn_number, nfkc
-from handlers._reports import KINDS, NOBODY_TO_ALERT, KindRules, alert, alerted, already_done, append, once_per_message
+from handlers._reports import NOBODY_TO_ALERT, KindRules, alert, alerted, already_done, append, once_per_message
 from handlers._rooms import SEES_ALL, WATCHER, RoomNow, resolve_room
 from handlers._typo import typo_guard
 
@@ -46,12 +47,12 @@ def parse(text: str, usage: str = USAGE) -> tuple[int | None, str]:
 
 def describe(ctx: Context, report: Report, names: dict[str, str]) -> str:
     """The description."""
-    return str(report.payload.get("text", ""))
+    return IncidentPayload.from_payload(report.payload).text
 
 
 def _alert_text(where: RoomNow, who: str, row: Report) -> str:
     place = f"{where.label}（{where.session.code}，{where.room.location}）"
-    return f"【突发事件】{place}{who} 报告：{row.payload.get('text')}（编号 {row.id}）"
+    return f"【突发事件】{place}{who} 报告：{IncidentPayload.from_payload(row.payload).text}（编号 {row.id}）"
 
 
 @once_per_message
@@ -90,6 +91,6 @@ async def _after_correct(ctx: Context, row: Report, where: RoomNow, fresh: bool)
     return "\n" + (f"已把更正通知考务办公室和督导（{sent} 人）。" if sent else NOBODY_TO_ALERT + "。")
 
 
-KINDS["incident"] = KindRules(CORRECT_USAGE, _rebuild, describe, _after_correct)
+table.report_kind("incident", KindRules(CORRECT_USAGE, _rebuild, describe, _after_correct))
 
-_dialog.register(_dialog.DialogSpec("突发", (_dialog.room_step(), _dialog.Step("发生了什么？请简要描述。")), record))
+table.dialog(_dialog.DialogSpec("突发", (_dialog.room_step(), _dialog.Step("发生了什么？请简要描述。")), record))

@@ -1,8 +1,7 @@
 """/试卷 /papers: papers handed out and collected, reconciled at once (监考人员守则 4(2)); /备注 closes a mismatch.
 
-Reconciled means: handed out = 答题卡 + 空白 + 损坏, collected = the same, and 答题卡 = 实考
-(应考 minus the room's reported absentees). A mismatch alerts the office and supervisors at once and
-the room shows as not reconciled until a correction or an office note (/备注) closes it.
+What reconciled means is read in bot/store/papers.py. A mismatch alerts the office and supervisors at
+once and the room shows as not reconciled until a correction or an office note (/备注) closes it.
 """
 
 from __future__ import annotations
@@ -17,13 +16,21 @@ from bot.dispatch import CommandTable, Context
 from bot.errors import UserFacingError
 from bot.model import Reply
 from bot.permissions import OFFICE
-from bot.store.tables import Report, Room
+from bot.store.papers import (
+    Reconciliation,
+    absent_payload,
+    papers_payload,
+    present_of,
+    problems_of,
+    reconcile,
+    split_papers,
+)
+from bot.store.reports import COLLECT, HANDOUT, PapersPayload, reports_in_force
+from bot.store.tables import Report
 from handlers import _dialog
-from handlers._parse import CN_NUM, ROOM_RE, clean, cn_number, take_keyword_number
+from handlers._parse import CN_NUM, ROOM_RE, clean, cn_number, room_number, take_keyword_number
 from handlers._reports import (
-    KINDS,
     KindRules,
-    active,
     alert,
     alerted,
     already_done,
@@ -73,7 +80,7 @@ def parse(text: str, usage: str = USAGE) -> PapersArgs:
     spoiled, t = take_keyword_number(t, ("损坏", "作废", "破损", "污损"))
     action: str | None = None
     count: int | None = None
-    for words, name in ((_COLLECT, "collect"), (_HANDOUT, "handout")):
+    for words, name in ((_COLLECT, COLLECT), (_HANDOUT, HANDOUT)):
         for w in sorted(words, key=len, reverse=True):
             am = re.search(rf"{re.escape(w)}\s*{_NUM}?\s*(?:份|张)?", t)
             if am is not None and (w.isascii() is False or re.search(rf"\b{w}\b", t)):
@@ -100,86 +107,28 @@ def parse(text: str, usage: str = USAGE) -> PapersArgs:
         raise UserFacingError("数字太多了，看不出哪个是考场、哪个是份数。", usage=usage)
     if count is None:
         raise UserFacingError("请写试卷份数。", usage=usage)
-    if action == "handout" and (answered is not None or blank or spoiled):
+    if action == HANDOUT and (answered is not None or blank or spoiled):
         raise UserFacingError("答题卡、空白、损坏份数请在回收时填写。", usage=usage)
     return PapersArgs(room, action, count, answered, blank or 0, spoiled or 0, guessed)
 
 
-def problems_of(counts: dict[str, Any], handout: Report | None, absent: Report | None, expected: int) -> list[str]:
-    """What does not add up in a collection, against the room's current handout and 实考.
-
-    Evaluated whenever a collection is shown, so a later handout, 缺考 report or correction counts.
-    """
-    count, answered = int(counts.get("count", 0)), int(counts.get("answered", 0))
-    blank, spoiled = int(counts.get("blank", 0)), int(counts.get("spoiled", 0))
-    total = answered + blank + spoiled
-    problems: list[str] = []
-    if count != total:
-        problems.append(f"回收 {count} ≠ 答题卡 {answered} + 空白 {blank} + 损坏 {spoiled}")
-    handed = int(handout.payload.get("count", 0)) if handout is not None else None
-    if handed is None:
-        problems.append("未报领取份数")
-    elif handed != total:
-        problems.append(f"领取 {handed} ≠ 答题卡 {answered} + 空白 {blank} + 损坏 {spoiled}")
-    present = int(absent.payload.get("present", expected)) if absent is not None else expected
-    if answered != present:
-        unreported = "" if absent is not None else "（未报缺考，按应考计）"
-        problems.append(f"答题卡 {answered} ≠ 实考 {present}{unreported}")
-    return problems
-
-
-@dataclass(frozen=True)
-class Reconciliation:
-    """A room's current collection and what does not add up in it now."""
-
-    collect: Report
-    problems: tuple[str, ...]
-
-    @property
-    def reconciled(self) -> bool:
-        """Everything adds up."""
-        return not self.problems
-
-
-def split_papers(rows: list[Report]) -> tuple[dict[int, Report], dict[int, Report]]:
-    """The latest active handout and collection per room id."""
-    handout: dict[int, Report] = {}
-    collect: dict[int, Report] = {}
-    for r in rows:
-        if r.room_id is not None and r.kind == "papers":
-            (handout if r.payload.get("action") == "handout" else collect)[r.room_id] = r
-    return handout, collect
-
-
-async def reconcile(s: AsyncSession, room: Room) -> Reconciliation | None:
-    """The room's collection checked against its current handout and 实考 (None before the collection)."""
-    assert room.id is not None
-    rows = await active(s, ["papers", "absent"], [room.id])
-    handout, collect = split_papers(rows)
-    c = collect.get(room.id)
-    if c is None:
-        return None
-    absent = [r for r in rows if r.kind == "absent"]
-    last_absent = absent[-1] if absent else None
-    return Reconciliation(c, tuple(problems_of(c.payload, handout.get(room.id), last_absent, room.expected)))
-
-
 async def build(s: AsyncSession, where: RoomNow, args: PapersArgs) -> dict[str, Any]:
     """The payload; a collection is reconciled against the handout and 实考 (as they stand now)."""
-    if args.action == "handout":
-        return {"action": "handout", "count": args.count}
+    if args.action == HANDOUT:
+        return {"action": HANDOUT, "count": args.count}
     answered = args.answered if args.answered is not None else args.count - args.blank - args.spoiled
-    rows = await active(s, ["papers", "absent"], [where.room_id])
+    rows = await reports_in_force(s, ["papers", "absent"], [where.room_id])
     handout, _ = split_papers(rows)
     absent = [r for r in rows if r.kind == "absent"]
     counts = {"count": args.count, "answered": answered, "blank": args.blank, "spoiled": args.spoiled}
-    h = handout.get(where.room_id)
-    problems = problems_of(counts, h, absent[-1] if absent else None, where.room.expected)
+    h = papers_payload(handout.get(where.room_id))
+    last_absent = absent_payload(absent[-1]) if absent else None
+    problems = problems_of(PapersPayload(COLLECT, **counts), h, last_absent, where.room.expected)
     return {
-        "action": "collect",
+        "action": COLLECT,
         **counts,
-        "handed_out": int(h.payload.get("count", 0)) if h else None,
-        "present": int(absent[-1].payload.get("present", where.room.expected)) if absent else where.room.expected,
+        "handed_out": h.count if h else None,
+        "present": present_of(last_absent, where.room.expected),
         "reconciled": not problems,
         "problems": problems,
     }
@@ -187,13 +136,16 @@ async def build(s: AsyncSession, where: RoomNow, args: PapersArgs) -> dict[str, 
 
 def describe(ctx: Context, report: Report, names: dict[str, str]) -> str:
     """领取 N 份 / 回收 N 份（答题卡 a，空白 b，损坏 c）核对结果."""
-    p = report.payload
-    if p.get("action") == "handout":
-        return f"领取试卷 {p.get('count')} 份"
-    line = f"回收 {p.get('count')} 份（答题卡 {p.get('answered')}，空白 {p.get('blank')}，损坏 {p.get('spoiled')}）"
-    if p.get("reconciled"):
-        return line + "，核对无误"
-    return line + "，核对不符：" + "；".join(p.get("problems", []))
+    p = PapersPayload.from_payload(report.payload)
+    if p.is_handout:
+        return f"领取试卷 {p.count} 份"
+    if p.reconciled:
+        return _counts(p) + "，核对无误"
+    return _counts(p) + "，核对不符：" + "；".join(p.problems)
+
+
+def _counts(p: PapersPayload) -> str:
+    return f"回收 {p.count} 份（答题卡 {p.answered}，空白 {p.blank}，损坏 {p.spoiled}）"
 
 
 def _alert_text(where: RoomNow, who: str, row: Report) -> str:
@@ -205,9 +157,8 @@ def _alert_text(where: RoomNow, who: str, row: Report) -> str:
 
 def describe_plain(row: Report) -> str:
     """The description without any chat context (for alerts)."""
-    p = row.payload
-    line = f"回收 {p.get('count')} 份（答题卡 {p.get('answered')}，空白 {p.get('blank')}，损坏 {p.get('spoiled')}）"
-    return line + "，" + "；".join(p.get("problems", []))
+    p = PapersPayload.from_payload(row.payload)
+    return _counts(p) + "，" + "；".join(p.problems)
 
 
 @once_per_message
@@ -226,7 +177,11 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
         if row is None:
             before = await reconcile(s, where.room)
             payload = await build(s, where, parsed)
-            same = [r for r in await active(s, ["papers"], [where.room_id]) if r.payload.get("action") == parsed.action]
+            same = [
+                r
+                for r in await reports_in_force(s, ["papers"], [where.room_id])
+                if PapersPayload.from_payload(r.payload).action == parsed.action
+            ]
             replaced = same[-1] if same else None
             row = await append(ctx, s, "papers", where, payload, supersedes=replaced)
             after = await reconcile(s, where.room)
@@ -234,14 +189,14 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
     if row.supersedes_id is not None:  # also on a redelivery
         text += f"\n（替代之前的编号 {row.supersedes_id}）"
     text += await _after(ctx, row, where, fresh)
-    if row.payload.get("action") == "handout":
+    if PapersPayload.from_payload(row.payload).is_handout:
         text += await announce_change(ctx, where, before, after, "领取份数")
     return Reply(text)
 
 
 async def _after(ctx: Context, row: Report, where: RoomNow, fresh: bool = True) -> str:
-    p = row.payload
-    if p.get("action") != "collect" or p.get("reconciled"):
+    p = PapersPayload.from_payload(row.payload)
+    if not p.is_collect or p.reconciled:
         return ""
     sent = await alert(ctx, _alert_text(where, ctx.staff.name if ctx.staff else "?", row), send=fresh)
     return f"\n{alerted(sent)}；请立即清点追查，核实后用 /更正 {row.id} 改正，或由考务办公室用 /备注 {row.id} 关闭。"
@@ -288,7 +243,7 @@ async def note(ctx: Context, args: str) -> Reply | str | None:
     async with ctx.services.db.session() as s:
         done = await already_done(s, ctx)
         report = await current(s, rid, NOTE_USAGE)
-        if report.kind != "papers" or report.payload.get("action") != "collect":
+        if report.kind != "papers" or not PapersPayload.from_payload(report.payload).is_collect:
             raise UserFacingError(f"编号 {rid} 不是试卷回收记录。", usage=NOTE_USAGE)
         where = await room_by_id(ctx, s, report.room_id)
         row = done or await append(
@@ -298,23 +253,16 @@ async def note(ctx: Context, args: str) -> Reply | str | None:
     return Reply(f"已备注编号 {rid}（{label}）：{rest}。该考场试卷核对已关闭，备注编号 {row.id}。")
 
 
-async def closed_roots(s: AsyncSession, room_ids: list[int]) -> set[int]:
-    """Collections closed by an office note."""
-    return {int(r.payload.get("ref", 0)) for r in await active(s, ["note"], room_ids) if r.payload.get("closes")}
-
-
 async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, text: str) -> dict[str, Any]:
     parsed = parse(text, CORRECT_USAGE)
     if parsed.room is not None and parsed.room != _room_no(where):
         raise UserFacingError("更正不能改考场；请撤销后在正确的考场重新报告。", usage=CORRECT_USAGE)
-    if parsed.action != old.payload.get("action"):
+    if parsed.action != PapersPayload.from_payload(old.payload).action:
         raise UserFacingError("更正不能把领取改成回收，请分别报告。", usage=CORRECT_USAGE)
     return await build(s, where, parsed)
 
 
 def _room_no(where: RoomNow) -> int | None:
-    from handlers._parse import room_number
-
     return room_number(where.room.room_no)
 
 
@@ -322,7 +270,7 @@ async def _after_correct(ctx: Context, row: Report, where: RoomNow, fresh: bool)
     return await _after(ctx, row, where, fresh)
 
 
-KINDS["papers"] = KindRules(CORRECT_USAGE, _rebuild, describe, _after_correct)
+table.report_kind("papers", KindRules(CORRECT_USAGE, _rebuild, describe, _after_correct))
 
 
 def _count_check(t: str) -> str | None:
@@ -342,7 +290,7 @@ def _collecting(answers: list[Any]) -> bool:
     return len(answers) > 1 and answers[1] == "回收"
 
 
-_dialog.register(
+table.dialog(
     _dialog.DialogSpec(
         "试卷",
         (

@@ -7,19 +7,22 @@ import io
 from dataclasses import dataclass
 from datetime import date
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.dispatch import CommandTable, Context
 from bot.errors import UserFacingError
 from bot.model import Reply
 from bot.permissions import OFFICE, PRIVATE_CHAT, SUPERVISOR_OR_OFFICE
+from bot.store.papers import absent_by_room, papers_payload, papers_state
+from bot.store.reports import AbsentPayload, RefPayload, ViolationPayload, reports_in_force
+from bot.store.rooms import room_label, sessions_of_day
 from bot.store.tables import ExamSession, Report, Room, Staff
 from handlers import _show
 from handlers._parse import clean, parse_day, room_number, split_args
-from handlers._reports import KIND_LABELS, active, describe
-from handlers._rooms import local_today, room_label, sessions_of_day
+from handlers._reports import KIND_LABELS, describe
+from handlers._rooms import local_today
 from handlers._typo import typo_guard
-from handlers.papers import closed_roots, problems_of, split_papers
 from handlers.violation import confirmed_roots, rulings
 
 VIOLATIONS_USAGE = "/违纪记录 [today|yesterday|YYYY-MM-DD] [考场]，例：/违纪记录 今天 3"
@@ -84,7 +87,7 @@ async def violations(ctx: Context, args: str) -> Reply:
         rooms = await _day_rooms(s, q)
         by_id = {r.id: r for r, _ in rooms if r.id is not None}
         ids = list(by_id)
-        rows = await active(s, ["violation"], ids)
+        rows = await reports_in_force(s, ["violation"], ids)
         ruled = await rulings(s, ids)
         confirmed = await confirmed_roots(s, ids)
         names = await _show.names_of(s, ids)
@@ -97,15 +100,11 @@ async def violations(ctx: Context, args: str) -> Reply:
         line = f"{_show.hm(ctx, r.created_at)} {room_label(room) if room else ''} {describe(ctx, r, nm)}（编号 {r.id}）"
         root = int(r.payload.get("root", r.id))
         if root in ruled:
-            line += f"；认定：{ruled[root].payload.get('action')}"
-        if r.payload.get("serious"):
+            line += f"；认定：{RefPayload.from_payload(ruled[root].payload).action}"
+        if ViolationPayload.from_payload(r.payload).serious:
             line += "；已双人确认" if root in confirmed else "；待第二人确认"
         lines.append(line)
     return Reply("\n".join(lines))
-
-
-async def _absent_by_room(s: AsyncSession, ids: list[int]) -> dict[int, Report]:
-    return {r.room_id: r for r in await active(s, ["absent"], ids) if r.room_id is not None}
 
 
 @table.command(
@@ -118,7 +117,7 @@ async def absences(ctx: Context, args: str) -> Reply:
     async with ctx.services.db.session() as s:
         rooms = await _day_rooms(s, q)
         ids = [r.id for r, _ in rooms if r.id is not None]
-        absent = await _absent_by_room(s, ids)
+        absent = await absent_by_room(s, ids)
         names = await _show.names_of(s, ids)
     if not rooms:
         return Reply(f"{_head(ctx, q)} 没有考试安排。")
@@ -133,43 +132,10 @@ async def absences(ctx: Context, args: str) -> Reply:
             lines.append(f"· {sess.code} {room_label(room)}：应考 {room.expected}，未报缺考")
             continue
         nm = {t: n for (rid, t), n in names.items() if rid == room.id}
-        total_a += int(rep.payload.get("count", 0))
+        total_a += AbsentPayload.from_payload(rep.payload).count
         lines.append(f"· {sess.code} {room_label(room)}：{describe(ctx, rep, nm)}（编号 {rep.id}）")
     lines.append(f"合计：应考 {total_e}，缺考 {total_a}" + (f"，{missing} 个考场未报" if missing else ""))
     return Reply("\n".join(lines))
-
-
-@dataclass
-class PapersState:
-    """Each room's current handout and collection, its latest 缺考 report, and the office's closing notes."""
-
-    handout: dict[int, Report]
-    collect: dict[int, Report]
-    absent: dict[int, Report]
-    closed: set[int]
-
-    def status(self, room: Room) -> tuple[int, str]:
-        """(sort rank, words): not reconciled first, then not collected, then done.
-
-        The collection is checked against the handout and 实考 as they stand now, not as they were
-        when it was recorded (a 缺考 report or a handout sent later counts).
-        """
-        rid = room.id or 0
-        h, c = self.handout.get(rid), self.collect.get(rid)
-        if c is None:
-            return (1, "未回收" if h else "未报领取")
-        problems = problems_of(c.payload, h, self.absent.get(rid), room.expected)
-        if not problems:
-            return (2, "已核对")
-        if int(c.payload.get("root", c.id or 0)) in self.closed:
-            return (2, "不符，办公室已备注关闭")
-        return (0, "核对不符：" + "；".join(problems))
-
-
-async def papers_state(s: AsyncSession, ids: list[int]) -> PapersState:
-    """Each room's current papers, 缺考 report and closing notes (also read by the office board)."""
-    handout, collect = split_papers(await active(s, ["papers"], ids))
-    return PapersState(handout, collect, await _absent_by_room(s, ids), await closed_roots(s, ids))
 
 
 @table.command(
@@ -191,10 +157,11 @@ async def paper_status(ctx: Context, args: str) -> Reply:
         return Reply(f"{_head(ctx, q)} 没有考试安排。")
     items = []
     for room, sess in rooms:
-        h, c = papers.handout.get(room.id or 0), papers.collect.get(room.id or 0)
+        c = papers.collect.get(room.id or 0)
+        h, collected = papers_payload(papers.handout.get(room.id or 0)), papers_payload(c)
         rank, words = papers.status(room)
-        out = h.payload.get("count") if h else "-"
-        back = c.payload.get("count") if c else "-"
+        out = h.count if h else "-"
+        back = collected.count if collected else "-"
         ref = f"（编号 {c.id}）" if c else ""
         items.append((rank, f"· {sess.code} {room_label(room)}：领取 {out}，回收 {back}，{words}{ref}"))
     items.sort(key=lambda x: x[0])
@@ -216,7 +183,7 @@ async def room_status(ctx: Context, args: str) -> Reply:
         papers = await papers_state(s, ids)
         absent = papers.absent
         counts: dict[tuple[int, str], int] = {}
-        for r in await active(s, ["violation", "incident"], ids):
+        for r in await reports_in_force(s, ["violation", "incident"], ids):
             key = (r.room_id or 0, r.kind)
             counts[key] = counts.get(key, 0) + 1
     if not rooms:
@@ -226,12 +193,13 @@ async def room_status(ctx: Context, args: str) -> Reply:
     for room, sess in rooms:
         rid = room.id or 0
         a = absent.get(rid)
-        present = f"实考 {a.payload.get('present')}，缺考 {a.payload.get('count')}" if a else "未报缺考"
-        h, c = papers.handout.get(rid), papers.collect.get(rid)
+        ap = AbsentPayload.from_payload(a.payload) if a else None
+        present = f"实考 {ap.present}，缺考 {ap.count}" if ap else "未报缺考"
+        h, c = papers_payload(papers.handout.get(rid)), papers_payload(papers.collect.get(rid))
         _rank, words = papers.status(room)
         lines.append(
             f"· {sess.starts_at.astimezone(tz):%H:%M} {sess.code} {room_label(room)}：应考 {room.expected}，{present}；"
-            f"试卷 领 {h.payload.get('count') if h else '-'} 收 {c.payload.get('count') if c else '-'}（{words}）；"
+            f"试卷 领 {h.count if h else '-'} 收 {c.count if c else '-'}（{words}）；"
             f"违纪 {counts.get((rid, 'violation'), 0)}，突发 {counts.get((rid, 'incident'), 0)}"
         )
     return Reply("\n".join(lines))
@@ -247,8 +215,6 @@ async def export(ctx: Context, args: str) -> Reply:
     async with ctx.services.db.session() as s:
         rooms = await _day_rooms(s, q)
         by_id = {r.id: (r, sess) for r, sess in rooms if r.id is not None}
-        from sqlmodel import col, select
-
         rows = (
             (
                 await s.exec(

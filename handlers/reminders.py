@@ -14,6 +14,7 @@ from bot.delivery.rows import SENT, T
 from bot.dispatch import CommandTable, Context, normalize
 from bot.model import Reply
 from bot.permissions import STAFF, SUPERVISOR_OR_OFFICE
+from bot.store.reports import ABSENT_REPORT, follow_up_of
 from bot.store.tables import Assignment, Duty, ExamSession, OutboxKind, ReminderAck, Room, Staff
 from scheduler.conditions import condition_holds
 from scheduler.timeline import Timeline
@@ -267,7 +268,7 @@ async def status(ctx: Context, args: str) -> Reply:
             for (room_id, step), f in follow.items():
                 if room_id != room["id"]:
                     continue
-                label = "缺考报告" if "absent" in str(f["cond"]) else "试卷回收报告"
+                label = "缺考报告" if follow_up_of(f["cond"]) == ABSENT_REPORT else "试卷回收报告"
                 if reported.get((room_id, step)):
                     bits.append(f"✓{label}")
                 elif (room_id, step) in sent_at:

@@ -15,23 +15,24 @@ from bot.dispatch import CommandTable, Context
 from bot.errors import UserFacingError
 from bot.model import Reply
 from bot.permissions import OFFICE
+from bot.store.reports import RefPayload, ViolationPayload, reports_in_force
+from bot.store.rooms import candidate_tickets
 from bot.store.tables import Report, Staff
 from handlers import _dialog, _show
 from handlers._parse import clean, leading_report_id, nfkc, report_id, split_args
 from handlers._reports import (
-    KINDS,
     KindRules,
-    active,
     alert,
     alerted,
     already_done,
     append,
+    chain,
     current,
     once_per_message,
     root_of,
     split_report_id,
 )
-from handlers._rooms import REPORTER, SEES_ALL, WATCHER, RoomNow, has_candidates, resolve_room, room_by_id
+from handlers._rooms import REPORTER, SEES_ALL, WATCHER, RoomNow, resolve_room, room_by_id
 from handlers._typo import typo_guard
 
 USAGE = "/违纪 考场 准考证号 类型 [处理] [说明]，例：/违纪 3 2026000003 抄袭 警告"
@@ -164,7 +165,7 @@ def is_serious(payload: dict[str, Any]) -> bool:
 
 async def build(s: AsyncSession, where: RoomNow, args: ViolationArgs, usage: str) -> dict[str, Any]:
     """The payload, with the ticket checked against the room's candidate list."""
-    known = await has_candidates(s, where.room_id)
+    known = await candidate_tickets(s, where.room_id)
     if known and args.ticket not in known:
         raise UserFacingError(f"准考证号 {args.ticket} 不在{where.label}的考生名单中，请核对。", usage=usage)
     payload: dict[str, Any] = {"ticket": args.ticket, "type": args.type, "action": args.action, "note": args.note}
@@ -174,11 +175,11 @@ async def build(s: AsyncSession, where: RoomNow, args: ViolationArgs, usage: str
 
 def describe(ctx: Context, report: Report, names: dict[str, str]) -> str:
     """准考证号 类型，现场处理：…（说明）."""
-    p = report.payload
-    line = f"{_show.ticket(ctx, p.get('ticket', ''), names.get(p.get('ticket', '')))} {p.get('type', '')}"
-    line += f"，现场处理：{p.get('action') or '未填写'}"
-    if p.get("note"):
-        line += f"（{p['note']}）"
+    p = ViolationPayload.from_payload(report.payload)
+    line = f"{_show.ticket(ctx, p.ticket, names.get(p.ticket))} {p.type}"
+    line += f"，现场处理：{p.action or '未填写'}"
+    if p.note:
+        line += f"（{p.note}）"
     return line
 
 
@@ -187,13 +188,13 @@ async def _names(s: AsyncSession, room_id: int) -> dict[str, str]:
 
 
 def _alert_text(where: RoomNow, staff: Staff | None, row: Report, names: dict[str, str]) -> str:
-    p = row.payload
+    p = ViolationPayload.from_payload(row.payload)
     who = staff.name if staff else "?"
-    name = names.get(p.get("ticket", ""))
-    cand = f"{p.get('ticket')}（{name}）" if name else str(p.get("ticket"))
+    name = names.get(p.ticket)
+    cand = f"{p.ticket}（{name}）" if name else p.ticket
     return (
-        f"【违纪·需关注】{where.label}（{where.session.code}）{who} 报告：{cand} {p.get('type')}，"
-        f"现场处理：{p.get('action') or '未填写'}。编号 {row.id}，待第二名监考员 /确认 {row.id}。"
+        f"【违纪·需关注】{where.label}（{where.session.code}）{who} 报告：{cand} {p.type}，"
+        f"现场处理：{p.action or '未填写'}。编号 {row.id}，待第二名监考员 /确认 {row.id}。"
     )
 
 
@@ -209,7 +210,7 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
             row = await append(ctx, s, "violation", where, await build(s, where, parsed, USAGE))
         names = await _names(s, where.room_id)
     text = f"已记录{where.label}违纪（编号 {row.id}）：{describe(ctx, row, names)}。"
-    if row.payload.get("serious"):
+    if ViolationPayload.from_payload(row.payload).serious:
         sent = await alert(ctx, _alert_text(where, ctx.staff, row, names), send=fresh)
         text += f"\n{alerted(sent)}；请本考场另一名监考员发送 /确认 {row.id}。"
     return Reply(text)
@@ -226,8 +227,8 @@ async def violation(ctx: Context, args: str) -> Reply | str | None:
 
 async def confirmations(s: AsyncSession, root: int) -> list[Report]:
     """Active confirmations of a violation chain."""
-    rows = await active(s, ["confirm"], await _room_ids_of(s, root))
-    return [r for r in rows if r.payload.get("ref") == root]
+    rows = await reports_in_force(s, ["confirm"], await _room_ids_of(s, root))
+    return [r for r in rows if RefPayload.from_payload(r.payload).ref == root]
 
 
 async def _room_ids_of(s: AsyncSession, root: int) -> list[int]:
@@ -249,7 +250,7 @@ async def confirm(ctx: Context, args: str) -> Reply | str | None:
         report = await current(s, rid, CONFIRM_USAGE)
         if report.kind != "violation":
             raise UserFacingError(f"编号 {rid} 不是违纪记录，只有违纪记录需要确认。", usage=CONFIRM_USAGE)
-        if not report.payload.get("serious"):
+        if not ViolationPayload.from_payload(report.payload).serious:
             raise UserFacingError(f"编号 {rid} 不是终止考试、宣布成绩无效或替考，不需要确认。", usage=CONFIRM_USAGE)
         where = await room_by_id(ctx, s, report.room_id)
         assert where is not None
@@ -273,8 +274,6 @@ async def confirm(ctx: Context, args: str) -> Reply | str | None:
 
 
 async def _chain_rows(s: AsyncSession, report: Report) -> list[Report]:
-    from handlers._reports import chain
-
     assert report.id is not None
     return await chain(s, report.id)
 
@@ -341,14 +340,14 @@ async def determine(ctx: Context, args: str) -> Reply | str | None:
 async def rulings(s: AsyncSession, room_ids: list[int]) -> dict[int, Report]:
     """The latest determination per violation chain root."""
     out: dict[int, Report] = {}
-    for r in await active(s, ["determination"], room_ids):
-        out[int(r.payload.get("ref", 0))] = r
+    for r in await reports_in_force(s, ["determination"], room_ids):
+        out[RefPayload.from_payload(r.payload).ref] = r
     return out
 
 
 async def confirmed_roots(s: AsyncSession, room_ids: list[int]) -> set[int]:
     """Violation chains confirmed by a second invigilator."""
-    return {int(r.payload.get("ref", 0)) for r in await active(s, ["confirm"], room_ids)}
+    return {RefPayload.from_payload(r.payload).ref for r in await reports_in_force(s, ["confirm"], room_ids)}
 
 
 async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, text: str) -> dict[str, Any]:
@@ -357,7 +356,7 @@ async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, t
 
 
 async def _after_correct(ctx: Context, row: Report, where: RoomNow, fresh: bool) -> str:
-    if not row.payload.get("serious"):
+    if not ViolationPayload.from_payload(row.payload).serious:
         return ""
     async with ctx.services.db.read() as s:
         names = await _names(s, where.room_id)
@@ -367,7 +366,7 @@ async def _after_correct(ctx: Context, row: Report, where: RoomNow, fresh: bool)
     return f"\n{alerted(sent)}；请本考场另一名监考员发送 /确认 {row.id}。"
 
 
-KINDS["violation"] = KindRules(CORRECT_USAGE, _rebuild, describe, _after_correct)
+table.report_kind("violation", KindRules(CORRECT_USAGE, _rebuild, describe, _after_correct))
 
 
 def _type_check(t: str) -> str | None:
@@ -385,7 +384,7 @@ def _ticket_check(t: str) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-_dialog.register(
+table.dialog(
     _dialog.DialogSpec(
         "违纪",
         (
@@ -398,12 +397,12 @@ _dialog.register(
         record,
     )
 )
-_dialog.register(
+table.dialog(
     _dialog.DialogSpec(
         "确认", (_dialog.Step("要确认的违纪记录编号？", check=lambda t: t if report_id(t) else None),), confirm
     )
 )
-_dialog.register(
+table.dialog(
     _dialog.DialogSpec(
         "认定",
         (

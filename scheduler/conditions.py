@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.delivery.rows import SENT, T
-from bot.store.tables import OutboxKind, ReminderAck, Report
+from bot.store.reports import has_report_in_force
+from bot.store.tables import OutboxKind, ReminderAck
 from scheduler.digest import render_digest
 
 
@@ -37,22 +38,7 @@ async def condition_holds(conn: AsyncConnection, cond: dict[str, Any]) -> bool:
         )
         return (await conn.execute(q.limit(1))).first() is None
     if kind == "report":
-        r = Report.__table__  # type: ignore[attr-defined]
-        wanted = cond.get("report")
-        report_kind = "absent" if wanted == "absent" else "papers"
-        q = select(r.c.id, r.c.payload, r.c.revoked, r.c.supersedes_id).where(
-            r.c.room_id == room_id, r.c.kind == report_kind
-        )
-        rows = (await conn.execute(q)).all()
-        superseded = {row.supersedes_id for row in rows if row.supersedes_id is not None}
-        for row_id, payload, revoked, _ in rows:
-            if revoked or row_id in superseded:  # a revocation, or a report corrected or revoked since
-                continue
-            if report_kind == "absent":
-                return True
-            if isinstance(payload, dict) and payload.get("action") == "collect":
-                return True
-        return False
+        return await has_report_in_force(conn, int(room_id or 0), str(cond.get("report") or ""))
     return False
 
 

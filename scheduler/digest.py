@@ -18,18 +18,20 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.delivery.rows import CANCELLED, EXPIRED, FAILED, PENDING, SENDING, SENT, T, insert_rows, new_row
-from bot.store.tables import ExamSession, OutboxKind, ReminderAck, Report, Role, Room, Staff
+from bot.store.reports import AbsentPayload, PapersPayload, office_staff, reports_in_force
+from bot.store.tables import ExamSession, OutboxKind, ReminderAck, Report, Room, Staff
 
 DIGEST_AFTER = timedelta(minutes=30)
 CERT_VALID_YEARS = 3
 CERT_NOTICE_BEFORE = timedelta(days=60)
 CERT_CLAUSE = "考评人员管理办法 第三条"
+# The report kinds the digest counts per room.
+DIGEST_KINDS = ("absent", "papers", "violation", "incident")
 
 
 async def _office(conn: AsyncConnection) -> list[tuple[int, str]]:
-    st = Staff.__table__  # type: ignore[attr-defined]
-    rows = (await conn.execute(select(st.c.id, st.c.name, st.c.roles).where(st.c.active.is_(True)))).all()
-    return [(i, n) for i, n, roles in rows if Role.OFFICE.value in (roles or "").split(",")]
+    """(id, name) of the office staff: whom the digest and certificate rows go to."""
+    return [(st.id, st.name) for st in await office_staff(conn) if st.id is not None]
 
 
 async def plan_digests(conn: AsyncConnection, days: set[date], now: datetime) -> int:
@@ -100,16 +102,10 @@ def _revived(due: datetime) -> dict[str, Any]:
     }
 
 
-def _current(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Reports still in force: not superseded by a later row, not revocations."""
-    superseded = {r["supersedes_id"] for r in reports if r["supersedes_id"]}
-    return [r for r in reports if r["id"] not in superseded and not r["revoked"]]
-
-
 async def render_digest(conn: AsyncConnection, day: date, tz: ZoneInfo) -> str:
     """The digest text for ``day`` from what is in the database now."""
     et, rt = ExamSession.__table__, Room.__table__  # type: ignore[attr-defined]
-    rp, ak = Report.__table__, ReminderAck.__table__  # type: ignore[attr-defined]
+    ak = ReminderAck.__table__  # type: ignore[attr-defined]
     sessions = [
         dict(m) for m in (await conn.execute(select(et).where(et.c.day == day).order_by(et.c.starts_at))).mappings()
     ]
@@ -119,9 +115,7 @@ async def render_digest(conn: AsyncConnection, day: date, tz: ZoneInfo) -> str:
         for m in (await conn.execute(select(rt).where(rt.c.session_id.in_(sids)).order_by(rt.c.room_no))).mappings()
     ]
     room_ids = [r["id"] for r in rooms]
-    reports = [
-        dict(m) for m in (await conn.execute(select(rp).where(rp.c.room_id.in_(room_ids)).order_by(rp.c.id))).mappings()
-    ]
+    reports = await reports_in_force(conn, DIGEST_KINDS, room_ids)
     acks = {(r, s) for r, s in (await conn.execute(select(ak.c.room_id, ak.c.step).where(ak.c.room_id.in_(room_ids))))}
     asks = {
         (r, st)
@@ -142,20 +136,20 @@ async def render_digest(conn: AsyncConnection, day: date, tz: ZoneInfo) -> str:
         )
     }
     need_ack = asks & went_out  # critical steps whose reminder actually went out
-    by_room: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for r in _current(reports):
-        by_room[r["room_id"]].append(r)
+    by_room: dict[int | None, list[Report]] = defaultdict(list)
+    for r in reports:
+        by_room[r.room_id].append(r)
     lines = [f"{day:%m月%d日} 考务日报（{len(sessions)} 个场次，{len(rooms)} 个考场）"]
     open_items = 0
     for sess in sessions:
         lines.append(f"【{sess['code']} {sess['starts_at'].astimezone(tz):%H:%M} {sess['occupation']}】")
         for room in (r for r in rooms if r["session_id"] == sess["id"]):
             reps = by_room.get(room["id"], [])
-            absent = [r for r in reps if r["kind"] == "absent"]
-            tickets = {t for r in absent for t in (r["payload"] or {}).get("tickets", [])}
-            collect = [r for r in reps if r["kind"] == "papers" and (r["payload"] or {}).get("action") == "collect"]
-            violations = sum(1 for r in reps if r["kind"] == "violation")
-            incidents = sum(1 for r in reps if r["kind"] == "incident")
+            absent = [r for r in reps if r.kind == "absent"]
+            tickets = {t for r in absent for t in AbsentPayload.from_payload(r.payload).tickets}
+            collect = [r for r in reps if r.kind == "papers" and PapersPayload.from_payload(r.payload).is_collect]
+            violations = sum(1 for r in reps if r.kind == "violation")
+            incidents = sum(1 for r in reps if r.kind == "incident")
             todo = []
             if not absent:
                 todo.append("缺考未报")

@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.rows import CANCELLED, PENDING, SENDING, T, insert_rows, new_row
-from bot.store.tables import Assignment, Duty, ExamSession, Role, Room, Staff
+from bot.store.reports import office_staff
+from bot.store.tables import Assignment, Duty, ExamSession, Room, Staff
 from scheduler.digest import plan_digests
 from scheduler.reminders import PlannedMessage, RoomPlan, StaffRef, compute_reminders
 from scheduler.timeline import DEFAULT_TIMELINE, Timeline
@@ -102,9 +103,7 @@ async def load_room_plans(conn: AsyncConnection, session_ids: Sequence[int]) -> 
 
 async def load_office(conn: AsyncConnection) -> list[StaffRef]:
     """Active staff with the office role."""
-    st = Staff.__table__  # type: ignore[attr-defined]
-    rows = (await conn.execute(select(st.c.id, st.c.name, st.c.roles).where(st.c.active.is_(True)))).all()
-    return [StaffRef(i, n) for i, n, roles in rows if Role.OFFICE.value in (roles or "").split(",")]
+    return [StaffRef(st.id, st.name) for st in await office_staff(conn) if st.id is not None]
 
 
 def _session_from(m: Any) -> ExamSession:

@@ -7,12 +7,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.delivery.rows import new_row
 from bot.delivery.targets import staff_target
-from bot.store.tables import OutboxKind, Role, Staff
+from bot.store.tables import OutboxKind, Staff
 
 
 def notice_texts(expired: list[dict], failed: list[dict], tz: ZoneInfo) -> list[str]:
@@ -51,13 +48,6 @@ def office_rows(notes: list[str], office: list[Staff], now: datetime) -> list[di
                 )
             )
     return rows
-
-
-async def office_staff(conn: AsyncConnection) -> list[Staff]:
-    """Active staff holding the office role."""
-    st = Staff.__table__  # type: ignore[attr-defined]
-    rows = (await conn.execute(select(st).where(st.c.active.is_(True)))).mappings().all()
-    return [s for s in (Staff(**dict(r)) for r in rows) if Role.OFFICE in s.role_set]
 
 
 def _first_line(text: str) -> str:

@@ -43,7 +43,7 @@ from sqlalchemy import text as sa_text
 from bot.clock import Clock
 from bot.delivery.config import Checks, NoChecks, OutboxConfig
 from bot.delivery.merge import Chunk, Claimed, Merger, Use, free_at, windows
-from bot.delivery.notices import notice_texts, office_rows, office_staff
+from bot.delivery.notices import notice_texts, office_rows
 from bot.delivery.rows import CANCELLED, EXPIRED, FAILED, PENDING, SENDING, SENT, T, due_times, insert_rows
 from bot.delivery.stats import Delivered, RunStats
 from bot.delivery.targets import target_from_json
@@ -51,6 +51,7 @@ from bot.directory import person_targets
 from bot.errors import PlatformError, RateLimited
 from bot.model import METRIC_LABEL, OutgoingMessage, TextFormat
 from bot.store.engine import Database
+from bot.store.reports import office_staff
 from bot.store.tables import OutboxKind, Staff
 
 log = structlog.get_logger("exambot.outbox")

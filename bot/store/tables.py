@@ -344,3 +344,23 @@ class InboundMessage(SQLModel, table=True):
     handled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     # The decoded message, for replaying a claim whose handling never finished (None: not replayable).
     payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Guided dialogs of chat commands (handlers/_dialog.py)
+
+
+class DialogState(SQLModel, table=True):
+    """One open guided dialog of one person in one chat."""
+
+    __tablename__ = "dialog_state"
+    __table_args__ = (UniqueConstraint("channel", "sender_id", "chat_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    sender_id: str = Field(max_length=128)
+    chat_key: str = Field(default="", max_length=255)  # "" in a private chat
+    command: str = Field(max_length=32)
+    step: int = 0
+    answers: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

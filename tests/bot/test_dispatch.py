@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
@@ -191,3 +193,30 @@ async def test_replies_are_counted_by_channel_and_command(demo_chat: Chat) -> No
     text = demo_chat.services.metrics.render().decode()
     assert 'exambot_messages_out_total{channel="console",command="帮助",kind="reply"} 1.0' in text
     assert 'exambot_messages_out_total{channel="console",command="unknown",kind="reply"} 1.0' in text
+
+
+def test_duplicate_dialogs_and_report_kinds_are_rejected(demo_chat: Chat) -> None:
+    """A dialog or a report kind registered on two tables is an error at start, like a command name."""
+
+    @dataclass(frozen=True)
+    class Spec:
+        command: str
+
+    def tables(register: Callable[[CommandTable], object]) -> list[CommandTable]:
+        out = [CommandTable(), CommandTable()]
+        for t in out:
+            register(t)
+        return out
+
+    with pytest.raises(ValueError, match="twice"):
+        Dispatcher(demo_chat.services, tables(lambda t: t.dialog(Spec("缺考"))))
+    with pytest.raises(ValueError, match="twice"):
+        Dispatcher(demo_chat.services, tables(lambda t: t.report_kind("absent", object())))
+    one = CommandTable()
+    one.dialog(Spec("缺考"))
+    with pytest.raises(ValueError, match="twice"):
+        one.dialog(Spec("缺考"))
+    rules = object()
+    one.report_kind("absent", rules)
+    d = Dispatcher(demo_chat.services, [one])
+    assert d.report_kinds == {"absent": rules} and list(d.dialogs) == ["缺考"]

@@ -10,13 +10,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 import bot.store.tables
-import handlers._dialog
 from bot.store.engine import async_url
 
 # Every module that defines tables, imported so that SQLModel.metadata (and autogenerate) sees them.
 TABLE_MODULES = (
-    bot.store.tables,  # the domain model
-    handlers._dialog,  # dialog_state, guided dialogs of chat commands
+    bot.store.tables,  # every table: the domain model, outbox, inbound ledger, dialog state
 )
 
 config = context.config

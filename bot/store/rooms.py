@@ -1,0 +1,73 @@
+"""Reading rooms and sessions: the rooms of a day, the rooms running now, a room's candidates, a room's name.
+
+Shared by the chat commands and the office board; nothing here knows who is asking (the sender's own
+rooms and the permission rules live with the commands, in handlers/_rooms.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import ColumnElement
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.store.tables import Candidate, ExamSession, Room
+
+# A session counts as "now" from an hour before it starts (papers are fetched 30 minutes before)
+# until an hour after it ends (papers are counted and bound afterwards).
+WINDOW = timedelta(minutes=60)
+
+
+def room_label(room: Room) -> str:
+    """第3考场 for a stored room."""
+    return room.room_no if "考场" in room.room_no else f"第{room.room_no}考场"
+
+
+def now_order(now: datetime) -> Callable[[tuple[Room, ExamSession]], tuple[int, float]]:
+    """A sort key for (room, session): running sessions first, then the nearest start."""
+
+    def rank(item: tuple[Room, ExamSession]) -> tuple[int, float]:
+        sess = item[1]
+        running = sess.starts_at <= now <= sess.ends_at
+        return (0 if running else 1, abs((sess.starts_at - now).total_seconds()))
+
+    return rank
+
+
+def in_window(now: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """Conditions on ExamSession: the session counts as "now" (see WINDOW)."""
+    return col(ExamSession.starts_at) <= now + WINDOW, col(ExamSession.ends_at) >= now - WINDOW
+
+
+async def rooms_now(s: AsyncSession, now: datetime) -> list[tuple[Room, ExamSession]]:
+    """Rooms whose session is running now (with the window), running ones first, then by start."""
+    rows = (
+        await s.exec(
+            select(Room, ExamSession)
+            .join(ExamSession, col(ExamSession.id) == col(Room.session_id))
+            .where(*in_window(now))
+            .order_by(col(ExamSession.starts_at), col(Room.id))
+        )
+    ).all()
+    return sorted(rows, key=now_order(now))
+
+
+async def sessions_of_day(s: AsyncSession, day: date) -> list[tuple[Room, ExamSession]]:
+    """Every room of every session on ``day``, by start time and room."""
+    rows = (
+        await s.exec(
+            select(Room, ExamSession)
+            .join(ExamSession, col(ExamSession.id) == col(Room.session_id))
+            .where(col(ExamSession.day) == day)
+            .order_by(col(ExamSession.starts_at), col(Room.id))
+        )
+    ).all()
+    return list(rows)
+
+
+async def candidate_tickets(s: AsyncSession, room_id: int) -> set[str]:
+    """The room's candidate 准考证号 (empty when the office gave no list)."""
+    rows = (await s.exec(select(Candidate.ticket_no).where(col(Candidate.room_id) == room_id))).all()
+    return set(rows)
