@@ -389,9 +389,11 @@ def _register_import(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
     register(sub)
 
     def run(args: argparse.Namespace, settings: Settings) -> int:
-        from scheduler.cli import planning_step  # startup: the scheduler loads only when an import runs
+        # startup: the scheduler and the adapters' registry load only when an import runs
+        from bot.adapters.registry import webhook_channel
+        from scheduler.cli import planning_step
 
-        return run_import(args, settings, on_sessions_changed=planning_step(settings))
+        return run_import(args, settings, on_sessions_changed=planning_step(settings, webhook_channel=webhook_channel))
 
     sub.choices["import"].set_defaults(func=run)
 

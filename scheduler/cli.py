@@ -15,7 +15,7 @@ from bot.settings import Settings
 from bot.store.engine import Database
 from bot.store.migrate import upgrade
 from bot.store.tables import ExamSession
-from scheduler.planner import load_office, load_room_plans, plan_sessions
+from scheduler.planner import WebhookChannel, load_office, load_room_plans, plan_sessions
 from scheduler.reminders import compute_reminders
 from scheduler.timeline import AUDIENCE_LABELS, TimelineError, load_timeline
 
@@ -40,14 +40,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(func=run_timeline)
 
 
-def planning_step(settings: Settings) -> SessionsChanged:
+def planning_step(settings: Settings, *, webhook_channel: WebhookChannel | None = None) -> SessionsChanged:
     """The importer's ``on_sessions_changed`` for ``exambot import``: plan the reminders of the changed
-    sessions inside the import's transaction, with the configured timeline, timezone and clock."""
+    sessions inside the import's transaction, with the configured timeline, timezone and clock (``webhook_channel``
+    names the platform of a room's robot webhook)."""
 
     async def plan(session: AsyncSession, session_ids: list[int]) -> None:
         # the timeline file is read only when sessions changed, as the import of staff or a roster needs none
         timeline = load_timeline(settings.timeline_file)
-        await plan_sessions(session, session_ids, settings.make_clock().now(), timeline=timeline, tz=settings.tz)
+        now = settings.make_clock().now()
+        await plan_sessions(
+            session, session_ids, now, timeline=timeline, tz=settings.tz, webhook_channel=webhook_channel
+        )
 
     return plan
 

@@ -11,7 +11,7 @@ service arms the timers from it; any other process leaves that to the service's 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -46,22 +46,30 @@ class PlanResult:
         return self.created + self.moved + self.cancelled + self.revived
 
 
-def group_target_of(group_chat: str | None, webhook: str | None, secret: str | None) -> dict[str, Any] | None:
+WebhookChannel = Callable[[str], str]  # a robot webhook's platform; the adapters know (bot.adapters.registry)
+
+
+def group_target_of(
+    group_chat: str | None, webhook: str | None, secret: str | None, webhook_channel: WebhookChannel | None = None
+) -> dict[str, Any] | None:
     """A room's group target from its ``group_chat`` ("channel:id") or robot webhook.
 
-    A robot webhook's platform is read from its address (the schedule file has one webhook column and no
-    platform column); the stored target names it from then on.
+    The schedule file has one webhook column and no platform column: ``webhook_channel`` (handed in by the
+    CLI from the adapters) names the robot's platform, and the stored target keeps it. Without it the
+    channel stays empty and a send to that robot fails visibly (the office is told).
     """
     if group_chat:
         channel = group_chat.split(":", 1)[0]
         return {"type": "group", "channel": channel, "chat_id": group_chat, "webhook": None, "secret": None}
     if webhook:
-        channel = "dingtalk" if "dingtalk" in webhook else "wecom"
+        channel = webhook_channel(webhook) if webhook_channel is not None else ""
         return {"type": "group", "channel": channel, "chat_id": "", "webhook": webhook, "secret": secret}
     return None
 
 
-async def load_room_plans(conn: AsyncConnection, session_ids: Sequence[int]) -> dict[int, list[RoomPlan]]:
+async def load_room_plans(
+    conn: AsyncConnection, session_ids: Sequence[int], *, webhook_channel: WebhookChannel | None = None
+) -> dict[int, list[RoomPlan]]:
     """The rooms of each session with their staff by duty, in room order."""
     rt = Room.__table__  # type: ignore[attr-defined]
     at = Assignment.__table__  # type: ignore[attr-defined]
@@ -92,7 +100,7 @@ async def load_room_plans(conn: AsyncConnection, session_ids: Sequence[int]) -> 
                 room_no=r["room_no"],
                 location=r["location"] or "",
                 expected=r["expected"] or 0,
-                group=group_target_of(r["group_chat"], r["robot_webhook"], r["robot_secret"]),
+                group=group_target_of(r["group_chat"], r["robot_webhook"], r["robot_secret"], webhook_channel),
                 chiefs=tuple(s for d, s in staff if d == Duty.CHIEF.value),
                 deputies=tuple(s for d, s in staff if d == Duty.DEPUTY.value),
                 staff=tuple(s for _d, s in staff),
@@ -117,6 +125,7 @@ async def plan_sessions(
     *,
     timeline: Timeline | None = None,
     tz: ZoneInfo | None = None,
+    webhook_channel: WebhookChannel | None = None,
 ) -> PlanResult:
     """Create, move or cancel the outbox rows of ``session_ids`` inside the caller's transaction.
 
@@ -135,7 +144,7 @@ async def plan_sessions(
     for i in range(0, len(ids), 500):
         part = ids[i : i + 500]
         sessions += [_session_from(m) for m in (await conn.execute(select(et).where(et.c.id.in_(part)))).mappings()]
-    rooms = await load_room_plans(conn, [s.id for s in sessions if s.id is not None])
+    rooms = await load_room_plans(conn, [s.id for s in sessions if s.id is not None], webhook_channel=webhook_channel)
     office = await load_office(conn)
     wanted: dict[str, PlannedMessage] = {}
     for sess in sessions:
@@ -231,4 +240,4 @@ async def plan_sessions(
     return result
 
 
-__all__ = ["PlanResult", "group_target_of", "load_office", "load_room_plans", "plan_sessions"]
+__all__ = ["PlanResult", "WebhookChannel", "group_target_of", "load_office", "load_room_plans", "plan_sessions"]

@@ -24,6 +24,15 @@ DINGTALK_FIELDS = ("dingtalk_app_key", "dingtalk_app_secret", "dingtalk_robot_co
 _AES_KEY = re.compile(r"^[A-Za-z0-9]{43}$")
 
 
+def webhook_channel(url: str) -> str:
+    """The platform of a group robot's webhook address.
+
+    DingTalk's robots are addressed at ``oapi.dingtalk.com/robot/send``; WeCom's at
+    ``qyapi.weixin.qq.com/cgi-bin/webhook/send``, which is also what any other address is taken for.
+    """
+    return "dingtalk" if "dingtalk" in url else "wecom"
+
+
 def _value(settings: Settings, name: str) -> str:
     value = getattr(settings, name)
     if isinstance(value, SecretStr):

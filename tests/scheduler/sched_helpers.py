@@ -19,6 +19,7 @@ from bot.delivery.sender import Outbox
 from bot.errors import PlatformError
 from bot.model import GroupTarget, OutgoingMessage, PersonTarget
 from bot.store.engine import Database
+from scheduler.conditions import TimelineChecks
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -74,7 +75,9 @@ class Day:
 
     def sender(self, **config: Any) -> Outbox:
         """Another sender (another process) on the same database."""
-        return Outbox(self.db, self.clock, self.ledger.deliver, channels=("console",), config=OutboxConfig(**config))
+        checks = TimelineChecks(SHANGHAI)
+        return Outbox(self.db, self.clock, self.ledger.deliver, channels=("console",), config=OutboxConfig(**config),
+                      checks=checks)  # fmt: skip
 
     async def rows(self, *where: Any) -> list[dict[str, Any]]:
         """Outbox rows as dicts."""
