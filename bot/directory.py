@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.model import PersonTarget
 from bot.store.tables import Staff
+from bot.tasks import Tasks
 
 if TYPE_CHECKING:
     from bot.store.engine import Database
@@ -72,6 +73,7 @@ class StaffCache:
         self._entries: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
         self._misses: dict[tuple[str, str], asyncio.Future[dict[str, Any] | None]] = {}
         self._resolver: asyncio.Task[None] | None = None
+        self._tasks = Tasks("staff-lookup")
         self.queries = 0  # how many lookups went to the database (for tests)
 
     async def lookup(self, db: Database, channel: str, user_id: str) -> Staff | None:
@@ -84,7 +86,7 @@ class StaffCache:
         if future is None:
             future = self._misses[key] = asyncio.get_running_loop().create_future()
             if self._resolver is None or self._resolver.done():
-                self._resolver = asyncio.create_task(self._resolve(db))
+                self._resolver = self._tasks.spawn(self._resolve(db), name="staff-lookup")
         found = await asyncio.shield(future)  # a cancelled sender does not cancel the others' answer
         return Staff(**found) if found is not None else None
 

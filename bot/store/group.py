@@ -28,6 +28,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.tasks import Tasks
+
 MAX_MEMBERS = 64  # a group commits after this many members even when more are waiting (bounds latency)
 
 
@@ -61,7 +63,7 @@ class GroupCommit:
         self._waiting = 0
         self._group: _Group | None = None
         self._owner: asyncio.Task[Any] | None = None
-        self._closer: asyncio.Future[None] | None = None
+        self._tasks = Tasks("group-commit")  # the close of a group a cancelled waiter left open
         self.commits = 0  # how many group transactions were committed (for tests and benchmarks)
 
     @asynccontextmanager
@@ -103,7 +105,7 @@ class GroupCommit:
             await self._turn.acquire()
         except BaseException:
             # The turn before this one may have left the group open for this waiter: close it then.
-            self._closer = asyncio.ensure_future(self._close_idle())  # referenced: the loop keeps tasks weakly
+            self._tasks.spawn(self._close_idle(), name="group-commit-close")
             raise
         finally:
             self._waiting -= 1
