@@ -29,6 +29,8 @@ from bot.store.engine import is_unavailable
 from bot.store.tables import Staff
 
 if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
     from bot.services import Services
 
 log = structlog.get_logger("exambot.dispatch")
@@ -166,6 +168,8 @@ class Context:
     notices: list[str] = field(default_factory=list)
     # Inside a platform callback: alerts are persisted before the handler goes on, sent after the answer.
     defer_notices: bool = False
+    # Keys of messages the handler wrote in its transactions (``enqueue``): sent after it returns.
+    outbox_keys: list[str] = field(default_factory=list)
 
     @property
     def now(self) -> datetime:
@@ -179,6 +183,15 @@ class Context:
     async def notify(self, messages: Sequence[OutgoingMessage]) -> None:
         """Send messages on the bot's own initiative (alerts to the office, to groups)."""
         await self.services.notifier.notify(messages, defer=self.defer_notices)
+
+    async def enqueue(self, session: AsyncSession, messages: Sequence[OutgoingMessage]) -> None:
+        """Write messages in the caller's transaction (a transactional outbox): they commit with what caused them
+        and are sent once the handler has returned. Each needs a key naming what it is about, so a redelivered
+        message or a retry after a crash writes only what is missing and sends nothing twice."""
+        if any(not m.key for m in messages):
+            raise ValueError("a message written with a report needs a key")
+        await self.services.notifier.enqueue(session, messages, self.now)
+        self.outbox_keys.extend(m.key for m in messages if m.key)
 
 
 class Dispatcher:
@@ -285,6 +298,8 @@ class Dispatcher:
                 ctx = Context(msg, staff, self.services, rid, self, defer_notices=defer_notices)
                 label, result = await self._route(ctx)
                 reply = _as_reply(result)
+                if ctx.outbox_keys:
+                    await self.services.notifier.send_keys(ctx.outbox_keys, defer=ctx.defer_notices)
             except UserFacingError as exc:
                 reply = Reply(exc.render())
             except Exception as exc:

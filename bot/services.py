@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Protocol
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
 from bot.metrics import Metrics
@@ -25,6 +28,14 @@ class Notifier(Protocol):
 
     async def notify(self, messages: Sequence[OutgoingMessage], *, defer: bool = False) -> None:
         """Deliver ``messages``; with ``defer`` they may be sent after the caller returns (never lost)."""
+        ...
+
+    async def enqueue(self, session: AsyncSession, messages: Sequence[OutgoingMessage], now: datetime) -> None:
+        """Write ``messages`` inside the caller's transaction; a message whose key is already there is skipped."""
+        ...
+
+    async def send_keys(self, keys: Sequence[str], *, defer: bool = False) -> None:
+        """Send the committed, still pending messages with these keys."""
         ...
 
 

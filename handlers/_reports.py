@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.delivery.targets import target_key, target_to_json
 from bot.directory import person_targets
 from bot.dispatch import Context
 from bot.errors import UserFacingError
@@ -199,16 +200,37 @@ async def alert_targets(s: AsyncSession, channel: str, exclude: int | None) -> l
     return targets
 
 
-async def alert(ctx: Context, text: str, *, send: bool = True) -> int:
-    """Tell the office and the supervisors at once (private chats); returns how many addresses.
+async def alert(
+    ctx: Context, text: str, *, send: bool = True, key: str | None = None, s: AsyncSession | None = None
+) -> int:
+    """Tell the office and the supervisors (private chats); returns how many people are told.
 
-    With ``send=False`` (a redelivered message) nothing is sent and the count is the same as the first time.
+    With ``key`` (what the alert is about, e.g. ``report:12``) the alert is idempotent: its rows are keyed by it
+    and by the person, written in the transaction ``s`` (the report's own, so report and alerts commit together)
+    or in one of their own, and sent after the handler returns. A redelivered message or a retry after a crash
+    writes only the rows that are missing and sends nothing twice, so the count is what the outbox holds.
+
+    Without ``key`` (not tied to a report) the alert is sent at once; with ``send=False`` (a redelivered
+    message) nothing is sent and the count is the same as the first time.
     """
-    async with ctx.services.db.read() as s:
-        targets = await alert_targets(s, ctx.message.channel, ctx.staff.id if ctx.staff else None)
+    if key is not None:
+        if s is None:
+            async with ctx.services.db.session() as own:
+                return await _queue_alert(ctx, own, text, key)
+        return await _queue_alert(ctx, s, text, key)
+    async with ctx.services.db.read() as rs:
+        targets = await alert_targets(rs, ctx.message.channel, ctx.staff.id if ctx.staff else None)
     if targets and send:
         await ctx.notify([OutgoingMessage(t, text) for t in targets])
     return len(targets)
+
+
+async def _queue_alert(ctx: Context, s: AsyncSession, text: str, key: str) -> int:
+    targets = await alert_targets(s, ctx.message.channel, ctx.staff.id if ctx.staff else None)
+    messages = [OutgoingMessage(t, text, key=f"alert:{key}:{target_key(target_to_json(t))}") for t in targets]
+    if messages:
+        await ctx.enqueue(s, messages)
+    return len(messages)
 
 
 NOBODY_TO_ALERT = "未找到可通知的办公室或督导人员，请直接电话联系考务办公室"

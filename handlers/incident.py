@@ -62,10 +62,12 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
     async with ctx.services.db.session() as s:
         row = await already_done(s, ctx)
         where = await resolve_room(ctx, s, room, USAGE, any_room=SEES_ALL)
-        fresh = row is None
         if row is None:
             row = await append(ctx, s, "incident", where, {"text": text})
-    sent = await alert(ctx, _alert_text(where, ctx.staff.name if ctx.staff else "?", row), send=fresh)
+        # In the report's transaction: report and alerts commit together; a redelivery adds only what is missing.
+        sent = await alert(
+            ctx, _alert_text(where, ctx.staff.name if ctx.staff else "?", row), key=f"report:{row.id}", s=s
+        )
     return Reply(f"已记录{where.label}突发事件（编号 {row.id}）：{text}。{alerted(sent)}；请按突发事件应急预案处置。")
 
 
@@ -87,7 +89,7 @@ async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, t
 
 async def _after_correct(ctx: Context, row: Report, where: RoomNow, fresh: bool) -> str:
     text = "【突发事件·更正】" + _alert_text(where, ctx.staff.name if ctx.staff else "?", row)
-    sent = await alert(ctx, text, send=fresh)
+    sent = await alert(ctx, text, key=f"report:{row.id}")
     return "\n" + (f"已把更正通知考务办公室和督导（{sent} 人）。" if sent else NOBODY_TO_ALERT + "。")
 
 

@@ -170,7 +170,6 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
         where = await resolve_room(ctx, s, parsed.room, USAGE, any_room=ANY_ROOM)
         if parsed.guessed and _room_no(where) == parsed.count:
             raise UserFacingError("请写试卷份数。", usage=USAGE)
-        fresh = row is None
         replaced: Report | None = None
         before: Reconciliation | None = None
         after: Reconciliation | None = None
@@ -185,20 +184,22 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
             replaced = same[-1] if same else None
             row = await append(ctx, s, "papers", where, payload, supersedes=replaced)
             after = await reconcile(s, where.room)
+        mismatch = await _after(ctx, row, where, s=s)  # a mismatch's alerts commit with the report
     text = f"已记录{where.label}试卷（编号 {row.id}）：{describe(ctx, row, {})}。"
     if row.supersedes_id is not None:  # also on a redelivery
         text += f"\n（替代之前的编号 {row.supersedes_id}）"
-    text += await _after(ctx, row, where, fresh)
+    text += mismatch
     if PapersPayload.from_payload(row.payload).is_handout:
         text += await announce_change(ctx, where, before, after, "领取份数")
     return Reply(text)
 
 
-async def _after(ctx: Context, row: Report, where: RoomNow, fresh: bool = True) -> str:
+async def _after(ctx: Context, row: Report, where: RoomNow, *, s: AsyncSession | None = None) -> str:
     p = PapersPayload.from_payload(row.payload)
     if not p.is_collect or p.reconciled:
         return ""
-    sent = await alert(ctx, _alert_text(where, ctx.staff.name if ctx.staff else "?", row), send=fresh)
+    who = ctx.staff.name if ctx.staff else "?"
+    sent = await alert(ctx, _alert_text(where, who, row), key=f"report:{row.id}", s=s)
     return f"\n{alerted(sent)}；请立即清点追查，核实后用 /更正 {row.id} 改正，或由考务办公室用 /备注 {row.id} 关闭。"
 
 
@@ -267,7 +268,7 @@ def _room_no(where: RoomNow) -> int | None:
 
 
 async def _after_correct(ctx: Context, row: Report, where: RoomNow, fresh: bool) -> str:
-    return await _after(ctx, row, where, fresh)
+    return await _after(ctx, row, where)
 
 
 table.report_kind("papers", KindRules(CORRECT_USAGE, _rebuild, describe, _after_correct))

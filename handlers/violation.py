@@ -205,13 +205,14 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
     async with ctx.services.db.session() as s:
         row = await already_done(s, ctx)
         where = await resolve_room(ctx, s, parsed.room, USAGE, any_room=SEES_ALL)
-        fresh = row is None
         if row is None:
             row = await append(ctx, s, "violation", where, await build(s, where, parsed, USAGE))
         names = await _names(s, where.room_id)
+        sent = None
+        if ViolationPayload.from_payload(row.payload).serious:  # alerts commit with the report
+            sent = await alert(ctx, _alert_text(where, ctx.staff, row, names), key=f"report:{row.id}", s=s)
     text = f"已记录{where.label}违纪（编号 {row.id}）：{describe(ctx, row, names)}。"
-    if ViolationPayload.from_payload(row.payload).serious:
-        sent = await alert(ctx, _alert_text(where, ctx.staff, row, names), send=fresh)
+    if sent is not None:
         text += f"\n{alerted(sent)}；请本考场另一名监考员发送 /确认 {row.id}。"
     return Reply(text)
 
@@ -362,7 +363,7 @@ async def _after_correct(ctx: Context, row: Report, where: RoomNow, fresh: bool)
         names = await _names(s, where.room_id)
         if await confirmations(s, root_of(row)):
             return ""
-    sent = await alert(ctx, _alert_text(where, ctx.staff, row, names), send=fresh)
+    sent = await alert(ctx, _alert_text(where, ctx.staff, row, names), key=f"report:{row.id}")
     return f"\n{alerted(sent)}；请本考场另一名监考员发送 /确认 {row.id}。"
 
 

@@ -11,7 +11,7 @@ import structlog
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.delivery.rows import T, insert_rows, new_row
+from bot.delivery.rows import PENDING, T, insert_rows, new_row
 from bot.delivery.sender import Outbox
 from bot.delivery.targets import target_to_json
 from bot.model import OutgoingMessage
@@ -66,8 +66,21 @@ class OutboxNotifier:
         ]
         async with self.outbox.db.session() as s:
             await self.enqueue(s, messages, now)
+        await self.send_keys(keys, defer=defer)
+
+    async def send_keys(self, keys: Sequence[str], *, defer: bool = False) -> None:
+        """Send the rows with these keys that are still pending (written by a transaction that has committed).
+
+        A key whose row is already sent, or was never committed (the transaction rolled back), sends nothing.
+        """
+        if not keys:
+            return
+        async with self.outbox.db.read() as s:
             conn = await s.connection()
-            ids = list((await conn.execute(select(T.c.id).where(T.c.key.in_(keys)))).scalars().all())
+            q = select(T.c.id).where(T.c.key.in_(list(keys)), T.c.status == PENDING)
+            ids = list((await conn.execute(q)).scalars().all())
+        if not ids:
+            return
         if defer:
             self._queued.update(ids)
             if self._sender is None or self._sender.done():
