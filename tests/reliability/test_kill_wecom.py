@@ -1,4 +1,4 @@
-"""kill -9 during a stream of reports over the WeCom callback: no acknowledged report lost, none stored twice."""
+"""kill -9 during a stream of reports over the WeCom callback: no acknowledged report or alert lost, none doubled."""
 
 from __future__ import annotations
 
@@ -53,9 +53,27 @@ def _stored(db_path: Path) -> dict[int, int]:
     return counts
 
 
+def _alerts(db_path: Path) -> dict[int, int]:
+    """How many alert rows (one per person told) each message number's incident has in the outbox."""
+    con = sqlite3.connect(db_path)
+    try:
+        rows = con.execute("SELECT text FROM outbox WHERE text LIKE '【突发事件】%'").fetchall()
+    finally:
+        con.close()
+    counts: dict[int, int] = {}
+    for (text,) in rows:
+        marker = int(text.split("压测事件", 1)[1][:4])
+        counts[marker] = counts.get(marker, 0) + 1
+    return counts
+
+
+ALERTED = 3  # the demo's supervisor 孙丽 and office 钱进, 马文
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_kill9_during_report_stream(tmp_path: Path, seed: int) -> None:
-    """Every report answered 200 is stored exactly once after a SIGKILL and restart; redeliveries complete the rest."""
+    """Every report answered 200 is stored exactly once after a SIGKILL and restart, with its alert to each of the
+    office and supervisors written exactly once; redeliveries complete the rest."""
     rng = random.Random(seed)
     kill_after = rng.randint(20, MESSAGES - 30)
     db_path = tmp_path / "kill.db"
@@ -87,6 +105,8 @@ def test_kill9_during_report_stream(tmp_path: Path, seed: int) -> None:
             stored = _stored(db_path)
             assert all(stored.get(i) == 1 for i in acked), {i: stored.get(i) for i in acked if stored.get(i) != 1}
             assert all(n == 1 for n in stored.values())
+            alerts = _alerts(db_path)  # a stored report has all its alerts: they commit together
+            assert all(alerts.get(i) == ALERTED for i in stored), {i: alerts.get(i) for i in stored}
             # WeCom redelivers what got no answer (same MsgId) once the lease of a dead claim has run out.
             time.sleep(5)
             retried = asyncio.run(_redeliver(inst, platform, sorted(set(range(MESSAGES)) - acked)))
@@ -94,6 +114,11 @@ def test_kill9_during_report_stream(tmp_path: Path, seed: int) -> None:
             final = _stored(db_path)
             assert sorted(final) == list(range(MESSAGES))
             assert set(final.values()) == {1}
+            final_alerts = _alerts(db_path)
+            assert sorted(final_alerts) == list(range(MESSAGES))
+            assert set(final_alerts.values()) == {ALERTED}
+            for _status, reply in retried.values():
+                assert reply is None or f"（{ALERTED} 人）" in reply  # a redelivery's reply counts what was written
         finally:
             inst.stop()
 
