@@ -1,0 +1,217 @@
+"""Benchmark: a durable report that raises alerts, over the signed WeCom callback, with the alerts written in the
+report's transaction (one transaction) against after it (two transactions), in the same run.
+
+Run: ``.venv/bin/python tests/bench/alerts.py [--requests N] [--db sqlite|postgresql://...]``
+
+Each server is the real app (``create_app``) with WeCom on, in a process of its own, on a database of its own. Its
+one handler writes an incident report and alerts the office and supervisors (three people, as in the demo) through
+``handlers._reports.alert``: either keyed and inside the report's transaction (what ``/突发`` does now), or after the
+report committed, in a transaction of its own (what it did before). The alerts go to a fake WeCom API in this
+process. A bare aiohttp handler on the same body is the same run's yardstick. After each level the outbox is
+checked: every report has its three alert rows, none doubled. Printed: req/s and p50/p99 latency at concurrency 1
+and 50. Not collected by pytest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import platform
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import callback as cb
+
+LEVELS = (1, 50)
+ALERTED = ("督导甲", "办公室乙", "办公室丙")
+ONE = "alerts in the report's transaction"
+TWO = "alerts after the report"
+
+
+def serve_alerting(port: int, db_url: str, api: str, together: bool, ready: Any) -> None:
+    """The app with one handler: an incident report plus alerts to the office and supervisors."""
+    import structlog
+    from aiohttp import web
+
+    from bot.app import create_app, freeze_after_startup
+    from bot.clock import SystemClock
+    from bot.dispatch import CommandTable, Context
+    from bot.model import Reply
+    from bot.settings import Settings
+    from bot.store.tables import Report
+    from handlers._reports import alert
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    table = CommandTable()
+
+    @table.fallback()
+    async def report(ctx: Context) -> Reply:
+        async with ctx.services.db.session() as s:
+            row = Report(
+                kind="incident",
+                payload={"text": ctx.message.text},
+                channel=ctx.message.channel,
+                message_id=ctx.message.message_id,
+                created_at=ctx.now,
+            )
+            s.add(row)
+            await s.flush()
+            text = f"【突发事件】{ctx.message.text}（编号 {row.id}）"
+            if together:
+                sent = await alert(ctx, text, key=f"report:{row.id}", s=s)
+        if not together:
+            sent = await alert(ctx, text)
+        return Reply(f"已记录，编号 {row.id}：{ctx.message.text}（{sent} 人）")
+
+    settings = Settings(
+        database_url=db_url,
+        wecom_corp_id=cb.CORP,
+        wecom_agent_id=str(cb.AGENT),
+        wecom_secret="bench-secret",
+        wecom_token=cb.TOKEN,
+        wecom_aes_key=cb.AES_KEY,
+        wecom_api_base=api,
+        log_level="WARNING",
+    )
+    asyncio.run(seed(db_url))
+    app = create_app(settings, clock=SystemClock(), tables=[table], components=[])
+    freeze_after_startup(app)
+    ready.set()
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None, handle_signals=True)
+
+
+def serve_one(port: int, db_url: str, api: str, ready: Any) -> None:
+    """Alerts written in the report's transaction."""
+    serve_alerting(port, db_url, api, True, ready)
+
+
+def serve_two(port: int, db_url: str, api: str, ready: Any) -> None:
+    """Alerts written after the report committed."""
+    serve_alerting(port, db_url, api, False, ready)
+
+
+async def seed(db_url: str) -> None:
+    """The senders (invigilators user0..) and the three people alerted."""
+    from sqlmodel import func, select
+
+    from bot.store.engine import Database
+    from bot.store.migrate import upgrade
+    from bot.store.tables import Role, Staff
+
+    db = Database(db_url)
+    try:
+        await upgrade(db)
+        async with db.session() as s:
+            if (await s.exec(select(func.count()).select_from(Staff))).one() == 0:
+                s.add_all(
+                    Staff(name=f"监考{i:03d}", roles=Role.INVIGILATOR.value, wecom_userid=f"user{i}")
+                    for i in range(cb.SENDERS)
+                )
+                roles = (Role.SUPERVISOR, Role.OFFICE, Role.OFFICE)
+                s.add_all(
+                    Staff(name=n, roles=r.value, wecom_userid=f"alerted{i}")
+                    for i, (n, r) in enumerate(zip(ALERTED, roles, strict=True))
+                )
+    finally:
+        await db.dispose()
+
+
+def verify(reqs: list[tuple[str, bytes, str]], bodies: list[str]) -> int:
+    """Replies that decrypt and answer their own message with the three people told."""
+    from tests.fakes.wecom import WeComPlatform
+
+    side = WeComPlatform(cb.TOKEN, cb.AES_KEY, cb.CORP, cb.AGENT)
+    good = 0
+    for (_, _, text), body in zip(reqs, bodies, strict=True):
+        try:
+            content = side.open_reply(body)["Content"]
+        except Exception:
+            continue
+        good += content.startswith("已记录，编号 ") and content.endswith(f"：{text}（{len(ALERTED)} 人）")
+    return good
+
+
+def alert_rows(db_path: str) -> tuple[int, int]:
+    """(incident reports, reports without exactly one alert row per person told) in a SQLite database."""
+    con = sqlite3.connect(db_path)
+    try:
+        reports = con.execute("SELECT count(*) FROM report WHERE kind = 'incident'").fetchone()[0]
+        per = con.execute(
+            "SELECT r.id, (SELECT count(*) FROM outbox o WHERE o.text LIKE '%（编号 ' || r.id || '）') "
+            "FROM report r WHERE r.kind = 'incident'"
+        ).fetchall()
+    finally:
+        con.close()
+    return reports, sum(1 for _id, n in per if n != len(ALERTED))
+
+
+def main() -> None:
+    """Run both servers and the bare yardstick at each concurrency; print the comparison."""
+    from tests.fakes.wecom import FakeWeCom
+    from tests.reliability.fake_thread import OnThread
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000, help="requests per level (concurrency 1: a fifth)")
+    parser.add_argument("--db", default="sqlite", help="'sqlite' (temp files) or a postgresql:// URL")
+    args = parser.parse_args()
+    tmp = tempfile.mkdtemp(prefix="exambot-alerts-")
+    urls = {name: f"sqlite:///{tmp}/{i}.db" if args.db == "sqlite" else args.db for i, name in enumerate((ONE, TWO))}
+    results: dict[tuple[str, int], cb.Result] = {}
+    verified: dict[tuple[str, int], int] = {}
+    with OnThread(FakeWeCom(corp_id=cb.CORP, secret="bench-secret")) as wecom:
+        bare, bare_port = cb.start(cb.serve_bare)
+        one, one_port = cb.start(serve_one, urls[ONE], wecom.url)
+        two, two_port = cb.start(serve_two, urls[TWO], wecom.url)
+        servers = (("bare", bare_port), (ONE, one_port), (TWO, two_port))
+        try:
+            for name, port in servers:
+                asyncio.run(cb.warm(port, cb.build_requests(50, f"w{name[:6]}")))
+            for c in LEVELS:
+                n = args.requests if c > 1 else max(args.requests // 5, 200)
+                for name, port in servers:
+                    reqs = cb.build_requests(n, f"{name[:6]}{c}")
+                    res, bodies = asyncio.run(cb.load(name, port, reqs, c))
+                    results[(name, c)] = res
+                    if name != "bare":
+                        verified[(name, c)] = verify(reqs, bodies)
+            time.sleep(2)  # the deferred sends finish
+        finally:
+            for proc in (bare, one, two):
+                proc.terminate()
+                proc.join(10)
+
+    print(f"# Alerting report benchmark ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})")
+    print()
+    print(
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, database {args.db}; each server its own process."
+    )
+    print()
+    print("| concurrency | server | req/s | /bare | p50 ms | p99 ms | errors | replies verified |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
+    for c in LEVELS:
+        bare_rps = results[("bare", c)].rps
+        for name, _ in servers:
+            r = results[(name, c)]
+            ver = f"{verified[(name, c)]}/{r.requests}" if name != "bare" else "-"
+            print(
+                f"| {c} | {name} | {r.rps:.0f} | {r.rps / bare_rps:.2f} | {r.pct(50):.1f} | {r.pct(99):.1f} "
+                f"| {r.errors} | {ver} |"
+            )
+    if args.db == "sqlite":
+        print()
+        for name in (ONE, TWO):
+            reports, wrong = alert_rows(urls[name].removeprefix("sqlite:///"))
+            print(f"- {name}: {reports} reports, {wrong} without exactly {len(ALERTED)} alert rows")
+
+
+if __name__ == "__main__":
+    main()
