@@ -25,6 +25,7 @@ from bot.keys import ADAPTERS, DISPATCHER, SERVICES, SETTINGS
 from bot.lifecycle import Component
 from bot.lifecycle import components as default_components
 from bot.metrics import Metrics
+from bot.privacy import GroupMask
 from bot.services import Services
 from bot.settings import ConfigError, Settings
 from bot.store.engine import Database, is_unavailable
@@ -102,7 +103,10 @@ def create_app(
     outbox = Outbox(db, clock, delivery.deliver, channels=tuple(adapters), tz=settings.tz, config=config,
                     checks=TimelineChecks(settings.tz))  # fmt: skip
     notifier = OutboxNotifier(outbox)
-    services = Services(settings=settings, db=db, clock=clock, metrics=metrics, notifier=notifier, timeline=timeline)
+    group_mask = GroupMask(db, clock, settings.tz)
+    outbox.redact_groups = group_mask.mask  # reminders and alerts to groups pass the same masking step
+    services = Services(settings=settings, db=db, clock=clock, metrics=metrics, notifier=notifier, timeline=timeline,
+                        group_mask=group_mask)  # fmt: skip
     dispatcher = Dispatcher(services, command_tables() if tables is None else tables)
     for adapter in adapters.values():
         adapter.bind(dispatcher)

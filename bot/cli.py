@@ -247,10 +247,10 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
     # stdout carries the replies; logs go to stderr and only when they matter.
     configure_logging("DEBUG" if settings.log_level == "DEBUG" else "WARNING", settings.log_json)
-    return asyncio.run(_chat_async(args.who, settings, sys.stdin, sys.stdout))
+    return asyncio.run(_chat_async(args.who, settings, sys.stdin, sys.stdout, group=args.group))
 
 
-async def _chat_async(who: str, settings: Settings, stdin: object, stdout: object) -> int:
+async def _chat_async(who: str, settings: Settings, stdin: object, stdout: object, *, group: str | None = None) -> int:
     # startup: aiohttp, the app and the database layer load only for a chat
     from aiohttp import web
 
@@ -269,12 +269,13 @@ async def _chat_async(who: str, settings: Settings, stdin: object, stdout: objec
         async with adapter.db.session() as s:
             staff = await find_staff_by_name_or_id(s, who)
         sender = str(staff.id) if staff is not None else f"unknown:{who}"
+        chat = None if group is None else (group if group.startswith("console:") else f"console:{group}")
         first = True
         for line in stdin:  # type: ignore[attr-defined]
             text = line.rstrip("\n")
             if not text.strip():
                 continue
-            reply = await adapter.handle(sender, text, None)
+            reply = await adapter.handle(sender, text, chat)
             if not first:
                 stdout.write("\n")  # type: ignore[attr-defined]
             first = False
@@ -349,6 +350,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser("chat", help="在终端里以某人的身份与机器人对话（逐行读取标准输入）")
     p.add_argument("--as", dest="who", required=True, help="姓名、企业微信/钉钉账号或人员编号")
+    p.add_argument("--group", default=None, help="在考场群里发言（群名，如 第1考场），默认私聊")
     p.set_defaults(func=_chat)
 
     p = sub.add_parser("config", help="显示生效的配置（密钥已隐藏）")

@@ -129,7 +129,14 @@ def console_group(room_no: str) -> str:
 
 
 def _candidate_name(i: int) -> str:
-    return _SURNAMES[i % len(_SURNAMES)] + _GIVEN[(i * 7) % len(_GIVEN)]
+    """A candidate's name; never a demo staff member's (a group masks candidates' names, and 赵敏 the chief would
+    read 赵* in her own room's group)."""
+    staff = {p.name for p in PEOPLE}
+    for shift in range(len(_GIVEN)):
+        name = _SURNAMES[i % len(_SURNAMES)] + _GIVEN[(i * 7 + shift) % len(_GIVEN)]
+        if name not in staff:
+            return name
+    raise AssertionError("no free candidate name")
 
 
 # What ``exambot demo`` adds to every session's start. The theory timeline's first step still useful at

@@ -315,6 +315,9 @@ class Dispatcher:
                 metrics.latency.labels(msg.channel).observe(time.perf_counter() - started)
             if ctx is not None and ctx.notices:
                 reply = _with_notices(ctx.notices, reply)
+            mask = self.services.group_mask
+            if reply is not None and msg.chat_id and mask is not None:  # a group sees no personal data
+                reply = replace(reply, text=await mask.mask(reply.text))
             log.info("message_handled", command=label, replied=reply is not None)
             if reply is not None:
                 metrics.messages_out.labels(msg.channel, "reply", command=label).inc()

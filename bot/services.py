@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.model import OutgoingMessage
+from bot.privacy import GroupMask
 from bot.settings import Settings
 from bot.store.engine import Database
 from scheduler.timeline import Timeline
@@ -75,3 +76,4 @@ class Services:
     timeline: Timeline  # loaded once by create_app from the settings' timeline file
     knowledge: KnowledgeSlot = field(default_factory=KnowledgeSlot)
     reminders: ReminderService | None = None  # set while the reminder service runs (not in `exambot chat`)
+    group_mask: GroupMask | None = None  # masks what a group chat is sent (create_app sets it)

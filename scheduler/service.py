@@ -18,6 +18,7 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
+from bot.delivery.rows import due_times
 from bot.delivery.sender import Outbox
 from bot.delivery.stats import RunStats
 from bot.tasks import Tasks
@@ -158,7 +159,7 @@ class ReminderService:
 
     async def refill(self) -> int:
         """Arm timers for pending rows due within the horizon; returns how many times are armed."""
-        times = await self.outbox.due_times(self.clock.now() + self.horizon, limit=MAX_TIMERS)
+        times = await due_times(self.outbox.db, self.clock.now() + self.horizon, limit=MAX_TIMERS)
         for t in times:
             self.wake_at(t)
         return len(self._armed)
