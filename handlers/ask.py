@@ -6,7 +6,7 @@ import hashlib
 import re
 from datetime import datetime, time
 
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -102,10 +102,12 @@ async def log_unanswered(ctx: Context, s: AsyncSession, question: str, nearest: 
             .order_by(col(UnansweredQuestion.id))
         )
     ).first()
-    if same is not None:
-        same.count += 1
-        same.last_at = ctx.now
-        s.add(same)
+    if same is not None:  # counted in SQL: two askers at once both count
+        await s.exec(
+            update(UnansweredQuestion)
+            .where(col(UnansweredQuestion.id) == same.id)
+            .values(count=col(UnansweredQuestion.count) + 1, last_at=ctx.now)
+        )
         return
     if await _rows_since(s, since, col(UnansweredQuestion.sender) == who) >= (
         STAFF_PER_DAY if ctx.staff is not None else VISITOR_PER_DAY
