@@ -54,3 +54,25 @@ def has_role(*roles: Role) -> Permission:
 ADMIN = has_role(Role.ADMIN)
 OFFICE = has_role(Role.OFFICE)
 SUPERVISOR_OR_OFFICE = has_role(Role.SUPERVISOR, Role.OFFICE)
+
+# Who outranks whom when a report is changed: what a higher role wrote is corrected or revoked only by that
+# role or above. A person holding several roles counts with the highest of them (an office member who also
+# invigilates writes, and changes, as the office).
+ROLE_RANK: dict[Role, int] = {
+    Role.INVIGILATOR: 1,
+    Role.EVALUATOR: 1,
+    Role.SUPERVISOR: 2,
+    Role.OFFICE: 3,
+    Role.ADMIN: 4,
+}
+
+
+def rank_of(roles: frozenset[Role]) -> int:
+    """The rank of a person holding ``roles``: their highest role's (0 for none)."""
+    return max((ROLE_RANK[r] for r in roles), default=0)
+
+
+def ranks_from(rank: int) -> str:
+    """Who holds ``rank`` or above, in words: “考务办公室或管理员”."""
+    labels = list(dict.fromkeys(ROLE_LABELS[r] for r, n in ROLE_RANK.items() if n >= rank))
+    return labels[0] if len(labels) == 1 else "、".join(labels[:-1]) + "或" + labels[-1]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+from datetime import datetime, time
 
+from sqlalchemy import ColumnElement, func, update
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.dispatch import CommandTable, Context, normalize
 from bot.errors import UserFacingError
@@ -12,12 +16,19 @@ from bot.model import ChatKind, Reply
 from bot.permissions import ADMIN, OFFICE
 from bot.services import Services
 from bot.store.tables import Staff, UnansweredQuestion
+from handlers._reports import actor
+from handlers._rooms import local_today
 from knowledge import Answer, KnowledgeBase, KnowledgeFileError, format_answer
 from knowledge.format import cite
 
 table = CommandTable()
 
 MAX_QUESTION = 200
+# How many new rows the log of unanswered questions takes per local day. The same question asked again that
+# day adds to the first row's count instead (whoever asks); a sender over their bound is answered, not logged.
+STAFF_PER_DAY = 20  # per staff member
+VISITOR_PER_DAY = 3  # per sender not on the staff list
+VISITORS_PER_DAY = 30  # all senders not on the staff list together
 
 # In a group chat only text that reads as a question is answered (people talk to each other there).
 _QUESTION_WORDS = re.compile(
@@ -59,17 +70,66 @@ async def answer(ctx: Context, question: str) -> Reply:
     kb = await knowledge_base(ctx.services)
     ans: Answer = kb.ask(question)
     if ans.answer is None:
+        nearest = cite(ans.matches[0])[:255] if ans.matches else None
         async with ctx.services.db.session() as s:
-            s.add(
-                UnansweredQuestion(
-                    at=ctx.now,
-                    question=question,
-                    staff_id=ctx.staff.id if ctx.staff else None,
-                    channel=ctx.message.channel,
-                    nearest=cite(ans.matches[0])[:255] if ans.matches else None,
-                )
-            )
+            await log_unanswered(ctx, s, question, nearest)
     return Reply(format_answer(ans))
+
+
+def question_key(question: str) -> str:
+    """What two questions must share to count as the same: the text without case, spaces and punctuation."""
+    bare = "".join(ch for ch in normalize(question).casefold() if ch.isalnum())
+    return hashlib.sha256(bare.encode()).hexdigest()
+
+
+def day_start(ctx: Context) -> datetime:
+    """Midnight of today in the exam time zone."""
+    return datetime.combine(local_today(ctx), time(), tzinfo=ctx.services.settings.tz)
+
+
+async def _rows_since(s: AsyncSession, since: datetime, *where: ColumnElement[bool]) -> int:
+    q = select(func.count()).select_from(UnansweredQuestion).where(col(UnansweredQuestion.at) >= since, *where)
+    return int((await s.exec(q)).one())
+
+
+async def log_unanswered(ctx: Context, s: AsyncSession, question: str, nearest: str | None) -> None:
+    """Log a question for the office: merged into today's row of the same question, or a new row within bounds."""
+    since, key, who = day_start(ctx), question_key(question), actor(ctx)
+    same = (
+        await s.exec(
+            select(UnansweredQuestion)
+            .where(col(UnansweredQuestion.key) == key, col(UnansweredQuestion.at) >= since)
+            .order_by(col(UnansweredQuestion.id))
+        )
+    ).first()
+    if same is not None:  # counted in SQL: two askers at once both count
+        await s.exec(
+            update(UnansweredQuestion)
+            .where(col(UnansweredQuestion.id) == same.id)
+            .values(count=col(UnansweredQuestion.count) + 1, last_at=ctx.now)
+        )
+        return
+    if await _rows_since(s, since, col(UnansweredQuestion.sender) == who) >= (
+        STAFF_PER_DAY if ctx.staff is not None else VISITOR_PER_DAY
+    ):
+        return
+    if (
+        ctx.staff is None
+        and await _rows_since(s, since, col(UnansweredQuestion.staff_id).is_(None)) >= VISITORS_PER_DAY
+    ):
+        return
+    s.add(
+        UnansweredQuestion(
+            at=ctx.now,
+            question=question,
+            staff_id=ctx.staff.id if ctx.staff else None,
+            channel=ctx.message.channel,
+            nearest=nearest,
+            sender=who,
+            key=key,
+            last_at=ctx.now,
+        )
+    )
 
 
 @table.command("问", "ask", "规定", summary="查询考务规定（也可以直接输入问题）", usage=ASK_USAGE)
@@ -110,19 +170,26 @@ async def unanswered(ctx: Context, args: str) -> Reply:
         raise UserFacingError("条数应为数字。", usage=UNANSWERED_USAGE)
     limit = min(int(arg or 20), 100)
     tz = ctx.services.settings.tz
+    last = func.coalesce(col(UnansweredQuestion.last_at), col(UnansweredQuestion.at))
     async with ctx.services.db.read() as s:
         rows = (
             await s.exec(
                 select(UnansweredQuestion, Staff.name)
                 .join(Staff, col(Staff.id) == col(UnansweredQuestion.staff_id), isouter=True)
-                .order_by(col(UnansweredQuestion.id).desc())
+                .order_by(last.desc(), col(UnansweredQuestion.id).desc())
                 .limit(limit)
             )
         ).all()
+        visitors_full = (
+            await _rows_since(s, day_start(ctx), col(UnansweredQuestion.staff_id).is_(None)) >= VISITORS_PER_DAY
+        )
     if not rows:
         return Reply("目前没有答不上来的问题。")
-    lines = [f"最近 {len(rows)} 个答不上来的问题（新的在前）："]
+    lines = [f"最近 {len(rows)} 个答不上来的问题（最近问过的在前）："]
     for q, name in rows:
-        lines.append(f"· {q.at.astimezone(tz):%m-%d %H:%M} {name or '访客'}：{q.question}")
+        times = f"（问过 {q.count} 次）" if q.count > 1 else ""
+        lines.append(f"· {(q.last_at or q.at).astimezone(tz):%m-%d %H:%M} {name or '访客'}：{q.question}{times}")
+    if visitors_full:
+        lines.append(f"今天未登记人员的问题已记满 {VISITORS_PER_DAY} 条，之后的不再记录（仍会回答）。")
     lines.append("可在条款文件中补充规定，或在 pinned.txt 中写固定答复，然后发送 /知识库 重载。")
     return Reply("\n".join(lines))

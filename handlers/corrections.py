@@ -9,6 +9,7 @@ from bot.store.papers import Reconciliation, reconcile
 from bot.store.reports import PapersPayload
 from bot.store.tables import Report, Staff
 from handlers import _dialog, _show
+from handlers._changes import alert_revocation, alerts_on_revoke, check_change, visible_chain
 from handlers._parse import clean, report_id
 from handlers._reports import (
     KIND_LABELS,
@@ -21,7 +22,7 @@ from handlers._reports import (
     once_per_message,
     split_report_id,
 )
-from handlers._rooms import ANY_ROOM, SEES_ALL, WATCHER, RoomNow, room_by_id
+from handlers._rooms import ANY_ROOM, WATCHER, RoomNow, room_by_id
 from handlers._typo import typo_guard
 from handlers.papers import announce_change
 
@@ -70,6 +71,7 @@ async def correct(ctx: Context, args: str) -> Reply | str | None:
     rid, text = _split(args, CORRECT_USAGE)
     async with ctx.services.db.session() as s:
         done = await already_done(s, ctx)
+        await visible_chain(ctx, s, rid, CORRECT_USAGE)
         old = await current(s, rid, CORRECT_USAGE) if done is None else await s.get(Report, done.supersedes_id or rid)
         assert old is not None and old.id is not None
         rules = kind_rules(ctx, old.kind)
@@ -77,9 +79,11 @@ async def correct(ctx: Context, args: str) -> Reply | str | None:
             what = KIND_LABELS.get(old.kind, old.kind)
             raise UserFacingError(f"编号 {rid} 是{what}，不能更正，可以撤销后重报。", usage=REVOKE_USAGE)
         where = await room_by_id(ctx, s, old.room_id)
-        if where is None or not await _may_change(ctx, await chain(s, old.id), where):
+        rows = await chain(s, old.id)
+        if where is None or not await _may_change(ctx, rows, where):
             place = where.label if where else "该考场"
             raise UserFacingError(f"只有报告人、{place}的监考人员或考务办公室可以更正编号 {rid}。", usage=CORRECT_USAGE)
+        await check_change(ctx, s, rows[: rows.index(old) + 1], rid, "更正", CORRECT_USAGE)
         if not text:
             raise UserFacingError("请写更正后的内容。", usage=rules.usage)
         row = done
@@ -105,11 +109,15 @@ async def revoke(ctx: Context, args: str) -> Reply | str | None:
     rid, reason = _split(args, REVOKE_USAGE)
     async with ctx.services.db.session() as s:
         done = await already_done(s, ctx)
+        await visible_chain(ctx, s, rid, REVOKE_USAGE)
         old = await current(s, rid, REVOKE_USAGE) if done is None else await s.get(Report, done.supersedes_id or rid)
         assert old is not None and old.id is not None
         where = await room_by_id(ctx, s, old.room_id)
-        if not await _may_change(ctx, await chain(s, old.id), where):
+        rows = await chain(s, old.id)
+        if not await _may_change(ctx, rows, where):
             raise UserFacingError(f"只有报告人、该考场的监考人员或考务办公室可以撤销编号 {rid}。", usage=REVOKE_USAGE)
+        rows = rows[: rows.index(old) + 1]
+        await check_change(ctx, s, rows, rid, "撤销", REVOKE_USAGE)
         before = await reconcile(s, where.room) if where is not None and done is None and _changes_papers(old) else None
         row = done or await append(
             ctx, s, old.kind, where, dict(old.payload), supersedes=old, revoked=True, reason=clean(reason) or "撤销"
@@ -118,6 +126,8 @@ async def revoke(ctx: Context, args: str) -> Reply | str | None:
     place = where.label if where else ""
     why = f"，原因：{clean(reason)}" if reason else ""
     text = f"已撤销{place}{label}编号 {rid}（撤销记录编号 {row.id}{why}）。原记录保留，可用 /历史 {rid} 查看。"
+    if alerts_on_revoke(rows):
+        text += await alert_revocation(ctx, where, old, row, done is None)
     return Reply(text + await _recheck(ctx, where, old, before))
 
 
@@ -129,13 +139,8 @@ async def history(ctx: Context, args: str) -> Reply | str | None:
         return await _dialog.start(ctx, "历史")
     rid, _ = _split(args, HISTORY_USAGE)
     async with ctx.services.db.session() as s:
-        rows = await chain(s, rid)
-        if not rows:
-            raise UserFacingError(f"没有编号为 {rid} 的报告，请核对编号。", usage=HISTORY_USAGE)
+        rows = await visible_chain(ctx, s, rid, HISTORY_USAGE)
         where = await room_by_id(ctx, s, rows[0].room_id)
-        mine = ctx.staff is not None and any(r.staff_id == ctx.staff.id for r in rows)
-        if not (SEES_ALL(ctx) or mine or (where is not None and where.duty is not None)):
-            raise UserFacingError("您只能查看自己负责考场的报告。", usage=HISTORY_USAGE)
         people = {st.id: st.name for st in [await s.get(Staff, r.staff_id) for r in rows if r.staff_id] if st}
         names = {t: n for (_r, t), n in (await _show.names_of(s, [where.room_id] if where else [])).items()}
     label = KIND_LABELS.get(rows[0].kind, rows[0].kind)

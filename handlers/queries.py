@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.dispatch import CommandTable, Context
 from bot.errors import UserFacingError
+from bot.exports import safe_row
 from bot.model import Reply
 from bot.permissions import OFFICE, PRIVATE_CHAT, SUPERVISOR_OR_OFFICE
 from bot.store.papers import absent_by_room, papers_payload, papers_state
@@ -232,22 +233,24 @@ async def export(ctx: Context, args: str) -> Reply:
         names = await _show.names_of(s, list(by_id))
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["编号", "时间", "场次", "考场", "类别", "内容", "报告人", "更正自", "状态"])
+    w.writerow(safe_row(["编号", "时间", "场次", "考场", "类别", "内容", "报告人", "更正自", "状态"]))
     for r in rows:
         room, sess = by_id[r.room_id or 0]
         nm = {t: n for (rid, t), n in names.items() if rid == r.room_id}
         state = "撤销记录" if r.revoked else (superseded.get(r.id or 0, "有效"))
         w.writerow(
-            [
-                r.id,
-                f"{r.created_at.astimezone(ctx.services.settings.tz):%Y-%m-%d %H:%M}",
-                sess.code,
-                room_label(room),
-                KIND_LABELS.get(r.kind, r.kind),
-                describe(ctx, r, nm),
-                people.get(r.staff_id, ""),
-                r.supersedes_id or "",
-                state,
-            ]
+            safe_row(
+                [
+                    r.id,
+                    f"{r.created_at.astimezone(ctx.services.settings.tz):%Y-%m-%d %H:%M}",
+                    sess.code,
+                    room_label(room),
+                    KIND_LABELS.get(r.kind, r.kind),
+                    describe(ctx, r, nm),
+                    people.get(r.staff_id, ""),
+                    r.supersedes_id or "",
+                    state,
+                ]
+            )
         )
     return Reply(f"{_head(ctx, q)} 报告导出（{len(rows)} 行）：\n" + buf.getvalue().strip())

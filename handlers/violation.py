@@ -19,6 +19,7 @@ from bot.store.reports import RefPayload, ViolationPayload, reports_in_force
 from bot.store.rooms import candidate_tickets
 from bot.store.tables import Report, Staff
 from handlers import _dialog, _show
+from handlers._changes import visible_chain
 from handlers._parse import clean, leading_report_id, nfkc, report_id, split_args
 from handlers._reports import (
     KindRules,
@@ -248,6 +249,7 @@ async def confirm(ctx: Context, args: str) -> Reply | str | None:
     assert ctx.staff is not None
     async with ctx.services.db.session() as s:
         done = await already_done(s, ctx)
+        await visible_chain(ctx, s, rid, CONFIRM_USAGE)  # before anything that tells what the report is
         report = await current(s, rid, CONFIRM_USAGE)
         if report.kind != "violation":
             raise UserFacingError(f"编号 {rid} 不是违纪记录，只有违纪记录需要确认。", usage=CONFIRM_USAGE)

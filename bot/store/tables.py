@@ -10,7 +10,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
@@ -215,16 +215,30 @@ class ConsoleMessage(SQLModel, table=True):
 
 
 class UnansweredQuestion(SQLModel, table=True):
-    """A rule question the knowledge base could not answer: the office reads these to add clauses."""
+    """A rule question the knowledge base could not answer: the office reads these to add clauses.
+
+    The same question asked again the same day adds to ``count`` instead of a new row; how many rows a
+    sender, and all senders not on the staff list together, may add per day is bounded (handlers/ask.py).
+    """
 
     __tablename__ = "unanswered_question"
+    __table_args__ = (
+        Index("ix_unanswered_question_sender_at", "sender", "at"),
+        Index("ix_unanswered_question_key_at", "key", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))  # first asked
     question: str = Field(max_length=500)
     staff_id: int | None = Field(default=None, foreign_key="staff.id")
     channel: str = Field(default="", max_length=32)
     nearest: str | None = Field(default=None, max_length=255)  # best clause label, for the office's reference
+    # Who asked first: "staff:<id>" or "<channel>:<platform sender id>" for someone not on the staff list.
+    sender: str = Field(default="", sa_column=Column(String(200), nullable=False, server_default=""))
+    # The question as compared for merging (normalized, hashed); "" on rows from before merging.
+    key: str = Field(default="", sa_column=Column(String(64), nullable=False, server_default=""))
+    count: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
+    last_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))  # last asked
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -213,3 +213,34 @@ async def test_connections_the_server_closed_are_replaced_without_an_error(pg_ur
             assert len((await s.exec(select(Staff))).all()) == 8
     finally:
         await database.dispose()
+
+
+async def test_migration_0010_keeps_unanswered_questions(db_url: str) -> None:
+    """A question logged before 0010 stays, counted once, with no sender or merge key."""
+    from alembic import command
+    from sqlalchemy import text
+    from sqlalchemy.engine import Connection
+
+    from bot.store.migrate import alembic_config
+    from bot.store.tables import UnansweredQuestion
+
+    database = Database(db_url)
+    try:
+        cfg = alembic_config(db_url)
+
+        def to_0009(conn: Connection) -> None:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0009")
+
+        async with database.engine.begin() as conn:
+            await conn.run_sync(to_0009)
+            await conn.execute(
+                text("INSERT INTO unanswered_question (at, question, channel) VALUES (:at, '食堂几点开门', 'wecom')"),
+                {"at": datetime(2026, 12, 5, 1, 0, tzinfo=UTC)},
+            )
+        await upgrade(database)
+        async with database.read() as s:
+            (row,) = (await s.exec(select(UnansweredQuestion))).all()
+        assert (row.question, row.count, row.sender, row.key, row.last_at) == ("食堂几点开门", 1, "", "", None)
+    finally:
+        await database.dispose()

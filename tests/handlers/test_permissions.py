@@ -122,7 +122,7 @@ async def test_invigilator_history_only_own_rooms(day: Day) -> None:
     await day.say("王芳", "/缺考 无")
     (row,) = await day.reports("absent")
     assert "的历史" in await day.say("李强", f"/历史 {row.id}")
-    assert "只能查看自己负责考场" in await day.say("赵敏", f"/历史 {row.id}")
+    assert "没有找到您可以查看的编号" in await day.say("赵敏", f"/历史 {row.id}")
 
 
 async def test_unknown_command_suggests(day: Day) -> None:

@@ -80,12 +80,12 @@ async def test_correct_malformed_table(day: Day) -> None:
     usage = "/更正 编号 更正后的内容"
     cases = [
         ("王芳", "/更正 abc", "请先写报告编号", usage),
-        ("王芳", "/更正 999 无", "没有编号为 999 的报告", usage),
+        ("王芳", "/更正 999 无", "没有找到您可以查看的编号 999 的报告", usage),
         ("王芳", "/更正 99999999999 无", "没有编号为 99999999999 的报告", usage),
         ("王芳", f"/更正 {newer.id}", "请写更正后的内容", "/更正 编号 准考证号"),
         ("王芳", f"/更正 {newer.id} 张三", "没有看懂“张三”", "/更正 编号 准考证号"),
         ("王芳", f"/更正 {old.id} 无", f"编号 {old.id} 已被编号 {newer.id} 更正", usage),
-        ("赵敏", f"/更正 {newer.id} 无", "只有报告人、第1考场的监考人员或考务办公室可以更正", usage),
+        ("赵敏", f"/更正 {newer.id} 无", "没有找到您可以查看的编号", usage),
     ]
     for who, text, error, form in cases:
         await _refused(day, who, text, error, form)
@@ -137,11 +137,11 @@ async def test_revoke_malformed_table(day: Day) -> None:
     usage = "/撤销 编号 [原因]"
     cases = [
         ("王芳", "/撤销 abc", "请先写报告编号", usage),
-        ("王芳", "/撤销 999", "没有编号为 999 的报告", usage),
+        ("王芳", "/撤销 999", "没有找到您可以查看的编号 999 的报告", usage),
         ("王芳", "/撤销 99999999999", "没有编号为 99999999999 的报告", usage),
         ("王芳", f"/撤销 {old.id}", f"编号 {old.id} 已被编号 {revocation.id} 撤销", usage),
         ("王芳", f"/撤销 {revocation.id}", "是一条撤销记录，不能再修改", usage),
-        ("赵敏", f"/撤销 {live.id}", "只有报告人、该考场的监考人员或考务办公室可以撤销", usage),
+        ("赵敏", f"/撤销 {live.id}", "没有找到您可以查看的编号", usage),
     ]
     for who, text, error, form in cases:
         await _refused(day, who, text, error, form)
@@ -188,9 +188,9 @@ async def test_history_malformed_table(day: Day) -> None:
     usage = "/历史 编号"
     for who, text, error in [
         ("王芳", "/历史 abc", "请先写报告编号"),
-        ("王芳", "/历史 999", "没有编号为 999 的报告"),
+        ("王芳", "/历史 999", "没有找到您可以查看的编号 999 的报告"),
         ("王芳", "/历史 99999999999", "没有编号为 99999999999 的报告"),
-        ("赵敏", f"/历史 {row.id}", "您只能查看自己负责考场的报告"),
+        ("赵敏", f"/历史 {row.id}", "没有找到您可以查看的编号"),
     ]:
         await _refused(day, who, text, error, usage)
 
@@ -239,12 +239,12 @@ async def test_confirm_malformed_table(day: Day) -> None:
     usage = "/确认 编号"
     cases = [
         ("李强", "/确认 abc", "请写要确认的报告编号"),
-        ("李强", "/确认 999", "没有编号为 999 的报告"),
+        ("李强", "/确认 999", "没有找到您可以查看的编号 999 的报告"),
         ("李强", "/确认 99999999999", "没有编号为 99999999999 的报告"),
         ("李强", f"/确认 {minor.id}", "不需要确认"),
         ("李强", f"/确认 {absent.id}", "不是违纪记录"),
         ("王芳", f"/确认 {serious.id}", "是您自己报告的"),
-        ("赵敏", f"/确认 {serious.id}", "只有第1考场本场次的监考或考评人员才能确认"),
+        ("赵敏", f"/确认 {serious.id}", "没有找到您可以查看的编号"),
     ]
     for who, text, error in cases:
         await _refused(day, who, text, error, usage)

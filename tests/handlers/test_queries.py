@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 
 import pytest
@@ -161,3 +163,16 @@ async def test_export_csv(day: Day) -> None:
     reply = await day.say("马文", "/导出 今天")
     assert "（2 行）" in reply
     assert "已被更正" in reply and "有效" in reply and "2026000003（" in reply
+
+
+async def test_export_writes_formulas_as_text(day: Day) -> None:
+    """/导出 writes typed text that starts like a formula with a leading apostrophe, so it stays text."""
+    await day.say("王芳", '/突发 1 =HYPERLINK("http://evil.example","点我")')
+    await day.say("王芳", "/突发 1 @SUM(A1:A9)")
+    await day.say("王芳", "/突发 1 -2+3 考生晕倒")
+    reply = await day.say("马文", "/导出 今天")
+    rows = list(csv.reader(io.StringIO(reply.split("\n", 1)[1])))
+    contents = [r[5] for r in rows[1:]]
+    assert '\'=HYPERLINK("http://evil.example","点我")' in contents
+    assert "'@SUM(A1:A9)" in contents and "'-2+3 考生晕倒" in contents
+    assert not any(c.startswith(("=", "+", "-", "@", "\t", "\r")) for r in rows for c in r)

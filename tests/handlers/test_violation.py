@@ -100,7 +100,7 @@ async def test_confirmation_by_second_invigilator(day: Day) -> None:
     await day.say("王芳", "/违纪 1 2026000003 抄袭 终止考试")
     (row,) = await day.reports("violation")
     assert "自己报告的" in await day.say("王芳", f"/确认 {row.id}")
-    assert "只有第1考场本场次" in await day.say("赵敏", f"/确认 {row.id}")
+    assert "没有找到您可以查看的编号" in await day.say("赵敏", f"/确认 {row.id}")
     reply = await day.say("李强", f"/确认 {row.id}")
     assert "王芳、李强两人记录" in reply
     assert "已由李强确认过" in await day.say("李强", f"/确认 {row.id}")
@@ -112,7 +112,7 @@ async def test_confirm_refusals(day: Day) -> None:
     await day.say("王芳", "/违纪 1 2026000003 抄袭 警告")
     (row,) = await day.reports("violation")
     assert "不需要确认" in await day.say("李强", f"/确认 {row.id}")
-    assert "没有编号为 999 的报告" in await day.say("李强", "/确认 999")
+    assert "没有找到您可以查看的编号 999 的报告" in await day.say("李强", "/确认 999")
     assert "请写要确认的报告编号" in await day.say("李强", "/确认 abc")
 
 
