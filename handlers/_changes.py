@@ -113,5 +113,6 @@ async def alert_revocation(ctx: Context, where: RoomNow | None, old: Report, row
         what = f"违纪编号 {RefPayload.from_payload(old.payload).report} 的双人确认（编号 {old.id}）"
     why = f"，原因：{row.reason}" if row.reason and row.reason != "撤销" else ""
     text = f"【违纪·撤销】{place}{who} 撤销了{what}{why}。撤销记录编号 {row.id}，原记录保留，可用 /历史 {old.id} 查看。"
-    sent = await alert(ctx, text, send=fresh)
+    # Keyed by the revocation row: a redelivered /撤销 or a retry after a crash adds only the alerts that are missing.
+    sent = await alert(ctx, text, key=f"report:{row.id}")
     return f"\n{alerted(sent)}。"
