@@ -14,9 +14,10 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import col, select
 
+from bot.adapters._text import incoming_message
 from bot.adapters.base import Adapter, Capabilities
 from bot.clock import Clock
-from bot.model import GroupTarget, IncomingMessage, OutgoingMessage, PersonTarget, Reply, TextFormat
+from bot.model import GroupTarget, OutgoingMessage, PersonTarget, Reply, TextFormat
 from bot.store.engine import Database
 from bot.store.tables import ROLE_LABELS, Assignment, ConsoleMessage, ExamSession, Room, Staff
 
@@ -171,7 +172,7 @@ class ConsoleAdapter(Adapter):
 
     async def handle(self, sender_id: str, text: str, chat_id: str | None) -> Reply | None:
         """Dispatch one console message (also used by ``exambot chat``)."""
-        msg = IncomingMessage(
+        msg = incoming_message(
             channel=CHANNEL,
             sender_id=sender_id,
             text=text,

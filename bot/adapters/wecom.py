@@ -32,7 +32,7 @@ from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
 from bot.adapters._flow import InboundFlow, Outcome, service_unavailable
-from bot.adapters._text import cdata
+from bot.adapters._text import cdata, incoming_message, xml_legal
 from bot.adapters._wecom_api import TEXT_LIMIT, WeComClient
 from bot.adapters.base import Adapter, Capabilities
 from bot.clock import Clock
@@ -211,7 +211,9 @@ class WeComAdapter(Adapter):
             raise Forbidden("wrong_receiver") from None
         except Exception as exc:  # struct.error, binascii.Error, UnicodeDecodeError, IndexError...
             raise BadRequest(f"undecryptable: {type(exc).__name__}") from None
-        return parse_xml(str(plain).encode("utf-8"))
+        # XML cannot hold NUL or most control characters: drop them (inside a verified signature,
+        # they are what the person sent) rather than refuse the message, which WeCom would retry
+        return parse_xml(xml_legal(str(plain)).encode("utf-8"))
 
     def _incoming(self, fields: dict[str, str]) -> tuple[str, str] | None:
         """The dedupe key and the text to dispatch; None for events we ignore."""
@@ -228,7 +230,7 @@ class WeComAdapter(Adapter):
 
     def _message(self, fields: dict[str, str], key: str, text: str) -> IncomingMessage:
         chat = fields.get("ChatId", "")
-        return IncomingMessage(
+        return incoming_message(
             channel=CHANNEL,
             sender_id=fields.get("FromUserName", ""),
             text=text,
