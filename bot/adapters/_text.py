@@ -65,9 +65,10 @@ def incoming_message(
 ) -> IncomingMessage:
     """The neutral message for the handlers, normalised the same way for every adapter.
 
-    NUL is dropped from every field; the message id and the sender id are bounded by
+    NUL is dropped from every field; the message id, the sender id and the chat id are bounded by
     :func:`bounded_id` (the ledger keys claims the same way, so its key and the stored
-    ``Report.message_id`` agree).
+    ``Report.message_id`` agree; no platform issues ids that long, so only hostile input is hashed,
+    and a reply addressed by it still fits the outbox's columns).
     """
     return IncomingMessage(
         channel=channel,
@@ -75,6 +76,14 @@ def incoming_message(
         text=drop_nul(text),
         message_id=bounded_id(message_id),
         received_at=received_at,
-        chat_id=drop_nul(chat_id),
+        chat_id=None if chat_id is None else _bounded_chat(channel, chat_id),
         sender_name=drop_nul(sender_name),
     )
+
+
+def _bounded_chat(channel: str, chat_id: str) -> str:
+    """``"<channel>:<id>"`` with the platform's id bounded (the prefix stays, so replies find the adapter)."""
+    prefix = f"{channel}:"
+    if chat_id.startswith(prefix):
+        return prefix + bounded_id(chat_id.removeprefix(prefix))
+    return bounded_id(chat_id)
