@@ -2,7 +2,10 @@
 
 Inputs: raw bytes and broken XML/JSON with valid and forged signatures, correctly encrypted WeCom
 payloads of arbitrary (also non-UTF-8) plaintext, DingTalk bodies of arbitrary JSON shape, and odd
-query strings and headers. 5,000 per endpoint in CI (EXAMBOT_FUZZ_EXAMPLES scales it).
+query strings and headers. 5,000 per endpoint in CI (EXAMBOT_FUZZ_EXAMPLES scales it). Then signed and
+encrypted WeCom plaintext of hostile shape (long ids, missing fields, unknown events, NUL, huge
+lists) on SQLite and on PostgreSQL, 1,000 per database in CI: no 5xx, no handler error, nothing
+stored that one database keeps and the other refuses.
 """
 
 from __future__ import annotations
@@ -248,9 +251,10 @@ def test_wecom_hostile_plaintext_no_5xx(hostile_runner: _Runner, data: st.DataOb
     hostile_runner.seq += 1
     plain = data.draw(hostile_plaintext(hostile_runner.seq))
     query, body = hostile_runner.platform.post(plain)
+    before = hostile_runner.errors()
     status = hostile_runner.post(f"/wecom/callback?{query}", body)
     assert status in {200, 400}, status
-    assert hostile_runner.errors() == []
+    assert hostile_runner.errors() == before  # no handler error from this example (the end test checks none at all)
 
 
 def test_hostile_run_stored_clean(hostile_runner: _Runner) -> None:
