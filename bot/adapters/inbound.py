@@ -210,6 +210,7 @@ class InboundLedger:
         Claims arriving while an insert is running are batched into the next single statement,
         so under load the dedupe costs one transaction per batch instead of one per callback.
         """
+        message_id = _key(message_id)  # the adapter's key and IncomingMessage.message_id name one claim
         if message_id in self._unwritten:
             return False  # handled here a moment ago; its mark is on its way to the database
         if self._last_prune is None or now - self._last_prune >= self.prune_every:
@@ -241,6 +242,7 @@ class InboundLedger:
         A mark lost in a crash only means that a redelivery is handled again, which the handlers
         that store reports tolerate (they are idempotent by message id).
         """
+        message_id = _key(message_id)
         self._handled.append((self.channel, message_id))
         self._unwritten.add(message_id)
         self._handled_at = now
