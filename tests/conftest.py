@@ -8,6 +8,7 @@ so an unreachable server fails these tests instead of skipping them silently.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -166,3 +167,11 @@ async def demo_chat(settings: Settings, clock: ManualClock) -> AsyncIterator[Cha
     """An app (console channel, no background parts) on a demo day starting at the test clock's time."""
     async with demo_app(settings, clock) as chat:
         yield chat
+
+
+async def console_headers(client: Any) -> dict[str, str]:
+    """Open /console as the browser does (its cookie stays in the client's jar); the headers its JS sends."""
+    page = await (await client.get("/console")).text()
+    match = re.search(r'<meta name="console-token" content="([^"]+)">', page)
+    assert match, "the console page embeds no token"
+    return {"X-Console-Token": match.group(1)}

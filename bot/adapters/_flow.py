@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from aiohttp import web
 
+from bot.adapters._text import drop_nul
 from bot.adapters.inbound import InboundLedger
 from bot.clock import Clock
 from bot.errors import ServiceUnavailable
@@ -123,8 +124,8 @@ class InboundFlow:
         ``msg`` None is a message we cannot handle (not text): claimed without a payload and
         answered :attr:`Outcome.UNSUPPORTED`.
         """
-        try:
-            first = await self.claim(key, payload if msg is not None else None)
+        try:  # PostgreSQL text holds no NUL: the stored payload drops it (the message already has)
+            first = await self.claim(key, drop_nul(payload) if msg is not None else None)
         except Exception as exc:
             self.log.error("dedupe_unavailable", channel=self.channel, error=type(exc).__name__)
             return Outcome.UNAVAILABLE

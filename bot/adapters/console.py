@@ -3,10 +3,19 @@
 Anyone who reaches the page may act as any staff member, so the app enables it only on a
 loopback address (see ``bot.app``). Messages are stored in ``console_message`` and read by
 polling, so live updates work whichever instance a browser reaches.
+
+A browser on this machine can be driven by any web page, though, so every console route checks
+the Host header against loopback names (a DNS-rebound name is refused), and a POST must come
+from the console page itself: a cross-site ``Origin`` / ``Sec-Fetch-Site`` is refused, and the
+request must carry the token the page embeds (``X-Console-Token``), equal to the page's
+``SameSite=Strict`` cookie (a double-submit token: any instance can check it, nothing is stored).
 """
 
 from __future__ import annotations
 
+import hmac
+import re
+import secrets
 import uuid
 from importlib import resources
 from typing import Any
@@ -14,14 +23,23 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import col, select
 
+from bot.adapters._text import incoming_message
 from bot.adapters.base import Adapter, Capabilities
 from bot.clock import Clock
-from bot.model import GroupTarget, IncomingMessage, OutgoingMessage, PersonTarget, Reply, TextFormat
+from bot.model import GroupTarget, OutgoingMessage, PersonTarget, Reply, TextFormat
 from bot.store.engine import Database
 from bot.store.tables import ROLE_LABELS, Assignment, ConsoleMessage, ExamSession, Room, Staff
 
 CHANNEL = "console"
 MAX_TEXT = 2000
+MAX_SENDER = 32  # "访客<sender>" must fit ConsoleMessage.sender (64)
+MAX_CHAT = 128  # ConsoleMessage.chat
+MAX_STAFF_ID = 2**31 - 1  # Staff.id is a 32-bit integer on PostgreSQL
+TOKEN_COOKIE = "exambot_console"
+TOKEN_HEADER = "X-Console-Token"
+TOKEN_SLOT = "__CONSOLE_TOKEN__"  # in static/console.html
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{32,64}")
+_LOOPBACK_HOST = re.compile(r"(localhost|127\.0\.0\.1|\[::1\])(:[0-9]{1,5})?", re.IGNORECASE)
 
 
 def dm_chat(staff_id: int | str) -> str:
@@ -74,10 +92,19 @@ class ConsoleAdapter(Adapter):
         app.router.add_post("/console/api/send", self._send)
 
     async def _page(self, request: web.Request) -> web.Response:
+        _check_host(request)
+        # one token per browser (reused while its cookie lives), so several open tabs all keep working
+        token = request.cookies.get(TOKEN_COOKIE, "")
+        if not _TOKEN_SHAPE.fullmatch(token):
+            token = secrets.token_urlsafe(32)
         html = resources.files("bot").joinpath("static/console.html").read_text(encoding="utf-8")
-        return web.Response(text=html, content_type="text/html", charset="utf-8")
+        resp = web.Response(text=html.replace(TOKEN_SLOT, token), content_type="text/html", charset="utf-8")
+        resp.set_cookie(TOKEN_COOKIE, token, path="/console", httponly=True, samesite="Strict")
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
 
     async def _staff(self, request: web.Request) -> web.Response:
+        _check_host(request)
         async with self.db.read() as s:
             staff = (await s.exec(select(Staff).where(col(Staff.active)).order_by(col(Staff.id)))).all()
             rows = (
@@ -113,6 +140,7 @@ class ConsoleAdapter(Adapter):
         return web.json_response({"staff": out})
 
     async def _messages(self, request: web.Request) -> web.Response:
+        _check_host(request)
         try:
             after = int(request.query.get("after", "0"))
         except ValueError:
@@ -147,6 +175,8 @@ class ConsoleAdapter(Adapter):
         )
 
     async def _send(self, request: web.Request) -> web.Response:
+        _check_host(request)
+        _check_same_origin(request)
         try:
             body = await request.json()
         except ValueError:
@@ -160,8 +190,13 @@ class ConsoleAdapter(Adapter):
             raise web.HTTPBadRequest(text="需要 as 和 text")
         if len(text) > MAX_TEXT:
             raise web.HTTPRequestEntityTooLarge(max_size=MAX_TEXT, actual_size=len(text))
+        numeric = sender.isascii() and sender.isdigit()
+        if len(sender) > MAX_SENDER or (numeric and int(sender) > MAX_STAFF_ID) or "\x00" in sender:
+            raise web.HTTPBadRequest(text="发言人编号无效")
+        if len(chat) > MAX_CHAT or "\x00" in chat:
+            raise web.HTTPBadRequest(text="会话编号无效")
         async with self.db.read() as s:
-            person = await s.get(Staff, int(sender)) if sender.isdigit() else None
+            person = await s.get(Staff, int(sender)) if numeric else None
         name = person.name if person else f"访客{sender}"
         await self.record(chat, "in", name, text)
         reply = await self.handle(sender, text, None if chat.startswith("dm:") else chat)
@@ -171,7 +206,7 @@ class ConsoleAdapter(Adapter):
 
     async def handle(self, sender_id: str, text: str, chat_id: str | None) -> Reply | None:
         """Dispatch one console message (also used by ``exambot chat``)."""
-        msg = IncomingMessage(
+        msg = incoming_message(
             channel=CHANNEL,
             sender_id=sender_id,
             text=text,
@@ -180,3 +215,25 @@ class ConsoleAdapter(Adapter):
             chat_id=chat_id,
         )
         return await self.dispatcher.dispatch(msg)
+
+
+def _check_host(request: web.Request) -> None:
+    """403 unless the Host header names this machine (a DNS-rebound name is not)."""
+    if not _LOOPBACK_HOST.fullmatch(request.headers.get("Host", "")):
+        raise web.HTTPForbidden(text="控制台只能通过 localhost、127.0.0.1 或 [::1] 访问")
+
+
+def _check_same_origin(request: web.Request) -> None:
+    """403 for a POST that another site's page made, or that lacks the console page's token."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None and site not in ("same-origin", "none"):
+        raise web.HTTPForbidden(text="拒绝来自其他网站的请求")
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        scheme, _, host = origin.partition("://")
+        if scheme not in ("http", "https") or host.lower() != request.headers.get("Host", "").lower():
+            raise web.HTTPForbidden(text="拒绝来自其他网站的请求")
+    token = request.headers.get(TOKEN_HEADER, "")
+    cookie = request.cookies.get(TOKEN_COOKIE, "")
+    if not (token and cookie and hmac.compare_digest(token.encode(), cookie.encode())):
+        raise web.HTTPForbidden(text="请求缺少控制台页面的令牌，请刷新 /console 页面后重试")

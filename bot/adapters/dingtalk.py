@@ -26,6 +26,7 @@ from aiohttp import web
 
 from bot.adapters._dingtalk_api import DingTalkClient, robot_body, verify_sign
 from bot.adapters._flow import InboundFlow, Late, Outcome, service_unavailable
+from bot.adapters._text import incoming_message
 from bot.adapters.base import Adapter, Capabilities
 from bot.clock import Clock
 from bot.errors import PlatformError
@@ -106,7 +107,7 @@ def parse_robot_message(data: Any, received_at: datetime) -> Received:
         text = _str(content, "content").strip()
     incoming = None
     if text:
-        incoming = IncomingMessage(
+        incoming = incoming_message(
             channel=CHANNEL,
             sender_id=sender,
             text=text,

@@ -18,7 +18,6 @@ the unique row makes the first delivery win on every instance sharing the databa
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +29,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
+from bot.adapters._text import bounded_id
 from bot.store.engine import Database
 from bot.store.tables import INBOUND_ID_MAX, InboundMessage
 from bot.tasks import Tasks
@@ -45,9 +45,7 @@ GIVE_UP_AFTER = timedelta(hours=6)  # older claims are not replayed (logged inst
 
 
 def _key(message_id: str) -> str:
-    if len(message_id) <= MAX_ID:
-        return message_id
-    return "sha256:" + hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).hexdigest()
+    return bounded_id(message_id)  # the same key as IncomingMessage.message_id (bot.adapters._text)
 
 
 Claim = tuple[str, str, datetime] | tuple[str, str, datetime, dict[str, Any] | None]
@@ -212,6 +210,7 @@ class InboundLedger:
         Claims arriving while an insert is running are batched into the next single statement,
         so under load the dedupe costs one transaction per batch instead of one per callback.
         """
+        message_id = _key(message_id)  # the adapter's key and IncomingMessage.message_id name one claim
         if message_id in self._unwritten:
             return False  # handled here a moment ago; its mark is on its way to the database
         if self._last_prune is None or now - self._last_prune >= self.prune_every:
@@ -243,6 +242,7 @@ class InboundLedger:
         A mark lost in a crash only means that a redelivery is handled again, which the handlers
         that store reports tolerate (they are idempotent by message id).
         """
+        message_id = _key(message_id)
         self._handled.append((self.channel, message_id))
         self._unwritten.add(message_id)
         self._handled_at = now

@@ -1,7 +1,9 @@
 """WeCom (企业微信) self-built app: the encrypted callback and sending through the server API.
 
 ``GET /wecom/callback`` answers the URL check (verify ``msg_signature``, decrypt ``echostr``, return
-the plaintext as is). ``POST /wecom/callback`` takes an encrypted message: the outer XML is parsed
+the plaintext as is) within the same timestamp window as a message, and only when the plaintext has
+an echostr's shape (a correctly signed message ciphertext sent as echostr is not decrypted for anyone).
+``POST /wecom/callback`` takes an encrypted message: the outer XML is parsed
 with defusedxml (no DTD, no entities), the signature is checked in constant time before anything
 is decrypted, the plaintext is parsed the same careful way, the MsgId (or FromUserName+CreateTime
 for events) is claimed in the database so a retried delivery is handled once, and the dispatcher
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +35,7 @@ from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
 from bot.adapters._flow import InboundFlow, Outcome, service_unavailable
-from bot.adapters._text import cdata
+from bot.adapters._text import cdata, incoming_message, xml_legal
 from bot.adapters._wecom_api import TEXT_LIMIT, WeComClient
 from bot.adapters.base import Adapter, Capabilities
 from bot.clock import Clock
@@ -44,6 +47,8 @@ CHANNEL = "wecom"
 PATH = "/wecom/callback"
 MAX_BODY = 64 * 1024
 HELP_TEXT = "/帮助"  # what entering the app is handled as: the help text greets the person
+# What WeCom's URL check sends encrypted as echostr: a short random string of digits (letters allowed)
+ECHOSTR_SHAPE = re.compile(r"[0-9A-Za-z]{1,64}")
 UNSUPPORTED = "目前只能处理文字消息，请直接输入文字或发送 /帮助 查看可用命令。"
 
 log = structlog.get_logger("exambot.wecom")
@@ -159,6 +164,12 @@ class WeComAdapter(Adapter):
         echostr = q.get("echostr", "").replace(" ", "+")
         if not (sig and timestamp and nonce and echostr):
             return _refuse(400, "missing_parameters")
+        try:
+            self._check_timestamp(timestamp)  # a captured verification cannot be replayed later
+        except BadRequest as exc:
+            return _refuse(400, "malformed", error=str(exc))
+        except Forbidden as exc:
+            return _refuse(403, str(exc))
         if not hmac.compare_digest(signature(self.config.token, timestamp, nonce, echostr), sig.lower()):
             return _refuse(403, "bad_signature")
         try:
@@ -169,6 +180,10 @@ class WeComAdapter(Adapter):
             return _refuse(403, "wrong_receiver")
         except Exception as exc:  # wechatpy raises struct.error, binascii.Error, UnicodeDecodeError...
             return _refuse(400, "undecryptable", error=type(exc).__name__)
+        if not ECHOSTR_SHAPE.fullmatch(str(plain)):
+            # correctly signed, but not a verification: e.g. a captured message's <Encrypt> sent as
+            # echostr, which would otherwise be answered decrypted
+            return _refuse(403, "not_an_echostr")
         return web.Response(body=str(plain).encode("utf-8"), content_type="text/plain", charset="utf-8")
 
     # -- callback: messages ------------------------------------------------------------------
@@ -188,15 +203,19 @@ class WeComAdapter(Adapter):
             return _refuse(400, "malformed", error=type(exc).__name__)
         return await self._handle(fields)
 
+    def _check_timestamp(self, timestamp: str) -> None:
+        """BadRequest for a timestamp that is not a number, Forbidden outside the replay window."""
+        if not timestamp.isdigit() or len(timestamp) > 12:
+            raise BadRequest("timestamp is not a number")
+        if abs(self.clock.now().timestamp() - int(timestamp)) > self.max_skew:
+            raise Forbidden("stale_timestamp")
+
     def _open(self, query: Any, body: bytes) -> dict[str, str]:
         """Check, decrypt and parse; returns the plaintext message's fields."""
         sig, timestamp, nonce = query.get("msg_signature", ""), query.get("timestamp", ""), query.get("nonce", "")
         if not (sig and timestamp and nonce):
             raise BadRequest("missing msg_signature, timestamp or nonce")
-        if not timestamp.isdigit() or len(timestamp) > 12:
-            raise BadRequest("timestamp is not a number")
-        if abs(self.clock.now().timestamp() - int(timestamp)) > self.max_skew:
-            raise Forbidden("stale_timestamp")
+        self._check_timestamp(timestamp)
         outer = parse_xml(body)
         encrypt = outer.get("Encrypt", "")
         if not encrypt:
@@ -211,7 +230,9 @@ class WeComAdapter(Adapter):
             raise Forbidden("wrong_receiver") from None
         except Exception as exc:  # struct.error, binascii.Error, UnicodeDecodeError, IndexError...
             raise BadRequest(f"undecryptable: {type(exc).__name__}") from None
-        return parse_xml(str(plain).encode("utf-8"))
+        # XML cannot hold NUL or most control characters: drop them (inside a verified signature,
+        # they are what the person sent) rather than refuse the message, which WeCom would retry
+        return parse_xml(xml_legal(str(plain)).encode("utf-8"))
 
     def _incoming(self, fields: dict[str, str]) -> tuple[str, str] | None:
         """The dedupe key and the text to dispatch; None for events we ignore."""
@@ -228,7 +249,7 @@ class WeComAdapter(Adapter):
 
     def _message(self, fields: dict[str, str], key: str, text: str) -> IncomingMessage:
         chat = fields.get("ChatId", "")
-        return IncomingMessage(
+        return incoming_message(
             channel=CHANNEL,
             sender_id=fields.get("FromUserName", ""),
             text=text,

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlmodel import select
 
 from bot.adapters._dingtalk_api import sign, signed_webhook_url, verify_sign
+from bot.app import ADAPTERS, SERVICES, create_app
 from bot.clock import ManualClock
+from bot.demo import seed_demo
 from bot.settings import Settings
+from bot.store.tables import Report
 from tests.adapters.conftest import Probe, eventually
 from tests.fakes.dingtalk import FakeDingTalk, callback_headers, robot_message
 
@@ -259,3 +265,30 @@ async def test_nothing_secret_is_logged(
     assert "callback_rejected" in logs
     for secret in (text, "20261205001", dingtalk_settings.dingtalk_app_secret.get_secret_value()):
         assert secret not in logs
+
+
+async def test_nul_and_long_msgid_recorded_on_both_databases(
+    db_url: str, dingtalk_settings: Settings, clock: ManualClock
+) -> None:
+    """DingTalk too: NUL in the text and a 300-character msgId record one report, the same on SQLite and PostgreSQL."""
+    settings = dingtalk_settings.model_copy(update={"database_url": db_url})
+    app = create_app(settings, clock=clock, components=[])
+    app[ADAPTERS]["dingtalk"].flow.wait = 60.0  # the reply always goes into the response
+    client: TestClient[Any, Any] = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        await seed_demo(app[SERVICES].db, clock.now(), settings.tz)
+        msg_id = "m\x00" + "5" * 298
+        body = robot_message("/突发 1 考生\x00晕倒", staff_id="dd_wangfang", msg_id=msg_id, now_ms=now_ms(clock))
+        resp = await _post(client, settings, clock, body)
+        assert resp.status == 200
+        reply = (await resp.json())["text"]["content"]
+        assert reply.startswith("已记录第1考场突发事件（编号 1）：考生晕倒。已通知考务办公室")
+        again = await _post(client, settings, clock, body)  # DingTalk's redelivery
+        assert again.status == 200
+        async with app[SERVICES].db.read() as s:
+            reports = list((await s.exec(select(Report))).all())
+        assert len(reports) == 1
+        assert reports[0].message_id == "sha256:" + hashlib.sha256(("m" + "5" * 298).encode()).hexdigest()
+    finally:
+        await client.close()

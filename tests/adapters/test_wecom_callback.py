@@ -43,8 +43,11 @@ def _settings(make_settings: Callable[..., Settings], sample: dict[str, str], ag
     )
 
 
-async def test_url_verification_official_sample(make_settings: Callable[..., Settings], app_client: Any) -> None:
+async def test_url_verification_official_sample(
+    make_settings: Callable[..., Settings], app_client: Any, clock: ManualClock
+) -> None:
     """The official VerifyURL sample (percent-encoded echostr) answers the plaintext exactly, nothing added."""
+    clock.set(datetime.fromtimestamp(1409659589, UTC))  # the GET has the POST's timestamp window
     client = await app_client(_settings(make_settings, OFFICIAL))
     echostr = "P9nAzCzyDtyTWESHep1vC5X9xho%2FqYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp%2B4RPcs8TgAE7OaBO%2BFZXvnaqQ%3D%3D"
     resp = await client.get(
@@ -55,8 +58,11 @@ async def test_url_verification_official_sample(make_settings: Callable[..., Set
     assert await resp.read() == b"1616140317555161061"
 
 
-async def test_url_verification_wechatpy_vector(make_settings: Callable[..., Settings], app_client: Any) -> None:
+async def test_url_verification_wechatpy_vector(
+    make_settings: Callable[..., Settings], app_client: Any, clock: ManualClock
+) -> None:
     """wechatpy's check_signature vector verifies; the same values with another nonce are refused with 403."""
+    clock.set(datetime.fromtimestamp(1411443780, UTC))
     client = await app_client(_settings(make_settings, WECHATPY, agent="1"))
     query = {
         "msg_signature": "dd6b9c95b495b3f7e2901bfbc76c664930ffdb96",
@@ -71,8 +77,11 @@ async def test_url_verification_wechatpy_vector(make_settings: Callable[..., Set
     assert resp.status == 403
 
 
-async def test_url_verification_unencoded_plus(make_settings: Callable[..., Settings], app_client: Any) -> None:
+async def test_url_verification_unencoded_plus(
+    make_settings: Callable[..., Settings], app_client: Any, clock: ManualClock
+) -> None:
     """An echostr whose '+' arrived unencoded (decoded to a space) still verifies."""
+    clock.set(datetime.fromtimestamp(1411443780, UTC))
     client = await app_client(_settings(make_settings, WECHATPY, agent="1"))
     raw = (
         "/wecom/callback?msg_signature=dd6b9c95b495b3f7e2901bfbc76c664930ffdb96&timestamp=1411443780"

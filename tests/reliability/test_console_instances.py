@@ -11,6 +11,7 @@ from bot.app import SERVICES, create_app
 from bot.clock import ManualClock
 from bot.demo import seed_demo
 from bot.settings import Settings
+from tests.conftest import console_headers
 
 
 async def test_message_sent_on_one_instance_shows_on_another(
@@ -23,7 +24,11 @@ async def test_message_sent_on_one_instance_shows_on_another(
     a: TestClient = await aiohttp_client(a_app)
     b: TestClient = await aiohttp_client(b_app)
     await seed_demo(a_app[SERVICES].db, clock.now(), settings.tz)
-    r = await a.post("/console/api/send", json={"as": "1", "chat": "console:第1考场", "text": "/我"})
+    r = await a.post(
+        "/console/api/send",
+        json={"as": "1", "chat": "console:第1考场", "text": "/我"},
+        headers=await console_headers(a),
+    )
     assert r.status == 200
     msgs = (await (await b.get("/console/api/messages", params={"chats": "console:第1考场"})).json())["messages"]
     assert [m["direction"] for m in msgs] == ["in", "out"]

@@ -18,6 +18,7 @@ from bot.clock import ManualClock
 from bot.demo import seed_demo
 from bot.settings import Settings
 from bot.store.tables import ConsoleMessage, Report
+from tests.conftest import console_headers
 from tests.reliability.tcp_proxy import TcpProxy
 
 OUTAGE_SECONDS = float(os.environ.get("EXAMBOT_OUTAGE_SECONDS", "30"))
@@ -96,7 +97,8 @@ async def test_outage_gives_503_then_recovers(
             await r.read()
             return r.status
 
-    r = await client.post("/console/api/send", json={"as": "1", "text": "/我"})
+    page = await console_headers(client)  # the console page is opened before the outage
+    r = await client.post("/console/api/send", json={"as": "1", "text": "/我"}, headers=page)
     assert r.status == 200
 
     await p.cut()
@@ -105,7 +107,7 @@ async def test_outage_gives_503_then_recovers(
     probes = 0
     while asyncio.get_running_loop().time() < deadline:
         assert (await client.get("/healthz")).status == 503
-        r = await client.post("/console/api/send", json={"as": "1", "text": "/帮助"})
+        r = await client.post("/console/api/send", json={"as": "1", "text": "/帮助"}, headers=page)
         assert r.status == 503
         assert r.headers["Retry-After"] == "5"
         assert "暂时不可用" in (await r.json())["error"]
@@ -117,7 +119,7 @@ async def test_outage_gives_503_then_recovers(
 
     await p.restore()
     assert (await client.get("/healthz")).status == 200
-    r = await client.post("/console/api/send", json={"as": "1", "text": "/帮助"})
+    r = await client.post("/console/api/send", json={"as": "1", "text": "/帮助"}, headers=page)
     assert r.status == 200
     assert "您可以使用以下命令" in (await r.json())["reply"]
     clock.advance(timedelta(seconds=5))  # the platforms redeliver what got a 503

@@ -2,7 +2,10 @@
 
 Inputs: raw bytes and broken XML/JSON with valid and forged signatures, correctly encrypted WeCom
 payloads of arbitrary (also non-UTF-8) plaintext, DingTalk bodies of arbitrary JSON shape, and odd
-query strings and headers. 5,000 per endpoint in CI (EXAMBOT_FUZZ_EXAMPLES scales it).
+query strings and headers. 5,000 per endpoint in CI (EXAMBOT_FUZZ_EXAMPLES scales it). Then signed and
+encrypted WeCom plaintext of hostile shape (long ids, missing fields, unknown events, NUL, huge
+lists) on SQLite and on PostgreSQL, 1,000 per database in CI: no 5xx, no handler error, nothing
+stored that one database keeps and the other refuses.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,7 @@ from bot.app import SERVICES, create_app
 from bot.demo import seed_demo
 from bot.settings import Settings
 from bot.store.tables import Report
+from tests.conftest import create_pg_database, drop_pg_database
 from tests.fakes.dingtalk import callback_headers, robot_message
 from tests.fakes.wecom import WeComPlatform
 
@@ -41,10 +45,11 @@ COMMANDS = ["/突发 1 ", "/缺考 1 ", "/试卷 1 领取 ", "/违纪 1 ", "/帮
 class _Runner:
     """The app with both platforms enabled, served on its own loop (API bases point nowhere: sends fail fast)."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, database_url: str) -> None:
         self.loop = asyncio.new_event_loop()
+        self.database_url = database_url
         settings = Settings(
-            database_url=f"sqlite:///{db}",
+            database_url=database_url,
             wecom_corp_id=CORP,
             wecom_agent_id=str(AGENT),
             wecom_secret="s",
@@ -81,13 +86,32 @@ class _Runner:
 
     def close(self) -> None:
         self.loop.run_until_complete(self.client.close())
+        if self.database_url.startswith("postgresql"):
+            self.loop.run_until_complete(drop_pg_database(self.database_url))
         self.loop.close()
+
+    def errors(self) -> list[str]:
+        """The errors metric's lines of handler and internal (500) errors."""
+        metrics = self.app[SERVICES].metrics.render().decode()
+        return [ln for ln in metrics.splitlines() if 'kind="handler"' in ln or 'kind="internal"' in ln]
 
 
 @pytest.fixture(scope="module")
 def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Runner]:
     """One app for every generated request."""
-    r = _Runner(Path(tmp_path_factory.mktemp("fuzzcb")) / "fuzz.db")
+    r = _Runner(f"sqlite:///{Path(tmp_path_factory.mktemp('fuzzcb')) / 'fuzz.db'}")
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def hostile_runner(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Runner]:
+    """One app per database for the hostile-plaintext fuzzer (a fresh PostgreSQL database of its own)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{Path(tmp_path_factory.mktemp('fuzzhostile')) / 'fuzz.db'}"
+    else:
+        url = asyncio.run(create_pg_database())
+    r = _Runner(url)
     yield r
     r.close()
 
@@ -172,6 +196,74 @@ def test_dingtalk_callback_never_500(
     headers = callback_headers("forged" if mode == "forged" else DT_SECRET, ts)
     status = runner.post("/dingtalk/callback", body, headers)
     assert status in ALLOWED, (mode, status)
+
+
+HOSTILE_EXAMPLES = max(1, EXAMPLES // 5)  # per database; each example runs the real handlers
+HOSTILE = settings(FUZZ, max_examples=HOSTILE_EXAMPLES)
+hostile_text = st.one_of(
+    xml_text,
+    st.text(alphabet=st.sampled_from("\x00\x01\x1f考场a1 /]]><&"), max_size=60),
+    st.sampled_from(COMMANDS).map(lambda c: c + "考生\x00晕倒"),
+    st.integers(min_value=129, max_value=2000).map(lambda n: "9" * n),
+)
+FIELDS = ["ToUserName", "FromUserName", "CreateTime", "MsgType", "Content", "MsgId", "Event", "ChatId", "AgentID"]
+
+
+def _cdata(text: str) -> str:
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+@st.composite
+def hostile_plaintext(draw: st.DrawFn, seq: int) -> str:
+    """A WeCom plaintext of hostile shape: fields missing, long or with NUL, unknown kinds, huge lists."""
+    values = {
+        "ToUserName": CORP,
+        "FromUserName": draw(users | st.sampled_from(["wang\x00fang", "wangfang\x00", "\x00"])),
+        "CreateTime": draw(st.sampled_from([str(int(time.time())), "", "-1", "9" * 40, "abc"])),
+        "MsgType": draw(st.sampled_from(["text", "text", "event", "image", "voice", "", "x" * 200, "te\x00xt"])),
+        "Content": draw(hostile_text),
+        "MsgId": draw(
+            st.sampled_from([str(900_000_000 + seq), "", "\x00", f"{seq}\x00{seq}"])
+            | st.integers(min_value=129, max_value=400).map(lambda n: f"{seq}-" + "7" * n)
+        ),
+        "Event": draw(st.sampled_from(["enter_agent", "subscribe", "LOCATION", "click", "", "enter_agent\x00"])),
+        "ChatId": draw(st.sampled_from(["", "wrchat1", "c" * 300, "chat\x00id"])),
+        "AgentID": str(AGENT),
+    }
+    if draw(st.booleans()):  # half the time a report by a staff member, so hostile content reaches storage
+        values.update(FromUserName=draw(st.sampled_from(["wangfang", "liqiang"])), MsgType="text")
+        values["Content"] = draw(st.sampled_from(COMMANDS[:4])) + values["Content"]
+        present: Collection[str] = FIELDS
+    else:
+        present = draw(st.sets(st.sampled_from(FIELDS), max_size=len(FIELDS)))
+    parts = [f"<{f}>{_cdata(values[f])}</{f}>" for f in FIELDS if f in present]
+    # a huge list of repeated or unknown elements (kept under the 64 KiB body limit once encrypted)
+    repeat = draw(st.integers(min_value=0, max_value=1000))
+    tag = draw(st.sampled_from(["Item", "Content", "MsgId", "FromUserName"]))
+    parts += [f"<{tag}>{i}</{tag}>" for i in range(repeat)]
+    return "<xml>" + "".join(parts) + "</xml>"
+
+
+@HOSTILE
+@given(data=st.data())
+def test_wecom_hostile_plaintext_no_5xx(hostile_runner: _Runner, data: st.DataObject) -> None:
+    """Correctly signed and encrypted hostile plaintext: never a 5xx, never a handler error, on both databases."""
+    hostile_runner.seq += 1
+    plain = data.draw(hostile_plaintext(hostile_runner.seq))
+    query, body = hostile_runner.platform.post(plain)
+    before = hostile_runner.errors()
+    status = hostile_runner.post(f"/wecom/callback?{query}", body)
+    assert status in {200, 400}, status
+    assert hostile_runner.errors() == before  # no handler error from this example (the end test checks none at all)
+
+
+def test_hostile_run_stored_clean(hostile_runner: _Runner) -> None:
+    """After the hostile run: no NUL and no over-long message id stored; every report is a staff member's."""
+    for r in hostile_runner.reports():
+        assert r.staff_id is not None and r.room_id is not None, r
+        assert r.message_id is None or (len(r.message_id) <= 128 and "\x00" not in r.message_id)
+        assert "\x00" not in json.dumps(r.payload, ensure_ascii=False)
+    assert hostile_runner.errors() == []
 
 
 def test_no_garbage_stored(runner: _Runner) -> None:
