@@ -1,0 +1,167 @@
+"""Open an .xlsx with bounded memory: check the zip and every sheet against the limits, then stream the rows.
+
+Before anything is unpacked into memory the zip's declared sizes are checked (a zip bomb is refused). Each
+worksheet part is then scanned once with a streaming XML parse that keeps one row at a time: it collects the
+merged ranges (stored after the cell data) and counts the rows with content, refusing the file as soon as a
+limit is passed. Only then are the rows streamed through openpyxl's read-only reader, which neither pads rows
+to the sheet's stored dimension (that may span a whole sheet of formatted empty cells) nor keeps styles.
+"""
+
+from __future__ import annotations
+
+import warnings
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from defusedxml.ElementTree import iterparse
+
+from bot.importer.limits import ImportLimits, too_many_merged, too_many_rows, unpacks_too_big
+from bot.importer.problems import ImportFailed, Problem
+
+
+@dataclass(frozen=True, slots=True)
+class Merge:
+    """A merged range, 1-based and inclusive."""
+
+    min_col: int
+    min_row: int
+    max_col: int
+    max_row: int
+
+
+@dataclass(slots=True)
+class BookSheet:
+    """A worksheet checked against the limits: its title, merged ranges and a row stream."""
+
+    title: str
+    merges: list[Merge]
+    ws: Any  # openpyxl's ReadOnlyWorksheet
+
+    def rows(self) -> Iterator[tuple[Any, ...]]:
+        """The values of every row from row 1 on (missing rows come empty), each as long as the file has it."""
+        self.ws.reset_dimensions()  # do not pad every row to a stored dimension such as A1:XFD1048576
+        return self.ws.iter_rows(values_only=True)
+
+
+@dataclass(slots=True)
+class _Count:
+    """What the sheets scanned so far hold, against the limits of the whole file."""
+
+    rows: int = 0
+    merged_cells: int = 0
+
+
+def _local(tag: str) -> str:
+    """An XML tag without its namespace (transitional and strict OOXML name them differently)."""
+    return tag.rpartition("}")[2]
+
+
+def _unreadable(file: str, exc: Exception) -> ImportFailed:
+    return ImportFailed([Problem(file, f"无法打开 Excel 文件（{type(exc).__name__}），请确认是 .xlsx 文件")])
+
+
+def check_archive(zf: zipfile.ZipFile, file: str, limits: ImportLimits) -> None:
+    """Refuse a zip whose parts unpack past the limits, by the sizes it declares (reading enforces them).
+
+    Worksheet parts are streamed and may be large; every other part (shared strings, styles) is read whole, so
+    each must stay within the byte limit.
+    """
+    total = 0
+    for info in zf.infolist():
+        total += info.file_size
+        if "worksheets/" not in info.filename and info.file_size > limits.max_bytes:
+            raise unpacks_too_big(file, info.filename, info.file_size, limits.max_bytes)
+    if total > limits.max_unpacked:
+        raise unpacks_too_big(file, "全部内容", total, limits.max_unpacked)
+
+
+def _merge(ref: str) -> Merge:
+    from openpyxl.utils.cell import range_boundaries  # startup: openpyxl loads only when a spreadsheet is read
+
+    min_col, min_row, max_col, max_row = range_boundaries(ref)
+    if min_col is None or min_row is None or max_col is None or max_row is None:
+        raise ValueError(ref)  # a whole-column or whole-row reference has no place in mergeCell
+    return Merge(min_col, min_row, max_col, max_row)
+
+
+def scan_sheet(source: IO[bytes], file: str, title: str, limits: ImportLimits, count: _Count) -> list[Merge]:
+    """The sheet's merged ranges, counting its rows with content into ``count``; refuses past a limit.
+
+    The parse keeps one ``<row>`` at a time (each is dropped once read) and allows no DTD or entities.
+    """
+    merges: list[Merge] = []
+    sheet_data: Any = None
+    has_value = False
+    for event, elem in iterparse(source, events=("start", "end"), forbid_dtd=True):
+        tag = _local(elem.tag)
+        if event == "start":
+            if tag == "sheetData":
+                sheet_data = elem
+            elif tag == "row":
+                has_value = False
+            elif tag == "mergeCell":
+                ref = elem.get("ref", "")
+                try:
+                    merge = _merge(ref)
+                except (ValueError, TypeError) as exc:
+                    raise ImportFailed(
+                        [Problem(file, f"合并单元格区域“{ref}”无法识别，文件可能已损坏", sheet=title)]
+                    ) from exc
+                count.merged_cells += (merge.max_col - merge.min_col + 1) * (merge.max_row - merge.min_row + 1)
+                if count.merged_cells > limits.max_merged_cells:
+                    raise too_many_merged(file, title, ref, count.merged_cells, limits)
+                merges.append(merge)
+            continue
+        if tag in ("v", "t"):
+            has_value = has_value or bool(elem.text)
+        elif tag == "row":
+            if has_value:
+                count.rows += 1
+                if count.rows > limits.max_rows:
+                    raise too_many_rows(file, title, limits)
+            elem.clear()
+            if sheet_data is not None:
+                del sheet_data[:]  # only the finished row is there: keep memory flat however long the sheet
+        elif tag == "mergeCells":
+            elem.clear()
+    return merges
+
+
+@contextmanager
+def open_xlsx(path: Path, limits: ImportLimits) -> Iterator[tuple[datetime, list[BookSheet]]]:
+    """(the workbook's date epoch, its worksheets checked against ``limits``); the file is closed on exit."""
+    import openpyxl  # startup: openpyxl loads only when a spreadsheet is read
+
+    file = path.name
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise _unreadable(file, exc) from exc
+    with zf:
+        check_archive(zf, file, limits)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # unsupported extensions, default styles: harmless
+                wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:
+            raise _unreadable(file, exc) from exc
+        try:
+            count = _Count()
+            sheets: list[BookSheet] = []
+            for ws in wb.worksheets:
+                try:
+                    with zf.open(ws._worksheet_path) as source:  # the part openpyxl streams from
+                        merges = scan_sheet(source, file, ws.title, limits, count)
+                except ImportFailed:
+                    raise
+                except Exception as exc:
+                    raise _unreadable(file, exc) from exc
+                sheets.append(BookSheet(ws.title, merges, ws))
+            yield wb.epoch, sheets
+        finally:
+            wb.close()
