@@ -1,7 +1,7 @@
 """Open an .xlsx with bounded memory: check the zip and every sheet against the limits, then stream the rows.
 
 Before anything is unpacked into memory the zip's declared sizes are checked (a zip bomb is refused). Each
-worksheet part is then scanned once with a streaming XML parse that keeps one row at a time: it collects the
+worksheet part is then scanned once with a streaming XML parse that builds nothing: it collects the
 merged ranges (stored after the cell data) and counts the rows with content, refusing the file as soon as a
 limit is passed. Only then are the rows streamed through openpyxl's read-only reader, which neither pads rows
 to the sheet's stored dimension (that may span a whole sheet of formatted empty cells) nor keeps styles.
@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
-
-from defusedxml.ElementTree import iterparse
+from xml.parsers import expat
 
 from bot.importer.limits import ImportLimits, too_many_merged, too_many_rows, unpacks_too_big
 from bot.importer.problems import ImportFailed, Problem
@@ -49,7 +48,7 @@ class BookSheet:
 
 
 @dataclass(slots=True)
-class _Count:
+class SheetCount:
     """What the sheets scanned so far hold, against the limits of the whole file."""
 
     rows: int = 0
@@ -89,47 +88,80 @@ def _merge(ref: str) -> Merge:
     return Merge(min_col, min_row, max_col, max_row)
 
 
-def scan_sheet(source: IO[bytes], file: str, title: str, limits: ImportLimits, count: _Count) -> list[Merge]:
+class _Refused(Exception):
+    """A DTD or entity declaration in a sheet part: refused (no entity expansion, no external fetch)."""
+
+
+class _SheetScan:
+    """Expat handlers that count a sheet's rows with content and collect its merged ranges, keeping nothing else."""
+
+    def __init__(self, file: str, title: str, limits: ImportLimits, count: SheetCount) -> None:
+        self.file, self.title, self.limits, self.count = file, title, limits, count
+        self.merges: list[Merge] = []
+        self.has_value = False
+        self.in_value = False
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        tag = _local(name)
+        if tag == "row":
+            self.has_value = False
+        elif tag in ("v", "t"):  # a value, or the text of an inline string
+            self.in_value = True
+        elif tag == "mergeCell":
+            self.merge(attrs.get("ref", ""))
+
+    def end(self, name: str) -> None:
+        tag = _local(name)
+        if tag in ("v", "t"):
+            self.in_value = False
+        elif tag == "row" and self.has_value:
+            self.count.rows += 1
+            if self.count.rows > self.limits.max_rows:
+                raise too_many_rows(self.file, self.title, self.limits)
+
+    def text(self, data: str) -> None:
+        if self.in_value and data:
+            self.has_value = True
+
+    def merge(self, ref: str) -> None:
+        try:
+            merge = _merge(ref)
+        except (ValueError, TypeError) as exc:
+            raise ImportFailed(
+                [Problem(self.file, f"合并单元格区域“{ref}”无法识别，文件可能已损坏", sheet=self.title)]
+            ) from exc
+        self.count.merged_cells += (merge.max_col - merge.min_col + 1) * (merge.max_row - merge.min_row + 1)
+        if self.count.merged_cells > self.limits.max_merged_cells:
+            raise too_many_merged(self.file, self.title, ref, self.count.merged_cells, self.limits)
+        self.merges.append(merge)
+
+
+def _refuse_declarations(*_args: object) -> None:
+    raise _Refused
+
+
+def scan_sheet(source: IO[bytes], file: str, title: str, limits: ImportLimits, count: SheetCount) -> list[Merge]:
     """The sheet's merged ranges, counting its rows with content into ``count``; refuses past a limit.
 
-    The parse keeps one ``<row>`` at a time (each is dropped once read) and allows no DTD or entities.
+    A streaming expat parse that builds no tree (memory stays flat however long the sheet); a DTD or entity
+    declaration is refused, as defusedxml does.
     """
-    merges: list[Merge] = []
-    sheet_data: Any = None
-    has_value = False
-    for event, elem in iterparse(source, events=("start", "end"), forbid_dtd=True):
-        tag = _local(elem.tag)
-        if event == "start":
-            if tag == "sheetData":
-                sheet_data = elem
-            elif tag == "row":
-                has_value = False
-            elif tag == "mergeCell":
-                ref = elem.get("ref", "")
-                try:
-                    merge = _merge(ref)
-                except (ValueError, TypeError) as exc:
-                    raise ImportFailed(
-                        [Problem(file, f"合并单元格区域“{ref}”无法识别，文件可能已损坏", sheet=title)]
-                    ) from exc
-                count.merged_cells += (merge.max_col - merge.min_col + 1) * (merge.max_row - merge.min_row + 1)
-                if count.merged_cells > limits.max_merged_cells:
-                    raise too_many_merged(file, title, ref, count.merged_cells, limits)
-                merges.append(merge)
-            continue
-        if tag in ("v", "t"):
-            has_value = has_value or bool(elem.text)
-        elif tag == "row":
-            if has_value:
-                count.rows += 1
-                if count.rows > limits.max_rows:
-                    raise too_many_rows(file, title, limits)
-            elem.clear()
-            if sheet_data is not None:
-                del sheet_data[:]  # only the finished row is there: keep memory flat however long the sheet
-        elif tag == "mergeCells":
-            elem.clear()
-    return merges
+    scan = _SheetScan(file, title, limits, count)
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = _refuse_declarations
+    parser.EntityDeclHandler = _refuse_declarations
+    parser.StartElementHandler = scan.start
+    parser.EndElementHandler = scan.end
+    parser.CharacterDataHandler = scan.text
+    try:
+        while chunk := source.read(1 << 16):
+            parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+    except _Refused as exc:
+        raise ImportFailed([Problem(file, "工作表含有 XML 文档类型声明，文件异常，拒绝导入", sheet=title)]) from exc
+    return scan.merges
 
 
 @contextmanager
@@ -142,16 +174,16 @@ def open_xlsx(path: Path, limits: ImportLimits) -> Iterator[tuple[datetime, list
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
         raise _unreadable(file, exc) from exc
-    with zf:
+    with zf, path.open("rb") as stream:  # openpyxl's own zip on a file this function closes, whatever happens
         check_archive(zf, file, limits)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # unsupported extensions, default styles: harmless
-                wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+                wb = openpyxl.load_workbook(stream, read_only=True, data_only=True)
         except Exception as exc:
             raise _unreadable(file, exc) from exc
         try:
-            count = _Count()
+            count = SheetCount()
             sheets: list[BookSheet] = []
             for ws in wb.worksheets:
                 try:

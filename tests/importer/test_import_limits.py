@@ -14,6 +14,7 @@ from bot.importer import ImportFailed
 from bot.importer.cli import register
 from bot.importer.limits import ImportLimits
 from bot.importer.read import read_file
+from bot.importer.xlsx import SheetCount, scan_sheet
 from bot.settings import Settings, load_settings
 from tests.importer.conftest import SAMPLES, ImportFn
 
@@ -165,6 +166,26 @@ def test_zip_bomb_is_refused_by_declared_sizes(tmp_path: Path) -> None:
     assert path.stat().st_size < 10_000
     text = _refusal(path, ImportLimits(max_bytes=100_000))
     assert "解压后" in text and "xl/media/padding.bin" in text and "EXAMBOT_IMPORT_MAX_BYTES" in text
+
+
+def test_entity_declarations_in_a_sheet_are_refused(tmp_path: Path) -> None:
+    """A sheet part with a DTD (the billion-laughs entity expansion) is refused without expanding anything."""
+    path = hand_made_xlsx(tmp_path / "laughs.xlsx", [_row(1, "考场", "姓名")])
+    with zipfile.ZipFile(path) as zf:
+        parts = {name: zf.read(name) for name in zf.namelist()}
+    dtd = '<!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+    sheet = parts["xl/worksheets/sheet1.xml"].decode().replace("?>", "?>" + dtd, 1).replace("考场", "&b;")
+    parts["xl/worksheets/sheet1.xml"] = sheet.encode()
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    assert "无法打开" in _refusal(path, ImportLimits())  # openpyxl, with defusedxml, refuses it first
+    with (
+        zipfile.ZipFile(path) as zf,
+        zf.open("xl/worksheets/sheet1.xml") as source,
+        pytest.raises(ImportFailed, match="文档类型声明"),
+    ):
+        scan_sheet(source, path.name, "考生名册", ImportLimits(), SheetCount())
 
 
 def test_settings_defaults_match_the_importer() -> None:
