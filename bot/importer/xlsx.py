@@ -19,8 +19,15 @@ from pathlib import Path
 from typing import IO, Any
 from xml.parsers import expat
 
+from defusedxml.ElementTree import fromstring
+
 from bot.importer.limits import ImportLimits, too_many_merged, too_many_rows, unpacks_too_big
 from bot.importer.problems import ImportFailed, Problem
+
+CONTENT_TYPES = "[Content_Types].xml"
+WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+# parts openpyxl reads whole by their fixed names, whatever they are declared as
+READ_WHOLE = frozenset({CONTENT_TYPES, "xl/workbook.xml", "xl/styles.xml", "xl/theme/theme1.xml"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,16 +71,48 @@ def _unreadable(file: str, exc: Exception) -> ImportFailed:
     return ImportFailed([Problem(file, f"无法打开 Excel 文件（{type(exc).__name__}），请确认是 .xlsx 文件")])
 
 
+def streamed_parts(zf: zipfile.ZipFile, file: str, limits: ImportLimits) -> set[str]:
+    """The parts ``[Content_Types].xml`` declares as worksheets: streamed, so they may pass the byte limit.
+
+    Parts openpyxl reads whole by a fixed name, and relationship parts, never count as streamed.
+    """
+    try:
+        info = zf.getinfo(CONTENT_TYPES)
+    except KeyError:
+        return set()  # openpyxl will refuse the file
+    if info.file_size > limits.max_bytes:
+        raise unpacks_too_big(file, CONTENT_TYPES, info.file_size, limits.max_bytes)
+    try:
+        root = fromstring(zf.read(info))
+    except Exception as exc:
+        raise _unreadable(file, exc) from exc
+    defaults: dict[str, str] = {}
+    overrides: dict[str, str] = {}
+    for el in root:
+        if _local(el.tag) == "Default":
+            defaults[el.get("Extension", "").lower()] = el.get("ContentType", "")
+        elif _local(el.tag) == "Override":
+            overrides[el.get("PartName", "").lstrip("/")] = el.get("ContentType", "")
+    return {
+        name
+        for name in zf.namelist()
+        if overrides.get(name, defaults.get(name.rpartition(".")[2].lower())) == WORKSHEET_TYPE
+        and name not in READ_WHOLE
+        and not name.endswith(".rels")
+    }
+
+
 def check_archive(zf: zipfile.ZipFile, file: str, limits: ImportLimits) -> None:
     """Refuse a zip whose parts unpack past the limits, by the sizes it declares (reading enforces them).
 
     Worksheet parts are streamed and may be large; every other part (shared strings, styles) is read whole, so
     each must stay within the byte limit.
     """
+    streamed = streamed_parts(zf, file, limits)
     total = 0
     for info in zf.infolist():
         total += info.file_size
-        if "worksheets/" not in info.filename and info.file_size > limits.max_bytes:
+        if info.filename not in streamed and info.file_size > limits.max_bytes:
             raise unpacks_too_big(file, info.filename, info.file_size, limits.max_bytes)
     if total > limits.max_unpacked:
         raise unpacks_too_big(file, "全部内容", total, limits.max_unpacked)

@@ -168,6 +168,23 @@ def test_zip_bomb_is_refused_by_declared_sizes(tmp_path: Path) -> None:
     assert "解压后" in text and "xl/media/padding.bin" in text and "EXAMBOT_IMPORT_MAX_BYTES" in text
 
 
+def test_only_declared_worksheets_may_unpack_past_the_byte_limit(tmp_path: Path) -> None:
+    """A worksheet part (streamed) may unpack past the byte limit, up to 20 times it; another part may not."""
+    padding = "".join(_row(n, "考场" * 100, "姓名" * 100) for n in range(1, 5_000))
+    path = hand_made_xlsx(tmp_path / "long.xlsx", [padding])
+    with zipfile.ZipFile(path) as zf:
+        sheet = zf.getinfo("xl/worksheets/sheet1.xml").file_size
+        total = sum(i.file_size for i in zf.infolist())
+    limit = total // 20 + 1  # the sheet part unpacks far past the byte limit, all parts to just under 20 times it
+    assert sheet > 10 * limit
+    assert path.stat().st_size * 2 < limit
+    assert read_file(path, ImportLimits(max_bytes=limit))
+    assert "全部内容" in _refusal(path, ImportLimits(max_bytes=path.stat().st_size + 1000))
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/worksheets/sharedStrings.xml", b" " * 2 * limit)  # named like a sheet, not declared one
+    assert "xl/worksheets/sharedStrings.xml" in _refusal(path, ImportLimits(max_bytes=limit))
+
+
 def test_entity_declarations_in_a_sheet_are_refused(tmp_path: Path) -> None:
     """A sheet part with a DTD (the billion-laughs entity expansion) is refused without expanding anything."""
     path = hand_made_xlsx(tmp_path / "laughs.xlsx", [_row(1, "考场", "姓名")])
