@@ -44,6 +44,7 @@ class Merge:
 class BookSheet:
     """A worksheet checked against the limits: its title, merged ranges and a row stream."""
 
+    file: str
     title: str
     merges: list[Merge]
     ws: Any  # openpyxl's ReadOnlyWorksheet
@@ -51,7 +52,10 @@ class BookSheet:
     def rows(self) -> Iterator[tuple[Any, ...]]:
         """The values of every row from row 1 on (missing rows come empty), each as long as the file has it."""
         self.ws.reset_dimensions()  # do not pad every row to a stored dimension such as A1:XFD1048576
-        return self.ws.iter_rows(values_only=True)
+        try:
+            yield from self.ws.iter_rows(values_only=True)
+        except Exception as exc:  # a cell openpyxl cannot convert: the file is refused like an unreadable one
+            raise _unreadable(self.file, exc) from exc
 
 
 @dataclass(slots=True)
@@ -232,7 +236,7 @@ def open_xlsx(path: Path, limits: ImportLimits) -> Iterator[tuple[datetime, list
                     raise
                 except Exception as exc:
                     raise _unreadable(file, exc) from exc
-                sheets.append(BookSheet(ws.title, merges, ws))
+                sheets.append(BookSheet(file, ws.title, merges, ws))
             yield wb.epoch, sheets
         finally:
             wb.close()

@@ -43,7 +43,7 @@ def id_number(i: int) -> str:
 
 def generate(path: Path, rows: int, per_room: int) -> None:
     """Write the roster with openpyxl's write-only mode."""
-    import openpyxl
+    import openpyxl  # each step imports only what it measures
 
     wb = openpyxl.Workbook(write_only=True)
     ws = wb.create_sheet("考生名册")
@@ -56,7 +56,7 @@ def generate(path: Path, rows: int, per_room: int) -> None:
 
 async def seed(url: str, rooms: int, per_room: int) -> None:
     """One session with ``rooms`` rooms, straight into the tables."""
-    from sqlalchemy import insert, select
+    from sqlalchemy import insert, select  # each step imports only what it measures
 
     from bot.store.engine import Database
     from bot.store.migrate import upgrade
@@ -92,7 +92,7 @@ async def seed(url: str, rooms: int, per_room: int) -> None:
 
 async def run_import(url: str, path: Path, write: bool) -> dict[str, object]:
     """The roster through ``import_file``; what it changed and how long it took."""
-    from bot.importer import import_file
+    from bot.importer import import_file  # each step imports only what it measures
     from bot.store.engine import Database
 
     db = Database(url)
