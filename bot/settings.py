@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     cache_dir: Path | None = Field(
         None, description="jieba 词典缓存目录（默认 $XDG_CACHE_HOME/exambot 或 ~/.cache/exambot）"
     )
+    import_max_rows: int = Field(200_000, ge=1, description="导入文件最多的数据行数（各工作表合计），超过则拒绝导入")
+    import_max_bytes: int = Field(
+        50 * 1024 * 1024, ge=1, description="导入文件的最大字节数（默认 50 MB），超过则拒绝导入"
+    )
+    import_max_merged_cells: int = Field(
+        100_000, ge=0, description="导入文件中合并单元格最多覆盖的单元格数，超过则拒绝导入"
+    )
     busy_timeout_ms: int = Field(15000, ge=0, description="SQLite 写锁被其他进程占用时的最长等待（毫秒）")
     clock_speed: float = Field(1.0, gt=0, description="仅供测试：时间加速倍数")
     clock_origin: str = Field("", description="仅供测试：加速时钟的起点（ISO 时间，带时区）")

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.importer.apply import Recorder
+from bot.importer.limits import ImportLimits
 from bot.importer.problems import ImportFailed, Problem
 from bot.importer.read import read_file
 from bot.importer.result import ImportResult
@@ -47,15 +48,17 @@ async def import_file(
     dry_run: bool = False,
     year: int | None = None,
     on_sessions_changed: SessionsChanged | None = None,
+    limits: ImportLimits | None = None,
 ) -> ImportResult:
     """Import a schedule, staff or roster file; raises :class:`ImportFailed` with every problem, writing nothing.
 
     ``on_sessions_changed`` is awaited inside the same transaction with the ids of sessions created or whose
-    times, rooms or people changed (not in a dry run).
+    times, rooms or people changed (not in a dry run). ``limits`` bound the file (rows, bytes, merged cells;
+    the defaults without it); the entry points hand down the ``EXAMBOT_IMPORT_MAX_*`` settings.
     """
     path = Path(path)
     col = Collector(path.name)
-    sheets = read_file(path)
+    sheets = read_file(path, limits)
     if kind == "schedule":
         plan = parse_schedule(sheets, col, year=year)
     elif kind == "staff":

@@ -38,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 async def _import(args: argparse.Namespace, settings: Settings, on_sessions_changed: SessionsChanged | None) -> str:
     # startup: the importer, SQLAlchemy and openpyxl load only when an import runs
     from bot.importer.api import import_file
+    from bot.importer.limits import ImportLimits
     from bot.store.engine import Database
     from bot.store.migrate import upgrade
 
@@ -53,6 +54,11 @@ async def _import(args: argparse.Namespace, settings: Settings, on_sessions_chan
             dry_run=args.dry_run,
             year=args.year,
             on_sessions_changed=on_sessions_changed,
+            limits=ImportLimits(
+                max_rows=settings.import_max_rows,
+                max_bytes=settings.import_max_bytes,
+                max_merged_cells=settings.import_max_merged_cells,
+            ),
         )
     finally:
         await db.dispose()
