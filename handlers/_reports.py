@@ -24,6 +24,7 @@ from bot.store.reports import staff_with_roles
 from bot.store.tables import AuditLog, Report, Role
 from handlers._parse import leading_report_id
 from handlers._rooms import RoomNow
+from handlers._show import free_text
 
 KIND_LABELS: dict[str, str] = {
     "absent": "缺考",
@@ -269,9 +270,10 @@ def describe(ctx: Context, report: Report, names: dict[str, str] | None = None) 
     if report.kind == "confirm":
         return f"确认违纪编号 {p.get('report')}"
     if report.kind == "determination":
-        return f"认定违纪编号 {p.get('report')}：{p.get('action')}" + (f"（{p['note']}）" if p.get("note") else "")
+        note = f"（{free_text(ctx, report, str(p['note']))}）" if p.get("note") else ""
+        return f"认定违纪编号 {p.get('report')}：{p.get('action')}" + note
     if report.kind == "note":
-        return f"备注试卷编号 {p.get('report')}：{p.get('text')}"
+        return f"备注试卷编号 {p.get('report')}：{free_text(ctx, report, str(p.get('text')))}"
     if rules is None:
         return KIND_LABELS.get(report.kind, report.kind)
     return rules.describe(ctx, report, names or {})

@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.dispatch import Context
-from bot.store.tables import Candidate
+from bot.store.tables import Candidate, Report
 from handlers._parse import mask_ticket
 from handlers._rooms import full_data, is_private
 
@@ -36,6 +36,21 @@ def tickets(ctx: Context, numbers: Iterable[str], names: dict[str, str] | None =
     """Several 准考证号, joined with 、."""
     names = names or {}
     return "、".join(ticket(ctx, n, names.get(n)) for n in numbers)
+
+
+NOTE_HIDDEN = "备注已隐藏，请私聊查看"
+TEXT_HIDDEN = "情况说明已隐藏，请私聊查看"
+
+
+def free_text(ctx: Context, report: Report, text: str, hidden: str = NOTE_HIDDEN) -> str:
+    """Text someone typed (a note, an incident description) as this chat may see it.
+
+    In a group only what this very message typed is echoed back; anything written earlier, perhaps in a
+    private chat, is hidden (a supervisor's /违纪记录 or /历史 in a group must not republish it).
+    """
+    if is_private(ctx) or (report.message_id is not None and report.message_id == ctx.message.message_id):
+        return text
+    return hidden
 
 
 def hm(ctx: Context, when: datetime) -> str:

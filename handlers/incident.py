@@ -12,7 +12,7 @@ from bot.errors import UserFacingError
 from bot.model import Reply
 from bot.store.reports import IncidentPayload
 from bot.store.tables import Report
-from handlers import _dialog
+from handlers import _dialog, _show
 from handlers._parse import CN_NUM, ROOM_FIRST_RE, ROOM_RE, cn_number, nfkc
 from handlers._reports import NOBODY_TO_ALERT, KindRules, alert, alerted, already_done, append, once_per_message
 from handlers._rooms import SEES_ALL, WATCHER, RoomNow, resolve_room
@@ -46,8 +46,8 @@ def parse(text: str, usage: str = USAGE) -> tuple[int | None, str]:
 
 
 def describe(ctx: Context, report: Report, names: dict[str, str]) -> str:
-    """The description."""
-    return IncidentPayload.from_payload(report.payload).text
+    """The description (hidden in a group unless this very message typed it)."""
+    return _show.free_text(ctx, report, IncidentPayload.from_payload(report.payload).text, _show.TEXT_HIDDEN)
 
 
 def _alert_text(where: RoomNow, who: str, row: Report) -> str:

@@ -180,7 +180,7 @@ def describe(ctx: Context, report: Report, names: dict[str, str]) -> str:
     line = f"{_show.ticket(ctx, p.ticket, names.get(p.ticket))} {p.type}"
     line += f"，现场处理：{p.action or '未填写'}"
     if p.note:
-        line += f"（{p.note}）"
+        line += f"（{_show.free_text(ctx, report, p.note)}）"
     return line
 
 

@@ -86,3 +86,16 @@ def test_exambot_chat_speaks_in_a_group(tmp_path: Path) -> None:
                              capture_output=True, text=True, timeout=120)  # fmt: skip
     assert "138****5678" in group.stdout and "13812345678" not in group.stdout, group.stdout + group.stderr
     assert "13812345678" in private.stdout, private.stdout + private.stderr
+
+
+async def test_text_typed_privately_is_not_republished_in_a_group(demo_chat: Any) -> None:
+    """A note or description typed privately is hidden when a supervisor lists or traces it in a group."""
+    note = "考生自称家长在校门口等候"
+    assert "已记录" in (await demo_chat.say("王芳", f"/违纪 1 2026000003 夹带 警告 {note}") or "")
+    assert "已记录" in (await demo_chat.say("王芳", "/突发 1 考生诉说家中变故情绪激动") or "")
+    listed = await demo_chat.say("孙丽", "/违纪记录", chat="console:第1考场") or ""
+    assert "备注已隐藏，请私聊查看" in listed and note not in listed
+    traced = await demo_chat.say("孙丽", "/历史 2", chat="console:第1考场") or ""
+    assert "情况说明已隐藏，请私聊查看" in traced and "家中变故" not in traced
+    assert note in (await demo_chat.say("孙丽", "/违纪记录") or "")  # privately the supervisor reads it all
+    assert "家中变故" in (await demo_chat.say("孙丽", "/历史 2") or "")
