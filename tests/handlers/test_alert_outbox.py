@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.clock import ManualClock
 from bot.delivery.rows import T
 from bot.model import OutgoingMessage
+from tests.conftest import demo_app
 from tests.handlers.conftest import Day
+
+
+@pytest.fixture
+async def any_day(db_url: str, make_settings: Any, clock: ManualClock) -> AsyncIterator[Day]:
+    """The demo day 40 minutes in, on SQLite and on a fresh PostgreSQL database."""
+    async with demo_app(make_settings(database_url=db_url), clock) as chat:
+        clock.advance(timedelta(minutes=40))
+        yield Day(chat, clock)
+
 
 # (command, sender, kind of the report it writes)
 ALERTING = [
@@ -28,9 +40,10 @@ async def _alert_rows(day: Day, report_id: int) -> list[dict]:
 
 
 @pytest.mark.parametrize(("text", "who", "kind"), ALERTING)
-async def test_a_retry_recreates_lost_alerts_and_doubles_none(day: Day, text: str, who: str, kind: str) -> None:
+async def test_a_retry_recreates_lost_alerts_and_doubles_none(any_day: Day, text: str, who: str, kind: str) -> None:
     """Alert rows gone after the report committed (the old two-transaction crash) come back on the platform's retry,
     the reply counts them, and a further retry adds nothing and sends nobody a second alert."""
+    day = any_day
     first = await day.send(who, text, "retry-1")
     (row,) = await day.reports(kind)
     assert row.id is not None
@@ -63,8 +76,9 @@ class _FailingEnqueue:
         raise RuntimeError("outbox write failed")
 
 
-async def test_report_and_its_alerts_commit_together(day: Day) -> None:
+async def test_report_and_its_alerts_commit_together(any_day: Day) -> None:
     """When the alerts cannot be written the report is not stored either, and the reply does not say it was."""
+    day = any_day
     day.services.notifier = _FailingEnqueue(day.services.notifier)  # type: ignore[assignment]
     reply = await day.send("王芳", "/突发 1 停电", "atomic-1")
     assert reply is not None and "已记录" not in reply and "系统出了点问题" in reply
