@@ -133,18 +133,6 @@ async def resolve_room(
     raise UserFacingError(f"您不是第{number}考场本场次的监考或考评人员，只能报告自己负责的考场。", usage=usage)
 
 
-async def room_staff(s: AsyncSession, room_id: int) -> list[tuple[Staff, Duty]]:
-    """Everyone assigned to a room."""
-    rows = (
-        await s.exec(
-            select(Staff, Assignment)
-            .join(Assignment, col(Assignment.staff_id) == col(Staff.id))
-            .where(col(Assignment.room_id) == room_id)
-        )
-    ).all()
-    return [(st, a.duty) for st, a in rows]
-
-
 async def room_by_id(ctx: Context, s: AsyncSession, room_id: int | None) -> RoomNow | None:
     """A stored room with its session and the sender's duty there."""
     if room_id is None:
