@@ -35,6 +35,7 @@ LEVELS = (1, 50)
 ALERTED = ("督导甲", "办公室乙", "办公室丙")
 ONE = "alerts in the report's transaction"
 TWO = "alerts after the report"
+TAGS = {"bare": "bare", ONE: "one", TWO: "two"}  # message ids differ per server (a shared PostgreSQL dedupes)
 
 
 def serve_alerting(port: int, db_url: str, api: str, together: bool, ready: Any) -> None:
@@ -169,11 +170,11 @@ def main() -> None:
         servers = (("bare", bare_port), (ONE, one_port), (TWO, two_port))
         try:
             for name, port in servers:
-                asyncio.run(cb.warm(port, cb.build_requests(50, f"w{name[:6]}")))
+                asyncio.run(cb.warm(port, cb.build_requests(50, f"w{TAGS[name]}")))
             for c in LEVELS:
                 n = args.requests if c > 1 else max(args.requests // 5, 200)
                 for name, port in servers:
-                    reqs = cb.build_requests(n, f"{name[:6]}{c}")
+                    reqs = cb.build_requests(n, f"{TAGS[name]}{c}")
                     res, bodies = asyncio.run(cb.load(name, port, reqs, c))
                     results[(name, c)] = res
                     if name != "bare":
