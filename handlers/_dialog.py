@@ -176,6 +176,16 @@ def _accept(step: Step, choices: list[str], text: str) -> str | None:
     return t or None
 
 
+NOTHING_TO_CANCEL = "当前没有进行中的操作。"
+
+
+def _cancels_nothing(ctx: Context, text: str) -> bool:
+    """取消 typed with no dialog open: privately any word for it, in a group 取消 itself (/取消 is a command)."""
+    if text[:1] in ("/", "、") or not is_cancel(text):
+        return False
+    return not ctx.message.chat_id or clean(text) == "取消"
+
+
 @table.hook(priority=0)
 async def dialog_hook(ctx: Context) -> Reply | str | None:
     """Feed the answer to the sender's open dialog in this chat (a new command or 取消 ends it)."""
@@ -184,7 +194,7 @@ async def dialog_hook(ctx: Context) -> Reply | str | None:
     text = nfkc(ctx.message.text)
     async with ctx.services.db.read() as s:  # most messages have no dialog: no write transaction for them
         if await _load(s, ctx) is None:
-            return None
+            return NOTHING_TO_CANCEL if _cancels_nothing(ctx, text) else None
     async with ctx.services.db.session() as s:
         row = await _load(s, ctx)
         if row is None:
@@ -260,4 +270,4 @@ def room_step() -> Step:
 @table.command("取消", "cancel", summary="退出正在进行的问答", usage="/取消", hidden=True)
 async def cancel(ctx: Context, args: str) -> str:
     """/取消 when no dialog is open."""
-    return "现在没有进行中的问答，不需要取消。"
+    return NOTHING_TO_CANCEL

@@ -21,6 +21,7 @@ from scheduler.timeline import Timeline
 
 table = CommandTable()
 
+NOTHING_TO_ACK = "目前没有需要您确认的提醒。"
 _ACK_TEXT = re.compile(r"^(收到|收到了|已收到|好的收到)[!！。.~～]*$")
 WINDOW = timedelta(hours=12)
 
@@ -126,7 +127,10 @@ async def ack_hook(ctx: Context) -> Reply | None:
     done = await acknowledge(ctx)
     if done is not None:
         return done
-    return await _not_the_chief(ctx)
+    other = await _not_the_chief(ctx)
+    if other is not None or ctx.message.chat_id:
+        return other  # in a group, 收到 between people needs no answer from the bot
+    return Reply(NOTHING_TO_ACK)
 
 
 async def _not_the_chief(ctx: Context) -> Reply | None:
@@ -177,7 +181,7 @@ async def ack_command(ctx: Context, args: str) -> Reply:
         rooms = await _chief_rooms(await s.connection(), ctx.staff.id, ctx.now)
     if not rooms:
         return Reply("您当前没有担任主监考的考场，确认需由本考场主监考发送。")
-    return Reply("目前没有需要您确认的提醒。")
+    return Reply(NOTHING_TO_ACK)
 
 
 @table.command(

@@ -19,7 +19,7 @@ def _exambot(args: list[str], env: dict[str, str], stdin: str = "") -> str:
 
 
 SEPARATOR = "/取消"  # between the lines: its reply marks where one reply ends (answers may hold blank lines)
-SEPARATOR_REPLY = "现在没有进行中的问答，不需要取消。"
+SEPARATOR_REPLY = "当前没有进行中的操作。"
 
 
 def _chat(who: str, lines: list[str], env: dict[str, str]) -> list[str]:
