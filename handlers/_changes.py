@@ -99,7 +99,7 @@ def alerts_on_revoke(rows: list[Report]) -> bool:
     return rows[-1].kind == "confirm" or (rows[-1].kind == "violation" and is_serious_violation(rows))
 
 
-async def alert_revocation(ctx: Context, where: RoomNow | None, old: Report, row: Report, fresh: bool) -> str:
+async def alert_revocation(ctx: Context, where: RoomNow | None, old: Report, row: Report) -> str:
     """Tell the office and the supervisors of a revoked serious violation or confirmation; the reply's addition."""
     place = f"{where.label}（{where.session.code}）" if where else ""
     who = ctx.staff.name if ctx.staff else "?"

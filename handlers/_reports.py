@@ -201,29 +201,18 @@ async def alert_targets(s: AsyncSession, channel: str, exclude: int | None) -> l
     return targets
 
 
-async def alert(
-    ctx: Context, text: str, *, send: bool = True, key: str | None = None, s: AsyncSession | None = None
-) -> int:
+async def alert(ctx: Context, text: str, *, key: str, s: AsyncSession | None = None) -> int:
     """Tell the office and the supervisors (private chats); returns how many people are told.
 
-    With ``key`` (what the alert is about, e.g. ``report:12``) the alert is idempotent: its rows are keyed by it
-    and by the person, written in the transaction ``s`` (the report's own, so report and alerts commit together)
-    or in one of their own, and sent after the handler returns. A redelivered message or a retry after a crash
-    writes only the rows that are missing and sends nothing twice, so the count is what the outbox holds.
-
-    Without ``key`` (not tied to a report) the alert is sent at once; with ``send=False`` (a redelivered
-    message) nothing is sent and the count is the same as the first time.
+    ``key`` names what the alert is about (e.g. ``report:12``): its rows are keyed by it and by the person,
+    written in the transaction ``s`` (the report's own, so report and alerts commit together) or in one of
+    their own, and sent after the handler returns. A redelivered message or a retry after a crash writes
+    only the rows that are missing and sends nothing twice, so the count is what the outbox holds.
     """
-    if key is not None:
-        if s is None:
-            async with ctx.services.db.session() as own:
-                return await _queue_alert(ctx, own, text, key)
-        return await _queue_alert(ctx, s, text, key)
-    async with ctx.services.db.read() as rs:
-        targets = await alert_targets(rs, ctx.message.channel, ctx.staff.id if ctx.staff else None)
-    if targets and send:
-        await ctx.notify([OutgoingMessage(t, text) for t in targets])
-    return len(targets)
+    if s is None:
+        async with ctx.services.db.session() as own:
+            return await _queue_alert(ctx, own, text, key)
+    return await _queue_alert(ctx, s, text, key)
 
 
 async def _queue_alert(ctx: Context, s: AsyncSession, text: str, key: str) -> int:
@@ -253,8 +242,8 @@ class KindRules:
     usage: str
     rebuild: Rebuild
     describe: Describe
-    # What follows a correction (alerts); with fresh=False (a redelivery) the same words, nothing sent.
-    after_correct: Callable[[Context, Report, RoomNow, bool], Awaitable[str]] | None = None
+    # What follows a correction (its alerts, keyed by the correction: a redelivery sends nothing twice).
+    after_correct: Callable[[Context, Report, RoomNow], Awaitable[str]] | None = None
 
 
 def kind_rules(ctx: Context, kind: str) -> KindRules | None:

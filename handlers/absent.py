@@ -120,7 +120,7 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
     text = f"已记录{where.label}缺考（编号 {row.id}）：{describe(ctx, row, names)}。"
     if row.supersedes_id is not None:  # also on a redelivery
         text += f"\n（替代之前的编号 {row.supersedes_id}）"
-    return Reply(text + await announce_change(ctx, where, before, after, "缺考"))
+    return Reply(text + await announce_change(ctx, where, before, after, "缺考", row))
 
 
 @table.command("缺考", "absent", summary="报告缺考考生（没有缺考写“无”）", usage=USAGE, permission=REPORTER)

@@ -53,12 +53,12 @@ def _changes_papers(report: Report) -> bool:
     return report.kind == "absent"
 
 
-async def _recheck(ctx: Context, where: RoomNow | None, old: Report, before: Reconciliation | None) -> str:
+async def _recheck(ctx: Context, where: RoomNow | None, old: Report, before: Reconciliation | None, row: Report) -> str:
     if where is None or not _changes_papers(old):
         return ""
     async with ctx.services.db.read() as s:
         after = await reconcile(s, where.room)
-    return await announce_change(ctx, where, before, after, "缺考" if old.kind == "absent" else "领取份数")
+    return await announce_change(ctx, where, before, after, "缺考" if old.kind == "absent" else "领取份数", row)
 
 
 @table.command("更正", "correct", summary="更正一条报告（原记录保留）", usage=CORRECT_USAGE, permission=WATCHER)
@@ -95,8 +95,8 @@ async def correct(ctx: Context, args: str) -> Reply | str | None:
     label = KIND_LABELS.get(old.kind, old.kind)
     reply = f"已更正{where.label}{label}：编号 {rid} → 新编号 {row.id}：{describe(ctx, row, names)}。原记录保留。"
     if rules.after_correct is not None:
-        reply += await rules.after_correct(ctx, row, where, done is None)
-    return Reply(reply + await _recheck(ctx, where, old, before))
+        reply += await rules.after_correct(ctx, row, where)
+    return Reply(reply + await _recheck(ctx, where, old, before, row))
 
 
 @table.command("撤销", "revoke", summary="撤销一条报告（原记录保留）", usage=REVOKE_USAGE, permission=WATCHER)
@@ -127,8 +127,8 @@ async def revoke(ctx: Context, args: str) -> Reply | str | None:
     why = f"，原因：{clean(reason)}" if reason else ""
     text = f"已撤销{place}{label}编号 {rid}（撤销记录编号 {row.id}{why}）。原记录保留，可用 /历史 {rid} 查看。"
     if alerts_on_revoke(rows):
-        text += await alert_revocation(ctx, where, old, row, done is None)
-    return Reply(text + await _recheck(ctx, where, old, before))
+        text += await alert_revocation(ctx, where, old, row)
+    return Reply(text + await _recheck(ctx, where, old, before, row))
 
 
 @table.command("历史", "history", summary="查看一条报告的更正历史", usage=HISTORY_USAGE, permission=WATCHER)

@@ -87,7 +87,7 @@ async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, t
     return {"text": t}
 
 
-async def _after_correct(ctx: Context, row: Report, where: RoomNow, fresh: bool) -> str:
+async def _after_correct(ctx: Context, row: Report, where: RoomNow) -> str:
     text = "【突发事件·更正】" + _alert_text(where, ctx.staff.name if ctx.staff else "?", row)
     sent = await alert(ctx, text, key=f"report:{row.id}")
     return "\n" + (f"已把更正通知考务办公室和督导（{sent} 人）。" if sent else NOBODY_TO_ALERT + "。")

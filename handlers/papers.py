@@ -190,7 +190,7 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
         text += f"\n（替代之前的编号 {row.supersedes_id}）"
     text += mismatch
     if PapersPayload.from_payload(row.payload).is_handout:
-        text += await announce_change(ctx, where, before, after, "领取份数")
+        text += await announce_change(ctx, where, before, after, "领取份数", row)
     return Reply(text)
 
 
@@ -204,9 +204,10 @@ async def _after(ctx: Context, row: Report, where: RoomNow, *, s: AsyncSession |
 
 
 async def announce_change(
-    ctx: Context, where: RoomNow, before: Reconciliation | None, after: Reconciliation | None, what: str
+    ctx: Context, where: RoomNow, before: Reconciliation | None, after: Reconciliation | None, what: str, cause: Report
 ) -> str:
-    """After a new 缺考, handout or correction: say (and alert) when the room's collection now checks differently."""
+    """After ``cause`` (a new 缺考, handout or correction): say, and alert, when the room's collection now checks
+    differently."""
     if before is None or after is None or before.problems == after.problems:
         return ""
     cid = after.collect.id
@@ -219,6 +220,7 @@ async def announce_change(
         f"【试卷核对不符】{where.label}（{where.session.code}）{who} 报告了新的{what}，"
         f"试卷回收编号 {cid} 现在核对不符：{problems}。"
         f"请立即追查（监考人员守则4(2)），核实后用 /更正 {cid} 或 /备注 {cid} 关闭。",
+        key=f"report:{cause.id}:recheck:{cid}",  # the report that changed the check; a redelivery sends nothing twice
     )
     return f"\n按新的{what}重新核对：试卷回收编号 {cid} 现在核对不符：{problems}；{alerted(sent)}。"
 
@@ -267,7 +269,7 @@ def _room_no(where: RoomNow) -> int | None:
     return room_number(where.room.room_no)
 
 
-async def _after_correct(ctx: Context, row: Report, where: RoomNow, fresh: bool) -> str:
+async def _after_correct(ctx: Context, row: Report, where: RoomNow) -> str:
     return await _after(ctx, row, where)
 
 

@@ -358,7 +358,7 @@ async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, t
     return await build(s, where, parsed, CORRECT_USAGE)
 
 
-async def _after_correct(ctx: Context, row: Report, where: RoomNow, fresh: bool) -> str:
+async def _after_correct(ctx: Context, row: Report, where: RoomNow) -> str:
     if not ViolationPayload.from_payload(row.payload).serious:
         return ""
     async with ctx.services.db.read() as s:

@@ -69,8 +69,8 @@ def serve_alerting(port: int, db_url: str, api: str, together: bool, ready: Any)
             text = f"【突发事件】{ctx.message.text}（编号 {row.id}）"
             if together:
                 sent = await alert(ctx, text, key=f"report:{row.id}", s=s)
-        if not together:
-            sent = await alert(ctx, text)
+        if not together:  # committed after the report, in a transaction of its own
+            sent = await alert(ctx, text, key=f"report:{row.id}")
         return Reply(f"已记录，编号 {row.id}：{ctx.message.text}（{sent} 人）")
 
     settings = Settings(
