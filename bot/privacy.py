@@ -40,10 +40,12 @@ def valid_id_number(text: str) -> bool:
     return _ID_CHECK[total % 11] == text[17].upper()
 
 
-def mask_digits(run: str) -> str:
-    """A ticket-like digit run with its middle hidden: 2026000105 → 2026**0105."""
-    keep = 4 if len(run) > 8 else 2
-    return run[:keep] + "*" * (len(run) - 2 * keep) + run[-keep:]
+def mask_ticket(ticket: str) -> str:
+    """A 准考证号 (or any ticket-like digit run) with its middle hidden: 2026000105 → 2026**0105."""
+    if len(ticket) <= 6:
+        return ticket[:1] + "*" * (len(ticket) - 2) + ticket[-1:] if len(ticket) > 2 else "*" * len(ticket)
+    keep = 4 if len(ticket) > 8 else 2
+    return ticket[:keep] + "*" * (len(ticket) - 2 * keep) + ticket[-keep:]
 
 
 def mask_name(name: str) -> str:
@@ -55,7 +57,7 @@ def mask_text(text: str, names: Iterable[str] = ()) -> str:
     """``text`` with 身份证号, mobile numbers, ticket-like digit runs and the given names masked."""
     text = _ID.sub(lambda m: m[0][:3] + "*" * 13 + m[0][-2:] if valid_id_number(m[0]) else m[0], text)
     text = _MOBILE.sub(lambda m: m[0][:3] + "****" + m[0][-4:], text)
-    text = _DIGITS.sub(lambda m: mask_digits(m[0]), text)
+    text = _DIGITS.sub(lambda m: mask_ticket(m[0]), text)
     for name in sorted({n for n in names if len(n) >= 2}, key=len, reverse=True):  # 欧阳娜娜 before 欧阳娜
         text = text.replace(name, mask_name(name))
     return text

@@ -44,23 +44,6 @@ def room_number(room_no: str) -> int | None:
     return cn_number(m.group()) if m else None
 
 
-def mask_ticket(ticket: str) -> str:
-    """Partially masked 准考证号 for group chats: 2026000105 -> 2026**0105."""
-    if len(ticket) <= 6:
-        return ticket[:1] + "*" * (len(ticket) - 2) + ticket[-1:] if len(ticket) > 2 else "*" * len(ticket)
-    keep = 4
-    return (
-        ticket[:keep] + "*" * (len(ticket) - 2 * keep) + ticket[-keep:]
-        if len(ticket) > 8
-        else (ticket[:2] + "*" * (len(ticket) - 4) + ticket[-2:])
-    )
-
-
-def mask_name(name: str) -> str:
-    """张三 -> 张*."""
-    return name[:1] + "*" * max(1, len(name) - 1) if name else name
-
-
 @dataclass
 class Args:
     """Arguments taken apart: an explicit room (if any), tickets, and what is left, in order."""

@@ -9,8 +9,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.dispatch import Context
+from bot.privacy import mask_ticket
 from bot.store.tables import Candidate, Report
-from handlers._parse import mask_ticket
 from handlers._rooms import full_data, is_private
 
 

@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from handlers._parse import cn_number, mask_name, mask_ticket, parse_day, report_id, split_args
+from bot.privacy import mask_name, mask_ticket
+from handlers._parse import cn_number, parse_day, report_id, split_args
 
 
 @pytest.mark.parametrize(
