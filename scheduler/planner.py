@@ -80,7 +80,8 @@ async def load_room_plans(
     people: dict[int, list[tuple[str, StaffRef]]] = defaultdict(list)
     for i in range(0, len(ids), 500):
         part = ids[i : i + 500]
-        rooms += (await conn.execute(select(rt).where(rt.c.session_id.in_(part)).order_by(rt.c.id))).mappings().all()
+        q = select(rt).where(rt.c.session_id.in_(part), rt.c.cancelled_at.is_(None)).order_by(rt.c.id)
+        rooms += (await conn.execute(q)).mappings().all()
     room_ids = [r["id"] for r in rooms]
     for i in range(0, len(room_ids), 500):
         part = room_ids[i : i + 500]
@@ -129,7 +130,8 @@ async def plan_sessions(
 ) -> PlanResult:
     """Create, move or cancel the outbox rows of ``session_ids`` inside the caller's transaction.
 
-    Session ids that no longer exist have all their pending rows cancelled. The result's ``due_times``
+    Session ids that no longer exist, or were cancelled, have all their pending rows cancelled (so do
+    cancelled rooms). The result's ``due_times``
     are what a running reminder service should arm once the transaction has committed.
     """
     timeline = timeline if timeline is not None else DEFAULT_TIMELINE
@@ -143,7 +145,8 @@ async def plan_sessions(
     sessions: list[ExamSession] = []
     for i in range(0, len(ids), 500):
         part = ids[i : i + 500]
-        sessions += [_session_from(m) for m in (await conn.execute(select(et).where(et.c.id.in_(part)))).mappings()]
+        q = select(et).where(et.c.id.in_(part), et.c.cancelled_at.is_(None))
+        sessions += [_session_from(m) for m in (await conn.execute(q)).mappings()]
     rooms = await load_room_plans(conn, [s.id for s in sessions if s.id is not None], webhook_channel=webhook_channel)
     office = await load_office(conn)
     wanted: dict[str, PlannedMessage] = {}

@@ -6,6 +6,7 @@ rooms and the permission rules live with the commands, in handlers/_rooms.py).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
@@ -36,9 +37,14 @@ def now_order(now: datetime) -> Callable[[tuple[Room, ExamSession]], tuple[int, 
     return rank
 
 
-def in_window(now: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-    """Conditions on ExamSession: the session counts as "now" (see WINDOW)."""
-    return col(ExamSession.starts_at) <= now + WINDOW, col(ExamSession.ends_at) >= now - WINDOW
+def live() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """Conditions on ExamSession joined with Room: neither was cancelled."""
+    return col(ExamSession.cancelled_at).is_(None), col(Room.cancelled_at).is_(None)
+
+
+def in_window(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Conditions on ExamSession joined with Room: the session counts as "now" (see WINDOW) and is not cancelled."""
+    return col(ExamSession.starts_at) <= now + WINDOW, col(ExamSession.ends_at) >= now - WINDOW, *live()
 
 
 async def rooms_now(s: AsyncSession, now: datetime) -> list[tuple[Room, ExamSession]]:
@@ -54,17 +60,38 @@ async def rooms_now(s: AsyncSession, now: datetime) -> list[tuple[Room, ExamSess
     return sorted(rows, key=now_order(now))
 
 
-async def sessions_of_day(s: AsyncSession, day: date) -> list[tuple[Room, ExamSession]]:
-    """Every room of every session on ``day``, by start time and room."""
+async def sessions_of_day(
+    s: AsyncSession, day: date, *, with_cancelled: bool = False
+) -> list[tuple[Room, ExamSession]]:
+    """Every room of every session on ``day`` (cancelled ones only when asked), by start time and room."""
     rows = (
         await s.exec(
             select(Room, ExamSession)
             .join(ExamSession, col(ExamSession.id) == col(Room.session_id))
-            .where(col(ExamSession.day) == day)
+            .where(col(ExamSession.day) == day, *(() if with_cancelled else live()))
             .order_by(col(ExamSession.starts_at), col(Room.id))
         )
     ).all()
     return list(rows)
+
+
+def seat_key(text: str) -> str:
+    """A seat number as compared: NFKC, no 号/座/座号 decoration, no leading zeros (“03号” and “3” match)."""
+    t = unicodedata.normalize("NFKC", text).strip().removeprefix("座号").removeprefix("座位").removesuffix("座")
+    t = t.removesuffix("号").strip()
+    return t.lstrip("0") or t
+
+
+async def seat_tickets(s: AsyncSession, room_id: int) -> dict[str, str]:
+    """The room's 准考证号 by seat (see :func:`seat_key`); empty when the roster had no 座号."""
+    rows = (
+        await s.exec(
+            select(Candidate.seat, Candidate.ticket_no).where(
+                col(Candidate.room_id) == room_id, col(Candidate.seat).is_not(None)
+            )
+        )
+    ).all()
+    return {seat_key(seat): ticket for seat, ticket in rows if seat and seat_key(seat)}
 
 
 async def candidate_tickets(s: AsyncSession, room_id: int) -> set[str]:

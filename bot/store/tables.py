@@ -115,6 +115,9 @@ class ExamSession(SQLModel, table=True):
     day: date = Field(index=True)
     starts_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     ends_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # Set when the office cancels the session (from chat, the CLI or an import with --prune): the row stays,
+    # with its reports, but it no longer counts as running, gets no reminders and is shown as 已取消.
+    cancelled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class Room(SQLModel, table=True):
@@ -130,6 +133,7 @@ class Room(SQLModel, table=True):
     group_chat: str | None = Field(default=None, max_length=255)  # "channel:chat-id" of the room's group
     robot_webhook: str | None = Field(default=None, max_length=512)
     robot_secret: str | None = Field(default=None, max_length=255)
+    cancelled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))  # as above
 
 
 class Assignment(SQLModel, table=True):
