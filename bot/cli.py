@@ -247,6 +247,13 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
     # stdout carries the replies; logs go to stderr and only when they matter.
     configure_logging("DEBUG" if settings.log_level == "DEBUG" else "WARNING", settings.log_json)
+    if args.demo or args.db:
+        db_path = Path(args.db or DEMO_DB)
+        if not db_path.exists():
+            print(f"演示数据库 {db_path} 不存在：请先在本目录运行 make run（或 exambot demo）", file=sys.stderr)
+            return 2
+        # The demo server owns this file and keeps running beside the chat: no migration, no reseeding.
+        settings = settings.model_copy(update={"database_url": f"sqlite:///{db_path}"})
     return asyncio.run(_chat_async(args.who, settings, sys.stdin, sys.stdout, group=args.group))
 
 
@@ -256,7 +263,7 @@ async def _chat_async(who: str, settings: Settings, stdin: object, stdout: objec
 
     from bot.adapters.console import ConsoleAdapter
     from bot.app import ADAPTERS, create_app
-    from bot.directory import find_staff_by_name_or_id
+    from bot.directory import find_staff_by_name_or_id, has_staff
     from bot.lifecycle import components
 
     settings = settings.model_copy(update={"host": "127.0.0.1"})  # nothing listens; the console is in-process
@@ -268,6 +275,13 @@ async def _chat_async(who: str, settings: Settings, stdin: object, stdout: objec
         assert isinstance(adapter, ConsoleAdapter)
         async with adapter.db.session() as s:
             staff = await find_staff_by_name_or_id(s, who)
+            nobody = staff is None and not await has_staff(s)
+        if nobody:
+            print(
+                f"数据库 {mask_url(settings.database_url)} 中还没有人员：要与 make run 启动的演示对话，"
+                "请加 --demo（另开一个终端，在同一目录运行）；要用自己的数据，请先 exambot import staff 人员名单",
+                file=sys.stderr,
+            )
         sender = str(staff.id) if staff is not None else f"unknown:{who}"
         chat = None if group is None else (group if group.startswith("console:") else f"console:{group}")
         first = True
@@ -351,6 +365,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="在终端里以某人的身份与机器人对话（逐行读取标准输入）")
     p.add_argument("--as", dest="who", required=True, help="姓名、企业微信/钉钉账号或人员编号")
     p.add_argument("--group", default=None, help="在考场群里发言（群名，如 第1考场），默认私聊")
+    p.add_argument("--demo", action="store_true", help=f"与 make run 启动的演示对话（使用 {DEMO_DB}）")
+    p.add_argument("--db", default=None, help="与使用此 SQLite 文件的演示对话（exambot demo --db 指定的文件）")
     p.set_defaults(func=_chat)
 
     p = sub.add_parser("config", help="显示生效的配置（密钥已隐藏）")

@@ -151,6 +151,11 @@ async def find_staff_by_name_or_id(session: AsyncSession, who: str) -> Staff | N
     return (await session.exec(select(Staff).where(or_(*conds)).order_by(col(Staff.id)))).first()
 
 
+async def has_staff(session: AsyncSession) -> bool:
+    """True when the staff list is not empty (a chat against an empty database is worth a hint)."""
+    return (await session.exec(select(Staff.id).limit(1))).first() is not None
+
+
 def person_targets(staff: Staff, channels: tuple[str, ...] = (WECOM, DINGTALK, CONSOLE)) -> list[PersonTarget]:
     """Every address where ``staff`` can be reached privately, on the enabled ``channels``."""
     out: list[PersonTarget] = []

@@ -24,9 +24,17 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def _run(args: list[str], tmp_path: Path, stdin: str = "", **extra: str) -> subprocess.CompletedProcess[str]:
+def _run(
+    args: list[str], tmp_path: Path, stdin: str = "", cwd: Path | None = None, **extra: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*EXAMBOT, *args], input=stdin, capture_output=True, text=True, env=_env(tmp_path, **extra), timeout=120
+        [*EXAMBOT, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path, **extra),
+        timeout=120,
+        cwd=cwd,
     )
 
 
@@ -60,6 +68,26 @@ def test_chat_as_unknown_person(tmp_path: Path) -> None:
     r = _run(["chat", "--as", "路人甲"], tmp_path, stdin="/我\n")
     assert r.returncode == 0, r.stderr
     assert "不在考务人员名单中" in r.stdout
+
+
+def test_chat_on_an_empty_database_says_how_to_reach_the_demo(tmp_path: Path) -> None:
+    """`make run` writes exambot-demo.db; a plain `exambot chat` reads the configured (empty) database and says so."""
+    _run(["db", "upgrade"], tmp_path)
+    r = _run(["chat", "--as", "王芳"], tmp_path, stdin="/我\n")
+    assert r.returncode == 0, r.stderr
+    assert "还没有人员" in r.stderr and "--demo" in r.stderr
+
+
+def test_chat_demo_uses_the_demo_database(tmp_path: Path) -> None:
+    """`chat --db FILE` (and `--demo`, the default file) talks to the demo's database, not the configured one."""
+    demo_db = tmp_path / "demo.db"
+    r = _run(["demo", "--no-serve"], tmp_path, EXAMBOT_DATABASE_URL=f"sqlite:///{demo_db}")
+    assert r.returncode == 0, r.stderr
+    r = _run(["chat", "--db", str(demo_db), "--as", "王芳"], tmp_path, stdin="/我\n")
+    assert r.returncode == 0, r.stderr
+    assert "第1考场" in r.stdout and "还没有人员" not in r.stderr
+    r = _run(["chat", "--demo", "--as", "王芳"], tmp_path, stdin="/我\n", cwd=tmp_path)
+    assert r.returncode == 2 and "make run" in r.stderr  # no exambot-demo.db in this directory
 
 
 def test_demo_refuses_a_database_with_staff(tmp_path: Path) -> None:
