@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.delivery.targets import staff_target, target_key
-from bot.store.tables import KIND_LABELS, ExamSession, OutboxKind
+from bot.store.tables import KIND_LABELS, ExamSession, OutboxKind, SessionKind
 from scheduler.timeline import (
     ACK_NUDGE_AFTER,
     ACK_OFFICE_AFTER,
@@ -75,7 +75,14 @@ class _Recipient:
     who: str
 
 
-def _recipients(audience: Audience, room: RoomPlan, office: Sequence[StaffRef]) -> list[_Recipient]:
+def lead_title(kind: SessionKind) -> str:
+    """Who answers for a room: the 主监考, or in a practical room the 考评组长 (考评人员管理办法 第七条(四))."""
+    return "考评组长" if kind is SessionKind.PRACTICAL else "主监考"
+
+
+def _recipients(
+    audience: Audience, room: RoomPlan, office: Sequence[StaffRef], lead: str = "主监考"
+) -> list[_Recipient]:
     def people(refs: Sequence[StaffRef], label: str) -> list[_Recipient]:
         return [_Recipient(staff_target(r.id), f"{label}{r.name}") for r in refs]
 
@@ -84,7 +91,7 @@ def _recipients(audience: Audience, room: RoomPlan, office: Sequence[StaffRef]) 
             return [_Recipient(dict(room.group), f"{room.room_no}群")]
         return people(room.staff, "")
     if audience is Audience.CHIEF:
-        return people(room.chiefs or room.staff, "主监考")
+        return people(room.chiefs or room.staff, lead)
     if audience is Audience.DEPUTY:
         return people(room.deputies, "副监考")
     if audience is Audience.STAFF:
@@ -125,8 +132,9 @@ def compute_reminders(
     out: list[PlannedMessage] = []
     start_local = session.starts_at.astimezone(tz)
     end_local = session.ends_at.astimezone(tz)
+    lead = lead_title(session.kind)
     for room in rooms:
-        chief_names = "、".join(c.name for c in room.chiefs) or "主监考"
+        chief_names = "、".join(c.name for c in room.chiefs) or lead
         values = {
             "code": session.code,
             "occupation": session.occupation,
@@ -146,7 +154,7 @@ def compute_reminders(
                 expires = min(expires, _anchor_time(session, step.deadline))
             body = render_template(step.text, values)
             if step.ack:
-                body += f"\n请主监考（{chief_names}）回复“收到”确认。"
+                body += f"\n请{lead}（{chief_names}）回复“收到”确认。"
             text = f"【{start_local:%m月%d日} {due.astimezone(tz):%H:%M}·{step.title}】{body}\n（依据：{step.clause}）"
 
             def add(
@@ -163,7 +171,7 @@ def compute_reminders(
             ) -> None:
                 if until is not None and until < now:
                     return
-                for r in _recipients(audience, _room, office):
+                for r in _recipients(audience, _room, office, lead):
                     tk = target_key(r.target)
                     out.append(
                         PlannedMessage(
@@ -196,7 +204,7 @@ def compute_reminders(
                     Audience.CHIEF,
                     when,
                     when + NUDGE_VALID,
-                    f"{late}「{step.title}」提醒已发出 3 分钟，尚未收到主监考确认。请回复“收到”。",
+                    f"{late}「{step.title}」提醒已发出 3 分钟，尚未收到{lead}确认。请回复“收到”。",
                     cond,
                 )
                 when = due + ACK_OFFICE_AFTER
@@ -206,7 +214,7 @@ def compute_reminders(
                     Audience.OFFICE,
                     when,
                     when + OFFICE_ESCALATION_VALID,
-                    f"{late}「{step.title}」（{due.astimezone(tz):%H:%M}）催办后仍未确认，主监考：{chief_names}。",
+                    f"{late}「{step.title}」（{due.astimezone(tz):%H:%M}）催办后仍未确认，{lead}：{chief_names}。",
                     cond,
                 )
             if step.follow_up is not None:
@@ -229,11 +237,11 @@ def compute_reminders(
                     Audience.OFFICE,
                     when,
                     when + OFFICE_ESCALATION_VALID,
-                    f"{late}：「{step.title}」后 20 分钟仍未收到 {cmd} 报告，主监考：{chief_names}。",
+                    f"{late}：「{step.title}」后 20 分钟仍未收到 {cmd} 报告，{lead}：{chief_names}。",
                     cond,
                 )
     out.sort(key=lambda m: (m.due_at, m.room_id, m.key))
     return out
 
 
-__all__ = ["PlannedMessage", "RoomPlan", "StaffRef", "compute_reminders"]
+__all__ = ["PlannedMessage", "RoomPlan", "StaffRef", "compute_reminders", "lead_title"]

@@ -105,9 +105,9 @@ _PAPER_STEPS: tuple[Step, ...] = (
         Anchor.START,
         -30 * _M,
         _G,
-        "{room}：距开考 30 分钟，请两名监考人员同时领取试卷，检查职业（工种）名称、等级，"
-        "连同考生名册、草稿纸等带进考场，并设置考生物品存放处。",
-        "监考人员守则 2.(3)",
+        "{room}：距开考 30 分钟，请两名监考人员同时领取试卷，核对试卷数量，检查试卷袋是否密封，"
+        "检查职业（工种）名称、等级，连同考生名册、草稿纸等带进考场，并设置考生物品存放处。",
+        "监考人员守则 2.(3)；试卷管理制度 5.",
         deadline=Anchor.START,
         ack=True,
     ),
@@ -216,6 +216,18 @@ def _computer_steps() -> tuple[Step, ...]:
 
 _PRACTICAL_STEPS: tuple[Step, ...] = (
     Step(
+        "papers_pickup",
+        "领取试卷、考件",
+        Anchor.START,
+        -30 * _M,
+        _G,
+        "{room}（{occupation}实操，{start} 开考）：距开考 30 分钟，请考评人员到考务部门领取试卷（考件、图纸），"
+        "核对数量，检查试卷袋是否密封，交接双方在试卷领取表上签字。",
+        "试卷管理制度 5.、4.",
+        deadline=Anchor.START,
+        ack=True,
+    ),
+    Step(
         "checkin",
         "检录、抽签定工位",
         Anchor.START,
@@ -238,6 +250,15 @@ _PRACTICAL_STEPS: tuple[Step, ...] = (
         ack=True,
     ),
     Step(
+        "start",
+        "开考、统一发令计时",
+        Anchor.START,
+        0 * _M,
+        _G,
+        "{room}：现在开考。请考评人员统一发号指令开始操作，并计时；考核期间考生不得串位、换位、借用工卡量具。",
+        "实际操作考核考场规则 4.",
+    ),
+    Step(
         "late_cutoff",
         "迟到取消资格",
         Anchor.START,
@@ -254,7 +275,8 @@ _PRACTICAL_STEPS: tuple[Step, ...] = (
         Anchor.END,
         0 * _M,
         _G,
-        "{room}：考试结束时间到，考生立即停止操作；考件、试卷、图纸一并收回，工件由考评、监考人员封存，登记验收后方可退场。",
+        "{room}：考试结束时间到，考生立即停止操作；考件、试卷、图纸一并收回，工件由考评、监考人员封存，"
+        "登记验收后方可退场。考件验收后请用 /试卷 回收 报告收回份数。",
         "实际操作考核考场规则 5.",
         ack=True,
     ),

@@ -46,7 +46,7 @@ def test_exambot_timeline_on_a_utc_host_prints_shanghai_times(tmp_path: Path) ->
     steps = [line for line in block if "[" in line and "·条件" not in line]  # the reminders, not the follow-ups
     at = {line.split("[", 1)[1].split("]", 1)[0]: line.split()[0] for line in steps}
     assert at["监考人员守则 2.(2)"] == "07:50"  # 考前会 at -40, not 23:50 (UTC)
-    assert at["监考人员守则 2.(3)"] == "08:00"
+    assert at["监考人员守则 2.(3)；试卷管理制度 5."] == "08:00"
     assert at["监考人员守则 3.(1)"] == "08:30"
     assert at["监考人员守则 4.(1)、4.(2)"] == "10:00"
     with sqlite3.connect(db) as conn:

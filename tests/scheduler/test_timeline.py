@@ -70,7 +70,8 @@ def test_theory_steps_fall_at_the_regulation_offsets_whatever_the_zone_of_the_in
     ]
     texts = {m.step: m.text for m in reminders}
     assert texts["papers_pickup"].startswith("【12月05日 08:30·领取试卷】")
-    assert "（依据：监考人员守则 2.(3)）" in texts["papers_pickup"]
+    assert "（依据：监考人员守则 2.(3)；试卷管理制度 5.）" in texts["papers_pickup"]
+    assert "检查试卷袋是否密封" in texts["papers_pickup"]  # 试卷管理制度 5
     assert "/缺考" in texts["late_entry"] and "/试卷 回收" in texts["stop"]
     assert "回复“收到”" in texts["open_papers"] and "回复“收到”" not in texts["seating"]
     assert all(m.due_at.utcoffset() is not None for m in planned)
@@ -123,12 +124,32 @@ def test_practical_timeline_and_lateness_policies() -> None:
         _session(SessionKind.PRACTICAL, ZoneInfo("UTC")), [ROOM], START_UTC - timedelta(hours=2), office=OFFICE
     )
     r = {m.step: m for m in planned if m.kind == "reminder"}
-    assert list(r) == ["checkin", "safety", "late_cutoff", "stop", "cleanup"]
+    assert list(r) == ["papers_pickup", "checkin", "safety", "start", "late_cutoff", "stop", "cleanup"]
+    assert r["papers_pickup"].due_at == START_UTC - timedelta(minutes=30)  # 试卷管理制度 5
+    assert "检查试卷袋是否密封" in r["papers_pickup"].text
+    assert r["start"].due_at == START_UTC and "统一发号指令" in r["start"].text  # 实际操作考核考场规则 4
+    assert "实际操作考核考场规则 4." in r["start"].text
     assert r["checkin"].expires_at == START_UTC - timedelta(minutes=10)
     assert r["safety"].expires_at == START_UTC - timedelta(minutes=5)
     assert r["stop"].expires_at == START_UTC + timedelta(minutes=95)
     assert r["late_cutoff"].expires_at == START_UTC + timedelta(minutes=10)  # +5 and the 5-minute grace
     assert "实际操作考核考场规则 2." in r["late_cutoff"].text
+
+
+def test_practical_rooms_address_the_evaluator_lead_not_a_chief_invigilator() -> None:
+    """Acknowledgements in a practical room are asked of the 考评组长; theory rooms keep the 主监考."""
+    for kind, lead in ((SessionKind.PRACTICAL, "考评组长"), (SessionKind.THEORY, "主监考")):
+        planned = compute_reminders(
+            _session(kind, ZoneInfo("UTC")), [ROOM], START_UTC - timedelta(hours=2), office=OFFICE
+        )
+        asks = [
+            m.text
+            for m in planned
+            if m.kind in ("reminder", "ack_nudge", "ack_office") and ("回复“收到”" in m.text or m.kind == "ack_office")
+        ]
+        assert asks and all(lead in t for t in asks), kind
+        other = "主监考" if lead == "考评组长" else "考评组长"
+        assert not any(other in m.text for m in planned), kind
 
 
 def test_computer_open_papers_step_mentions_the_computers() -> None:
