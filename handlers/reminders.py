@@ -10,19 +10,27 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.cn import cn_number
 from bot.delivery.rows import SENT, T
 from bot.dispatch import CommandTable, Context, normalize
 from bot.model import Reply
 from bot.permissions import STAFF, SUPERVISOR_OR_OFFICE
 from bot.store.reports import ABSENT_REPORT, follow_up_of
-from bot.store.tables import Assignment, Duty, ExamSession, OutboxKind, ReminderAck, Room, Staff
+from bot.store.tables import Assignment, Duty, ExamSession, OutboxKind, ReminderAck, Room, SessionKind, Staff
 from scheduler.conditions import condition_holds
-from scheduler.timeline import Timeline
+from scheduler.reminders import lead_title
+from scheduler.timeline import ACK_OFFICE_AFTER, Timeline
 
 table = CommandTable()
 
 NOTHING_TO_ACK = "目前没有需要您确认的提醒。"
-_ACK_TEXT = re.compile(r"^(收到|收到了|已收到|好的收到)[!！。.~～]*$")
+# 收到 as people type it, optionally followed by 全部 or the number of an older step from the list the bot gave.
+_ACK_TEXT = re.compile(
+    r"^(?:好的)?(?:收到了?|已收到|收到收到|好的|ok|okay|明白了?|知道了)"
+    r"(?:\s*(?P<which>全部|所有|都收到|\d{1,2}|[一二两三四五六七八九十]))?[!！。.~～]*$",
+    re.IGNORECASE,
+)
+ALL_WORDS = ("全部", "所有", "都收到")
 WINDOW = timedelta(hours=12)
 
 
@@ -79,12 +87,35 @@ async def _outstanding(conn: AsyncConnection, room_ids: list[int], now: datetime
     return sorted(out.values(), key=lambda x: x["due"])
 
 
-async def acknowledge(ctx: Context) -> Reply | None:
-    """Record 收到 for every outstanding critical step of the sender's rooms; None when there is nothing."""
+def is_late(acked_at: datetime, due: datetime) -> bool:
+    """An acknowledgement after the office was told the step had none (``ACK_OFFICE_AFTER``) is 迟确认."""
+    return acked_at > due + ACK_OFFICE_AFTER
+
+
+def which_of(text: str) -> str | None:
+    """What a 收到 names: "all", a number as text, or None (the most recent step)."""
+    m = _ACK_TEXT.match(normalize(text))
+    which = m.group("which") if m else normalize(text).strip()
+    if not which:
+        return None
+    if which in ALL_WORDS:
+        return "all"
+    n = cn_number(which)
+    return str(n) if n else None
+
+
+async def acknowledge(ctx: Context, which: str | None = None) -> Reply | None:
+    """Record 收到 for the sender's most recent outstanding critical step (``which``: "all" or a list number).
+
+    Older outstanding steps are listed with numbers and need 收到 全部 or 收到 N: a late 收到 answers the step
+    that was just announced, not the ones people may never have read. None when nothing is outstanding.
+    """
     staff = ctx.staff
     if staff is None or staff.id is None:
         return None
     now = ctx.now
+    tz = ctx.services.settings.tz
+    titles = _titles(ctx.services.timeline)
     async with ctx.services.db.session() as s:
         conn = await s.connection()
         rooms = await _chief_rooms(conn, staff.id, now)
@@ -94,6 +125,27 @@ async def acknowledge(ctx: Context) -> Reply | None:
         todo = await _outstanding(conn, [r["id"] for r in rooms], now)
         if not todo:
             return None
+        by_id = {r["id"]: r for r in rooms}
+
+        def name(t: dict[str, Any]) -> str:
+            room = by_id[t["room_id"]]
+            title = titles.get(str(room["kind"]), {}).get(t["step"], t["step"])
+            return f"{room['room_no']}「{title}」"
+
+        def listing(items: list[dict[str, Any]]) -> str:
+            return "\n".join(f"{i}. {name(t)}（{t['due'].astimezone(tz):%H:%M} 发出）" for i, t in enumerate(items, 1))
+
+        if which == "all":
+            chosen = todo
+        elif which is not None:
+            n = int(which)
+            if not 1 <= n <= len(todo):
+                return Reply(
+                    f"没有第 {n} 项。待确认的提醒：\n{listing(todo)}\n回复“收到 序号”确认其中一项，或“收到 全部”。"
+                )
+            chosen = [todo[n - 1]]
+        else:
+            chosen = [todo[-1]]
         a = ReminderAck.__table__  # type: ignore[attr-defined]
         await conn.execute(
             a.insert(),
@@ -106,25 +158,29 @@ async def acknowledge(ctx: Context) -> Reply | None:
                     "channel": ctx.message.channel,
                     "at": now,
                 }
-                for t in todo
+                for t in chosen
             ],
         )
-    titles = _titles(ctx.services.timeline)
-    by_id = {r["id"]: r for r in rooms}
     parts = []
-    for t in todo:
-        room = by_id[t["room_id"]]
-        parts.append(f"{room['room_no']}「{titles.get(str(room['kind']), {}).get(t['step'], t['step'])}」")
-    tz = ctx.services.settings.tz
-    return Reply(f"已记录确认（{now.astimezone(tz):%H:%M}）：{'、'.join(parts)}。")
+    for t in chosen:
+        late = f"（迟确认：提醒 {t['due'].astimezone(tz):%H:%M} 发出）" if is_late(now, t["due"]) else ""
+        parts.append(name(t) + late)
+    text = f"已记录确认（{now.astimezone(tz):%H:%M}）：{'、'.join(parts)}。"
+    left = [t for t in todo if t not in chosen]
+    if left:
+        text += (
+            f"\n还有 {len(left)} 项较早的提醒未确认：\n{listing(left)}\n"
+            "已处理的请回复“收到 序号”逐项确认，或“收到 全部”一并确认。"
+        )
+    return Reply(text)
 
 
 @table.hook(priority=-5)
 async def ack_hook(ctx: Context) -> Reply | None:
-    """Plain “收到” from a room's chief acknowledges the critical reminders waiting for it."""
+    """Plain “收到” from a room's chief acknowledges the most recent critical reminder waiting for it."""
     if ctx.staff is None or not _ACK_TEXT.match(normalize(ctx.message.text)):
         return None
-    done = await acknowledge(ctx)
+    done = await acknowledge(ctx, which_of(ctx.message.text))
     if done is not None:
         return done
     other = await _not_the_chief(ctx)
@@ -141,7 +197,7 @@ async def _not_the_chief(ctx: Context) -> Reply | None:
     async with ctx.services.db.read() as s:
         conn = await s.connection()
         q = (
-            select(rt.c.id, rt.c.room_no, rt.c.group_chat)
+            select(rt.c.id, rt.c.room_no, rt.c.group_chat, et.c.kind)
             .join(at, at.c.room_id == rt.c.id)
             .join(et, et.c.id == rt.c.session_id)
             .where(at.c.staff_id == ctx.staff.id, et.c.starts_at <= now + WINDOW, et.c.ends_at >= now - WINDOW)
@@ -160,27 +216,29 @@ async def _not_the_chief(ctx: Context) -> Reply | None:
                 .where(at.c.room_id.in_(room_ids), at.c.duty == Duty.CHIEF.value)
             )
         ).all()
-    names = "、".join(sorted({n for (n,) in chiefs})) or "主监考"
-    return Reply(f"已看到。关键环节的确认需由主监考（{names}）回复“收到”。")
+    kinds = {SessionKind(str(r["kind"])) for r in rooms if r["id"] in room_ids}
+    lead = "、".join(sorted({lead_title(k) for k in kinds})) or "主监考"
+    names = "、".join(sorted({n for (n,) in chiefs})) or lead
+    return Reply(f"已看到。关键环节的确认需由{lead}（{names}）回复“收到”。")
 
 
 @table.command(
     "收到",
     "ack",
     summary="确认收到关键环节提醒（主监考）",
-    usage="/收到（或直接回复“收到”），例：/收到",
+    usage="/收到 [全部｜序号]（或直接回复“收到”），例：/收到 全部",
     permission=STAFF,
 )
 async def ack_command(ctx: Context, args: str) -> Reply:
     """Acknowledge, or say why there is nothing to acknowledge."""
-    reply = await acknowledge(ctx)
+    reply = await acknowledge(ctx, which_of(args) if args.strip() else None)
     if reply is not None:
         return reply
     assert ctx.staff is not None and ctx.staff.id is not None
     async with ctx.services.db.read() as s:
         rooms = await _chief_rooms(await s.connection(), ctx.staff.id, ctx.now)
     if not rooms:
-        return Reply("您当前没有担任主监考的考场，确认需由本考场主监考发送。")
+        return Reply("您当前没有担任主监考（实操考场为考评组长）的考场，确认需由本考场主监考或考评组长发送。")
     return Reply(NOTHING_TO_ACK)
 
 
@@ -249,7 +307,7 @@ async def status(ctx: Context, args: str) -> Reply:
     rooms_of: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for r in sorted(rooms, key=lambda r: r["room_no"]):
         rooms_of[r["session_id"]].append(r)
-    lines = ["关键提醒确认情况（✓ 已确认/已报告，✗ 未确认/未报告，… 尚未到时间）："]
+    lines = ["关键提醒确认情况（✓ 已确认/已报告，迟确认 催办后才确认，✗ 未确认/未报告，… 尚未到时间）："]
     missing = 0
     for sess in sessions:
         start = sess["starts_at"].astimezone(tz)
@@ -263,7 +321,8 @@ async def status(ctx: Context, args: str) -> Reply:
                 title = names.get(step, step)
                 if (room_id, step) in acks:
                     who, at = acks[(room_id, step)]
-                    bits.append(f"✓{title}（{who or '?'} {at.astimezone(tz):%H:%M}）")
+                    mark = "迟确认" if is_late(at, due) else "✓"
+                    bits.append(f"{mark}{title}（{who or '?'} {at.astimezone(tz):%H:%M}）")
                 elif (room_id, step) in sent_at:
                     bits.append(f"✗{title}")
                     missing += 1
