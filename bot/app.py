@@ -101,7 +101,7 @@ def create_app(
     delivery = AdapterNotifier(adapters, metrics)
     config = OutboxConfig(text_bytes=text_limits(adapters))
     outbox = Outbox(db, clock, delivery.deliver, channels=tuple(adapters), tz=settings.tz, config=config,
-                    checks=TimelineChecks(settings.tz))  # fmt: skip
+                    checks=TimelineChecks(settings.tz, timeline))  # fmt: skip
     notifier = OutboxNotifier(outbox)
     group_mask = GroupMask(db, clock, settings.tz)
     outbox.redact_groups = group_mask.mask  # reminders and alerts to groups pass the same masking step
@@ -123,7 +123,7 @@ def create_app(
         adapter.add_routes(app)
     board_token = settings.board_token.get_secret_value()
     if console or board_token:
-        Board(db, settings, clock, token=board_token).add_routes(app)
+        Board(db, settings, clock, token=board_token, timeline=services.timeline).add_routes(app)
 
     async def core(app: web.Application) -> AsyncIterator[None]:
         if migrate:

@@ -24,13 +24,18 @@ from bot.store.papers import absent_payload, papers_payload, papers_state
 from bot.store.reports import reports_in_force
 from bot.store.rooms import room_label, sessions_of_day
 from bot.store.tables import KIND_LABELS, ExamSession, Room
+from scheduler.due import Expected, missing_state, missing_words, papers_missing_words
+from scheduler.timeline import Timeline
 
 
 class Board:
     """Serves the board page and its data."""
 
-    def __init__(self, db: Database, settings: Settings, clock: Clock, *, token: str) -> None:
+    def __init__(
+        self, db: Database, settings: Settings, clock: Clock, *, token: str, timeline: Timeline | None = None
+    ) -> None:
         self.db = db
+        self.timeline = timeline
         self.settings = settings
         self.clock = clock
         self.token = token
@@ -63,12 +68,14 @@ class Board:
             day = date.fromisoformat(raw) if raw else now.date()
         except ValueError:
             return web.json_response({"error": "日期格式应为 YYYY-MM-DD，例如 2026-12-05"}, status=400)
-        rooms = await room_states(self.db, day, self.settings)
+        rooms = await room_states(self.db, day, self.settings, now=self.clock.now(), timeline=self.timeline)
         return web.json_response({"date": day.isoformat(), "generated_at": now.isoformat(), "rooms": rooms})
 
 
-async def room_states(db: Database, day: date, settings: Settings) -> list[dict[str, Any]]:
-    """Per room of ``day``: session, counts and states (no candidate data)."""
+async def room_states(
+    db: Database, day: date, settings: Settings, *, now: datetime, timeline: Timeline | None = None
+) -> list[dict[str, Any]]:
+    """Per room of ``day``: session, counts and due-aware states at ``now`` (no candidate data)."""
     async with db.read() as s:
         rooms: list[tuple[Room, ExamSession]] = await sessions_of_day(s, day)
         ids = [r.id for r, _ in rooms if r.id is not None]
@@ -83,6 +90,9 @@ async def room_states(db: Database, day: date, settings: Settings) -> list[dict[
         absent = absent_payload(papers.absent.get(rid))
         handout, collect = papers_payload(papers.handout.get(rid)), papers_payload(papers.collect.get(rid))
         rank, words = papers.status(room)
+        if collect is None:
+            words = papers_missing_words(sess, handout is not None, now, tz, timeline)
+        absent_state = None if absent else missing_state(sess, Expected.ABSENT, now, timeline)
         out.append(
             {
                 "room_id": rid,
@@ -97,6 +107,9 @@ async def room_states(db: Database, day: date, settings: Settings) -> list[dict[
                 "expected": room.expected,
                 "present": absent.present if absent else None,
                 "absent": absent.count if absent else None,
+                # not_due / due / overdue while no 缺考 report is in (None once it is, or never asked for)
+                "absent_state": absent_state.value if absent_state else None,
+                "absent_words": None if absent else missing_words(sess, Expected.ABSENT, now, tz, timeline),
                 "papers_out": handout.count if handout else None,
                 "papers_in": collect.count if collect else None,
                 "papers_state": words,

@@ -25,6 +25,7 @@ from handlers._reports import KIND_LABELS, describe
 from handlers._rooms import local_today
 from handlers._typo import typo_guard
 from handlers.violation import confirmed_roots, rulings
+from scheduler.due import Expected, is_open, missing_state, missing_words, papers_missing_words
 
 VIOLATIONS_USAGE = "/违纪记录 [today|yesterday|YYYY-MM-DD] [考场]，例：/违纪记录 今天 3"
 ABSENT_USAGE = "/缺考统计 [日期]，例：/缺考统计 今天"
@@ -129,13 +130,14 @@ async def absences(ctx: Context, args: str) -> Reply:
         rep = absent.get(room.id or 0)
         total_e += room.expected
         if rep is None:
-            missing += 1
-            lines.append(f"· {sess.code} {room_label(room)}：应考 {room.expected}，未报缺考")
+            missing += is_open(missing_state(sess, Expected.ABSENT, ctx.now, ctx.services.timeline))
+            words = missing_words(sess, Expected.ABSENT, ctx.now, ctx.services.settings.tz, ctx.services.timeline)
+            lines.append(f"· {sess.code} {room_label(room)}：应考 {room.expected}，{words}")
             continue
         nm = {t: n for (rid, t), n in names.items() if rid == room.id}
         total_a += AbsentPayload.from_payload(rep.payload).count
         lines.append(f"· {sess.code} {room_label(room)}：{describe(ctx, rep, nm)}（编号 {rep.id}）")
-    lines.append(f"合计：应考 {total_e}，缺考 {total_a}" + (f"，{missing} 个考场未报" if missing else ""))
+    lines.append(f"合计：应考 {total_e}，缺考 {total_a}" + (f"，{missing} 个考场到时未报" if missing else ""))
     return Reply("\n".join(lines))
 
 
@@ -195,9 +197,14 @@ async def room_status(ctx: Context, args: str) -> Reply:
         rid = room.id or 0
         a = absent.get(rid)
         ap = AbsentPayload.from_payload(a.payload) if a else None
-        present = f"实考 {ap.present}，缺考 {ap.count}" if ap else "未报缺考"
+        timeline = ctx.services.timeline
+        present = (
+            f"实考 {ap.present}，缺考 {ap.count}" if ap else missing_words(sess, Expected.ABSENT, ctx.now, tz, timeline)
+        )
         h, c = papers_payload(papers.handout.get(rid)), papers_payload(papers.collect.get(rid))
         _rank, words = papers.status(room)
+        if c is None:
+            words = papers_missing_words(sess, h is not None, ctx.now, tz, timeline)
         lines.append(
             f"· {sess.starts_at.astimezone(tz):%H:%M} {sess.code} {room_label(room)}：应考 {room.expected}，{present}；"
             f"试卷 领 {h.count if h else '-'} 收 {c.count if c else '-'}（{words}）；"

@@ -18,6 +18,7 @@ from bot.delivery.rows import SENT, T
 from bot.store.reports import has_report_in_force
 from bot.store.tables import OutboxKind, ReminderAck
 from scheduler.digest import render_digest
+from scheduler.timeline import Timeline
 
 
 async def condition_holds(conn: AsyncConnection, cond: dict[str, Any]) -> bool:
@@ -45,8 +46,9 @@ async def condition_holds(conn: AsyncConnection, cond: dict[str, Any]) -> bool:
 class TimelineChecks:
     """The sender's :class:`~bot.delivery.config.Checks` for the exam timeline's rows."""
 
-    def __init__(self, tz: ZoneInfo) -> None:
+    def __init__(self, tz: ZoneInfo, timeline: Timeline | None = None) -> None:
         self.tz = tz
+        self.timeline = timeline
 
     async def holds(self, conn: AsyncConnection, condition: dict[str, Any]) -> bool:
         """Whether the acknowledgement or report a follow-up asks for is there."""
@@ -57,4 +59,5 @@ class TimelineChecks:
         cond = row.get("condition") or {}
         if cond.get("type") != "digest":
             return None
-        return await render_digest(conn, date.fromisoformat(cond["day"]), self.tz)
+        day = date.fromisoformat(cond["day"])
+        return await render_digest(conn, day, self.tz, now=row.get("due_at"), timeline=self.timeline)

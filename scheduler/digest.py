@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.delivery.rows import CANCELLED, EXPIRED, FAILED, PENDING, SENDING, SENT, T, insert_rows, new_row
 from bot.store.reports import AbsentPayload, PapersPayload, office_staff, reports_in_force
 from bot.store.tables import ExamSession, OutboxKind, ReminderAck, Report, Room, Staff
+from scheduler.due import Expected, is_open, missing_state, missing_words
+from scheduler.timeline import Timeline
 
 DIGEST_AFTER = timedelta(minutes=30)
 CERT_VALID_YEARS = 3
@@ -40,7 +42,8 @@ async def plan_digests(conn: AsyncConnection, days: set[date], now: datetime) ->
     office = await _office(conn)
     changed = 0
     for day in sorted(days):
-        last = (await conn.execute(select(et.c.ends_at).where(et.c.day == day).order_by(et.c.ends_at.desc()))).first()
+        q = select(et.c.ends_at).where(et.c.day == day, et.c.cancelled_at.is_(None)).order_by(et.c.ends_at.desc())
+        last = (await conn.execute(q)).first()
         keys = {f"digest:{day.isoformat()}:{sid}": sid for sid, _n in office}
         existing = {
             k: (i, st, due)
@@ -102,17 +105,30 @@ def _revived(due: datetime) -> dict[str, Any]:
     }
 
 
-async def render_digest(conn: AsyncConnection, day: date, tz: ZoneInfo) -> str:
-    """The digest text for ``day`` from what is in the database now."""
+async def render_digest(
+    conn: AsyncConnection, day: date, tz: ZoneInfo, *, now: datetime | None = None, timeline: Timeline | None = None
+) -> str:
+    """The digest text for ``day`` from what is in the database now; reports count as missing only once due.
+
+    ``now`` is the digest's moment (its due time: after the day's last session, so normally everything is
+    due); a report not due yet at ``now`` (a session moved later) is not listed as a to-do.
+    """
     et, rt = ExamSession.__table__, Room.__table__  # type: ignore[attr-defined]
     ak = ReminderAck.__table__  # type: ignore[attr-defined]
     sessions = [
-        dict(m) for m in (await conn.execute(select(et).where(et.c.day == day).order_by(et.c.starts_at))).mappings()
+        dict(m)
+        for m in (
+            await conn.execute(select(et).where(et.c.day == day, et.c.cancelled_at.is_(None)).order_by(et.c.starts_at))
+        ).mappings()
     ]
     sids = [s["id"] for s in sessions]
     rooms = [
         dict(m)
-        for m in (await conn.execute(select(rt).where(rt.c.session_id.in_(sids)).order_by(rt.c.room_no))).mappings()
+        for m in (
+            await conn.execute(
+                select(rt).where(rt.c.session_id.in_(sids), rt.c.cancelled_at.is_(None)).order_by(rt.c.room_no)
+            )
+        ).mappings()
     ]
     room_ids = [r["id"] for r in rooms]
     reports = await reports_in_force(conn, DIGEST_KINDS, room_ids)
@@ -151,15 +167,21 @@ async def render_digest(conn: AsyncConnection, day: date, tz: ZoneInfo) -> str:
             violations = sum(1 for r in reps if r.kind == "violation")
             incidents = sum(1 for r in reps if r.kind == "incident")
             todo = []
-            if not absent:
-                todo.append("缺考未报")
-            if sess["kind"] != "practical" and not collect:
-                todo.append("试卷回收未报")
+            session = ExamSession(**sess)
+            at = now or sess["ends_at"] + DIGEST_AFTER
+            absent_state = missing_state(session, Expected.ABSENT, at, timeline)
+            collect_state = missing_state(session, Expected.COLLECT, at, timeline)
+            if not absent and is_open(absent_state):
+                todo.append(missing_words(session, Expected.ABSENT, at, tz, timeline))
+            if sess["kind"] != "practical" and not collect and is_open(collect_state):
+                todo.append("试卷" + missing_words(session, Expected.COLLECT, at, tz, timeline))
             unacked = sorted(s for (r, s) in need_ack if r == room["id"] and (r, s) not in acks)
             if unacked:
                 todo.append(f"{len(unacked)} 项关键提醒未确认")
             open_items += len(todo)
-            attend = f"应考 {room['expected']}，缺考 {len(tickets)}" if absent else f"应考 {room['expected']}，缺考未报"
+            attend = f"应考 {room['expected']}，" + (
+                f"缺考 {len(tickets)}" if absent else missing_words(session, Expected.ABSENT, at, tz, timeline)
+            )
             lines.append(
                 f"  {room['room_no']}：{attend}；试卷回收{'已报' if collect else '未报'}；违纪 {violations}；"
                 f"突发事件 {incidents}" + (f"；待办：{'、'.join(todo)}" if todo else "")

@@ -75,6 +75,7 @@ async def test_board_needs_its_token_and_shows_no_candidate_data(
     allowed = {
         "room_id", "session", "occupation", "level", "kind", "starts", "ends", "room", "location", "expected",
         "present", "absent", "papers_out", "papers_in", "papers_state", "papers_problem", "violations", "incidents",
+        "absent_state", "absent_words",
     }  # fmt: skip
     assert all(set(room) == allowed for room in data["rooms"])
 

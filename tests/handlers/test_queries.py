@@ -125,8 +125,10 @@ async def test_absence_stats(day: Day) -> None:
     reply = await day.say("钱进", "/缺考统计")
     assert "第1考场：应考 30，实考 28，缺考 2" in reply
     assert "第2考场：应考 28，实考 28，缺考 0" in reply
-    assert "第3考场：应考 15，未报缺考" in reply
-    assert "合计：应考 103，缺考 2，2 个考场未报" in reply
+    assert "第3考场：应考 15，缺考待报" in reply  # its session started; absence is final, not yet overdue
+    assert "第4考场：应考 30，缺考未到报告时间（09:15 起）" in reply  # nothing is due before the session
+    assert "1 个考场到时未报" in reply
+    assert "合计：应考 103，缺考 2，1 个考场到时未报" in reply
 
 
 async def test_paper_status_not_reconciled_first(day: Day) -> None:

@@ -83,7 +83,7 @@ async def test_digest_lists_reports_and_open_items(day: Day) -> None:
     line1 = next(x for x in text.splitlines() if "第1考场" in x)
     assert "缺考 2" in line1 and "试卷回收已报" in line1 and "违纪 1" in line1 and "待办" not in line1
     line2 = next(x for x in text.splitlines() if "第2考场" in x)
-    assert "缺考未报" in line2 and "待办" in line2
+    assert "缺考逾期未报" in line2 and "待办" in line2
 
 
 async def test_digest_already_sent_is_sent_again_after_a_session_added_later_that_day(day: Day) -> None:

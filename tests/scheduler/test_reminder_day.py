@@ -83,7 +83,7 @@ async def test_whole_day_fires_every_reminder_once_in_order_to_the_right_targets
     digests = [(at, t) for at, a, t in day.ledger.deliveries if "考务日报" in t]
     assert len(digests) == 2
     assert all(at.astimezone(SHANGHAI).strftime("%H:%M") == "12:15" for at, _t in digests)
-    assert "第1考场：应考 30，缺考未报；试卷回收未报" in digests[0][1] and "待办事项共" in digests[0][1]
+    assert "第1考场：应考 30，缺考逾期未报；试卷回收未报" in digests[0][1] and "待办事项共" in digests[0][1]
 
 
 def _room_no(rooms: dict[str, int], room_id: int) -> str:
