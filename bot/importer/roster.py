@@ -11,6 +11,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.importer.apply import Recorder
+from bot.importer.by_values import find_kind_column
 from bot.importer.headers import ROSTER_FIELDS
 from bot.importer.parse import (
     ParseError,
@@ -60,6 +61,7 @@ def parse_roster(sheets: list[Sheet], col: Collector, *, year: int | None) -> li
     """Every row of every sheet with a roster header."""
     out: list[CandidateSpec] = []
     for table in col.tables(sheets, ROSTER_FIELDS, "考生名册"):
+        find_kind_column(table, col)
         if not col.require(table, ("ticket",), ("name",), ("room",), fields=ROSTER_FIELDS):
             continue
         hm = table.header
