@@ -60,6 +60,7 @@ async def _import(args: argparse.Namespace, settings: Settings, on_sessions_chan
             year=args.year,
             on_sessions_changed=on_sessions_changed,
             prune=args.prune,
+            now=settings.make_clock().now(),  # the service clock: the same "now" as the reminder planning
             limits=ImportLimits(
                 max_rows=settings.import_max_rows,
                 max_bytes=settings.import_max_bytes,

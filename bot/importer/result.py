@@ -70,7 +70,7 @@ class ImportResult:
                 lines.append(f"  ……另有 {len(self.changes) - len(shown)} 条")
         if self.missing and not self.prune:
             verb = _PRUNE_VERB.get(self.kind, "处理")
-            lines.append(f"数据库中有、本文件中没有（未作改动；加 --prune 重新导入即{verb}）：")
+            lines.append(f"数据库中有、本文件中没有，未作改动（加 --prune 重新导入即{verb}）：")
             lines += [f"  {m}" for m in self.missing]
         if self.warnings:
             lines.append("请注意：")
@@ -78,4 +78,4 @@ class ImportResult:
         return "\n".join(lines)
 
 
-_PRUNE_VERB = {"schedule": "取消这些场次和考场（保留其记录）", "staff": "停用这些人员", "roster": "删除"}
+_PRUNE_VERB = {"schedule": "取消这些场次和考场，其记录保留", "staff": "停用这些人员", "roster": "删除"}
