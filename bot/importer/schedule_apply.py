@@ -68,7 +68,7 @@ async def resolve_people(s: AsyncSession, plan: SchedulePlan, file: str) -> tupl
                     duties[person.id] = ref.duty
                 if not person.active:
                     warnings.append(
-                        f"{spec.code}/{room.room_no}：{person.name} 已停用，但本文件仍安排其{DUTY_LABELS[ref.duty]}"
+                        f"{spec.code}/{room.room_no}：{person.name} 已停用，但本文件仍安排其为{DUTY_LABELS[ref.duty]}"
                     )
                 if ref.duty == Duty.EVALUATOR and not person.has_role(Role.EVALUATOR):
                     warnings.append(
