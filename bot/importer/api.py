@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -49,12 +50,19 @@ async def import_file(
     year: int | None = None,
     on_sessions_changed: SessionsChanged | None = None,
     limits: ImportLimits | None = None,
+    prune: bool = False,
+    now: datetime | None = None,
 ) -> ImportResult:
     """Import a schedule, staff or roster file; raises :class:`ImportFailed` with every problem, writing nothing.
 
     ``on_sessions_changed`` is awaited inside the same transaction with the ids of sessions created or whose
     times, rooms or people changed (not in a dry run). ``limits`` bound the file (rows, bytes, merged cells;
     the defaults without it); the entry points hand down the ``EXAMBOT_IMPORT_MAX_*`` settings.
+
+    What the database has for the file's days (sessions, rooms) or, for a staff file, active people the file
+    does not list, is listed in the result's ``missing``; with ``prune`` sessions and rooms are cancelled (their
+    ids handed to ``on_sessions_changed``, so their reminders are cancelled) and people deactivated. ``now``
+    (default: the clock) stamps the audit rows and ``cancelled_at`` and decides which duties are still to come.
     """
     path = Path(path)
     col = Collector(path.name)
@@ -70,10 +78,10 @@ async def import_file(
     if col.problems and not col.sheets:
         raise ImportFailed(col.problems)  # no usable sheet at all: nothing to check against the database
 
-    result = ImportResult(kind, path.name, dry_run=dry_run, notes=col.notes())
+    result = ImportResult(kind, path.name, dry_run=dry_run, notes=col.notes(), prune=prune)
     try:
         async with db.session() as s:
-            rec = Recorder(s, actor, result, tz)
+            rec = Recorder(s, actor, result, tz, now=now)
             # names, rooms and ids are checked against the database even when the file has other problems,
             # so the office sees every problem at once; nothing is written unless there are none
             write = not col.problems
@@ -81,9 +89,9 @@ async def import_file(
                 resolved, problems, warnings = await resolve_people(s, plan, path.name)
                 result.warnings += warnings
                 if write and not problems:
-                    result.session_ids = await write_schedule(s, plan, resolved, rec, tz)
+                    result.session_ids = await write_schedule(s, plan, resolved, rec, tz, prune=prune)
             elif kind == "staff":
-                problems = await apply_staff(s, staff_specs, rec, path.name, write=write)
+                problems = await apply_staff(s, staff_specs, rec, path.name, write=write, prune=prune)
             else:
                 problems = await apply_roster(s, roster_specs, rec, path.name, write=write)
             if col.problems or problems:

@@ -26,6 +26,11 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def day_text(day: date) -> str:
+    """``12月6日``, as the office writes a date."""
+    return f"{day.month}月{day.day}日"
+
+
 def snapshot(obj: SQLModel, fields: list[str]) -> dict[str, Any]:
     """Selected fields of a row for the audit log; secrets are masked."""
     out: dict[str, Any] = {}
@@ -64,6 +69,8 @@ FIELD_LABELS: dict[str, str] = {
     "ticket_no": "准考证号",
     "id_number": "身份证号",
     "seat": "座位号",
+    "active": "启用",
+    "cancelled_at": "取消时间",
 }
 
 
@@ -73,6 +80,8 @@ def shown(name: str, value: Any, tz: tzinfo) -> str:
         return "（空）"
     if name in SECRET_FIELDS:
         return "***"
+    if isinstance(value, bool):
+        return "是" if value else "否"
     if name == "id_number":
         text = str(value)
         return text[:4] + "*" * max(len(text) - 8, 0) + text[-4:]
@@ -90,12 +99,14 @@ def shown(name: str, value: Any, tz: tzinfo) -> str:
 class Recorder:
     """Applies changes to one transaction and records each in the audit log and the result."""
 
-    def __init__(self, session: AsyncSession, actor: str, result: ImportResult, tz: tzinfo) -> None:
+    def __init__(
+        self, session: AsyncSession, actor: str, result: ImportResult, tz: tzinfo, *, now: datetime | None = None
+    ) -> None:
         self.s = session
         self.tz = tz
         self.actor = actor
         self.result = result
-        self.now = datetime.now(UTC)
+        self.now = now if now is not None else datetime.now(UTC)
 
     def _audit(self, action: str, entity: str, entity_id: Any, detail: dict[str, Any]) -> None:
         self.s.add(
@@ -118,8 +129,11 @@ class Recorder:
         self.result.changes.append(f"新增 {label} {line}")
         return obj
 
-    async def update(self, label: str, obj: T, wanted: dict[str, Any], line: str) -> bool:
-        """Set the changed fields of ``obj``; False (and counted unchanged) when nothing differs."""
+    async def update(self, label: str, obj: T, wanted: dict[str, Any], line: str, *, what: str | None = None) -> bool:
+        """Set the changed fields of ``obj``; False (and counted unchanged) when nothing differs.
+
+        ``what`` replaces the generated "field old → new" text of the change line.
+        """
         changes = diff(obj, wanted)
         if not changes:
             self.result.count(label).unchanged += 1
@@ -132,11 +146,26 @@ class Recorder:
         after = {k: ("***" if k in SECRET_FIELDS and n else jsonable(n)) for k, (_o, n) in changes.items()}
         self._audit("update", obj.__tablename__, obj.id, {"before": before, "after": after})  # type: ignore[attr-defined]
         self.result.count(label).updated += 1
-        what = "，".join(
+        what = what or "，".join(
             f"{FIELD_LABELS.get(k, k)} {shown(k, o, self.tz)} → {shown(k, n, self.tz)}" for k, (o, n) in changes.items()
         )
         self.result.changes.append(f"更新 {label} {line}：{what}")
         return True
+
+    async def mark(self, label: str, obj: SQLModel, wanted: dict[str, Any], action: str, line: str) -> None:
+        """Cancel or deactivate ``obj`` (the row stays, with what refers to it), audited as ``action``."""
+        before = {k: jsonable(getattr(obj, k)) for k in wanted}
+        for name, value in wanted.items():
+            setattr(obj, name, value)
+        self.s.add(obj)
+        await self.s.flush()
+        after = {k: jsonable(v) for k, v in wanted.items()}
+        self._audit(action, obj.__tablename__, obj.id, {"before": before, "after": after})  # type: ignore[attr-defined]
+        counts = self.result.count(label)
+        counts.cancelled += 1
+        verb = "停用" if action == "deactivate" else "取消"
+        counts.cancel_word = verb
+        self.result.changes.append(f"{verb} {label} {line}")
 
     async def delete(self, label: str, obj: SQLModel, line: str, fields: list[str]) -> None:
         """Delete ``obj``."""

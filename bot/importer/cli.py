@@ -26,6 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("kind", choices=KINDS, help="schedule=考场安排，staff=人员名单，roster=考生名册")
     p.add_argument("file", type=Path, metavar="文件", help="要导入的文件")
     p.add_argument("--dry-run", action="store_true", help="只显示将要进行的修改，不写入数据库")
+    p.add_argument(
+        "--prune",
+        action="store_true",
+        help="取消本文件日期内数据库中有、文件中没有的场次和考场（保留其记录，提醒随之取消）；人员名单则停用文件中没有的人员",
+    )
     p.add_argument("--year", type=int, default=None, help="日期没有写年份时使用的年份，如 2026")
     p.set_defaults(func=run_import)
 
@@ -54,6 +59,8 @@ async def _import(args: argparse.Namespace, settings: Settings, on_sessions_chan
             dry_run=args.dry_run,
             year=args.year,
             on_sessions_changed=on_sessions_changed,
+            prune=args.prune,
+            now=settings.make_clock().now(),  # the service clock: the same "now" as the reminder planning
             limits=ImportLimits(
                 max_rows=settings.import_max_rows,
                 max_bytes=settings.import_max_bytes,

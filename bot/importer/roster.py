@@ -11,6 +11,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.importer.apply import Recorder
+from bot.importer.by_values import find_kind_column
 from bot.importer.headers import ROSTER_FIELDS
 from bot.importer.parse import (
     ParseError,
@@ -30,6 +31,7 @@ from bot.importer.read import Sheet
 from bot.importer.table import Collector
 from bot.store.tables import Candidate, ExamSession, Room, SessionKind
 
+SHOWN_ROOMS = 6  # rooms named in the "not in the schedule" line
 CANDIDATE_FIELDS = ["room_id", "ticket_no", "name", "id_number", "seat"]
 
 
@@ -59,6 +61,7 @@ def parse_roster(sheets: list[Sheet], col: Collector, *, year: int | None) -> li
     """Every row of every sheet with a roster header."""
     out: list[CandidateSpec] = []
     for table in col.tables(sheets, ROSTER_FIELDS, "考生名册"):
+        find_kind_column(table, col)
         if not col.require(table, ("ticket",), ("name",), ("room",), fields=ROSTER_FIELDS):
             continue
         hm = table.header
@@ -138,6 +141,35 @@ def _fits(spec: CandidateSpec, session: ExamSession) -> bool:
     )
 
 
+def _rows(specs: list[CandidateSpec]) -> str:
+    rows = [sp.row for sp in specs]
+    return f"第{rows[0]}行" if len(rows) == 1 else f"第{rows[0]}行等 {len(rows)} 名考生"
+
+
+def _unplaced_problems(unplaced: dict[tuple[str, str], list[CandidateSpec]], file: str) -> list[Problem]:
+    """One problem per room, not per candidate; rooms missing from the schedule altogether share one line."""
+    absent = [specs for (_key, reason), specs in unplaced.items() if reason == "absent"]
+    out: list[Problem] = []
+    if len(absent) == 1:  # one room: likely a typo, shown at its (first) row
+        first, more = absent[0][0], len(absent[0]) - 1
+        extra = f"（另有 {more} 名考生在此考场）" if more else ""
+        message = f"考场“{first.room_no}”在已导入的考场安排中不存在；请先导入考场安排，或检查考场号{extra}"
+        out.append(Problem(file, message, sheet=first.sheet, row=first.row, column=first.room_column))
+    elif absent:
+        rooms = "；".join(f"“{specs[0].room_no}”（{_rows(specs)}）" for specs in absent[:SHOWN_ROOMS])
+        rooms += "……" if len(absent) > SHOWN_ROOMS else ""
+        out.append(Problem(file, f"{len(absent)} 个考场在考场安排中不存在，请先导入考场安排：{rooms}"))
+    for (_key, reason), specs in unplaced.items():
+        first = specs[0]
+        if reason == "absent":
+            continue
+        if reason == "mismatch":
+            reason = "在已导入的考场安排中存在，但场次/职业/考试类型对不上；请检查考场号或先导入考场安排"
+        message = f"考场“{first.room_no}”{reason}（{_rows(specs)}）"
+        out.append(Problem(file, message, sheet=first.sheet, row=first.row, column=first.room_column))
+    return out
+
+
 async def apply_roster(
     s: AsyncSession, specs: list[CandidateSpec], rec: Recorder, file: str, *, write: bool = True
 ) -> list[Problem]:
@@ -145,8 +177,10 @@ async def apply_roster(
     pairs = (await s.exec(select(Room, ExamSession).join(ExamSession, Room.session_id == ExamSession.id))).all()
     rooms: dict[str, list[tuple[Room, ExamSession]]] = defaultdict(list)
     for room, session in pairs:
-        rooms[room_key(room.room_no)].append((room, session))
+        if room.cancelled_at is None and session.cancelled_at is None:  # a cancelled room takes no candidates
+            rooms[room_key(room.room_no)].append((room, session))
     problems: list[Problem] = []
+    unplaced: dict[tuple[str, str], list[CandidateSpec]] = defaultdict(list)  # (room key, reason) → candidates
     placed: dict[int, dict[str, CandidateSpec]] = defaultdict(dict)
     where: dict[int, str] = {}
     expected: dict[int, int] = {}
@@ -155,14 +189,10 @@ async def apply_roster(
         options = [(r, se) for r, se in rooms.get(spec.room_key, []) if _fits(spec, se)]
         if len(options) != 1:
             if not options:
-                reason = f"考场“{spec.room_no}”在已导入的考场安排中不存在"
-                if rooms.get(spec.room_key):
-                    reason += "（考场号存在，但场次/职业/考试类型对不上）"
-                reason += "；请先导入考场安排，或检查考场号"
+                reason = "absent" if not rooms.get(spec.room_key) else "mismatch"
             else:
-                codes = "、".join(se.code for _r, se in options)
-                reason = f"考场“{spec.room_no}”在多个场次中都有（{codes}），请增加“场次”列以区分"
-            problems.append(Problem(file, reason, sheet=spec.sheet, row=spec.row, column=spec.room_column))
+                reason = "在多个场次中都有（{}），请增加“场次”列以区分".format("、".join(se.code for _r, se in options))
+            unplaced[(spec.room_key, reason)].append(spec)
             continue
         room, session = options[0]
         assert room.id is not None and session.id is not None
@@ -182,6 +212,7 @@ async def apply_roster(
         placed[room.id][spec.ticket] = spec
         where[room.id] = f"{session.code}/{room.room_no}"
         expected[room.id] = room.expected
+    problems = _unplaced_problems(unplaced, file) + problems
     if problems or not write:
         return problems
 

@@ -6,6 +6,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, time
 
+from bot.importer.by_values import find_kind_column
 from bot.importer.headers import SCHEDULE_FIELDS
 from bot.importer.parse import (
     ParseError,
@@ -109,6 +110,7 @@ def parse_schedule(sheets: list[Sheet], col: Collector, *, year: int | None) -> 
     """Read every sheet with a schedule header into a plan; problems go to ``col``."""
     plan = SchedulePlan()
     for table in col.tables(sheets, SCHEDULE_FIELDS, "考场安排"):
+        find_kind_column(table, col)
         ok = col.require(
             table,
             ("room",),

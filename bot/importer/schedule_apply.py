@@ -11,7 +11,7 @@ from sqlmodel import col as column
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.importer.apply import Recorder
+from bot.importer.apply import Recorder, day_text, diff
 from bot.importer.parse import name_key, room_key
 from bot.importer.problems import Problem
 from bot.importer.schedule import PersonRef, SchedulePlan, SessionSpec
@@ -66,6 +66,10 @@ async def resolve_people(s: AsyncSession, plan: SchedulePlan, file: str) -> tupl
                 old = duties.get(person.id)
                 if old is None or DUTY_RANK[ref.duty] < DUTY_RANK[old]:
                     duties[person.id] = ref.duty
+                if not person.active:
+                    warnings.append(
+                        f"{spec.code}/{room.room_no}：{person.name} 已停用，但本文件仍安排其为{DUTY_LABELS[ref.duty]}"
+                    )
                 if ref.duty == Duty.EVALUATOR and not person.has_role(Role.EVALUATOR):
                     warnings.append(
                         f"{spec.code}/{room.room_no}：{person.name} 被安排为考评员，但人员名单中没有考评员角色"
@@ -100,20 +104,84 @@ def _session_line(spec: SessionSpec) -> str:
     )
 
 
+def _clock(starts_at: datetime, ends_at: datetime, tz: ZoneInfo) -> str:
+    return f"{starts_at.astimezone(tz):%H:%M}-{ends_at.astimezone(tz):%H:%M}"
+
+
+def _stored_line(x: ExamSession, tz: ZoneInfo) -> str:
+    level = f" {x.level}" if x.level else ""
+    when = f"{day_text(x.day)} {_clock(x.starts_at, x.ends_at, tz)}"
+    return f"{x.code}：{x.occupation}{level} {KIND_LABELS[x.kind]} {when}"
+
+
+async def _live_room_keys(s: AsyncSession, session_ids: list[int]) -> dict[int, set[str]]:
+    """The room keys of the rooms not cancelled, per session."""
+    out: dict[int, set[str]] = defaultdict(set)
+    if session_ids:
+        rooms = await s.exec(select(Room).where(column(Room.session_id).in_(session_ids)))
+        for room in rooms.all():
+            if room.cancelled_at is None:
+                out[room.session_id].add(room_key(room.room_no))
+    return out
+
+
+async def match_sessions(
+    s: AsyncSession, plan: SchedulePlan, on_days: list[ExamSession]
+) -> tuple[dict[tuple[date, str], ExamSession], set[tuple[date, str]]]:
+    """The stored session of each session of the file, and which of them were found by content, not by code.
+
+    A session is found by its (day, 场次) first. One not found that way is the same session moved when exactly one
+    stored session of its day, not claimed by another, not cancelled, has its occupation, level, kind and rooms:
+    a code derived from the start time (a file without 场次) changes when the session is moved.
+    """
+    existing = {(x.day, x.code): x for x in on_days}
+    matched = {key: existing[key] for key in plan.sessions if key in existing}
+    claimed = {x.id for x in matched.values()}
+    rooms = await _live_room_keys(s, [x.id for x in on_days if x.id is not None])
+    moved: set[tuple[date, str]] = set()
+    for key, spec in plan.sessions.items():
+        if key in matched:
+            continue
+        options = [
+            x
+            for x in on_days
+            if x.id not in claimed
+            and x.cancelled_at is None
+            and (x.day, x.occupation, x.level, x.kind) == (spec.day, spec.occupation, spec.level, spec.kind)
+            and rooms.get(x.id or 0, set()) == set(spec.rooms)
+        ]
+        if len(options) == 1:
+            matched[key] = options[0]
+            claimed.add(options[0].id)
+            moved.add(key)
+    return matched, moved
+
+
 async def write_schedule(
-    s: AsyncSession, plan: SchedulePlan, resolved: Resolved, rec: Recorder, tz: ZoneInfo
+    s: AsyncSession, plan: SchedulePlan, resolved: Resolved, rec: Recorder, tz: ZoneInfo, *, prune: bool = False
 ) -> list[int]:
-    """Create or update sessions, rooms and assignments; returns the ids of sessions whose times or rooms changed."""
+    """Create or update sessions, rooms and assignments; returns the ids of sessions whose times or rooms changed.
+
+    Sessions and rooms of the file's days that the file does not list are listed in ``rec.result.missing``;
+    with ``prune`` they are cancelled (``cancelled_at`` set, the rows and their reports kept) and their ids
+    returned too, so their reminders are cancelled.
+    """
     changed: set[int] = set()
     days = sorted({day for day, _code in plan.sessions})
-    on_days = (await s.exec(select(ExamSession).where(column(ExamSession.day).in_(days)))).all()
-    existing = {(x.day, x.code): x for x in on_days}
-    for key, x in sorted(existing.items()):
-        if key not in plan.sessions:
-            rec.result.warnings.append(
-                f"{x.day:%m月%d日} 的场次“{x.code}”在数据库中但不在本文件中，未作改动（如已取消请告知考务办公室处理）"
-            )
-    for spec in plan.sessions.values():
+    on_days = list((await s.exec(select(ExamSession).where(column(ExamSession.day).in_(days)))).all())
+    matched, moved = await match_sessions(s, plan, on_days)
+    claimed = {x.id for x in matched.values()}
+    for x in sorted(on_days, key=lambda x: (x.day, x.starts_at, x.code)):
+        if x.id in claimed or x.cancelled_at is not None:
+            continue
+        line = _stored_line(x, tz)
+        if prune:
+            await rec.mark("场次", x, {"cancelled_at": rec.now}, "cancel", line)
+            assert x.id is not None
+            changed.add(x.id)
+        else:
+            rec.result.missing.append(f"场次 {line}")
+    for key, spec in plan.sessions.items():
         wanted = {
             "occupation": spec.occupation,
             "level": spec.level,
@@ -122,23 +190,35 @@ async def write_schedule(
             "starts_at": datetime.combine(spec.day, spec.start, tzinfo=tz).astimezone(UTC),
             "ends_at": datetime.combine(spec.day, spec.end, tzinfo=tz).astimezone(UTC),
         }
-        session = existing.get((spec.day, spec.code))
+        session = matched.get(key)
         if session is None:
             session = await rec.create(
                 "场次", ExamSession(code=spec.code, **wanted), _session_line(spec), SESSION_FIELDS
             )
             assert session.id is not None
             changed.add(session.id)
-        elif await rec.update("场次", session, wanted, spec.code):
-            assert session.id is not None
-            changed.add(session.id)
+        else:
+            line = session.code
+            if key in moved:
+                line += f"（{spec.occupation} {KIND_LABELS[spec.kind]}，按职业、等级、考试类型和考场认定为同一场次）"
+            what = None
+            if set(diff(session, wanted)) <= {"starts_at", "ends_at"}:
+                old, new = _clock(session.starts_at, session.ends_at, tz), f"{spec.start:%H:%M}-{spec.end:%H:%M}"
+                what = f"时间由 {old} 改为 {new}"
+            if await rec.update("场次", session, wanted, line, what=what):
+                assert session.id is not None
+                changed.add(session.id)
+            if session.cancelled_at is not None:
+                rec.result.warnings.append(f"场次“{session.code}”已取消，本文件中仍有该场次：未恢复，也不会发送提醒")
         assert session.id is not None
-        if await _write_rooms(s, spec, session.id, resolved, rec):
+        if await _write_rooms(s, spec, session.code, session.id, resolved, rec, prune=prune):
             changed.add(session.id)
     return sorted(changed)
 
 
-async def _write_rooms(s: AsyncSession, spec: SessionSpec, session_id: int, resolved: Resolved, rec: Recorder) -> bool:
+async def _write_rooms(
+    s: AsyncSession, spec: SessionSpec, code: str, session_id: int, resolved: Resolved, rec: Recorder, *, prune: bool
+) -> bool:
     rooms = list((await s.exec(select(Room).where(Room.session_id == session_id))).all())
     by_key: dict[str, Room] = {}
     for room in sorted(rooms, key=lambda r: r.id or 0):
@@ -154,7 +234,7 @@ async def _write_rooms(s: AsyncSession, spec: SessionSpec, session_id: int, reso
             value = getattr(spec_room, attr)
             if value is not None:
                 wanted[attr] = value
-        where = f"{spec.code}/{spec_room.room_no}"
+        where = f"{code}/{spec_room.room_no}"
         room = by_key.get(key)
         if room is None:
             detail = f"（{spec_room.location}）" if spec_room.location else ""
@@ -162,14 +242,22 @@ async def _write_rooms(s: AsyncSession, spec: SessionSpec, session_id: int, reso
             changed = True
         elif await rec.update("考场", room, wanted, where):
             changed = True
+        if room.cancelled_at is not None:
+            rec.result.warnings.append(f"考场 {where} 已取消，本文件中仍有该考场：未恢复，也不会发送提醒")
         assert room.id is not None
         duties = resolved.duties.get((spec.day, spec.code, key), {})
         if await _write_assignments(s, room.id, where, duties, resolved, rec):
             changed = True
     listed = {by_key.get(k).id for k in spec.rooms if by_key.get(k) is not None}  # type: ignore[union-attr]
     for room in rooms:
-        if room.id not in listed:
-            rec.result.warnings.append(f"{spec.code}/{room.room_no} 在数据库中但不在本文件中，未作改动")
+        if room.id in listed or room.cancelled_at is not None:
+            continue
+        line = f"{code}/{room.room_no}" + (f"（{room.location}）" if room.location else "")
+        if prune:
+            await rec.mark("考场", room, {"cancelled_at": rec.now}, "cancel", line)
+            changed = True
+        else:
+            rec.result.missing.append(f"考场 {line}")
     return changed
 
 

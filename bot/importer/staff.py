@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
+from sqlmodel import col as column
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.importer.apply import Recorder
+from bot.importer.apply import Recorder, day_text
 from bot.importer.headers import STAFF_FIELDS
 from bot.importer.parse import ParseError, code_text, name_key, parse_phone, parse_plain_date, parse_roles
 from bot.importer.problems import Problem
 from bot.importer.read import Sheet
 from bot.importer.table import Collector
-from bot.store.tables import ROLE_LABELS, Role, Staff
+from bot.store.tables import ROLE_LABELS, Assignment, ExamSession, Role, Room, Staff
 
 STAFF_FIELD_NAMES = ["name", "roles", "phone", "wecom_userid", "dingtalk_userid", "cert_issued", "note", "active"]
 
@@ -37,7 +39,8 @@ class StaffSpec:
 
     def wanted(self) -> dict[str, object]:
         """The Staff fields this row sets."""
-        out: dict[str, object] = {"name": self.name, "roles": ",".join(r.value for r in self.roles)}
+        # a person listed again is active again (the file is the staff list)
+        out: dict[str, object] = {"name": self.name, "roles": ",".join(r.value for r in self.roles), "active": True}
         for key, attr, value in (
             ("phone", "phone", self.phone),
             ("wecom", "wecom_userid", self.wecom),
@@ -113,10 +116,51 @@ def _line(spec: StaffSpec) -> str:
     return f"{spec.name}（{roles}）"
 
 
+async def _future_duties(s: AsyncSession, staff_ids: list[int], now: datetime) -> dict[int, list[str]]:
+    """Per person, the rooms of sessions not yet ended nor cancelled they are on duty in: ``12月6日 第1场 第3考场``."""
+    out: dict[int, list[str]] = defaultdict(list)
+    if not staff_ids:
+        return out
+    rows = await s.exec(
+        select(Assignment.staff_id, ExamSession, Room)
+        .join(Room, Room.id == Assignment.room_id)  # type: ignore[arg-type]
+        .join(ExamSession, ExamSession.id == Room.session_id)  # type: ignore[arg-type]
+        .where(
+            column(Assignment.staff_id).in_(staff_ids),
+            column(ExamSession.ends_at) > now,
+            column(ExamSession.cancelled_at).is_(None),
+            column(Room.cancelled_at).is_(None),
+        )
+        .order_by(ExamSession.starts_at, Room.id)
+    )
+    for staff_id, session, room in rows.all():
+        out[staff_id].append(f"{day_text(session.day)} {session.code} {room.room_no}")
+    return out
+
+
+async def _removed(s: AsyncSession, gone: list[Staff], rec: Recorder, *, prune: bool) -> None:
+    """Active people the file no longer lists: listed, or deactivated with ``prune``; their future duties flagged."""
+    duties = await _future_duties(s, [p.id for p in gone if p.id is not None], rec.now)
+    for person in sorted(gone, key=lambda p: p.id or 0):
+        roles = "、".join(ROLE_LABELS[r] for r in sorted(person.role_set))
+        line = f"{person.name}（{roles}）" if roles else person.name
+        where = "、".join(duties.get(person.id or 0, []))
+        if prune:
+            await rec.mark("人员", person, {"active": False}, "deactivate", line)
+            if where:
+                rec.result.warnings.append(f"{person.name} 已停用，但仍被安排在 {where}，请调整")
+        else:
+            rec.result.missing.append(line + (f"：仍被安排在 {where}" if where else ""))
+
+
 async def apply_staff(
-    s: AsyncSession, specs: list[StaffSpec], rec: Recorder, file: str, *, write: bool = True
+    s: AsyncSession, specs: list[StaffSpec], rec: Recorder, file: str, *, write: bool = True, prune: bool = False
 ) -> list[Problem]:
-    """Match each row to a person (WeCom id, DingTalk id, name + phone) and create or update; problems on conflicts."""
+    """Match each row to a person (WeCom id, DingTalk id, name + phone) and create or update; problems on conflicts.
+
+    Active people the file does not list are listed in ``rec.result.missing``; with ``prune`` they are
+    deactivated (never deleted). Either way their duties in sessions not yet ended are flagged.
+    """
     everyone = list((await s.exec(select(Staff))).all())
     by_wecom = {p.wecom_userid: p for p in everyone if p.wecom_userid}
     by_ding = {p.dingtalk_userid: p for p in everyone if p.dingtalk_userid}
@@ -162,4 +206,5 @@ async def apply_staff(
             await rec.create("人员", new, _line(spec), STAFF_FIELD_NAMES)
         else:
             await rec.update("人员", person, spec.wanted(), spec.name)
+    await _removed(s, [p for p in everyone if p.active and p.id not in claimed], rec, prune=prune)
     return []

@@ -59,6 +59,7 @@ class Collector:
     blank_fills: int = 0
     ignored: list[str] = field(default_factory=list)
     sheets: list[str] = field(default_factory=list)
+    recognised: list[str] = field(default_factory=list)  # columns recognised by their values, not their header
 
     def add(self, table: Table | None, row: int | None, column: str | None, message: str) -> None:
         """Record a problem at a cell."""
@@ -112,6 +113,7 @@ class Collector:
             out.append(f"已按合并单元格向下填充 {self.merged_fills} 处")
         if self.blank_fills:
             out.append(f"空白单元格按上一行补全 {self.blank_fills} 处")
+        out += self.recognised
         if self.ignored:
             out.append(f"未使用的列：{'、'.join(self.ignored)}")
         return out

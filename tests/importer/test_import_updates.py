@@ -35,7 +35,7 @@ async def test_edited_schedule_updates_in_place(db: Database, imp: ImportFn, xls
     assert result.count("考场").updated == 1
     assert (result.count("人员安排").created, result.count("人员安排").deleted) == (1, 2)
     text = result.render()
-    assert "更新 场次 第1场：开始时间 2026-12-05 08:30 → 2026-12-05 09:00" in text
+    assert "更新 场次 第1场：时间由 08:30-10:00 改为 09:00-10:30" in text
     assert "删除 人员安排 第2场/第3考场 曾宏（考评员）" in text
     async with db.session() as s:
         new = (await s.exec(select(ExamSession).where(ExamSession.code == "第1场"))).one()
