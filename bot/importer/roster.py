@@ -176,9 +176,10 @@ async def apply_roster(
     """Place each candidate in its room, then create, update or delete candidates of those rooms."""
     pairs = (await s.exec(select(Room, ExamSession).join(ExamSession, Room.session_id == ExamSession.id))).all()
     rooms: dict[str, list[tuple[Room, ExamSession]]] = defaultdict(list)
+    cancelled: dict[str, list[tuple[Room, ExamSession]]] = defaultdict(list)
     for room, session in pairs:
-        if room.cancelled_at is None and session.cancelled_at is None:  # a cancelled room takes no candidates
-            rooms[room_key(room.room_no)].append((room, session))
+        live = room.cancelled_at is None and session.cancelled_at is None  # a cancelled room takes no candidates
+        (rooms if live else cancelled)[room_key(room.room_no)].append((room, session))
     problems: list[Problem] = []
     unplaced: dict[tuple[str, str], list[CandidateSpec]] = defaultdict(list)  # (room key, reason) → candidates
     placed: dict[int, dict[str, CandidateSpec]] = defaultdict(dict)
@@ -188,7 +189,10 @@ async def apply_roster(
     for spec in specs:
         options = [(r, se) for r, se in rooms.get(spec.room_key, []) if _fits(spec, se)]
         if len(options) != 1:
-            if not options:
+            gone = [se for _r, se in cancelled.get(spec.room_key, []) if _fits(spec, se)]
+            if not options and gone:
+                reason = f"所在场次“{gone[0].code}”或考场已取消，考生未导入；如考试照常，请重新导入考场安排"
+            elif not options:
                 reason = "absent" if not rooms.get(spec.room_key) else "mismatch"
             else:
                 reason = "在多个场次中都有（{}），请增加“场次”列以区分".format("、".join(se.code for _r, se in options))
