@@ -114,6 +114,14 @@ class Settings(BaseSettings):
 
     timeline_file: Path | None = Field(None, description="提醒时间线覆盖文件（TOML）")
     board_token: SecretStr = Field(SecretStr(""), description="考务看板口令（设置后在 /board?token=口令 提供看板）")
+    escalate_to: str = Field(
+        "", description="催办升级发给哪些值班的考务办公室人员（姓名或账号，逗号分隔；不设则发给全部考务办公室人员）"
+    )
+
+    @property
+    def escalation_staff(self) -> tuple[str, ...]:
+        """The office staff on duty named by ``escalate_to`` (empty: all of the office)."""
+        return tuple(w.strip() for w in re.split(r"[,，、;；\s]+", self.escalate_to) if w.strip())
 
     @field_validator("timezone")
     @classmethod

@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from bot.dispatch import CommandTable
-from handlers import _dialog, absent, ask, basic, corrections, incident, papers, queries, reminders, violation
+from handlers import (
+    _dialog,
+    absent,
+    ask,
+    basic,
+    corrections,
+    escalations,
+    incident,
+    papers,
+    queries,
+    reminders,
+    violation,
+)
 
 
 def command_tables() -> list[CommandTable]:
@@ -19,4 +31,5 @@ def command_tables() -> list[CommandTable]:
         queries.table,
         ask.table,
         reminders.table,
+        escalations.table,
     ]

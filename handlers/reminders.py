@@ -16,7 +16,7 @@ from bot.dispatch import CommandTable, Context, normalize
 from bot.model import Reply
 from bot.permissions import STAFF, SUPERVISOR_OR_OFFICE
 from bot.store.reports import ABSENT_REPORT, follow_up_of
-from bot.store.tables import Assignment, Duty, ExamSession, OutboxKind, ReminderAck, Room, SessionKind, Staff
+from bot.store.tables import Assignment, AuditLog, Duty, ExamSession, OutboxKind, ReminderAck, Room, SessionKind, Staff
 from scheduler.conditions import condition_holds
 from scheduler.reminders import lead_title
 from scheduler.timeline import ACK_OFFICE_AFTER, Timeline
@@ -52,6 +52,20 @@ async def _chief_rooms(conn: AsyncConnection, staff_id: int, now: datetime) -> l
         )
     )
     return [dict(m) for m in (await conn.execute(q)).mappings().all()]
+
+
+async def _handled(conn: AsyncConnection, items: set[tuple[int, str, str]], tz: Any) -> dict[tuple[int, str, str], str]:
+    """(room, step, escalation kind) → "已处理：钱进 09:20" for escalations the office closed with /已处理."""
+    if not items:
+        return {}
+    lg = AuditLog.__table__  # type: ignore[attr-defined]
+    ids = {f"{room}:{step}:{kind}": (room, step, kind) for room, step, kind in items}
+    out: dict[tuple[int, str, str], str] = {}
+    q = select(lg.c.entity_id, lg.c.detail, lg.c.at).where(lg.c.entity == "escalation", lg.c.entity_id.in_(list(ids)))
+    for entity_id, detail, at in (await conn.execute(q.order_by(lg.c.id))).all():
+        by = (detail or {}).get("by", "?")
+        out.setdefault(ids[str(entity_id)], f"已处理：{by} {at.astimezone(tz):%H:%M}")
+    return out
 
 
 async def _outstanding(conn: AsyncConnection, room_ids: list[int], now: datetime) -> list[dict[str, Any]]:
@@ -304,6 +318,9 @@ async def status(ctx: Context, args: str) -> Reply:
                 if st_ == SENT:
                     sent_at[(room_id, step)] = due
         reported = {k: await condition_holds(conn, v["cond"]) for k, v in follow.items() if v["cond"]}
+        items = {(r, st_, OutboxKind.ACK_OFFICE.value) for r, st_ in ack_steps}
+        items |= {(r, st_, OutboxKind.FOLLOW_OFFICE.value) for r, st_ in follow}
+        handled = await _handled(conn, items, tz)
     rooms_of: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for r in sorted(rooms, key=lambda r: r["room_no"]):
         rooms_of[r["session_id"]].append(r)
@@ -323,6 +340,8 @@ async def status(ctx: Context, args: str) -> Reply:
                     who, at = acks[(room_id, step)]
                     mark = "迟确认" if is_late(at, due) else "✓"
                     bits.append(f"{mark}{title}（{who or '?'} {at.astimezone(tz):%H:%M}）")
+                elif (room_id, step, OutboxKind.ACK_OFFICE.value) in handled:
+                    bits.append(f"✗{title}（{handled[(room_id, step, OutboxKind.ACK_OFFICE.value)]}）")
                 elif (room_id, step) in sent_at:
                     bits.append(f"✗{title}")
                     missing += 1
@@ -334,6 +353,8 @@ async def status(ctx: Context, args: str) -> Reply:
                 label = "缺考报告" if follow_up_of(f["cond"]) == ABSENT_REPORT else "试卷回收报告"
                 if reported.get((room_id, step)):
                     bits.append(f"✓{label}")
+                elif (room_id, step, OutboxKind.FOLLOW_OFFICE.value) in handled:
+                    bits.append(f"✗{label}（{handled[(room_id, step, OutboxKind.FOLLOW_OFFICE.value)]}）")
                 elif (room_id, step) in sent_at:
                     bits.append(f"✗{label}")
                 else:

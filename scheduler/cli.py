@@ -50,7 +50,13 @@ def planning_step(settings: Settings, *, webhook_channel: WebhookChannel | None 
         timeline = load_timeline(settings.timeline_file)
         now = settings.make_clock().now()
         await plan_sessions(
-            session, session_ids, now, timeline=timeline, tz=settings.tz, webhook_channel=webhook_channel
+            session,
+            session_ids,
+            now,
+            timeline=timeline,
+            tz=settings.tz,
+            webhook_channel=webhook_channel,
+            escalate_to=settings.escalation_staff,
         )
 
     return plan
@@ -91,7 +97,7 @@ async def _timeline(which: str, settings: Settings, *, show_all: bool, timeline:
                 return (f"没有 {day:%Y-%m-%d} 的考试场次。" if day else f"没有找到场次“{which}”。"), 1
             ids = [x.id for x in sessions if x.id is not None]
             rooms = await load_room_plans(conn, ids)
-            office = await load_office(conn)
+            office = await load_office(conn, settings.escalation_staff)
             rows = (await conn.execute(select(T.c.key, T.c.status, T.c.sent_at).where(T.c.session_id.in_(ids)))).all()
     finally:
         await db.dispose()

@@ -21,6 +21,15 @@ from scheduler.digest import render_digest
 from scheduler.timeline import Timeline
 
 
+# The office's escalations: numbered when sent, so one office member's /已处理 N closes the item for everyone.
+ESCALATIONS = (OutboxKind.ACK_OFFICE.value, OutboxKind.FOLLOW_OFFICE.value)
+
+
+def escalation_text(number: int, text: str) -> str:
+    """An escalation as the office reads it: its number first, how to close it last."""
+    return f"〔待处理 #{number}〕{text}（处理后回复 /已处理 {number}）"
+
+
 async def condition_holds(conn: AsyncConnection, cond: dict[str, Any]) -> bool:
     """True when the thing a nudge asks for has happened (so the nudge is not needed)."""
     kind = cond.get("type")
@@ -55,8 +64,10 @@ class TimelineChecks:
         return await condition_holds(conn, condition)
 
     async def render(self, conn: AsyncConnection, row: dict[str, Any]) -> str | None:
-        """The day digest written from the reports of the day; other rows keep their text."""
+        """The day digest written from the reports of the day; an escalation numbered for /已处理; others as stored."""
         cond = row.get("condition") or {}
+        if row.get("kind") in ESCALATIONS and row.get("id") is not None:
+            return escalation_text(int(row["id"]), str(row["text"]))
         if cond.get("type") != "digest":
             return None
         day = date.fromisoformat(cond["day"])

@@ -110,9 +110,15 @@ async def load_room_plans(
     return out
 
 
-async def load_office(conn: AsyncConnection) -> list[StaffRef]:
-    """Active staff with the office role."""
-    return [StaffRef(st.id, st.name) for st in await office_staff(conn) if st.id is not None]
+async def load_office(conn: AsyncConnection, on_duty: Sequence[str] = ()) -> list[StaffRef]:
+    """Active staff with the office role; only those named in ``on_duty`` (name or user id) when it names any.
+
+    A list that names nobody of the office falls back to the whole office: an escalation never goes nowhere.
+    """
+    office = [st for st in await office_staff(conn) if st.id is not None]
+    wanted = set(on_duty)
+    chosen = [st for st in office if wanted & {st.name, st.wecom_userid, st.dingtalk_userid, str(st.id)}]
+    return [StaffRef(st.id, st.name) for st in (chosen or office) if st.id is not None]
 
 
 def _session_from(m: Any) -> ExamSession:
@@ -127,8 +133,11 @@ async def plan_sessions(
     timeline: Timeline | None = None,
     tz: ZoneInfo | None = None,
     webhook_channel: WebhookChannel | None = None,
+    escalate_to: Sequence[str] = (),
 ) -> PlanResult:
     """Create, move or cancel the outbox rows of ``session_ids`` inside the caller's transaction.
+
+    Escalations go to the office staff named in ``escalate_to`` (``EXAMBOT_ESCALATE_TO``), or all of the office.
 
     Session ids that no longer exist, or were cancelled, have all their pending rows cancelled (so do
     cancelled rooms). The result's ``due_times``
@@ -148,7 +157,7 @@ async def plan_sessions(
         q = select(et).where(et.c.id.in_(part), et.c.cancelled_at.is_(None))
         sessions += [_session_from(m) for m in (await conn.execute(q)).mappings()]
     rooms = await load_room_plans(conn, [s.id for s in sessions if s.id is not None], webhook_channel=webhook_channel)
-    office = await load_office(conn)
+    office = await load_office(conn, escalate_to)
     wanted: dict[str, PlannedMessage] = {}
     for sess in sessions:
         for m in compute_reminders(sess, rooms.get(sess.id or 0, []), now, office=office, timeline=timeline, tz=tz):

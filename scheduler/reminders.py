@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,7 @@ from scheduler.timeline import (
     ACK_NUDGE_AFTER,
     ACK_OFFICE_AFTER,
     DEFAULT_TIMELINE,
+    ESCALATION_WINDOW,
     FOLLOW_NUDGE_AFTER,
     FOLLOW_OFFICE_AFTER,
     FOLLOW_UP_COMMANDS,
@@ -97,6 +98,12 @@ def _recipients(
     if audience is Audience.STAFF:
         return people(room.staff, "")
     return people(office, "考务办公室")
+
+
+def window_end(at: datetime, window: timedelta = ESCALATION_WINDOW) -> datetime:
+    """``at`` rounded up to the end of its escalation window (09:06 → 09:10 with 5-minute windows)."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return epoch + -(-(at - epoch) // window) * window
 
 
 def _anchor_time(session: ExamSession, anchor: Anchor) -> datetime:
@@ -207,7 +214,7 @@ def compute_reminders(
                     f"{late}「{step.title}」提醒已发出 3 分钟，尚未收到{lead}确认。请回复“收到”。",
                     cond,
                 )
-                when = due + ACK_OFFICE_AFTER
+                when = window_end(due + ACK_OFFICE_AFTER)
                 add(
                     OutboxKind.ACK_OFFICE,
                     "ack_office",
@@ -230,7 +237,7 @@ def compute_reminders(
                     f"{late}：「{step.title}」之后还没有收到 {cmd} 报告，请尽快发送 {cmd}。",
                     cond,
                 )
-                when = due + FOLLOW_OFFICE_AFTER
+                when = window_end(due + FOLLOW_OFFICE_AFTER)
                 add(
                     OutboxKind.FOLLOW_OFFICE,
                     "follow_office",

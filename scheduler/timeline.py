@@ -25,6 +25,9 @@ ACK_NUDGE_AFTER = timedelta(minutes=3)  # no 收到 within this → nudge the ch
 ACK_OFFICE_AFTER = timedelta(minutes=6)  # ... and then tell the office
 FOLLOW_NUDGE_AFTER = timedelta(minutes=10)  # no report this long after the step → nudge the room
 FOLLOW_OFFICE_AFTER = timedelta(minutes=20)  # ... and 10 more minutes later the office
+# Escalations to the office wait for the end of a short window, so the ones falling due together (several rooms,
+# several steps) reach each office member as one grouped message instead of one message each.
+ESCALATION_WINDOW = timedelta(minutes=5)
 NUDGE_VALID = timedelta(minutes=10)  # a nudge not sent within this is dropped (the room has moved on)
 OFFICE_ESCALATION_VALID = timedelta(minutes=30)  # an escalation hours late after an outage helps nobody
 
