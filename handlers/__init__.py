@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.dispatch import CommandTable
-from handlers import _dialog, absent, ask, basic, corrections, incident, papers, queries, reminders, violation
+from handlers import _dialog, absent, ask, basic, corrections, dayplan, incident, papers, queries, reminders, violation
 
 
 def command_tables() -> list[CommandTable]:
@@ -19,4 +19,5 @@ def command_tables() -> list[CommandTable]:
         queries.table,
         ask.table,
         reminders.table,
+        dayplan.table,
     ]
