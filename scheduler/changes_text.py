@@ -90,7 +90,7 @@ def take_times(text: str, day: date, tz: ZoneInfo) -> TimeRange | None:
     if len(found) > 1 and _RANGE_SEP.match(t[first.end() : found[1].start()]):
         second = found[1]
         end = datetime.combine(day, _clock_time(second), tz)
-        if end <= start and second.group("half") is None and end.hour < 12:
+        if end <= start and first.group("half") and second.group("half") is None and end.hour < 12:
             end += timedelta(hours=12)  # 下午2点-4点: the end is in the afternoon too
         span_end = second.end()
     return TimeRange(start, end, _cut(t, first.start(), span_end))
