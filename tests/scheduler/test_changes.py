@@ -7,8 +7,10 @@ outbox, and for a refusal that nothing changed at all.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -301,3 +303,54 @@ def test_phone_typed_days_and_times(typed: str, day: date | None, start: str, en
     assert f"{times.start:%H:%M}" == start
     assert (f"{times.end:%H:%M}" if times.end else None) == end
     assert times.rest == rest
+
+
+def test_cli_moves_swaps_and_cancels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``exambot session move|cancel`` and ``exambot swap`` print what changed; ``--dry-run`` changes nothing;
+    a refusal exits 1 and bad input 2."""
+    from bot.cli import main
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("EXAMBOT_DATABASE_URL", url)
+    monkeypatch.setenv("EXAMBOT_CLOCK_ORIGIN", "2026-12-05T08:00:00+08:00")
+
+    async def seed() -> None:
+        database = Database(url)
+        await upgrade(database)
+        await seed_demo(database, datetime(2026, 12, 5, 8, 0, tzinfo=SHANGHAI), SHANGHAI)
+        await database.dispose()
+
+    async def state() -> tuple[list[str], datetime, str]:
+        database = Database(url)
+        async with database.read() as s:
+            actions = [f"{a.actor}:{a.action}" for a in (await s.exec(select(AuditLog).order_by(col(AuditLog.id))))]
+            third = (await s.exec(select(ExamSession).where(col(ExamSession.code) == "演示第3场"))).one()
+            rows = await (await s.connection()).execute(sa_select(T.c.text).where(T.c.key.like("change:%")))
+            texts = "\n".join(t for (t,) in rows.all())
+        await database.dispose()
+        return [a for a in actions if not a.startswith("demo")], third.starts_at.astimezone(SHANGHAI), texts
+
+    asyncio.run(seed())
+    assert main(["session", "move", "第3场", "10:00-12:00", "--reason", "机房故障", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("试运行（没有写入数据库，也没有发送通知），将执行：\n")
+    assert "改为 10:00–12:00（原 08:45–10:45）" in out and "已通知：刘洋、黄磊（私聊）；第4考场群。" in out
+    assert asyncio.run(state()) == ([], datetime(2026, 12, 5, 8, 45, tzinfo=SHANGHAI), "")
+
+    assert main(["session", "move", "第3场", "10：00－12：00", "--reason", "机房故障"]) == 0
+    assert "通知已放入发送队列" in capsys.readouterr().out
+    assert main(["swap", "第1场", "李强", "黄磊", "--room", "1"]) == 0  # 黄磊 is free once 第3场 moved
+    assert "已把 12月5日 演示第1场 电工 四级/中级工 理论 第1考场 的副监考由 李强 换为 黄磊。" in capsys.readouterr().out
+    assert main(["session", "cancel", "第2场", "--reason", "考评员不足"]) == 0
+    assert "已取消 12月5日 演示第2场" in capsys.readouterr().out
+    actions, start, texts = asyncio.run(state())
+    assert actions == ["cli:move", "cli:swap", "cli:cancel"]
+    assert start == datetime(2026, 12, 5, 10, 0, tzinfo=SHANGHAI)
+    assert "原因：机房故障。" in texts and "原因：考评员不足。" in texts
+
+    assert main(["session", "cancel", "第7场", "--reason", "x"]) == 1
+    assert capsys.readouterr().out.startswith("未执行：没有找到场次“第7场”")
+    assert main(["session", "move", "第1场", "10:00", "--day", "12月40日"]) == 2
+    assert "日期“12月40日”不存在" in capsys.readouterr().out
