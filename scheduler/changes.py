@@ -145,7 +145,7 @@ async def find_staff(s: AsyncSession, who: str) -> Staff:
     """An active staff member by name (or #编号); unknown and same-name people are refusals."""
     typed = nfkc(who).lstrip("#")
     if typed.isdigit():
-        st = await s.get(Staff, int(typed))
+        st = await s.get(Staff, int(typed)) if len(typed) <= 9 else None  # ids are 32-bit integers
         if st is None or not st.active:
             raise ChangeRefused(f"人员名单中没有编号 {typed}。")
         return st

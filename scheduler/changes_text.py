@@ -51,6 +51,8 @@ def take_day(text: str, today: date) -> tuple[date | None, str]:
         return today + timedelta(days=_NAMED_DAYS[m.group("named")]), _cut(t, m.start(), m.end())
     year = int(m.group("y")) if m.group("y") else today.year
     try:
+        if abs(year - today.year) > 5:  # a typo, and far years overflow the arithmetic on times
+            raise ValueError(year)
         day = date(year, int(m.group("m")), int(m.group("d")))
     except ValueError as exc:
         raise ValueError(f"日期“{m.group(0).strip()}”不存在，请核对。") from exc
