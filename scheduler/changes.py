@@ -197,6 +197,15 @@ def _room_no(text: str) -> int | None:
 # Checks shared by the operations
 
 
+async def _lock(s: AsyncSession, sess: ExamSession) -> ExamSession:
+    """The session read again in ``s`` under a row lock: two office members changing it at once take turns
+    (PostgreSQL; SQLite's write transactions already do), and each checks what the other committed."""
+    locked = await s.get(ExamSession, sess.id, with_for_update=True, populate_existing=True)
+    if locked is None:
+        raise ChangeRefused(f"场次“{sess.code}”已不存在（可能刚被重新导入删除）。")
+    return locked
+
+
 def _refuse_if_over(sess: ExamSession, now: datetime, tz: ZoneInfo, what: str) -> None:
     if sess.cancelled_at is not None:
         raise ChangeRefused(f"{session_label(sess, tz)} 已经取消，不能再{what}。")
@@ -336,6 +345,7 @@ async def cancel_session(
 ) -> Change:
     """Cancel ``sess``: its pending reminders stop; its staff and room groups are told."""
     tz = planning.tz
+    sess = await _lock(s, sess)
     _refuse_if_over(sess, now, tz, "取消")
     if not reason.strip():
         raise ChangeRefused("取消场次请写明原因。")
@@ -369,6 +379,7 @@ async def move_session(
 ) -> Change:
     """Move ``sess`` to new times (same or another day); rooms and staff stay, reminders follow the new times."""
     tz = planning.tz
+    sess = await _lock(s, sess)
     _refuse_if_over(sess, now, tz, "调整时间")
     assert sess.id is not None
     if ends_at <= starts_at:
@@ -421,6 +432,7 @@ async def swap_staff(
 ) -> Change:
     """Put ``new`` on ``old``'s duty in ``room``: the new person gets the remaining reminders, the old one's stop."""
     tz = planning.tz
+    sess = await _lock(s, sess)
     _refuse_if_over(sess, now, tz, "换人")
     assert sess.id is not None and room.id is not None and new.id is not None
     duties = [(r, a, st) for r, a, st in await _duties(s, sess.id) if r.id == room.id]

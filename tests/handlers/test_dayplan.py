@@ -45,6 +45,16 @@ async def pending_reminders(day: Day, code: str, *, useful: bool = False) -> dic
     return out
 
 
+class Timers:
+    """Records what a change arms (the reminder service's ``wake_at_all``)."""
+
+    def __init__(self, armed: list[datetime]) -> None:
+        self.armed = armed
+
+    def wake_at_all(self, times: list[datetime]) -> None:
+        self.armed.extend(times)
+
+
 async def add_person(day: Day, name: str) -> int:
     async with day.services.db.session() as s:
         st = Staff(name=name, roles=Role.INVIGILATOR.value)
@@ -71,7 +81,17 @@ async def test_cancel_from_chat(day: Day) -> None:
 async def test_move_with_phone_typing(day: Day) -> None:
     """Full-width slash, digits, spaces and colons, 10点: the session moves and its reminders follow."""
     before = await pending_reminders(day, "演示第3场")
+    armed: list[datetime] = []
+    day.services.reminders = Timers(armed)  # as while the reminder service runs
     reply = await day.say("钱进", "／场次　改时间　第３场　１０：００－１２：００　机房故障")
+    async with day.services.db.read() as s:
+        due = (
+            await (await s.connection()).execute(
+                sa_select(T.c.due_at).where(T.c.key.like("r:%"), T.c.status == PENDING)
+            )
+        ).all()
+    assert armed and set(armed) <= {d for (d,) in due}  # the moved reminders' new times are armed at once
+    assert min(armed) >= datetime(2026, 12, 5, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")) - timedelta(hours=1)
     assert "已把 12月5日 演示第3场 计算机程序设计员 三级/高级工 上机 改为 10:00–12:00（原 08:45–10:45）。" in reply
     assert "已通知：刘洋、黄磊（私聊）；第4考场群。" in reply
     assert "改期" in reply

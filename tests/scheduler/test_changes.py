@@ -354,3 +354,33 @@ def test_cli_moves_swaps_and_cancels(
     assert capsys.readouterr().out.startswith("未执行：没有找到场次“第7场”")
     assert main(["session", "move", "第1场", "10:00", "--day", "12月40日"]) == 2
     assert "日期“12月40日”不存在" in capsys.readouterr().out
+
+
+async def test_deliveries_follow_the_changes(day: Any) -> None:
+    """Sending the day after a swap and a cancel: the new chief is reminded and the old one only hears of the swap;
+    the cancelled session's people and group get the announcement and no reminder at all."""
+    db, now = day.db, day.clock.now()
+    async with db.session() as s:
+        s.add(Staff(name="新人", roles=Role.INVIGILATOR.value))
+    async with db.session() as s:
+        first = await find_session(s, "第1场", day=None, today=TODAY, tz=SHANGHAI)
+        room = await find_room(s, first, "1", SHANGHAI)
+        old, new = await find_staff(s, "王芳"), await find_staff(s, "新人")
+        await swap_staff(s, first, room, old, new, actor="cli", now=now, planning=PLAN)
+    async with db.session() as s:
+        second = await find_session(s, "第2场", day=None, today=TODAY, tz=SHANGHAI)
+        await cancel_session(s, second, reason="考评员不足", actor="cli", now=now, planning=PLAN)
+    await day.run_until(now + timedelta(hours=3))
+    got: dict[str, list[str]] = {}
+    for (addr, text), _n in day.ledger.pieces().items():
+        got.setdefault(addr, []).append(text)
+    old_texts, new_texts = got[f"person:console:{old.id}"], got[f"person:console:{new.id}"]
+    assert [t for t in old_texts if "场次调整" not in t] == [], old_texts
+    assert any("场次调整" in t for t in new_texts) and any("场次调整" not in t for t in new_texts), new_texts
+    third_group = got["group:console:第3考场"]
+    assert len(third_group) == 1 and third_group[0].startswith(
+        "【场次调整】12月5日 演示第2场 电工 四级/中级工 实操 已取消"
+    )
+    async with db.read() as s:
+        evaluator = await find_staff(s, "吴婷")
+    assert [t[:6] for t in got[f"person:console:{evaluator.id}"]] == ["【场次调整】"]
