@@ -12,7 +12,7 @@ command (handlers/dayplan.py) and the CLI (scheduler/changes_cli.py) share these
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -270,8 +270,9 @@ async def _audit(
     return row.id
 
 
-async def _replan(s: AsyncSession, session_id: int, now: datetime, planning: Planning) -> PlanResult:
-    """Re-plan one session; a robot keeps the platform its stored reminders name (the chat has no adapters)."""
+async def _with_known_robots(s: AsyncSession, session_id: int, planning: Planning) -> Planning:
+    """``planning`` whose robot webhooks keep the platform the session's stored reminders name: the chat has no
+    adapters to ask, and a robot whose platform is lost cannot be sent to."""
     conn = await s.connection()
     known: dict[str, str] = {}
     for (target,) in (await conn.execute(sa_select(T.c.target).where(T.c.session_id == session_id))).all():
@@ -282,8 +283,13 @@ async def _replan(s: AsyncSession, session_id: int, now: datetime, planning: Pla
     def channel_of(url: str) -> str:
         return known.get(url) or (fallback(url) if fallback is not None else "")
 
+    return replace(planning, webhook_channel=channel_of)
+
+
+async def _replan(s: AsyncSession, session_id: int, now: datetime, planning: Planning) -> PlanResult:
+    """Re-plan one session's reminders inside the change's transaction."""
     return await plan_sessions(
-        s, [session_id], now, timeline=planning.timeline, tz=planning.tz, webhook_channel=channel_of
+        s, [session_id], now, timeline=planning.timeline, tz=planning.tz, webhook_channel=planning.webhook_channel
     )
 
 
@@ -347,6 +353,7 @@ async def cancel_session(
     tz = planning.tz
     sess = await _lock(s, sess)
     _refuse_if_over(sess, now, tz, "取消")
+    planning = await _with_known_robots(s, sess.id or 0, planning)
     if not reason.strip():
         raise ChangeRefused("取消场次请写明原因。")
     assert sess.id is not None
@@ -381,6 +388,7 @@ async def move_session(
     tz = planning.tz
     sess = await _lock(s, sess)
     _refuse_if_over(sess, now, tz, "调整时间")
+    planning = await _with_known_robots(s, sess.id or 0, planning)
     assert sess.id is not None
     if ends_at <= starts_at:
         raise ChangeRefused("结束时间要晚于开始时间。")
@@ -434,6 +442,7 @@ async def swap_staff(
     tz = planning.tz
     sess = await _lock(s, sess)
     _refuse_if_over(sess, now, tz, "换人")
+    planning = await _with_known_robots(s, sess.id or 0, planning)
     assert sess.id is not None and room.id is not None and new.id is not None
     duties = [(r, a, st) for r, a, st in await _duties(s, sess.id) if r.id == room.id]
     where = f"{session_label(sess, tz)} {room_label(room)}"

@@ -35,6 +35,7 @@ from scheduler.changes import (
     swap_staff,
 )
 from scheduler.changes_text import take_day, take_times
+from scheduler.planner import plan_sessions
 
 PLAN = Planning(tz=SHANGHAI)
 TODAY = date(2026, 12, 5)
@@ -384,3 +385,31 @@ async def test_deliveries_follow_the_changes(day: Any) -> None:
     async with db.read() as s:
         evaluator = await find_staff(s, "吴婷")
     assert [t[:6] for t in got[f"person:console:{evaluator.id}"]] == ["【场次调整】"]
+
+
+async def test_a_robot_keeps_its_platform_when_the_chat_changes_the_session(db: Database, clock: ManualClock) -> None:
+    """A room reached by a robot webhook (platform named by the import): a change made without the adapters (the
+    chat) keeps that platform on the moved reminders and on the announcement."""
+    hook = "https://oapi.dingtalk.com/robot/send?access_token=t"
+    sess = await session_named(db, "第3场")
+    assert sess.id is not None
+    async with db.session() as s:
+        room = await find_room(s, sess, "4", SHANGHAI)
+        room.group_chat, room.robot_webhook = None, hook
+        s.add(room)
+        await s.flush()
+        await plan_sessions(s, [sess.id], clock.now(), tz=SHANGHAI, webhook_channel=lambda _url: "dingtalk")
+    start = datetime(2026, 12, 5, 11, 0, tzinfo=SHANGHAI)
+    async with db.session() as s:
+        await move_session(
+            s,
+            sess,
+            starts_at=start,
+            ends_at=start + timedelta(hours=2),
+            actor="staff:11",
+            now=clock.now(),
+            planning=PLAN,
+        )
+    robot = [r for r in await outbox(db, sess.id) if r["target"].get("webhook") == hook and r["status"] == PENDING]
+    assert any(r["key"].startswith("change:") for r in robot) and any(r["key"].startswith("r:") for r in robot)
+    assert {r["target"]["channel"] for r in robot} == {"dingtalk"}
