@@ -23,13 +23,10 @@ from scheduler.changes import (
     ChangeRefused,
     Planning,
     cancel_session,
-    find_room,
-    find_session,
-    find_staff,
     move_session,
-    room_of,
     swap_staff,
 )
+from scheduler.changes_find import find_room, find_session, find_staff, room_of
 from scheduler.changes_text import DAY_RE, SESSION_RE, nfkc, strip_reason, take_day, take_times
 
 SESSION_USAGE = (

@@ -23,19 +23,16 @@ from scheduler.changes import (
     ChangeRefused,
     Planning,
     cancel_session,
-    find_room,
-    find_session,
-    find_staff,
     move_session,
-    room_of,
     swap_staff,
 )
+from scheduler.changes_find import find_room, find_session, find_staff, room_of
 from scheduler.changes_text import take_day, take_times
 from scheduler.planner import WebhookChannel
 from scheduler.timeline import TimelineError, load_timeline
 
 ACTOR = "cli"
-Operation = Callable[[AsyncSession, Planning, date], Awaitable[Change]]
+Operation = Callable[[AsyncSession, Planning], Awaitable[Change]]
 
 
 class _DryRun(Exception):
@@ -96,7 +93,7 @@ def run_change(args: argparse.Namespace, settings: Settings, *, webhook_channel:
     except ValueError as exc:
         print(str(exc))
         return 2
-    text, code = asyncio.run(_apply(settings, op, planning, today, dry_run=args.dry_run))
+    text, code = asyncio.run(_apply(settings, op, planning, dry_run=args.dry_run))
     print(text)
     return code
 
@@ -109,7 +106,7 @@ def _operation(args: argparse.Namespace, planning: Planning, now: datetime, toda
 
     if args.operation == "cancel":
 
-        async def cancel(s: AsyncSession, p: Planning, _today: date) -> Change:
+        async def cancel(s: AsyncSession, p: Planning) -> Change:
             sess = await find_session(s, args.session, day=day, today=today, tz=tz)
             return await cancel_session(s, sess, reason=reason, actor=ACTOR, now=now, planning=p)
 
@@ -117,7 +114,7 @@ def _operation(args: argparse.Namespace, planning: Planning, now: datetime, toda
     if args.operation == "move":
         to_day = _day(args.to_day, today)
 
-        async def move(s: AsyncSession, p: Planning, _today: date) -> Change:
+        async def move(s: AsyncSession, p: Planning) -> Change:
             sess = await find_session(s, args.session, day=day, today=today, tz=tz)
             on = to_day or sess.starts_at.astimezone(tz).date()
             try:
@@ -133,7 +130,7 @@ def _operation(args: argparse.Namespace, planning: Planning, now: datetime, toda
 
         return move
 
-    async def swap(s: AsyncSession, p: Planning, _today: date) -> Change:
+    async def swap(s: AsyncSession, p: Planning) -> Change:
         sess = await find_session(s, args.session, day=day, today=today, tz=tz)
         old = await find_staff(s, args.old)
         new = await find_staff(s, args.new)
@@ -152,15 +149,13 @@ def _day(text: str | None, today: date) -> date | None:
     return day
 
 
-async def _apply(
-    settings: Settings, op: Operation, planning: Planning, today: date, *, dry_run: bool
-) -> tuple[str, int]:
+async def _apply(settings: Settings, op: Operation, planning: Planning, *, dry_run: bool) -> tuple[str, int]:
     db = Database(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
     try:
         await upgrade(db)
         try:
             async with db.session() as s:
-                change = await op(s, planning, today)
+                change = await op(s, planning)
                 if dry_run:
                     raise _DryRun(change)
         except _DryRun as done:

@@ -28,12 +28,10 @@ from scheduler.changes import (
     ChangeRefused,
     Planning,
     cancel_session,
-    find_room,
-    find_session,
-    find_staff,
     move_session,
     swap_staff,
 )
+from scheduler.changes_find import find_room, find_session, find_staff
 from scheduler.changes_text import take_day, take_times
 from scheduler.planner import plan_sessions
 
