@@ -83,9 +83,10 @@ class Change:
         return "已通知：" + "；".join(parts) + "。" if parts else "没有可通知的人员或考场群。"
 
     def reminders(self) -> str:
-        """提醒：取消 3 条，新建 5 条，改期 2 条。"""
+        """提醒：取消 3 条，新建 5 条，改期 2 条（a swap updates texts that name the chief: 更新 2 条）。"""
         p = self.plan
-        return f"提醒：取消 {p.cancelled} 条，新建 {p.created + p.revived} 条，改期 {p.moved} 条。"
+        changed = "改期" if self.action == "move" else "更新"
+        return f"提醒：取消 {p.cancelled} 条，新建 {p.created + p.revived} 条，{changed} {p.moved} 条。"
 
 
 def session_label(sess: ExamSession, tz: ZoneInfo) -> str:
