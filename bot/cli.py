@@ -341,6 +341,8 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "template": ("importer",),
     "ask": ("ask",),
     "timeline": ("timeline",),
+    "session": ("changes",),
+    "swap": ("changes",),
 }
 
 
@@ -383,7 +385,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 def _wanted(argv: Sequence[str] | None) -> tuple[str, ...]:
     """The registrars the command line needs: none for a built-in command, all for help or a typo."""
-    every = ("importer", "ask", "timeline")
+    every = ("importer", "ask", "timeline", "changes")
     if argv is None:
         return every
     command = next((a for a in argv if not a.startswith("-")), None)
@@ -396,7 +398,12 @@ def _wanted(argv: Sequence[str] | None) -> tuple[str, ...]:
 
 
 def _registrars(names: Sequence[str]) -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
-    table = {"importer": _register_import, "ask": _register_ask, "timeline": _register_timeline}
+    table = {
+        "importer": _register_import,
+        "ask": _register_ask,
+        "timeline": _register_timeline,
+        "changes": _register_changes,
+    }
     return [table[name] for name in names]
 
 
@@ -426,6 +433,18 @@ def _register_timeline(sub: argparse._SubParsersAction) -> None:  # type: ignore
     from scheduler.cli import register  # startup: the scheduler and SQLAlchemy load only for timeline
 
     register(sub)
+
+
+def _register_changes(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """``session cancel|move`` and ``swap``: the office changes the day (scheduler/changes_cli.py)."""
+    from scheduler.changes_cli import register  # startup: the scheduler and SQLAlchemy load only for these
+
+    def channel(url: str) -> str:
+        from bot.adapters.registry import webhook_channel  # startup: the adapters load only when a robot is named
+
+        return webhook_channel(url)
+
+    register(sub, webhook_channel=channel)
 
 
 def _quiet_stdout() -> None:

@@ -9,6 +9,7 @@ from handlers import (
     ask,
     basic,
     corrections,
+    dayplan,
     escalations,
     incident,
     papers,
@@ -32,4 +33,5 @@ def command_tables() -> list[CommandTable]:
         ask.table,
         reminders.table,
         escalations.table,
+        dayplan.table,
     ]

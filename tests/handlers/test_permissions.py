@@ -63,6 +63,10 @@ ALLOWED: dict[str, set[str]] = {
     "/unanswered": OFFICE,
     "/知识库": ADMIN,
     "/kb": ADMIN,
+    "/场次": OFFICE,
+    "/session": OFFICE,
+    "/换人": OFFICE,
+    "/swap": OFFICE,
 }
 # Queries sent in a room's group chat: the same roles, except the export (full data) is private only.
 QUERIES = ("/违纪记录", "/violations", "/缺考统计", "/absences", "/试卷状态", "/paperstatus", "/考场状态",
