@@ -75,7 +75,8 @@ def _split(text: str, usage: str) -> tuple[str, str, str]:
 
 async def _run(ctx: Context, op: Operation, usage: str) -> Reply:
     """Run one change in its own transaction; after the commit its announcements go out and timers are armed."""
-    planning = Planning(timeline=ctx.services.timeline, tz=ctx.services.settings.tz)
+    settings = ctx.services.settings
+    planning = Planning(timeline=ctx.services.timeline, tz=settings.tz, escalate_to=settings.escalation_staff)
     try:
         async with ctx.services.db.session() as s:
             change = await op(s, planning)

@@ -58,6 +58,7 @@ class Planning:
     timeline: Timeline | None = None
     tz: ZoneInfo = SHANGHAI
     webhook_channel: WebhookChannel | None = None
+    escalate_to: tuple[str, ...] = ()  # the office staff on duty (EXAMBOT_ESCALATE_TO)
 
 
 @dataclass
@@ -199,7 +200,13 @@ async def _with_known_robots(s: AsyncSession, session_id: int, planning: Plannin
 async def _replan(s: AsyncSession, session_id: int, now: datetime, planning: Planning) -> PlanResult:
     """Re-plan one session's reminders inside the change's transaction."""
     return await plan_sessions(
-        s, [session_id], now, timeline=planning.timeline, tz=planning.tz, webhook_channel=planning.webhook_channel
+        s,
+        [session_id],
+        now,
+        timeline=planning.timeline,
+        tz=planning.tz,
+        webhook_channel=planning.webhook_channel,
+        escalate_to=planning.escalate_to,
     )
 
 

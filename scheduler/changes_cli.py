@@ -85,7 +85,9 @@ def run_change(args: argparse.Namespace, settings: Settings, *, webhook_channel:
     except TimelineError as exc:
         print(str(exc))
         return 2
-    planning = Planning(timeline=timeline, tz=settings.tz, webhook_channel=webhook_channel)
+    planning = Planning(
+        timeline=timeline, tz=settings.tz, webhook_channel=webhook_channel, escalate_to=settings.escalation_staff
+    )
     now = settings.make_clock().now()
     today = now.astimezone(settings.tz).date()
     try:

@@ -20,7 +20,6 @@ from bot.store.tables import OutboxKind, ReminderAck
 from scheduler.digest import render_digest
 from scheduler.timeline import Timeline
 
-
 # The office's escalations: numbered when sent, so one office member's /已处理 N closes the item for everyone.
 ESCALATIONS = (OutboxKind.ACK_OFFICE.value, OutboxKind.FOLLOW_OFFICE.value)
 
