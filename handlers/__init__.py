@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from bot.dispatch import CommandTable
-from handlers import _dialog, absent, ask, basic, corrections, incident, papers, queries, reminders, violation
+from handlers import (
+    _dialog,
+    absent,
+    ask,
+    backfill,
+    basic,
+    corrections,
+    incident,
+    papers,
+    queries,
+    reminders,
+    violation,
+)
 
 
 def command_tables() -> list[CommandTable]:
@@ -16,6 +28,7 @@ def command_tables() -> list[CommandTable]:
         papers.table,
         incident.table,
         corrections.table,
+        backfill.table,
         queries.table,
         ask.table,
         reminders.table,

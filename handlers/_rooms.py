@@ -26,6 +26,10 @@ ANY_ROOM = has_role(Role.OFFICE)
 SEES_ALL = has_role(Role.SUPERVISOR, Role.OFFICE)
 
 
+# ``ctx.state`` key: the session a /补录 resolved (how its reply names it).
+BACKFILL_SESSION = "backfill_session"
+
+
 @dataclass(frozen=True)
 class RoomNow:
     """A room of a session, and the sender's duty there (None when not assigned)."""
@@ -266,6 +270,7 @@ async def _backfill_room(ctx: Context, s: AsyncSession, bf: Backfill, number: in
         raise UserFacingError(f"{room_label(room)} {span(ctx, sess)} 的场次还没开始，不能补录。", usage=usage)
     assert room.id is not None
     duties = await duties_of(s, ctx.staff, [room.id])
+    ctx.state[BACKFILL_SESSION] = f"{sess.code}（{span(ctx, sess)}）"
     return RoomNow(room, sess, duties.get(room.id))
 
 
