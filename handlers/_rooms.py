@@ -242,9 +242,10 @@ async def _backfill_room(ctx: Context, s: AsyncSession, bf: Backfill, number: in
         raise UserFacingError(f"补录写的是第{bf.room}考场，命令里又写了第{number}考场，请只写一处。", usage=usage)
     wanted = bf.room if bf.room is not None else number
     rows = await sessions_of_day(s, bf.day, with_cancelled=True)
+    day = f"{bf.day.month}月{bf.day.day}日"
     if bf.session_id is not None:
         rows = [(r, sess) for r, sess in rows if sess.id == bf.session_id]
-    day = f"{bf.day.month}月{bf.day.day}日"
+        day += f" {rows[0][1].code} " if rows else ""
     if wanted is None:
         live = [(r, sess) for r, sess in rows if not _cancelled(r, sess)]
         if len(live) != 1:
@@ -253,9 +254,7 @@ async def _backfill_room(ctx: Context, s: AsyncSession, bf: Backfill, number: in
     else:
         matching = [(r, sess) for r, sess in rows if room_number(r.room_no) == wanted]
     if not matching:
-        raise UserFacingError(
-            f"{day}{'该场次' if bf.session_id else ''}没有第{wanted}考场，请核对日期和考场号。", usage=usage
-        )
+        raise UserFacingError(f"{day}没有第{wanted}考场，请核对日期、场次和考场号。", usage=usage)
     live = [(r, sess) for r, sess in matching if not _cancelled(r, sess)]
     if not live:
         r, sess = matching[-1]

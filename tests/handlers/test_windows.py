@@ -60,9 +60,19 @@ async def test_invigilator_reports_after_the_old_hour(day: Day) -> None:
     assert len(await day.reports("absent")) == 1
 
 
+@pytest.fixture
+async def any_day(make_settings: Callable[..., Settings], clock: ManualClock, db_url: str) -> AsyncIterator[Day]:
+    """The demo day at 08:40 on SQLite and on PostgreSQL."""
+    async with demo_app(make_settings(database_url=db_url), clock) as chat:
+        clock.advance(timedelta(minutes=40))
+        yield Day(chat, clock)
+
+
 @pytest.mark.parametrize(("hh", "mm", "taken"), [(12, 45, True), (12, 46, False)])
-async def test_window_ends_grace_after_the_days_last_session(day: Day, hh: int, mm: int, taken: bool) -> None:
-    """Taken exactly at 12:45 (10:45 + 120 minutes), refused one minute later, naming the session and the window."""
+async def test_window_ends_grace_after_the_days_last_session(any_day: Day, hh: int, mm: int, taken: bool) -> None:
+    """Taken exactly at 12:45 (10:45 + 120 minutes), refused one minute later, naming the session and the window
+    (the window is a query: on SQLite and PostgreSQL)."""
+    day = any_day
     at(day.clock, hh, mm)
     reply = await day.say("王芳", "/缺考 1 2026000003")
     if taken:
