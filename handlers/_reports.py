@@ -104,6 +104,9 @@ def once_per_message(func: Handler) -> Handler:
 
 
 BACKFILL_KEY = "backfill"
+# What happened in the room: written after the session's reports closed, it is a late entry (补录). The office's
+# rulings and notes (认定, 备注) and confirmations come afterwards by nature and are not marked.
+LATE_KINDS = frozenset({"absent", "violation", "papers", "incident"})
 
 
 def backfill_note(ctx: Context, report: Report) -> str:
@@ -140,7 +143,7 @@ async def append(
     sess = where.session if where else None
     if sess is None and supersedes is not None and supersedes.session_id is not None:
         sess = await s.get(ExamSession, supersedes.session_id)
-    if await is_late(ctx, s, sess):
+    if (ctx.backfill is not None or kind in LATE_KINDS) and await is_late(ctx, s, sess):
         mark = {"by": ctx.staff.name if ctx.staff else actor(ctx), "staff_id": ctx.staff.id if ctx.staff else None}
         payload = {**payload, BACKFILL_KEY: {**mark, "at": ctx.now.isoformat()}}
     row = Report(

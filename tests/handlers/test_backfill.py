@@ -183,3 +183,12 @@ async def test_same_room_number_in_two_sessions_asks_which(day: Day) -> None:
     reply = await day.say("钱进", "/补录 1 /缺考 2026000003")
     assert "有 2 个场次都有第1考场：演示第1场（08:08–09:38）、演示第3场（08:45–10:45）" in reply
     assert "已记录第1考场缺考" in await day.say("钱进", "/补录 演示第1场 1 /缺考 2026000003")
+
+
+async def test_rulings_after_the_session_are_not_backfills(day: Day) -> None:
+    """The office's /认定 the next day is its ruling, not a late entry: no 补录 mark."""
+    await day.say("王芳", "/违纪 1 2026000003 抄袭 终止考试")
+    (row,) = await day.reports("violation")
+    at(day.clock, 10, 0, day=6)
+    assert "补录" not in await day.say("钱进", f"/认定 {row.id} 宣布成绩无效 复核监控")
+    assert all("backfill" not in r.payload for r in await day.reports())

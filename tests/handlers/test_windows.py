@@ -176,3 +176,15 @@ def test_grace_setting_from_environment(monkeypatch: pytest.MonkeyPatch) -> None
     assert Settings().report_grace == timedelta(minutes=120)
     monkeypatch.setenv("EXAMBOT_REPORT_GRACE_MINUTES", "45")
     assert Settings().report_grace == timedelta(minutes=45)
+
+
+async def test_running_session_is_preferred(day: Day) -> None:
+    """Without a room number: the only room in the window, else the running one, else the sender is asked."""
+    await add_afternoon(day)
+    at(day.clock, 11, 0)
+    assert "已记录第1考场缺考" in await day.say("王芳", "/缺考 2026000003")
+    at(day.clock, 13, 30)
+    assert "您现在负责第7考场、第1考场，请写明是哪个考场" in await day.say("王芳", "/缺考 2026000004")
+    at(day.clock, 14, 30)
+    assert "已记录第7考场缺考" in await day.say("王芳", "/缺考 2026000004")
+    assert "已记录第1考场缺考" in await day.say("王芳", "/缺考 1 2026000004")
