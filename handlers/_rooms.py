@@ -214,15 +214,12 @@ async def _recent_rooms(ctx: Context, s: AsyncSession) -> list[tuple[Room, ExamS
 
 async def _why_not_now(ctx: Context, s: AsyncSession, number: int) -> str:
     """The refusal of a room number no session takes reports for now."""
-    rows = [(r, sess) for r, sess in await _recent_rooms(ctx, s) if room_number(r.room_no) == number]
+    recent = await _recent_rooms(ctx, s)
+    rows = [(r, sess) for r, sess in recent if room_number(r.room_no) == number]
     if rows:
         return await _why_closed(ctx, s, rows, number)
     today = local_today(ctx)
-    labels = list(
-        dict.fromkeys(
-            room_label(r) for r, sess in await _recent_rooms(ctx, s) if sess.day == today and not _cancelled(r, sess)
-        )
-    )
+    labels = list(dict.fromkeys(room_label(r) for r, sess in recent if sess.day == today and not _cancelled(r, sess)))
     listed = f"今天的考场：{'、'.join(labels)}。" if 0 < len(labels) <= 12 else ""
     return f"今天没有第{number}考场，请核对考场号。{listed}"
 

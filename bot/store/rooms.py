@@ -20,8 +20,6 @@ from bot.store.tables import Candidate, ExamSession, Room
 # A session counts as "now" from an hour before it starts (papers are fetched 30 minutes before)
 # until an hour after it ends (papers are counted and bound afterwards).
 WINDOW = timedelta(minutes=60)
-# Reports for a session are taken from WINDOW before it starts until a grace time (the setting
-# report_grace_minutes, two hours by default) after the end of the day's last session.
 
 
 def room_label(room: Room) -> str:
@@ -63,7 +61,8 @@ def day_last_end() -> ScalarSelect[datetime]:
 def in_report_window(now: datetime, grace: timedelta) -> tuple[ColumnElement[bool], ...]:
     """Conditions on ExamSession joined with Room: reports are taken for the session now.
 
-    From WINDOW before its start until ``grace`` after the end of its day's last session; not cancelled.
+    From WINDOW before its start until ``grace`` (the setting report_grace_minutes, two hours by default)
+    after the end of its day's last session, when the office collects the day's records; not cancelled.
     """
     return (
         col(ExamSession.starts_at) <= now + WINDOW,
