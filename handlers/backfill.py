@@ -100,12 +100,17 @@ async def _target(ctx: Context, s: AsyncSession, words: list[str]) -> Target:
     session: ExamSession | None = None
     room: int | None = None
     for word in rest:
-        if session is None and word in named:
+        a = split_args(word)
+        is_room = a.room is not None and not a.rest and not a.tickets
+        # A bare number is the room first (an office numbering its sessions 1, 2 … names them after the room).
+        if session is None and word in named and not (is_room and room is None and word.isdigit()):
             session = named[word]
         elif session is None and _is_session_word(word):
             session = _session_by_word(ctx, day, sessions, word)
-        elif room is None and (a := split_args(word)).room is not None and not a.rest and not a.tickets:
+        elif room is None and is_room:
             room = a.room
+        elif session is None and word in named:
+            session = named[word]
         else:
             raise UserFacingError(f"没有看懂“{word}”，请写日期、场次和考场号，再写命令。", usage=USAGE)
     if session is not None:

@@ -192,3 +192,16 @@ async def test_rulings_after_the_session_are_not_backfills(day: Day) -> None:
     at(day.clock, 10, 0, day=6)
     assert "补录" not in await day.say("钱进", f"/认定 {row.id} 宣布成绩无效 复核监控")
     assert all("backfill" not in r.payload for r in await day.reports())
+
+
+async def test_sessions_coded_by_number(day: Day) -> None:
+    """Sessions coded 1, 2 …: the first bare number is the room, a second one the session."""
+    async with day.services.db.session() as s:
+        for code, new in (("演示第1场", "1"), ("演示第3场", "3")):
+            sess = (await s.exec(select(ExamSession).where(col(ExamSession.code) == code))).one()
+            sess.code = new
+            s.add(sess)
+    at(day.clock, 13, 0)
+    reply = await day.say("钱进", "/补录 2 1 /缺考 2026000031")
+    assert "】1（08:08–09:38）" in reply and "已记录第2考场缺考" in reply
+    assert "12月5日 3 没有第1考场" in await day.say("钱进", "/补录 1 3 /缺考 2026000003")
