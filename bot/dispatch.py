@@ -15,7 +15,7 @@ import unicodedata
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import structlog
@@ -153,6 +153,19 @@ class CommandTable:
         return rules
 
 
+@dataclass(frozen=True)
+class Backfill:
+    """A late entry (补录) by the office or a supervisor: the past day, session and room the command is about.
+
+    Set by ``/补录`` around the report command it runs; the handlers resolve the room within it instead of
+    among the rooms of now, and mark what they write as 补录.
+    """
+
+    day: date
+    session_id: int | None = None
+    room: int | None = None  # the room number named in /补录 (the command's own number is used otherwise)
+
+
 @dataclass
 class Context:
     """What a handler gets besides its arguments."""
@@ -170,6 +183,8 @@ class Context:
     defer_notices: bool = False
     # Keys of messages the handler wrote in its transactions (``enqueue``): sent after it returns.
     outbox_keys: list[str] = field(default_factory=list)
+    # Inside /补录: the past session the report command is about (None: the rooms of now).
+    backfill: Backfill | None = None
 
     @property
     def now(self) -> datetime:

@@ -10,7 +10,7 @@ import os
 import re
 import time
 import tomllib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -94,6 +94,11 @@ class Settings(BaseSettings):
         100_000, ge=0, description="导入文件中合并单元格最多覆盖的单元格数，超过则拒绝导入"
     )
     busy_timeout_ms: int = Field(15000, ge=0, description="SQLite 写锁被其他进程占用时的最长等待（毫秒）")
+    report_grace_minutes: int = Field(
+        120,
+        ge=0,
+        description="监考/考评人员在当天最后一场结束后还可报告的分钟数；之后由考务办公室或督导用 /补录 补录",
+    )
     clock_speed: float = Field(1.0, gt=0, description="仅供测试：时间加速倍数")
     clock_origin: str = Field("", description="仅供测试：加速时钟的起点（ISO 时间，带时区）")
     clock_epoch: float = Field(0.0, ge=0, description="仅供测试：加速时钟起点对应的真实 Unix 时间")
@@ -175,6 +180,11 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         """The exam timezone as a tzinfo."""
         return ZoneInfo(self.timezone)
+
+    @property
+    def report_grace(self) -> timedelta:
+        """How long after the day's last session ends invigilators may still report."""
+        return timedelta(minutes=self.report_grace_minutes)
 
     @property
     def kb_dirs(self) -> list[Path]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import wraps
 from typing import Any
 
@@ -21,9 +22,9 @@ from bot.dispatch import Context
 from bot.errors import UserFacingError
 from bot.model import OutgoingMessage, Reply
 from bot.store.reports import staff_with_roles
-from bot.store.tables import AuditLog, Report, Role
+from bot.store.tables import AuditLog, ExamSession, Report, Role
 from handlers._parse import leading_report_id
-from handlers._rooms import RoomNow
+from handlers._rooms import RoomNow, is_late
 from handlers._show import free_text
 
 KIND_LABELS: dict[str, str] = {
@@ -102,6 +103,24 @@ def once_per_message(func: Handler) -> Handler:
     return wrapper
 
 
+BACKFILL_KEY = "backfill"
+# What happened in the room: written after the session's reports closed, it is a late entry (补录). The office's
+# rulings and notes (认定, 备注) and confirmations come afterwards by nature and are not marked.
+LATE_KINDS = frozenset({"absent", "violation", "papers", "incident"})
+
+
+def backfill_note(ctx: Context, report: Report) -> str:
+    """“补录（张主任 12-05 16:20）” for a row entered late, else ""."""
+    mark = report.payload.get(BACKFILL_KEY)
+    if not isinstance(mark, dict):
+        return ""
+    try:
+        at = datetime.fromisoformat(str(mark.get("at")))
+    except ValueError:
+        return f"补录（{mark.get('by', '')}）"
+    return f"补录（{mark.get('by', '')} {at.astimezone(ctx.services.settings.tz):%m-%d %H:%M}）"
+
+
 async def append(
     ctx: Context,
     s: AsyncSession,
@@ -113,9 +132,20 @@ async def append(
     revoked: bool = False,
     reason: str | None = None,
 ) -> Report:
-    """Insert one report row and its audit log row."""
+    """Insert one report row and its audit log row.
+
+    A late entry (inside /补录, or after the session's reports closed) is marked: ``payload["backfill"]``
+    and the audit row say who entered it and when, and the alerts of this message say 补录.
+    """
+    payload = {k: v for k, v in payload.items() if k != BACKFILL_KEY}  # a revocation copies the old payload
     if supersedes is not None:
         payload = {**payload, "root": root_of(supersedes)}
+    sess = where.session if where else None
+    if sess is None and supersedes is not None and supersedes.session_id is not None:
+        sess = await s.get(ExamSession, supersedes.session_id)
+    if (ctx.backfill is not None or kind in LATE_KINDS) and await is_late(ctx, s, sess):
+        mark = {"by": ctx.staff.name if ctx.staff else actor(ctx), "staff_id": ctx.staff.id if ctx.staff else None}
+        payload = {**payload, BACKFILL_KEY: {**mark, "at": ctx.now.isoformat()}}
     row = Report(
         kind=kind,
         room_id=where.room_id if where else (supersedes.room_id if supersedes else None),
@@ -137,6 +167,9 @@ async def append(
         detail["supersedes"] = supersedes.id
     if reason:
         detail["reason"] = reason
+    if BACKFILL_KEY in payload:
+        detail[BACKFILL_KEY] = payload[BACKFILL_KEY]
+        ctx.state[BACKFILL_KEY] = backfill_note(ctx, row)
     s.add(AuditLog(at=ctx.now, actor=actor(ctx), action=action, entity="report", entity_id=str(row.id), detail=detail))
     await s.flush()
     return row
@@ -217,6 +250,8 @@ async def alert(ctx: Context, text: str, *, key: str, s: AsyncSession | None = N
 
 async def _queue_alert(ctx: Context, s: AsyncSession, text: str, key: str) -> int:
     targets = await alert_targets(s, ctx.message.channel, ctx.staff.id if ctx.staff else None)
+    if ctx.state.get(BACKFILL_KEY):  # the report behind this alert was entered late
+        text = f"【{ctx.state[BACKFILL_KEY]}】{text}"
     messages = [OutgoingMessage(t, text, key=f"alert:{key}:{target_key(target_to_json(t))}") for t in targets]
     if messages:
         await ctx.enqueue(s, messages)
@@ -253,7 +288,13 @@ def kind_rules(ctx: Context, kind: str) -> KindRules | None:
 
 
 def describe(ctx: Context, report: Report, names: dict[str, str] | None = None) -> str:
-    """What a report says, in one line (candidate data shown as the chat may see it)."""
+    """What a report says, in one line (candidate data shown as the chat may see it), and 补录（…） if it was."""
+    note = backfill_note(ctx, report)
+    text = _describe(ctx, report, names)
+    return f"{text}；{note}" if note else text
+
+
+def _describe(ctx: Context, report: Report, names: dict[str, str] | None) -> str:
     rules = kind_rules(ctx, report.kind)
     p = report.payload
     if report.kind == "confirm":

@@ -22,7 +22,7 @@ from handlers._reports import (
     once_per_message,
     split_report_id,
 )
-from handlers._rooms import ANY_ROOM, WATCHER, RoomNow, room_by_id
+from handlers._rooms import ANY_ROOM, WATCHER, RoomNow, check_late_change, room_by_id
 from handlers._typo import typo_guard
 from handlers.papers import announce_change
 
@@ -38,10 +38,10 @@ def _split(args: str, usage: str) -> tuple[int, str]:
 
 
 async def _may_change(ctx: Context, rows: list[Report], where: RoomNow | None) -> bool:
-    """The reporter, anyone on duty in the room, or the office may correct or revoke."""
+    """The reporter, anyone on duty in the room, or the office may correct or revoke (and a supervisor in /补录)."""
     if ctx.staff is None:
         return False
-    if any(r.staff_id == ctx.staff.id for r in rows) or ANY_ROOM(ctx):
+    if any(r.staff_id == ctx.staff.id for r in rows) or ANY_ROOM(ctx) or ctx.backfill is not None:
         return True
     return where is not None and where.duty is not None
 
@@ -83,6 +83,8 @@ async def correct(ctx: Context, args: str) -> Reply | str | None:
         if where is None or not await _may_change(ctx, rows, where):
             place = where.label if where else "该考场"
             raise UserFacingError(f"只有报告人、{place}的监考人员或考务办公室可以更正编号 {rid}。", usage=CORRECT_USAGE)
+        if done is None:  # a redelivery answers as the first delivery did
+            await check_late_change(ctx, s, where, CORRECT_USAGE)
         await check_change(ctx, s, rows[: rows.index(old) + 1], rid, "更正", CORRECT_USAGE)
         if not text:
             raise UserFacingError("请写更正后的内容。", usage=rules.usage)
@@ -116,6 +118,8 @@ async def revoke(ctx: Context, args: str) -> Reply | str | None:
         rows = await chain(s, old.id)
         if not await _may_change(ctx, rows, where):
             raise UserFacingError(f"只有报告人、该考场的监考人员或考务办公室可以撤销编号 {rid}。", usage=REVOKE_USAGE)
+        if done is None:  # a redelivery answers as the first delivery did
+            await check_late_change(ctx, s, where, REVOKE_USAGE)
         rows = rows[: rows.index(old) + 1]
         await check_change(ctx, s, rows, rid, "撤销", REVOKE_USAGE)
         before = await reconcile(s, where.room) if where is not None and done is None and _changes_papers(old) else None

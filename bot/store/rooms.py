@@ -10,7 +10,8 @@ import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, ScalarSelect, func
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -47,17 +48,61 @@ def in_window(now: datetime) -> tuple[ColumnElement[bool], ...]:
     return col(ExamSession.starts_at) <= now + WINDOW, col(ExamSession.ends_at) >= now - WINDOW, *live()
 
 
-async def rooms_now(s: AsyncSession, now: datetime) -> list[tuple[Room, ExamSession]]:
-    """Rooms whose session is running now (with the window), running ones first, then by start."""
+def day_last_end() -> ScalarSelect[datetime]:
+    """The end of the last session not cancelled on the same day as the outer query's ExamSession."""
+    other = aliased(ExamSession)
+    return (
+        select(func.max(col(other.ends_at)))
+        .where(col(other.day) == col(ExamSession.day), col(other.cancelled_at).is_(None))
+        .scalar_subquery()
+    )
+
+
+def in_report_window(now: datetime, grace: timedelta) -> tuple[ColumnElement[bool], ...]:
+    """Conditions on ExamSession joined with Room: reports are taken for the session now.
+
+    From WINDOW before its start until ``grace`` (the setting report_grace_minutes, two hours by default)
+    after the end of its day's last session, when the office collects the day's records; not cancelled.
+    """
+    return (
+        col(ExamSession.starts_at) <= now + WINDOW,
+        # A coarse bound the day index can use: a day whose last session ended before now - grace is over.
+        col(ExamSession.day) >= (now - grace - timedelta(days=2)).date(),
+        day_last_end() >= now - grace,
+        *live(),
+    )
+
+
+async def rooms_now(
+    s: AsyncSession, now: datetime, *, grace: timedelta | None = None
+) -> list[tuple[Room, ExamSession]]:
+    """Rooms whose session is running now (with the window), running ones first, then by start.
+
+    With ``grace``: the rooms reports are taken for now (see :func:`in_report_window`).
+    """
+    where = in_window(now) if grace is None else in_report_window(now, grace)
     rows = (
         await s.exec(
             select(Room, ExamSession)
             .join(ExamSession, col(ExamSession.id) == col(Room.session_id))
-            .where(*in_window(now))
+            .where(*where)
             .order_by(col(ExamSession.starts_at), col(Room.id))
         )
     ).all()
     return sorted(rows, key=now_order(now))
+
+
+async def report_deadline(s: AsyncSession, sess: ExamSession, grace: timedelta) -> datetime:
+    """Until when reports are taken for ``sess``: ``grace`` after its day's last session (itself at least)."""
+    last = (
+        await s.exec(
+            select(func.max(col(ExamSession.ends_at))).where(
+                col(ExamSession.day) == sess.day, col(ExamSession.cancelled_at).is_(None)
+            )
+        )
+    ).one()
+    ends = sess.ends_at if last is None else max(last, sess.ends_at)
+    return ends + grace
 
 
 async def sessions_of_day(

@@ -57,6 +57,8 @@ ALLOWED: dict[str, set[str]] = {
     "/roomstatus": SUPERVISOR_OR_OFFICE,
     "/提醒状态": SUPERVISOR_OR_OFFICE,
     "/reminders": SUPERVISOR_OR_OFFICE,
+    "/补录": SUPERVISOR_OR_OFFICE,
+    "/backfill": SUPERVISOR_OR_OFFICE,
     "/导出": OFFICE,
     "/export": OFFICE,
     "/未答问题": OFFICE,
