@@ -58,6 +58,8 @@ ALLOWED: dict[str, set[str]] = {
     "/提醒状态": SUPERVISOR_OR_OFFICE,
     "/reminders": SUPERVISOR_OR_OFFICE,
     "/补录": SUPERVISOR_OR_OFFICE,
+    "/已处理": OFFICE,
+    "/handled": OFFICE,
     "/backfill": SUPERVISOR_OR_OFFICE,
     "/导出": OFFICE,
     "/export": OFFICE,
