@@ -229,7 +229,9 @@ table.dialog(
         (
             _dialog.room_step(),
             _dialog.Step(
-                "违纪考生的准考证号或座号？", check=_candidate_check, hint="准考证号为6位以上数字，座号如“5号”"
+                "违纪考生的准考证号？",
+                check=_candidate_check,
+                hint="准考证号为6位以上数字；名单有座号时也可回复座号，如“5号”",
             ),
             _dialog.Step("违纪类型？", _type_choices, check=_type_check),
             _dialog.Step("现场处理？", _action_choices, optional=True, check=_action_check),
