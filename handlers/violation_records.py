@@ -27,7 +27,9 @@ def describe(ctx: Context, report: Report, names: dict[str, str]) -> str:
     line = _show.ticket(ctx, p.ticket, names.get(p.ticket))
     if report.payload.get("seat"):
         line += f"（座号 {report.payload['seat']}）"
-    line += f" {p.type}，现场处理：{action_text(p.action, points_of(report.payload))}"
+    else:
+        line += " "
+    line += f"{p.type}，现场处理：{action_text(p.action, points_of(report.payload))}"
     if p.note:
         line += f"（{_show.free_text(ctx, report, p.note)}）"
     return line

@@ -227,7 +227,7 @@ async def test_candidate_by_seat(day: Day, text: str, ticket: str) -> None:
 async def test_seat_in_group_is_masked(day: Day) -> None:
     """In the room's group the ticket found by seat is masked like any other."""
     reply = await day.say("王芳", "/违纪 5号 抄袭 警告", chat=ROOM1)
-    assert "2026**0005（座号 5）" in reply and "2026000005" not in reply
+    assert "2026**0005（座号 5）抄袭" in reply and "2026000005" not in reply
 
 
 async def test_unknown_seat_refused(day: Day) -> None:
