@@ -18,7 +18,7 @@ from bot.model import Reply
 from bot.permissions import OFFICE
 from bot.store.reports import ViolationPayload
 from bot.store.rooms import candidate_tickets, seat_key, seat_tickets
-from bot.store.tables import Report
+from bot.store.tables import Report, SessionKind
 from handlers import _dialog, confirm
 from handlers._parse import TICKET_RE, cn_number, split_args
 from handlers._reports import KindRules, alert, alerted, already_done, append, once_per_message, root_of
@@ -101,24 +101,29 @@ def _absent_line(where: RoomNow, row: Report) -> str:
 
 @once_per_message
 async def record(ctx: Context, args: str) -> Reply | str | None:
-    """Parse, check and store one violation; serious ones alert the office and supervisors."""
+    """Parse, check and store one violation; serious ones alert the office and supervisors.
+
+    With only the room (and perhaps the candidate) written, the dialog asks for the rest instead.
+    """
     parsed = parse(args)
+    asked: list[Any] = []
+    sent: int | None = None
+    names: dict[str, str] = {}
     async with ctx.services.db.session() as s:
         row = await already_done(s, ctx)
         where = await resolve_room(ctx, s, parsed.room, USAGE, any_room=SEES_ALL)
         if row is None and parsed.only_where:
-            answers = [where.label, parsed.candidate_answer] if parsed.has_candidate else [where.label]
             if parsed.has_candidate:
                 await _ticket_of(s, where, parsed, USAGE)  # a wrong candidate is said now, not after the dialog
-        elif row is None:
-            row = await append(ctx, s, "violation", where, await build(s, where, parsed, USAGE))
-        if row is not None:
+            asked = [where.label, parsed.candidate_answer] if parsed.has_candidate else [where.label]
+        else:
+            if row is None:
+                row = await append(ctx, s, "violation", where, await build(s, where, parsed, USAGE))
             names = await names_in(s, where.room_id)
-            sent = None
             if ViolationPayload.from_payload(row.payload).serious:  # alerts commit with the report
                 sent = await alert(ctx, alert_text(where, ctx.staff, row, names), key=f"report:{row.id}", s=s)
-    if row is None:
-        return await _dialog.start(ctx, "违纪", answers)
+    if row is None:  # the dialog writes its state in a transaction of its own
+        return await _dialog.start(ctx, "违纪", asked)
     text = f"已记录{where.label}违纪（编号 {row.id}）：{describe(ctx, row, names)}。"
     if sent is not None:
         text += f"\n{alerted(sent)}；请{second_person(where)}发送 /确认 {row.id}。"
@@ -165,7 +170,7 @@ async def _after_correct(ctx: Context, row: Report, where: RoomNow) -> str:
 table.report_kind("violation", KindRules(CORRECT_USAGE, _rebuild, describe, _after_correct))
 
 
-async def _kind_of_answer(ctx: Context, answers: list[Any]) -> Any:
+async def _kind_of_answer(ctx: Context, answers: list[Any]) -> SessionKind | None:
     """The session kind of the room answered in the dialog's first step (None when it cannot be told)."""
     number = split_args(str(answers[0]) if answers else "").room
     async with ctx.services.db.read() as s:

@@ -222,7 +222,8 @@ def _take_seat(text: str) -> tuple[str | None, str]:
     if m is None:
         found = list(_HAO_RE.finditer(text))
         # One 号 word is the seat; with two (“3号 5号”) the first is the room and the second the seat.
-        m = found[-1] if found else None
+        # Alone (“/违纪 2号”) it is the room, as “/违纪 2” is: the dialog asks for the rest.
+        m = found[-1] if found and (len(found) > 1 or text.strip() != found[0].group().strip()) else None
     if m is None:
         return None, text
     n = cn_number(next(g for g in m.groups() if g))

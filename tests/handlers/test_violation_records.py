@@ -250,3 +250,24 @@ async def test_practical_group_reply_uses_evaluator(day: Day) -> None:
     """In the practical room's group too, the serious record asks the other 考评员."""
     reply = await day.say("吴婷", "/违纪 2026000063 替考 取消参考资格", chat=ROOM3)
     assert "另一名考评员" in reply and "监考员" not in reply and "2026**0063" in reply
+
+
+async def test_room_alone_with_hao_is_the_room(day: Day) -> None:
+    """“/违纪 2号” alone names the room (as “/违纪 2” does); “/违纪 1 5号” names the room and the seat."""
+    q = await day.say("赵敏", "/违纪 2号")
+    assert q.startswith("违纪考生的准考证号？")
+    assert (await day.say("赵敏", "2026000031")).startswith("违纪类型？")
+    q = await day.say("王芳", "/违纪 1 5号")
+    assert q.startswith("违纪类型？")
+    await day.say("王芳", "9")
+    await day.say("王芳", "2")
+    await day.say("王芳", "桌肚里的纸条")
+    (row,) = await day.reports("violation")
+    p = row.payload
+    assert (p["ticket"], p["seat"], p["type"], p["action"], p["note"]) == (
+        "2026000005",
+        "5",
+        "夹带",
+        "警告",
+        "桌肚里的纸条",
+    )
