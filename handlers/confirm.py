@@ -221,4 +221,5 @@ RULING_DIALOG = _dialog.DialogSpec(
         _dialog.Step("说明？", optional=True),
     ),
     determine,
+    join=lambda a: " ".join(str(x) for x in a[:3] if x) + (f" 说明 {a[3]}" if len(a) > 3 and a[3] else ""),
 )

@@ -35,7 +35,6 @@ from handlers.violation_records import (
     second_person,
 )
 from handlers.violation_words import (
-    ACTION_WORDS,
     DEDUCT,
     TYPE_WORDS,
     USAGE,
@@ -200,7 +199,7 @@ def _action_check(t: str) -> str | None:
         return None
     if action == DEDUCT and points:
         return f"扣{points}分"
-    return action if action is not None and any(action == v for _w, v in ACTION_WORDS) else None
+    return action
 
 
 def _candidate_check(t: str) -> str | None:

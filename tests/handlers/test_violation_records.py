@@ -271,3 +271,17 @@ async def test_room_alone_with_hao_is_the_room(day: Day) -> None:
         "警告",
         "桌肚里的纸条",
     )
+
+
+async def test_ruling_dialog_asks_points(day: Day) -> None:
+    """/认定 alone: 扣分 picked from the list asks for the points; the note is kept as written."""
+    await day.say("吴婷", "/违纪 3 2026000059 串位 扣5分")
+    (row,) = await day.reports("violation")
+    await day.say("钱进", "/认定")
+    await day.say("钱进", str(row.id))
+    assert "扣几分" in await day.say("钱进", "扣分")
+    assert "说明" in await day.say("钱进", "10")
+    done = await day.say("钱进", "复核后警告不足")
+    (det,) = await day.reports("determination")
+    assert (det.payload["action"], det.payload["points"], det.payload["note"]) == ("扣分", 10, "复核后警告不足")
+    assert "扣10分" in done
