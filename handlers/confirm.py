@@ -15,7 +15,7 @@ from bot.store.reports import ViolationPayload
 from bot.store.tables import Staff
 from handlers import _dialog
 from handlers._changes import visible_chain
-from handlers._parse import clean, cn_number, leading_report_id, nfkc, report_id
+from handlers._parse import clean, leading_report_id, nfkc, report_id
 from handlers._reports import already_done, append, chain, current, once_per_message, root_of, split_report_id
 from handlers._rooms import room_by_id
 from handlers._typo import typo_guard
@@ -31,6 +31,7 @@ from handlers.violation_words import (
     action_text,
     actions_for,
     conflicts,
+    points_answer,
     staff_word,
     take_action,
     take_word,
@@ -197,11 +198,6 @@ def _ruling_action_check(t: str) -> str | None:
     return action_text(action, points) if action is not None else None
 
 
-def _points_check(t: str) -> str | None:
-    n = cn_number(clean(t).replace("扣", "").replace("分", "").strip())
-    return f"{n}分" if n is not None and n > 0 else None
-
-
 def _confirm_check(t: str) -> str | None:
     ids, other = report_ids(t)
     return " ".join(str(i) for i in ids) if ids and not other else None
@@ -216,7 +212,7 @@ RULING_DIALOG = _dialog.DialogSpec(
         _dialog.Step("要认定的违纪记录编号？", check=lambda t: t if report_id(t) else None),
         _dialog.Step("认定的处理？", ACTIONS, check=_ruling_action_check, hint="扣分可直接写“扣5分”"),
         _dialog.Step(
-            "扣几分？", check=_points_check, hint="回复分数，如 5", only_if=lambda a: len(a) > 1 and a[1] == DEDUCT
+            "扣几分？", check=points_answer, hint="回复分数，如 5", only_if=lambda a: len(a) > 1 and a[1] == DEDUCT
         ),
         _dialog.Step("说明？", optional=True),
     ),

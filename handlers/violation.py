@@ -42,6 +42,7 @@ from handlers.violation_words import (
     actions_for,
     is_serious,
     parse,
+    points_answer,
     require,
     take_action,
     take_word,
@@ -215,11 +216,6 @@ def _asks_points(answers: list[Any]) -> bool:
     return len(answers) > 3 and answers[3] == DEDUCT
 
 
-def _points_check(t: str) -> str | None:
-    n = cn_number(t.replace("扣", "").replace("分", "").strip())
-    return f"{n}分" if n is not None and n > 0 else None
-
-
 def _join(answers: list[Any]) -> str:
     """The dialog's answers as one /违纪 text; the last answer is the note (after 说明：, read as written)."""
     *fields, note = answers if len(answers) == 6 else [*answers, ""]
@@ -239,7 +235,7 @@ table.dialog(
             ),
             _dialog.Step("违纪类型？", _type_choices, check=_type_check),
             _dialog.Step("现场处理？", _action_choices, optional=True, check=_action_check),
-            _dialog.Step("扣几分？", check=_points_check, hint="回复分数，如 5", only_if=_asks_points),
+            _dialog.Step("扣几分？", check=points_answer, hint="回复分数，如 5", only_if=_asks_points),
             _dialog.Step("补充说明？", optional=True),
         ),
         record,

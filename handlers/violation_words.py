@@ -203,6 +203,12 @@ def take_points(text: str) -> tuple[int | None, bool, str]:
     return cn_number(m.group(1) or m.group(2)), True, clean(text[: m.start()] + " " + text[m.end() :])
 
 
+def points_answer(text: str) -> str | None:
+    """A dialog's answer to 扣几分 (5, 5分, 扣5分, 五) as “5分”; None when it is no positive number."""
+    n = cn_number(clean(text).replace("扣", "").replace("分", "").strip())
+    return f"{n}分" if n is not None and n > 0 else None
+
+
 def take_action(text: str, usage: str = USAGE) -> tuple[str | None, int | None, str]:
     """The action (with points for 扣分) and the text without it; a second action is refused."""
     points, found, rest = take_points(text)
