@@ -36,8 +36,8 @@ async def test_bad_answer_is_asked_again(day: Day) -> None:
     """An answer that fits no choice repeats the question with the choices."""
     await day.say("王芳", "/违纪")
     await day.say("王芳", "2026000003")
-    again = await day.say("王芳", "9")
-    assert "没有看懂“9”" in again and "违纪类型？" in again
+    again = await day.say("王芳", "11")
+    assert "没有看懂“11”" in again and "违纪类型？" in again
     assert await day.reports("violation") == []
 
 

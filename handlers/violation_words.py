@@ -1,0 +1,288 @@
+"""Reading a /违纪 message as staff type it on phones: the candidate (准考证号 or 座号), the type, the action.
+
+Types follow the rules the staff enforce: 监考人员守则 (手机等电子设备, 替考, 考场纪律) for theory and
+computer rooms, 实际操作考核考场规则 4 (串位换位, 借用工卡量具, 互相串通, 吸烟进食, 替代) and 3, 5 for
+practical rooms. Actions: 考评人员管理办法 第五条(二) gives 劝告、警告、终止考试、宣布成绩无效; in a practical
+room 实际操作考核考场规则 8 gives 扣分、试卷（考件）作废、取消参考资格, and 劝告、警告 stay (第五条 is every
+考评员's). Words are matched longest first at the earliest place, so “使用手机终止考试” typed without spaces
+reads as 使用手机 + 终止考试, never as 手机 with “使用” left over.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.errors import UserFacingError
+from bot.store.tables import SessionKind
+from handlers._parse import CN_NUM, TICKET_RE, clean, cn_number, nfkc, split_args
+
+USAGE = (
+    "/违纪 考场 准考证号 类型 [处理] [说明]（名单有座号时可写座号，如 5号），"
+    "例：/违纪 3 2026000003 抄袭 警告，/违纪 3 5号 使用手机 终止考试"
+)
+
+PHONE, USE_PHONE, SMUGGLE, COPY, WHISPER, PASS, IMPOSTOR = (
+    "携带手机等电子设备",
+    "使用手机",
+    "夹带",
+    "抄袭",
+    "交头接耳",
+    "传递物品",
+    "替考",
+)
+DISORDER, DISOBEY, OTHER = "扰乱考场秩序", "不服从管理", "其他"
+SWAP, BORROW, UNSAFE, MARK, COLLUDE, SMOKE = (
+    "串位换位",
+    "借用工卡量具",
+    "违反安全操作规程",
+    "考件留标记",
+    "互相串通",
+    "吸烟进食",
+)
+# The first seven keep the numbers staff know from the dialog's list; the new types follow them.
+THEORY_TYPES: tuple[str, ...] = (PHONE, WHISPER, COPY, PASS, IMPOSTOR, DISORDER, DISOBEY, USE_PHONE, SMUGGLE, OTHER)
+PRACTICAL_TYPES: tuple[str, ...] = (
+    *(SWAP, BORROW, COLLUDE, UNSAFE, MARK, SMOKE, WHISPER, USE_PHONE, IMPOSTOR, DISORDER, DISOBEY, OTHER),
+)
+TYPES: tuple[str, ...] = tuple(dict.fromkeys((*THEORY_TYPES, *PRACTICAL_TYPES)))
+
+_TYPE_SYNONYMS: dict[str, tuple[str, ...]] = {
+    PHONE: ("携带电子设备", "携带手机", "带了手机", "带手机", "手机未关", "没关手机", "电子设备", "手机", "携带"),
+    USE_PHONE: (
+        *("使用手机等电子设备", "使用电子设备", "使用手机", "用手机", "玩手机", "看手机", "手机作弊"),
+        *("接打电话", "打电话", "接电话", "发短信", "拍照", "拍题"),
+    ),
+    SMUGGLE: ("夹带资料", "携带资料", "携带小抄", "带小抄", "小抄", "纸条夹带", "夹带纸条"),
+    COPY: ("偷看", "抄答案", "看别人"),
+    WHISPER: ("交头结耳", "讲话", "说话", "聊天"),
+    PASS: ("传纸条", "传答案", "传递"),
+    IMPOSTOR: ("代考", "冒名顶替", "顶替", "替代"),
+    DISORDER: ("扰乱", "喧哗", "吵闹"),
+    DISOBEY: ("不服从", "无理纠缠", "纠缠考评"),
+    OTHER: ("其它",),
+    SWAP: ("串位", "换位", "换工位", "串工位"),
+    BORROW: ("借用工具", "借用量具", "借工具", "借用原材料", "借材料"),
+    UNSAFE: ("违反安全规程", "违章操作", "违规操作", "不安全操作", "未按要求着装", "未穿工作服"),
+    MARK: ("留标记", "做标记", "做记号", "留记号"),
+    COLLUDE: ("串通", "互相串通作弊"),
+    SMOKE: ("吸烟", "抽烟", "吃东西", "吃食物"),
+}
+TYPE_WORDS: tuple[tuple[str, str], ...] = tuple((word, t) for t in TYPES for word in (t, *_TYPE_SYNONYMS.get(t, ())))
+
+WARN, CAUTION, STOP, VOID = "劝告", "警告", "终止考试", "宣布成绩无效"
+DEDUCT, SCRAP, DISQUALIFY = "扣分", "考件作废", "取消参考资格"
+THEORY_ACTIONS: tuple[str, ...] = (WARN, CAUTION, STOP, VOID)
+PRACTICAL_ACTIONS: tuple[str, ...] = (WARN, CAUTION, DEDUCT, SCRAP, DISQUALIFY)
+ACTIONS: tuple[str, ...] = tuple(dict.fromkeys((*THEORY_ACTIONS, *PRACTICAL_ACTIONS)))
+_ACTION_SYNONYMS: dict[str, tuple[str, ...]] = {
+    WARN: ("口头劝告",),
+    CAUTION: ("口头警告",),
+    STOP: ("终止", "停止考试"),
+    VOID: ("成绩无效",),
+    DEDUCT: (),
+    SCRAP: ("试卷考件作废", "试卷作废", "工件作废", "作废"),
+    DISQUALIFY: ("取消考试资格", "取消考核资格", "取消资格", "取消参考"),
+}
+ACTION_WORDS: tuple[tuple[str, str], ...] = tuple(
+    (word, a) for a in ACTIONS for word in (a, *_ACTION_SYNONYMS.get(a, ()))
+)
+SERIOUS_ACTIONS = frozenset({STOP, VOID, SCRAP, DISQUALIFY})
+SERIOUS_TYPES = frozenset({IMPOSTOR})
+MAX_POINTS = 100
+
+_NOTE_MARKERS = ("说明", "备注")
+TYPE_CONFLICT = "违纪类型只能写一种，其他情况请写在“说明：”后面。"
+ACTION_CONFLICT = f"处理只能写一种：{'、'.join(THEORY_ACTIONS)}。实操考场为：{'、'.join(PRACTICAL_ACTIONS)}。"
+# Written anywhere outside the note these always name a type (手机 or 说话 inside a note may not).
+_STRONG_TYPE_WORDS = frozenset(TYPES) | frozenset({"代考", "冒名顶替"})
+_ANY_ACTION_WORD = frozenset(w for w, _ in ACTION_WORDS)
+
+_NUM = rf"(\d{{1,3}}|[{CN_NUM}]{{1,4}})"
+# 扣5分, 扣 5 分, 扣分5, 扣分 5分, 扣五分
+_POINTS_RE = re.compile(rf"扣\s*{_NUM}\s*分|扣分\s*{_NUM}\s*分?")
+# Seats said as seats: 座号5, 座位5, 5号座, 5座, 05号座位
+_SEAT_RE = re.compile(rf"(?:座号|座位号?|座)\s*{_NUM}|(?<![\d{CN_NUM}]){_NUM}号?座(?:位)?(?:号)?")
+# 5号 as a word of its own: a seat when no 准考证号 is written (else the room, as elsewhere)
+_HAO_RE = re.compile(rf"(?<!\S){_NUM}\s*号(?!\S)")
+
+
+def kind_is_practical(kind: SessionKind | str | None) -> bool:
+    """实操 rooms have their own actions and their staff are 考评员."""
+    return kind == SessionKind.PRACTICAL
+
+
+def types_for(kind: SessionKind | str | None) -> tuple[str, ...]:
+    """The types offered in a room of this kind (every type is accepted in any room)."""
+    return PRACTICAL_TYPES if kind_is_practical(kind) else THEORY_TYPES
+
+
+def actions_for(kind: SessionKind | str | None) -> tuple[str, ...]:
+    """The on-the-spot actions of a room of this kind."""
+    return PRACTICAL_ACTIONS if kind_is_practical(kind) else THEORY_ACTIONS
+
+
+def staff_word(kind: SessionKind | str | None) -> str:
+    """考评员 in practical rooms, 监考员 elsewhere."""
+    return "考评员" if kind_is_practical(kind) else "监考员"
+
+
+def action_text(action: str | None, points: int | None) -> str:
+    """扣5分 for a deduction with its points, else the action (未填写 when none)."""
+    if action == DEDUCT and points:
+        return f"扣{points}分"
+    return action or "未填写"
+
+
+def wrong_room_kind(action: str, kind: SessionKind | str | None) -> str | None:
+    """Why ``action`` does not fit a room of ``kind`` (None when it does)."""
+    if action in actions_for(kind):
+        return None
+    if kind_is_practical(kind):
+        instead = {STOP: DISQUALIFY, VOID: SCRAP}.get(action)
+        hint = f"，对应的处理是“{instead}”" if instead else ""
+        return (
+            f"“{action}”是理论考场的处理{hint}。实操考场由考评员按实际操作考核考场规则第8条处理："
+            f"{'、'.join(PRACTICAL_ACTIONS)}。"
+        )
+    return f"“{action}”是实操考场的处理。理论考场的处理为：{'、'.join(THEORY_ACTIONS)}。"
+
+
+@dataclass
+class ViolationArgs:
+    """What /违纪 was told; the candidate, type and action may be missing (the dialog asks for them)."""
+
+    room: int | None
+    ticket: str | None
+    seat: str | None
+    type: str | None
+    action: str | None
+    points: int | None
+    note: str
+
+    @property
+    def has_candidate(self) -> bool:
+        """A 准考证号 or a 座号 was written."""
+        return self.ticket is not None or self.seat is not None
+
+    @property
+    def only_where(self) -> bool:
+        """Nothing but the room and perhaps the candidate: the rest is asked for in a dialog."""
+        return self.type is None and self.action is None and not self.note
+
+    @property
+    def candidate_answer(self) -> str:
+        """The candidate as a dialog answer (准考证号, or 座号5)."""
+        return self.ticket or (f"座号{self.seat}" if self.seat else "")
+
+
+def take_word(text: str, words: tuple[tuple[str, str], ...]) -> tuple[str | None, str]:
+    """The earliest keyword in ``text`` (longest on a tie) and the text without it."""
+    best: tuple[int, int, str] | None = None
+    for word, value in words:
+        i = text.find(word)
+        if i >= 0 and (best is None or (i, -len(word)) < (best[0], -best[1])):
+            best = (i, len(word), value)
+    if best is None:
+        return None, text
+    i, n, value = best
+    return value, clean(text[:i] + " " + text[i + n :])
+
+
+def conflicts(rest: str, words: tuple[tuple[str, str], ...], taken: str, *, anywhere: frozenset[str]) -> bool:
+    """Whether ``rest`` names a second, different value: as a whole word, or inside a word for ``anywhere`` words."""
+    tokens = set(rest.split())
+    return any(value != taken and (word in tokens or (word in anywhere and word in rest)) for word, value in words)
+
+
+def take_points(text: str) -> tuple[int | None, bool, str]:
+    """A deduction written with its points (扣5分): (points, found, text without it)."""
+    m = _POINTS_RE.search(text)
+    if m is None:
+        return None, False, text
+    return cn_number(m.group(1) or m.group(2)), True, clean(text[: m.start()] + " " + text[m.end() :])
+
+
+def points_answer(text: str) -> str | None:
+    """A dialog's answer to 扣几分 (5, 5分, 扣5分, 五) as “5分”; None when it is no positive number."""
+    n = cn_number(clean(text).replace("扣", "").replace("分", "").strip())
+    return f"{n}分" if n is not None and n > 0 else None
+
+
+def take_action(text: str, usage: str = USAGE) -> tuple[str | None, int | None, str]:
+    """The action (with points for 扣分) and the text without it; a second action is refused."""
+    points, found, rest = take_points(text)
+    action: str | None = DEDUCT if found else None
+    if action is None:
+        action, rest = take_word(rest, ACTION_WORDS)
+    if action is not None and conflicts(rest, ACTION_WORDS, action, anywhere=_ANY_ACTION_WORD):
+        raise UserFacingError(ACTION_CONFLICT, usage=usage)
+    return action, points, rest
+
+
+def _take_seat(text: str) -> tuple[str | None, str]:
+    """A seat (座号5, 5号座, or a lone 5号 word) when no 准考证号 is written; the text without it."""
+    if TICKET_RE.search(text):
+        return None, text  # with a 准考证号, “3号 座位” is part of the note and 3号 at an edge the room
+    m = _SEAT_RE.search(text)
+    if m is None:
+        found = list(_HAO_RE.finditer(text))
+        # One 号 word is the seat; with two (“3号 5号”) the first is the room and the second the seat.
+        # Alone (“/违纪 2号”) it is the room, as “/违纪 2” is: the dialog asks for the rest.
+        m = found[-1] if found and (len(found) > 1 or text.strip() != found[0].group().strip()) else None
+    if m is None:
+        return None, text
+    n = cn_number(next(g for g in m.groups() if g))
+    if n is None:
+        return None, text
+    return str(n), clean(text[: m.start()] + " " + text[m.end() :])
+
+
+def parse(text: str, usage: str = USAGE) -> ViolationArgs:
+    """Room, one candidate, the type and the action in any order; what is left (and all after 说明：) is the note.
+
+    Raises only for what cannot be one record (two candidates, two types, two actions); what is missing is
+    left None for the caller to ask (see :func:`require`).
+    """
+    head, tail = nfkc(text), ""
+    marks = [(i, m) for m in _NOTE_MARKERS if (i := head.find(m)) >= 0]
+    if marks:
+        i, m = min(marks)
+        head, tail = head[:i], head[i + len(m) :]
+    seat, head = _take_seat(clean(head))
+    a = split_args(head)
+    if len(set(a.tickets)) > 1 or (a.tickets and seat):
+        raise UserFacingError("一条违纪记录只写一名考生，请分开发送。", usage=usage)
+    rest = a.rest
+    for prefix in ("类型", "处理", "违纪"):
+        rest = rest.replace(prefix, " ")
+    rest = clean(rest)
+    action, points, rest = take_action(rest, usage)
+    vtype, rest = take_word(rest, TYPE_WORDS)
+    tail = clean(tail) if tail else ""
+    if vtype is None and tail:  # “说明：” written before the type
+        vtype, tail = take_word(tail, TYPE_WORDS)
+    # A second type outside the note would silently record the milder one (抄袭 替考).
+    if vtype is not None and conflicts(rest, TYPE_WORDS, vtype, anywhere=_STRONG_TYPE_WORDS):
+        raise UserFacingError(TYPE_CONFLICT, usage=usage)
+    ticket = a.tickets[0] if a.tickets else None
+    return ViolationArgs(a.room, ticket, seat, vtype, action, points, clean(f"{rest} {tail}"))
+
+
+def require(args: ViolationArgs, kind: SessionKind | str | None, usage: str = USAGE) -> None:
+    """Refuse a record that lacks its candidate or type, a 扣分 without points, an action of the other room kind."""
+    if not args.has_candidate:
+        raise UserFacingError("请写违纪考生的准考证号。名单有座号时也可写座号，如 5号。", usage=usage)
+    if args.type is None:
+        raise UserFacingError(f"请写违纪类型：{'、'.join(types_for(kind))}。", usage=usage)
+    if args.action is not None and (why := wrong_room_kind(args.action, kind)) is not None:
+        raise UserFacingError(why, usage=usage)
+    if args.action == DEDUCT and not args.points:
+        raise UserFacingError("扣分请写扣几分，例：扣5分。", usage=usage)
+    if args.points is not None and not 0 < args.points <= MAX_POINTS:
+        raise UserFacingError(f"扣分应在 1 到 {MAX_POINTS} 分之间。", usage=usage)
+
+
+def is_serious(action: str | None, vtype: str | None) -> bool:
+    """终止考试, 宣布成绩无效, 考件作废, 取消参考资格 and 替考: alerted at once and confirmed by a second person."""
+    return action in SERIOUS_ACTIONS or vtype in SERIOUS_TYPES
