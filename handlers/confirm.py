@@ -16,7 +16,7 @@ from bot.store.tables import Staff
 from handlers import _dialog
 from handlers._changes import visible_chain
 from handlers._parse import clean, leading_report_id, nfkc, report_id
-from handlers._reports import already_done, append, chain, current, once_per_message, root_of, split_report_id
+from handlers._reports import alert, already_done, append, chain, current, once_per_message, root_of, split_report_id
 from handlers._rooms import room_by_id
 from handlers._typo import typo_guard
 from handlers.violation_records import confirmations, describe, kind_of_room, names_in, second_person
@@ -93,8 +93,17 @@ async def _confirm_one(ctx: Context, rid: int) -> str:
             await append(ctx, s, "confirm", where, {"ref": root, "report": report.id})
         reporter = await s.get(Staff, report.staff_id) if report.staff_id else None
         names = await names_in(s, where.room_id)
-    both = f"{reporter.name if reporter else '?'}、{ctx.staff.name}"
-    return f"已确认编号 {rid}（{where.label} {describe(ctx, report, names)}），现由{both}两人记录。"
+        both = f"{reporter.name if reporter else '?'}、{ctx.staff.name}"
+        # Those who were told 待第二名…/确认 learn it happened (keyed: a redelivery tells nobody twice).
+        told = await alert(
+            ctx,
+            f"【违纪已确认】{where.label} 编号 {rid}：{describe(ctx, report, names)}，"
+            f"已由第二名{staff_word(where.session.kind)}{ctx.staff.name}确认，现由{both}两人记录。",
+            key=f"confirmed:{root}",
+            s=s,
+        )
+    line = f"已确认编号 {rid}（{where.label} {describe(ctx, report, names)}），现由{both}两人记录。"
+    return line + (f"已告知考务办公室和督导（{told} 人）。" if told else "")
 
 
 def _one_of_many(ctx: Context, rid: int) -> Context:
