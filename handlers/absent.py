@@ -193,19 +193,15 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
         after: Reconciliation | None = None
         if row is None:
             tickets = await _tickets(s, where, parsed, USAGE)
-            try:
-                payload = plan(where, prev, parsed, tickets)
-                question = None if confirmed else _question(ctx, where, prev, parsed, names)
-            except Unchanged as exc:
-                question = f"{exc}\n{status(ctx, where, prev, names)}"
-                payload = None
-            # Nothing to record here may be another delivery of this message having recorded it meanwhile.
-            row = await already_done(s, ctx) if payload is None or question is not None else None
-            if row is None and question is not None:
-                if payload is not None:
-                    await _ask(ctx, s, text)
-                return Reply(question)
-            if row is None and payload is not None:
+            payload, question = _decide(ctx, where, prev, parsed, tickets, names, confirmed=confirmed)
+            if payload is None or question is not None:
+                # Nothing to record yet, unless another delivery of this message recorded it meanwhile.
+                row = await already_done(s, ctx)
+                if row is None:
+                    if payload is not None:
+                        await _ask(ctx, s, text)
+                    return Reply(question)
+            else:
                 before = await reconcile(s, where.room)
                 row = await append(ctx, s, "absent", where, payload, supersedes=replaced)
                 after = await reconcile(s, where.room)
@@ -215,6 +211,24 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
     head = f"已记录{where.label}缺考（编号 {row.id}）" + (f"：{what}" if what else "")
     reply = f"{head}。\n{where.label}当前：{_counts(ctx, p, names)}。"
     return Reply(reply + await announce_change(ctx, where, before, after, "缺考", row))
+
+
+def _decide(
+    ctx: Context,
+    where: RoomNow,
+    prev: AbsentPayload | None,
+    args: AbsentArgs,
+    tickets: list[str],
+    names: dict[str, str],
+    *,
+    confirmed: bool,
+) -> tuple[dict[str, Any] | None, str | None]:
+    """(payload, None) to record; (payload, question) to ask first; (None, why) when nothing changes."""
+    try:
+        payload = plan(where, prev, args, tickets)
+    except Unchanged as exc:
+        return None, f"{exc}\n{status(ctx, where, prev, names)}"
+    return payload, None if confirmed else _question(ctx, where, prev, args, names)
 
 
 def _question(
