@@ -228,11 +228,16 @@ def _decide(
         payload = plan(where, prev, args, tickets)
     except Unchanged as exc:
         return None, f"{exc}\n{status(ctx, where, prev, names)}"
-    return payload, None if confirmed else _question(ctx, where, prev, args, names)
+    return payload, None if confirmed else _question(ctx, where, prev, args, names, tickets)
 
 
 def _question(
-    ctx: Context, where: RoomNow, prev: AbsentPayload | None, args: AbsentArgs, names: dict[str, str]
+    ctx: Context,
+    where: RoomNow,
+    prev: AbsentPayload | None,
+    args: AbsentArgs,
+    names: dict[str, str],
+    tickets: list[str],
 ) -> str | None:
     """What to ask before recording (无 over recorded names; names before absence is final), or None."""
     if args.none and prev is not None and prev.count > 0:
@@ -243,7 +248,8 @@ def _question(
     warning = too_early(ctx, where)
     if warning is None:
         return None
-    return f"{warning}确定现在就记录这些缺考吗？回复“确定”或“取消”"
+    who = _show.tickets(ctx, tickets, names) if tickets else f"{args.count or 0} 人"
+    return f"{warning}确定现在就记录{where.label}缺考 {who} 吗？回复“确定”或“取消”"
 
 
 async def _ask(ctx: Context, s: AsyncSession, text: str) -> None:
