@@ -56,7 +56,8 @@ async def test_seat_phrasings(bday: Day, text: str, ticket: str) -> None:
 async def test_seat_in_group_shows_masked_ticket(bday: Day) -> None:
     """In the room's group the resolved ticket is masked."""
     reply = await bday.say("王芳", "/缺考 3号座", chat=ROOM1)
-    assert "2026**0003" in reply and "2026000003" not in reply
+    assert "已记录第1考场缺考" in reply
+    assert "缺考 1：2026**0003" in reply and "2026000003" not in reply
 
 
 async def test_first_hao_is_the_room(bday: Day) -> None:

@@ -105,8 +105,10 @@ async def test_other_answer_asks_again(early: Day) -> None:
 
 async def test_redelivered_confirmation_records_once(early: Day) -> None:
     """The confirming message delivered twice records one report."""
-    await early.send("王芳", "/缺考 2026000003", "platform-early-1")
-    await early.send("王芳", "/缺考 2026000003", "platform-early-1")  # the question asked again, nothing stored
+    ask = await early.send("王芳", "/缺考 2026000003", "platform-early-1")
+    again = await early.send("王芳", "/缺考 2026000003", "platform-early-1")  # the question again, nothing stored
+    assert ask == again and ask is not None and "确定现在就记录" in ask
+    assert await early.reports("absent") == []
     await early.send("王芳", "确定", "platform-early-2")
     await early.send("王芳", "确定", "platform-early-2")
     assert len(await early.reports("absent")) == 1
