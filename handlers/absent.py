@@ -207,9 +207,10 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
                 after = await reconcile(s, where.room)
         assert row is not None
     p = AbsentPayload.from_payload(row.payload)
-    what = did(ctx, p, names)
-    head = f"已记录{where.label}缺考（编号 {row.id}）" + (f"：{what}" if what else "")
-    reply = f"{head}。\n{where.label}当前：{_counts(ctx, p, names)}。"
+    what = did(ctx, p, names) if row.supersedes_id is not None else ""  # the first report: just the list
+    reply = f"已记录{where.label}缺考（编号 {row.id}）：{_counts(ctx, p, names)}。"
+    if what:
+        reply = f"已记录{where.label}缺考（编号 {row.id}）：{what}。\n{where.label}当前：{_counts(ctx, p, names)}。"
     return Reply(reply + await announce_change(ctx, where, before, after, "缺考", row))
 
 
