@@ -73,17 +73,18 @@ def _payload(where: RoomNow, tickets: list[str], anonymous: int, **did: Any) -> 
 
 
 class Unchanged(Exception):
-    """Nothing to record; the reply says why (the current list follows)."""
+    """Nothing to record: why, with ``{who}`` for the tickets concerned (shown as the chat may see them)."""
 
-
-class Confirm(Exception):
-    """Ask before recording; the question."""
+    def __init__(self, why: str, tickets: list[str] | None = None) -> None:
+        super().__init__(why)
+        self.why = why
+        self.tickets = tickets or []
 
 
 def plan(where: RoomNow, prev: AbsentPayload | None, args: AbsentArgs, tickets: list[str]) -> dict[str, Any]:
     """The new report's payload from the room's list in force and what /缺考 was told.
 
-    Raises :class:`Unchanged` when nothing changes, :class:`Confirm` when 无 would drop recorded names.
+    Raises :class:`Unchanged` when nothing changes (a name already listed, or not listed for 删; 无 twice).
     """
     listed = list(prev.tickets) if prev else []
     anonymous = max((prev.count if prev else 0) - len(listed), 0)
@@ -94,7 +95,7 @@ def plan(where: RoomNow, prev: AbsentPayload | None, args: AbsentArgs, tickets: 
     if args.remove:
         missing = [t for t in tickets if t not in listed]
         if missing:
-            raise Unchanged(f"准考证号 {'、'.join(missing)} 不在{where.label}的缺考名单中，未作更改。")
+            raise Unchanged(f"准考证号 {{who}} 不在{where.label}的缺考名单中，未作更改。", missing)
         kept = [t for t in listed if t not in tickets]
         return _payload(where, kept, anonymous, op=ABSENT_REMOVE, removed=tickets, reason=args.reason)
     if not tickets:  # a head count (a room without a candidate list)
@@ -102,7 +103,7 @@ def plan(where: RoomNow, prev: AbsentPayload | None, args: AbsentArgs, tickets: 
         return _payload(where, listed, anonymous + added, op=ABSENT_ADD, added=[], added_count=added)
     new = [t for t in tickets if t not in listed]
     if not new:
-        raise Unchanged(f"准考证号 {'、'.join(tickets)} 已记录为缺考，未作更改。")
+        raise Unchanged("准考证号 {who} 已记录为缺考，未作更改。", tickets)
     already = [t for t in tickets if t in listed]
     return _payload(where, listed + new, anonymous, op=ABSENT_ADD, added=new, already=already)
 
@@ -200,7 +201,7 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
                 if row is None:
                     if payload is not None:
                         await _ask(ctx, s, text)
-                    return Reply(question)
+                    return Reply(question or "")
             else:
                 before = await reconcile(s, where.room)
                 row = await append(ctx, s, "absent", where, payload, supersedes=replaced)
@@ -228,7 +229,8 @@ def _decide(
     try:
         payload = plan(where, prev, args, tickets)
     except Unchanged as exc:
-        return None, f"{exc}\n{status(ctx, where, prev, names)}"
+        why = exc.why.replace("{who}", _show.tickets(ctx, exc.tickets, names))
+        return None, f"{why}\n{status(ctx, where, prev, names)}"
     return payload, None if confirmed else _question(ctx, where, prev, args, names, tickets)
 
 
