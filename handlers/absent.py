@@ -10,6 +10,7 @@ names are recorded only after a confirmation.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -35,8 +36,10 @@ from scheduler.timeline import Anchor, FollowUp, Step
 CORRECT_USAGE = "/更正 编号 准考证号…（或“无”）：改为这份完整的缺考名单"
 YES = "确定"
 _YES_WORDS = ("确定", "确认", "是", "是的", "对", "好", "好的", "ok", "yes", "y")
-# Marks the arguments of a confirmed /缺考 (the dialog's answer); nobody types a private-use character.
+# Mark the arguments of a confirmed /缺考 (the dialog's answer) and the report in force when the question was
+# asked (a 无 confirmed over a list someone changed meanwhile is asked again); nobody types private-use characters.
 _CONFIRMED = "\ue000"
+_SEEN = re.compile("\ue001(\\d*)\ue001")
 _CONFIRM_STEP = 2  # the 缺考 dialog's confirmation question (after the room and the tickets)
 
 table = CommandTable()
@@ -181,7 +184,8 @@ async def _names(ctx: Context, s: AsyncSession, room_id: int) -> dict[str, str]:
 async def record(ctx: Context, args: str) -> Reply | str | None:
     """Parse, check and store one absentee report (adding to, or taking from, the room's list)."""
     confirmed = args.startswith(_CONFIRMED)
-    text = args.removeprefix(_CONFIRMED)
+    seen = _SEEN.search(args)
+    text = _SEEN.sub("", args.removeprefix(_CONFIRMED)).strip()
     parsed = parse(text)
     async with ctx.services.db.session() as s:
         row = await already_done(s, ctx)
@@ -194,13 +198,15 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
         after: Reconciliation | None = None
         if row is None:
             tickets = await _tickets(s, where, parsed, USAGE)
+            if confirmed and parsed.none and (seen is None or seen.group(1) != str(replaced.id if replaced else "")):
+                confirmed = False  # the list changed since the question: ask again about the list as it is now
             payload, question = _decide(ctx, where, prev, parsed, tickets, names, confirmed=confirmed)
             if payload is None or question is not None:
                 # Nothing to record yet, unless another delivery of this message recorded it meanwhile.
                 row = await already_done(s, ctx)
                 if row is None:
                     if payload is not None:
-                        await _ask(ctx, s, text)
+                        await _ask(ctx, s, text, replaced)
                     return Reply(question or "")
             else:
                 before = await reconcile(s, where.room)
@@ -255,7 +261,7 @@ def _question(
     return f"{warning}确定现在就记录{where.label}缺考 {who} 吗？回复“确定”或“取消”"
 
 
-async def _ask(ctx: Context, s: AsyncSession, text: str) -> None:
+async def _ask(ctx: Context, s: AsyncSession, text: str, replaced: Report | None) -> None:
     """Leave the 缺考 dialog open at its confirmation question, holding the arguments."""
     m = ctx.message
     chat = m.chat_id or ""
@@ -271,7 +277,8 @@ async def _ask(ctx: Context, s: AsyncSession, text: str) -> None:
     if row is None:
         row = DialogState(channel=m.channel, sender_id=m.sender_id, chat_key=chat, command="缺考", updated_at=ctx.now)
         s.add(row)
-    row.command, row.step, row.answers, row.updated_at = "缺考", _CONFIRM_STEP, ["", clean(text)], ctx.now
+    held = f"\ue001{replaced.id if replaced else ''}\ue001{clean(text)}"
+    row.command, row.step, row.answers, row.updated_at = "缺考", _CONFIRM_STEP, ["", held], ctx.now
 
 
 @table.command(

@@ -245,3 +245,15 @@ async def test_rows_are_append_only(day: Day) -> None:
     async with day.services.db.session() as s:
         again = await s.get(Report, first.id)
         assert again is not None and again.payload["tickets"] == ["2026000003"]
+
+
+async def test_none_confirmed_after_the_list_changed_asks_again(day: Day) -> None:
+    """确定 to 无 after someone else added a name meanwhile asks again about the list as it is now."""
+    await day.say("王芳", "/缺考 2026000003")
+    await day.say("王芳", "/缺考 无")
+    await day.say("李强", "/缺考 2026000004")
+    again = await day.say("王芳", "确定")
+    assert again.startswith("第1考场已记录缺考 2 人：2026000003、2026000004。确定改为无人缺考吗？")
+    assert len(await day.reports("absent")) == 2
+    assert "改为无人缺考" in await day.say("王芳", "确定")
+    assert (await in_force(day)).none
