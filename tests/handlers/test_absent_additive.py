@@ -257,3 +257,52 @@ async def test_none_confirmed_after_the_list_changed_asks_again(day: Day) -> Non
     assert len(await day.reports("absent")) == 2
     assert "改为无人缺考" in await day.say("王芳", "确定")
     assert (await in_force(day)).none
+
+
+@pytest.fixture
+async def pg_day(pg_url: str, make_settings: Any, clock: ManualClock) -> AsyncIterator[Day]:
+    """The demo day at 08:40 on a fresh PostgreSQL database."""
+    async with demo_app(make_settings(database_url=pg_url), clock) as chat:
+        clock.advance(timedelta(minutes=40))
+        yield Day(chat, clock)
+
+
+async def test_concurrent_additions_on_postgresql_both_count(pg_day: Day, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two people adding different names at the same moment, both reading the same list: the unique
+    supersedes_id index lets one chain on, the other's retry adds to it, and both names are listed."""
+    import asyncio
+
+    import handlers.absent
+
+    await pg_day.say("王芳", "/缺考 2026000003")
+    real = handlers.absent.reports_in_force
+    together = asyncio.Barrier(2)
+    first_reads = {"left": 2}
+
+    async def read_together(*args: Any) -> list[Report]:
+        rows = await real(*args)
+        if first_reads["left"]:
+            first_reads["left"] -= 1
+            await together.wait()  # both deliveries have read the same list before either writes
+        return rows
+
+    monkeypatch.setattr(handlers.absent, "reports_in_force", read_together)
+    a, b = await asyncio.gather(
+        pg_day.send("王芳", "/缺考 2026000004", "platform-a"), pg_day.send("李强", "/缺考 2026000005", "platform-b")
+    )
+    assert a is not None and b is not None and "追加" in a and "追加" in b
+    assert first_reads["left"] == 0
+    assert sorted((await in_force(pg_day)).tickets) == ["2026000003", "2026000004", "2026000005"]
+    assert len(await pg_day.reports("absent")) == 3
+
+
+async def test_concurrent_deliveries_of_one_addition_on_postgresql(pg_day: Day) -> None:
+    """The same addition delivered twice at the same moment: one row, the same reply."""
+    import asyncio
+
+    await pg_day.say("王芳", "/缺考 2026000003")
+    a, b = await asyncio.gather(
+        pg_day.send("王芳", "/缺考 2026000004", "platform-c"), pg_day.send("王芳", "/缺考 2026000004", "platform-c")
+    )
+    assert a == b and a is not None and "追加 2026000004" in a
+    assert len(await pg_day.reports("absent")) == 2
