@@ -52,19 +52,17 @@ def _hao(word: str) -> str | None:
     return str(n) if n is not None else None
 
 
-def _split_seats(words: list[str], *, room_elsewhere: bool, remove: bool) -> tuple[list[str], list[str]]:
+def _split_seats(words: list[str], *, room_elsewhere: bool) -> tuple[list[str], list[str]]:
     """(seats, the words left): explicit seats always; a 3号 is a seat unless it is the room (see _HAO)."""
     seats: list[str] = []
     left: list[str] = []
     hao = [i for i, w in enumerate(words) if _hao(w) is not None]
     room_at: int | None = None
-    if not room_elsewhere and not remove and hao and len(words) > 1:
+    if not room_elsewhere and hao:
         if hao[0] == 0:
-            room_at = 0  # /缺考 3号 5号: room 3, seat 5
+            room_at = 0  # /缺考 3号 5号: room 3, seat 5 (a lone /缺考 3号 is the room, with nothing absent)
         elif hao == [len(words) - 1]:
             room_at = hao[0]  # /缺考 2026000003 3号: the room last, as split_args reads it
-    elif not room_elsewhere and not remove and len(words) == 1:
-        room_at = 0 if hao else None
     for i, w in enumerate(words):
         seat = _seat(w)
         if seat is None and i != room_at:
@@ -88,10 +86,10 @@ def parse(text: str, usage: str = USAGE) -> AbsentArgs:
     )
     if remove:
         a = split_args(before)
-        seats, rest = _split_seats(after.split(), room_elsewhere=True, remove=True)
+        seats, rest = _split_seats(after.split(), room_elsewhere=True)  # after 删: seats
         b = split_args(" ".join(rest), room_from_first_number=False)
         return _removal(a.room, a.rest, [*a.tickets, *b.tickets], seats, b, usage)
-    seats, rest = _split_seats(words, room_elsewhere=room_elsewhere, remove=False)
+    seats, rest = _split_seats(words, room_elsewhere=room_elsewhere)
     return _addition(" ".join(rest), seats, usage)
 
 
