@@ -199,9 +199,21 @@ async def current(s: AsyncSession, report_id: int, usage: str) -> Report:
         raise UserFacingError(f"编号 {report_id} 是一条撤销记录，不能再修改。", usage=usage)
     nxt = await successor(s, report_id)
     if nxt is not None:
-        what = "撤销" if nxt.revoked else "更正"
+        what = "撤销" if nxt.revoked else change_label(nxt)
         raise UserFacingError(f"编号 {report_id} 已被编号 {nxt.id} {what}，请对最新的编号操作。", usage=usage)
     return row
+
+
+# What a later row of a chain did, when it is not a correction: absentee reports add up (追加 / 删除, the
+# payload's ``op``), and a second papers collection is a recount (复点).
+_CHANGE_LABELS = {("absent", "add"): "追加", ("absent", "remove"): "删除", ("absent", "none"): "删除"}
+
+
+def change_label(row: Report) -> str:
+    """How a row superseding another is named in /历史 and refusals: 追加, 删除, 复点, otherwise 更正."""
+    if row.kind == "papers" and row.payload.get("recount_of"):
+        return "复点"
+    return _CHANGE_LABELS.get((row.kind, str(row.payload.get("op") or "")), "更正")
 
 
 async def chain(s: AsyncSession, report_id: int) -> list[Report]:

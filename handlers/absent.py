@@ -1,98 +1,179 @@
-"""/缺考 /absent: the absentees of a room's current session (监考人员守则 3(3))."""
+"""/缺考 /absent: the absentees of a room's current session (监考人员守则 3(3)).
+
+Reports add up: each /缺考 adds names to the room's list (or, with 删, takes one off; with 无, clears it after
+asking), and stores the room's whole resulting list with what it did (``op``, ``added``, ``removed``). Each new
+report supersedes the room's previous one, so the chain is serialised by the unique ``supersedes_id`` index
+(a lost race is retried by ``once_per_message``) and every reader of "the absent report in force" sees the
+whole list. Before the moment absence is final (the timeline's /缺考 step: 开考 30 minutes, practical 5)
+names are recorded only after a confirmation.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.dispatch import CommandTable, Context
 from bot.errors import UserFacingError
 from bot.model import Reply
 from bot.store.papers import Reconciliation, reconcile
-from bot.store.reports import AbsentPayload, reports_in_force
-from bot.store.rooms import candidate_tickets
-from bot.store.tables import Report
+from bot.store.reports import ABSENT_ADD, ABSENT_NONE, ABSENT_REMOVE, AbsentPayload, reports_in_force
+from bot.store.rooms import candidate_tickets, seat_tickets
+from bot.store.tables import DialogState, ExamSession, Report
 from handlers import _dialog, _show
-from handlers._parse import CN_NUM, NONE_WORDS, clean, cn_number, split_args
+from handlers._absent_args import USAGE, AbsentArgs, parse
+from handlers._parse import clean
 from handlers._reports import KindRules, already_done, append, once_per_message
 from handlers._rooms import ANY_ROOM, REPORTER, RoomNow, resolve_room
 from handlers._typo import typo_guard
 from handlers.papers import announce_change
+from scheduler.timeline import Anchor, FollowUp, Step
 
-USAGE = "/缺考 考场 准考证号…（没有缺考写“无”），例：/缺考 3 2026000003 2026000005"
-CORRECT_USAGE = "/更正 编号 准考证号…（或“无”）"
-_FILLER = ("考生", "人", "名", "缺")
-_COUNT = re.compile(rf"(\d{{1,3}}|[{CN_NUM}]{{1,4}})\s*(?:人|名|个)?")
+CORRECT_USAGE = "/更正 编号 准考证号…（或“无”）：改为这份完整的缺考名单"
+YES = "确定"
+_YES_WORDS = ("确定", "确认", "是", "是的", "对", "好", "好的", "ok", "yes", "y")
+# Mark the arguments of a confirmed /缺考 (the dialog's answer) and the report in force when the question was
+# asked (a 无 confirmed over a list someone changed meanwhile is asked again); nobody types private-use characters.
+_CONFIRMED = "\ue000"
+_SEEN = re.compile("\ue001(\\d*)\ue001")
+_CONFIRM_STEP = 2  # the 缺考 dialog's confirmation question (after the room and the tickets)
 
 table = CommandTable()
 
 
-@dataclass
-class AbsentArgs:
-    """What /缺考 was told."""
-
-    room: int | None
-    tickets: list[str]
-    none: bool
-    count: int | None
-
-
-def parse(text: str, usage: str = USAGE) -> AbsentArgs:
-    """Room, tickets, 无, or a head count (缺考两人)."""
-    a = split_args(text)
-    words = a.words
-    none = any(w.lower() in NONE_WORDS for w in words)
-    words = [w for w in words if w.lower() not in NONE_WORDS]
-    room = a.room
-    if room is None and words and (none or a.tickets) and re.fullmatch(rf"[{CN_NUM}]{{1,4}}", words[0]):
-        room, words = cn_number(words[0]), words[1:]  # “/缺考 一 无”: a bare 一 beside 无 or numbers is the room
-    count: int | None = None
-    left: list[str] = []
-    for w in clean(" ".join(words).replace("缺考", " ")).split():
-        m = _COUNT.fullmatch(w)
-        if m is not None and count is None:
-            count = cn_number(m.group(1))
-        elif w not in _FILLER:
-            left.append(w)
-    rest = " ".join(left)
-    if rest:
-        raise UserFacingError(f"没有看懂“{rest}”，请写准考证号，没有缺考写“无”。", usage=usage)
-    tickets = list(dict.fromkeys(a.tickets))
-    if none and (tickets or count):
-        raise UserFacingError("写了“无”又写了缺考考生，请只写其中一种。", usage=usage)
-    if count == 0:
-        none, count = True, None
-    if not tickets and not none and count is None:
-        raise UserFacingError("请写缺考考生的准考证号，没有缺考写“无”。", usage=usage)
-    if tickets and count is not None and count != len(tickets):
-        raise UserFacingError(f"写了缺考 {count} 人，却给了 {len(tickets)} 个准考证号，请核对。", usage=usage)
-    return AbsentArgs(room, tickets, none, count)
-
-
-async def build(s: AsyncSession, where: RoomNow, args: AbsentArgs, usage: str) -> dict[str, Any]:
-    """The payload, with tickets checked against the room's candidate list."""
+async def _tickets(s: AsyncSession, where: RoomNow, args: AbsentArgs, usage: str) -> list[str]:
+    """The tickets named, seats resolved through the roster's 座号, checked against the candidate list."""
+    tickets = list(args.tickets)
+    if args.seats:
+        by_seat = await seat_tickets(s, where.room_id)
+        if not by_seat:
+            raise UserFacingError(f"{where.label}的考生名单没有座号，请写准考证号。", usage=usage)
+        unknown = [seat for seat in args.seats if seat not in by_seat]
+        if unknown:
+            seats = "、".join(f"{x}号" for x in unknown)
+            raise UserFacingError(f"座号 {seats} 不在{where.label}的考生名单中，请核对。", usage=usage)
+        tickets += [by_seat[seat] for seat in args.seats]
+    tickets = list(dict.fromkeys(tickets))
     known = await candidate_tickets(s, where.room_id)
     if known:
-        wrong = [t for t in args.tickets if t not in known]
+        wrong = [t for t in tickets if t not in known]
         if wrong:
             raise UserFacingError(f"准考证号 {'、'.join(wrong)} 不在{where.label}的考生名单中，请核对。", usage=usage)
-        if args.count is not None and not args.tickets:
+        if args.count is not None and not tickets:
             raise UserFacingError(f"{where.label}有考生名单，请写出缺考考生的准考证号。", usage=usage)
-    n = 0 if args.none else (len(args.tickets) or args.count or 0)
+    return tickets
+
+
+def _payload(where: RoomNow, tickets: list[str], anonymous: int, **did: Any) -> dict[str, Any]:
+    """The room's whole list after this report, with what the report did."""
+    n = len(tickets) + anonymous
     expected = where.room.expected
-    return {"tickets": args.tickets, "none": args.none, "count": n, "expected": expected, "present": expected - n}
+    return {"tickets": tickets, "none": n == 0, "count": n, "expected": expected, "present": expected - n, **did}
+
+
+class Unchanged(Exception):
+    """Nothing to record: why, with ``{who}`` for the tickets concerned (shown as the chat may see them)."""
+
+    def __init__(self, why: str, tickets: list[str] | None = None) -> None:
+        super().__init__(why)
+        self.why = why
+        self.tickets = tickets or []
+
+
+def plan(where: RoomNow, prev: AbsentPayload | None, args: AbsentArgs, tickets: list[str]) -> dict[str, Any]:
+    """The new report's payload from the room's list in force and what /缺考 was told.
+
+    Raises :class:`Unchanged` when nothing changes (a name already listed, or not listed for 删; 无 twice).
+    """
+    listed = list(prev.tickets) if prev else []
+    anonymous = max((prev.count if prev else 0) - len(listed), 0)
+    if args.none:
+        if prev is not None and prev.count == 0:
+            raise Unchanged(f"{where.label}已记录无人缺考，未作更改。")
+        return _payload(where, [], 0, op=ABSENT_NONE, removed=listed)
+    if args.remove:
+        missing = [t for t in tickets if t not in listed]
+        if missing:
+            raise Unchanged(f"准考证号 {{who}} 不在{where.label}的缺考名单中，未作更改。", missing)
+        kept = [t for t in listed if t not in tickets]
+        return _payload(where, kept, anonymous, op=ABSENT_REMOVE, removed=tickets, reason=args.reason)
+    if not tickets:  # a head count (a room without a candidate list)
+        added = args.count or 0
+        return _payload(where, listed, anonymous + added, op=ABSENT_ADD, added=[], added_count=added)
+    new = [t for t in tickets if t not in listed]
+    if not new:
+        raise Unchanged("准考证号 {who} 已记录为缺考，未作更改。", tickets)
+    already = [t for t in tickets if t in listed]
+    return _payload(where, listed + new, anonymous, op=ABSENT_ADD, added=new, already=already)
+
+
+def final_point(ctx: Context, session: ExamSession) -> tuple[datetime, Step] | None:
+    """When absence is final: the timeline's /缺考 step (开考后 30 minutes; practical 5), None without one."""
+    for step in ctx.services.timeline.get(session.kind, ()):
+        if step.follow_up == FollowUp.ABSENT and step.anchor == Anchor.START:
+            return session.starts_at + step.offset, step
+    return None
+
+
+def _minutes(seconds: float) -> int:
+    return int(abs(seconds) + 59) // 60
+
+
+def too_early(ctx: Context, where: RoomNow) -> str | None:
+    """The warning when names come before absence is final, else None."""
+    point = final_point(ctx, where.session)
+    if point is None or ctx.now >= point[0]:
+        return None
+    final, step = point
+    since = (ctx.now - where.session.starts_at).total_seconds()
+    now = f"开考前 {_minutes(since)} 分钟" if since < 0 else f"开考后 {_minutes(since)} 分钟"
+    offset = int(step.offset.total_seconds() // 60)
+    return (
+        f"开考 {offset} 分钟后才能确定缺考（{step.clause}，{_show.hm(ctx, final)} 起），"
+        f"现在是{now}（{_show.hm(ctx, where.session.starts_at)} 开考），迟到考生还可能入场。"
+    )
+
+
+def status(ctx: Context, where: RoomNow, p: AbsentPayload | None, names: dict[str, str]) -> str:
+    """The room's whole current list: 应考 / 实考 / 缺考 and who."""
+    if p is None:
+        return f"{where.label}尚未报告缺考（应考 {where.room.expected}）。"
+    return f"{where.label}当前：{_counts(ctx, p, names)}。"
+
+
+def _counts(ctx: Context, p: AbsentPayload, names: dict[str, str]) -> str:
+    line = f"应考 {p.expected}，实考 {p.present if p.present is not None else p.expected}，缺考 {p.count}"
+    if p.tickets:
+        line += "：" + _show.tickets(ctx, p.tickets, names)
+    anonymous = p.count - len(p.tickets)
+    if anonymous > 0 and p.tickets:
+        line += f"，另 {anonymous} 人未写准考证号"
+    return line
+
+
+def did(ctx: Context, p: AbsentPayload, names: dict[str, str]) -> str:
+    """What one report did: 追加 …, 删除 …（原因）, 改为无人缺考."""
+    if p.op == ABSENT_ADD:
+        what = _show.tickets(ctx, p.added, names) if p.added else f"{p.added_count} 人"
+        again = f"（{_show.tickets(ctx, p.already, names)} 已在名单中）" if p.already else ""
+        return f"追加 {what}{again}"
+    if p.op == ABSENT_REMOVE:
+        why = f"（原因：{p.reason}）" if p.reason else ""
+        return f"删除 {_show.tickets(ctx, p.removed, names)}{why}"
+    if p.op == ABSENT_NONE:
+        return "改为无人缺考" if p.removed else "无人缺考"
+    return ""
 
 
 def describe(ctx: Context, report: Report, names: dict[str, str]) -> str:
-    """应考 / 实考 / 缺考 and who."""
+    """应考 / 实考 / 缺考 and who (the whole list after the report), then what a later report did (追加 …)."""
     p = AbsentPayload.from_payload(report.payload)
-    line = f"应考 {p.expected}，实考 {p.present or 0}，缺考 {p.count}"
-    if p.tickets:
-        line += "：" + _show.tickets(ctx, p.tickets, names)
-    return line
+    what = did(ctx, p, names) if report.supersedes_id is not None else ""
+    return _counts(ctx, p, names) + (f"（{what}）" if what else "")
 
 
 async def _names(ctx: Context, s: AsyncSession, room_id: int) -> dict[str, str]:
@@ -101,51 +182,149 @@ async def _names(ctx: Context, s: AsyncSession, room_id: int) -> dict[str, str]:
 
 @once_per_message
 async def record(ctx: Context, args: str) -> Reply | str | None:
-    """Parse, check and store one absentee report; a collection already recorded is checked again."""
-    parsed = parse(args)
+    """Parse, check and store one absentee report (adding to, or taking from, the room's list)."""
+    confirmed = args.startswith(_CONFIRMED)
+    seen = _SEEN.search(args)
+    text = _SEEN.sub("", args.removeprefix(_CONFIRMED)).strip()
+    parsed = parse(text)
     async with ctx.services.db.session() as s:
         row = await already_done(s, ctx)
         where = await resolve_room(ctx, s, parsed.room, USAGE, any_room=ANY_ROOM)
-        replaced: Report | None = None
+        names = await _names(ctx, s, where.room_id)
+        previous = await reports_in_force(s, ["absent"], [where.room_id])
+        replaced = previous[-1] if previous else None
+        prev = AbsentPayload.from_payload(replaced.payload) if replaced else None
         before: Reconciliation | None = None
         after: Reconciliation | None = None
         if row is None:
-            payload = await build(s, where, parsed, USAGE)
-            before = await reconcile(s, where.room)
-            previous = await reports_in_force(s, ["absent"], [where.room_id])
-            replaced = previous[-1] if previous else None
-            row = await append(ctx, s, "absent", where, payload, supersedes=replaced)
-            after = await reconcile(s, where.room)
-        names = await _names(ctx, s, where.room_id)
-    text = f"已记录{where.label}缺考（编号 {row.id}）：{describe(ctx, row, names)}。"
-    if row.supersedes_id is not None:  # also on a redelivery
-        text += f"\n（替代之前的编号 {row.supersedes_id}）"
-    return Reply(text + await announce_change(ctx, where, before, after, "缺考", row))
+            tickets = await _tickets(s, where, parsed, USAGE)
+            if confirmed and parsed.none and (seen is None or seen.group(1) != str(replaced.id if replaced else "")):
+                confirmed = False  # the list changed since the question: ask again about the list as it is now
+            payload, question = _decide(ctx, where, prev, parsed, tickets, names, confirmed=confirmed)
+            if payload is None or question is not None:
+                # Nothing to record yet, unless another delivery of this message recorded it meanwhile.
+                row = await already_done(s, ctx)
+                if row is None:
+                    if payload is not None:
+                        await _ask(ctx, s, text, replaced)
+                    return Reply(question or "")
+            else:
+                before = await reconcile(s, where.room)
+                row = await append(ctx, s, "absent", where, payload, supersedes=replaced)
+                after = await reconcile(s, where.room)
+        assert row is not None
+    p = AbsentPayload.from_payload(row.payload)
+    what = did(ctx, p, names) if row.supersedes_id is not None else ""  # the first report: just the list
+    reply = f"已记录{where.label}缺考（编号 {row.id}）：{_counts(ctx, p, names)}。"
+    if what:
+        reply = f"已记录{where.label}缺考（编号 {row.id}）：{what}。\n{where.label}当前：{_counts(ctx, p, names)}。"
+    return Reply(reply + await announce_change(ctx, where, before, after, "缺考", row))
 
 
-@table.command("缺考", "absent", summary="报告缺考考生（没有缺考写“无”）", usage=USAGE, permission=REPORTER)
+def _decide(
+    ctx: Context,
+    where: RoomNow,
+    prev: AbsentPayload | None,
+    args: AbsentArgs,
+    tickets: list[str],
+    names: dict[str, str],
+    *,
+    confirmed: bool,
+) -> tuple[dict[str, Any] | None, str | None]:
+    """(payload, None) to record; (payload, question) to ask first; (None, why) when nothing changes."""
+    try:
+        payload = plan(where, prev, args, tickets)
+    except Unchanged as exc:
+        why = exc.why.replace("{who}", _show.tickets(ctx, exc.tickets, names))
+        return None, f"{why}\n{status(ctx, where, prev, names)}"
+    return payload, None if confirmed else _question(ctx, where, prev, args, names, tickets)
+
+
+def _question(
+    ctx: Context,
+    where: RoomNow,
+    prev: AbsentPayload | None,
+    args: AbsentArgs,
+    names: dict[str, str],
+    tickets: list[str],
+) -> str | None:
+    """What to ask before recording (无 over recorded names; names before absence is final), or None."""
+    if args.none and prev is not None and prev.count > 0:
+        who = "：" + _show.tickets(ctx, prev.tickets, names) if prev.tickets else ""
+        return f"{where.label}已记录缺考 {prev.count} 人{who}。确定改为无人缺考吗？回复“确定”或“取消”"
+    if args.none or args.remove:
+        return None
+    warning = too_early(ctx, where)
+    if warning is None:
+        return None
+    who = _show.tickets(ctx, tickets, names) if tickets else f"{args.count or 0} 人"
+    return f"{warning}确定现在就记录{where.label}缺考 {who} 吗？回复“确定”或“取消”"
+
+
+async def _ask(ctx: Context, s: AsyncSession, text: str, replaced: Report | None) -> None:
+    """Leave the 缺考 dialog open at its confirmation question, holding the arguments."""
+    m = ctx.message
+    chat = m.chat_id or ""
+    row = (
+        await s.exec(
+            select(DialogState).where(
+                col(DialogState.channel) == m.channel,
+                col(DialogState.sender_id) == m.sender_id,
+                col(DialogState.chat_key) == chat,
+            )
+        )
+    ).first()
+    if row is None:
+        row = DialogState(channel=m.channel, sender_id=m.sender_id, chat_key=chat, command="缺考", updated_at=ctx.now)
+        s.add(row)
+    held = f"\ue001{replaced.id if replaced else ''}\ue001{clean(text)}"
+    row.command, row.step, row.answers, row.updated_at = "缺考", _CONFIRM_STEP, ["", held], ctx.now
+
+
+@table.command(
+    "缺考", "absent", summary="报告缺考考生（逐次追加，删除写“删”；没有缺考写“无”）", usage=USAGE, permission=REPORTER
+)
 @typo_guard
 async def absent(ctx: Context, args: str) -> Reply | str | None:
-    """/缺考 3 2026000003 2026000005 — or without arguments, a guided dialog."""
+    """/缺考 3 2026000003 5号座, /缺考 3 删 2026000003 已到场, /缺考 3 无 — or without arguments, a dialog."""
     if not args.strip():
         return await _dialog.start(ctx, "缺考")
     return await record(ctx, args)
 
 
 async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, text: str) -> dict[str, Any]:
+    """/更正: the new text is the room's whole list (no adding up)."""
     parsed = parse(text, CORRECT_USAGE)
-    return await build(s, where, parsed, CORRECT_USAGE)
+    if parsed.remove:
+        raise UserFacingError("更正请写完整的缺考名单；删除一人请用 /缺考 删 准考证号。", usage=CORRECT_USAGE)
+    tickets = await _tickets(s, where, parsed, CORRECT_USAGE)
+    anonymous = 0 if parsed.none or tickets else (parsed.count or 0)
+    return _payload(where, [] if parsed.none else tickets, anonymous)
 
 
 table.report_kind("absent", KindRules(CORRECT_USAGE, _rebuild, describe))
+
+
+def _confirm_check(text: str) -> str | None:
+    return YES if clean(text).lower() in _YES_WORDS else None
+
+
+def _join(answers: list[Any]) -> str:
+    room, text, answer = [*answers, "", "", ""][:3]
+    args = " ".join(str(a) for a in (room, text) if a)
+    return _CONFIRMED + args if answer == YES else args
+
 
 table.dialog(
     _dialog.DialogSpec(
         "缺考",
         (
             _dialog.room_step(),
-            _dialog.Step("缺考考生的准考证号？多个用空格隔开，没有缺考回复“无”。", check=lambda t: t or None),
+            _dialog.Step("缺考考生的准考证号或座号？多个用空格隔开，没有缺考回复“无”。", check=lambda t: t or None),
+            # Asked only by record() (it leaves the dialog here): 无 over recorded names, or names too early.
+            _dialog.Step("确定记录吗？回复“确定”或“取消”。", check=_confirm_check, only_if=lambda _a: False),
         ),
         record,
+        join=_join,
     )
 )

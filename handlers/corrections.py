@@ -16,6 +16,7 @@ from handlers._reports import (
     already_done,
     append,
     chain,
+    change_label,
     current,
     describe,
     kind_rules,
@@ -155,7 +156,7 @@ async def history(ctx: Context, args: str) -> Reply | str | None:
         if r.revoked:
             what = f"撤销（{r.reason}）" if r.reason and r.reason != "撤销" else "撤销"
         else:
-            what = ("新报" if i == 0 else "更正") + "：" + describe(ctx, r, names)
+            what = ("新报" if i == 0 else change_label(r)) + "：" + describe(ctx, r, names)
         lines.append(f"· 编号 {r.id} {when} {who} {what}")
     last = rows[-1]
     lines.append(f"当前有效：编号 {last.id}" if not last.revoked else "当前状态：已撤销")

@@ -182,16 +182,40 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
                 if PapersPayload.from_payload(r.payload).action == parsed.action
             ]
             replaced = same[-1] if same else None
+            if replaced is not None and parsed.action == COLLECT:
+                payload = {**payload, **recount_of(replaced)}
             row = await append(ctx, s, "papers", where, payload, supersedes=replaced)
             after = await reconcile(s, where.room)
         mismatch = await _after(ctx, row, where, s=s)  # a mismatch's alerts commit with the report
-    text = f"已记录{where.label}试卷（编号 {row.id}）：{describe(ctx, row, {})}。"
-    if row.supersedes_id is not None:  # also on a redelivery
+    p = PapersPayload.from_payload(row.payload)
+    what = "试卷复点" if p.recount_of else "试卷"
+    text = f"已记录{where.label}{what}（编号 {row.id}）：{describe(ctx, row, {})}。"
+    if p.recount_of:  # also on a redelivery
+        text += "\n" + recount_note(row.id, p)
+    elif row.supersedes_id is not None:
         text += f"\n（替代之前的编号 {row.supersedes_id}）"
     text += mismatch
     if PapersPayload.from_payload(row.payload).is_handout:
         text += await announce_change(ctx, where, before, after, "领取份数", row)
     return Reply(text)
+
+
+def recount_of(earlier: Report) -> dict[str, Any]:
+    """What a second collection keeps of the one it recounts (its 编号 and counts)."""
+    e = PapersPayload.from_payload(earlier.payload)
+    return {"recount_of": earlier.id, "previous": [e.count, e.answered, e.blank, e.spoiled]}
+
+
+def recount_note(row_id: int | None, p: PapersPayload) -> str:
+    """Both counts of a recount and which one stands."""
+    count, answered, blank, spoiled = p.previous or (0, 0, 0, 0)
+    earlier = f"回收 {count} 份（答题卡 {answered}，空白 {blank}，损坏 {spoiled}）"
+    same = p.previous == (p.count, p.answered, p.blank, p.spoiled)
+    return (
+        f"这是重新清点：上次清点（编号 {p.recount_of}）{earlier}，本次{_counts(p)}；"
+        + ("两次一致，" if same else "两次不同，")
+        + f"以本次（编号 {row_id}）为准，上次记录保留。"
+    )
 
 
 async def _after(ctx: Context, row: Report, where: RoomNow, *, s: AsyncSession | None = None) -> str:

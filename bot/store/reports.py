@@ -62,6 +62,14 @@ class AbsentPayload:
     count: int = 0
     expected: int = 0
     present: int | None = None  # None only on a row without it: readers then take 应考
+    # What this report did to the room's list (the fields above are the whole resulting list): ABSENT_ADD,
+    # ABSENT_REMOVE or ABSENT_NONE; "" on a row written before reports added up, or by /更正 (a new list).
+    op: str = ""
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    already: tuple[str, ...] = ()  # named again while already on the list (nothing done for them)
+    added_count: int = 0  # absentees added by head count only (a room without a candidate list)
+    reason: str = ""  # why names were removed, as typed
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any] | None) -> AbsentPayload:
@@ -73,7 +81,18 @@ class AbsentPayload:
             count=int(p.get("count", 0)),
             expected=int(p.get("expected", 0)),
             present=_int_or_none(p.get("present")),
+            op=str(p.get("op") or ""),
+            added=tuple(str(t) for t in p.get("added") or ()),
+            removed=tuple(str(t) for t in p.get("removed") or ()),
+            already=tuple(str(t) for t in p.get("already") or ()),
+            added_count=int(p.get("added_count") or 0),
+            reason=str(p.get("reason") or ""),
         )
+
+
+ABSENT_ADD = "add"  # names (or a head count) added to the room's list
+ABSENT_REMOVE = "remove"  # names taken off it (/缺考 删)
+ABSENT_NONE = "none"  # /缺考 无: nobody absent (after confirmation when names were recorded)
 
 
 HANDOUT = "handout"
@@ -93,6 +112,9 @@ class PapersPayload:
     present: int | None = None  # 实考 at the time of the collection
     reconciled: bool = False
     problems: tuple[str, ...] = ()
+    # A second collection of the room is a recount (复点): it stands, and keeps the earlier count for the record.
+    recount_of: int | None = None  # the 编号 of the collection it recounts
+    previous: tuple[int, int, int, int] | None = None  # that one's 回收, 答题卡, 空白, 损坏
 
     @property
     def is_handout(self) -> bool:
@@ -123,7 +145,17 @@ class PapersPayload:
             present=_int_or_none(p.get("present")),
             reconciled=bool(p.get("reconciled", False)),
             problems=tuple(str(x) for x in p.get("problems") or ()),
+            recount_of=_int_or_none(p.get("recount_of")),
+            previous=_previous(p.get("previous")),
         )
+
+
+def _previous(value: Any) -> tuple[int, int, int, int] | None:
+    """The earlier counts a recount keeps ([回收, 答题卡, 空白, 损坏]), or None."""
+    if not isinstance(value, list | tuple) or len(value) != 4:
+        return None
+    a, b, c, d = (int(x or 0) for x in value)
+    return (a, b, c, d)
 
 
 @dataclass(frozen=True)

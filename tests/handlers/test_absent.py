@@ -77,13 +77,14 @@ async def test_absent_group_chat_masks_tickets(day: Day) -> None:
 
 
 async def test_second_report_supersedes_first(day: Day) -> None:
-    """A second /缺考 for the same room replaces the first (both kept, the new one supersedes)."""
+    """A second /缺考 for the same room adds to the first (both kept, the new one supersedes with the whole list)."""
     await day.say("王芳", "/缺考 2026000003")
     reply = await day.say("李强", "/缺考 2026000003 2026000004")
     first, second = await day.reports("absent")
     assert second.supersedes_id == first.id
-    assert f"替代之前的编号 {first.id}" in reply
-    assert "缺考 2" in reply
+    assert "替代之前的编号" not in reply
+    assert "追加 2026000004" in reply
+    assert "缺考 2：2026000003、2026000004" in reply
 
 
 async def test_absent_without_room_when_several_rooms(day: Day) -> None:

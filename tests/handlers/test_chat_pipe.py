@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 STRANGER = "您还不在考务人员名单中，无法使用该命令。请联系考务办公室登记您的账号。"
@@ -37,6 +38,9 @@ def test_whole_command_set_through_exambot_chat(tmp_path: Path) -> None:
     env["EXAMBOT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'demo.db'}"
     env["EXAMBOT_CONFIG"] = str(tmp_path / "none.toml")
     assert "已写入演示数据" in _exambot(["demo", "--no-serve"], env)
+    # Chat 50 minutes later: the demo's first session (starting 17 minutes after seeding) is past 开考 30 分钟,
+    # when absence is final and /缺考 records without asking first.
+    env["EXAMBOT_CLOCK_ORIGIN"] = (datetime.now(UTC) + timedelta(minutes=50)).isoformat()
 
     r = _chat(
         "王芳",
@@ -112,7 +116,7 @@ def test_whole_command_set_through_exambot_chat(tmp_path: Path) -> None:
         env,
     )
     assert "已认定编号 3" in r[0] and "宣布成绩无效" in r[0] and "认定编号 11" in r[0]
-    assert "编号 12" in r[1] and "答题卡 29 ≠ 实考 28" in r[1] and "替代之前的编号 9" in r[1]
+    assert "编号 12" in r[1] and "答题卡 29 ≠ 实考 28" in r[1] and "上次清点（编号 9）" in r[1]
     assert "已备注编号 12（第1考场）" in r[2] and "核对已关闭" in r[2]
     assert "第1考场：领取 30，回收 30，不符，办公室已备注关闭（编号 12）" in r[3]
     room1 = next(ln for ln in r[4].splitlines() if "第1考场" in ln)

@@ -105,7 +105,7 @@ async def test_dialogs_are_per_chat(day: Day) -> None:
     reply = await day.say("王芳", "/缺考 无")
     assert "已记录" in reply
     reply = await day.say("王芳", "2026000003", chat=ROOM1)
-    assert "替代之前的编号" in reply
+    assert "追加 2026**0003" in reply  # the group dialog got the answer, added to the private 无
 
 
 async def test_dialog_survives_restart(day: Day, settings: Settings, clock: ManualClock) -> None:

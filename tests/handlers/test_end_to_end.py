@@ -53,6 +53,7 @@ def test_exambot_chat_pipe(tmp_path: Path) -> None:
     script = "\n".join(
         [
             "/缺考 1 2026000003",
+            "确定",  # the demo session has not started: absence is not final yet, the bot asks first
             "/违纪",
             "2026000004",
             "3",
@@ -66,6 +67,7 @@ def test_exambot_chat_pipe(tmp_path: Path) -> None:
         ]
     )
     replies = _run(["chat", "--as", "王芳"], env, script + "\n").split("\n\n")
+    assert "开考 30 分钟后才能确定缺考" in replies.pop(0)
     assert "已记录第1考场缺考（编号 1）" in replies[0]
     assert replies[1].startswith("违纪考生的准考证号？")
     assert "已记录第1考场违纪（编号 2）：2026000004 抄袭，现场处理：终止考试" in replies[5]

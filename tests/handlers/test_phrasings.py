@@ -84,7 +84,7 @@ async def test_correct_malformed_table(day: Day) -> None:
         ("王芳", "/更正 99999999999 无", "没有编号为 99999999999 的报告", usage),
         ("王芳", f"/更正 {newer.id}", "请写更正后的内容", "/更正 编号 准考证号"),
         ("王芳", f"/更正 {newer.id} 张三", "没有看懂“张三”", "/更正 编号 准考证号"),
-        ("王芳", f"/更正 {old.id} 无", f"编号 {old.id} 已被编号 {newer.id} 更正", usage),
+        ("王芳", f"/更正 {old.id} 无", f"编号 {old.id} 已被编号 {newer.id} 追加", usage),
         ("赵敏", f"/更正 {newer.id} 无", "没有找到您可以查看的编号", usage),
     ]
     for who, text, error, form in cases:

@@ -1,0 +1,137 @@
+"""Reading /缺考's arguments: the room, tickets or seats (3号座, or 3号 beside another room), 无, a head count,
+or 删 with the tickets to take off the list and a reason."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.errors import UserFacingError
+from handlers._parse import CN_NUM, NONE_WORDS, ROOM_FIRST_RE, ROOM_STRICT_RE, Args, clean, cn_number, split_args
+
+USAGE = (
+    "/缺考 考场 准考证号或座号…（没有缺考写“无”；删除写“删 准考证号 原因”），"
+    "例：/缺考 3 2026000003 5号座，/缺考 3 删 2026000003 已到场"
+)
+_FILLER = ("考生", "人", "名", "缺")
+_COUNT = re.compile(rf"(\d{{1,3}}|[{CN_NUM}]{{1,4}})\s*(?:人|名|个)?")
+_REMOVE = re.compile(r"(删除|移除|去掉|删)")
+_NUM = rf"(\d{{1,3}}|[{CN_NUM}]{{1,4}})"
+# A seat written as one: 座3, 座号3, 座位3, 3座, 3号座, 3座位.
+_SEAT = re.compile(rf"(?:座号|座位号?|座)\s*{_NUM}\s*号?|{_NUM}\s*(?:号座位?|座位?|号座号)")
+# 3号: a room when first (or last) and nothing else names the room, otherwise a seat.
+_HAO = re.compile(rf"{_NUM}号")
+_BARE_ROOM = re.compile(rf"\d{{1,3}}|第?[{CN_NUM}]{{1,4}}")
+
+
+@dataclass
+class AbsentArgs:
+    """What /缺考 was told."""
+
+    room: int | None
+    tickets: list[str]
+    none: bool
+    count: int | None
+    seats: list[str] = field(default_factory=list)  # seat numbers as compared (see bot.store.rooms.seat_key)
+    remove: bool = False  # /缺考 删: take the tickets off the room's list
+    reason: str = ""  # why (removal only)
+
+
+def _seat(word: str) -> str | None:
+    """The seat number a word writes as a seat (“3号座”, “座03”), without leading zeros; None otherwise."""
+    m = _SEAT.fullmatch(word)
+    if m is None:
+        return None
+    n = cn_number(m.group(1) or m.group(2))
+    return str(n) if n is not None else None
+
+
+def _hao(word: str) -> str | None:
+    m = _HAO.fullmatch(word)
+    n = cn_number(m.group(1)) if m is not None else None
+    return str(n) if n is not None else None
+
+
+def _split_seats(words: list[str], *, room_elsewhere: bool) -> tuple[list[str], list[str]]:
+    """(seats, the words left): explicit seats always; a 3号 is a seat unless it is the room (see _HAO)."""
+    seats: list[str] = []
+    left: list[str] = []
+    hao = [i for i, w in enumerate(words) if _hao(w) is not None]
+    room_at: int | None = None
+    if not room_elsewhere and hao:
+        if hao[0] == 0:
+            room_at = 0  # /缺考 3号 5号: room 3, seat 5 (a lone /缺考 3号 is the room, with nothing absent)
+        elif hao == [len(words) - 1]:
+            room_at = hao[0]  # /缺考 2026000003 3号: the room last, as split_args reads it
+    for i, w in enumerate(words):
+        seat = _seat(w)
+        if seat is None and i != room_at:
+            seat = _hao(w)
+        if seat is not None and i != room_at:
+            seats.append(seat)
+        else:
+            left.append(w)
+    return seats, left
+
+
+def parse(text: str, usage: str = USAGE) -> AbsentArgs:
+    """Room, tickets or seats, 无, or a head count (缺考两人); or 删 with tickets or seats and a reason."""
+    t = clean(text)
+    m = _REMOVE.search(t)
+    before, after = (t[: m.start()], t[m.end() :]) if m else (t, "")
+    remove = m is not None
+    words = before.split()
+    room_elsewhere = bool(
+        ROOM_STRICT_RE.search(before) or ROOM_FIRST_RE.search(before) or (words and _BARE_ROOM.fullmatch(words[0]))
+    )
+    if remove:
+        a = split_args(before)
+        seats, rest = _split_seats(after.split(), room_elsewhere=True)  # after 删: seats
+        b = split_args(" ".join(rest), room_from_first_number=False)
+        return _removal(a.room, a.rest, [*a.tickets, *b.tickets], seats, b, usage)
+    seats, rest = _split_seats(words, room_elsewhere=room_elsewhere)
+    return _addition(" ".join(rest), seats, usage)
+
+
+def _removal(room: int | None, stray: str, tickets: list[str], seats: list[str], b: Args, usage: str) -> AbsentArgs:
+    if stray.strip():
+        raise UserFacingError(f"没有看懂“{stray.strip()}”，请把“删”写在准考证号前面。", usage=usage)
+    room = room if room is not None else b.room  # /缺考 删 2026000003 第3考场
+    reason = clean(b.rest).removeprefix("原因").strip()
+    if not tickets and not seats:
+        raise UserFacingError("请写要从缺考名单中删除的准考证号或座号。", usage=usage)
+    return AbsentArgs(room, list(dict.fromkeys(tickets)), False, None, seats, remove=True, reason=reason)
+
+
+def _addition(text: str, seats: list[str], usage: str) -> AbsentArgs:
+    a = split_args(text)
+    words = a.words
+    none = any(w.lower() in NONE_WORDS for w in words)
+    words = [w for w in words if w.lower() not in NONE_WORDS]
+    room = a.room
+    named = bool(a.tickets or seats)
+    if room is None and words and (none or named) and re.fullmatch(rf"[{CN_NUM}]{{1,4}}", words[0]):
+        room, words = cn_number(words[0]), words[1:]  # “/缺考 一 无”: a bare 一 beside 无 or numbers is the room
+    count: int | None = None
+    left: list[str] = []
+    for w in clean(" ".join(words).replace("缺考", " ")).split():
+        m = _COUNT.fullmatch(w)
+        if m is not None and count is None:
+            count = cn_number(m.group(1))
+        elif w not in _FILLER:
+            left.append(w)
+    rest = " ".join(left)
+    if rest:
+        raise UserFacingError(f"没有看懂“{rest}”，请写准考证号或座号，没有缺考写“无”。", usage=usage)
+    tickets = list(dict.fromkeys(a.tickets))
+    seats = list(dict.fromkeys(seats))
+    if none and (tickets or seats or count):
+        raise UserFacingError("写了“无”又写了缺考考生，请只写其中一种。", usage=usage)
+    if count == 0:
+        none, count = True, None
+    if not tickets and not seats and not none and count is None:
+        raise UserFacingError("请写缺考考生的准考证号，没有缺考写“无”。", usage=usage)
+    given = len(tickets) + len(seats)
+    if given and count is not None and count != given:
+        raise UserFacingError(f"写了缺考 {count} 人，却给了 {given} 个准考证号或座号，请核对。", usage=usage)
+    return AbsentArgs(room, tickets, none, count, seats)
