@@ -111,6 +111,28 @@ def plan(where: RoomNow, prev: AbsentPayload | None, args: AbsentArgs, tickets: 
     return _payload(where, listed + new, anonymous, op=ABSENT_ADD, added=new, already=already)
 
 
+def undo(where: RoomNow, head: AbsentPayload, named: Report, reason: str) -> dict[str, Any] | None:
+    """/撤销 of one absentee report in a room's chain: the list in force with only that report's change undone.
+
+    Undoing an addition takes its names off the current list (names added since stay); undoing a removal or
+    a 无 puts its names back. None when the report named changed no names (a first 无): then the usual
+    revocation applies.
+    """
+    p = AbsentPayload.from_payload(named.payload)
+    listed = list(head.tickets)
+    anonymous = max(head.count - len(listed), 0)
+    why = f"撤销编号 {named.id}" + (f"：{reason}" if reason else "")
+    if p.op == ABSENT_ADD or (named.supersedes_id is None and p.tickets):
+        taken = [t for t in (p.added if p.op == ABSENT_ADD else p.tickets) if t in listed]
+        left = max(anonymous - p.added_count, 0)
+        kept = [t for t in listed if t not in taken]
+        return _payload(where, kept, left, op=ABSENT_REMOVE, removed=taken, reason=why, undoes=named.id)
+    if p.op in (ABSENT_REMOVE, ABSENT_NONE) and p.removed:
+        back = [t for t in p.removed if t not in listed]
+        return _payload(where, listed + back, anonymous, op=ABSENT_ADD, added=back, reason=why, undoes=named.id)
+    return None
+
+
 def final_point(ctx: Context, session: ExamSession) -> tuple[datetime, Step] | None:
     """When absence is final: the timeline's /缺考 step (开考后 30 minutes; practical 5), None without one."""
     for step in ctx.services.timeline.get(session.kind, ()):

@@ -6,9 +6,9 @@ from bot.dispatch import CommandTable, Context
 from bot.errors import UserFacingError
 from bot.model import Reply
 from bot.store.papers import Reconciliation, reconcile
-from bot.store.reports import PapersPayload
+from bot.store.reports import AbsentPayload, PapersPayload
 from bot.store.tables import Report, Staff
-from handlers import _dialog, _show
+from handlers import _dialog, _show, absent
 from handlers._changes import alert_revocation, alerts_on_revoke, check_change, visible_chain
 from handlers._parse import clean, report_id
 from handlers._reports import (
@@ -124,9 +124,25 @@ async def revoke(ctx: Context, args: str) -> Reply | str | None:
         rows = rows[: rows.index(old) + 1]
         await check_change(ctx, s, rows, rid, "撤销", REVOKE_USAGE)
         before = await reconcile(s, where.room) if where is not None and done is None and _changes_papers(old) else None
-        row = done or await append(
-            ctx, s, old.kind, where, dict(old.payload), supersedes=old, revoked=True, reason=clean(reason) or "撤销"
+        named = await s.get(Report, rid)
+        # Absentee reports add up: revoking one undoes its own change to the list, not the whole list.
+        undone = (
+            absent.undo(where, AbsentPayload.from_payload(old.payload), named, clean(reason))
+            if (old.kind == "absent" and where is not None and named is not None and done is None)
+            else None
         )
+        if undone is not None:
+            row = await append(ctx, s, "absent", where, undone, supersedes=old, reason=clean(reason) or "撤销")
+        else:
+            row = done or await append(
+                ctx, s, old.kind, where, dict(old.payload), supersedes=old, revoked=True, reason=clean(reason) or "撤销"
+            )
+    if old.kind == "absent" and not row.revoked and where is not None:
+        text = f"已撤销编号 {rid} 对缺考名单的改动（新编号 {row.id}）。原记录保留，可用 /历史 {rid} 查看。"
+        async with ctx.services.db.read() as s:
+            names = {t: n for (_r, t), n in (await _show.names_of(s, [where.room_id])).items()}
+        now_listed = absent.status(ctx, where, AbsentPayload.from_payload(row.payload), names)
+        return Reply(f"{text}\n{now_listed}" + await _recheck(ctx, where, old, before, row))
     label = KIND_LABELS.get(old.kind, old.kind)
     place = where.label if where else ""
     why = f"，原因：{clean(reason)}" if reason else ""

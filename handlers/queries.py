@@ -21,7 +21,7 @@ from bot.store.rooms import room_label, sessions_of_day
 from bot.store.tables import ExamSession, Report, Room, Staff
 from handlers import _show
 from handlers._parse import clean, parse_day, room_number, split_args
-from handlers._reports import KIND_LABELS, describe
+from handlers._reports import KIND_LABELS, change_label, describe
 from handlers._rooms import local_today
 from handlers._typo import typo_guard
 from handlers.violation import confirmed_roots, rulings
@@ -235,7 +235,12 @@ async def export(ctx: Context, args: str) -> Reply:
             else []
         )
         # What became of each row: revoked by a later row, or replaced by a correction.
-        superseded = {r.supersedes_id: "已撤销" if r.revoked else "已被更正" for r in rows if r.supersedes_id}
+        # (An absentee list superseded by an addition or removal, or a count by a recount, says so.)
+        superseded = {
+            r.supersedes_id: "已撤销" if r.revoked else f"已被编号 {r.id} {change_label(r)}"
+            for r in rows
+            if r.supersedes_id
+        }
         people = {st.id: st.name for st in (await s.exec(select(Staff))).all()}
         names = await _show.names_of(s, list(by_id))
     buf = io.StringIO()

@@ -306,3 +306,18 @@ async def test_concurrent_deliveries_of_one_addition_on_postgresql(pg_day: Day) 
     )
     assert a == b and a is not None and "追加 2026000004" in a
     assert len(await pg_day.reports("absent")) == 2
+
+
+async def test_revoking_one_addition_undoes_only_that_addition(day: Day) -> None:
+    """/撤销 of the second /缺考 takes its name off; the first stays; /撤销 of a removal puts the name back."""
+    await day.say("王芳", "/缺考 1 2026000003")
+    await day.say("李强", "/缺考 1 2026000004")
+    first, second = sorted(r.id for r in await day.reports("absent"))
+    reply = await day.say("王芳", f"/撤销 {second} 报错了")
+    assert f"已撤销编号 {second} 对缺考名单的改动" in reply
+    assert "缺考 1：2026000003" in reply and "2026000004" not in reply.split("当前")[-1]
+    await day.say("王芳", "/缺考 1 删 2026000003 已到场")
+    removal = max(r.id for r in await day.reports("absent"))
+    reply = await day.say("王芳", f"/撤销 {removal}")
+    assert "缺考 1：2026000003" in reply
+    del first

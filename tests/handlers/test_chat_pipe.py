@@ -124,7 +124,7 @@ def test_whole_command_set_through_exambot_chat(tmp_path: Path) -> None:
     assert "违纪记录 2 条" in r[5] and "认定：宣布成绩无效" in r[5] and "已双人确认" in r[5]
     assert "2026000009（" in r[5]  # full data privately to the office
     assert "第1考场：应考 30，实考 28，缺考 2" in r[6]
-    assert "报告导出（13 行）" in r[7] and ",已撤销" in r[7] and ",已被更正" in r[7] and "撤销记录" in r[7]
+    assert "报告导出（13 行）" in r[7] and ",已撤销" in r[7] and ",已被编号 " in r[7] and "撤销记录" in r[7]
     assert r[8].startswith("目前没有答不上来的问题") or "答不上来的问题" in r[8]
     assert "用法：/认定 编号 处理" in r[9]
 

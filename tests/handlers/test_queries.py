@@ -164,7 +164,9 @@ async def test_export_csv(day: Day) -> None:
     await day.say("王芳", f"/更正 {row.id} 无")
     reply = await day.say("马文", "/导出 今天")
     assert "（2 行）" in reply
-    assert "已被更正" in reply and "有效" in reply and "2026000003（" in reply
+    assert f"已被编号 {row.id + 1} 更正" in reply and "有效" in reply and "2026000003（" in reply
+    await day.say("李强", "/缺考 2026000004")  # an addition is named as one in the export
+    assert f"已被编号 {row.id + 2} 追加" in await day.say("马文", "/导出 今天")
 
 
 async def test_export_writes_formulas_as_text(day: Day) -> None:
