@@ -22,6 +22,7 @@ from bot.demo import seed_demo
 from bot.store.engine import Database
 from bot.store.migrate import upgrade
 from bot.store.tables import ConsoleMessage
+from scheduler.conditions import ESCALATIONS, escalation_text
 
 SPEED = 400.0  # app seconds per real second: the demo day (08:00-11:20) plays in about 30 s
 ORIGIN = datetime(2026, 12, 5, 0, 0, tzinfo=UTC)  # 08:00 Shanghai
@@ -112,6 +113,8 @@ async def test_sigkill_mid_day_then_restart_loses_none_and_doubles_none(tmp_path
         chat = f"dm:{t['staff_id']}" if t["type"] == "staff" else t.get("chat_id") or f"dm:{t.get('user_id')}"
         if r["key"].startswith("digest:"):  # its text is written when sent
             n = sum(k for (c, text), k in pieces.items() if c == chat and "考务日报" in text)
+        elif r["kind"] in ESCALATIONS:  # numbered when sent, for /已处理 N
+            n = pieces[(chat, escalation_text(r["id"], r["text"]))]
         else:
             n = pieces[(chat, r["text"])]
         # At-least-once: only a row caught between the platform's acceptance and "sent" by the kill may show twice.
