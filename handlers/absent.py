@@ -119,6 +119,8 @@ def undo(where: RoomNow, head: AbsentPayload, named: Report, reason: str) -> dic
     revocation applies.
     """
     p = AbsentPayload.from_payload(named.payload)
+    if named.supersedes_id is None and head.count == p.count and head.tickets == p.tickets:
+        return None  # the room's only report, nothing added since: withdrawn as a whole (the list is unreported)
     listed = list(head.tickets)
     anonymous = max(head.count - len(listed), 0)
     why = f"撤销编号 {named.id}" + (f"：{reason}" if reason else "")

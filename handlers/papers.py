@@ -6,12 +6,15 @@ once and the room shows as not reconciled until a correction or an office note (
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.delivery.rows import insert_rows, new_row
+from bot.delivery.targets import staff_target
 from bot.dispatch import CommandTable, Context
 from bot.errors import UserFacingError
 from bot.model import Reply
@@ -19,14 +22,15 @@ from bot.permissions import OFFICE
 from bot.store.papers import (
     Reconciliation,
     absent_payload,
+    missing_of,
     papers_payload,
     present_of,
     problems_of,
     reconcile,
     split_papers,
 )
-from bot.store.reports import COLLECT, HANDOUT, PapersPayload, reports_in_force
-from bot.store.tables import Report
+from bot.store.reports import COLLECT, HANDOUT, PAPERS_HANDOUT, PapersPayload, reports_in_force
+from bot.store.tables import OutboxKind, Report
 from handlers import _dialog
 from handlers._parse import CN_NUM, ROOM_RE, clean, cn_number, room_number, take_keyword_number
 from handlers._reports import (
@@ -42,6 +46,9 @@ from handlers._reports import (
 )
 from handlers._rooms import ANY_ROOM, REPORTER, RoomNow, resolve_room, room_by_id
 from handlers._typo import typo_guard
+from scheduler.planner import load_office
+from scheduler.reminders import window_end
+from scheduler.timeline import FOLLOW_OFFICE_AFTER, OFFICE_ESCALATION_VALID
 
 USAGE = "/试卷 考场 领取|回收 份数 [答题卡 N] [空白 N] [损坏 N]，例：/试卷 3 回收 30 答题卡 28 空白 2"
 CORRECT_USAGE = "/更正 编号 领取|回收 份数 [答题卡 N] [空白 N] [损坏 N]"
@@ -116,7 +123,11 @@ async def build(s: AsyncSession, where: RoomNow, args: PapersArgs) -> dict[str, 
     """The payload; a collection is reconciled against the handout and 实考 (as they stand now)."""
     if args.action == HANDOUT:
         return {"action": HANDOUT, "count": args.count}
-    answered = args.answered if args.answered is not None else args.count - args.blank - args.spoiled
+    # 答题卡 not given: the rest of a breakdown (回收 30 空白 2 → 28), or with a bare count unknown — asked for,
+    # never read as the whole count.
+    answered = args.answered
+    if answered is None and (args.blank or args.spoiled):
+        answered = args.count - args.blank - args.spoiled
     rows = await reports_in_force(s, ["papers", "absent"], [where.room_id])
     handout, _ = split_papers(rows)
     absent = [r for r in rows if r.kind == "absent"]
@@ -139,13 +150,16 @@ def describe(ctx: Context, report: Report, names: dict[str, str]) -> str:
     p = PapersPayload.from_payload(report.payload)
     if p.is_handout:
         return f"领取试卷 {p.count} 份"
+    if p.reconciled and p.answered is None:
+        return _counts(p) + "，已核对的部分无误"
     if p.reconciled:
         return _counts(p) + "，核对无误"
     return _counts(p) + "，核对不符：" + "；".join(p.problems)
 
 
 def _counts(p: PapersPayload) -> str:
-    return f"回收 {p.count} 份（答题卡 {p.answered}，空白 {p.blank}，损坏 {p.spoiled}）"
+    answered = "未报" if p.answered is None else p.answered
+    return f"回收 {p.count} 份（答题卡 {answered}，空白 {p.blank}，损坏 {p.spoiled}）"
 
 
 def _alert_text(where: RoomNow, who: str, row: Report) -> str:
@@ -197,7 +211,82 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
     text += mismatch
     if PapersPayload.from_payload(row.payload).is_handout:
         text += await announce_change(ctx, where, before, after, "领取份数", row)
+    elif p.is_collect:
+        text += await ask_missing(ctx, where, row)
     return Reply(text)
+
+
+async def ask_missing(ctx: Context, where: RoomNow, row: Report) -> str:
+    """A collection without its 答题卡 count, or in a room without a 领取 count: ask for them (a dialog), and
+    have the office told if the 领取 count is still missing after a while (not before: unknown is not wrong)."""
+    p = PapersPayload.from_payload(row.payload)
+    async with ctx.services.db.session() as s:
+        handout, _ = split_papers(await reports_in_force(s, ["papers"], [where.room_id]))
+        missing = missing_of(p, papers_payload(handout.get(where.room_id)))
+        if not missing:
+            return ""
+        if "领取份数" in missing:
+            await handout_deadline(ctx, s, where, row)
+    text = f"\n{'、'.join(missing)}未报，暂不核对这一部分。"
+    if ctx.backfill is not None:  # no dialog inside /补录: it would run against the rooms of now
+        return text + f"请补录：/补录 /更正 {row.id} 回收 {p.count} 答题卡 N 空白 N 损坏 N，或 /补录 … /试卷 领取 N。"
+    meta = {"rid": row.id, "room": _room_no(where), "count": p.count, "blank": p.blank, "spoiled": p.spoiled}
+    meta |= {"answered": p.answered is None, "handout": "领取份数" in missing}
+    return text + "\n" + str(await _dialog.start(ctx, FILL_IN, [meta]))
+
+
+async def handout_deadline(ctx: Context, s: AsyncSession, where: RoomNow, row: Report) -> None:
+    """An escalation to the office on duty, due a while after the collection, sent only if 领取 is still missing."""
+    due = window_end(ctx.now + FOLLOW_OFFICE_AFTER)
+    conn = await s.connection()
+    office = await load_office(conn, ctx.services.settings.escalation_staff)
+    text = (
+        f"{where.label}（{where.session.code}）已报试卷回收（编号 {row.id}），"
+        f"但 {int(FOLLOW_OFFICE_AFTER.total_seconds() // 60)} 分钟后仍未报领取份数，无法核对试卷。"
+    )
+    rows = [
+        new_row(
+            key=f"handout_missing:{where.room_id}:{ref.id}",
+            kind=OutboxKind.FOLLOW_OFFICE,
+            target=staff_target(ref.id),
+            text=text,
+            due_at=due,
+            expires_at=due + OFFICE_ESCALATION_VALID,
+            now=ctx.now,
+            session_id=where.session_id,
+            room_id=where.room_id,
+            step=PAPERS_HANDOUT,
+            condition={"type": "report", "room_id": where.room_id, "report": PAPERS_HANDOUT},
+        )
+        for ref in office
+    ]
+    await insert_rows(conn, rows, skip_existing=True)
+    if ctx.services.reminders is not None:
+        ctx.services.reminders.wake_at(due)
+
+
+FILL_IN = "试卷补报"
+
+
+async def _fill_in(ctx: Context, answers: str) -> Reply | str | None:
+    """The answers to the follow-up: correct the collection with its 答题卡 count, record the 领取 count."""
+    meta, answered, handed = json.loads(answers)
+    out: list[str] = []
+    if answered:
+        blank, spoiled, count = int(meta["blank"]), int(meta["spoiled"]), int(meta["count"])
+        if not blank and not spoiled and int(answered) <= count:
+            blank = count - int(answered)  # 回收 = 答题卡 + 空白 (+ 损坏): the rest of a bare count is blank
+        args = f"{meta['rid']} 回收 {count} 答题卡 {answered} 空白 {blank} 损坏 {spoiled}"
+        found = ctx.dispatcher.lookup("更正", args)
+        assert found is not None
+        out.append(_text(await found[0].func(ctx, found[1])))
+    if handed:
+        out.append(_text(await record(ctx, f"{meta['room']} 领取 {handed}")))
+    return Reply("\n".join(t for t in out if t))
+
+
+def _text(result: Reply | str | None) -> str:
+    return result.text if isinstance(result, Reply) else (result or "")
 
 
 def recount_of(earlier: Report) -> dict[str, Any]:
@@ -209,7 +298,7 @@ def recount_of(earlier: Report) -> dict[str, Any]:
 def recount_note(row_id: int | None, p: PapersPayload) -> str:
     """Both counts of a recount and which one stands."""
     count, answered, blank, spoiled = p.previous or (0, 0, 0, 0)
-    earlier = f"回收 {count} 份（答题卡 {answered}，空白 {blank}，损坏 {spoiled}）"
+    earlier = f"回收 {count} 份（答题卡 {'未报' if answered is None else answered}，空白 {blank}，损坏 {spoiled}）"
     same = p.previous == (p.count, p.answered, p.blank, p.spoiled)
     return (
         f"这是重新清点：上次清点（编号 {p.recount_of}）{earlier}，本次{_counts(p)}；"
@@ -232,9 +321,11 @@ async def announce_change(
 ) -> str:
     """After ``cause`` (a new 缺考, handout or correction): say, and alert, when the room's collection now checks
     differently."""
-    if before is None or after is None or before.problems == after.problems:
+    if before is None or after is None or (before.problems, before.missing) == (after.problems, after.missing):
         return ""
     cid = after.collect.id
+    if after.reconciled and after.missing:
+        return f"\n按新的{what}重新核对：试卷回收编号 {cid} 已核对的部分无误（{'、'.join(after.missing)}未报）。"
     if after.reconciled:
         return f"\n按新的{what}重新核对：试卷回收编号 {cid} 现在核对无误。"
     problems = "；".join(after.problems)
@@ -330,5 +421,18 @@ table.dialog(
         ),
         record,
         join=_join,
+    )
+)
+
+table.dialog(
+    _dialog.DialogSpec(
+        FILL_IN,
+        (
+            _dialog.Step("试卷回收记录"),  # answered when the dialog opens: the collection's 编号 and counts
+            _dialog.Step("答题卡（已作答）多少份？", check=_count_check, only_if=lambda a: a[0]["answered"]),
+            _dialog.Step("本考场领取了多少份试卷？", check=_count_check, only_if=lambda a: a[0]["handout"]),
+        ),
+        _fill_in,
+        join=lambda answers: json.dumps(answers, ensure_ascii=False),
     )
 )

@@ -15,7 +15,7 @@ from bot.delivery.rows import SENT, T
 from bot.dispatch import CommandTable, Context, normalize
 from bot.model import Reply
 from bot.permissions import STAFF, SUPERVISOR_OR_OFFICE
-from bot.store.reports import ABSENT_REPORT, follow_up_of
+from bot.store.reports import ABSENT_REPORT, PAPERS_HANDOUT, follow_up_of
 from bot.store.tables import Assignment, AuditLog, Duty, ExamSession, OutboxKind, ReminderAck, Room, SessionKind, Staff
 from scheduler.conditions import condition_holds
 from scheduler.reminders import lead_title
@@ -350,7 +350,8 @@ async def status(ctx: Context, args: str) -> Reply:
             for (room_id, step), f in follow.items():
                 if room_id != room["id"]:
                     continue
-                label = "缺考报告" if follow_up_of(f["cond"]) == ABSENT_REPORT else "试卷回收报告"
+                labels = {ABSENT_REPORT: "缺考报告", PAPERS_HANDOUT: "试卷领取报告"}
+                label = labels.get(follow_up_of(f["cond"]) or "", "试卷回收报告")
                 if reported.get((room_id, step)):
                     bits.append(f"✓{label}")
                 elif (room_id, step, OutboxKind.FOLLOW_OFFICE.value) in handled:

@@ -19,21 +19,35 @@ from bot.store.tables import Report, Room
 def problems_of(
     collect: PapersPayload, handout: PapersPayload | None, absent: AbsentPayload | None, expected: int
 ) -> list[str]:
-    """What does not add up in a collection, against the room's current handout and 实考 (in words)."""
+    """What really does not add up in a collection, against the room's current handout and 实考 (in words).
+
+    Only what was reported is compared: a collection without its 答题卡 count, or a room without its 领取
+    count, is not a mismatch (see :func:`missing_of`); unknown is not wrong.
+    """
     answered, blank, spoiled = collect.answered, collect.blank, collect.spoiled
     total = collect.total
     problems: list[str] = []
-    if collect.count != total:
+    if total is not None and collect.count != total:
         problems.append(f"回收 {collect.count} ≠ 答题卡 {answered} + 空白 {blank} + 损坏 {spoiled}")
-    if handout is None:
-        problems.append("未报领取份数")
-    elif handout.count != total:
+    if handout is not None and total is not None and handout.count != total:
         problems.append(f"领取 {handout.count} ≠ 答题卡 {answered} + 空白 {blank} + 损坏 {spoiled}")
+    elif handout is not None and total is None and handout.count != collect.count:
+        problems.append(f"领取 {handout.count} ≠ 回收 {collect.count}")
     present = present_of(absent, expected)
-    if answered != present:
+    if answered is not None and answered != present:
         unreported = "" if absent is not None else "（未报缺考，按应考计）"
         problems.append(f"答题卡 {answered} ≠ 实考 {present}{unreported}")
     return problems
+
+
+def missing_of(collect: PapersPayload, handout: PapersPayload | None) -> list[str]:
+    """The counts a collection still needs before it can be checked in full: 答题卡份数, 领取份数."""
+    out = []
+    if collect.answered is None:
+        out.append("答题卡份数")
+    if handout is None:
+        out.append("领取份数")
+    return out
 
 
 def present_of(absent: AbsentPayload | None, expected: int) -> int:
@@ -59,6 +73,7 @@ class Reconciliation:
 
     collect: Report
     problems: tuple[str, ...]
+    missing: tuple[str, ...] = ()  # counts still to report before the check is complete (see missing_of)
 
     @property
     def reconciled(self) -> bool:
@@ -87,8 +102,9 @@ async def reconcile(s: AsyncSession, room: Room) -> Reconciliation | None:
     absent = [r for r in rows if r.kind == "absent"]
     last_absent = absent[-1] if absent else None
     collected = PapersPayload.from_payload(c.payload)
-    problems = problems_of(collected, papers_payload(handout.get(room.id)), absent_payload(last_absent), room.expected)
-    return Reconciliation(c, tuple(problems))
+    h = papers_payload(handout.get(room.id))
+    problems = problems_of(collected, h, absent_payload(last_absent), room.expected)
+    return Reconciliation(c, tuple(problems), tuple(missing_of(collected, h)))
 
 
 async def closed_roots(s: AsyncSession, room_ids: list[int]) -> set[int]:
@@ -119,6 +135,9 @@ class PapersState:
             return (1, "未回收" if h else "未报领取")
         collected = PapersPayload.from_payload(c.payload)
         problems = problems_of(collected, papers_payload(h), absent_payload(self.absent.get(rid)), room.expected)
+        missing = missing_of(collected, papers_payload(h))
+        if not problems and missing:
+            return (1, "待补报" + "、".join(missing))
         if not problems:
             return (2, "已核对")
         if int(c.payload.get("root", c.id or 0)) in self.closed:

@@ -37,6 +37,7 @@ _S = Staff.__table__  # type: ignore[attr-defined]
 # What a follow-up condition (``{"type": "report", "report": ...}``) may ask for; the same values as
 # scheduler.timeline.FollowUp, which the store may not import.
 ABSENT_REPORT = "absent"  # a /缺考 report
+PAPERS_HANDOUT = "papers_handout"  # a /试卷 领取 report (asked for when a collection came without one)
 PAPERS_COLLECT = "papers_collect"  # a /试卷 回收 report
 
 
@@ -105,7 +106,7 @@ class PapersPayload:
 
     action: str = ""  # HANDOUT or COLLECT
     count: int = 0
-    answered: int = 0  # 答题卡
+    answered: int | None = 0  # 答题卡; None when the collection did not say (not read as the whole count)
     blank: int = 0
     spoiled: int = 0
     handed_out: int | None = None  # the handout at the time of the collection (None: none reported)
@@ -114,7 +115,7 @@ class PapersPayload:
     problems: tuple[str, ...] = ()
     # A second collection of the room is a recount (复点): it stands, and keeps the earlier count for the record.
     recount_of: int | None = None  # the 编号 of the collection it recounts
-    previous: tuple[int, int, int, int] | None = None  # that one's 回收, 答题卡, 空白, 损坏
+    previous: tuple[int, int | None, int, int] | None = None  # that one's 回收, 答题卡 (None: not given), 空白, 损坏
 
     @property
     def is_handout(self) -> bool:
@@ -127,9 +128,9 @@ class PapersPayload:
         return self.action == COLLECT
 
     @property
-    def total(self) -> int:
-        """答题卡 + 空白 + 损坏."""
-        return self.answered + self.blank + self.spoiled
+    def total(self) -> int | None:
+        """答题卡 + 空白 + 损坏 (None while the answer cards are not counted)."""
+        return None if self.answered is None else self.answered + self.blank + self.spoiled
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any] | None) -> PapersPayload:
@@ -138,7 +139,7 @@ class PapersPayload:
         return cls(
             action=str(p.get("action") or ""),
             count=int(p.get("count") or 0),
-            answered=int(p.get("answered") or 0),
+            answered=_int_or_none(p.get("answered")) if "answered" in p else 0,
             blank=int(p.get("blank") or 0),
             spoiled=int(p.get("spoiled") or 0),
             handed_out=_int_or_none(p.get("handed_out")),
@@ -150,12 +151,12 @@ class PapersPayload:
         )
 
 
-def _previous(value: Any) -> tuple[int, int, int, int] | None:
-    """The earlier counts a recount keeps ([回收, 答题卡, 空白, 损坏]), or None."""
+def _previous(value: Any) -> tuple[int, int | None, int, int] | None:
+    """The earlier counts a recount keeps ([回收, 答题卡, 空白, 损坏]; 答题卡 None when not given), or None."""
     if not isinstance(value, list | tuple) or len(value) != 4:
         return None
-    a, b, c, d = (int(x or 0) for x in value)
-    return (a, b, c, d)
+    a, b, c, d = value
+    return (int(a or 0), None if b is None else int(b), int(c or 0), int(d or 0))
 
 
 @dataclass(frozen=True)
@@ -278,10 +279,12 @@ async def reports_in_force(db: Reader, kinds: Iterable[str], room_ids: Iterable[
 
 async def has_report_in_force(conn: Reader, room_id: int, wanted: str) -> bool:
     """Whether the room has what a follow-up asks for: a 缺考 report (``wanted`` == ABSENT_REPORT), otherwise
-    a papers collection (PAPERS_COLLECT), in force."""
+    a papers handout (PAPERS_HANDOUT), otherwise a papers collection (PAPERS_COLLECT), in force."""
     if wanted == ABSENT_REPORT:
         return bool(await reports_in_force(conn, ["absent"], [room_id]))
     rows = await reports_in_force(conn, ["papers"], [room_id])
+    if wanted == PAPERS_HANDOUT:
+        return any(PapersPayload.from_payload(r.payload).is_handout for r in rows)
     return any(PapersPayload.from_payload(r.payload).is_collect for r in rows)
 
 

@@ -95,16 +95,17 @@ async def test_correction_closes_mismatch(day: Day) -> None:
     await day.say("王芳", "/试卷 领取 30")
     await day.say("王芳", "/试卷 回收 29")
     bad = (await day.reports("papers"))[-1]
-    reply = await day.say("王芳", f"/更正 {bad.id} 回收 30")
+    reply = await day.say("王芳", f"/更正 {bad.id} 回收 30 答题卡 30")
     assert "核对无误" in reply
     status = await day.say("钱进", "/试卷状态")
     assert "第1考场：领取 30，回收 30，已核对" in status
 
 
-async def test_collect_without_handout_is_not_reconciled(day: Day) -> None:
-    """A collection without a reported handout is flagged."""
-    reply = await day.say("王芳", "/试卷 回收 30")
-    assert "未报领取份数" in reply
+async def test_collect_without_handout_asks_for_it(day: Day) -> None:
+    """A collection without a reported handout is not a mismatch: the room is asked for the 领取 count."""
+    reply = await day.say("王芳", "/试卷 回收 30 答题卡 30")
+    assert "领取份数未报，暂不核对这一部分" in reply and "本考场领取了多少份试卷？" in reply
+    assert await day.inbox("钱进") == []
 
 
 async def test_absentees_reported_after_collection_reconcile_it(day: Day) -> None:

@@ -29,16 +29,16 @@ async def test_second_collection_is_a_recount(bday: Day) -> None:
     bad = await bday.say("王芳", "/试卷 回收 29")
     first = (await bday.reports("papers"))[-1]
     assert "核对不符" in bad
-    reply = await bday.say("李强", "/试卷 回收 30")
+    reply = await bday.say("李强", "/试卷 回收 30 答题卡 30")
     second = (await bday.reports("papers"))[-1]
     assert second.supersedes_id == first.id
     assert f"已记录第1考场试卷复点（编号 {second.id}）：回收 30 份（答题卡 30，空白 0，损坏 0），核对无误。" in reply
-    assert f"上次清点（编号 {first.id}）回收 29 份（答题卡 29，空白 0，损坏 0）" in reply
+    assert f"上次清点（编号 {first.id}）回收 29 份（答题卡 未报，空白 0，损坏 0）" in reply
     assert "本次回收 30 份（答题卡 30，空白 0，损坏 0）" in reply
     assert f"两次不同，以本次（编号 {second.id}）为准，上次记录保留" in reply
     assert "替代之前的编号" not in reply
     p = PapersPayload.from_payload(second.payload)
-    assert (p.recount_of, p.previous) == (first.id, (29, 29, 0, 0))
+    assert (p.recount_of, p.previous) == (first.id, (29, None, 0, 0))
     history = await bday.say("孙丽", f"/历史 {second.id}")
     assert f"编号 {second.id}" in history and "复点：回收 30 份" in history
     assert "更正" not in history.split("的历史：", 1)[1]
