@@ -139,6 +139,8 @@ async def _drop(ctx: Context) -> None:
 
 async def start(ctx: Context, command: str, answers: list[Any] | None = None) -> Reply | str | None:
     """Begin the dialog of ``command`` (replacing any open one) and ask the first question."""
+    if ctx.backfill is not None:  # its answers would come without the /补录 target and land in the rooms of now
+        raise UserFacingError(f"补录请把 /{command} 的内容在一条消息里写全（补录不走问答）。")
     spec = spec_of(ctx, command)
     if spec is None:
         raise LookupError(f"no dialog registered for /{command}")

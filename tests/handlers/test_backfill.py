@@ -205,3 +205,12 @@ async def test_sessions_coded_by_number(day: Day) -> None:
     reply = await day.say("钱进", "/补录 2 1 /缺考 2026000031")
     assert "】1（08:08–09:38）" in reply and "已记录第2考场缺考" in reply
     assert "12月5日 3 没有第1考场" in await day.say("钱进", "/补录 1 3 /缺考 2026000003")
+
+
+async def test_backfill_never_opens_a_dialog(day: Day) -> None:
+    """/补录 … /违纪 1 (room only) would ask questions whose answers lose the 补录 target: it asks for it all."""
+    at(day.clock, 16, 20)
+    reply = await day.say("钱进", "/补录 今天 演示第1场 1 /违纪 1")
+    assert "一条消息里写全" in reply
+    reply = await day.say("钱进", "/补录 今天 演示第1场 1 /试卷 回收 30")  # recorded; the rest asked for in words
+    assert "已记录" in reply and "/补录 /更正" in reply and "多少份" not in reply
