@@ -151,7 +151,7 @@ def describe(ctx: Context, report: Report, names: dict[str, str]) -> str:
     if p.is_handout:
         return f"领取试卷 {p.count} 份"
     if p.reconciled and p.answered is None:
-        return _counts(p) + "，已核对的部分无误"
+        return _counts(p) + "，暂未发现不符（答题卡份数未报）"
     if p.reconciled:
         return _counts(p) + "，核对无误"
     return _counts(p) + "，核对不符：" + "；".join(p.problems)
@@ -227,7 +227,7 @@ async def ask_missing(ctx: Context, where: RoomNow, row: Report) -> str:
             return ""
         if "领取份数" in missing:
             await handout_deadline(ctx, s, where, row)
-    text = f"\n{'、'.join(missing)}未报，暂不核对这一部分。"
+    text = f"\n{'、'.join(missing)}未报，补报后再完整核对。"
     if ctx.backfill is not None:  # no dialog inside /补录: it would run against the rooms of now
         return text + f"请补录：/补录 /更正 {row.id} 回收 {p.count} 答题卡 N 空白 N 损坏 N，或 /补录 … /试卷 领取 N。"
     meta = {"rid": row.id, "room": _room_no(where), "count": p.count, "blank": p.blank, "spoiled": p.spoiled}
@@ -280,9 +280,16 @@ async def _fill_in(ctx: Context, answers: str) -> Reply | str | None:
         found = ctx.dispatcher.lookup("更正", args)
         assert found is not None
         out.append(_text(await found[0].func(ctx, found[1])))
+        if meta["handout"]:  # one question at a time: the 答题卡 answer is applied before 领取 is asked
+            out.append(str(await _dialog.start(ctx, FILL_IN, [{**meta, "answered": False}])))
     if handed:
         out.append(_text(await record(ctx, f"{meta['room']} 领取 {handed}")))
     return Reply("\n".join(t for t in out if t))
+
+
+def _asks_handout(answers: list[Any]) -> bool:
+    """The 领取 question comes once the 答题卡 one (if any) was answered and applied."""
+    return bool(answers[0]["handout"]) and not answers[0]["answered"]
 
 
 def _text(result: Reply | str | None) -> str:
@@ -325,7 +332,7 @@ async def announce_change(
         return ""
     cid = after.collect.id
     if after.reconciled and after.missing:
-        return f"\n按新的{what}重新核对：试卷回收编号 {cid} 已核对的部分无误（{'、'.join(after.missing)}未报）。"
+        return f"\n按新的{what}重新核对：试卷回收编号 {cid} 暂未发现不符（{'、'.join(after.missing)}未报）。"
     if after.reconciled:
         return f"\n按新的{what}重新核对：试卷回收编号 {cid} 现在核对无误。"
     problems = "；".join(after.problems)
@@ -430,7 +437,11 @@ table.dialog(
         (
             _dialog.Step("试卷回收记录"),  # answered when the dialog opens: the collection's 编号 and counts
             _dialog.Step("答题卡（已作答）多少份？", check=_count_check, only_if=lambda a: a[0]["answered"]),
-            _dialog.Step("本考场领取了多少份试卷？", check=_count_check, only_if=lambda a: a[0]["handout"]),
+            _dialog.Step(
+                "本考场领取了多少份试卷？",
+                check=_count_check,
+                only_if=lambda a: a[0]["handout"] and not a[0]["answered"],
+            ),
         ),
         _fill_in,
         join=lambda answers: json.dumps(answers, ensure_ascii=False),

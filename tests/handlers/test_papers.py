@@ -104,7 +104,7 @@ async def test_correction_closes_mismatch(day: Day) -> None:
 async def test_collect_without_handout_asks_for_it(day: Day) -> None:
     """A collection without a reported handout is not a mismatch: the room is asked for the 领取 count."""
     reply = await day.say("王芳", "/试卷 回收 30 答题卡 30")
-    assert "领取份数未报，暂不核对这一部分" in reply and "本考场领取了多少份试卷？" in reply
+    assert "领取份数未报，补报后再完整核对" in reply and "本考场领取了多少份试卷？" in reply
     assert await day.inbox("钱进") == []
 
 

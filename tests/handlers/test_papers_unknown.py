@@ -12,7 +12,7 @@ async def test_collection_without_answer_cards_asks_and_then_checks(day: Day) ->
     await day.say("王芳", "/缺考 2026000003 2026000004")
     await day.say("王芳", "/试卷 领取 30")
     reply = await day.say("王芳", "/试卷 1 回收 30")
-    assert "答题卡 未报" in reply and "已核对的部分无误" in reply and "答题卡（已作答）多少份？" in reply
+    assert "答题卡 未报" in reply and "暂未发现不符（答题卡份数未报）" in reply and "答题卡（已作答）多少份？" in reply
     assert "核对不符" not in reply and await _told(day) == []
     reply = await day.say("王芳", "28")
     assert "答题卡 28，空白 2" in reply and "核对无误" in reply
@@ -31,6 +31,19 @@ async def test_a_real_difference_still_alarms_once_the_counts_are_in(day: Day) -
     assert "核对不符" not in reply
     reply = await day.say("李强", "29")
     assert "答题卡 29 ≠ 实考 30" in reply
+
+
+async def test_both_missing_asks_one_at_a_time_and_applies_each_answer(day: Day) -> None:
+    """回收 30 with neither 答题卡 nor 领取: 答题卡 is asked and applied, then 领取 is asked."""
+    await day.say("王芳", "/缺考 2026000003 2026000004")
+    reply = await day.say("王芳", "/试卷 回收 30")
+    assert "答题卡份数、领取份数未报" in reply and "答题卡（已作答）多少份？" in reply
+    reply = await day.say("王芳", "28")
+    assert "答题卡 28，空白 2" in reply and "本考场领取了多少份试卷？" in reply
+    (collect,) = [r for r in await day.reports("papers") if r.payload.get("answered") == 28]
+    assert collect.payload["reconciled"]
+    reply = await day.say("王芳", "30")
+    assert "领取试卷 30 份" in reply and "现在核对无误" in reply
 
 
 async def test_collection_without_handout_asks_for_it_then_checks(day: Day) -> None:
