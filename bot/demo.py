@@ -13,7 +13,6 @@ from sqlmodel import select
 
 from bot.store.engine import Database
 from bot.store.tables import (
-    DUTY_LABELS,
     Assignment,
     AuditLog,
     Candidate,
@@ -23,6 +22,7 @@ from bot.store.tables import (
     Room,
     SessionKind,
     Staff,
+    duty_label,
 )
 from scheduler.planner import plan_sessions
 from scheduler.timeline import Timeline
@@ -211,7 +211,7 @@ async def seed_demo(
                     staff = by_name[name]
                     assert staff.id is not None
                     s.add(Assignment(room_id=room.id, staff_id=staff.id, duty=duty))
-                    duties[name].append(f"{ds.code} {starts:%H:%M} {dr.room_no} {DUTY_LABELS[duty]}")
+                    duties[name].append(f"{ds.code} {starts:%H:%M} {dr.room_no} {duty_label(duty, ds.kind)}")
                 for seat in range(1, dr.expected + 1):
                     ticket += 1
                     s.add(

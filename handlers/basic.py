@@ -7,7 +7,7 @@ from sqlmodel import col, select
 from bot.dispatch import CommandTable, Context
 from bot.model import Reply
 from bot.permissions import STAFF
-from bot.store.tables import DUTY_LABELS, KIND_LABELS, ROLE_LABELS, Assignment, ExamSession, Room
+from bot.store.tables import KIND_LABELS, ROLE_LABELS, Assignment, ExamSession, Room, duty_label
 
 table = CommandTable()
 
@@ -77,6 +77,6 @@ async def whoami(ctx: Context, args: str) -> Reply:
             end = sess.ends_at.astimezone(tz)
             lines.append(
                 f"· {start:%H:%M}-{end:%H:%M} {sess.code} {sess.occupation}{KIND_LABELS[sess.kind]} "
-                f"{room.room_no}（{room.location}）{DUTY_LABELS[a.duty]}"
+                f"{room.room_no}（{room.location}）{duty_label(a.duty, sess.kind)}"
             )
     return Reply("\n".join(lines))

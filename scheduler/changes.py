@@ -25,16 +25,14 @@ from bot.delivery.rows import T, insert_rows, new_row
 from bot.delivery.targets import staff_target, target_key
 from bot.store.rooms import live, room_label
 from bot.store.tables import (
-    DUTY_LABELS,
     KIND_LABELS,
     Assignment,
     AuditLog,
-    Duty,
     ExamSession,
     OutboxKind,
     Room,
-    SessionKind,
     Staff,
+    duty_label,
 )
 from scheduler.changes_text import day_label, span_label
 from scheduler.planner import PlanResult, WebhookChannel, group_target_of, plan_sessions
@@ -94,13 +92,6 @@ def session_label(sess: ExamSession, tz: ZoneInfo) -> str:
     """12月5日 第1场 计算机程序设计员 四级 理论."""
     words = [day_label(sess.starts_at.astimezone(tz).date()), sess.code, sess.occupation, sess.level]
     return " ".join(w for w in [*words, KIND_LABELS[sess.kind]] if w)
-
-
-def duty_label(duty: Duty, kind: SessionKind) -> str:
-    """主监考 / 副监考 …; in a practical session the chief is the 考评组长."""
-    if kind is SessionKind.PRACTICAL and duty is Duty.CHIEF:
-        return "考评组长"
-    return DUTY_LABELS[duty]
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -69,6 +69,13 @@ DUTY_LABELS: dict[Duty, str] = {
 }
 
 
+def duty_label(duty: Duty, kind: SessionKind) -> str:
+    """主监考 / 副监考 …; in a practical session the chief is the 考评组长 (考评人员管理办法 第七条(四))."""
+    if kind is SessionKind.PRACTICAL and duty is Duty.CHIEF:
+        return "考评组长"
+    return DUTY_LABELS[duty]
+
+
 def _enum_column(enum_cls: type[enum.StrEnum]) -> Any:
     """Store an enum as its value in a plain string column (no PostgreSQL enum type to migrate)."""
     return Column(
