@@ -139,11 +139,12 @@ def _candidate_name(i: int) -> str:
     raise AssertionError("no free candidate name")
 
 
-# What ``exambot demo`` adds to every session's start. The theory timeline's first step still useful at
-# launch is "存放物品、验证入座" at −15 min (its grace ends at −10): with the first session 17 minutes out
-# it goes to the group about 2 minutes after launch, on time; any sooner and the first group message a
-# newcomer sees is a late 【补发】. Tests seed without it (first session 8 minutes after the test clock).
-LIVE_LEAD = timedelta(minutes=9)
+# What ``exambot demo`` adds to every session's start. Nothing may be overdue at launch: the practical
+# session (20 minutes in) has its 领取试卷、考件 step at −30 (5 minutes' grace), so with 11 minutes' lead it falls 1
+# minute after launch, on time; the theory session starts 19 minutes out, its steps still useful at launch from
+# "存放物品、验证入座" at −15 (4 minutes in) on; any less lead and the first message a newcomer sees is a late 【补发】.
+# Tests seed without it (first session 8 minutes after the test clock).
+LIVE_LEAD = timedelta(minutes=11)
 
 
 class DemoRefused(RuntimeError):

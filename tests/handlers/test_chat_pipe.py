@@ -38,9 +38,9 @@ def test_whole_command_set_through_exambot_chat(tmp_path: Path) -> None:
     env["EXAMBOT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'demo.db'}"
     env["EXAMBOT_CONFIG"] = str(tmp_path / "none.toml")
     assert "已写入演示数据" in _exambot(["demo", "--no-serve"], env)
-    # Chat 50 minutes later: the demo's first session (starting 17 minutes after seeding) is past 开考 30 分钟,
+    # Chat 55 minutes later: the demo's first session (starting 19 minutes after seeding) is past 开考 30 分钟,
     # when absence is final and /缺考 records without asking first.
-    env["EXAMBOT_CLOCK_ORIGIN"] = (datetime.now(UTC) + timedelta(minutes=50)).isoformat()
+    env["EXAMBOT_CLOCK_ORIGIN"] = (datetime.now(UTC) + timedelta(minutes=55)).isoformat()
 
     r = _chat(
         "王芳",

@@ -31,9 +31,10 @@ async def test_exam_day_through_console(day: Day) -> None:
     listing = await day.say("孙丽", "/violations")
     assert "认定：宣布成绩无效" in listing and "已双人确认" in listing
     office = await day.inbox("钱进")
-    assert len(office) == 3
+    assert len(office) == 4
     assert office[0].startswith("【违纪·需关注】") and "2026000009" in office[0]
-    assert office[1].startswith("【突发事件】") and office[2].startswith("【试卷核对不符】")
+    assert office[1].startswith("【违纪已确认】")  # the second invigilator's /确认 is reported too
+    assert office[2].startswith("【突发事件】") and office[3].startswith("【试卷核对不符】")
 
 
 def _run(args: list[str], env: dict[str, str], stdin: str = "") -> str:

@@ -74,7 +74,7 @@ CASES: dict[str, tuple[Setup, str, str, int]] = {
     "/缺考": (_absent, "王芳", "absent", 0),
     "/更正": (_correct, "王芳", "incident", 1),
     "/撤销": (_revoke, "王芳", "absent", 0),
-    "/确认": (_confirm, "王芳", "confirm", 0),
+    "/确认": (_confirm, "王芳", "confirm", 1),  # the office is told the confirmation, once
     "/认定": (_determine, "钱进", "determination", 0),
     "/备注": (_note, "钱进", "note", 0),
 }

@@ -31,6 +31,7 @@ from bot.demo import seed_demo
 from bot.store.engine import Database
 from bot.store.migrate import upgrade
 from bot.store.tables import Room
+from scheduler.conditions import ESCALATIONS, escalation_text
 from tests.fakes.wecom import FakeWeCom
 from tests.reliability.fake_thread import OnThread
 from tests.reliability.procs import Instance, base_env
@@ -145,6 +146,8 @@ def _check_once(
         if r["status"] != "sent" or r["key"].startswith("digest:"):
             continue
         addr, text = _row_address(r, wecom_of), r["text"]
+        if r["kind"] in ESCALATIONS:  # numbered when sent, for /已处理 N
+            text = escalation_text(r["id"], text)
         n = pieces[(addr, text)]
         if n == 0 and len(text.encode()) > 2000:  # too long for one WeCom message: the adapter split it
             n = sum(k for (a, p), k in pieces.items() if a == addr and len(p) > 200 and text.startswith(p))
