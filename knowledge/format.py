@@ -32,6 +32,15 @@ def format_answer(ans: Answer) -> str:
         lines = [ans.answer.text, "", "依据："]
         lines.extend(_clause_block(m) for m in ans.matches)
         return "\n".join(lines)
+    if ans.labels:
+        # The rule differs by kind of exam: each clause under its label, the asker's kind first.
+        shown = [ans.answer, *ans.alternatives]
+        return "\n".join(f"{label}：根据{_clause_block(m)}" for label, m in zip(ans.labels, shown, strict=False))
+    if ans.alternatives:
+        lines = [f"最可能是{_clause_block(ans.answer)}"]
+        lines.extend(f"也可能是{_clause_block(m)}" for m in ans.alternatives)
+        lines.append(f"请按实际情况对照条款。{OFFICE_HINT}")
+        return "\n".join(lines)
     if ans.ambiguous and len(ans.matches) > 1:
         first, second = ans.matches[0], ans.matches[1]
         return "\n".join(

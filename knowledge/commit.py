@@ -1,0 +1,84 @@
+"""When to commit to one clause: context steering, hedging between close clauses, rules that differ by kind.
+
+Works on the reranked candidates of ``KnowledgeBase._search`` (clause index, uncapped score).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from knowledge.context import KIND_LABELS, THEORY, AskContext, counterparts, doc_bonus, named_kind
+from knowledge.models import Clause
+
+# The best two closer than this (after context steering) are both shown ("最可能是…；也可能是…").
+# Chosen on the tuning set (tests/data/kb_questions.tsv): 0.08 / 0.12 hedge about a fifth of its answers
+# and leave about 1 % committed and wrong there.
+CLOSE_MARGIN = 0.08
+# Two clauses from different documents are a different answer, not a nuance: hedge up to this margin.
+CROSS_DOC_MARGIN = 0.12
+MAX_SHOWN = 3
+# The other kind's clause is shown beside the best one when it scores at least this share of it.
+COUNTERPART_SHARE = 0.6
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Ranked candidates and what to show: `lead` first, then `others` (each with a label when by kind)."""
+
+    ranked: list[tuple[int, float]]  # steered order, raw scores
+    lead: int
+    others: list[int]
+    labels: tuple[str, ...] = ()
+
+
+def steer(
+    clauses: Sequence[Clause], ranked: Sequence[tuple[int, float]], question: str, context: AskContext
+) -> list[tuple[int, float, float]]:
+    """(clause index, raw score, steered score), best steered first: the asker's role and kind of exam
+    (or the kind the question names) add a small bonus to the clauses of their documents."""
+    named = named_kind(question)
+    out = [(i, s, s + doc_bonus(clauses[i].doc, context, named)) for i, s in ranked]
+    out.sort(key=lambda t: (-t[2], t[0]))
+    return out
+
+
+def decide(
+    clauses: Sequence[Clause], ranked: Sequence[tuple[int, float]], question: str, context: AskContext
+) -> Decision:
+    """Order the candidates for this asker and decide which clauses the reply shows."""
+    steered = steer(clauses, ranked, question, context)
+    order = [(i, s) for i, s, _ in steered]
+    lead, _, lead_steered = steered[0]
+    by_kind = _by_kind(clauses, steered, question, context)
+    if by_kind is not None:
+        return Decision(order, *by_kind)
+    others: list[int] = []
+    for i, _, v in steered[1:MAX_SHOWN]:
+        other_doc = clauses[i].doc != clauses[lead].doc
+        if lead_steered - v < (CROSS_DOC_MARGIN if other_doc else CLOSE_MARGIN):
+            others.append(i)
+        else:
+            break
+    return Decision(order, lead, others)
+
+
+def _by_kind(
+    clauses: Sequence[Clause], steered: list[tuple[int, float, float]], question: str, context: AskContext
+) -> tuple[int, list[int], tuple[str, ...]] | None:
+    """Both kinds' clauses, labelled, the asker's kind first (theory when unknown), when the best clause
+    has a counterpart of the other kind among the candidates and the question names no kind."""
+    if named_kind(question):
+        return None
+    lead, lead_raw, _ = steered[0]
+    where = {(clauses[i].doc, clauses[i].clause): (i, s) for i, s, _ in steered}
+    for kind, other in counterparts((clauses[lead].doc, clauses[lead].clause)):
+        if other not in where or where[other][1] < COUNTERPART_SHARE * lead_raw:
+            continue
+        j = where[other][0]
+        other_kind = next(k for k in KIND_LABELS if k != kind)
+        first = context.exam_kind or THEORY
+        if first == kind:
+            return lead, [j], (KIND_LABELS[kind], KIND_LABELS[other_kind])
+        return j, [lead], (KIND_LABELS[other_kind], KIND_LABELS[kind])
+    return None
