@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from knowledge.context import KIND_LABELS, THEORY, AskContext, counterparts, doc_bonus, named_kind
+from knowledge.context import KIND_LABELS, PRACTICAL, THEORY, AskContext, counterparts, doc_bonus, named_kind
 from knowledge.models import Clause
 
 # The best two closer than this (after context steering) are both shown ("最可能是…；也可能是…").
@@ -18,8 +18,6 @@ CLOSE_MARGIN = 0.08
 # Two clauses from different documents are a different answer, not a nuance: hedge up to this margin.
 CROSS_DOC_MARGIN = 0.12
 MAX_SHOWN = 3
-# The other kind's clause is shown beside the best one when it scores at least this share of it.
-COUNTERPART_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -66,19 +64,26 @@ def decide(
 def _by_kind(
     clauses: Sequence[Clause], steered: list[tuple[int, float, float]], question: str, context: AskContext
 ) -> tuple[int, list[int], tuple[str, ...]] | None:
-    """Both kinds' clauses, labelled, the asker's kind first (theory when unknown), when the best clause
-    has a counterpart of the other kind among the candidates and the question names no kind."""
+    """Both kinds' clauses, labelled, the asker's kind first (theory when unknown), when the question
+    names no kind and is about a rule that differs by kind whose clause is the best one (a better clause
+    of neither kind is never pushed aside)."""
     if named_kind(question):
         return None
-    lead, lead_raw, _ = steered[0]
-    where = {(clauses[i].doc, clauses[i].clause): (i, s) for i, s, _ in steered}
-    for kind, other in counterparts((clauses[lead].doc, clauses[lead].clause)):
-        if other not in where or where[other][1] < COUNTERPART_SHARE * lead_raw:
-            continue
-        j = where[other][0]
-        other_kind = next(k for k in KIND_LABELS if k != kind)
-        first = context.exam_kind or THEORY
-        if first == kind:
-            return lead, [j], (KIND_LABELS[kind], KIND_LABELS[other_kind])
-        return j, [lead], (KIND_LABELS[other_kind], KIND_LABELS[kind])
-    return None
+    lead = steered[0][0]
+    pair = counterparts(question, [(clauses[lead].doc, clauses[lead].clause)])
+    if pair is None:
+        return None
+    where = {(clauses[i].doc, clauses[i].clause): i for i, _, _ in steered}
+    index = {key: where.get(key, _find(clauses, key)) for key in pair}
+    if None in index.values():
+        return None
+    theory, practical = (index[key] for key in pair)
+    assert theory is not None and practical is not None
+    if context.exam_kind == PRACTICAL:
+        return practical, [theory], (KIND_LABELS[PRACTICAL], KIND_LABELS[THEORY])
+    return theory, [practical], (KIND_LABELS[THEORY], KIND_LABELS[PRACTICAL])
+
+
+def _find(clauses: Sequence[Clause], key: tuple[str, str]) -> int | None:
+    """Index of the clause with this (doc, clause), None when the knowledge base lacks it."""
+    return next((i for i, c in enumerate(clauses) if (c.doc, c.clause) == key), None)

@@ -35,12 +35,17 @@ NAMED_KIND = {
     THEORY: re.compile(r"理论|笔试|机考|上机|答题卡"),
 }
 # The same question answered by one rule in theory (and computer) exams and another in practical ones:
-# (theory clause, practical clause).
-KIND_COUNTERPARTS: tuple[tuple[tuple[str, str], tuple[str, str]], ...] = (
-    (("监考人员守则", "3.(3)"), ("实际操作考核考场规则", "2.")),  # lateness: 30 minutes vs 5 minutes
-    (("监考人员守则", "3.(5)"), ("实际操作考核考场规则", "8.")),  # a candidate breaking the rules
-    (("监考人员守则", "4.(1)"), ("实际操作考核考场规则", "5.")),  # the end of the exam
-    (("监考人员守则", "3.(6)"), ("实际操作考核考场规则", "1.")),  # people who may enter the room
+# (theory clause, practical clause, what the question must be about). Both are shown, labelled, when
+# the question is about that and one of the two is among the best clauses.
+KIND_COUNTERPARTS: tuple[tuple[tuple[str, str], tuple[str, str], re.Pattern[str]], ...] = (
+    # lateness: 开考 30 分钟后不准进场 vs 迟到 5 分钟取消资格
+    (("监考人员守则", "3.(3)"), ("实际操作考核考场规则", "2."), re.compile(r"迟到|晚到|来晚|来迟|晚来|迟了|晚了")),
+    # a candidate breaking the rules
+    (("监考人员守则", "3.(5)"), ("实际操作考核考场规则", "8."), re.compile(r"违纪|违规|作弊|舞弊|抄袭|偷看|夹带")),
+    # the end of the exam
+    (("监考人员守则", "4.(1)"), ("实际操作考核考场规则", "5."), re.compile(r"结束|时间到|停止|退场")),
+    # people who may enter the room
+    (("监考人员守则", "3.(6)"), ("实际操作考核考场规则", "1."), re.compile(r"外人|无关|闲杂|其他人|别人.*进")),
 )
 
 
@@ -75,12 +80,9 @@ def doc_bonus(doc: str, context: AskContext, named: str) -> float:
     return bonus
 
 
-def counterparts(key: tuple[str, str]) -> list[tuple[str, tuple[str, str]]]:
-    """(kind of `key`, the other kind's clause) for each pair `key` belongs to."""
-    out: list[tuple[str, tuple[str, str]]] = []
-    for theory, practical in KIND_COUNTERPARTS:
-        if key == theory:
-            out.append((THEORY, practical))
-        elif key == practical:
-            out.append((PRACTICAL, theory))
-    return out
+def counterparts(question: str, keys: list[tuple[str, str]]) -> tuple[tuple[str, str], tuple[str, str]] | None:
+    """(theory clause, practical clause) of the first pair the question is about with a clause in `keys`."""
+    for theory, practical, topic in KIND_COUNTERPARTS:
+        if (theory in keys or practical in keys) and topic.search(question):
+            return theory, practical
+    return None

@@ -383,8 +383,8 @@ class KnowledgeBase:
         shown = [decision.lead, *decision.others]
         # What the reply shows first, then the rest of the steered order.
         order = shown + [i for i, _ in decision.ranked if i not in shown]
-        matches = [self._match(i, raw[i]) for i in order[:MAX_MATCHES]]
-        alternatives = [self._match(i, raw[i]) for i in decision.others]
+        matches = [self._match(i, raw.get(i, 0.0)) for i in order[:MAX_MATCHES]]
+        alternatives = [self._match(i, raw.get(i, 0.0)) for i in decision.others]
         return Answer(
             question=question,
             answer=matches[0],

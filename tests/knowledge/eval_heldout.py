@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from kb_golden import HELDOUT_TSV, PHONE_TSV, GoldenQuestion, read_questions  # noqa: E402
+from kb_golden import HELDOUT_TSV, PHONE_TSV, QUESTIONS_TSV, GoldenQuestion, read_questions  # noqa: E402
 
 from knowledge import Answer, AskContext, KnowledgeBase  # noqa: E402
 
@@ -88,10 +88,7 @@ def evaluate(kb: KnowledgeBase, questions: list[GoldenQuestion], name: str, *, w
         f.n_in += 1
         shown = shown_clauses(ans)
         lead = None if ans.answer is None else (ans.answer.doc, ans.answer.clause)
-        if ans.pinned:
-            right = bool(q.accepted & set(shown))
-        else:
-            right = lead in q.accepted
+        right = bool(q.accepted & set(shown)) if ans.pinned else lead in q.accepted
         f.top1 += ans.answer is not None and right
         f.top3 += bool(q.accepted & {(m.doc, m.clause) for m in ans.matches[:3]})
         f.shown += bool(q.accepted & set(shown))
@@ -126,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--misses", action="store_true", help="list the questions not answered right")
     parser.add_argument("--no-context", action="store_true", help="ask without the role and session kind")
+    parser.add_argument("--tuning", action="store_true", help="also the tuning set (for design checks, not a result)")
     args = parser.parse_args(argv)
     logging.getLogger("jieba").setLevel(logging.WARNING)
     kb = KnowledgeBase.load()
@@ -133,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         evaluate(kb, read_questions(PHONE_TSV), "phone", with_context=not args.no_context),
         evaluate(kb, read_questions(HELDOUT_TSV), "held-out", with_context=not args.no_context),
     ]
+    if args.tuning:
+        rows.append(evaluate(kb, read_questions(QUESTIONS_TSV), "tuning (not a result)", with_context=False))
     print("\n".join(table(rows)))
     if args.misses:
         for f in rows:
