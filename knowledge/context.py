@@ -20,16 +20,17 @@ ROLE_DOCS: dict[str, frozenset[str]] = {
 }
 THEORY, PRACTICAL = "theory", "practical"
 # Documents of each kind of exam (a computer-based exam is run like a theory one: 监考人员守则 2.(6)).
+# 试卷管理制度 is about papers of every kind, not the theory room.
 KIND_DOCS: dict[str, frozenset[str]] = {
-    THEORY: frozenset({"监考人员守则", "试卷管理制度"}),
+    THEORY: frozenset({"监考人员守则"}),
     PRACTICAL: frozenset({"实际操作考核考场规则", "实际操作考场安全工作规则"}),
 }
 KIND_LABELS = {THEORY: "理论考试", PRACTICAL: "实操考试"}
 # Small next to the hedging margins: context reorders near-equals, it does not overrule the text.
 ROLE_BONUS = 0.04
 KIND_BONUS = 0.06
-# A kind the question names itself counts more than the asker's session.
-NAMED_KIND_BONUS = 0.1
+# A kind the question names itself counts instead of the asker's session.
+NAMED_KIND_BONUS = 0.06
 NAMED_KIND = {
     PRACTICAL: re.compile(r"实操|实际操作|操作技能|操作考|技能考|工位|工件|工卡量具"),
     THEORY: re.compile(r"理论|笔试|机考|上机|答题卡"),
