@@ -17,8 +17,8 @@ from bot.permissions import ADMIN, OFFICE
 from bot.services import Services
 from bot.store.tables import Staff, UnansweredQuestion
 from handlers._reports import actor
-from handlers._rooms import local_today
-from knowledge import Answer, KnowledgeBase, KnowledgeFileError, format_answer
+from handlers._rooms import local_today, my_rooms_now
+from knowledge import Answer, AskContext, KnowledgeBase, KnowledgeFileError, format_answer
 from knowledge.format import cite
 
 table = CommandTable()
@@ -68,12 +68,22 @@ async def answer(ctx: Context, question: str) -> Reply:
     if len(question) > MAX_QUESTION:
         raise UserFacingError(f"问题太长了，请控制在 {MAX_QUESTION} 字以内。")
     kb = await knowledge_base(ctx.services)
-    ans: Answer = kb.ask(question)
+    ans: Answer = kb.ask(question, context=await asker_context(ctx))
     if ans.answer is None:
         nearest = cite(ans.matches[0])[:255] if ans.matches else None
         async with ctx.services.db.session() as s:
             await log_unanswered(ctx, s, question, nearest)
     return Reply(format_answer(ans))
+
+
+async def asker_context(ctx: Context) -> AskContext:
+    """The sender's roles and the kind of their current or next session today (what steers the answer)."""
+    if ctx.staff is None:
+        return AskContext()
+    roles = frozenset(str(r) for r in ctx.staff.role_set)
+    async with ctx.services.db.read() as s:
+        rooms = await my_rooms_now(ctx, s)
+    return AskContext(roles=roles, kind=str(rooms[0].session.kind) if rooms else "")
 
 
 def question_key(question: str) -> str:

@@ -30,6 +30,9 @@ def answer_to_json(ans: Answer) -> dict[str, Any]:
         "question": ans.question,
         "answer": ans.answer.to_dict() if ans.answer is not None else None,
         "matches": [m.to_dict() for m in ans.matches[:MAX_MATCHES]],
+        # Shown beside the answer when not sure enough to commit, or labelled by kind of exam.
+        "alternatives": [m.to_dict() for m in ans.alternatives],
+        "labels": list(ans.labels),
     }
 
 

@@ -19,7 +19,8 @@ def _clause_block(m: Match) -> str:
 
 
 def format_answer(ans: Answer) -> str:
-    """Reply text for chat: the clause, a pinned answer, an ambiguity question or "don't know"."""
+    """Reply text for chat: the clause, a pinned answer, the clauses of each kind of exam (labelled),
+    the most likely clause and the other likely ones (each cited), or "don't know" with suggestions."""
     if ans.answer is None:
         lines = ["抱歉，我不确定这个问题的答案。"]
         if ans.matches:
@@ -32,14 +33,15 @@ def format_answer(ans: Answer) -> str:
         lines = [ans.answer.text, "", "依据："]
         lines.extend(_clause_block(m) for m in ans.matches)
         return "\n".join(lines)
-    if ans.ambiguous and len(ans.matches) > 1:
-        first, second = ans.matches[0], ans.matches[1]
-        return "\n".join(
-            [
-                "您的问题可能涉及以下两条规定：",
-                f"1. {_clause_block(first)}",
-                f"2. {_clause_block(second)}",
-                "请问您指的是哪一条？可以补充说明具体情况。",
-            ]
-        )
+    if ans.labels:
+        # The rule differs by kind of exam: each clause under its label, the asker's kind first.
+        shown = [ans.answer, *ans.alternatives]
+        return "\n".join(f"{label}：根据{_clause_block(m)}" for label, m in zip(ans.labels, shown, strict=False))
+    alternatives = ans.alternatives or (ans.matches[1:2] if ans.ambiguous else [])
+    if alternatives:
+        # Not sure enough to commit to one clause: the most likely first, each cited.
+        lines = [f"最可能是{_clause_block(ans.answer)}"]
+        lines.extend(f"也可能是{_clause_block(m)}" for m in alternatives)
+        lines.append(f"请按实际情况对照条款。{OFFICE_HINT}")
+        return "\n".join(lines)
     return f"根据{_clause_block(ans.answer)}"

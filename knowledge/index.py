@@ -27,6 +27,8 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
+from knowledge.commit import decide
+from knowledge.context import AskContext
 from knowledge.loader import load_documents, load_pinned
 from knowledge.models import Answer, Clause, Match, PinnedAnswer
 from knowledge.text import Analyzer, normalize
@@ -54,8 +56,6 @@ CONFIDENCE_THRESHOLD = 0.28
 UNKNOWN_WORD_PENALTY = 0.1
 OFF_DOMAIN_THRESHOLD = 0.45
 OFF_DOMAIN_COVERAGE = 0.55
-# Two best clauses closer than this are reported as ambiguous.
-AMBIGUITY_MARGIN = 0.02
 # Nearest clauses below this score are not worth suggesting.
 SUGGESTION_FLOOR = 0.12
 # Question types: a question asking "when / how long" prefers clauses stating a time, one
@@ -358,19 +358,38 @@ class KnowledgeBase:
             return score >= CONFIDENCE_THRESHOLD + UNKNOWN_WORD_PENALTY * len(self.unknown_words(words))
         return score >= OFF_DOMAIN_THRESHOLD and self.coverage(words, i) >= OFF_DOMAIN_COVERAGE
 
-    def ask(self, question: str) -> Answer:
-        """Answer a question: pinned answer, best clause, or "don't know" with nearest clauses."""
+    def ask(self, question: str, context: AskContext | None = None) -> Answer:
+        """Answer a question: pinned answer, best clause(s), or "don't know" with nearest clauses.
+
+        `context` (the asker's roles and kind of exam) steers the order of near-equal clauses. Whether
+        to answer at all is judged on the best clause before steering. The reply commits to one clause
+        only when no other is close (see knowledge/commit.py); otherwise `alternatives` holds the other
+        two or one, and a rule that differs between theory and practical exams comes with both, labelled.
+        """
         pinned = self._pinned_answer(question)
         if pinned is not None:
             return pinned
         tokens = self.analyzer.tokens(question)
         words = [canonical for _, canonical in tokens]
         typed = [surface for surface, canonical in tokens if surface != canonical and len(surface) > 1]
-        ranked = self._search(normalize(question), words, MAX_MATCHES, typed)
-        matches = [self._match(i, s) for i, s in ranked]
+        normalized = normalize(question)
+        ranked = self._search(normalized, words, RERANK_DEPTH, typed)
         if not ranked or not self._confident(tokens, words, *ranked[0]):
-            near = [m for m, (_, s) in zip(matches, ranked, strict=True) if s >= SUGGESTION_FLOOR]
+            matches = [self._match(i, s) for i, s in ranked[:MAX_MATCHES]]
+            near = [m for m, (_, s) in zip(matches, ranked, strict=False) if s >= SUGGESTION_FLOOR]
             return Answer(question=question, answer=None, matches=near)
-        # Ties are judged on the uncapped scores: two clauses both above 1.0 are not a tie.
-        ambiguous = len(ranked) > 1 and ranked[0][1] - ranked[1][1] < AMBIGUITY_MARGIN
-        return Answer(question=question, answer=matches[0], matches=matches, ambiguous=ambiguous)
+        decision = decide(self.clauses, ranked, normalized, context or AskContext())
+        raw = dict(ranked)
+        shown = [decision.lead, *decision.others]
+        # What the reply shows first, then the rest of the steered order.
+        order = shown + [i for i, _ in decision.ranked if i not in shown]
+        matches = [self._match(i, raw.get(i, 0.0)) for i in order[:MAX_MATCHES]]
+        alternatives = [self._match(i, raw.get(i, 0.0)) for i in decision.others]
+        return Answer(
+            question=question,
+            answer=matches[0],
+            matches=matches,
+            ambiguous=bool(alternatives) and not decision.labels,
+            alternatives=alternatives,
+            labels=decision.labels,
+        )

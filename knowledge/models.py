@@ -37,6 +37,9 @@ class Answer:
     nearest clauses, best first (at most 3). `ambiguous` is True when the two best clauses
     nearly tie. `pinned` is True when a pinned (hand-written) answer was used; then
     `answer.text` is the written answer and `matches` are the clauses it cites.
+    `alternatives` are the other clauses the reply shows beside `answer` when the knowledge base is
+    not sure enough to commit to one ("最可能是…；也可能是…") or when the rule differs by kind of
+    exam; then `labels` names each of `answer` and `alternatives` (理论考试, 实操考试).
     """
 
     question: str
@@ -44,6 +47,13 @@ class Answer:
     matches: list[Match] = field(default_factory=list)
     ambiguous: bool = False
     pinned: bool = False
+    alternatives: list[Match] = field(default_factory=list)
+    labels: tuple[str, ...] = ()
+
+    @property
+    def committed(self) -> bool:
+        """Answered with one clause only (not pinned, not hedged, not labelled by kind)."""
+        return self.answer is not None and not self.pinned and not self.alternatives
 
 
 @dataclass(frozen=True)

@@ -144,3 +144,23 @@ async def test_group_chat_explicit_ask_and_private_chat_answer_everything(demo_c
     assert "《" in (await demo_chat.say("李强", "/问 开考多久后不准进场", chat=GROUP) or "")
     assert await demo_chat.say("李强", "开考多久后不准进场") is not None
     assert await demo_chat.say("李强", "迟到的考生") is not None
+
+
+async def test_the_askers_session_kind_orders_the_lateness_rules(demo_chat: Chat) -> None:
+    """王芳 (theory session next) gets the theory lateness rule first, 周杰 (practical session next) the
+    practical one; both see the other kind's rule, labelled."""
+    theory = await demo_chat.say("王芳", "有考生迟到了咋整")
+    assert theory is not None
+    assert theory.index("理论考试：") < theory.index("30 分钟") < theory.index("实操考试：") < theory.index("5 分钟")
+    practical = await demo_chat.say("周杰", "有考生迟到了咋整")
+    assert practical is not None
+    assert practical.index("实操考试：") < practical.index("5 分钟") < practical.index("理论考试：")
+    assert practical.index("理论考试：") < practical.index("30 分钟")
+
+
+async def test_no_session_and_no_staff_record_still_answer(demo_chat: Chat) -> None:
+    """The office (no session assigned) and an unknown sender are answered; lateness defaults to theory first."""
+    office = await demo_chat.say("钱进", "有考生迟到了咋整")
+    assert office is not None and office.index("理论考试：") < office.index("实操考试：")
+    visitor = await demo_chat.say("路人甲", "有考生迟到了咋整")
+    assert visitor is not None and "《监考人员守则》3.(3)" in visitor

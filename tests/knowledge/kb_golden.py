@@ -1,4 +1,9 @@
-"""Golden question table tests/data/kb_questions.tsv (shared by tests and tests/bench/kb.py)."""
+"""Golden question tables (shared by tests, tests/bench/kb.py and tests/knowledge/eval_heldout.py).
+
+tests/data/kb_questions.tsv is the tuning set; tests/data/kb_heldout.tsv and
+tests/knowledge/data/kb_heldout_phone.tsv are held out (never tuned on). The phone set adds two
+columns: the asker's role and the kind of their current or next session.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,18 @@ from pathlib import Path
 QUESTIONS_TSV = Path(__file__).resolve().parents[1] / "data" / "kb_questions.tsv"
 # Held out: written before tuning and never tuned on; reported by tests/bench/kb.py only.
 HELDOUT_TSV = Path(__file__).resolve().parents[1] / "data" / "kb_heldout.tsv"
+# Held out (issue 17): phone-style questions with the asker's role and session kind.
+PHONE_TSV = Path(__file__).resolve().parent / "data" / "kb_heldout_phone.tsv"
 
 
 @dataclass(frozen=True)
 class GoldenQuestion:
-    """One row of tests/data/kb_questions.tsv."""
+    """One row of a golden question table."""
 
     question: str
     accepted: frozenset[tuple[str, str]]  # empty for out-of-domain questions
+    role: str = ""  # 监考员 / 考评员 / 督导 / 考务办公室, "" when the table has no role column
+    kind: str = ""  # theory / computer / practical, "" when none
 
     @property
     def in_domain(self) -> bool:
@@ -23,18 +32,19 @@ class GoldenQuestion:
 
 
 def read_questions(path: Path = QUESTIONS_TSV) -> list[GoldenQuestion]:
-    """Parse the golden question table (question, doc, clause, optional alternatives)."""
+    """Parse a golden question table (question, doc, clause, optional alternatives, role, kind)."""
     rows: list[GoldenQuestion] = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#") or line.startswith("question\t"):
             continue
-        fields = [*line.split("\t"), "", ""]
+        fields = [*line.split("\t"), "", "", ""]
         question, doc, clause, also = fields[0], fields[1], fields[2], fields[3]
+        role, kind = fields[4].strip(), fields[5].strip().strip("-")
         accepted: set[tuple[str, str]] = set()
         if doc != "-":
             accepted.add((doc, clause))
             for alt in filter(None, (a.strip() for a in also.split(";"))):
                 alt_doc, alt_clause = alt.removeprefix("《").split("》", 1)
                 accepted.add((alt_doc, alt_clause))
-        rows.append(GoldenQuestion(question, frozenset(accepted)))
+        rows.append(GoldenQuestion(question, frozenset(accepted), role, kind))
     return rows

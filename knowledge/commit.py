@@ -1,0 +1,89 @@
+"""When to commit to one clause: context steering, hedging between close clauses, rules that differ by kind.
+
+Works on the reranked candidates of ``KnowledgeBase._search`` (clause index, uncapped score).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from knowledge.context import KIND_LABELS, PRACTICAL, THEORY, AskContext, counterparts, doc_bonus, named_kind
+from knowledge.models import Clause
+
+# The best two closer than this (after context steering) are both shown ("最可能是…；也可能是…").
+# Chosen on the tuning set (tests/data/kb_questions.tsv): 0.08 / 0.12 hedge about a fifth of its answers
+# and leave about 1 % committed and wrong there.
+CLOSE_MARGIN = 0.08
+# Two clauses from different documents are a different answer, not a nuance: hedge up to this margin.
+CROSS_DOC_MARGIN = 0.12
+MAX_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Ranked candidates and what to show: `lead` first, then `others` (each with a label when by kind)."""
+
+    ranked: list[tuple[int, float]]  # steered order, raw scores
+    lead: int
+    others: list[int]
+    labels: tuple[str, ...] = ()
+
+
+def steer(
+    clauses: Sequence[Clause], ranked: Sequence[tuple[int, float]], question: str, context: AskContext
+) -> list[tuple[int, float, float]]:
+    """(clause index, raw score, steered score), best steered first: the asker's role and kind of exam
+    (or the kind the question names) add a small bonus to the clauses of their documents."""
+    named = named_kind(question)
+    out = [(i, s, s + doc_bonus(clauses[i].doc, context, named)) for i, s in ranked]
+    out.sort(key=lambda t: (-t[2], t[0]))
+    return out
+
+
+def decide(
+    clauses: Sequence[Clause], ranked: Sequence[tuple[int, float]], question: str, context: AskContext
+) -> Decision:
+    """Order the candidates for this asker and decide which clauses the reply shows."""
+    steered = steer(clauses, ranked, question, context)
+    order = [(i, s) for i, s, _ in steered]
+    lead, _, lead_steered = steered[0]
+    by_kind = _by_kind(clauses, steered, question, context)
+    if by_kind is not None:
+        return Decision(order, *by_kind)
+    others: list[int] = []
+    for i, _, v in steered[1:MAX_SHOWN]:
+        other_doc = clauses[i].doc != clauses[lead].doc
+        if lead_steered - v < (CROSS_DOC_MARGIN if other_doc else CLOSE_MARGIN):
+            others.append(i)
+        else:
+            break
+    return Decision(order, lead, others)
+
+
+def _by_kind(
+    clauses: Sequence[Clause], steered: list[tuple[int, float, float]], question: str, context: AskContext
+) -> tuple[int, list[int], tuple[str, ...]] | None:
+    """Both kinds' clauses, labelled, the asker's kind first (theory when unknown), when the question
+    names no kind and is about a rule that differs by kind whose clause is the best one (a better clause
+    of neither kind is never pushed aside)."""
+    if named_kind(question):
+        return None
+    lead = steered[0][0]
+    pair = counterparts(question, [(clauses[lead].doc, clauses[lead].clause)])
+    if pair is None:
+        return None
+    where = {(clauses[i].doc, clauses[i].clause): i for i, _, _ in steered}
+    index = {key: where.get(key, _find(clauses, key)) for key in pair}
+    if None in index.values():
+        return None
+    theory, practical = (index[key] for key in pair)
+    assert theory is not None and practical is not None
+    if context.exam_kind == PRACTICAL:
+        return practical, [theory], (KIND_LABELS[PRACTICAL], KIND_LABELS[THEORY])
+    return theory, [practical], (KIND_LABELS[THEORY], KIND_LABELS[PRACTICAL])
+
+
+def _find(clauses: Sequence[Clause], key: tuple[str, str]) -> int | None:
+    """Index of the clause with this (doc, clause), None when the knowledge base lacks it."""
+    return next((i for i, c in enumerate(clauses) if (c.doc, c.clause) == key), None)

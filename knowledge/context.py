@@ -1,0 +1,89 @@
+"""Who asks and for which kind of exam: how that steers the ranking and when a rule differs by kind.
+
+The knowledge package stays free of the bot: roles and session kinds are the plain string values of
+``bot.store.tables.Role`` and ``SessionKind`` (``"invigilator"``, ``"practical"`` …).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Documents each role works by: a clause from one of them gets ROLE_BONUS when that role asks.
+ROLE_DOCS: dict[str, frozenset[str]] = {
+    "invigilator": frozenset({"监考人员守则", "试卷管理制度"}),
+    "evaluator": frozenset(
+        {"考评人员管理办法", "考评人员守则", "阅卷评分守则", "实际操作考核考场规则", "实际操作考场安全工作规则"}
+    ),
+    "supervisor": frozenset({"内部质量督导员守则", "廉政风险防控制度"}),
+    "office": frozenset({"考务管理岗位职责", "试题管理岗位职责", "试卷管理制度"}),
+}
+THEORY, PRACTICAL = "theory", "practical"
+# Documents of each kind of exam (a computer-based exam is run like a theory one: 监考人员守则 2.(6)).
+# 试卷管理制度 is about papers of every kind, not the theory room.
+KIND_DOCS: dict[str, frozenset[str]] = {
+    THEORY: frozenset({"监考人员守则"}),
+    PRACTICAL: frozenset({"实际操作考核考场规则", "实际操作考场安全工作规则"}),
+}
+KIND_LABELS = {THEORY: "理论考试", PRACTICAL: "实操考试"}
+# Small next to the hedging margins: context reorders near-equals, it does not overrule the text.
+ROLE_BONUS = 0.04
+KIND_BONUS = 0.06
+# A kind the question names itself counts instead of the asker's session.
+NAMED_KIND_BONUS = 0.06
+NAMED_KIND = {
+    PRACTICAL: re.compile(r"实操|实际操作|操作技能|操作考|技能考|工位|工件|工卡量具"),
+    THEORY: re.compile(r"理论|笔试|机考|上机|答题卡"),
+}
+# The same question answered by one rule in theory (and computer) exams and another in practical ones:
+# (theory clause, practical clause, what the question must be about). Both are shown, labelled, when
+# the question is about that and one of the two is among the best clauses.
+KIND_COUNTERPARTS: tuple[tuple[tuple[str, str], tuple[str, str], re.Pattern[str]], ...] = (
+    # lateness: 开考 30 分钟后不准进场 vs 迟到 5 分钟取消资格
+    (("监考人员守则", "3.(3)"), ("实际操作考核考场规则", "2."), re.compile(r"迟到|晚到|来晚|来迟|晚来|迟了|晚了")),
+    # a candidate breaking the rules
+    (("监考人员守则", "3.(5)"), ("实际操作考核考场规则", "8."), re.compile(r"违纪|违规|作弊|舞弊|抄袭|偷看|夹带")),
+    # the end of the exam
+    (("监考人员守则", "4.(1)"), ("实际操作考核考场规则", "5."), re.compile(r"结束|时间到|停止|退场")),
+    # people who may enter the room
+    (("监考人员守则", "3.(6)"), ("实际操作考核考场规则", "1."), re.compile(r"外人|无关|闲杂|其他人|别人.*进")),
+)
+
+
+@dataclass(frozen=True)
+class AskContext:
+    """The asker: their roles and the kind of their current or next session ("" when unknown)."""
+
+    roles: frozenset[str] = frozenset()
+    kind: str = ""
+
+    @property
+    def exam_kind(self) -> str:
+        """THEORY, PRACTICAL or "" (a computer-based session counts as theory)."""
+        if self.kind == PRACTICAL:
+            return PRACTICAL
+        return THEORY if self.kind in (THEORY, "computer") else ""
+
+
+def named_kind(question: str) -> str:
+    """The kind of exam the question names itself (实操…, 理论…), or ""."""
+    found = [kind for kind, rx in NAMED_KIND.items() if rx.search(question)]
+    return found[0] if len(found) == 1 else ""
+
+
+def doc_bonus(doc: str, context: AskContext, named: str) -> float:
+    """How much the asker's role and exam kind (or the kind the question names) favour a document."""
+    bonus = ROLE_BONUS if any(doc in ROLE_DOCS.get(r, ()) for r in context.roles) else 0.0
+    if named:
+        return bonus + (NAMED_KIND_BONUS if doc in KIND_DOCS[named] else 0.0)
+    if context.exam_kind and doc in KIND_DOCS[context.exam_kind]:
+        bonus += KIND_BONUS
+    return bonus
+
+
+def counterparts(question: str, keys: list[tuple[str, str]]) -> tuple[tuple[str, str], tuple[str, str]] | None:
+    """(theory clause, practical clause) of the first pair the question is about with a clause in `keys`."""
+    for theory, practical, topic in KIND_COUNTERPARTS:
+        if (theory in keys or practical in keys) and topic.search(question):
+            return theory, practical
+    return None
