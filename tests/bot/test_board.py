@@ -171,7 +171,8 @@ async def test_board_shows_no_candidate_data(
     assert first["absent"] == 1 and first["state"] in ("violation", "overdue", "unacked")
     history = await (await client.get(f"/board/api/room/{first['room_id']}", params={"k": key})).json()
     charts = [
-        await (await client.get(f"/board/chart/{n}.svg", params={"k": key})).text() for n in ("attendance", "violations")
+        await (await client.get(f"/board/chart/{n}.svg", params={"k": key})).text()
+        for n in ("attendance", "violations")
     ]
     assert "<svg" in charts[0] and "缺考 1" in charts[0]
     assert "夹带" in charts[1] or "违纪" in charts[1]
@@ -197,7 +198,7 @@ async def test_room_history_marks_corrections(
     room_id = (await _rooms(client, key))["第1考场"]["room_id"]
     history = await (await client.get(f"/board/api/room/{room_id}", params={"k": key})).json()
     texts = [(r["text"], r["fate"]) for r in history["records"]]
-    assert texts[0][0] == "领取试卷 31 份"
+    assert texts == [("领取试卷 31 份", "已被第 2 号更正"), ("更正第 1 号：领取试卷 30 份", "")]
     assert (await client.get("/board/api/room/999999", params={"k": key})).status == 404
 
 
