@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import ipaddress
+import secrets
 import socket
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from pydantic import SecretStr
 
 from bot.adapters.base import AdapterNotifier, text_limits
 from bot.adapters.registry import build_adapters
@@ -91,6 +93,9 @@ def create_app(
         timeline = load_timeline(settings.timeline_file)
     except TimelineError as exc:
         raise ConfigError(f"提醒时间线文件有错误：{exc}") from exc
+    if console and not settings.board_token.get_secret_value():
+        # The local console signs board links (/看板) with a secret of this process only: links die with it.
+        settings = settings.model_copy(update={"board_token": SecretStr(secrets.token_urlsafe(32))})
     clock = clock or settings.make_clock()
     db = Database(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
     metrics = Metrics()
@@ -121,9 +126,9 @@ def create_app(
     app.router.add_get("/", _index)
     for adapter in adapters.values():
         adapter.add_routes(app)
-    board_token = settings.board_token.get_secret_value()
-    if console or board_token:
-        Board(db, settings, clock, token=board_token, timeline=services.timeline).add_routes(app)
+    board_secret = settings.board_token.get_secret_value()
+    if console or board_secret:
+        Board(db, settings, clock, secret=board_secret, timeline=services.timeline).add_routes(app)
 
     async def core(app: web.Application) -> AsyncIterator[None]:
         if migrate:

@@ -118,7 +118,11 @@ class Settings(BaseSettings):
     dingtalk_stream: bool = Field(False, description="使用钉钉 Stream 模式（无需公网回调地址）")
 
     timeline_file: Path | None = Field(None, description="提醒时间线覆盖文件（TOML）")
-    board_token: SecretStr = Field(SecretStr(""), description="考务看板口令（设置后在 /board?token=口令 提供看板）")
+    board_token: SecretStr = Field(
+        SecretStr(""),
+        description="考务看板链接的签名密钥（设置后提供 /board；链接用 exambot board-link 或 /看板 生成）",
+    )
+    board_url: str = Field("", description="看板链接的对外地址，例如 https://exam.example.cn（不设则用本机地址和端口）")
     escalate_to: str = Field(
         "", description="催办升级发给哪些值班的考务办公室人员（姓名或账号，逗号分隔；不设则发给全部考务办公室人员）"
     )

@@ -9,6 +9,7 @@ from handlers import (
     ask,
     backfill,
     basic,
+    board_link,
     corrections,
     dayplan,
     escalations,
@@ -36,4 +37,5 @@ def command_tables() -> list[CommandTable]:
         reminders.table,
         escalations.table,
         dayplan.table,
+        board_link.table,
     ]

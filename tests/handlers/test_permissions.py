@@ -63,6 +63,8 @@ ALLOWED: dict[str, set[str]] = {
     "/backfill": SUPERVISOR_OR_OFFICE,
     "/导出": OFFICE,
     "/export": OFFICE,
+    "/看板": SUPERVISOR_OR_OFFICE,
+    "/board": SUPERVISOR_OR_OFFICE,
     "/未答问题": OFFICE,
     "/unanswered": OFFICE,
     "/知识库": ADMIN,
