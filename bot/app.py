@@ -128,7 +128,7 @@ def create_app(
         adapter.add_routes(app)
     board_secret = settings.board_token.get_secret_value()
     if console or board_secret:
-        Board(db, settings, clock, secret=board_secret, timeline=services.timeline).add_routes(app)
+        Board(db, settings, clock, secret=board_secret, timeline=services.timeline, console=console).add_routes(app)
 
     async def core(app: web.Application) -> AsyncIterator[None]:
         if migrate:

@@ -21,7 +21,7 @@ from sqlmodel import select
 from bot.board.data import data_version, room_states, today, violation_types
 from bot.board.history import feed, room_history
 from bot.board.svg import attendance_svg, violations_svg
-from bot.board_links import BoardPass, LinkProblem, may_open, verify
+from bot.board_links import BoardPass, LinkProblem, board_link, expiry, may_open, sign, verify
 from bot.clock import Clock
 from bot.settings import Settings
 from bot.store.engine import Database
@@ -57,7 +57,9 @@ class Board:
         secret: str,
         timeline: Timeline | None = None,
         poll_seconds: float = 1.0,
+        console: bool = False,
     ) -> None:
+        self.console = console  # the loopback demo: /board/demo opens the board as its first office member
         self.db = db
         self.settings = settings
         self.clock = clock
@@ -74,7 +76,19 @@ class Board:
         app.router.add_get("/board/api/room/{room_id:\\d+}", self.api_room)
         app.router.add_get("/board/chart/{name:(attendance|violations)}.svg", self.chart)
         app.router.add_get("/board/events", self.events)
+        if self.console:
+            app.router.add_get("/board/demo", self.demo)
         app.on_shutdown.append(self._shutdown)
+
+    async def demo(self, request: web.Request) -> web.StreamResponse:
+        """The console's “考务看板” link (loopback demo only): a 12-hour link of the first office member."""
+        async with self.db.read() as s:
+            people = (await s.exec(select(Staff).order_by(Staff.id))).all()  # type: ignore[arg-type]
+        office = next((p for p in people if may_open(p) and p.id is not None), None)
+        if office is None or office.id is None:
+            return web.Response(status=401, text=PAGE_401.format(why=_WHY["role"]), content_type="text/html")
+        token = sign(self.secret, office.id, expiry(self.clock.now(), 12))
+        raise web.HTTPFound(board_link("", token))
 
     async def _shutdown(self, _app: web.Application) -> None:
         self._closing.set()  # open streams end now instead of holding the shutdown up

@@ -240,3 +240,17 @@ async def test_board_off_without_console_or_secret(
     client = await _instance(aiohttp_client, settings, clock, console=False)
     assert (await client.get("/board")).status == 404
     assert (await client.get("/board/api/rooms")).status == 404
+
+
+async def test_console_demo_link_opens_the_board_as_the_office(
+    aiohttp_client: ClientFactory, make_settings: Callable[..., Settings], clock: ManualClock
+) -> None:
+    """The demo console's 考务看板 link (/board/demo) redirects to a working personal link; no such route off-console."""
+    client = await _instance(aiohttp_client, make_settings(), clock, console=True)
+    await seed_demo(client.server.app[SERVICES].db, clock.now(), client.server.app[SERVICES].settings.tz)
+    r = await client.get("/board/demo", allow_redirects=False)
+    assert r.status == 302 and r.headers["Location"].startswith("/board?k=")
+    page = await client.get(r.headers["Location"])
+    assert page.status == 200
+    served = await _instance(aiohttp_client, make_settings(board_token=SECRET), clock, console=False)
+    assert (await served.get("/board/demo", allow_redirects=False)).status == 404
