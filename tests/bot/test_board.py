@@ -245,7 +245,7 @@ async def test_board_off_without_console_or_secret(
 async def test_console_demo_link_opens_the_board_as_the_office(
     aiohttp_client: ClientFactory, make_settings: Callable[..., Settings], clock: ManualClock
 ) -> None:
-    """The demo console's 考务看板 link (/board/demo) redirects to a working personal link; no such route off-console."""
+    """The demo console's 考务看板 link (/board/demo) redirects to a personal link; no such route off-console."""
     client = await _instance(aiohttp_client, make_settings(), clock, console=True)
     await seed_demo(client.server.app[SERVICES].db, clock.now(), client.server.app[SERVICES].settings.tz)
     r = await client.get("/board/demo", allow_redirects=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Day
+from tests.handlers.conftest import Day
 
 
 async def test_second_confirmation_is_reported_to_those_alerted(day: Day) -> None:

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import Day
 from sqlalchemy import or_
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
@@ -17,6 +16,7 @@ from bot.delivery.rows import PENDING, T
 from bot.settings import Settings
 from bot.store.tables import AuditLog, ConsoleMessage, ExamSession, Role, SessionKind, Staff
 from tests.conftest import demo_app
+from tests.handlers.conftest import Day
 
 
 async def group_messages(day: Day, chat: str) -> list[str]:

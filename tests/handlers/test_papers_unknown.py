@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import Day
+from tests.handlers.conftest import Day
 
 
 async def test_collection_without_answer_cards_asks_and_then_checks(day: Day) -> None:
