@@ -119,6 +119,14 @@ class Settings(BaseSettings):
 
     timeline_file: Path | None = Field(None, description="提醒时间线覆盖文件（TOML）")
     board_token: SecretStr = Field(SecretStr(""), description="考务看板口令（设置后在 /board?token=口令 提供看板）")
+    public_url: str = Field(
+        "",
+        description="本服务对外的网址（文件下载链接用，例如 https://exam.example.org）；不设则为 http://监听地址:端口",
+    )
+    file_link_secret: SecretStr = Field(
+        SecretStr(""), description="文件下载链接的签名密钥（多实例须相同）；不设则每次启动随机生成，重启后旧链接失效"
+    )
+    file_link_hours: int = Field(24, ge=1, le=24 * 7, description="文件下载链接的有效小时数")
     escalate_to: str = Field(
         "", description="催办升级发给哪些值班的考务办公室人员（姓名或账号，逗号分隔；不设则发给全部考务办公室人员）"
     )
