@@ -12,7 +12,8 @@ import secrets
 import string
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.store.engine import Database
@@ -61,7 +62,7 @@ async def load_file(db: Database, file_id: str) -> OutboxFile | None:
     if not FILE_ID_SHAPE.fullmatch(file_id):
         return None
     async with db.read() as s:
-        return (await s.exec(select(OutboxFile).where(OutboxFile.file_id == file_id))).first()  # type: ignore[call-overload]
+        return (await s.exec(select(OutboxFile).where(col(OutboxFile.file_id) == file_id))).first()
 
 
 async def purge_files(db: Database, before: datetime) -> int:
