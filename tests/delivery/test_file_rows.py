@@ -19,7 +19,7 @@ from bot.errors import PlatformError
 from bot.files import FileDelivery, FileLinks
 from bot.model import OutgoingMessage, PersonTarget, TextFormat, file_id_of, file_message
 from bot.store.engine import Database
-from bot.store.files import MAX_FILE_BYTES, FileTooLarge, clean_name, load_file, store_file
+from bot.store.files import MAX_FILE_BYTES, FileTooLarge, clean_name, load_file, purge_files, store_file
 from bot.store.migrate import upgrade
 from bot.store.tables import OutboxFile
 from tests.fakes.files import ROWS, WORKBOOK_NAME, workbook_bytes, workbook_rows
@@ -147,6 +147,11 @@ async def test_store_file_limits_and_names(db: Database, clock: ManualClock) -> 
         with pytest.raises(FileTooLarge):
             await store_file(s, "x.xlsx", b"0" * (MAX_FILE_BYTES + 1), clock.now())
     assert await load_file(db, "x" * 4000) is None
+    async with db.session() as s:
+        old = await store_file(s, "旧.xlsx", b"old-bytes", clock.now() - timedelta(days=8))
+        new = await store_file(s, "新.xlsx", b"new-bytes", clock.now())
+    assert await purge_files(db, clock.now() - timedelta(days=7)) == 1
+    assert await load_file(db, old) is None and await load_file(db, new) is not None
 
 
 async def test_outbox_file_table_matches_its_migration(db: Database) -> None:
