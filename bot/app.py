@@ -23,6 +23,7 @@ from bot.delivery.notifier import OutboxNotifier
 from bot.delivery.sender import Outbox
 from bot.dispatch import CommandTable, Dispatcher
 from bot.errors import ServiceUnavailable
+from bot.files import FileDelivery, FileLinks, FileRoute
 from bot.keys import ADAPTERS, DISPATCHER, SERVICES, SETTINGS
 from bot.lifecycle import Component
 from bot.lifecycle import components as default_components
@@ -104,8 +105,10 @@ def create_app(
     # Handlers' ctx.notify(...) goes through the outbox; AdapterNotifier is what finally delivers. The sender
     # learns each platform's message size from its adapter and what a row waits for from the scheduler.
     delivery = AdapterNotifier(adapters, metrics)
+    links = FileLinks.from_settings(settings, clock)  # a file message gets its bytes and a signed link last
     config = OutboxConfig(text_bytes=text_limits(adapters))
-    outbox = Outbox(db, clock, delivery.deliver, channels=tuple(adapters), tz=settings.tz, config=config,
+    deliver = FileDelivery(delivery.deliver, db, links).deliver
+    outbox = Outbox(db, clock, deliver, channels=tuple(adapters), tz=settings.tz, config=config,
                     checks=TimelineChecks(settings.tz, timeline))  # fmt: skip
     notifier = OutboxNotifier(outbox)
     group_mask = GroupMask(db, clock, settings.tz)
@@ -126,6 +129,7 @@ def create_app(
     app.router.add_get("/", _index)
     for adapter in adapters.values():
         adapter.add_routes(app)
+    FileRoute(db, links).add_routes(app)
     board_secret = settings.board_token.get_secret_value()
     if console or board_secret:
         Board(db, settings, clock, secret=board_secret, timeline=services.timeline, console=console).add_routes(app)

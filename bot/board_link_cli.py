@@ -53,6 +53,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{name} 已停用，或不是考务办公室、督导或管理员，不能打开看板。", file=sys.stderr)
         return 2
     until = expiry(settings.make_clock().now(), args.hours)
-    print(board_link(base_url_of(settings.board_url, settings.host, settings.port), sign(secret, staff_id, until)))
+    print(board_link(base_url_of(settings.public_url, settings.host, settings.port), sign(secret, staff_id, until)))
     print(f"{name} 的看板链接，{until.astimezone(settings.tz):%Y-%m-%d %H:%M} 前有效。", file=sys.stderr)
     return 0

@@ -19,6 +19,7 @@ class TextFormat(enum.StrEnum):
 
     TEXT = "text"
     MARKDOWN = "markdown"
+    FILE = "file"  # the text is a file reference (see :func:`file_message`); sent alone and whole
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,16 @@ Target = PersonTarget | GroupTarget
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A stored file on its way out: its name and bytes, and a signed download link for where files cannot go."""
+
+    name: str
+    data: bytes
+    link: str  # signed, expiring download URL (group robots, the console, files past the platform's limit)
+    link_expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class OutgoingMessage:
     """A message the bot sends on its own initiative (reminders, alerts, delayed replies)."""
 
@@ -83,6 +94,25 @@ class OutgoingMessage:
     mentions: tuple[str, ...] = ()
     key: str | None = None  # idempotency key of the outbox row, if any
     extra: dict[str, str] = field(default_factory=dict)
+    attachment: Attachment | None = None  # a FILE message's file, filled in just before it is sent
+
+
+FILE_REF = "file:"  # the last line of a FILE message's text: ``file:<file id>``
+
+
+def file_message(target: Target, file_id: str, name: str, *, key: str) -> OutgoingMessage:
+    """A message that sends the stored file ``file_id`` (see ``bot.store.files.store_file``) to ``target``.
+
+    Its text is ``文件：<name>`` (what the office is told should it fail) and ``file:<file id>`` on the last line;
+    the outbox sends it alone and whole, and the file's bytes are read from the database when it goes out.
+    """
+    return OutgoingMessage(target, f"文件：{name}\n{FILE_REF}{file_id}", TextFormat.FILE, key=key)
+
+
+def file_id_of(text: str) -> str | None:
+    """The file id a FILE message's text refers to (None: not a file reference)."""
+    last = text.rsplit("\n", 1)[-1].strip()
+    return last.removeprefix(FILE_REF) if last.startswith(FILE_REF) else None
 
 
 METRIC_LABEL = "metric_command"  # key in OutgoingMessage.extra: the `command` label of the messages-out metric

@@ -122,7 +122,14 @@ class Settings(BaseSettings):
         SecretStr(""),
         description="考务看板链接的签名密钥（设置后提供 /board；链接用 exambot board-link 或 /看板 生成）",
     )
-    board_url: str = Field("", description="看板链接的对外地址，例如 https://exam.example.cn（不设则用本机地址和端口）")
+    public_url: str = Field(
+        "",
+        description="本服务对外的网址（看板链接和文件下载链接用，例如 https://exam.example.org）；不设则为 http://监听地址:端口",
+    )
+    file_link_secret: SecretStr = Field(
+        SecretStr(""), description="文件下载链接的签名密钥（多实例须相同）；不设则每次启动随机生成，重启后旧链接失效"
+    )
+    file_link_hours: int = Field(24, ge=1, le=24 * 7, description="文件下载链接的有效小时数")
     escalate_to: str = Field(
         "", description="催办升级发给哪些值班的考务办公室人员（姓名或账号，逗号分隔；不设则发给全部考务办公室人员）"
     )

@@ -35,6 +35,6 @@ async def board(ctx: Context, args: str) -> Reply:
         hours = n
     assert ctx.staff is not None and ctx.staff.id is not None  # the permission requires a registered sender
     until = expiry(ctx.now, hours)
-    link = board_link(base_url_of(settings.board_url, settings.host, settings.port), sign(secret, ctx.staff.id, until))
+    link = board_link(base_url_of(settings.public_url, settings.host, settings.port), sign(secret, ctx.staff.id, until))
     until_words = f"{until.astimezone(settings.tz):%m-%d %H:%M}"
     return Reply(f"{ctx.staff.name}，您的考务看板链接（{until_words} 前有效，仅限本人使用，请勿转发）：\n{link}")

@@ -62,14 +62,16 @@ class HttpClient:
         params: dict[str, str] | None = None,
         json: Any = None,
         headers: dict[str, str] | None = None,
+        body: bytes | None = None,
     ) -> dict[str, Any]:
         """One HTTP call answered with a JSON object; any failure raises the mapped PlatformError.
 
         Connection failures and timeouts are retryable network errors; the status and body are
         judged by ``answer`` (see :class:`Answer`). Error texts never carry the URL or the body.
+        ``body`` is a raw body (a multipart upload, with its Content-Type in ``headers``) instead of ``json``.
         """
         try:
-            async with self.session.request(method, url, params=params, json=json, headers=headers) as resp:
+            async with self.session.request(method, url, params=params, json=json, data=body, headers=headers) as resp:
                 status = resp.status
                 if answer is Answer.ERRCODE and status != 200:
                     raise platform_error(self.platform, status=status)

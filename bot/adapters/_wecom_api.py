@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
 from bot.adapters._errors import is_token_error, platform_error
+from bot.adapters._files import multipart
 from bot.adapters._http import HttpClient
 from bot.adapters._text import split_utf8
 from bot.errors import PlatformError
@@ -77,20 +78,21 @@ class WeComClient(HttpClient):
         self._token = None
         self._token_expires = 0.0
 
-    async def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST ``body`` to ``/cgi-bin/<path>`` with the access token; one retry after a token error."""
-        token = await self.token()
+    async def _with_token(self, request: Callable[[str], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+        """``request(token)`` with the access token; after a token error one fresh token and one retry."""
         try:
-            return await self.request_json(
-                "POST", f"{self.api_base}/cgi-bin/{path}", params={"access_token": token}, json=body
-            )
+            return await request(await self.token())
         except PlatformError as exc:
             if not is_token_error(exc):
                 raise
         self.forget_token()
-        token = await self.token(refresh=True)
-        return await self.request_json(
-            "POST", f"{self.api_base}/cgi-bin/{path}", params={"access_token": token}, json=body
+        return await request(await self.token(refresh=True))
+
+    async def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST ``body`` to ``/cgi-bin/<path>`` with the access token; one retry after a token error."""
+        url = f"{self.api_base}/cgi-bin/{path}"
+        return await self._with_token(
+            lambda token: self.request_json("POST", url, params={"access_token": token}, json=body)
         )
 
     # -- sending -----------------------------------------------------------------------------
@@ -101,11 +103,7 @@ class WeComClient(HttpClient):
         for piece in split_utf8(text, TEXT_LIMIT):
             body: dict[str, Any] = {"touser": "|".join(user_ids), "agentid": self.agent_id, "safe": 0}
             body.update(_content(piece, markdown))
-            data = await self.call("message/send", body)
-            msgid = str(data.get("msgid") or "") or msgid
-            invalid = data.get("invaliduser")
-            if invalid and set(str(invalid).split("|")) >= set(user_ids):
-                raise PlatformError(f"{PLATFORM}: every recipient is invalid", retryable=False)
+            msgid = _msgid(await self.call("message/send", body), user_ids) or msgid
         return msgid
 
     async def send_to_chat(self, chat_id: str, text: str, *, markdown: bool = False) -> str | None:
@@ -115,6 +113,39 @@ class WeComClient(HttpClient):
             body.update(_content(piece, markdown))
             await self.call("appchat/send", body)
         return None
+
+    async def upload_file(self, name: str, data: bytes) -> str:
+        """Upload a file (``media/upload?type=file``, multipart field ``media``); returns its media_id (3 days).
+
+        The name goes in raw UTF-8 (see :mod:`bot.adapters._files`): WeCom shows the recipient this name.
+        """
+        body, content_type = multipart("media", name, data)
+        url = f"{self.api_base}/cgi-bin/media/upload"
+        answer = await self._with_token(
+            lambda token: self.request_json(
+                "POST",
+                url,
+                params={"access_token": token, "type": "file"},
+                body=body,
+                headers={"Content-Type": content_type},
+            )
+        )
+        media_id = answer.get("media_id")
+        if not isinstance(media_id, str) or not media_id:
+            raise platform_error(PLATFORM, message="media/upload answered without media_id")
+        return media_id
+
+    async def send_file_to_users(self, user_ids: Sequence[str], media_id: str) -> str | None:
+        """A file message to people (``message/send`` with ``msgtype: file``); returns the msgid."""
+        body = {"touser": "|".join(user_ids), "agentid": self.agent_id, "msgtype": "file",
+                "file": {"media_id": media_id}, "safe": 0}  # fmt: skip
+        return _msgid(await self.call("message/send", body), user_ids)
+
+    async def send_file_to_chat(self, chat_id: str, media_id: str) -> None:
+        """A file message to a group chat the app created (``appchat/send`` with ``msgtype: file``)."""
+        await self.call(
+            "appchat/send", {"chatid": chat_id, "msgtype": "file", "file": {"media_id": media_id}, "safe": 0}
+        )
 
     async def send_webhook(
         self, webhook: str, text: str, *, markdown: bool = False, mentions: Sequence[str] = ()
@@ -148,3 +179,11 @@ def _content(text: str, markdown: bool) -> dict[str, Any]:
     if markdown:
         return {"msgtype": "markdown", "markdown": {"content": text}}
     return {"msgtype": "text", "text": {"content": text}}
+
+
+def _msgid(answer: dict[str, Any], user_ids: Sequence[str]) -> str | None:
+    """The msgid of a ``message/send`` answer; a non-retryable error when every recipient was refused."""
+    invalid = answer.get("invaliduser")
+    if invalid and set(str(invalid).split("|")) >= set(user_ids):
+        raise PlatformError(f"{PLATFORM}: every recipient is invalid", retryable=False)
+    return str(answer.get("msgid") or "") or None

@@ -27,6 +27,7 @@ class Capabilities:
     markdown: bool = False
     mentions: bool = False
     max_text_bytes: int = 2048
+    files: bool = False  # a file reaches a person as a file (else, and on group robots, as a signed link)
 
 
 class Adapter(abc.ABC):

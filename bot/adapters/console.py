@@ -23,6 +23,7 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import col, select
 
+from bot.adapters._files import link_text
 from bot.adapters._text import incoming_message
 from bot.adapters.base import Adapter, Capabilities
 from bot.clock import Clock
@@ -51,7 +52,7 @@ class ConsoleAdapter(Adapter):
     """Serves ``/console`` and stores what the bot says there."""
 
     name = CHANNEL
-    capabilities = Capabilities(markdown=True, mentions=True, max_text_bytes=1 << 16)
+    capabilities = Capabilities(markdown=True, mentions=True, max_text_bytes=1 << 16, files=True)
 
     def __init__(self, db: Database, clock: Clock) -> None:
         super().__init__()
@@ -79,9 +80,13 @@ class ConsoleAdapter(Adapter):
         else:
             return None
         text = message.text
+        markdown = message.format is TextFormat.MARKDOWN
+        if message.format is TextFormat.FILE and message.attachment is not None:
+            # the demo has no file transfer: the file shows as its signed download link (the page makes it a link)
+            text = link_text(message.attachment)
         if message.mentions:
             text = " ".join(f"@{m}" for m in message.mentions) + "\n" + text
-        row_id = await self.record(chat, "out", "考务助手", text, message.format is TextFormat.MARKDOWN)
+        row_id = await self.record(chat, "out", "考务助手", text, markdown)
         return str(row_id)
 
     def add_routes(self, app: web.Application) -> None:

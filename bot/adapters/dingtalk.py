@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ import structlog
 from aiohttp import web
 
 from bot.adapters._dingtalk_api import DingTalkClient, robot_body, verify_sign
+from bot.adapters._files import link_text, uploadable
 from bot.adapters._flow import InboundFlow, Late, Outcome, service_unavailable
 from bot.adapters._text import incoming_message
 from bot.adapters.base import Adapter, Capabilities
@@ -142,7 +143,7 @@ class DingTalkAdapter(Adapter):
     """The DingTalk channel."""
 
     name = CHANNEL
-    capabilities = Capabilities(markdown=True, mentions=True, max_text_bytes=5000)
+    capabilities = Capabilities(markdown=True, mentions=True, max_text_bytes=5000, files=True)
 
     def __init__(
         self,
@@ -377,6 +378,8 @@ class DingTalkAdapter(Adapter):
 
     async def send(self, message: OutgoingMessage) -> str | None:
         """Deliver to a person or a group (OpenAPI robot), or a custom group robot webhook (加签)."""
+        if message.format is TextFormat.FILE:
+            return await self._send_file(message)
         target = message.target
         markdown = message.format is TextFormat.MARKDOWN
         if isinstance(target, PersonTarget):
@@ -393,6 +396,23 @@ class DingTalkAdapter(Adapter):
         if message.mentions:
             text = " ".join(f"@{m}" for m in message.mentions) + "\n" + text
         return await self.client.send_to_group(conversation, text, markdown=markdown)
+
+    async def _send_file(self, message: OutgoingMessage) -> str | None:
+        """Upload and send the file to a person or a group (sampleFile); a custom robot (no files) gets the link."""
+        file = message.attachment
+        if file is None:
+            raise PlatformError("dingtalk: file message without its file", retryable=False)
+        target = message.target
+        if (isinstance(target, GroupTarget) and target.webhook) or not uploadable(file):
+            return await self.send(replace(message, text=link_text(file), format=TextFormat.TEXT, attachment=None))
+        if isinstance(target, PersonTarget):
+            media = await self.client.upload_file(file.name, file.data)
+            return await self.client.send_file_to_users([target.user_id], media, file.name)
+        conversation = target.chat_id.removeprefix(f"{CHANNEL}:")
+        if not conversation:
+            raise PlatformError("dingtalk: group target has neither chat id nor robot webhook", retryable=False)
+        media = await self.client.upload_file(file.name, file.data)
+        return await self.client.send_file_to_group(conversation, media, file.name)
 
 
 def _quiet_logger() -> Any:

@@ -21,7 +21,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from xml.etree.ElementTree import Element
 
@@ -34,6 +34,7 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
+from bot.adapters._files import link_text, uploadable
 from bot.adapters._flow import InboundFlow, Outcome, service_unavailable
 from bot.adapters._text import cdata, incoming_message, xml_legal
 from bot.adapters._wecom_api import TEXT_LIMIT, WeComClient
@@ -116,7 +117,7 @@ class WeComAdapter(Adapter):
     """The WeCom channel."""
 
     name = CHANNEL
-    capabilities = Capabilities(markdown=True, mentions=True, max_text_bytes=TEXT_LIMIT)
+    capabilities = Capabilities(markdown=True, mentions=True, max_text_bytes=TEXT_LIMIT, files=True)
 
     def __init__(
         self,
@@ -320,6 +321,8 @@ class WeComAdapter(Adapter):
 
     async def send(self, message: OutgoingMessage) -> str | None:
         """Deliver to a person (message/send), an app group chat (appchat/send) or a group robot."""
+        if message.format is TextFormat.FILE:
+            return await self._send_file(message)
         target = message.target
         markdown = message.format is TextFormat.MARKDOWN
         if isinstance(target, PersonTarget):
@@ -332,6 +335,24 @@ class WeComAdapter(Adapter):
         if not chat:
             raise PlatformError("wecom: group target has neither chat id nor robot webhook", retryable=False)
         return await self.client.send_to_chat(chat, message.text, markdown=markdown)
+
+    async def _send_file(self, message: OutgoingMessage) -> str | None:
+        """Upload and send the file to a person or an app group chat; a group robot (no files) gets the link."""
+        file = message.attachment
+        if file is None:
+            raise PlatformError("wecom: file message without its file", retryable=False)
+        target = message.target
+        if (isinstance(target, GroupTarget) and target.webhook) or not uploadable(file):
+            return await self.send(replace(message, text=link_text(file), format=TextFormat.TEXT, attachment=None))
+        if isinstance(target, PersonTarget):
+            return await self.client.send_file_to_users(
+                [target.user_id], await self.client.upload_file(file.name, file.data)
+            )
+        chat = target.chat_id.removeprefix(f"{CHANNEL}:")
+        if not chat:
+            raise PlatformError("wecom: group target has neither chat id nor robot webhook", retryable=False)
+        await self.client.send_file_to_chat(chat, await self.client.upload_file(file.name, file.data))
+        return None
 
 
 def reply_target(msg: IncomingMessage) -> PersonTarget | GroupTarget:

@@ -10,7 +10,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
@@ -389,3 +389,24 @@ class DialogState(SQLModel, table=True):
     step: int = 0
     answers: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Files the bot sends (bot/store/files.py): kept in the database so a retry after a crash still has the bytes
+
+
+class OutboxFile(SQLModel, table=True):
+    """One file to send (an exported workbook): its name and bytes, under an unguessable id.
+
+    An outbox row of format ``file`` refers to it by ``file_id``; the signed download link names it too.
+    """
+
+    __tablename__ = "outbox_file"
+    __table_args__ = (UniqueConstraint("file_id", name="uq_outbox_file_file_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    file_id: str = Field(max_length=64)
+    name: str = Field(max_length=255)
+    size: int
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))

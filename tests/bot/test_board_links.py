@@ -36,7 +36,7 @@ async def test_board_command_gives_a_working_link_in_private_only(
     make_settings: Callable[..., Settings], clock: ManualClock
 ) -> None:
     """/看板 in a private chat gives office and supervisors a link for them; not in a group, not to invigilators."""
-    settings = make_settings(board_token="s3", board_url="https://exam.example.cn/")
+    settings = make_settings(board_token="s3", public_url="https://exam.example.cn/")
     async with demo_app(settings, clock) as chat:
         reply = await chat.say("钱进", "/看板 8") or ""
         assert "钱进，您的考务看板链接" in reply and "https://exam.example.cn/board?k=" in reply

@@ -3,7 +3,9 @@
 :class:`FakeDingTalk` is an aiohttp server on 127.0.0.1 port 0. New API (``/v1.0/...``): the
 ``x-acs-dingtalk-access-token`` header, HTTP error statuses with ``{"code", "message"}``. Old API
 and robot webhooks (``/robot/send``, ``/robot/sendBySession``): ``{"errcode", "errmsg"}``, 加签
-checked exactly as DingTalk documents (``310000 sign not match`` / ``invalid timestamp``).
+checked exactly as DingTalk documents (``310000 sign not match`` / ``invalid timestamp``). Old API
+``/media/upload?access_token=`` takes a multipart form (``type=file`` and the ``media`` file) and answers a
+``media_id`` that ``sampleFile`` robot messages must name.
 Deliveries go to a ledger; failures are switchable (HTTP 500, a hang, throttling, 130101, token
 expiry). The Stream gateway (``/v1.0/gateway/connections/open`` + a websocket) pushes CALLBACK frames
 and records the ACKs.
@@ -27,6 +29,7 @@ from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 
 from bot.adapters._dingtalk_api import sign
+from tests.fakes.multipart import BadForm, parse_form
 
 FAILURE_MODES = ("http500", "timeout", "throttle", "130101", "token_expired")
 
@@ -38,6 +41,18 @@ class Delivery:
     api: str  # "oToMessages/batchSend" | "groupMessages/send" | "robot/send" | "sendBySession"
     body: dict[str, Any]
     query: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Upload:
+    """One file the fake accepted on media/upload."""
+
+    media_id: str
+    filename: str  # as the Content-Disposition header carried it
+    data: bytes
+
+
+FILE_TYPES = ("doc", "docx", "xls", "xlsx", "ppt", "pptx", "zip", "pdf", "rar")  # "file" uploads, per the doc
 
 
 @dataclass
@@ -54,6 +69,8 @@ class FakeDingTalk:
     deliveries: list[Delivery] = field(default_factory=list)
     token_calls: int = 0
     send_calls: int = 0
+    uploads: dict[str, Upload] = field(default_factory=dict)
+    upload_calls: int = 0
     stream_frames: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     stream_acks: list[dict[str, Any]] = field(default_factory=list)
     stream_opens: list[dict[str, Any]] = field(default_factory=list)
@@ -87,6 +104,7 @@ class FakeDingTalk:
         app.router.add_post("/v1.0/robot/oToMessages/batchSend", self._batch_send)
         app.router.add_post("/v1.0/robot/groupMessages/send", self._group_send)
         app.router.add_post("/robot/send", self._robot_send)
+        app.router.add_post("/media/upload", self._media_upload)
         app.router.add_post("/robot/sendBySession", self._send_by_session)
         app.router.add_post("/v1.0/gateway/connections/open", self._open_connection)
         app.router.add_get("/ws", self._ws)
@@ -147,12 +165,17 @@ class FakeDingTalk:
         body = await request.json()
         if body.get("robotCode") != self.robot_code:
             return self._api_error(400, "resource.not.found", "robot 不存在")
-        if body.get("msgKey") not in ("sampleText", "sampleMarkdown"):
+        if body.get("msgKey") not in ("sampleText", "sampleMarkdown", "sampleFile"):
             return self._api_error(400, "invalidParameter.msgKey", "msgKey 无效")
         try:
-            json.loads(body.get("msgParam", ""))
+            param = json.loads(body.get("msgParam", ""))
         except ValueError:
             return self._api_error(400, "invalidParameter.msgParam", "msgParam 不是 JSON")
+        if body["msgKey"] == "sampleFile":
+            if not isinstance(param, dict) or param.get("mediaId") not in self.uploads:
+                return self._api_error(400, "invalidParameter.mediaId", "mediaId 无效")
+            if not param.get("fileName") or not param.get("fileType"):
+                return self._api_error(400, "invalidParameter.msgParam", "缺少 fileName 或 fileType")
         return dict(body)
 
     async def _batch_send(self, request: web.Request) -> web.Response:
@@ -178,6 +201,42 @@ class FakeDingTalk:
             return self._api_error(400, "invalidParameter.openConversationId", "openConversationId 为空")
         self.deliveries.append(Delivery("groupMessages/send", body))
         return web.json_response({"processQueryKey": f"pqk-{len(self.deliveries)}"})
+
+    # -- old API: media upload --------------------------------------------------------------
+
+    async def _media_upload(self, request: web.Request) -> web.Response:
+        self.upload_calls += 1
+        if request.query.get("access_token", "") not in self._valid:
+            return self._robot_error(40014, "不合法的access_token")
+        bad = await self._failure()
+        if bad is not None:
+            return bad
+        try:
+            parts = parse_form(request.headers.get("Content-Type", ""), await request.read())
+        except BadForm:
+            return self._robot_error(40003, "参数错误")
+        fields = {p.name: p for p in parts}
+        media = fields.get("media")
+        if "type" not in fields or fields["type"].data != b"file" or media is None or "filename" not in media.params:
+            return self._robot_error(40003, "缺少参数 type 或 media")
+        name = media.params["filename"]
+        if name.rpartition(".")[2].lower() not in FILE_TYPES:
+            return self._robot_error(40005, "不支持的文件格式")
+        if not 0 < len(media.data) <= 20 * 1024 * 1024:
+            return self._robot_error(40006, "不合法的文件大小")
+        media_id = f"@lA{secrets.token_hex(12)}"
+        self.uploads[media_id] = Upload(media_id, name, media.data)
+        return web.json_response({"errcode": 0, "errmsg": "ok", "type": "file", "media_id": media_id,
+                                  "created_at": self.now_ms()})  # fmt: skip
+
+    def files_sent(self) -> list[tuple[str, dict[str, Any], Upload]]:
+        """(api, msgParam, the uploaded file) of every sampleFile message delivered, in order."""
+        out = []
+        for d in self.deliveries:
+            if d.body.get("msgKey") == "sampleFile":
+                param = json.loads(d.body["msgParam"])
+                out.append((d.api, param, self.uploads[param["mediaId"]]))
+        return out
 
     # -- robot webhooks ----------------------------------------------------------------------
 

@@ -1,9 +1,10 @@
 """A fake WeCom: the server API the bot calls, and the platform side of the encrypted callback.
 
 :class:`FakeWeCom` is an aiohttp server on 127.0.0.1 port 0 speaking the real wire format of
-``/cgi-bin/gettoken``, ``/cgi-bin/message/send``, ``/cgi-bin/appchat/send`` and
-``/cgi-bin/webhook/send?key=``: errcode/errmsg JSON, access tokens that can expire, a ledger of
-what was delivered, and switchable failures (HTTP 500, a hang past the client's timeout, errcodes
+``/cgi-bin/gettoken``, ``/cgi-bin/message/send``, ``/cgi-bin/appchat/send``, ``/cgi-bin/webhook/send?key=``
+and ``/cgi-bin/media/upload?type=file`` (a multipart form read byte by byte, the file name kept exactly as its
+header carried it; ``filename*=`` refused as WeCom does): errcode/errmsg JSON, access tokens that can expire,
+a ledger of what was delivered, and switchable failures (HTTP 500, a hang past the client's timeout, errcodes
 45009 / 42001 / 40014 / -1).
 
 :class:`WeComPlatform` plays WeCom's side of the callback with wechatpy: it signs and encrypts a
@@ -27,8 +28,9 @@ from aiohttp.test_utils import TestServer
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 
 from bot.adapters.wecom import signature
+from tests.fakes.multipart import BadForm, parse_form
 
-FAILURE_MODES = ("http500", "timeout", "45009", "42001", "40014", "-1", "60020")
+FAILURE_MODES = ("http500", "timeout", "45009", "42001", "40014", "-1", "60020", "pass")  # "pass": this call works
 
 
 @dataclass
@@ -38,6 +40,16 @@ class Delivery:
     api: str  # "message/send" | "appchat/send" | "webhook/send"
     body: dict[str, Any]
     key: str | None = None  # robot webhook key
+
+
+@dataclass
+class Upload:
+    """One file the fake accepted on media/upload."""
+
+    media_id: str
+    filename: str  # as the Content-Disposition header carried it (a percent-encoded name stays encoded)
+    data: bytes
+    disposition: str
 
 
 @dataclass
@@ -52,6 +64,8 @@ class FakeWeCom:
     deliveries: list[Delivery] = field(default_factory=list)
     gettoken_calls: int = 0
     send_calls: int = 0
+    uploads: dict[str, Upload] = field(default_factory=dict)
+    upload_calls: int = 0
     _valid: set[str] = field(default_factory=set)
     _expired: set[str] = field(default_factory=set)
     _failures: list[str] = field(default_factory=list)
@@ -84,6 +98,7 @@ class FakeWeCom:
         app.router.add_post("/cgi-bin/message/send", self._message_send)
         app.router.add_post("/cgi-bin/appchat/send", self._appchat_send)
         app.router.add_post("/cgi-bin/webhook/send", self._webhook_send)
+        app.router.add_post("/cgi-bin/media/upload", self._media_upload)
         self._server = TestServer(app, host="127.0.0.1", port=0)
         await self._server.start_server()
         return self.url
@@ -116,7 +131,7 @@ class FakeWeCom:
 
     async def _failure(self) -> web.Response | None:
         mode = self._failures.pop(0) if self._failures else self.always
-        if mode is None:
+        if mode is None or mode == "pass":
             return None
         if mode == "http500":
             return web.Response(status=500, text="internal error")
@@ -154,9 +169,11 @@ class FakeWeCom:
             return self._err(47001, "data format error")
         return body
 
-    @staticmethod
-    def _content_error(body: dict[str, Any], limit: int) -> web.Response | None:
+    def _content_error(self, body: dict[str, Any], limit: int, *, files: bool = True) -> web.Response | None:
         kind = body.get("msgtype")
+        if kind == "file" and files:
+            media_id = (body.get("file") or {}).get("media_id")
+            return None if media_id in self.uploads else self._err(40007, "invalid media_id")
         if kind not in ("text", "markdown"):
             return FakeWeCom._err(40008, "invalid message type")
         content = body.get(kind, {}).get("content", "")
@@ -212,11 +229,39 @@ class FakeWeCom:
         body = await self._json(request)
         if isinstance(body, web.Response):
             return body
-        bad = self._content_error(body, 4096 if body.get("msgtype") == "markdown" else 2048)
+        bad = self._content_error(body, 4096 if body.get("msgtype") == "markdown" else 2048, files=False)
         if bad is not None:
             return bad
         self.deliveries.append(Delivery("webhook/send", body, key=key))
         return self._err(0, "ok")
+
+    async def _media_upload(self, request: web.Request) -> web.Response:
+        """media/upload: the ``media`` part of a multipart form, its name read from the raw header."""
+        self.upload_calls += 1
+        bad = self._check_token(request) or await self._failure()
+        if bad is not None:
+            return bad
+        if request.query.get("type") not in ("file", "image", "voice", "video"):
+            return self._err(40004, "invalid media type")
+        try:
+            parts = parse_form(request.headers.get("Content-Type", ""), await request.read())
+        except BadForm:
+            return self._err(44001, "empty media data")
+        media = next((p for p in parts if p.name == "media"), None)
+        if media is None or "filename*" in media.params or "filename" not in media.params:
+            return self._err(44001, "empty media data")  # WeCom refuses the RFC 2231 filename*= form
+        if not 5 < len(media.data) <= 20 * 1024 * 1024:
+            return self._err(40006, "invalid media size")
+        media_id = f"3{secrets.token_hex(16)}"
+        self.uploads[media_id] = Upload(media_id, media.params["filename"], media.data,
+                                        media.headers.get("content-disposition", ""))  # fmt: skip
+        return web.json_response({"errcode": 0, "errmsg": "ok", "type": "file", "media_id": media_id,
+                                  "created_at": str(int(time.time()))})  # fmt: skip
+
+    def files_sent(self) -> list[tuple[str, Upload]]:
+        """(api, the uploaded file) of every file message delivered, in order."""
+        return [(d.api, self.uploads[d.body["file"]["media_id"]]) for d in self.deliveries
+                if d.body.get("msgtype") == "file"]  # fmt: skip
 
 
 def _cdata_safe(text: str) -> str:
