@@ -42,14 +42,55 @@ def build_csv(records: DayRecords) -> bytes:
         for v in r.violations:
             w.writerow(
                 safe_row(
-                    ["违纪", day, r.session_code, r.room, v.ticket, v.name, v.seat, v.number, v.time, v.type]
-                    + [v.action, v.note, v.reporter, v.confirmation, v.ruling, v.backfill]
+                    [
+                        "违纪",
+                        day,
+                        r.session_code,
+                        r.room,
+                        v.ticket,
+                        v.name,
+                        v.seat,
+                        v.number,
+                        v.time,
+                        v.type,
+                        v.action,
+                        v.note,
+                        v.reporter,
+                        v.confirmation,
+                        v.ruling,
+                        v.backfill,
+                    ]
                 )
             )
     for r in records.rooms:
         for a in r.absentees:
-            w.writerow(safe_row(["缺考", day, r.session_code, r.room, a.ticket, a.name, a.seat] + [""] * 8 + [r.absent_backfill]))
+            w.writerow(
+                safe_row(
+                    ["缺考", day, r.session_code, r.room, a.ticket, a.name, a.seat] + [""] * 8 + [r.absent_backfill]
+                )
+            )
         if r.unnamed_absent:
             note = f"按人数上报 {r.unnamed_absent} 人，未列准考证号"
-            w.writerow(safe_row(["缺考", day, r.session_code, r.room, "", "", "", "", "", "", "", note, "", "", ""] + [r.absent_backfill]))
+            w.writerow(
+                safe_row(
+                    [
+                        "缺考",
+                        day,
+                        r.session_code,
+                        r.room,
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        note,
+                        "",
+                        "",
+                        "",
+                        r.absent_backfill,
+                    ]
+                )
+            )
     return ("\ufeff" + buf.getvalue()).encode("utf-8")

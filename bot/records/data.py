@@ -315,7 +315,9 @@ def _violations(
         seat = str(r.payload.get("seat") or seat)
         confirmed = confirms.get(root, [])
         if confirmed:
-            confirmation = "；".join(f"{names.get(c.staff_id or 0, '')} {c.created_at.astimezone(tz):%H:%M}" for c in confirmed)
+            confirmation = "；".join(
+                f"{names.get(c.staff_id or 0, '')} {c.created_at.astimezone(tz):%H:%M}" for c in confirmed
+            )
         else:
             confirmation = "待确认" if p.serious else "不需要"
         ruling = "未认定"

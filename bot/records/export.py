@@ -30,7 +30,14 @@ async def read_records(db: Database, day: date, tz: ZoneInfo, *, session_code: s
 
 
 async def _audit(
-    db: Database, records: DayRecords, name: str, fmt: str, *, session_code: str | None, actor: str, now: datetime | None
+    db: Database,
+    records: DayRecords,
+    name: str,
+    fmt: str,
+    *,
+    session_code: str | None,
+    actor: str,
+    now: datetime | None,
 ) -> None:
     detail = {
         "day": records.day.isoformat(),

@@ -175,20 +175,42 @@ def write_room(ws: Worksheet, rec: RoomRecord) -> None:
     _boxed(
         ws,
         3,
-        [("日期", 1, h), (f"{rec.day:%Y-%m-%d}", 2, ""), ("时间", 1, h), (f"{rec.starts:%H:%M}-{rec.ends:%H:%M}", 2, "")]
-        + [("场次", 1, h), (rec.session_code, 1, ""), ("类别", 1, h), (rec.kind, 1, "")],
+        [
+            ("日期", 1, h),
+            (f"{rec.day:%Y-%m-%d}", 2, ""),
+            ("时间", 1, h),
+            (f"{rec.starts:%H:%M}-{rec.ends:%H:%M}", 2, ""),
+            ("场次", 1, h),
+            (rec.session_code, 1, ""),
+            ("类别", 1, h),
+            (rec.kind, 1, ""),
+        ],
     )
     _boxed(
         ws,
         4,
-        [("职业（工种）", 1, h), (rec.occupation, 3, ""), ("等级", 1, h), (rec.level, 2, "")]
-        + [("考场号", 1, h), (rec.room, 2, "")],
+        [
+            ("职业（工种）", 1, h),
+            (rec.occupation, 3, ""),
+            ("等级", 1, h),
+            (rec.level, 2, ""),
+            ("考场号", 1, h),
+            (rec.room, 2, ""),
+        ],
     )
     _boxed(
         ws,
         5,
-        [("地点", 1, h), (rec.location, 3, ""), ("应考", 1, h), (rec.expected, 1, ""), ("实考", 1, h)]
-        + [(rec.present, 1, ""), ("缺考", 1, h), (rec.absent_count, 1, "")],
+        [
+            ("地点", 1, h),
+            (rec.location, 3, ""),
+            ("应考", 1, h),
+            (rec.expected, 1, ""),
+            ("实考", 1, h),
+            (rec.present, 1, ""),
+            ("缺考", 1, h),
+            (rec.absent_count, 1, ""),
+        ],
     )
     state = rec.absent_state + (f"；{rec.absent_backfill}" if rec.absent_backfill else "")
     _boxed(ws, 6, [("缺考上报", 1, h), (state, FORM_COLS - 1, "")])
@@ -224,8 +246,15 @@ def write_room(ws: Worksheet, rec: RoomRecord) -> None:
     _boxed(
         ws,
         row,
-        [("试卷领取", 2, h), ("试卷回收", 1, h), ("答题卡", 1, h), ("空白", 1, h), ("损坏", 1, h), ("实考", 1, h)]
-        + [("核对结果", 3, h)],
+        [
+            ("试卷领取", 2, h),
+            ("试卷回收", 1, h),
+            ("答题卡", 1, h),
+            ("空白", 1, h),
+            ("损坏", 1, h),
+            ("实考", 1, h),
+            ("核对结果", 3, h),
+        ],
     )
     row += 1
     p = rec.papers
@@ -235,8 +264,15 @@ def write_room(ws: Worksheet, rec: RoomRecord) -> None:
     _boxed(
         ws,
         row,
-        [(cells[0], 2, ""), (cells[1], 1, ""), (cells[2], 1, ""), (cells[3], 1, ""), (cells[4], 1, "")]
-        + [(rec.present, 1, ""), (p.status, 3, "")],
+        [
+            (cells[0], 2, ""),
+            (cells[1], 1, ""),
+            (cells[2], 1, ""),
+            (cells[3], 1, ""),
+            (cells[4], 1, ""),
+            (rec.present, 1, ""),
+            (p.status, 3, ""),
+        ],
     )
     row += 1
     extra = "；".join(x for x in (p.recount, p.backfill) if x)
@@ -277,7 +313,9 @@ def _table_sheet(ws: Worksheet, title: str, head: Sequence[str], rows: list[Sequ
     put_row(ws, 2, head, style="head")
     for i, values in enumerate(rows, start=3):
         put_row(ws, i, values, style="box")
-    _widths(ws, [max(8, min(30, 2 * max(len(str(v)) for v in (h, *(r[j] for r in rows))) + 2)) for j, h in enumerate(head)])
+    _widths(
+        ws, [max(8, min(30, 2 * max(len(str(v)) for v in (h, *(r[j] for r in rows))) + 2)) for j, h in enumerate(head)]
+    )
     ws.freeze_panes = "A3"
     _print_setup(ws, last_row=len(rows) + 2, last_col=len(head), title_rows="1:2", landscape=True)
 
@@ -323,8 +361,22 @@ def summary_rows(records: DayRecords) -> list[list[Any]]:
 def violation_rows(records: DayRecords) -> list[list[Any]]:
     """The 违纪 rows, one per violation in force."""
     return [
-        [r.session_code, r.room, v.number, v.time, v.ticket, v.name, v.seat, v.type, v.action, v.note, v.reporter]
-        + [v.confirmation, v.ruling, v.backfill]
+        [
+            r.session_code,
+            r.room,
+            v.number,
+            v.time,
+            v.ticket,
+            v.name,
+            v.seat,
+            v.type,
+            v.action,
+            v.note,
+            v.reporter,
+            v.confirmation,
+            v.ruling,
+            v.backfill,
+        ]
         for r in records.rooms
         for v in r.violations
     ]
