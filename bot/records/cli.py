@@ -8,7 +8,7 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlmodel import col, select
 
 from bot.records.export import day_csv, day_workbook
 from bot.settings import Settings
@@ -111,8 +111,8 @@ async def _export(
         await upgrade(db)
         if day is None and code is not None:
             async with db.read() as s:
-                et = ExamSession.__table__  # type: ignore[attr-defined]
-                days = sorted(set((await s.execute(select(et.c.day).where(et.c.code == code))).scalars()))
+                found = await s.exec(select(ExamSession.day).where(col(ExamSession.code) == code))
+                days = sorted(set(found.all()))
             if not days:
                 return f"没有找到场次“{code}”。", None, 1
             if len(days) > 1:
