@@ -75,12 +75,12 @@ async def seed(db: Database, rooms: int) -> None:
                     tickets.append(f"2026{ticket:06d}")
                     s.add(Candidate(room_id=rid, ticket_no=tickets[-1], name=f"考生{ticket}", seat=f"{seat:02d}"))
                 chief = staff[(n * 3) % len(staff)].id
-                t = starts + timedelta(minutes=35)
+                sid = sess.id or 0
 
-                def report(kind_: str, payload: dict[str, object], who: int | None = chief) -> Report:
-                    row = Report(
-                        kind=kind_, room_id=rid, session_id=sess.id, staff_id=who, payload=payload, created_at=t
-                    )
+                def report(
+                    kind_: str, payload: dict[str, object], who: int | None = chief, rid: int = rid, sid: int = sid
+                ) -> Report:
+                    row = Report(kind=kind_, room_id=rid, session_id=sid, staff_id=who, payload=payload, created_at=at)
                     s.add(row)
                     return row
 
@@ -137,9 +137,8 @@ async def run(url: str, rooms: int, repeat: int) -> None:
     base = min(baseline(len(wb.sheetnames), cells) for _ in range(repeat))
     total = min(totals)
     print(f"python {platform.python_version()}, {'SQLite' if url.startswith('sqlite') else 'PostgreSQL'}")
-    print(
-        f"rooms: {len(records.rooms)}, sheets: {len(wb.sheetnames)}, non-empty cells: {cells}, size: {len(data) / 1024:.0f} KB"
-    )
+    size = f"{len(data) / 1024:.0f} KB"
+    print(f"rooms: {len(records.rooms)}, sheets: {len(wb.sheetnames)}, non-empty cells: {cells}, size: {size}")
     print(f"read the day:            {min(reads):6.2f} s")
     print(f"write the workbook:      {min(writes):6.2f} s")
     print(f"day_workbook (total):    {total:6.2f} s   goal < 5 s: {'ok' if total < 5 else 'MISSED'}")
