@@ -129,7 +129,7 @@ async def _export(
         now = settings.make_clock().now()
         records_name, data = await make(db, day, tz, session_code=code, actor="cli", now=now)
         kind = "CSV（违纪、缺考）" if csv else "考场情况记录表"
-        return f"已导出 {day:%Y-%m-%d}{' ' + code if code else ''} 的{kind}，{rooms} 个考场（{records_name}）", data, 0
+        return f"已导出 {day:%Y-%m-%d}{' ' + code if code else ''} 的{kind}（{rooms} 个考场，{records_name}）", data, 0
     finally:
         await db.dispose()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,8 @@ from openpyxl import load_workbook
 from bot.cli import main
 from bot.clock import ManualClock
 from bot.settings import Settings
+from bot.store.engine import Database
+from bot.store.tables import ExamSession, SessionKind
 from tests.conftest import demo_app
 from tests.handlers.conftest import Day
 from tests.records.conftest import FORMULA_INCIDENT, FORMULA_NOTE, record_day
@@ -40,7 +42,8 @@ def test_export_xlsx(recorded: Path, capsys: pytest.CaptureFixture[str]) -> None
     out = recorded / "记录表.xlsx"
     assert main(["export", "2026-12-05", "--out", str(out)]) == 0
     said = capsys.readouterr().out
-    assert "已导出 2026-12-05 的考场情况记录表，4 个考场" in said and str(out) in said
+    assert "已导出 2026-12-05 的考场情况记录表（4 个考场，考场情况记录表_2026-12-05.xlsx）：" in said
+    assert said.strip().endswith(str(out))
     wb = load_workbook(out)
     assert len(wb.sheetnames) == 7
 
@@ -49,7 +52,7 @@ def test_export_session_code_alone_finds_its_day(recorded: Path, capsys: pytest.
     """A session code without a date exports that session of the day it is on."""
     out = recorded / "第1场.xlsx"
     assert main(["export", "演示第1场", "--out", str(out)]) == 0
-    assert "2 个考场" in capsys.readouterr().out
+    assert "（2 个考场，" in capsys.readouterr().out
     assert load_workbook(out).sheetnames[3:] == ["演示第1场-第1考场", "演示第1场-第2考场"]
 
 
@@ -111,3 +114,33 @@ def test_export_is_listed_in_help(capsys: pytest.CaptureFixture[str]) -> None:
         main(["export", "--help"])
     text = capsys.readouterr().out
     assert "第一列“类别”为 违纪 或 缺考" in text and "退出码：0 已导出；1 没有找到场次；2 参数或文件错误" in text
+
+
+def test_a_session_code_on_several_days_needs_the_date(recorded: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A code used on two days is refused (2) naming both days; with the date it exports that day's session."""
+
+    async def another_day() -> None:
+        db = Database(f"sqlite:///{recorded / 'day.db'}")
+        try:
+            async with db.session() as s:
+                starts = datetime(2026, 12, 6, 1, 0, tzinfo=UTC)
+                s.add(
+                    ExamSession(
+                        code="演示第1场",
+                        occupation="电工",
+                        kind=SessionKind.THEORY,
+                        day=date(2026, 12, 6),
+                        starts_at=starts,
+                        ends_at=starts + timedelta(hours=1),
+                    )
+                )
+        finally:
+            await db.dispose()
+
+    asyncio.run(another_day())
+    out = recorded / "x.xlsx"
+    assert main(["export", "演示第1场", "--out", str(out)]) == 2
+    assert "场次“演示第1场”在多天都有（2026-12-05、2026-12-06）" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["export", "演示第1场", "2026-12-05", "--out", str(out)]) == 0
+    assert len(load_workbook(out).sheetnames) == 5
