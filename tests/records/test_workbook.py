@@ -153,7 +153,9 @@ async def test_workbook_matches_the_database(day: Day) -> None:
             assert person in cells
     practical = texts(wb["演示第2场-第3考场"])
     assert "考评组长" in practical and "主监考" not in practical
-    assert "主监考" in texts(wb["演示第1场-第1考场"])
+    first = texts(wb["演示第1场-第1考场"])
+    assert "主监考" in first
+    assert any(t.endswith("补录（钱进 12-05 13:00）") for t in first)  # the late violation is marked on the form
 
     async with day.services.db.read() as s:
         audit = (await s.exec(select(AuditLog).where(col(AuditLog.action) == "export"))).all()
