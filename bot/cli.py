@@ -1,4 +1,4 @@
-"""The ``exambot`` command line: serve, demo, chat, config, db, import, template, ask, timeline.
+"""The ``exambot`` command line: serve, demo, chat, config, db, import, template, ask, timeline, export.
 
 Subcommand modules are imported only when their command runs (or when help lists them all), so a
 quick ``exambot ask`` does not pay for aiohttp, SQLAlchemy and the importer.
@@ -344,6 +344,7 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "session": ("changes",),
     "swap": ("changes",),
     "board-link": ("board_link",),
+    "export": ("records",),
 }
 
 
@@ -386,7 +387,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 def _wanted(argv: Sequence[str] | None) -> tuple[str, ...]:
     """The registrars the command line needs: none for a built-in command, all for help or a typo."""
-    every = ("importer", "ask", "timeline", "changes", "board_link")
+    every = ("importer", "ask", "timeline", "changes", "board_link", "records")
     if argv is None:
         return every
     command = next((a for a in argv if not a.startswith("-")), None)
@@ -405,6 +406,7 @@ def _registrars(names: Sequence[str]) -> list[Callable[[argparse._SubParsersActi
         "timeline": _register_timeline,
         "changes": _register_changes,
         "board_link": _register_board_link,
+        "records": _register_records,
     }
     return [table[name] for name in names]
 
@@ -451,6 +453,12 @@ def _register_changes(sub: argparse._SubParsersAction) -> None:  # type: ignore[
 
 def _register_board_link(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     from bot.board_link_cli import register  # startup: SQLAlchemy loads only for board-link
+
+    register(sub)
+
+
+def _register_records(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from bot.records.cli import register  # startup: openpyxl and SQLAlchemy load only for export
 
     register(sub)
 
