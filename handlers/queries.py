@@ -14,7 +14,7 @@ from bot.dispatch import CommandTable, Context
 from bot.errors import UserFacingError
 from bot.exports import safe_row
 from bot.model import Reply
-from bot.permissions import OFFICE, PRIVATE_CHAT, SUPERVISOR_OR_OFFICE
+from bot.permissions import SUPERVISOR_OR_OFFICE
 from bot.store.papers import absent_by_room, papers_payload, papers_state
 from bot.store.reports import AbsentPayload, RefPayload, ViolationPayload, reports_in_force
 from bot.store.rooms import room_label, sessions_of_day
@@ -31,7 +31,9 @@ VIOLATIONS_USAGE = "/违纪记录 [today|yesterday|YYYY-MM-DD] [考场]，例：
 ABSENT_USAGE = "/缺考统计 [日期]，例：/缺考统计 今天"
 PAPERS_USAGE = "/试卷状态 [日期]，例：/试卷状态 昨天"
 ROOMS_USAGE = "/考场状态 [日期]，例：/考场状态 2026-12-05"
-EXPORT_USAGE = "/导出 [日期]（仅限考务办公室私聊），例：/导出 今天"
+EXPORT_USAGE = (
+    "/导出 [日期]（仅限考务办公室私聊，发送考场情况记录表 Excel 文件；/导出 明细 [日期] 为全部报告的 CSV 文本）"
+)
 
 table = CommandTable()
 
@@ -213,12 +215,8 @@ async def room_status(ctx: Context, args: str) -> Reply:
     return Reply("\n".join(lines))
 
 
-@table.command(
-    "导出", "export", summary="导出某天全部有效报告（CSV 文本）", usage=EXPORT_USAGE, permission=OFFICE & PRIVATE_CHAT
-)
-@typo_guard
-async def export(ctx: Context, args: str) -> Reply:
-    """/导出 [日期]: every report row of the day (history included) as CSV, full data: office, private chat only."""
+async def export_history(ctx: Context, args: str) -> Reply:
+    """/导出 明细 [日期]: every report row of the day (history included) as CSV text, full data."""
     q = parse(ctx, args, EXPORT_USAGE, room_allowed=False)
     async with ctx.services.db.session() as s:
         rooms = await _day_rooms(s, q)

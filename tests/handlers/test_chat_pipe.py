@@ -109,7 +109,7 @@ def test_whole_command_set_through_exambot_chat(tmp_path: Path) -> None:
             "/考场状态",  # 4
             "/violations today",  # 5
             "/缺考统计",  # 6
-            "/导出",  # 7
+            "/导出 明细",  # 7
             "/未答问题",  # 8
             "/帮助 认定",  # 9
         ],

@@ -104,7 +104,8 @@ async def test_rest_of_command_set_through_console(day: Day) -> None:
     assert "不符，办公室已备注关闭" in await day.say("孙丽", "/试卷状态")
     stats = await day.say("孙丽", "/缺考统计", chat=ROOM1)
     assert "第1考场：应考 30，实考 29，缺考 1：2026**0003" in stats
-    export = await day.say("钱进", "/导出")
+    assert "正在以文件发送给您" in await day.say("钱进", "/导出")  # the 考场情况记录表 as an Excel file
+    export = await day.say("钱进", "/导出 明细")
     lines = export.splitlines()
     assert lines[0].endswith("报告导出（6 行）：") and lines[1].startswith("编号,时间,场次")
     assert any(f"{inc.id}," in ln and ln.endswith(",已撤销") for ln in lines)

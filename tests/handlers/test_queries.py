@@ -135,7 +135,7 @@ async def test_paper_status_not_reconciled_first(day: Day) -> None:
     """/试卷状态 lists rooms that do not reconcile first."""
     await day.say("王芳", "/缺考 无")
     await day.say("王芳", "/试卷 领取 30")
-    await day.say("王芳", "/试卷 回收 30")
+    await day.say("王芳", "/试卷 回收 30 答题卡 30")
     await day.say("赵敏", "/缺考 无")
     await day.say("赵敏", "/试卷 领取 28")
     await day.say("赵敏", "/试卷 回收 27")
@@ -162,11 +162,11 @@ async def test_export_csv(day: Day) -> None:
     await day.say("王芳", "/缺考 2026000003")
     (row,) = await day.reports("absent")
     await day.say("王芳", f"/更正 {row.id} 无")
-    reply = await day.say("马文", "/导出 今天")
+    reply = await day.say("马文", "/导出 明细 今天")
     assert "（2 行）" in reply
     assert f"已被编号 {row.id + 1} 更正" in reply and "有效" in reply and "2026000003（" in reply
     await day.say("李强", "/缺考 2026000004")  # an addition is named as one in the export
-    assert f"已被编号 {row.id + 2} 追加" in await day.say("马文", "/导出 今天")
+    assert f"已被编号 {row.id + 2} 追加" in await day.say("马文", "/导出 明细 今天")
 
 
 async def test_export_writes_formulas_as_text(day: Day) -> None:
@@ -174,7 +174,7 @@ async def test_export_writes_formulas_as_text(day: Day) -> None:
     await day.say("王芳", '/突发 1 =HYPERLINK("http://evil.example","点我")')
     await day.say("王芳", "/突发 1 @SUM(A1:A9)")
     await day.say("王芳", "/突发 1 -2+3 考生晕倒")
-    reply = await day.say("马文", "/导出 今天")
+    reply = await day.say("马文", "/导出 明细 今天")
     rows = list(csv.reader(io.StringIO(reply.split("\n", 1)[1])))
     contents = [r[5] for r in rows[1:]]
     assert '\'=HYPERLINK("http://evil.example","点我")' in contents
