@@ -343,6 +343,7 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "timeline": ("timeline",),
     "session": ("changes",),
     "swap": ("changes",),
+    "check": ("check",),
 }
 
 
@@ -385,7 +386,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 def _wanted(argv: Sequence[str] | None) -> tuple[str, ...]:
     """The registrars the command line needs: none for a built-in command, all for help or a typo."""
-    every = ("importer", "ask", "timeline", "changes")
+    every = ("importer", "ask", "timeline", "changes", "check")
     if argv is None:
         return every
     command = next((a for a in argv if not a.startswith("-")), None)
@@ -403,6 +404,7 @@ def _registrars(names: Sequence[str]) -> list[Callable[[argparse._SubParsersActi
         "ask": _register_ask,
         "timeline": _register_timeline,
         "changes": _register_changes,
+        "check": _register_check,
     }
     return [table[name] for name in names]
 
@@ -445,6 +447,12 @@ def _register_changes(sub: argparse._SubParsersAction) -> None:  # type: ignore[
         return webhook_channel(url)
 
     register(sub, webhook_channel=channel)
+
+
+def _register_check(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from bot.checks.cli import register  # startup: the checks and SQLAlchemy load only for check
+
+    register(sub)
 
 
 def _quiet_stdout() -> None:
