@@ -9,6 +9,7 @@ from handlers import (
     ask,
     backfill,
     basic,
+    checks,
     corrections,
     dayplan,
     escalations,
@@ -36,4 +37,5 @@ def command_tables() -> list[CommandTable]:
         reminders.table,
         escalations.table,
         dayplan.table,
+        checks.table,
     ]

@@ -14,11 +14,11 @@ import unicodedata
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.checks.conflicts import RELATIONS
 from bot.importer.apply import Recorder
 from bot.importer.parse import ParseError
 from bot.store.tables import ConflictRelation, SeniorEvaluator, Staff
 
-RELATIONS = ("亲属", "师生", "师徒", "其他利益关系")
 FROM_STAFF_FILE = "staff_file"
 _ENTRY_SPLIT = re.compile(r"[;；\n]+")
 _LIST_SPLIT = re.compile(r"[;；,，、/\n\s]+")
