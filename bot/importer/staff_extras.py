@@ -61,7 +61,10 @@ async def apply_relations(s: AsyncSession, person: Staff, wanted: list[tuple[str
     rows = (await s.exec(select(ConflictRelation).where(col(ConflictRelation.staff_id) == person.id))).all()
     have = {r.candidate: r for r in rows if r.source == FROM_STAFF_FILE}
     office = {r.candidate for r in rows if r.source != FROM_STAFF_FILE}
-    target = {who: relation for relation, who in reversed(wanted) if who not in office}  # the first one named wins
+    target: dict[str, str] = {}
+    for relation, who in wanted:
+        if who not in office:
+            target.setdefault(who, relation)  # one row per candidate: the first relation named wins
     fields = ["staff_id", "candidate", "relation", "source"]
     for who, row in have.items():
         if target.get(who) != row.relation:
