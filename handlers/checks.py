@@ -23,7 +23,7 @@ from bot.model import Reply
 from bot.permissions import OFFICE, has_role
 from bot.store.tables import AuditLog, ConflictRelation, Role
 from handlers._reports import actor, already_done, append, once_per_message
-from handlers._rooms import local_today
+from handlers._rooms import is_private, local_today
 from scheduler.changes import ChangeRefused
 from scheduler.changes_find import find_staff
 from scheduler.changes_text import nfkc, take_day
@@ -48,7 +48,9 @@ table = CommandTable()
     permission=OFFICE,
 )
 async def check(ctx: Context, args: str) -> Reply | str | None:
-    """/检查 [日期]: the rule report of the day (today when none)."""
+    """/检查 [日期]: the rule report of the day (today when none); private only (it names candidates)."""
+    if not is_private(ctx):
+        raise UserFacingError("规则检查的结果含考生信息，请私聊机器人使用 /检查。", usage=CHECK_USAGE)
     today = local_today(ctx)
     try:
         day, rest = take_day(args, today)
@@ -116,7 +118,9 @@ async def defense(ctx: Context, args: str) -> Reply | str | None:
     "回避", "avoid", summary="登记考评人员与考生的回避关系（亲属、师生、师徒）", usage=AVOID_USAGE, permission=OFFICE
 )
 async def avoid(ctx: Context, args: str) -> Reply | str | None:
-    """/回避 考评员 考生 关系: stored (or changed), audited."""
+    """/回避 考评员 考生 关系: stored (or changed), audited; private only (it names a candidate)."""
+    if not is_private(ctx):
+        raise UserFacingError("回避关系含考生信息，请私聊机器人登记。", usage=AVOID_USAGE)
     tokens = [t for t in _SPLIT.split(nfkc(args).strip()) if t]
     if len(tokens) != 3:
         raise UserFacingError("请依次写考评员、考生准考证号或姓名、关系。", usage=AVOID_USAGE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from bot.store.tables import AuditLog, ConflictRelation
-from tests.handlers.conftest import Day
+from tests.handlers.conftest import ROOM1, Day
 
 IN_PRACTICAL_ROOM = "2026000059"  # the first candidate of 第3考场 (演示第2场, 考评组长 周杰)
 
@@ -73,3 +73,11 @@ async def test_defense_needs_three_scores(day: Day) -> None:
     assert "至少 3 名考评员" in await day.say("周杰", "/答辩 80 80")
     assert "“八十”不是分数" in await day.say("周杰", "/答辩 2026000059 80 八十 70")
     assert await day.reports("defense") == []
+
+
+async def test_check_and_avoid_are_private(day: Day) -> None:
+    """In a room's group chat the report and a declaration (they name candidates) are refused."""
+    assert "请私聊机器人使用 /检查" in await day.say("钱进", "/检查", chat=ROOM1)
+    assert "请私聊机器人登记" in await day.say("钱进", f"/回避 周杰 {IN_PRACTICAL_ROOM} 师生", chat=ROOM1)
+    async with day.services.db.session() as s:
+        assert (await s.exec(select(ConflictRelation))).all() == []
