@@ -81,3 +81,11 @@ async def test_check_and_avoid_are_private(day: Day) -> None:
     assert "请私聊机器人登记" in await day.say("钱进", f"/回避 周杰 {IN_PRACTICAL_ROOM} 师生", chat=ROOM1)
     async with day.services.db.session() as s:
         assert (await s.exec(select(ConflictRelation))).all() == []
+
+
+async def test_defense_report_in_history(day: Day) -> None:
+    """/历史 names a recorded 答辩 in Chinese."""
+    await day.say("周杰", "/答辩 75 80 70")
+    (row,) = await day.reports("defense")
+    history = await day.say("周杰", f"/历史 {row.id}")
+    assert "答辩成绩 编号" in history and "defense" not in history
