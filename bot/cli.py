@@ -345,6 +345,7 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "swap": ("changes",),
     "board-link": ("board_link",),
     "export": ("records",),
+    "check": ("check",),
 }
 
 
@@ -387,7 +388,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 def _wanted(argv: Sequence[str] | None) -> tuple[str, ...]:
     """The registrars the command line needs: none for a built-in command, all for help or a typo."""
-    every = ("importer", "ask", "timeline", "changes", "board_link", "records")
+    every = ("importer", "ask", "timeline", "changes", "board_link", "records", "check")
     if argv is None:
         return every
     command = next((a for a in argv if not a.startswith("-")), None)
@@ -407,6 +408,7 @@ def _registrars(names: Sequence[str]) -> list[Callable[[argparse._SubParsersActi
         "changes": _register_changes,
         "board_link": _register_board_link,
         "records": _register_records,
+        "check": _register_check,
     }
     return [table[name] for name in names]
 
@@ -459,6 +461,12 @@ def _register_board_link(sub: argparse._SubParsersAction) -> None:  # type: igno
 
 def _register_records(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     from bot.records.cli import register  # startup: openpyxl and SQLAlchemy load only for export
+
+    register(sub)
+
+
+def _register_check(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from bot.checks.cli import register  # startup: the checks and SQLAlchemy load only for check
 
     register(sub)
 

@@ -10,6 +10,7 @@ from handlers import (
     backfill,
     basic,
     board_link,
+    checks,
     corrections,
     dayplan,
     escalations,
@@ -40,4 +41,5 @@ def command_tables() -> list[CommandTable]:
         escalations.table,
         dayplan.table,
         board_link.table,
+        checks.table,
     ]

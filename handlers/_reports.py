@@ -35,6 +35,7 @@ KIND_LABELS: dict[str, str] = {
     "confirm": "确认",
     "determination": "认定",
     "note": "办公室备注",
+    "defense": "答辩成绩",  # handlers/checks.py /答辩
 }
 
 

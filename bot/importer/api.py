@@ -16,6 +16,7 @@ from bot.importer.problems import ImportFailed, Problem
 from bot.importer.read import read_file
 from bot.importer.result import ImportResult
 from bot.importer.roster import apply_roster, parse_roster
+from bot.importer.rule_checks import enforce
 from bot.importer.schedule import parse_schedule
 from bot.importer.schedule_apply import resolve_people, write_schedule
 from bot.importer.staff import apply_staff, parse_staff
@@ -52,6 +53,7 @@ async def import_file(
     limits: ImportLimits | None = None,
     prune: bool = False,
     now: datetime | None = None,
+    accept_warnings: bool = False,
 ) -> ImportResult:
     """Import a schedule, staff or roster file; raises :class:`ImportFailed` with every problem, writing nothing.
 
@@ -63,6 +65,10 @@ async def import_file(
     does not list, is listed in the result's ``missing``; with ``prune`` sessions and rooms are cancelled (their
     ids handed to ``on_sessions_changed``, so their reminders are cancelled) and people deactivated. ``now``
     (default: the clock) stamps the audit rows and ``cancelled_at`` and decides which duties are still to come.
+
+    A schedule or staff import runs the rule checks (bot/checks) on the result, dry run included: an error raises
+    :class:`~bot.importer.rule_checks.ChecksFailed` (an ``ImportFailed``); so does a warning unless
+    ``accept_warnings``, which keeps the accepted warnings in the audit log.
     """
     path = Path(path)
     col = Collector(path.name)
@@ -96,6 +102,9 @@ async def import_file(
                 problems = await apply_roster(s, roster_specs, rec, path.name, write=write)
             if col.problems or problems:
                 raise ImportFailed(ordered([*col.problems, *problems]))
+            if kind in ("schedule", "staff"):
+                days = sorted({d for d, _ in plan.sessions}) if kind == "schedule" else None
+                await enforce(s, result, days=days, now=rec.now, tz=tz, actor=actor, accept_warnings=accept_warnings)
             if dry_run:
                 raise _DryRun
             if result.changed:

@@ -32,6 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="取消本文件日期内数据库中有、文件中没有的场次和考场（保留其记录，提醒随之取消）；人员名单则停用文件中没有的人员",
     )
     p.add_argument("--year", type=int, default=None, help="日期没有写年份时使用的年份，如 2026")
+    p.add_argument(
+        "--accept-warnings", action="store_true", help="规则检查只有提醒时仍然导入（接受的提醒记入审计日志）"
+    )
     p.set_defaults(func=run_import)
 
     t = subparsers.add_parser("template", help="生成空白导入模板（.xlsx）")
@@ -61,6 +64,7 @@ async def _import(args: argparse.Namespace, settings: Settings, on_sessions_chan
             on_sessions_changed=on_sessions_changed,
             prune=args.prune,
             now=settings.make_clock().now(),  # the service clock: the same "now" as the reminder planning
+            accept_warnings=args.accept_warnings,
             limits=ImportLimits(
                 max_rows=settings.import_max_rows,
                 max_bytes=settings.import_max_bytes,

@@ -117,6 +117,18 @@ STAFF_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("dingtalk", "钉钉userId", ("钉钉账号", "钉钉id", "钉钉")),
     FieldSpec("cert", "考评员证发证日期", ("发证日期", "考评员证日期"), note="如 2024/3/7"),
     FieldSpec("note", "备注", ()),
+    FieldSpec(
+        "avoid",
+        "回避声明",
+        ("回避", "回避关系", "利益关系"),
+        note="与考生的亲属、师生、师徒等关系，如 亲属:张三;师生:2026000003（考生姓名或准考证号），无则留空",
+    ),
+    FieldSpec(
+        "senior",
+        "高级考评员",
+        ("高级考评员职业", "高级考评员(职业)"),
+        note="本人是哪些职业(工种)的高级考评员，如 电工、焊工；答辩小组须有 3 名本职业高级考评员",
+    ),
 )
 
 ROSTER_FIELDS: tuple[FieldSpec, ...] = (

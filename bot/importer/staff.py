@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlmodel import col as column
@@ -16,6 +16,7 @@ from bot.importer.headers import STAFF_FIELDS
 from bot.importer.parse import ParseError, code_text, name_key, parse_phone, parse_plain_date, parse_roles
 from bot.importer.problems import Problem
 from bot.importer.read import Sheet
+from bot.importer.staff_extras import apply_relations, apply_seniors, parse_occupations, parse_relations
 from bot.importer.table import Collector
 from bot.store.tables import ROLE_LABELS, Assignment, ExamSession, Role, Room, Staff
 
@@ -36,6 +37,8 @@ class StaffSpec:
     sheet: str | None
     row: int
     has: frozenset[str]  # which optional columns the file has
+    relations: list[tuple[str, str]] = field(default_factory=list)  # 回避声明 (relation, candidate)
+    seniors: list[str] = field(default_factory=list)  # 高级考评员: occupations
 
     def wanted(self) -> dict[str, object]:
         """The Staff fields this row sets."""
@@ -66,7 +69,7 @@ def parse_staff(sheets: list[Sheet], col: Collector) -> list[StaffSpec]:
         if not col.require(table, ("name",), ("roles",), fields=STAFF_FIELDS):
             continue
         hm = table.header
-        has = frozenset(k for k in ("phone", "wecom", "dingtalk", "cert", "note") if hm.has(k))
+        has = frozenset(k for k in ("phone", "wecom", "dingtalk", "cert", "note", "avoid", "senior") if hm.has(k))
         for row in table.data_rows():
             n = row.number
             before = len(col.problems)
@@ -103,10 +106,17 @@ def parse_staff(sheets: list[Sheet], col: Collector) -> list[StaffSpec]:
                 except ParseError as exc:
                     col.add(table, n, hm.label("cert"), str(exc))
             note = table.cell(row, "note").text or None
+            relations: list[tuple[str, str]] = []
+            try:
+                relations = parse_relations(table.cell(row, "avoid").text)
+            except ParseError as exc:
+                col.add(table, n, hm.label("avoid"), str(exc))
+            seniors = parse_occupations(table.cell(row, "senior").text)
             if len(col.problems) == before:
                 spec = StaffSpec(
                     name, roles, phone, ids["wecom"], ids["dingtalk"], cert, note, table.sheet.name, n, has
                 )
+                spec.relations, spec.seniors = relations, seniors
                 out.append(spec)
     return out
 
@@ -202,9 +212,13 @@ async def apply_staff(
         return problems
     for spec, person in plan:
         if person is None:
-            new = Staff(**spec.wanted())  # type: ignore[arg-type]
-            await rec.create("人员", new, _line(spec), STAFF_FIELD_NAMES)
+            person = Staff(**spec.wanted())  # type: ignore[arg-type]
+            await rec.create("人员", person, _line(spec), STAFF_FIELD_NAMES)
         else:
             await rec.update("人员", person, spec.wanted(), spec.name)
+        if "avoid" in spec.has:
+            await apply_relations(s, person, spec.relations, rec)
+        if "senior" in spec.has:
+            await apply_seniors(s, person, spec.seniors, rec)
     await _removed(s, [p for p in everyone if p.active and p.id not in claimed], rec, prune=prune)
     return []

@@ -41,6 +41,8 @@ COLUMNS: dict[str, list[tuple[str, str, bool, bool]]] = {
         ("dingtalk", "", False, True),
         ("cert", "", False, True),
         ("note", "", False, False),
+        ("avoid", "", False, False),
+        ("senior", "", False, False),
     ],
     "roster": [
         ("ticket", "202612010101", True, True),

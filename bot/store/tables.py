@@ -410,3 +410,35 @@ class OutboxFile(SQLModel, table=True):
     size: int
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+# Declared conflicts of interest and senior evaluators, for the rule checks (bot/checks/)
+
+
+class ConflictRelation(SQLModel, table=True):
+    """A declared relation (亲属 / 师生 / 师徒) between a staff member and a candidate (考评人员管理办法 第七条(四)).
+
+    ``candidate`` is a 准考证号 or, when the declaration names a person, the candidate's name. ``source`` is
+    "staff_file" (the staff list's 回避声明 column, replaced on each staff import) or "office" (/回避).
+    """
+
+    __tablename__ = "conflict_relation"
+    __table_args__ = (UniqueConstraint("staff_id", "candidate", name="uq_conflict_relation_staff_candidate"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    candidate: str = Field(max_length=64, index=True)
+    relation: str = Field(max_length=16)
+    source: str = Field(default="office", max_length=16)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class SeniorEvaluator(SQLModel, table=True):
+    """A staff member is a senior evaluator (高级考评员) of an occupation: the staff list's 高级考评员 column."""
+
+    __tablename__ = "senior_evaluator"
+    __table_args__ = (UniqueConstraint("staff_id", "occupation", name="uq_senior_evaluator_staff_occupation"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    occupation: str = Field(max_length=128)

@@ -40,14 +40,23 @@ def test_template_round_trip(settings: Settings, tmp_path: Path, capsys: pytest.
     assert [c.value for c in ws[1]][:7] == ["场次", "考试日期", "考试时间", "职业(工种)", "等级", "考试类型", "考场"]
     assert ws.cell(2, 7).value == "第1考场" and ws.cell(10, 7).number_format == "@"
 
-    _append(paths["staff"], ["李四", "监考员、考评员", "13900000000", "lisi"])
-    _append(paths["schedule"], [None, None, "8:30-10:00", "电工", "四级/中级工", "理论", "第2考场", None, 30, "李四"])
+    # 第2考场 has its own chief and deputy (监考人员守则 1: the import's rule checks refuse anything else)
+    _append(
+        paths["staff"],
+        ["李四", "监考员、考评员", "13900000000", "lisi"],
+        ["赵七", "监考员", "13900000001", "zhaoqi"],
+        ["孙八", "监考员", "13900000002", "sunba"],
+    )
+    _append(
+        paths["schedule"],
+        [None, None, "8:30-10:00", "电工", "四级/中级工", "理论", "第2考场", None, 30, "赵七", "孙八"],
+    )
     _append(paths["roster"], ["202612010102", "赵六", "110105199003071234", "第2考场", "02", "第1场"])
     capsys.readouterr()
     for kind in ("staff", "schedule", "roster"):
         assert _run(settings, "import", kind, str(paths[kind])) == 0
     out = capsys.readouterr().out
-    assert "人员：新增 2" in out and "考场：新增 2" in out and "考生：新增 2" in out
+    assert "人员：新增 4" in out and "考场：新增 2" in out and "考生：新增 2" in out
     assert _run(settings, "import", "roster", str(paths["roster"])) == 0
     assert "无变化" in capsys.readouterr().out
 

@@ -43,7 +43,7 @@ async def test_synonyms_titles_merges_and_labels(db: Database, imp: ImportFn, xl
             "朱超志",
         ],
         [None, "2026年12月5日 9：00—11：00", "电工", "四级", "理论知识", "02", "实训楼304", 30, "史敏杰、向军明", None],
-        ["A2", "2026年12月5日(13:30-15:30)", "电工", "四级", "操作技能", "3号考场", "实训楼404", 15, None, None],
+        ["A2", "2026年12月5日(13:30-15:30)", "电工", "四级", "操作技能", "3号考场", "实训楼404", 15, "张燕", None],
     ]
     path = xlsx("安排.xlsx", rows, merges=("A1:J1", "A2:J2", "A4:A5"))
     result = await imp("schedule", path)
@@ -113,9 +113,9 @@ async def test_sheets_are_united(db: Database, imp: ImportFn, xlsx: Xlsx, staffe
 async def test_no_session_column_gives_stable_codes(imp: ImportFn, xlsx: Xlsx, staffed: None) -> None:
     """Without 场次 the code comes from date, start, occupation and kind, so a re-import changes nothing."""
     rows = [
-        ["日期", "开始时间", "结束时间", "职业", "类型", "考场", "主监考"],
-        ["2026.12.5", "8:30", "10:00", "电工", "理论", "第1考场", "唐玉英"],
-        [None, None, None, None, None, "第2考场", "史敏杰"],
+        ["日期", "开始时间", "结束时间", "职业", "类型", "考场", "主监考", "副监考"],
+        ["2026.12.5", "8:30", "10:00", "电工", "理论", "第1考场", "唐玉英", "孟雪涛"],
+        [None, None, None, None, None, "第2考场", "史敏杰", "向军明"],
     ]
     path = xlsx("s.xlsx", rows)
     first = await imp("schedule", path)
@@ -128,8 +128,8 @@ async def test_no_session_column_gives_stable_codes(imp: ImportFn, xlsx: Xlsx, s
 async def test_phantom_rows_end_the_sheet(imp: ImportFn, xlsx: Xlsx, staffed: None) -> None:
     """After 20 blank rows the sheet is over: a stray cell far below is not read."""
     rows: list[list[object]] = [
-        ["场次", "考试日期", "考试时间", "职业(工种)", "考试类型", "考场", "主监考"],
-        ["第1场", "2026-12-05", "8:30-10:00", "电工", "理论", "1", "唐玉英"],
+        ["场次", "考试日期", "考试时间", "职业(工种)", "考试类型", "考场", "主监考", "副监考"],
+        ["第1场", "2026-12-05", "8:30-10:00", "电工", "理论", "1", "唐玉英", "孟雪涛"],
         *[[None] for _ in range(25)],
         ["垃圾", "x", "y", "z", "?", "9", "无此人"],
     ]

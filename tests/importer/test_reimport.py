@@ -94,7 +94,8 @@ async def test_moved_and_rooms_changed_is_another_session(
 ) -> None:
     """Time and rooms both changed: not the same session; a new one, and the old one listed as missing."""
     await imp("schedule", OTHER / "schedule.xlsx")
-    path = moved(tmp_path)
+    # moved clear of 09:00: the old session stays (no --prune), and the rule checks refuse people in two rooms at once
+    path = moved(tmp_path, "16:00", "17:30")
     wb = openpyxl.load_workbook(path)
     wb.worksheets[0].cell(4, 8).value = "05"
     wb.save(path)
