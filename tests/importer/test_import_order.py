@@ -106,3 +106,26 @@ def test_moved_and_pruned_through_the_cli(db_file: Path, tmp_path: Path, capsys:
     assert {st for st, _d, sid in final.values() if sid == 1} == {"pending"}
     assert _count(db_file, "SELECT count(*) FROM exam_session WHERE cancelled_at IS NOT NULL") == 1
     assert _count(db_file, "SELECT count(*) FROM candidate") == 4  # the cancelled session's candidate stays
+
+
+ORIGINAL = Path(__file__).resolve().parents[1] / "data" / "samples_original"
+
+
+def test_the_shared_samples_as_sent_are_read_whole_and_refused_only_for_their_real_faults(
+    db_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The other office's files as they are: every column is read, and the schedule is refused only for the
+    lapsed cards (考评人员管理办法 第三条) and the shared room, nothing else; once the cards are renewed in the staff
+    file, the same schedule imports with the room warning accepted."""
+    assert main(["import", "staff", str(ORIGINAL / "staff.csv")]) == 0
+    capsys.readouterr()
+    assert main(["import", "schedule", str(ORIGINAL / "schedule.xlsx")]) == 2
+    err = capsys.readouterr().err
+    findings = [ln for ln in err.splitlines() if "【" in ln]
+    assert len(findings) == 5, err
+    assert sum("考评员证已于" in ln and "第三条" in ln for ln in findings) == 4
+    assert sum("【提醒】" in ln and "实训楼401" in ln for ln in findings) == 1
+    assert _count(db_file, "SELECT count(*) FROM exam_session") == 0
+    assert main(["import", "staff", str(SAMPLES / "staff.csv")]) == 0  # the cards renewed
+    assert main(["import", "schedule", str(ORIGINAL / "schedule.xlsx"), "--accept-warnings"]) == 0
+    assert _count(db_file, "SELECT count(*) FROM exam_session") == 6
