@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import importlib
 import os
 import re
 import socket
@@ -403,12 +404,8 @@ def _wanted(argv: Sequence[str] | None) -> tuple[str, ...]:
 def _registrars(names: Sequence[str]) -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
     table = {
         "importer": _register_import,
-        "ask": _register_ask,
-        "timeline": _register_timeline,
         "changes": _register_changes,
-        "board_link": _register_board_link,
-        "records": _register_records,
-        "check": _register_check,
+        **{name: _plain(module) for name, module in _PLAIN_REGISTRARS.items()},
     }
     return [table[name] for name in names]
 
@@ -429,18 +426,6 @@ def _register_import(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
     sub.choices["import"].set_defaults(func=run)
 
 
-def _register_ask(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from knowledge.cli import register  # startup: jieba and the knowledge base load only for ask
-
-    register(sub)
-
-
-def _register_timeline(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from scheduler.cli import register  # startup: the scheduler and SQLAlchemy load only for timeline
-
-    register(sub)
-
-
 def _register_changes(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """``session cancel|move`` and ``swap``: the office changes the day (scheduler/changes_cli.py)."""
     from scheduler.changes_cli import register  # startup: the scheduler and SQLAlchemy load only for these
@@ -453,22 +438,21 @@ def _register_changes(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     register(sub, webhook_channel=channel)
 
 
-def _register_board_link(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from bot.board_link_cli import register  # startup: SQLAlchemy loads only for board-link
-
-    register(sub)
-
-
-def _register_records(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from bot.records.cli import register  # startup: openpyxl and SQLAlchemy load only for export
-
-    register(sub)
+# Commands whose module only needs ``register(sub)``: loaded when named (jieba, SQLAlchemy, openpyxl … start only then).
+_PLAIN_REGISTRARS = {
+    "ask": "knowledge.cli",
+    "timeline": "scheduler.cli",
+    "board_link": "bot.board_link_cli",
+    "records": "bot.records.cli",
+    "check": "bot.checks.cli",
+}
 
 
-def _register_check(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from bot.checks.cli import register  # startup: the checks and SQLAlchemy load only for check
+def _plain(module: str) -> Callable[[argparse._SubParsersAction], None]:  # type: ignore[type-arg]
+    def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+        importlib.import_module(module).register(sub)
 
-    register(sub)
+    return register
 
 
 def _quiet_stdout() -> None:

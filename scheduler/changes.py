@@ -201,6 +201,16 @@ async def _replan(s: AsyncSession, session_id: int, now: datetime, planning: Pla
     )
 
 
+async def _replan_and_announce(
+    s: AsyncSession, change: Change, session_id: int, now: datetime, planning: Planning, duties: Sequence[Any]
+) -> Change:
+    """Re-plan the session's reminders and tell everyone on duty in it and each of its rooms' groups."""
+    change.plan = await _replan(s, session_id, now, planning)
+    rooms = list({r.id: r for r, _a, _st in duties}.values())
+    await _announce(s, change, now, [st for _r, _a, st in duties], rooms, planning, session_id)
+    return change
+
+
 async def _announce(
     s: AsyncSession,
     change: Change,
@@ -275,10 +285,7 @@ async def cancel_session(
     span = span_label(sess.starts_at, sess.ends_at, tz)
     text = _with_reason(f"【场次调整】{label} 已取消（原定 {span}）。", reason) + "该场次的提醒不再发送。"
     change = Change("cancel", f"已取消 {label}（原定 {span}）。", text, audit_id=audit_id)
-    change.plan = await _replan(s, sess.id, now, planning)
-    rooms = list({r.id: r for r, _a, _st in duties}.values())
-    await _announce(s, change, now, [st for _r, _a, st in duties], rooms, planning, sess.id)
-    return change
+    return await _replan_and_announce(s, change, sess.id, now, planning, duties)
 
 
 async def move_session(
@@ -328,10 +335,7 @@ async def move_session(
     audit_id = await _audit(s, now, actor, "move", "exam_session", sess.id, detail)
     text = _with_reason(f"【场次调整】{label} 改为 {new_span}（原 {old_span}）。", reason) + "提醒按新时间发送。"
     change = Change("move", f"已把 {label} 改为 {new_span}（原 {old_span}）。", text, audit_id=audit_id)
-    change.plan = await _replan(s, sess.id, now, planning)
-    rooms = list({r.id: r for r, _a, _st in duties}.values())
-    await _announce(s, change, now, [st for _r, _a, st in duties], rooms, planning, sess.id)
-    return change
+    return await _replan_and_announce(s, change, sess.id, now, planning, duties)
 
 
 async def swap_staff(

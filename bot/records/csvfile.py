@@ -10,7 +10,7 @@ import csv
 import io
 
 from bot.exports import safe_row
-from bot.records.data import DayRecords
+from bot.records.data import VIOLATION_COLUMNS, DayRecords
 
 CSV_HEAD = (
     "类别",
@@ -22,13 +22,7 @@ CSV_HEAD = (
     "座号",
     "编号",
     "时间",
-    "违纪类型",
-    "现场处理",
-    "说明",
-    "报告人",
-    "第二人确认",
-    "办公室认定",
-    "补录",
+    *VIOLATION_COLUMNS,
 )
 
 

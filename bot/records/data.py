@@ -43,6 +43,9 @@ KINDS = ["absent", "violation", "papers", "incident", "confirm", "determination"
 DUTY_ORDER = {Duty.CHIEF: 0, Duty.DEPUTY: 1, Duty.EVALUATOR: 2, Duty.SUPERVISOR: 3}
 DEDUCT = "扣分"  # as handlers/violation_words.py: a deduction shows its points
 
+# The columns of a violation that the violations sheet and the CSV share, in order.
+VIOLATION_COLUMNS = ("违纪类型", "现场处理", "说明", "报告人", "第二人确认", "办公室认定", "补录")
+
 
 @dataclass(frozen=True)
 class Absentee:

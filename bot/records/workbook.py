@@ -21,7 +21,7 @@ from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.exports import FORMULA_STARTS
-from bot.records.data import DayRecords, RoomRecord
+from bot.records.data import VIOLATION_COLUMNS, DayRecords, RoomRecord
 
 FORM_TITLE = "考场情况记录表"
 SUMMARY_SHEET = "汇总"
@@ -90,13 +90,7 @@ VIOLATIONS_HEAD = (
     "准考证号",
     "姓名",
     "座号",
-    "违纪类型",
-    "现场处理",
-    "说明",
-    "报告人",
-    "第二人确认",
-    "办公室认定",
-    "补录",
+    *VIOLATION_COLUMNS,
 )
 ABSENTEES_HEAD = ("场次", "考场", "准考证号", "姓名", "座号", "补录")
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
