@@ -51,6 +51,8 @@ class Reply:
     text: str
     format: TextFormat = TextFormat.TEXT
     mentions: tuple[str, ...] = ()  # platform user ids to @-mention where supported
+    # For a tapped card: what the card should now show to everyone ("王芳 已收到 08:04"); None leaves it as it is.
+    card_state: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

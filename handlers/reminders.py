@@ -189,6 +189,75 @@ async def acknowledge(ctx: Context, which: str | None = None) -> Reply | None:
     return Reply(text)
 
 
+# A tap on a reminder card, as the adapters pass it on: /收到 卡片 <room id>:<step id>.
+CARD_ARGS = re.compile(r"卡片\s+(\d{1,12}):([a-z_]{1,64})")
+
+
+def card_command(room_id: int, step: str) -> str:
+    """The text an adapter dispatches for a tap on the card of ``step`` in room ``room_id``."""
+    return f"/收到 卡片 {room_id}:{step}"
+
+
+async def acknowledge_card(ctx: Context, room_id: int, step: str) -> Reply:
+    """A tap on a reminder card: the same acknowledgement as a typed 收到, of exactly that step.
+
+    Only the room's 主监考 (考评组长) may; a tap by anyone else changes nothing and says who may. A second tap, or
+    the platform delivering the tap again, finds the step acknowledged and says by whom: it counts once.
+    """
+    tz = ctx.services.settings.tz
+    titles = _titles(ctx.services.timeline)
+    a = ReminderAck.__table__  # type: ignore[attr-defined]
+    st, rt, at, et = Staff.__table__, Room.__table__, Assignment.__table__, ExamSession.__table__  # type: ignore[attr-defined]
+    async with ctx.services.db.session() as s:
+        conn = await s.connection()
+        room = (
+            await conn.execute(
+                select(rt.c.id, rt.c.room_no, et.c.kind).join(et, et.c.id == rt.c.session_id).where(rt.c.id == room_id)
+            )
+        ).first()
+        if room is None:
+            return Reply("这张提醒卡片已失效。")
+        kind = SessionKind(str(room.kind))
+        title = f"{room.room_no}「{titles.get(kind.value, {}).get(step, step)}」"
+        done = (
+            await conn.execute(
+                select(a.c.at, st.c.name)
+                .outerjoin(st, st.c.id == a.c.staff_id)
+                .where(a.c.room_id == room_id, a.c.step == step)
+                .order_by(a.c.id)
+            )
+        ).first()
+        if done is not None:
+            state = f"{done.name or '?'} 已收到 {done.at.astimezone(tz):%H:%M}"
+            return Reply(f"{title}已由{done.name or '?'}于 {done.at.astimezone(tz):%H:%M} 确认。", card_state=state)
+        chiefs = (
+            await conn.execute(
+                select(st.c.id, st.c.name)
+                .join(at, at.c.staff_id == st.c.id)
+                .where(at.c.room_id == room_id, at.c.duty == Duty.CHIEF.value)
+            )
+        ).all()
+        if ctx.staff is None or ctx.staff.id not in {c.id for c in chiefs}:
+            names = "、".join(c.name for c in chiefs) or lead_title(kind)
+            return Reply(f"只有{lead_title(kind)}（{names}）可以确认{title}。")
+        todo = [t for t in await _outstanding(conn, [room_id], ctx.now) if t["step"] == step]
+        if not todo:
+            return Reply(f"{title}目前不需要确认。")
+        await conn.execute(
+            a.insert().values(
+                session_id=todo[0]["session_id"],
+                room_id=room_id,
+                step=step,
+                staff_id=ctx.staff.id,
+                channel=ctx.message.channel,
+                at=ctx.now,
+            )
+        )
+    late = f"（迟确认：提醒 {todo[0]['due'].astimezone(tz):%H:%M} 发出）" if is_late(ctx.now, todo[0]["due"]) else ""
+    when = f"{ctx.now.astimezone(tz):%H:%M}"
+    return Reply(f"已记录确认（{when}）：{title}{late}。", card_state=f"{ctx.staff.name} 已收到 {when}")
+
+
 @table.hook(priority=-5)
 async def ack_hook(ctx: Context) -> Reply | None:
     """Plain “收到” from a room's chief acknowledges the most recent critical reminder waiting for it."""
@@ -244,7 +313,10 @@ async def _not_the_chief(ctx: Context) -> Reply | None:
     permission=STAFF,
 )
 async def ack_command(ctx: Context, args: str) -> Reply:
-    """Acknowledge, or say why there is nothing to acknowledge."""
+    """Acknowledge, or say why there is nothing to acknowledge; ``卡片 <room id>:<step>`` is a tapped card."""
+    card = CARD_ARGS.fullmatch(args.strip())
+    if card is not None:
+        return await acknowledge_card(ctx, int(card.group(1)), card.group(2))
     reply = await acknowledge(ctx, which_of(args) if args.strip() else None)
     if reply is not None:
         return reply

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from sqlmodel import select
+
 from bot.clock import ManualClock
+from bot.store.tables import ReminderAck, Room
 
 
 async def _status_line(chat: Any, room: str) -> str:
@@ -58,3 +61,26 @@ async def test_ok_counts_as_shou_dao(demo_chat: Any, clock: ManualClock) -> None
     await outbox.drain()
     reply = await demo_chat.say("王芳", "OK", chat="console:第1考场") or ""
     assert "已记录确认" in reply and "「启封试卷」" in reply and "迟确认" not in reply
+
+
+async def test_a_tapped_card_acknowledges_exactly_its_step_once(demo_chat: Any, clock: ManualClock) -> None:
+    """What the adapters dispatch for a tap (/收到 卡片 room:step): the chief's tap counts once, a deputy's never."""
+    from handlers.reminders import card_command
+
+    outbox = demo_chat.services.notifier.outbox
+    clock.advance(timedelta(minutes=3, seconds=5))  # 08:03 启封
+    await outbox.drain()
+    async with demo_chat.services.db.session() as s:
+        room_id = (await s.exec(select(Room.id).where(Room.room_no == "第1考场"))).first()
+    tap = card_command(room_id, "open_papers")
+    reply = await demo_chat.say("李强", tap) or ""
+    assert reply.startswith("只有主监考（王芳）可以确认第1考场「启封试卷」")
+    assert "✗启封试卷" in await _status_line(demo_chat, "第1考场")
+    reply = await demo_chat.say("王芳", tap) or ""
+    assert reply == "已记录确认（08:03）：第1考场「启封试卷」。"
+    again = await demo_chat.say("王芳", tap) or ""
+    assert again == "第1考场「启封试卷」已由王芳于 08:03 确认。"
+    assert "✓启封试卷（王芳 08:03）" in await _status_line(demo_chat, "第1考场")
+    async with demo_chat.services.db.session() as s:
+        acks = (await s.exec(select(ReminderAck).where(ReminderAck.room_id == room_id))).all()
+    assert len(acks) == 1
