@@ -31,9 +31,7 @@ VIOLATIONS_USAGE = "/违纪记录 [today|yesterday|YYYY-MM-DD] [考场]，例：
 ABSENT_USAGE = "/缺考统计 [日期]，例：/缺考统计 今天"
 PAPERS_USAGE = "/试卷状态 [日期]，例：/试卷状态 昨天"
 ROOMS_USAGE = "/考场状态 [日期]，例：/考场状态 2026-12-05"
-EXPORT_USAGE = (
-    "/导出 [日期]（仅限考务办公室私聊，发送考场情况记录表 Excel 文件；/导出 明细 [日期] 为全部报告的 CSV 文本）"
-)
+EXPORT_USAGE = "/导出 [日期] 或 /导出 明细 [日期]（考务办公室私聊），例：/导出 今天"
 
 table = CommandTable()
 

@@ -130,7 +130,8 @@ async def test_stranger_learns_nothing_about_reports(day: Day) -> None:
 async def test_export_only_in_private(day: Day) -> None:
     """The export (full data) is refused in a group chat even to the office."""
     assert "权限" in await day.say("钱进", "/导出", chat=ROOM1)
-    assert "报告导出" in await day.say("钱进", "/导出")
+    assert "正在以文件发送给您" in await day.say("钱进", "/导出")
+    assert "报告导出" in await day.say("钱进", "/导出 明细")
 
 
 async def test_invigilator_history_only_own_rooms(day: Day) -> None:
