@@ -211,7 +211,7 @@ class DingTalkCards:
             return {}
         if not await self.flow.claim(tap.key, {"card": _wire(tap)}):
             return {}
-        result = await self.flow.answer(self._message(tap), self._late(tap))
+        result = await self.flow.answer(self._message(tap), self._late(tap), wait=self.wait)
         if result is Outcome.LATE or not isinstance(result, Reply | None):
             return callback_answer("处理中…")
         self._after(tap, result)

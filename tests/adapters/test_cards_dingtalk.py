@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.adapters._dingtalk_cards import AckCard
+from bot.adapters._dingtalk_cards import AckCard, _wire, out_track_id, parse_card_callback
 from bot.adapters.dingtalk import DingTalkAdapter
 from bot.app import ADAPTERS
 from bot.clock import ManualClock
@@ -212,3 +212,42 @@ async def test_a_tap_through_the_stream_gateway(
         assert fake_dingtalk.cards[track].data["ack_summary"] == "王芳 已收到 08:03"
         assert len(await _acks(chat, room_id)) == 1
         assert "✓启封试卷（王芳 08:03）" in await _status(chat)
+
+
+async def test_a_slow_tap_is_answered_in_time_and_finished_by_update(
+    day: tuple[Chat, DingTalkAdapter, int], fake_dingtalk: FakeDingTalk
+) -> None:
+    """Handling that misses the Stream answer's budget: the tapper sees 处理中… at once; the acknowledgement still
+    lands, and the card is then updated, privately (已确认) and for everyone."""
+    chat, adapter, room_id = day
+    track = await adapter.send_card(CHIEF, _card(room_id))
+    adapter.cards.wait = 0.0
+    answer = await adapter.cards.on_callback(card_callback(track, "wangfang"))
+    assert answer["userPrivateData"]["cardParamMap"]["my_status"] == "处理中…"
+    await eventually(lambda: fake_dingtalk.cards[track].data.get("ack_summary") == "王芳 已收到 08:03")
+    assert fake_dingtalk.cards[track].private["wangfang"] == {"my_status": "已确认"}
+    assert len(await _acks(chat, room_id)) == 1
+
+
+async def test_a_claimed_tap_is_replayed_after_a_crash(
+    day: tuple[Chat, DingTalkAdapter, int], fake_dingtalk: FakeDingTalk
+) -> None:
+    """A tap claimed but never handled (the process died) is handled by the recovery loop's replay, once."""
+    chat, adapter, room_id = day
+    track = await adapter.send_card(CHIEF, _card(room_id))
+    wire = card_callback(track, "wangfang")
+    assert await adapter.flow.claim(f"card:{track}:wangfang", {"card": wire})
+    assert await adapter.cards.on_callback(wire) == {}  # the redelivery finds it claimed
+    assert await _acks(chat, room_id) == []
+    await adapter.replay({"card": wire})
+    assert len(await _acks(chat, room_id)) == 1
+    assert fake_dingtalk.cards[track].data["ack_summary"] == "王芳 已收到 08:03"
+
+
+def test_what_a_claim_keeps_reads_back_as_the_same_tap() -> None:
+    """The payload kept with a tap's claim (for the replay) parses back into the same tap."""
+    track = out_track_id(7, "open_papers", CHIEF)
+    tap = parse_card_callback(card_callback(track, "wangfang"))
+    assert (tap.room_id, tap.step, tap.user_id, tap.action) == (7, "open_papers", "wangfang", "ack")
+    assert parse_card_callback(json.loads(json.dumps(_wire(tap)))) == tap
+    assert out_track_id(7, "open_papers", GROUP) != track == out_track_id(7, "open_papers", CHIEF)
