@@ -14,6 +14,7 @@ e.g. without the ``Card.Instance.Write`` permission) the reminder goes as text w
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -35,6 +36,7 @@ from handlers.reminders import card_command
 CARD_TOPIC = "/v1.0/card/instances/callback"
 CONFIRMED = "已确认"  # the tapper's own view once the step is acknowledged (the template hides the button on it)
 CARD_WAIT = 1.5  # seconds a tap's handling may take and still go into the Stream answer (DingTalk allows 2)
+UPDATE_AFTER = 0.3  # seconds between the answer and the PUT: DingTalk asks for no update during the callback
 _TRACK = re.compile(r"exambot\.ack\.(\d{1,12})\.([a-z_]{1,64})\.[0-9a-f]{12}")
 
 log = structlog.get_logger("exambot.dingtalk")
@@ -155,6 +157,7 @@ class DingTalkCards:
         # older cards (the tapped one is always updated, its id comes with the tap)
         self.tracks: dict[tuple[int, str], set[str]] = defaultdict(set)
         self.wait = CARD_WAIT
+        self.update_after = UPDATE_AFTER
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -243,11 +246,12 @@ class DingTalkCards:
     def _after(self, tap: CardTap, reply: Reply | None) -> None:
         """After the answer: show the acknowledgement on every card of the step (not inside the callback)."""
         if reply is not None and reply.card_state is not None:
-            self.flow.tasks.spawn(self._update_all(tap, reply), name="dingtalk-card-update")
+            self.flow.tasks.spawn(self._update_all(tap, reply, delay=self.update_after), name="dingtalk-card-update")
 
-    async def _update_all(self, tap: CardTap, reply: Reply) -> None:
+    async def _update_all(self, tap: CardTap, reply: Reply, *, delay: float = 0.0) -> None:
         if reply.card_state is None:
             return
+        await asyncio.sleep(delay)  # let the Stream answer (ACK) go out first
         tracks = {tap.out_track_id} | self.tracks.get((tap.room_id, tap.step), set())
         for track in sorted(tracks):
             try:
