@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     dingtalk_api_base: str = Field("https://api.dingtalk.com", description="钉钉新版 API 地址")
     dingtalk_oapi_base: str = Field("https://oapi.dingtalk.com", description="钉钉旧版 API / 群机器人地址")
     dingtalk_stream: bool = Field(False, description="使用钉钉 Stream 模式（无需公网回调地址）")
+    dingtalk_card_template_id: str = Field(
+        "", description="钉钉互动卡片模板 ID（关键提醒的“收到”卡片，需 Stream 模式）；留空则发文字提醒"
+    )
 
     timeline_file: Path | None = Field(None, description="提醒时间线覆盖文件（TOML）")
     board_token: SecretStr = Field(

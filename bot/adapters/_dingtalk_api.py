@@ -102,11 +102,13 @@ class DingTalkClient(HttpClient):
 
     # -- transport ---------------------------------------------------------------------------
 
-    async def _openapi(self, path: str, body: dict[str, Any], token: str | None) -> dict[str, Any]:
-        """POST to the new API; HTTP errors carry ``{"code", "message"}``."""
+    async def _openapi(
+        self, path: str, body: dict[str, Any], token: str | None, *, method: str = "POST"
+    ) -> dict[str, Any]:
+        """POST (or PUT) to the new API; HTTP errors carry ``{"code", "message"}``."""
         headers = {"x-acs-dingtalk-access-token": token} if token else {}
         return await self.request_json(
-            "POST", f"{self.api_base}{path}", answer=Answer.STATUS, json=body, headers=headers
+            method, f"{self.api_base}{path}", answer=Answer.STATUS, json=body, headers=headers
         )
 
     async def post_robot(self, url: str, body: dict[str, Any]) -> None:
@@ -133,23 +135,23 @@ class DingTalkClient(HttpClient):
             self._token_expires = self._monotonic() + max(expires_in - TOKEN_MARGIN, expires_in / 2)
             return token
 
-    async def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST with the app token; after a 401 one fresh token and one retry."""
+    async def call(self, path: str, body: dict[str, Any], *, method: str = "POST") -> dict[str, Any]:
+        """POST (or PUT) with the app token; after a 401 one fresh token and one retry."""
         try:
-            return await self._openapi(path, body, await self.token())
+            return await self._openapi(path, body, await self.token(), method=method)
         except PlatformError as exc:
             if not is_token_error(exc):
                 raise
-        return await self._openapi(path, body, await self.token(refresh=True))
+        return await self._openapi(path, body, await self.token(refresh=True), method=method)
 
-    async def open_stream(self, topic: str) -> str:
-        """Register a Stream-mode connection for ``topic``; returns the websocket URL with its ticket."""
+    async def open_stream(self, *topics: str) -> str:
+        """Register a Stream-mode connection for ``topics``; returns the websocket URL with its ticket."""
         data = await self._openapi(
             "/v1.0/gateway/connections/open",
             {
                 "clientId": self.app_key,
                 "clientSecret": self._app_secret,
-                "subscriptions": [{"type": "CALLBACK", "topic": topic}],
+                "subscriptions": [{"type": "CALLBACK", "topic": topic} for topic in topics],
                 "ua": "exambot/0.1 dingtalk-stream",
                 "localIp": "127.0.0.1",
             },
@@ -252,3 +254,68 @@ class DingTalkClient(HttpClient):
         for i, piece in enumerate(split_utf8(text, TEXT_LIMIT)):
             body = robot_body(piece, markdown=markdown, mentions=mentions if i == 0 else ())
             await self.post_robot(signed_webhook_url(webhook, secret, self._now_ms()), body)
+
+    # -- interactive cards -------------------------------------------------------------------
+
+    async def create_and_deliver_card(
+        self,
+        out_track_id: str,
+        template_id: str,
+        card_data: dict[str, str],
+        *,
+        user_id: str | None = None,
+        conversation_id: str | None = None,
+    ) -> None:
+        """Create an interactive card (高级版) and deliver it to one person or one group of our robot.
+
+        ``POST /v1.0/card/instances/createAndDeliver`` with our own ``outTrackId`` and ``callbackType: STREAM``
+        (taps come back on the Stream topic ``/v1.0/card/instances/callback``). Values must be strings. A
+        delivery the platform reports as failed (``deliverResults[].success`` false) is a non-retryable error.
+        """
+        body: dict[str, Any] = {
+            "cardTemplateId": template_id,
+            "outTrackId": out_track_id,
+            "callbackType": "STREAM",
+            "cardData": {"cardParamMap": card_data},
+        }
+        if user_id:
+            body["openSpaceId"] = f"dtv1.card//IM_ROBOT.{user_id}"
+            body["imRobotOpenSpaceModel"] = {"supportForward": False}
+            body["imRobotOpenDeliverModel"] = {"spaceType": "IM_ROBOT", "robotCode": self.robot_code}
+        elif conversation_id:
+            body["openSpaceId"] = f"dtv1.card//IM_GROUP.{conversation_id}"
+            body["imGroupOpenSpaceModel"] = {"supportForward": False}
+            body["imGroupOpenDeliverModel"] = {"robotCode": self.robot_code}
+        else:
+            raise PlatformError(f"{PLATFORM}: card without a person or a group", retryable=False)
+        data = await self.call("/v1.0/card/instances/createAndDeliver", body)
+        result = data.get("result")
+        results = result.get("deliverResults") if isinstance(result, dict) else None
+        failed = [r for r in results or [] if isinstance(r, dict) and r.get("success") is False]
+        if data.get("success") is False or failed:
+            reason = str(failed[0].get("errorMsg", "")) if failed else "success false"
+            raise PlatformError(f"{PLATFORM}: card not delivered: {reason[:200]}", retryable=False)
+
+    async def update_card(
+        self,
+        out_track_id: str,
+        card_data: dict[str, str],
+        *,
+        private: dict[str, dict[str, str]] | None = None,
+    ) -> None:
+        """Change some values of a delivered card: ``PUT /v1.0/card/instances`` with ``updateCardDataByKey``.
+
+        Without ``updateCardDataByKey: true`` DingTalk overwrites the whole card data (the default), so it is
+        always sent; ``private`` maps a userId to the values only that person sees.
+        """
+        body: dict[str, Any] = {
+            "outTrackId": out_track_id,
+            "cardData": {"cardParamMap": card_data},
+            "cardUpdateOptions": {"updateCardDataByKey": True, "updatePrivateDataByKey": True},
+            "userIdType": 1,
+        }
+        if private:
+            body["privateData"] = {uid: {"cardParamMap": values} for uid, values in private.items()}
+        data = await self.call("/v1.0/card/instances", body, method="PUT")
+        if data.get("success") is False:
+            raise PlatformError(f"{PLATFORM}: card update refused", retryable=False)

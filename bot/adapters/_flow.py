@@ -144,11 +144,12 @@ class InboundFlow:
         self.ledger.handled(msg.message_id, self.clock.now())
         return reply
 
-    async def answer(self, msg: IncomingMessage, late: Late) -> Reply | Outcome | None:
-        """The reply when ready within ``wait`` (None: no reply), else :attr:`Outcome.LATE` after arranging ``late``."""
+    async def answer(self, msg: IncomingMessage, late: Late, *, wait: float | None = None) -> Reply | Outcome | None:
+        """The reply when ready within ``wait`` (default: the flow's) (None: no reply), else :attr:`Outcome.LATE`
+        after arranging ``late``."""
         task = self.tasks.spawn(_settle(self.handle(msg)), name=f"{self.channel}-dispatch")
         try:
-            done, _ = await asyncio.wait({task}, timeout=self.wait)
+            done, _ = await asyncio.wait({task}, timeout=self.wait if wait is None else wait)
         except asyncio.CancelledError:
             self._spawn_late(msg, task, late)
             raise

@@ -10,6 +10,8 @@ through the notifier (the outbox) with the OpenAPI.
 
 Stream mode (``EXAMBOT_DINGTALK_STREAM=1``) receives the same messages over the ``dingtalk-stream``
 websocket instead, for servers that cannot take inbound HTTPS; the callback route is then not added.
+With a card template (``EXAMBOT_DINGTALK_CARD_TEMPLATE_ID``) the stream also carries the taps on our
+interactive cards (see :mod:`bot.adapters._dingtalk_cards`), in either mode.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import structlog
 from aiohttp import web
 
 from bot.adapters._dingtalk_api import DingTalkClient, robot_body, verify_sign
+from bot.adapters._dingtalk_cards import CARD_TOPIC, AckCard, DingTalkCards
 from bot.adapters._files import link_text, uploadable
 from bot.adapters._flow import InboundFlow, Late, Outcome, service_unavailable
 from bot.adapters._text import incoming_message
@@ -55,6 +58,7 @@ class DingTalkConfig:
     api_base: str = "https://api.dingtalk.com"
     oapi_base: str = "https://oapi.dingtalk.com"
     stream: bool = False
+    card_template_id: str = ""  # interactive card template for critical reminders ("": text)
 
     def __repr__(self) -> str:
         return f"DingTalkConfig(app_key={self.app_key!r}, robot_code={self.robot_code!r}, stream={self.stream})"
@@ -174,6 +178,11 @@ class DingTalkAdapter(Adapter):
         self._stream = Tasks(f"{CHANNEL}-stream")
         self._stream_task: asyncio.Task[None] | None = None
         self.stream_backoff = (1.0, 60.0)  # first and longest wait before reconnecting the stream
+        self.cards = DingTalkCards(self.client, self.flow, clock, config.card_template_id, self.send)
+
+    def _topics(self) -> list[str]:
+        """What the stream subscribes to: robot messages in Stream mode, card taps when cards are on."""
+        return [STREAM_TOPIC] * self.config.stream + [CARD_TOPIC] * bool(self.config.card_template_id)
 
     def _now_ms(self) -> int:
         return int(self.clock.now().timestamp() * 1000)
@@ -188,7 +197,7 @@ class DingTalkAdapter(Adapter):
     async def start(self) -> None:
         """Open the API client; in Stream mode, connect the websocket in the background."""
         await self.client.start()
-        if self.config.stream and self._stream_task is None:
+        if self._topics() and self._stream_task is None:
             self._stream_task = self._stream.spawn(self._run_stream(), name="dingtalk-stream")
 
     async def close(self) -> None:
@@ -234,7 +243,10 @@ class DingTalkAdapter(Adapter):
         return web.json_response(self._reply_body(received, result))
 
     async def replay(self, payload: dict[str, Any]) -> None:
-        """Handle a claimed message again whose first handling never finished."""
+        """Handle a claimed message (or card tap) again whose first handling never finished."""
+        if isinstance(payload.get("card"), dict):
+            await self.cards.replay(payload["card"])
+            return
         received = parse_robot_message(payload.get("body"), self.clock.now())
         await self.flow.replay(received.key, received.message, self._late_for(received))
 
@@ -349,12 +361,22 @@ class DingTalkAdapter(Adapter):
             dingtalk_stream.Credential(self.config.app_key, self.config.app_secret),
             logger=_quiet_logger(),
         )
+
+        class CardHandler(dingtalk_stream.CallbackHandler):  # type: ignore[misc]
+            async def process(self, callback: Any) -> tuple[int, Any]:
+                try:  # the answer (userPrivateData) is the ACK's response, within DingTalk's 2 s
+                    return dingtalk_stream.AckMessage.STATUS_OK, await adapter.cards.on_callback(callback.data)
+                except Exception as exc:  # claim not written: not ACKed as done, redelivered
+                    log.error("card_callback_failed", channel=CHANNEL, error=type(exc).__name__)
+                    return dingtalk_stream.AckMessage.STATUS_SYSTEM_EXCEPTION, "unavailable"
+
         router.register_callback_handler(STREAM_TOPIC, Handler())
+        router.register_callback_handler(CARD_TOPIC, CardHandler())
         router.pre_start()
         failures = 0
         while True:
             try:
-                uri = await self.client.open_stream(STREAM_TOPIC)
+                uri = await self.client.open_stream(*self._topics())
                 async with websockets.connect(uri, ping_interval=30, ping_timeout=30) as ws:
                     router.websocket = ws
                     log.info("stream_connected", channel=CHANNEL)
@@ -375,6 +397,16 @@ class DingTalkAdapter(Adapter):
             failures = min(failures + 1, 16)
 
     # -- sending -----------------------------------------------------------------------------
+
+    async def send_card(self, target: PersonTarget | GroupTarget, card: AckCard) -> str | None:
+        """A critical reminder as an interactive card (its outTrackId), or as text where no card can go (None)."""
+        return await self.cards.send_card(target, card)
+
+    async def update_card(
+        self, out_track_id: str, data: dict[str, str], *, private: dict[str, dict[str, str]] | None = None
+    ) -> None:
+        """Change the given values of a delivered card for everyone (``private``: per userId)."""
+        await self.cards.update_card(out_track_id, data, private=private)
 
     async def send(self, message: OutgoingMessage) -> str | None:
         """Deliver to a person or a group (OpenAPI robot), or a custom group robot webhook (加签)."""

@@ -96,6 +96,7 @@ def build_adapters(settings: Settings, db: Database, clock: Clock, *, console: b
                 api_base=settings.dingtalk_api_base,
                 oapi_base=settings.dingtalk_oapi_base,
                 stream=settings.dingtalk_stream,
+                card_template_id=settings.dingtalk_card_template_id,
             ),
             db,
             clock,

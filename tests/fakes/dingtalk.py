@@ -6,6 +6,10 @@ and robot webhooks (``/robot/send``, ``/robot/sendBySession``): ``{"errcode", "e
 checked exactly as DingTalk documents (``310000 sign not match`` / ``invalid timestamp``). Old API
 ``/media/upload?access_token=`` takes a multipart form (``type=file`` and the ``media`` file) and answers a
 ``media_id`` that ``sampleFile`` robot messages must name.
+Interactive cards: ``/v1.0/card/instances/createAndDeliver`` keeps each card by its outTrackId (a
+template the fake does not know, or ``refuse_cards``, is refused as DingTalk does) and ``PUT
+/v1.0/card/instances`` updates it, by key only when ``updateCardDataByKey`` is true (else it overwrites).
+:func:`card_callback` and :func:`card_frame` play a tap as the Stream pushes it.
 Deliveries go to a ledger; failures are switchable (HTTP 500, a hang, throttling, 130101, token
 expiry). The Stream gateway (``/v1.0/gateway/connections/open`` + a websocket) pushes CALLBACK frames
 and records the ACKs.
@@ -56,6 +60,17 @@ FILE_TYPES = ("doc", "docx", "xls", "xlsx", "ppt", "pptx", "zip", "pdf", "rar") 
 
 
 @dataclass
+class FakeCard:
+    """One interactive card the fake holds: where it went, its public data and each user's private data."""
+
+    template_id: str
+    space: str  # openSpaceId
+    callback_type: str
+    data: dict[str, str]
+    private: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass
 class FakeDingTalk:
     """DingTalk's servers (api. and oapi. in one), in process."""
 
@@ -74,6 +89,10 @@ class FakeDingTalk:
     stream_frames: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     stream_acks: list[dict[str, Any]] = field(default_factory=list)
     stream_opens: list[dict[str, Any]] = field(default_factory=list)
+    templates: set[str] = field(default_factory=lambda: {"tpl-ack.schema"})
+    cards: dict[str, FakeCard] = field(default_factory=dict)
+    card_updates: list[dict[str, Any]] = field(default_factory=list)
+    refuse_cards: bool = False  # answer 403 to createAndDeliver (no Card.Instance.Write permission)
     _valid: set[str] = field(default_factory=set)
     _failures: list[str] = field(default_factory=list)
     always: str | None = None
@@ -107,6 +126,8 @@ class FakeDingTalk:
         app.router.add_post("/media/upload", self._media_upload)
         app.router.add_post("/robot/sendBySession", self._send_by_session)
         app.router.add_post("/v1.0/gateway/connections/open", self._open_connection)
+        app.router.add_post("/v1.0/card/instances/createAndDeliver", self._card_create)
+        app.router.add_put("/v1.0/card/instances", self._card_update)
         app.router.add_get("/ws", self._ws)
         self._server = TestServer(app, host="127.0.0.1", port=0)
         await self._server.start_server()
@@ -201,6 +222,62 @@ class FakeDingTalk:
             return self._api_error(400, "invalidParameter.openConversationId", "openConversationId 为空")
         self.deliveries.append(Delivery("groupMessages/send", body))
         return web.json_response({"processQueryKey": f"pqk-{len(self.deliveries)}"})
+
+    # -- interactive cards -------------------------------------------------------------------
+
+    async def _card_auth(self, request: web.Request) -> web.Response | dict[str, Any]:
+        self.send_calls += 1
+        if request.headers.get("x-acs-dingtalk-access-token", "") not in self._valid:
+            return self._api_error(401, "InvalidAuthentication", "不合法的access_token")
+        bad = await self._failure()
+        if bad is not None:
+            return bad
+        if self.refuse_cards:
+            return self._api_error(403, "Forbidden.AccessDenied.AccessTokenPermissionDenied", "没有调用该接口的权限")
+        body: dict[str, Any] = await request.json()
+        return body
+
+    async def _card_create(self, request: web.Request) -> web.Response:
+        body = await self._card_auth(request)
+        if isinstance(body, web.Response):
+            return body
+        track, space = body.get("outTrackId"), str(body.get("openSpaceId", ""))
+        if body.get("cardTemplateId") not in self.templates:
+            return self._api_error(400, "param.cardTemplateIdNotExist", "卡片模板不存在")
+        if not track or not space.startswith(("dtv1.card//IM_ROBOT.", "dtv1.card//IM_GROUP.")):
+            return self._api_error(400, "invalidParameter", "outTrackId 或 openSpaceId 无效")
+        robot = body.get("imRobotOpenDeliverModel") or body.get("imGroupOpenDeliverModel") or {}
+        if robot.get("robotCode") != self.robot_code:
+            return self._api_error(400, "resource.not.found", "robot 不存在")
+        params = body.get("cardData", {}).get("cardParamMap", {})
+        if not all(isinstance(v, str) for v in params.values()):
+            return self._api_error(400, "invalidParameter.cardParamMap", "cardParamMap 的值须为字符串")
+        self.cards[track] = FakeCard(body["cardTemplateId"], space, str(body.get("callbackType")), dict(params))
+        space_type, _, space_id = space.removeprefix("dtv1.card//").partition(".")
+        result = {
+            "outTrackId": track,
+            "deliverResults": [
+                {"spaceType": space_type, "spaceId": space_id, "success": True, "carrierId": f"carrier-{track}"}
+            ],
+        }
+        return web.json_response({"success": True, "result": result})  # fmt: skip
+
+    async def _card_update(self, request: web.Request) -> web.Response:
+        body = await self._card_auth(request)
+        if isinstance(body, web.Response):
+            return body
+        card = self.cards.get(str(body.get("outTrackId")))
+        if card is None:
+            return self._api_error(400, "param.outTrackIdNotExist", "卡片不存在")
+        self.card_updates.append(body)
+        options = body.get("cardUpdateOptions") or {}
+        params = (body.get("cardData") or {}).get("cardParamMap") or {}
+        card.data = {**card.data, **params} if options.get("updateCardDataByKey") else dict(params)
+        for user, private in (body.get("privateData") or {}).items():
+            values = private.get("cardParamMap", {})
+            old = card.private.get(user, {}) if options.get("updatePrivateDataByKey") else {}
+            card.private[user] = {**old, **values}
+        return web.json_response({"success": True, "result": True})
 
     # -- old API: media upload --------------------------------------------------------------
 
@@ -366,3 +443,28 @@ def stream_frame(data: dict[str, Any]) -> dict[str, Any]:
         },
         "data": json.dumps(data, ensure_ascii=False),
     }
+
+
+def card_callback(out_track_id: str, user_id: str, *, action: str = "ack") -> dict[str, Any]:
+    """A card tap (回传请求 button with params ``{"action": …}``) as the Stream delivers it in ``data``."""
+    content = {"cardPrivateData": {"actionIds": ["ack_button"], "params": {"action": action}}}
+    return {
+        "extension": "{}",
+        "corpId": "dingcorp",
+        "type": "actionCallback",
+        "userId": user_id,
+        "userIdType": 1,
+        "spaceType": "im",
+        "spaceId": "cidPrivate456==",
+        "content": json.dumps(content, ensure_ascii=False),
+        "outTrackId": out_track_id,
+    }
+
+
+def card_frame(data: dict[str, Any], *, message_id: str | None = None) -> dict[str, Any]:
+    """A Stream CALLBACK frame on the card topic carrying a tap."""
+    frame = stream_frame(data)
+    frame["headers"]["topic"] = "/v1.0/card/instances/callback"
+    if message_id is not None:
+        frame["headers"]["messageId"] = message_id
+    return frame
