@@ -208,7 +208,7 @@ def compute_reminders(
             if step.ack:
                 # The chief also gets the step privately as a card: one tap on 收到 acknowledges it (the group keeps
                 # its text). Cancelled unsent once the step is acknowledged; the card's text is the typed fallback.
-                ack = {"type": "ack", "room_id": room.id, "step": step.id}
+                ack = {"type": "acked", "room_id": room.id, "step": step.id}
                 card = card_text(text, room.id, step.id)
                 add(OutboxKind.CARD, "card", Audience.CHIEF, due, expires, card, ack, format=TextFormat.CARD)
             late = f"{room.room_no}（{session.code}，{start_local:%H:%M} 开考）"
