@@ -281,8 +281,8 @@ class WeComAdapter(Adapter):
         if not isinstance(result, Reply):
             return _empty()
         assert msg is not None
-        if is_tap(fields):
-            await self._update_card(fields, result)
+        if is_tap(fields):  # after the response: WeCom waits 5 s for it, the update is one more API call
+            self.flow.tasks.spawn(self._update_card(fields, result), name=f"{CHANNEL}-card-update")
         if msg.chat_id or not self._fits_passive(result):
             self.flow.late_soon(msg, result, self._send_reply)
             return _empty()

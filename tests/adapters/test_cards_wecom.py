@@ -16,7 +16,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import select
 
-from bot.app import SERVICES, create_app
+from bot.app import ADAPTERS, SERVICES, create_app
 from bot.clock import ManualClock
 from bot.demo import seed_demo
 from bot.settings import Settings
@@ -52,12 +52,19 @@ async def _open_papers_card(client: TestClient[Any, Any], clock: ManualClock, fa
     return cards[0]
 
 
+async def _settle(client: TestClient[Any, Any]) -> None:
+    """Let the adapter's background work (the card update after the response) finish."""
+    await client.server.app[ADAPTERS]["wecom"].flow.tasks.wait()
+
+
 async def _tap(
     client: TestClient[Any, Any], platform: WeComPlatform, user: str, task: str, key: str, code: str
 ) -> tuple[int, str]:
     query, body = platform.post(platform.card_event_xml(user, task, key, code))
     resp = await client.post(f"/wecom/callback?{query}", data=body)
-    return resp.status, await resp.text()
+    text = await resp.text()
+    await _settle(client)
+    return resp.status, text
 
 
 async def _acks(client: TestClient[Any, Any]) -> list[ReminderAck]:
@@ -100,6 +107,7 @@ async def test_tap_acknowledges_once_updates_the_card_and_shows_in_status(
     resp = await client.post(f"/wecom/callback?{query}", data=body)
     assert resp.status == 200
     assert wecom_platform.open_reply(await resp.text())["Content"] == "已记录确认（08:03）：第1考场「启封试卷」。"
+    await _settle(client)
     assert [(u.userids, u.body["button"]["replace_name"]) for u in fake_wecom.card_updates] == [
         (["wangfang"], "已收到 08:03")
     ]
