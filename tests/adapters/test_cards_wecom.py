@@ -183,3 +183,30 @@ async def test_refused_card_falls_back_to_the_text_asking_for_shou_dao(
     async with _services(client).db.session() as s:
         row = (await s.exec(select(OutboxMessage).where(OutboxMessage.kind == "card"))).first()
     assert row is not None and row.status == "sent"
+
+
+async def test_slow_answer_still_updates_the_card_and_replies_by_the_api(
+    client: TestClient[Any, Any], clock: ManualClock, fake_wecom: FakeWeCom, wecom_platform: WeComPlatform
+) -> None:
+    """An answer that misses the callback's response: the card is updated and the reply goes by message/send."""
+    task = (await _open_papers_card(client, clock, fake_wecom))["template_card"]["task_id"]
+    client.server.app[ADAPTERS]["wecom"].flow.wait = 0.0
+    status, text = await _tap(client, wecom_platform, "wangfang", task, "ack", fake_wecom.click_code(task))
+    assert status == 200 and text == ""
+    await _services(client).notifier.settle()
+    await _services(client).notifier.outbox.drain()
+    assert [u.body["button"]["replace_name"] for u in fake_wecom.card_updates] == ["已收到 08:03"]
+    replies = [d.body["text"]["content"] for d in fake_wecom.deliveries
+               if d.body.get("msgtype") == "text" and d.body.get("touser") == "wangfang"]  # fmt: skip
+    assert "已记录确认（08:03）：第1考场「启封试卷」。" in replies
+    assert len(await _acks(client)) == 1
+
+
+async def test_a_refused_card_update_keeps_the_acknowledgement(
+    client: TestClient[Any, Any], clock: ManualClock, fake_wecom: FakeWeCom, wecom_platform: WeComPlatform
+) -> None:
+    """A ResponseCode WeCom no longer takes (used or past 72 h): the update fails quietly, the ack stands."""
+    task = (await _open_papers_card(client, clock, fake_wecom))["template_card"]["task_id"]
+    status, text = await _tap(client, wecom_platform, "wangfang", task, "ack", "never-issued-code")
+    assert status == 200 and wecom_platform.open_reply(text)["Content"].startswith("已记录确认（08:03）")
+    assert fake_wecom.card_updates == [] and len(await _acks(client)) == 1
