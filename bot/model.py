@@ -20,6 +20,7 @@ class TextFormat(enum.StrEnum):
     TEXT = "text"
     MARKDOWN = "markdown"
     FILE = "file"  # the text is a file reference (see :func:`file_message`); sent alone and whole
+    CARD = "card"  # the text is a card's fallback text and its reference (see :func:`card_text`); sent alone and whole
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +116,54 @@ def file_id_of(text: str) -> str | None:
     """The file id a FILE message's text refers to (None: not a file reference)."""
     last = text.rsplit("\n", 1)[-1].strip()
     return last.removeprefix(FILE_REF) if last.startswith(FILE_REF) else None
+
+
+CARD_REF = "card:"  # the last line of a CARD message's text: ``card:<room id>:<step id>``
+# The buttons of a reminder card: (key, label). "ack" acknowledges like a typed 收到; "issue" tells the office.
+CARD_BUTTONS: tuple[tuple[str, str], ...] = (("ack", "收到"), ("issue", "有问题"))
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """A reminder card: what to show, and the room and step a tap on its buttons is about.
+
+    ``text`` is the whole reminder as text (it asks the chief to reply “收到”): what a platform without cards,
+    or one that refuses the card, sends instead.
+    """
+
+    room_id: int
+    step: str
+    text: str
+
+    @property
+    def title(self) -> str:
+        """The reminder's heading (``【12月05日 08:30·领取试卷】`` without the brackets), else its first line."""
+        first = self.text.split("\n", 1)[0]
+        if first.startswith("【") and "】" in first:
+            return first[1 : first.index("】")]
+        return first[:36]
+
+    @property
+    def body(self) -> str:
+        """The text after the heading."""
+        first, _, rest = self.text.partition("\n")
+        if first.startswith("【") and "】" in first:
+            return (first[first.index("】") + 1 :] + "\n" + rest).strip()
+        return rest.strip()
+
+
+def card_text(text: str, room_id: int, step: str) -> str:
+    """The text of a CARD message: the fallback ``text`` and, on its last line, ``card:<room id>:<step id>``."""
+    return f"{text}\n{CARD_REF}{room_id}:{step}"
+
+
+def card_of(text: str) -> Card | None:
+    """The card a CARD message's text describes (None: no card reference on its last line)."""
+    head, _, last = text.rpartition("\n")
+    room, sep, step = last.strip().removeprefix(CARD_REF).partition(":")
+    if not last.strip().startswith(CARD_REF) or not sep or not room.isdigit() or not step:
+        return None
+    return Card(int(room), step, head)
 
 
 METRIC_LABEL = "metric_command"  # key in OutgoingMessage.extra: the `command` label of the messages-out metric

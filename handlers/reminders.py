@@ -17,6 +17,7 @@ from bot.model import Reply
 from bot.permissions import STAFF, SUPERVISOR_OR_OFFICE
 from bot.store.reports import ABSENT_REPORT, PAPERS_HANDOUT, follow_up_of
 from bot.store.tables import Assignment, AuditLog, Duty, ExamSession, OutboxKind, ReminderAck, Room, SessionKind, Staff
+from handlers.card_issue import card_issue
 from scheduler.conditions import condition_holds
 from scheduler.reminders import lead_title
 from scheduler.timeline import ACK_OFFICE_AFTER, Timeline
@@ -191,11 +192,18 @@ async def acknowledge(ctx: Context, which: str | None = None) -> Reply | None:
 
 # A tap on a reminder card, as the adapters pass it on: /收到 卡片 <room id>:<step id>.
 CARD_ARGS = re.compile(r"卡片\s+(\d{1,12}):([a-z_]{1,64})")
+# A tap on the card's 有问题 button: /收到 问题 <room id>:<step id>.
+CARD_ISSUE_ARGS = re.compile(r"问题\s+(\d{1,12}):([a-z_]{1,64})")
 
 
 def card_command(room_id: int, step: str) -> str:
     """The text an adapter dispatches for a tap on the card of ``step`` in room ``room_id``."""
     return f"/收到 卡片 {room_id}:{step}"
+
+
+def card_issue_command(room_id: int, step: str) -> str:
+    """The text an adapter dispatches for a tap on the 有问题 button of the card of ``step`` in room ``room_id``."""
+    return f"/收到 问题 {room_id}:{step}"
 
 
 async def acknowledge_card(ctx: Context, room_id: int, step: str) -> Reply:
@@ -317,6 +325,9 @@ async def ack_command(ctx: Context, args: str) -> Reply:
     card = CARD_ARGS.fullmatch(args.strip())
     if card is not None:
         return await acknowledge_card(ctx, int(card.group(1)), card.group(2))
+    issue = CARD_ISSUE_ARGS.fullmatch(args.strip())
+    if issue is not None:
+        return await card_issue(ctx, int(issue.group(1)), issue.group(2))
     reply = await acknowledge(ctx, which_of(args) if args.strip() else None)
     if reply is not None:
         return reply

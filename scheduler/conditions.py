@@ -1,8 +1,9 @@
 """What the sender checks before it sends a follow-up: a nudge goes out only while what it asks for is missing.
 
 A row's ``condition`` is JSON written by the planner: ``{"type": "ack", "room_id", "step"}`` (the chief's
-收到 of a critical step), ``{"type": "report", "room_id", "report": "absent" | "papers_collect"}`` (the
-report a step asks for) or ``{"type": "digest", "day"}`` (the office's day digest, written when sent).
+收到 of a critical step; ``"acked"`` for the step's card, due with the reminder itself),
+``{"type": "report", "room_id", "report": "absent" | "papers_collect"}`` (the report a step asks for) or
+``{"type": "digest", "day"}`` (the office's day digest, written when sent).
 """
 
 from __future__ import annotations
@@ -33,11 +34,13 @@ async def condition_holds(conn: AsyncConnection, cond: dict[str, Any]) -> bool:
     """True when the thing a nudge asks for has happened (so the nudge is not needed)."""
     kind = cond.get("type")
     room_id = cond.get("room_id")
-    if kind == "ack":
+    if kind in ("ack", "acked"):
         a = ReminderAck.__table__  # type: ignore[attr-defined]
         q = select(a.c.id).where(a.c.room_id == room_id, a.c.step == cond.get("step")).limit(1)
         if (await conn.execute(q)).first() is not None:
             return True
+        if kind == "acked":  # a step's card, sent beside its reminder: needless only once acknowledged
+            return False
         # Nothing to acknowledge when the reminder itself never went out (expired while the service was down).
         q = select(T.c.id).where(
             T.c.room_id == room_id,

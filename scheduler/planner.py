@@ -188,6 +188,7 @@ async def plan_sessions(
                     room_id=m.room_id,
                     step=m.step,
                     condition=m.condition,
+                    format=m.format,
                 )
             )
             result.created += 1

@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.delivery.targets import staff_target, target_key
+from bot.model import TextFormat, card_text
 from bot.store.tables import KIND_LABELS, ExamSession, OutboxKind, SessionKind
 from scheduler.timeline import (
     ACK_NUDGE_AFTER,
@@ -68,6 +69,7 @@ class PlannedMessage:
     clause: str
     condition: dict[str, Any] | None = None
     who: str = ""  # the recipient in words, for the timeline listing
+    format: TextFormat = TextFormat.TEXT  # CARD: a card with buttons (the text is its fallback and reference)
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,7 @@ def compute_reminders(
                 message: str,
                 condition: dict[str, Any] | None,
                 *,
+                format: TextFormat = TextFormat.TEXT,
                 _step: Step = step,
                 _room: RoomPlan = room,
             ) -> None:
@@ -196,11 +199,18 @@ def compute_reminders(
                             clause=_step.clause,
                             condition=condition,
                             who=r.who,
+                            format=format,
                         )
                     )
 
             for audience in step.audiences:
                 add(OutboxKind.REMINDER, audience.value, audience, due, expires, text, None)
+            if step.ack:
+                # The chief also gets the step privately as a card: one tap on 收到 acknowledges it (the group keeps
+                # its text). Cancelled unsent once the step is acknowledged; the card's text is the typed fallback.
+                ack = {"type": "acked", "room_id": room.id, "step": step.id}
+                card = card_text(text, room.id, step.id)
+                add(OutboxKind.CARD, "card", Audience.CHIEF, due, expires, card, ack, format=TextFormat.CARD)
             late = f"{room.room_no}（{session.code}，{start_local:%H:%M} 开考）"
             if step.ack and expires >= now:  # no acknowledgement asked for a reminder that will never go out
                 cond = {"type": "ack", "room_id": room.id, "step": step.id}

@@ -147,6 +147,23 @@ class WeComClient(HttpClient):
             "appchat/send", {"chatid": chat_id, "msgtype": "file", "file": {"media_id": media_id}, "safe": 0}
         )
 
+    async def send_card(self, user_ids: Sequence[str], card: dict[str, Any]) -> tuple[str | None, str | None]:
+        """A ``template_card`` to people (``message/send``); returns (msgid, the send's single-use response_code)."""
+        body = {"touser": "|".join(user_ids), "agentid": self.agent_id, "msgtype": "template_card",
+                "template_card": card, "enable_duplicate_check": 0}  # fmt: skip
+        answer = await self.call("message/send", body)
+        code = answer.get("response_code")
+        return _msgid(answer, user_ids), str(code) if code else None
+
+    async def update_card_button(self, response_code: str, user_ids: Sequence[str], label: str) -> None:
+        """Turn the tapped button of people's card grey with ``label`` (``message/update_template_card``).
+
+        ``response_code`` is single use and valid 72 hours: a tap's ResponseCode, or the send's.
+        """
+        body = {"userids": list(user_ids), "agentid": self.agent_id, "response_code": response_code,
+                "button": {"replace_name": label}}  # fmt: skip
+        await self.call("message/update_template_card", body)
+
     async def send_webhook(
         self, webhook: str, text: str, *, markdown: bool = False, mentions: Sequence[str] = ()
     ) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -12,7 +12,7 @@ from aiohttp import web
 
 from bot.errors import PlatformError
 from bot.metrics import Metrics
-from bot.model import METRIC_LABEL, OutgoingMessage
+from bot.model import METRIC_LABEL, OutgoingMessage, TextFormat, card_of
 
 if TYPE_CHECKING:
     from bot.dispatch import Dispatcher
@@ -28,6 +28,7 @@ class Capabilities:
     mentions: bool = False
     max_text_bytes: int = 2048
     files: bool = False  # a file reaches a person as a file (else, and on group robots, as a signed link)
+    cards: bool = False  # a CARD message shows as a card with buttons (else it goes as its fallback text)
 
 
 class Adapter(abc.ABC):
@@ -82,6 +83,15 @@ def text_limits(adapters: Mapping[str, Any]) -> dict[str, int]:
     return {name: a.capabilities.max_text_bytes for name, a in adapters.items()}
 
 
+def as_text_unless_cards(message: OutgoingMessage, capabilities: Capabilities) -> OutgoingMessage:
+    """A CARD message as its fallback text (which asks for a typed “收到”) where the platform shows no cards."""
+    if message.format is not TextFormat.CARD or capabilities.cards:
+        return message
+    card = card_of(message.text)
+    text = card.text if card is not None else message.text
+    return replace(message, text=text, format=TextFormat.TEXT)
+
+
 class AdapterNotifier:
     """Sends each message at once through the adapter of its target's channel.
 
@@ -98,7 +108,7 @@ class AdapterNotifier:
         adapter = self.adapters.get(message.target.channel)
         if adapter is None:
             raise PlatformError(f"channel {message.target.channel!r} is not enabled", retryable=False)
-        result = await adapter.send(message)
+        result = await adapter.send(as_text_unless_cards(message, adapter.capabilities))
         what = message.extra.get(METRIC_LABEL, "-")  # the outbox labels what it sends (kind, step)
         self.metrics.messages_out.labels(adapter.name, "notice", command=what).inc()
         return result

@@ -52,7 +52,9 @@ class ConsoleAdapter(Adapter):
     """Serves ``/console`` and stores what the bot says there."""
 
     name = CHANNEL
-    capabilities = Capabilities(markdown=True, mentions=True, max_text_bytes=1 << 16, files=True)
+    # A card is stored as its text with the ``card:<room>:<step>`` line: the page shows it with 收到 / 有问题 buttons
+    # that send the tap's command (/收到 卡片 …) as the person at the page, exactly as a platform's tap does.
+    capabilities = Capabilities(markdown=True, mentions=True, max_text_bytes=1 << 16, files=True, cards=True)
 
     def __init__(self, db: Database, clock: Clock) -> None:
         super().__init__()
@@ -207,7 +209,9 @@ class ConsoleAdapter(Adapter):
         reply = await self.handle(sender, text, None if chat.startswith("dm:") else chat)
         if reply is not None:
             await self.record(chat, "out", "考务助手", reply.text, reply.format is TextFormat.MARKDOWN)
-        return web.json_response({"reply": reply.text if reply else None})
+        return web.json_response(
+            {"reply": reply.text if reply else None, "card_state": reply.card_state if reply else None}
+        )
 
     async def handle(self, sender_id: str, text: str, chat_id: str | None) -> Reply | None:
         """Dispatch one console message (also used by ``exambot chat``)."""

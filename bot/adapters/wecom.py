@@ -34,14 +34,16 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
+from bot.adapters._cards import button_label
 from bot.adapters._files import link_text, uploadable
-from bot.adapters._flow import InboundFlow, Outcome, service_unavailable
+from bot.adapters._flow import InboundFlow, Late, Outcome, service_unavailable
 from bot.adapters._text import cdata, incoming_message, xml_legal
 from bot.adapters._wecom_api import TEXT_LIMIT, WeComClient
+from bot.adapters._wecom_cards import is_tap, new_task_id, tap, template_card
 from bot.adapters.base import Adapter, Capabilities
 from bot.clock import Clock
-from bot.errors import PlatformError
-from bot.model import GroupTarget, IncomingMessage, OutgoingMessage, PersonTarget, Reply, TextFormat
+from bot.errors import PlatformAuthError, PlatformError, RateLimited
+from bot.model import GroupTarget, IncomingMessage, OutgoingMessage, PersonTarget, Reply, TextFormat, card_of
 from bot.store.engine import Database
 
 CHANNEL = "wecom"
@@ -117,7 +119,7 @@ class WeComAdapter(Adapter):
     """The WeCom channel."""
 
     name = CHANNEL
-    capabilities = Capabilities(markdown=True, mentions=True, max_text_bytes=TEXT_LIMIT, files=True)
+    capabilities = Capabilities(markdown=True, mentions=True, max_text_bytes=TEXT_LIMIT, files=True, cards=True)
 
     def __init__(
         self,
@@ -240,6 +242,8 @@ class WeComAdapter(Adapter):
         user = fields.get("FromUserName", "")
         msg_type = fields.get("MsgType", "")
         create_time = fields.get("CreateTime", "")
+        if is_tap(fields):
+            return tap(fields)
         if msg_type == "event":
             if fields.get("Event", "") != "enter_agent":
                 return None
@@ -268,7 +272,8 @@ class WeComAdapter(Adapter):
             return _empty()
         key, text = incoming
         msg = self._message(fields, key, text) if text.strip() else None
-        result = await self.flow.receive(key, msg, {"key": key, "fields": fields}, self._send_reply)
+        late = self._late(fields)
+        result = await self.flow.receive(key, msg, {"key": key, "fields": fields}, late)
         if result is Outcome.UNAVAILABLE:
             return service_unavailable()
         if result is Outcome.UNSUPPORTED:
@@ -276,6 +281,8 @@ class WeComAdapter(Adapter):
         if not isinstance(result, Reply):
             return _empty()
         assert msg is not None
+        if is_tap(fields):  # after the response: WeCom waits 5 s for it, the update is one more API call
+            self.flow.tasks.spawn(self._update_card(fields, result), name=f"{CHANNEL}-card-update")
         if msg.chat_id or not self._fits_passive(result):
             self.flow.late_soon(msg, result, self._send_reply)
             return _empty()
@@ -291,11 +298,36 @@ class WeComAdapter(Adapter):
         msg = None
         if incoming is not None and incoming[1].strip():
             msg = self._message(stored, key, incoming[1])
-        await self.flow.replay(key, msg, self._send_reply)
+        await self.flow.replay(key, msg, self._late(stored))
 
     async def _send_reply(self, msg: IncomingMessage, reply: Reply) -> None:
         """A reply that cannot go into the response: through the notifier (the outbox), by the API."""
         await self.dispatcher.services.notifier.notify([self._reply_message(msg, reply)])
+
+    def _late(self, fields: dict[str, str]) -> Late:
+        """How a reply that missed the response goes out: by the API, and for a card tap the card updated first."""
+        if not is_tap(fields):
+            return self._send_reply
+
+        async def card_reply(msg: IncomingMessage, reply: Reply) -> None:
+            await self._update_card(fields, reply)
+            await self._send_reply(msg, reply)
+
+        return card_reply
+
+    async def _update_card(self, fields: dict[str, str], reply: Reply) -> None:
+        """Grey out the tapped card's button as “已收到 08:04” with the tap's single-use ResponseCode.
+
+        Only when the step is acknowledged (the reply has a card state): a refused tap leaves the card as it is.
+        A failed update is logged, not retried: the acknowledgement is recorded and the reply says so.
+        """
+        code = fields.get("ResponseCode", "")
+        if reply.card_state is None or not code:
+            return
+        try:
+            await self.client.update_card_button(code, [fields.get("FromUserName", "")], button_label(reply.card_state))
+        except PlatformError as exc:
+            log.warning("card_update_failed", channel=CHANNEL, error=str(exc))
 
     def _fits_passive(self, reply: Reply) -> bool:
         return reply.format is TextFormat.TEXT and len(reply.text.encode("utf-8")) <= TEXT_LIMIT
@@ -323,6 +355,8 @@ class WeComAdapter(Adapter):
         """Deliver to a person (message/send), an app group chat (appchat/send) or a group robot."""
         if message.format is TextFormat.FILE:
             return await self._send_file(message)
+        if message.format is TextFormat.CARD:
+            return await self._send_card(message)
         target = message.target
         markdown = message.format is TextFormat.MARKDOWN
         if isinstance(target, PersonTarget):
@@ -335,6 +369,29 @@ class WeComAdapter(Adapter):
         if not chat:
             raise PlatformError("wecom: group target has neither chat id nor robot webhook", retryable=False)
         return await self.client.send_to_chat(chat, message.text, markdown=markdown)
+
+    async def _send_card(self, message: OutgoingMessage) -> str | None:
+        """A reminder card to a person (``template_card``); returns its task id, which names its room and step.
+
+        A group (app group chats cannot carry button cards) or a platform that refuses the card (an errcode that
+        is neither a rate limit nor a credentials problem, e.g. the app has no callback URL) gets the card's text,
+        which asks for a typed “收到”.
+        """
+        card = card_of(message.text)
+        fallback = replace(message, text=card.text if card else message.text, format=TextFormat.TEXT)
+        if card is None or not isinstance(message.target, PersonTarget):
+            return await self.send(fallback)
+        task_id = new_task_id(card)
+        try:
+            await self.client.send_card([message.target.user_id], template_card(card, task_id))
+        except (RateLimited, PlatformAuthError):
+            raise
+        except PlatformError as exc:
+            if exc.retryable or exc.code is None:
+                raise
+            log.warning("card_refused", channel=CHANNEL, error=str(exc))
+            return await self.send(fallback)
+        return task_id
 
     async def _send_file(self, message: OutgoingMessage) -> str | None:
         """Upload and send the file to a person or an app group chat; a group robot (no files) gets the link."""

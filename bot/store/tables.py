@@ -279,6 +279,7 @@ class OutboxKind(enum.StrEnum):
     ACK_OFFICE = "ack_office"  # ... and the office is told
     FOLLOW_NUDGE = "follow_nudge"  # a report (/缺考, /试卷 回收) is missing
     FOLLOW_OFFICE = "follow_office"
+    CARD = "card"  # a critical step's card with buttons (收到 / 有问题), privately to the chief
     NOTICE = "notice"  # handlers' ctx.notify(...) and other alerts
     SYSTEM = "system"  # the outbox's own reports to the office (expired, failed)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -40,6 +41,18 @@ class Delivery:
     api: str  # "message/send" | "appchat/send" | "webhook/send"
     body: dict[str, Any]
     key: str | None = None  # robot webhook key
+
+
+@dataclass
+class CardUpdate:
+    """One accepted message/update_template_card call."""
+
+    response_code: str
+    userids: list[str]
+    body: dict[str, Any]
+
+
+TASK_ID = re.compile(r"[A-Za-z0-9_\-@]{1,128}")
 
 
 @dataclass
@@ -71,6 +84,10 @@ class FakeWeCom:
     _failures: list[str] = field(default_factory=list)
     always: str | None = None
     _server: TestServer | None = None
+    refuse_cards: bool = False  # answer template cards with errcode 40008 (invalid message type), as a refusing app
+    task_ids: set[str] = field(default_factory=set)
+    response_codes: dict[str, str] = field(default_factory=dict)  # unused code → task id (sends and taps)
+    card_updates: list[CardUpdate] = field(default_factory=list)
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     # -- control -----------------------------------------------------------------------------
@@ -99,6 +116,7 @@ class FakeWeCom:
         app.router.add_post("/cgi-bin/appchat/send", self._appchat_send)
         app.router.add_post("/cgi-bin/webhook/send", self._webhook_send)
         app.router.add_post("/cgi-bin/media/upload", self._media_upload)
+        app.router.add_post("/cgi-bin/message/update_template_card", self._update_template_card)
         self._server = TestServer(app, host="127.0.0.1", port=0)
         await self._server.start_server()
         return self.url
@@ -171,6 +189,8 @@ class FakeWeCom:
 
     def _content_error(self, body: dict[str, Any], limit: int, *, files: bool = True) -> web.Response | None:
         kind = body.get("msgtype")
+        if kind == "template_card" and files:
+            return self._card_error(body.get("template_card"))
         if kind == "file" and files:
             media_id = (body.get("file") or {}).get("media_id")
             return None if media_id in self.uploads else self._err(40007, "invalid media_id")
@@ -182,6 +202,50 @@ class FakeWeCom:
         if len(content.encode("utf-8")) > limit:
             return FakeWeCom._err(45002, "content size out of limit")
         return None
+
+    def _card_error(self, card: Any) -> web.Response | None:
+        """A button_interaction card as WeCom checks it: a new task id, 1–6 callback buttons with unique keys."""
+        if self.refuse_cards:
+            return self._err(40008, "invalid message type")
+        if not isinstance(card, dict) or card.get("card_type") != "button_interaction":
+            return self._err(40008, "invalid message type")
+        task = str(card.get("task_id", ""))
+        if not TASK_ID.fullmatch(task) or task in self.task_ids:
+            return self._err(40058, "invalid task_id")  # errcode chosen for the fake; WeCom's own is unverified
+        buttons = card.get("button_list") or []
+        keys = [b.get("key") for b in buttons if isinstance(b, dict)]
+        if not 1 <= len(buttons) <= 6 or len(set(keys)) != len(keys) or not all(keys):
+            return self._err(40058, "invalid button_list")
+        if not (card.get("main_title") or {}).get("title"):
+            return self._err(40058, "main_title required")
+        return None
+
+    def click_code(self, task_id: str) -> str:
+        """A tap's single-use ResponseCode, as WeCom hands one to the callback."""
+        code = f"click-{secrets.token_hex(12)}"
+        self.response_codes[code] = task_id
+        return code
+
+    def cards_sent(self) -> list[dict[str, Any]]:
+        """(the bodies of) template cards delivered by message/send, in order."""
+        return [d.body for d in self.deliveries if d.body.get("msgtype") == "template_card"]
+
+    async def _update_template_card(self, request: web.Request) -> web.Response:
+        self.send_calls += 1
+        bad = self._check_token(request) or await self._failure()
+        if bad is not None:
+            return bad
+        body = await self._json(request)
+        if isinstance(body, web.Response):
+            return body
+        code = str(body.get("response_code", ""))
+        if code not in self.response_codes:
+            return self._err(40142, "invalid response_code")  # used, expired or never issued (errcode: the fake's)
+        if not isinstance(body.get("agentid"), int) or not (body.get("button") or body.get("template_card")):
+            return self._err(40058, "invalid parameter")
+        del self.response_codes[code]  # one call per code
+        self.card_updates.append(CardUpdate(code, list(body.get("userids") or []), body))
+        return web.json_response({"errcode": 0, "errmsg": "ok", "invaliduser": []})
 
     async def _send(self, request: web.Request, api: str) -> web.Response | dict[str, Any]:
         self.send_calls += 1
@@ -204,7 +268,13 @@ class FakeWeCom:
             return bad
         self.deliveries.append(Delivery("message/send", body))
         msgid = f"msg-{len(self.deliveries)}"
-        return web.json_response({"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": msgid})
+        answer: dict[str, Any] = {"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": msgid}
+        if body.get("msgtype") == "template_card":
+            task = body["template_card"]["task_id"]
+            self.task_ids.add(task)
+            answer["response_code"] = f"send-{secrets.token_hex(12)}"
+            self.response_codes[answer["response_code"]] = task
+        return web.json_response(answer)
 
     async def _appchat_send(self, request: web.Request) -> web.Response:
         body = await self._send(request, "appchat/send")
@@ -304,6 +374,21 @@ class WeComPlatform:
             f"<FromUserName><![CDATA[{user}]]></FromUserName><CreateTime>{ct}</CreateTime>"
             f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[{event}]]></Event>"
             f"<EventKey><![CDATA[]]></EventKey><AgentID>{self.agent_id}</AgentID></xml>"
+        )
+
+    def card_event_xml(
+        self, user: str, task_id: str, event_key: str, response_code: str, *, create_time: int | None = None
+    ) -> str:
+        """The plaintext XML of a tap on a template card's button (``template_card_event``), as doc 90240 shows."""
+        ct = int(self.now()) if create_time is None else create_time
+        return (
+            f"<xml><ToUserName><![CDATA[{self.corp_id}]]></ToUserName>"
+            f"<FromUserName><![CDATA[{user}]]></FromUserName><CreateTime>{ct}</CreateTime>"
+            f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[template_card_event]]></Event>"
+            f"<EventKey><![CDATA[{event_key}]]></EventKey><TaskId><![CDATA[{task_id}]]></TaskId>"
+            f"<CardType><![CDATA[button_interaction]]></CardType>"
+            f"<ResponseCode><![CDATA[{response_code}]]></ResponseCode><AgentID>{self.agent_id}</AgentID>"
+            "<SelectedItems></SelectedItems></xml>"
         )
 
     def encrypt(self, plaintext: str | bytes) -> str:
