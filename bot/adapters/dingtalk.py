@@ -34,7 +34,7 @@ from bot.adapters._text import incoming_message
 from bot.adapters.base import Adapter, Capabilities
 from bot.clock import Clock
 from bot.errors import PlatformError
-from bot.model import GroupTarget, IncomingMessage, OutgoingMessage, PersonTarget, Reply, TextFormat
+from bot.model import GroupTarget, IncomingMessage, OutgoingMessage, PersonTarget, Reply, TextFormat, card_of
 from bot.store.engine import Database
 from bot.tasks import Tasks
 
@@ -179,6 +179,8 @@ class DingTalkAdapter(Adapter):
         self._stream_task: asyncio.Task[None] | None = None
         self.stream_backoff = (1.0, 60.0)  # first and longest wait before reconnecting the stream
         self.cards = DingTalkCards(self.client, self.flow, clock, config.card_template_id, self.send)
+        # Reminder cards only with a card template configured; without one they go as their text.
+        self.capabilities = replace(type(self).capabilities, cards=bool(config.card_template_id))
 
     def _topics(self) -> list[str]:
         """What the stream subscribes to: robot messages in Stream mode, card taps when cards are on."""
@@ -412,6 +414,12 @@ class DingTalkAdapter(Adapter):
         """Deliver to a person or a group (OpenAPI robot), or a custom group robot webhook (加签)."""
         if message.format is TextFormat.FILE:
             return await self._send_file(message)
+        card = card_of(message.text) if message.format is TextFormat.CARD else None
+        if card is not None:
+            ack = AckCard(card.room_id, card.step, card.title, card.body, fallback=card.text)
+            return await self.send_card(message.target, ack)
+        if message.format is TextFormat.CARD:  # a card without its reference: its text
+            message = replace(message, format=TextFormat.TEXT)
         target = message.target
         markdown = message.format is TextFormat.MARKDOWN
         if isinstance(target, PersonTarget):

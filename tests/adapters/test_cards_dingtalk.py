@@ -147,9 +147,9 @@ async def test_a_refused_card_falls_back_to_text(
     """Without Card.Instance.Write (403) the chief gets the reminder as a text message with the typed form."""
     _chat, adapter, room_id = day
     fake_dingtalk.refuse_cards = True
-    before = len(fake_dingtalk.deliveries)
+    before, planned = len(fake_dingtalk.deliveries), dict(fake_dingtalk.cards)  # the day's planned cards
     assert await adapter.send_card(CHIEF, _card(room_id)) is None
-    assert fake_dingtalk.cards == {}
+    assert fake_dingtalk.cards == planned
     (delivery,) = fake_dingtalk.deliveries[before:]
     assert delivery.api == "oToMessages/batchSend" and delivery.body["userIds"] == ["wangfang"]
     assert "请主监考回复“收到”" in json.loads(delivery.body["msgParam"])["content"]
@@ -162,14 +162,14 @@ async def test_custom_robot_groups_keep_text_and_a_failing_platform_is_retried(
     _chat, adapter, room_id = day
     webhook = f"{fake_dingtalk.url}/robot/send?access_token=robot-token-1"
     target = GroupTarget("dingtalk", webhook=webhook, secret="SECrobotsecret1")
-    before = len(fake_dingtalk.deliveries)
+    before, planned = len(fake_dingtalk.deliveries), dict(fake_dingtalk.cards)
     assert await adapter.send_card(target, _card(room_id)) is None
     (delivery,) = fake_dingtalk.deliveries[before:]
     assert delivery.api == "robot/send" and "请主监考回复“收到”" in delivery.body["text"]["content"]
     fake_dingtalk.fail_next("http500")
     with pytest.raises(PlatformError):
         await adapter.send_card(CHIEF, _card(room_id))
-    assert fake_dingtalk.cards == {} and len(fake_dingtalk.deliveries) == before + 1
+    assert fake_dingtalk.cards == planned and len(fake_dingtalk.deliveries) == before + 1
 
 
 async def test_no_template_sends_text(
@@ -251,3 +251,18 @@ def test_what_a_claim_keeps_reads_back_as_the_same_tap() -> None:
     assert (tap.room_id, tap.step, tap.user_id, tap.action) == (7, "open_papers", "wangfang", "ack")
     assert parse_card_callback(json.loads(json.dumps(_wire(tap)))) == tap
     assert out_track_id(7, "open_papers", GROUP) != track == out_track_id(7, "open_papers", CHIEF)
+
+
+async def test_a_planned_critical_reminder_reaches_the_chief_as_a_card_and_a_tap_acknowledges_it(
+    day: tuple[Chat, DingTalkAdapter, int], fake_dingtalk: FakeDingTalk
+) -> None:
+    """The outbox's card row for 启封 (planned for each chief) goes out as a DingTalk card, not text; its tap counts."""
+    chat, adapter, room_id = day
+    ours = [t for t, c in fake_dingtalk.cards.items() if t.startswith(f"exambot.ack.{room_id}.open_papers.")]
+    assert len(ours) == 1 and fake_dingtalk.cards[ours[0]].space.endswith(".wangfang")
+    await adapter.cards.on_callback(card_callback(ours[0], "wangfang"))
+    async with chat.services.db.session() as s:
+        acks = (await s.exec(select(ReminderAck).where(ReminderAck.room_id == room_id))).all()
+    assert [a.step for a in acks] == ["open_papers"]
+    status = await chat.say("钱进", "/提醒状态") or ""
+    assert "✓启封试卷（王芳" in next(x for x in status.splitlines() if x.strip().startswith("第1考场"))
