@@ -53,6 +53,11 @@ def _delivered(fake: FakeWeCom) -> list[tuple[str, str]]:
         body = d.body
         content = (body.get("text") or body.get("markdown") or {}).get("content", "")
         addr = f"group:{body['chatid']}" if d.api == "appchat/send" else f"person:{body.get('touser')}"
+        card = body.get("template_card")
+        if card:  # a reminder card: its task id is r<room>-<step>-<random>, new for every send
+            room, step, _rest = str(card["task_id"]).removeprefix("r").split("-", 2)
+            out.append((addr, f"card:{room}:{step}"))
+            continue
         out.extend((addr, _piece_text(p)) for p in content.split(MERGE_SEPARATOR))
     return out
 
@@ -148,6 +153,8 @@ def _check_once(
         addr, text = _row_address(r, wecom_of), r["text"]
         if r["kind"] in ESCALATIONS:  # numbered when sent, for /已处理 N
             text = escalation_text(r["id"], text)
+        if r["kind"] == "card":
+            text = f"card:{r['room_id']}:{r['step']}"
         n = pieces[(addr, text)]
         if n == 0 and len(text.encode()) > 2000:  # too long for one WeCom message: the adapter split it
             n = sum(k for (a, p), k in pieces.items() if a == addr and len(p) > 200 and text.startswith(p))
