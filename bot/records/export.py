@@ -72,11 +72,7 @@ async def day_workbook(
 
     Each call is written to the audit log (action ``export``) as ``actor`` ("staff:12", "cli") at ``now``.
     """
-    records = await read_records(db, day, tz, session_code=session_code)
-    data = await asyncio.to_thread(build_workbook, records)  # openpyxl is CPU-bound: keep the loop free
-    name = file_name(day, session_code, ".xlsx")
-    await _audit(db, records, name, "xlsx", session_code=session_code, actor=actor, now=now)
-    return name, data
+    return await _export(db, day, tz, "xlsx", session_code=session_code, actor=actor, now=now)
 
 
 async def day_csv(
@@ -89,8 +85,17 @@ async def day_csv(
     now: datetime | None = None,
 ) -> tuple[str, bytes]:
     """The day's violations and absentees as CSV (see :mod:`bot.records.csvfile`), audited like the workbook."""
+    return await _export(db, day, tz, "csv", session_code=session_code, actor=actor, now=now)
+
+
+async def _export(
+    db: Database, day: date, tz: ZoneInfo, fmt: str, *, session_code: str | None, actor: str, now: datetime | None
+) -> tuple[str, bytes]:
     records = await read_records(db, day, tz, session_code=session_code)
-    data = build_csv(records)
-    name = file_name(day, session_code, ".csv")
-    await _audit(db, records, name, "csv", session_code=session_code, actor=actor, now=now)
+    if fmt == "xlsx":
+        data = await asyncio.to_thread(build_workbook, records)  # openpyxl is CPU-bound: keep the loop free
+    else:
+        data = build_csv(records)
+    name = file_name(day, session_code, f".{fmt}")
+    await _audit(db, records, name, fmt, session_code=session_code, actor=actor, now=now)
     return name, data
