@@ -106,7 +106,7 @@ async def alert_revocation(ctx: Context, where: RoomNow | None, old: Report, row
     if old.kind == "violation":
         p = ViolationPayload.from_payload(old.payload)
         async with ctx.services.db.read() as s:
-            names = {t: n for (_r, t), n in (await _show.names_of(s, [old.room_id] if old.room_id else [])).items()}
+            names = await _show.room_names(s, old.room_id)
         cand = f"{p.ticket}（{names[p.ticket]}）" if p.ticket in names else p.ticket
         what = f"严重违纪编号 {old.id}：{cand} {p.type}，现场处理：{p.action or '未填写'}"
     else:

@@ -23,6 +23,11 @@ async def names_of(s: AsyncSession, room_ids: Iterable[int]) -> dict[tuple[int, 
     return {(c.room_id, c.ticket_no): c.name for c in rows}
 
 
+async def room_names(s: AsyncSession, room_id: int | None) -> dict[str, str]:
+    """Candidate names of one room by ticket (empty without a room)."""
+    return {t: n for (_r, t), n in (await names_of(s, [room_id] if room_id else [])).items()}
+
+
 def ticket(ctx: Context, number: str, name: str | None = None) -> str:
     """A 准考证号 as this chat may see it (masked in groups; with the name for supervisors/office privately)."""
     if not is_private(ctx):

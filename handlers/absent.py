@@ -200,10 +200,6 @@ def describe(ctx: Context, report: Report, names: dict[str, str]) -> str:
     return _counts(ctx, p, names) + (f"（{what}）" if what else "")
 
 
-async def _names(ctx: Context, s: AsyncSession, room_id: int) -> dict[str, str]:
-    return {t: n for (_r, t), n in (await _show.names_of(s, [room_id])).items()}
-
-
 @once_per_message
 async def record(ctx: Context, args: str) -> Reply | str | None:
     """Parse, check and store one absentee report (adding to, or taking from, the room's list)."""
@@ -214,7 +210,7 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
     async with ctx.services.db.session() as s:
         row = await already_done(s, ctx)
         where = await resolve_room(ctx, s, parsed.room, USAGE, any_room=ANY_ROOM)
-        names = await _names(ctx, s, where.room_id)
+        names = await _show.room_names(s, where.room_id)
         previous = await reports_in_force(s, ["absent"], [where.room_id])
         replaced = previous[-1] if previous else None
         prev = AbsentPayload.from_payload(replaced.payload) if replaced else None

@@ -13,13 +13,13 @@ from bot.errors import UserFacingError
 from bot.model import Reply
 from bot.store.reports import ViolationPayload
 from bot.store.tables import Staff
-from handlers import _dialog
+from handlers import _dialog, _show
 from handlers._changes import visible_chain
 from handlers._parse import clean, leading_report_id, nfkc, report_id
 from handlers._reports import alert, already_done, append, chain, current, once_per_message, root_of, split_report_id
 from handlers._rooms import room_by_id
 from handlers._typo import typo_guard
-from handlers.violation_records import confirmations, describe, kind_of_room, names_in, second_person
+from handlers.violation_records import confirmations, describe, kind_of_room, second_person
 from handlers.violation_words import (
     ACTION_CONFLICT,
     ACTION_WORDS,
@@ -92,7 +92,7 @@ async def _confirm_one(ctx: Context, rid: int) -> str:
         if done is None:
             await append(ctx, s, "confirm", where, {"ref": root, "report": report.id})
         reporter = await s.get(Staff, report.staff_id) if report.staff_id else None
-        names = await names_in(s, where.room_id)
+        names = await _show.room_names(s, where.room_id)
         both = f"{reporter.name if reporter else '?'}、{ctx.staff.name}"
         # Those who were told 待第二名…/确认 learn it happened (keyed: a redelivery tells nobody twice).
         told = await alert(
@@ -191,7 +191,7 @@ async def determine(ctx: Context, args: str) -> Reply | str | None:
         if ruling.action == DEDUCT:
             payload["points"] = ruling.points
         row = done or await append(ctx, s, "determination", where, payload)
-        names = await names_in(s, report.room_id or 0)
+        names = await _show.room_names(s, report.room_id or 0)
     label = where.label if where else ""
     return Reply(
         f"已认定编号 {ruling.rid}（{label} {describe(ctx, report, names)}）："

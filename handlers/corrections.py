@@ -94,7 +94,7 @@ async def correct(ctx: Context, args: str) -> Reply | str | None:
         if row is None:
             payload = await rules.rebuild(ctx, s, old, where, text)
             row = await append(ctx, s, old.kind, where, payload, supersedes=old, reason="更正")
-        names = {t: n for (_r, t), n in (await _show.names_of(s, [where.room_id])).items()}
+        names = await _show.room_names(s, where.room_id)
     label = KIND_LABELS.get(old.kind, old.kind)
     reply = f"已更正{where.label}{label}：编号 {rid} → 新编号 {row.id}：{describe(ctx, row, names)}。原记录保留。"
     if rules.after_correct is not None:
@@ -140,7 +140,7 @@ async def revoke(ctx: Context, args: str) -> Reply | str | None:
     if old.kind == "absent" and not row.revoked and where is not None:
         text = f"已撤销编号 {rid} 对缺考名单的改动（新编号 {row.id}）。原记录保留，可用 /历史 {rid} 查看。"
         async with ctx.services.db.read() as s:
-            names = {t: n for (_r, t), n in (await _show.names_of(s, [where.room_id])).items()}
+            names = await _show.room_names(s, where.room_id)
         now_listed = absent.status(ctx, where, AbsentPayload.from_payload(row.payload), names)
         return Reply(f"{text}\n{now_listed}" + await _recheck(ctx, where, old, before, row))
     label = KIND_LABELS.get(old.kind, old.kind)
@@ -163,7 +163,7 @@ async def history(ctx: Context, args: str) -> Reply | str | None:
         rows = await visible_chain(ctx, s, rid, HISTORY_USAGE)
         where = await room_by_id(ctx, s, rows[0].room_id)
         people = {st.id: st.name for st in [await s.get(Staff, r.staff_id) for r in rows if r.staff_id] if st}
-        names = {t: n for (_r, t), n in (await _show.names_of(s, [where.room_id] if where else [])).items()}
+        names = await _show.room_names(s, where.room_id if where else None)
     label = KIND_LABELS.get(rows[0].kind, rows[0].kind)
     lines = [f"{where.label if where else ''}{label} 编号 {rid} 的历史："]
     for i, r in enumerate(rows):

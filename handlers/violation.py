@@ -19,7 +19,7 @@ from bot.permissions import OFFICE
 from bot.store.reports import ViolationPayload
 from bot.store.rooms import candidate_tickets, seat_key, seat_tickets
 from bot.store.tables import Report, SessionKind
-from handlers import _dialog, confirm
+from handlers import _dialog, _show, confirm
 from handlers._parse import TICKET_RE, cn_number, split_args
 from handlers._reports import KindRules, alert, alerted, already_done, append, once_per_message, root_of
 from handlers._rooms import REPORTER, SEES_ALL, WATCHER, RoomNow, resolve_room
@@ -30,7 +30,6 @@ from handlers.violation_records import (
     confirmations,
     confirmed_roots,
     describe,
-    names_in,
     rulings,
     second_person,
 )
@@ -119,7 +118,7 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
         else:
             if row is None:
                 row = await append(ctx, s, "violation", where, await build(s, where, parsed, USAGE))
-            names = await names_in(s, where.room_id)
+            names = await _show.room_names(s, where.room_id)
             if ViolationPayload.from_payload(row.payload).serious:  # alerts commit with the report
                 sent = await alert(ctx, alert_text(where, ctx.staff, row, names), key=f"report:{row.id}", s=s)
     if row is None:  # the dialog writes its state in a transaction of its own
@@ -160,7 +159,7 @@ async def _after_correct(ctx: Context, row: Report, where: RoomNow) -> str:
     if not ViolationPayload.from_payload(row.payload).serious:
         return extra
     async with ctx.services.db.read() as s:
-        names = await names_in(s, where.room_id)
+        names = await _show.room_names(s, where.room_id)
         if await confirmations(s, root_of(row)):
             return extra
     sent = await alert(ctx, alert_text(where, ctx.staff, row, names), key=f"report:{row.id}")

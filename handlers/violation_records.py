@@ -35,11 +35,6 @@ def describe(ctx: Context, report: Report, names: dict[str, str]) -> str:
     return line
 
 
-async def names_in(s: AsyncSession, room_id: int) -> dict[str, str]:
-    """Candidate names of a room by ticket."""
-    return {t: n for (_r, t), n in (await _show.names_of(s, [room_id])).items()}
-
-
 async def kind_of_room(s: AsyncSession, room_id: int | None) -> SessionKind | None:
     """The kind of the session a room belongs to."""
     room = await s.get(Room, room_id) if room_id is not None else None
