@@ -18,7 +18,7 @@ from bot.permissions import STAFF, SUPERVISOR_OR_OFFICE
 from bot.store.reports import ABSENT_REPORT, PAPERS_HANDOUT, follow_up_of
 from bot.store.tables import Assignment, AuditLog, Duty, ExamSession, OutboxKind, ReminderAck, Room, SessionKind, Staff
 from handlers.card_issue import card_issue
-from scheduler.conditions import condition_holds
+from scheduler.conditions import condition_holds, outstanding_acks
 from scheduler.reminders import lead_title
 from scheduler.timeline import ACK_OFFICE_AFTER, Timeline
 
@@ -69,39 +69,6 @@ async def _handled(conn: AsyncConnection, items: set[tuple[int, str, str]], tz: 
     return out
 
 
-async def _outstanding(conn: AsyncConnection, room_ids: list[int], now: datetime) -> list[dict[str, Any]]:
-    """Critical steps of these rooms whose reminder went out and that nobody acknowledged yet."""
-    if not room_ids:
-        return []
-    needs = {
-        (r, s)
-        for r, s in (
-            await conn.execute(
-                select(T.c.room_id, T.c.step).where(T.c.room_id.in_(room_ids), T.c.kind == OutboxKind.ACK_OFFICE.value)
-            )
-        ).all()
-    }
-    if not needs:
-        return []
-    sent = (
-        await conn.execute(
-            select(T.c.room_id, T.c.step, T.c.session_id, T.c.due_at).where(
-                T.c.room_id.in_(room_ids),
-                T.c.kind == OutboxKind.REMINDER.value,
-                T.c.status == SENT,
-                T.c.due_at <= now,
-            )
-        )
-    ).all()
-    a = ReminderAck.__table__  # type: ignore[attr-defined]
-    acked = {(r, s) for r, s in (await conn.execute(select(a.c.room_id, a.c.step).where(a.c.room_id.in_(room_ids))))}
-    out: dict[tuple[int, str], dict[str, Any]] = {}
-    for room_id, step, session_id, due in sent:
-        if (room_id, step) in needs and (room_id, step) not in acked:
-            out[(room_id, step)] = {"room_id": room_id, "step": step, "session_id": session_id, "due": due}
-    return sorted(out.values(), key=lambda x: x["due"])
-
-
 def is_late(acked_at: datetime, due: datetime) -> bool:
     """An acknowledgement after the office was told the step had none (``ACK_OFFICE_AFTER``) is 迟确认."""
     return acked_at > due + ACK_OFFICE_AFTER
@@ -137,7 +104,7 @@ async def acknowledge(ctx: Context, which: str | None = None) -> Reply | None:
         if ctx.message.chat_id:
             here = [r for r in rooms if r["group_chat"] == ctx.message.chat_id]
             rooms = here or rooms
-        todo = await _outstanding(conn, [r["id"] for r in rooms], now)
+        todo = await outstanding_acks(conn, [r["id"] for r in rooms], now)
         if not todo:
             return None
         by_id = {r["id"]: r for r in rooms}
@@ -248,7 +215,7 @@ async def acknowledge_card(ctx: Context, room_id: int, step: str) -> Reply:
         if ctx.staff is None or ctx.staff.id not in {c.id for c in chiefs}:
             names = "、".join(c.name for c in chiefs) or lead_title(kind)
             return Reply(f"只有{lead_title(kind)}（{names}）可以确认{title}。")
-        todo = [t for t in await _outstanding(conn, [room_id], ctx.now) if t["step"] == step]
+        todo = [t for t in await outstanding_acks(conn, [room_id], ctx.now) if t["step"] == step]
         if not todo:
             return Reply(f"{title}目前不需要确认。")
         await conn.execute(
@@ -296,7 +263,7 @@ async def _not_the_chief(ctx: Context) -> Reply | None:
         rooms = [dict(m) for m in (await conn.execute(q)).mappings().all()]
         if ctx.message.chat_id:
             rooms = [r for r in rooms if r["group_chat"] == ctx.message.chat_id]
-        todo = await _outstanding(conn, [r["id"] for r in rooms], now)
+        todo = await outstanding_acks(conn, [r["id"] for r in rooms], now)
         if not todo:
             return None
         room_ids = sorted({t["room_id"] for t in todo})

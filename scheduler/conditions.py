@@ -8,7 +8,7 @@ A row's ``condition`` is JSON written by the planner: ``{"type": "ack", "room_id
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -74,3 +74,39 @@ class TimelineChecks:
             return None
         day = date.fromisoformat(cond["day"])
         return await render_digest(conn, day, self.tz, now=row.get("due_at"), timeline=self.timeline)
+
+
+async def outstanding_acks(conn: AsyncConnection, room_ids: list[int], now: datetime) -> list[dict[str, Any]]:
+    """Critical steps of these rooms whose reminder went out and that nobody acknowledged yet, oldest first.
+
+    Each as {"room_id", "step", "session_id", "due"}: what 收到 confirms, /提醒状态 and the board count.
+    """
+    if not room_ids:
+        return []
+    needs = {
+        (r, s)
+        for r, s in (
+            await conn.execute(
+                select(T.c.room_id, T.c.step).where(T.c.room_id.in_(room_ids), T.c.kind == OutboxKind.ACK_OFFICE.value)
+            )
+        ).all()
+    }
+    if not needs:
+        return []
+    sent = (
+        await conn.execute(
+            select(T.c.room_id, T.c.step, T.c.session_id, T.c.due_at).where(
+                T.c.room_id.in_(room_ids),
+                T.c.kind == OutboxKind.REMINDER.value,
+                T.c.status == SENT,
+                T.c.due_at <= now,
+            )
+        )
+    ).all()
+    a = ReminderAck.__table__  # type: ignore[attr-defined]
+    acked = {(r, s) for r, s in (await conn.execute(select(a.c.room_id, a.c.step).where(a.c.room_id.in_(room_ids))))}
+    out: dict[tuple[int, str], dict[str, Any]] = {}
+    for room_id, step, session_id, due in sent:
+        if (room_id, step) in needs and (room_id, step) not in acked:
+            out[(room_id, step)] = {"room_id": room_id, "step": step, "session_id": session_id, "due": due}
+    return sorted(out.values(), key=lambda x: x["due"])

@@ -7,7 +7,7 @@ reaches shows the same board.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -23,7 +23,8 @@ from bot.store.engine import Database
 from bot.store.papers import absent_payload, papers_payload, papers_state
 from bot.store.reports import reports_in_force
 from bot.store.rooms import room_label, sessions_of_day
-from bot.store.tables import KIND_LABELS, AuditLog, ExamSession, OutboxKind, ReminderAck, Report, Room
+from bot.store.tables import KIND_LABELS, AuditLog, ExamSession, ReminderAck, Report, Room
+from scheduler.conditions import outstanding_acks
 from scheduler.due import DueState, Expected, missing_state, missing_words, papers_missing_words
 from scheduler.timeline import Timeline
 
@@ -52,28 +53,7 @@ class Day:
 
 async def _unacked(conn: AsyncConnection, room_ids: list[int], now: datetime) -> dict[int, int]:
     """Per room: critical steps whose reminder went out and that nobody acknowledged (as /提醒状态 counts)."""
-    if not room_ids:
-        return {}
-    needs = {
-        (r, s)
-        for r, s in await conn.execute(
-            sa_select(T.c.room_id, T.c.step).where(T.c.room_id.in_(room_ids), T.c.kind == OutboxKind.ACK_OFFICE.value)
-        )
-    }
-    if not needs:
-        return {}
-    a = ReminderAck.__table__  # type: ignore[attr-defined]
-    acked = {(r, s) for r, s in await conn.execute(sa_select(a.c.room_id, a.c.step).where(a.c.room_id.in_(room_ids)))}
-    sent = await conn.execute(
-        sa_select(T.c.room_id, T.c.step).where(
-            T.c.room_id.in_(room_ids), T.c.kind == OutboxKind.REMINDER.value, T.c.status == SENT, T.c.due_at <= now
-        )
-    )
-    out: dict[int, set[str]] = defaultdict(set)
-    for room_id, step in sent:
-        if (room_id, step) in needs and (room_id, step) not in acked:
-            out[room_id].add(step)
-    return {r: len(steps) for r, steps in out.items()}
+    return dict(Counter(t["room_id"] for t in await outstanding_acks(conn, room_ids, now)))
 
 
 def tile_flags(room: dict[str, Any], sess: ExamSession, now: datetime) -> list[str]:
