@@ -69,6 +69,13 @@ async def _handled(conn: AsyncConnection, items: set[tuple[int, str, str]], tz: 
     return out
 
 
+async def _chiefs_of(conn: AsyncConnection, room_ids: list[int]) -> list[Any]:
+    """(id, name) of the 主监考 (考评组长) of these rooms."""
+    st, at = Staff.__table__, Assignment.__table__  # type: ignore[attr-defined]
+    q = select(st.c.id, st.c.name).join(at, at.c.staff_id == st.c.id)
+    return list((await conn.execute(q.where(at.c.room_id.in_(room_ids), at.c.duty == Duty.CHIEF.value))).all())
+
+
 def is_late(acked_at: datetime, due: datetime) -> bool:
     """An acknowledgement after the office was told the step had none (``ACK_OFFICE_AFTER``) is 迟确认."""
     return acked_at > due + ACK_OFFICE_AFTER
@@ -182,7 +189,7 @@ async def acknowledge_card(ctx: Context, room_id: int, step: str) -> Reply:
     tz = ctx.services.settings.tz
     titles = _titles(ctx.services.timeline)
     a = ReminderAck.__table__  # type: ignore[attr-defined]
-    st, rt, at, et = Staff.__table__, Room.__table__, Assignment.__table__, ExamSession.__table__  # type: ignore[attr-defined]
+    st, rt, et = Staff.__table__, Room.__table__, ExamSession.__table__  # type: ignore[attr-defined]
     async with ctx.services.db.session() as s:
         conn = await s.connection()
         room = (
@@ -205,13 +212,7 @@ async def acknowledge_card(ctx: Context, room_id: int, step: str) -> Reply:
         if done is not None:
             state = f"{done.name or '?'} 已收到 {done.at.astimezone(tz):%H:%M}"
             return Reply(f"{title}已由{done.name or '?'}于 {done.at.astimezone(tz):%H:%M} 确认。", card_state=state)
-        chiefs = (
-            await conn.execute(
-                select(st.c.id, st.c.name)
-                .join(at, at.c.staff_id == st.c.id)
-                .where(at.c.room_id == room_id, at.c.duty == Duty.CHIEF.value)
-            )
-        ).all()
+        chiefs = await _chiefs_of(conn, [room_id])
         if ctx.staff is None or ctx.staff.id not in {c.id for c in chiefs}:
             names = "、".join(c.name for c in chiefs) or lead_title(kind)
             return Reply(f"只有{lead_title(kind)}（{names}）可以确认{title}。")
@@ -250,7 +251,7 @@ async def ack_hook(ctx: Context) -> Reply | None:
 async def _not_the_chief(ctx: Context) -> Reply | None:
     """A deputy or evaluator answered 收到 where a critical step awaits the chief: say who must confirm."""
     assert ctx.staff is not None and ctx.staff.id is not None
-    rt, at, et, st = Room.__table__, Assignment.__table__, ExamSession.__table__, Staff.__table__  # type: ignore[attr-defined]
+    rt, at, et = Room.__table__, Assignment.__table__, ExamSession.__table__  # type: ignore[attr-defined]
     now = ctx.now
     async with ctx.services.db.read() as s:
         conn = await s.connection()
@@ -267,16 +268,10 @@ async def _not_the_chief(ctx: Context) -> Reply | None:
         if not todo:
             return None
         room_ids = sorted({t["room_id"] for t in todo})
-        chiefs = (
-            await conn.execute(
-                select(st.c.name)
-                .join(at, at.c.staff_id == st.c.id)
-                .where(at.c.room_id.in_(room_ids), at.c.duty == Duty.CHIEF.value)
-            )
-        ).all()
+        chiefs = await _chiefs_of(conn, room_ids)
     kinds = {SessionKind(str(r["kind"])) for r in rooms if r["id"] in room_ids}
     lead = "、".join(sorted({lead_title(k) for k in kinds})) or "主监考"
-    names = "、".join(sorted({n for (n,) in chiefs})) or lead
+    names = "、".join(sorted({c.name for c in chiefs})) or lead
     return Reply(f"已看到。关键环节的确认需由{lead}（{names}）回复“收到”。")
 
 
