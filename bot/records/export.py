@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 from bot.records.csvfile import build_csv
 from bot.records.data import DayRecords, read_day
-from bot.records.workbook import build_workbook
 from bot.store.engine import Database
 from bot.store.tables import AuditLog
 
@@ -93,6 +92,9 @@ async def _export(
 ) -> tuple[str, bytes]:
     records = await read_records(db, day, tz, session_code=session_code)
     if fmt == "xlsx":
+        # startup: openpyxl (about 70 ms) loads at the first export, not with the service and every `exambot chat`
+        from bot.records.workbook import build_workbook
+
         data = await asyncio.to_thread(build_workbook, records)  # openpyxl is CPU-bound: keep the loop free
     else:
         data = build_csv(records)
