@@ -331,6 +331,10 @@ async def announce_change(
     if before is None or after is None or (before.problems, before.missing) == (after.problems, after.missing):
         return ""
     cid = after.collect.id
+    if after.problems and after.problems == before.problems:
+        # Only a missing count came in and the same difference stands: it was alerted already, say so only.
+        still = "；".join(after.problems)
+        return f"\n按新的{what}重新核对：试卷回收编号 {cid} 仍核对不符：{still}（已通知过考务办公室）。"
     if after.reconciled and after.missing:
         return f"\n按新的{what}重新核对：试卷回收编号 {cid} 暂未发现不符（{'、'.join(after.missing)}未报）。"
     if after.reconciled:

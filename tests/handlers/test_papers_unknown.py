@@ -84,3 +84,13 @@ async def test_a_handout_in_time_cancels_the_deadline(day: Day) -> None:
 
 async def _told(day: Day) -> list[str]:
     return [t for t in await day.inbox("钱进") if "领取份数" in t or "试卷核对" in t]
+
+
+async def test_a_difference_alerted_once_is_not_alerted_again_when_the_handout_comes_in(day: Day) -> None:
+    """答题卡 27 against 实考 28 alerts; the 领取 answered next leaves that same difference: no second alarm."""
+    await day.say("王芳", "/缺考 2026000003 2026000004")
+    await day.say("王芳", "/试卷 回收 30")
+    assert "答题卡 27 ≠ 实考 28" in await day.say("王芳", "27")
+    reply = await day.say("王芳", "30")
+    assert "仍核对不符：答题卡 27 ≠ 实考 28（已通知过考务办公室）" in reply
+    assert len([t for t in await day.inbox("钱进") if t.startswith("【试卷核对不符】")]) == 1
