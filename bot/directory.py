@@ -12,7 +12,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.model import PersonTarget
-from bot.store.tables import Staff
+from bot.store.reports import staff_with_roles
+from bot.store.tables import Role, Staff
 from bot.tasks import Tasks
 
 if TYPE_CHECKING:
@@ -129,6 +130,35 @@ class StaffCache:
         if len(self._entries) >= self.max_entries:
             self._entries.clear()
         self._entries[(channel, user_id)] = (time.monotonic() + self.ttl, staff.model_dump())
+
+
+class RoleCache:
+    """Who holds some roles (the office and supervisors every alert goes to), remembered ``ttl`` seconds.
+
+    Every report that raises alerts needs the same handful of people; reading and building them took
+    about as long as writing the report. Like :class:`StaffCache`, a change of the staff list reaches
+    every instance within ``ttl``. The rows are shared between callers: read them, never change them.
+    """
+
+    def __init__(self, ttl: float = 5.0) -> None:
+        self.ttl = ttl
+        self._entries: dict[tuple[str, ...], tuple[float, list[Staff]]] = {}
+        self.queries = 0  # how many lookups went to the database (for tests)
+
+    async def holders(self, session: AsyncSession, roles: tuple[Role, ...]) -> list[Staff]:
+        """Active staff holding any of ``roles``, by id (cached, else read in ``session``)."""
+        key = tuple(sorted(r.value for r in roles))
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] >= time.monotonic():
+            return hit[1]
+        self.queries += 1
+        found = await staff_with_roles(session, *roles)
+        self._entries[key] = (time.monotonic() + self.ttl, found)
+        return found
+
+    def clear(self) -> None:
+        """Forget everything (this instance changed the staff list)."""
+        self._entries.clear()
 
 
 def _fail(futures: Iterable[asyncio.Future[Any]], exc: BaseException) -> None:

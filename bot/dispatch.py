@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import structlog
 from rapidfuzz.distance import Levenshtein
 
-from bot.directory import StaffCache
+from bot.directory import RoleCache, StaffCache
 from bot.errors import ServiceUnavailable, UserFacingError
 from bot.model import IncomingMessage, OutgoingMessage, Reply
 from bot.permissions import ANYONE, Permission
@@ -183,6 +183,8 @@ class Context:
     defer_notices: bool = False
     # Keys of messages the handler wrote in its transactions (``enqueue``): sent after it returns.
     outbox_keys: list[str] = field(default_factory=list)
+    # Ids of the rows ``enqueue`` wrote (known from the insert: sent without reading them back by key).
+    outbox_ids: list[int] = field(default_factory=list)
     # Inside /补录: the past session the report command is about (None: the rooms of now).
     backfill: Backfill | None = None
 
@@ -205,8 +207,11 @@ class Context:
         message or a retry after a crash writes only what is missing and sends nothing twice."""
         if any(not m.key for m in messages):
             raise ValueError("a message written with a report needs a key")
-        await self.services.notifier.enqueue(session, messages, self.now)
-        self.outbox_keys.extend(m.key for m in messages if m.key)
+        ids = await self.services.notifier.enqueue(session, messages, self.now)
+        if len(ids) == len(messages):
+            self.outbox_ids.extend(ids)
+        else:  # some keys were already there (a redelivery, a retry): send whichever of them are still pending
+            self.outbox_keys.extend(m.key for m in messages if m.key)
 
 
 class Dispatcher:
@@ -215,6 +220,7 @@ class Dispatcher:
     def __init__(self, services: Services, tables: Iterable[CommandTable]) -> None:
         self.services = services
         self.staff_cache = StaffCache()
+        self.role_cache = RoleCache()
         self.commands: list[Command] = []
         self._by_name: dict[str, Command] = {}
         self.dialogs: dict[str, Dialog] = {}
@@ -313,8 +319,8 @@ class Dispatcher:
                 ctx = Context(msg, staff, self.services, rid, self, defer_notices=defer_notices)
                 label, result = await self._route(ctx)
                 reply = _as_reply(result)
-                if ctx.outbox_keys:
-                    await self.services.notifier.send_keys(ctx.outbox_keys, defer=ctx.defer_notices)
+                if ctx.outbox_keys or ctx.outbox_ids:
+                    await self.services.notifier.send_keys(ctx.outbox_keys, defer=ctx.defer_notices, ids=ctx.outbox_ids)
             except UserFacingError as exc:
                 reply = Reply(exc.render())
             except Exception as exc:

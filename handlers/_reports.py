@@ -21,7 +21,6 @@ from bot.directory import person_targets
 from bot.dispatch import Context
 from bot.errors import UserFacingError
 from bot.model import OutgoingMessage, Reply
-from bot.store.reports import staff_with_roles
 from bot.store.tables import AuditLog, ExamSession, Report, Role
 from handlers._parse import leading_report_id
 from handlers._rooms import RoomNow, is_late
@@ -238,10 +237,13 @@ async def chain(s: AsyncSession, report_id: int) -> list[Report]:
     return back
 
 
-async def alert_targets(s: AsyncSession, channel: str, exclude: int | None) -> list[Any]:
+ALERTED_ROLES = (Role.OFFICE, Role.SUPERVISOR, Role.ADMIN)
+
+
+async def alert_targets(ctx: Context, s: AsyncSession, channel: str, exclude: int | None) -> list[Any]:
     """Private addresses of the office and the supervisors on ``channel``."""
     targets = []
-    for st in await staff_with_roles(s, Role.OFFICE, Role.SUPERVISOR, Role.ADMIN):
+    for st in await ctx.dispatcher.role_cache.holders(s, ALERTED_ROLES):
         if st.id != exclude:
             targets.extend(person_targets(st, channels=(channel,)))
     return targets
@@ -262,7 +264,7 @@ async def alert(ctx: Context, text: str, *, key: str, s: AsyncSession | None = N
 
 
 async def _queue_alert(ctx: Context, s: AsyncSession, text: str, key: str) -> int:
-    targets = await alert_targets(s, ctx.message.channel, ctx.staff.id if ctx.staff else None)
+    targets = await alert_targets(ctx, s, ctx.message.channel, ctx.staff.id if ctx.staff else None)
     if ctx.state.get(BACKFILL_KEY):  # the report behind this alert was entered late
         text = f"【{ctx.state[BACKFILL_KEY]}】{text}"
     messages = [OutgoingMessage(t, text, key=f"alert:{key}:{target_key(target_to_json(t))}") for t in targets]

@@ -37,8 +37,9 @@ class OutboxNotifier:
         self._tasks = Tasks("outbox-notify")
         self._sender: asyncio.Task[None] | None = None
 
-    async def enqueue(self, session: AsyncSession, messages: Sequence[OutgoingMessage], now: datetime) -> None:
-        """Add rows for ``messages`` inside the caller's transaction (sent after it commits)."""
+    async def enqueue(self, session: AsyncSession, messages: Sequence[OutgoingMessage], now: datetime) -> list[int]:
+        """Add rows for ``messages`` inside the caller's transaction (sent after it commits); the ids of the rows
+        written (a message whose key is already there has none)."""
         rows = [
             new_row(
                 key=m.key or f"n:{uuid.uuid4().hex}",
@@ -52,7 +53,8 @@ class OutboxNotifier:
             for m in messages
         ]
         conn = await session.connection()
-        await insert_rows(conn, rows, skip_existing=True)  # a key already in the outbox is never sent twice
+        # a key already in the outbox is never sent twice
+        return await insert_rows(conn, rows, skip_existing=True, returning=True)
 
     async def notify(self, messages: Sequence[OutgoingMessage], *, defer: bool = False) -> None:
         """Persist, then send (now, or with ``defer`` in the background)."""
@@ -68,17 +70,19 @@ class OutboxNotifier:
             await self.enqueue(s, messages, now)
         await self.send_keys(keys, defer=defer)
 
-    async def send_keys(self, keys: Sequence[str], *, defer: bool = False) -> None:
-        """Send the rows with these keys that are still pending (written by a transaction that has committed).
+    async def send_keys(self, keys: Sequence[str], *, defer: bool = False, ids: Sequence[int] = ()) -> None:
+        """Send the rows with these keys that are still pending (written by a transaction that has committed),
+        and the rows ``ids`` that transaction wrote (their ids are known: no read by key).
 
-        A key whose row is already sent, or was never committed (the transaction rolled back), sends nothing.
+        A key whose row is already sent, or was never committed (the transaction rolled back), sends nothing;
+        so does an id: the send claims only pending rows, each once.
         """
-        if not keys:
-            return
-        async with self.outbox.db.read() as s:
-            conn = await s.connection()
-            q = select(T.c.id).where(T.c.key.in_(list(keys)), T.c.status == PENDING)
-            ids = list((await conn.execute(q)).scalars().all())
+        ids = list(ids)
+        if keys:
+            async with self.outbox.db.read() as s:
+                conn = await s.connection()
+                q = select(T.c.id).where(T.c.key.in_(list(keys)), T.c.status == PENDING)
+                ids.extend((await conn.execute(q)).scalars().all())
         if not ids:
             return
         if defer:

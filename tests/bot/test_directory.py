@@ -118,3 +118,28 @@ async def test_a_cancelled_lookup_leaves_nobody_waiting(staffed: Database) -> No
     staffed.read = real_read  # type: ignore[method-assign]
     found = await cache.lookup(staffed, "wecom", "u1")
     assert found is not None and found.name == "监考1"
+
+
+async def test_alert_recipients_are_read_once_per_ttl_and_a_new_office_member_counts_after_it(
+    demo_chat: Any, monkeypatch: Any
+) -> None:
+    """Reports that alert within the TTL share one read of the office and supervisors; a person added to the
+    office is alerted from the first report after the TTL (every instance, no restart)."""
+    now = [1000.0]
+    monkeypatch.setattr("bot.directory.time.monotonic", lambda: now[0])
+    cache = demo_chat.adapter.dispatcher.role_cache
+    first = await demo_chat.say("王芳", "/突发 1 停电")
+    second = await demo_chat.say("王芳", "/突发 1 空调坏了")
+    told = _told(first)
+    assert told > 0 and _told(second) == told
+    assert cache.queries == 1
+    async with demo_chat.services.db.session() as s:
+        s.add(Staff(name="新来的", roles="office", wecom_userid="newcomer"))
+    now[0] += 6
+    assert _told(await demo_chat.say("王芳", "/突发 1 漏水")) == told + 1
+
+
+def _told(reply: str | None) -> int:
+    """The count in “已通知考务办公室和督导（3 人）”."""
+    assert reply is not None and "已通知考务办公室和督导（" in reply, reply
+    return int(reply.split("已通知考务办公室和督导（", 1)[1].split(" 人", 1)[0])
