@@ -183,8 +183,6 @@ class Context:
     defer_notices: bool = False
     # Keys of messages the handler wrote in its transactions (``enqueue``): sent after it returns.
     outbox_keys: list[str] = field(default_factory=list)
-    # Ids of the rows ``enqueue`` wrote (known from the insert: sent without reading them back by key).
-    outbox_ids: list[int] = field(default_factory=list)
     # Inside /补录: the past session the report command is about (None: the rooms of now).
     backfill: Backfill | None = None
 
@@ -207,11 +205,8 @@ class Context:
         message or a retry after a crash writes only what is missing and sends nothing twice."""
         if any(not m.key for m in messages):
             raise ValueError("a message written with a report needs a key")
-        ids = await self.services.notifier.enqueue(session, messages, self.now)
-        if len(ids) == len(messages):
-            self.outbox_ids.extend(ids)
-        else:  # some keys were already there (a redelivery, a retry): send whichever of them are still pending
-            self.outbox_keys.extend(m.key for m in messages if m.key)
+        await self.services.notifier.enqueue(session, messages, self.now)
+        self.outbox_keys.extend(m.key for m in messages if m.key)
 
 
 class Dispatcher:
@@ -319,8 +314,8 @@ class Dispatcher:
                 ctx = Context(msg, staff, self.services, rid, self, defer_notices=defer_notices)
                 label, result = await self._route(ctx)
                 reply = _as_reply(result)
-                if ctx.outbox_keys or ctx.outbox_ids:
-                    await self.services.notifier.send_keys(ctx.outbox_keys, defer=ctx.defer_notices, ids=ctx.outbox_ids)
+                if ctx.outbox_keys:
+                    await self.services.notifier.send_keys(ctx.outbox_keys, defer=ctx.defer_notices)
             except UserFacingError as exc:
                 reply = Reply(exc.render())
             except Exception as exc:

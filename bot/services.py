@@ -31,13 +31,12 @@ class Notifier(Protocol):
         """Deliver ``messages``; with ``defer`` they may be sent after the caller returns (never lost)."""
         ...
 
-    async def enqueue(self, session: AsyncSession, messages: Sequence[OutgoingMessage], now: datetime) -> list[int]:
-        """Write ``messages`` inside the caller's transaction; a message whose key is already there is skipped.
-        Returns the ids of the rows written."""
+    async def enqueue(self, session: AsyncSession, messages: Sequence[OutgoingMessage], now: datetime) -> None:
+        """Write ``messages`` inside the caller's transaction; a message whose key is already there is skipped."""
         ...
 
-    async def send_keys(self, keys: Sequence[str], *, defer: bool = False, ids: Sequence[int] = ()) -> None:
-        """Send the committed, still pending messages with these keys, and the rows ``ids``."""
+    async def send_keys(self, keys: Sequence[str], *, defer: bool = False) -> None:
+        """Send the committed, still pending messages with these keys."""
         ...
 
 

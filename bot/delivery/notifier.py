@@ -8,10 +8,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import structlog
-from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.delivery.rows import PENDING, T, insert_rows, new_row
+from bot.delivery.rows import insert_rows, new_row
 from bot.delivery.sender import Outbox
 from bot.delivery.targets import target_to_json
 from bot.model import OutgoingMessage
@@ -33,13 +32,12 @@ class OutboxNotifier:
 
     def __init__(self, outbox: Outbox) -> None:
         self.outbox = outbox
-        self._queued: set[int] = set()
+        self._queued: set[str] = set()
         self._tasks = Tasks("outbox-notify")
         self._sender: asyncio.Task[None] | None = None
 
-    async def enqueue(self, session: AsyncSession, messages: Sequence[OutgoingMessage], now: datetime) -> list[int]:
-        """Add rows for ``messages`` inside the caller's transaction (sent after it commits); the ids of the rows
-        written (a message whose key is already there has none)."""
+    async def enqueue(self, session: AsyncSession, messages: Sequence[OutgoingMessage], now: datetime) -> None:
+        """Add rows for ``messages`` inside the caller's transaction (sent after it commits)."""
         rows = [
             new_row(
                 key=m.key or f"n:{uuid.uuid4().hex}",
@@ -53,8 +51,7 @@ class OutboxNotifier:
             for m in messages
         ]
         conn = await session.connection()
-        # a key already in the outbox is never sent twice
-        return await insert_rows(conn, rows, skip_existing=True, returning=True)
+        await insert_rows(conn, rows, skip_existing=True)  # a key already in the outbox is never sent twice
 
     async def notify(self, messages: Sequence[OutgoingMessage], *, defer: bool = False) -> None:
         """Persist, then send (now, or with ``defer`` in the background)."""
@@ -70,41 +67,34 @@ class OutboxNotifier:
             await self.enqueue(s, messages, now)
         await self.send_keys(keys, defer=defer)
 
-    async def send_keys(self, keys: Sequence[str], *, defer: bool = False, ids: Sequence[int] = ()) -> None:
-        """Send the rows with these keys that are still pending (written by a transaction that has committed),
-        and the rows ``ids`` that transaction wrote (their ids are known: no read by key).
+    async def send_keys(self, keys: Sequence[str], *, defer: bool = False) -> None:
+        """Send the rows with these keys that are still pending (written by a transaction that has committed).
 
-        A key whose row is already sent, or was never committed (the transaction rolled back), sends nothing;
-        so does an id: the send claims only pending rows, each once.
+        A key whose row is already sent, or was never committed (the transaction rolled back), sends nothing.
+        The rows are claimed by key (a unique index): nothing is read back first.
         """
-        ids = list(ids)
-        if keys:
-            async with self.outbox.db.read() as s:
-                conn = await s.connection()
-                q = select(T.c.id).where(T.c.key.in_(list(keys)), T.c.status == PENDING)
-                ids.extend((await conn.execute(q)).scalars().all())
-        if not ids:
+        if not keys:
             return
         if defer:
-            self._queued.update(ids)
+            self._queued.update(keys)
             if self._sender is None or self._sender.done():
                 self._sender = self._tasks.spawn(self._send_queued(), name="outbox-notify")
             return
-        await self._send(ids)
+        await self._send(list(keys))
 
-    async def _send(self, ids: list[int]) -> None:
+    async def _send(self, keys: list[str]) -> None:
         now = self.outbox.clock.now()
         try:
-            await self.outbox.run_once(ids=ids)
+            await self.outbox.run_once(keys=keys)
         except Exception:  # the rows are safe in the outbox; the sweep sends them
-            log.exception("notify_send_failed", rows=len(ids))
+            log.exception("notify_send_failed", rows=len(keys))
         if self.outbox.on_reschedule is not None:
             self.outbox.on_reschedule(now)
 
     async def _send_queued(self) -> None:
         while self._queued:
-            ids, self._queued = sorted(self._queued), set()
-            await self._send(ids)
+            keys, self._queued = sorted(self._queued), set()
+            await self._send(keys)
 
     async def settle(self) -> None:
         """Wait until the background sends started so far are done (tests, shutdown)."""

@@ -63,30 +63,15 @@ def new_row(
 
 
 async def insert_rows(
-    conn: AsyncConnection,
-    rows: Sequence[dict[str, Any]],
-    chunk: int = 500,
-    *,
-    skip_existing: bool = False,
-    returning: bool = False,
-) -> list[int]:
-    """Insert new rows in chunks (executemany); ``skip_existing`` ignores rows whose key is already there.
-
-    With ``returning`` the ids of the rows actually inserted are returned (a skipped row has none), so the
-    caller can send them without reading them back by key; otherwise the list is empty.
-    """
+    conn: AsyncConnection, rows: Sequence[dict[str, Any]], chunk: int = 500, *, skip_existing: bool = False
+) -> None:
+    """Insert new rows in chunks (executemany); ``skip_existing`` ignores rows whose key is already there."""
     stmt: Any = insert(T)
     if skip_existing:
         dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
         stmt = dialect_insert(T).on_conflict_do_nothing(index_elements=["key"])
-    if returning:
-        stmt = stmt.returning(T.c.id)
-    ids: list[int] = []
     for i in range(0, len(rows), chunk):
-        result = await conn.execute(stmt, list(rows[i : i + chunk]))
-        if returning:
-            ids.extend(result.scalars().all())
-    return ids
+        await conn.execute(stmt, list(rows[i : i + chunk]))
 
 
 async def due_times(db: Database, until: datetime, limit: int = 5000) -> list[datetime]:

@@ -72,7 +72,7 @@ class _FailingEnqueue:
     def __getattr__(self, name: str) -> object:
         return getattr(self.real, name)
 
-    async def enqueue(self, session: AsyncSession, messages: Sequence[OutgoingMessage], now: datetime) -> list[int]:
+    async def enqueue(self, session: AsyncSession, messages: Sequence[OutgoingMessage], now: datetime) -> None:
         raise RuntimeError("outbox write failed")
 
 
