@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -12,7 +13,16 @@ from bot.dispatch import Backfill, Context
 from bot.errors import UserFacingError
 from bot.model import ChatKind
 from bot.permissions import Permission, has_role
-from bot.store.rooms import WINDOW, in_report_window, now_order, report_deadline, room_label, rooms_now, sessions_of_day
+from bot.store.rooms import (
+    REPORT_WINDOW,
+    WINDOW,
+    now_order,
+    report_deadline,
+    report_window_params,
+    room_label,
+    rooms_now,
+    sessions_of_day,
+)
 from bot.store.tables import Assignment, Duty, ExamSession, Role, Room, SessionKind, Staff
 from handlers._parse import room_number
 
@@ -88,6 +98,16 @@ def report_grace(ctx: Context) -> timedelta:
     return ctx.services.settings.report_grace
 
 
+# Built once: constructing this join and its window conditions cost more than running it (every report does).
+_MY_ROOMS_NOW = (
+    select(Room, ExamSession, Assignment)
+    .join(ExamSession, col(ExamSession.id) == col(Room.session_id))
+    .join(Assignment, col(Assignment.room_id) == col(Room.id))
+    .where(col(Assignment.staff_id) == bindparam("staff_id"), *REPORT_WINDOW)
+    .order_by(col(ExamSession.starts_at), col(Room.id))
+)
+
+
 async def my_rooms_now(ctx: Context, s: AsyncSession) -> list[RoomNow]:
     """The sender's rooms in the sessions reports are taken for now (running ones first, then the nearest).
 
@@ -97,15 +117,8 @@ async def my_rooms_now(ctx: Context, s: AsyncSession) -> list[RoomNow]:
     """
     if ctx.staff is None or ctx.staff.id is None:
         return []
-    rows = (
-        await s.exec(
-            select(Room, ExamSession, Assignment)
-            .join(ExamSession, col(ExamSession.id) == col(Room.session_id))
-            .join(Assignment, col(Assignment.room_id) == col(Room.id))
-            .where(col(Assignment.staff_id) == ctx.staff.id, *in_report_window(ctx.now, report_grace(ctx)))
-            .order_by(col(ExamSession.starts_at), col(Room.id))
-        )
-    ).all()
+    params = {"staff_id": ctx.staff.id, **report_window_params(ctx.now, report_grace(ctx))}
+    rows = (await s.exec(_MY_ROOMS_NOW, params=params)).all()
     found: dict[int | None, RoomNow] = {}
     for room, sess, a in rows:
         found.setdefault(room.id, RoomNow(room, sess, a.duty))
@@ -275,7 +288,7 @@ async def check_late_change(ctx: Context, s: AsyncSession, where: RoomNow | None
     may still change them: what they write then is marked 补录)."""
     if where is None or ctx.backfill is not None or SEES_ALL(ctx):
         return
-    if ctx.now <= await report_deadline(s, where.session, report_grace(ctx)):
+    if not await _past_deadline(ctx, s, where.session):
         return
     raise UserFacingError(
         await _why_closed(ctx, s, [(where.room, where.session)], room_number(where.room.room_no)), usage=usage
@@ -288,7 +301,15 @@ async def is_late(ctx: Context, s: AsyncSession, sess: ExamSession | None) -> bo
         return True
     if sess is None:
         return False
-    return ctx.now > await report_deadline(s, sess, report_grace(ctx))
+    return await _past_deadline(ctx, s, sess)
+
+
+async def _past_deadline(ctx: Context, s: AsyncSession, sess: ExamSession) -> bool:
+    """Whether the reports of ``sess`` are closed now (see :func:`report_deadline`)."""
+    grace = report_grace(ctx)
+    if ctx.now <= sess.ends_at + grace:  # the deadline is never earlier: no need to read the day's last session
+        return False
+    return ctx.now > await report_deadline(s, sess, grace)
 
 
 async def room_by_id(ctx: Context, s: AsyncSession, room_id: int | None) -> RoomNow | None:

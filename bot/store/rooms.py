@@ -9,8 +9,9 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, func
+from sqlalchemy import ColumnElement, ScalarSelect, bindparam, func
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -58,19 +59,34 @@ def day_last_end() -> ScalarSelect[datetime]:
     )
 
 
+def _report_window(soon: Any, first_day: Any, since: Any) -> tuple[ColumnElement[bool], ...]:
+    return (
+        col(ExamSession.starts_at) <= soon,
+        # A coarse bound the day index can use: a day whose last session ended before now - grace is over.
+        col(ExamSession.day) >= first_day,
+        day_last_end() >= since,
+        *live(),
+    )
+
+
 def in_report_window(now: datetime, grace: timedelta) -> tuple[ColumnElement[bool], ...]:
     """Conditions on ExamSession joined with Room: reports are taken for the session now.
 
     From WINDOW before its start until ``grace`` (the setting report_grace_minutes, two hours by default)
     after the end of its day's last session, when the office collects the day's records; not cancelled.
     """
-    return (
-        col(ExamSession.starts_at) <= now + WINDOW,
-        # A coarse bound the day index can use: a day whose last session ended before now - grace is over.
-        col(ExamSession.day) >= (now - grace - timedelta(days=2)).date(),
-        day_last_end() >= now - grace,
-        *live(),
-    )
+    p = report_window_params(now, grace)
+    return _report_window(p["soon"], p["first_day"], p["since"])
+
+
+def report_window_params(now: datetime, grace: timedelta) -> dict[str, Any]:
+    """The values of :data:`REPORT_WINDOW`'s parameters at ``now``."""
+    return {"soon": now + WINDOW, "first_day": (now - grace - timedelta(days=2)).date(), "since": now - grace}
+
+
+# :func:`in_report_window` with bound parameters (values from :func:`report_window_params`), for statements
+# built once.
+REPORT_WINDOW = _report_window(bindparam("soon"), bindparam("first_day"), bindparam("since"))
 
 
 async def rooms_now(

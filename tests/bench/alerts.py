@@ -33,9 +33,10 @@ import callback as cb
 
 LEVELS = (1, 50)
 ALERTED = ("督导甲", "办公室乙", "办公室丙")
+REAL = "/突发 (the real command)"
 ONE = "alerts in the report's transaction"
 TWO = "alerts after the report"
-TAGS = {"bare": "bare", ONE: "one", TWO: "two"}  # message ids differ per server (a shared PostgreSQL dedupes)
+TAGS = {"bare": "bare", REAL: "real", ONE: "one", TWO: "two"}  # message ids differ per server (a shared PostgreSQL)
 
 
 def serve_alerting(port: int, db_url: str, api: str, together: bool, ready: Any) -> None:
@@ -90,6 +91,61 @@ def serve_alerting(port: int, db_url: str, api: str, together: bool, ready: Any)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None, handle_signals=True)
 
 
+def serve_incident(port: int, db_url: str, api: str, ready: Any) -> None:
+    """The whole service (every command table) on the demo day: each request is 王芳's real ``/突发``."""
+    import structlog
+    from aiohttp import web
+
+    from bot.app import create_app, freeze_after_startup
+    from bot.clock import SystemClock
+    from bot.settings import Settings
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    settings = Settings(
+        database_url=db_url,
+        wecom_corp_id=cb.CORP,
+        wecom_agent_id=str(cb.AGENT),
+        wecom_secret="bench-secret",
+        wecom_token=cb.TOKEN,
+        wecom_aes_key=cb.AES_KEY,
+        wecom_api_base=api,
+        log_level="WARNING",
+    )
+    asyncio.run(seed_demo_day(db_url, settings))
+    app = create_app(settings, clock=SystemClock(), components=[])
+    freeze_after_startup(app)
+    ready.set()
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None, handle_signals=True)
+
+
+async def seed_demo_day(db_url: str, settings: Any) -> None:
+    """The demo day starting now (its first session is under way within minutes: 王芳 is on duty in 第1考场)."""
+    from bot.clock import SystemClock
+    from bot.demo import seed_demo
+    from bot.store.engine import Database
+    from bot.store.migrate import upgrade
+
+    db = Database(db_url)
+    try:
+        await upgrade(db)
+        await seed_demo(db, SystemClock().now(), settings.tz)
+    finally:
+        await db.dispose()
+
+
+def incident_requests(n: int, run: str) -> list[tuple[str, bytes, str]]:
+    """(query, body, expected text) for n distinct ``/突发`` messages from 王芳, signed and encrypted as WeCom does."""
+    from tests.fakes.wecom import WeComPlatform
+
+    side = WeComPlatform(cb.TOKEN, cb.AES_KEY, cb.CORP, cb.AGENT)
+    out = []
+    for i in range(n):
+        text = f"空调漏水 {run}-{i}"
+        query, body = side.post(side.message_xml("wangfang", f"/突发 1 {text}", f"{cb.RUN}{run}{i:08d}"))
+        out.append((query, body, text))
+    return out
+
+
 def serve_one(port: int, db_url: str, api: str, ready: Any) -> None:
     """Alerts written in the report's transaction."""
     serve_alerting(port, db_url, api, True, ready)
@@ -136,6 +192,28 @@ def verify(reqs: list[tuple[str, bytes, str]], bodies: list[str]) -> int:
     return good
 
 
+def verify_incidents(reqs: list[tuple[str, bytes, str]], bodies: list[str]) -> int:
+    """Replies of the real /突发 that decrypt, answer their own message and say the three people were told."""
+    from tests.fakes.wecom import WeComPlatform
+
+    side = WeComPlatform(cb.TOKEN, cb.AES_KEY, cb.CORP, cb.AGENT)
+    good = 0
+    for (_, _, text), body in zip(reqs, bodies, strict=True):
+        try:
+            content = side.open_reply(body)["Content"]
+        except Exception:
+            continue
+        good += content.startswith("已记录第1考场突发事件") and f"：{text}。已通知考务办公室和督导（3 人）" in content
+    return good
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def alert_rows(db_path: str) -> tuple[int, int]:
     """(incident reports, reports without exactly one alert row per person told) in a SQLite database."""
     con = sqlite3.connect(db_path)
@@ -151,7 +229,7 @@ def alert_rows(db_path: str) -> tuple[int, int]:
 
 
 def main() -> None:
-    """Run both servers and the bare yardstick at each concurrency; print the comparison."""
+    """Run the servers and the bare yardstick at each concurrency; print the comparison."""
     from tests.fakes.wecom import FakeWeCom
     from tests.reliability.fake_thread import OnThread
 
@@ -159,29 +237,43 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="requests per level (concurrency 1: a fifth)")
     parser.add_argument("--db", default="sqlite", help="'sqlite' (temp files) or a postgresql:// URL")
     args = parser.parse_args()
+    if args.db != "sqlite":  # the demo day of the real command needs an empty database of its own
+        print("PostgreSQL: the real /突发 server is left out (it seeds the demo day into an empty database)")
+    names = (REAL, ONE, TWO) if args.db == "sqlite" else (ONE, TWO)
     tmp = tempfile.mkdtemp(prefix="exambot-alerts-")
-    urls = {name: f"sqlite:///{tmp}/{i}.db" if args.db == "sqlite" else args.db for i, name in enumerate((ONE, TWO))}
+    urls = {name: f"sqlite:///{tmp}/{i}.db" if args.db == "sqlite" else args.db for i, name in enumerate(names)}
+    targets = {REAL: serve_incident, ONE: serve_one, TWO: serve_two}
+    builders = {name: incident_requests if name == REAL else cb.build_requests for name in names}
+    builders["bare"] = cb.build_requests
     results: dict[tuple[str, int], cb.Result] = {}
     verified: dict[tuple[str, int], int] = {}
+    cpu_ms: dict[tuple[str, int], float] = {}
     with OnThread(FakeWeCom(corp_id=cb.CORP, secret="bench-secret")) as wecom:
-        bare, bare_port = cb.start(cb.serve_bare)
-        one, one_port = cb.start(serve_one, urls[ONE], wecom.url)
-        two, two_port = cb.start(serve_two, urls[TWO], wecom.url)
-        servers = (("bare", bare_port), (ONE, one_port), (TWO, two_port))
+        procs = {"bare": cb.start(cb.serve_bare)}
+        procs.update({name: cb.start(targets[name], urls[name], wecom.url) for name in names})
+        servers = [(name, port) for name, (_, port) in procs.items()]
         try:
             for name, port in servers:
-                asyncio.run(cb.warm(port, cb.build_requests(50, f"w{TAGS[name]}")))
+                asyncio.run(cb.warm(port, builders[name](50, f"w{TAGS[name]}")))
+            time.sleep(1)
             for c in LEVELS:
                 n = args.requests if c > 1 else max(args.requests // 5, 200)
                 for name, port in servers:
-                    reqs = cb.build_requests(n, f"{TAGS[name]}{c}")
+                    pid = procs[name][0].pid
+                    assert pid is not None
+                    reqs = builders[name](n, f"{TAGS[name]}{c}")
+                    before = cpu_seconds(pid)
                     res, bodies = asyncio.run(cb.load(name, port, reqs, c))
+                    time.sleep(1)  # the deferred sends of the alerts finish (counted in the server's CPU)
+                    cpu_ms[(name, c)] = (cpu_seconds(pid) - before) * 1000 / n
                     results[(name, c)] = res
-                    if name != "bare":
+                    if name == REAL:
+                        verified[(name, c)] = verify_incidents(reqs, bodies)
+                    elif name != "bare":
                         verified[(name, c)] = verify(reqs, bodies)
             time.sleep(2)  # the deferred sends finish
         finally:
-            for proc in (bare, one, two):
+            for proc, _ in procs.values():
                 proc.terminate()
                 proc.join(10)
 
@@ -190,9 +282,11 @@ def main() -> None:
     print(
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs, database {args.db}; each server its own process."
     )
+    print("cpu ms/req: the server process's CPU time (user + system) per request, its deferred sends included:")
+    print("unlike req/s it does not depend on what else the machine is doing.")
     print()
-    print("| concurrency | server | req/s | /bare | p50 ms | p99 ms | errors | replies verified |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|")
+    print("| concurrency | server | req/s | /bare | p50 ms | p99 ms | cpu ms/req | errors | replies verified |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for c in LEVELS:
         bare_rps = results[("bare", c)].rps
         for name, _ in servers:
@@ -200,11 +294,11 @@ def main() -> None:
             ver = f"{verified[(name, c)]}/{r.requests}" if name != "bare" else "-"
             print(
                 f"| {c} | {name} | {r.rps:.0f} | {r.rps / bare_rps:.2f} | {r.pct(50):.1f} | {r.pct(99):.1f} "
-                f"| {r.errors} | {ver} |"
+                f"| {cpu_ms[(name, c)]:.2f} | {r.errors} | {ver} |"
             )
     if args.db == "sqlite":
         print()
-        for name in (ONE, TWO):
+        for name in names:
             reports, wrong = alert_rows(urls[name].removeprefix("sqlite:///"))
             print(f"- {name}: {reports} reports, {wrong} without exactly {len(ALERTED)} alert rows")
 
