@@ -257,8 +257,8 @@ async def unanswered(ctx: Context, args: str) -> Reply:
             await _rows_since(s, day_start(ctx), col(UnansweredQuestion.staff_id).is_(None)) >= VISITORS_PER_DAY
         )
     if not rows:
-        return Reply("目前没有答不上来或被指出答错的问题。")
-    lines = [f"最近 {len(rows)} 个答不上来或被指出答错的问题（最近问过的在前；【答错】是有人发 /答错了 的）："]
+        return Reply("目前没有答不上来的问题，也没有被指出答错的回答。")
+    lines = [f"最近 {len(rows)} 个答不上来的问题和被指出答错的回答（最近的在前；【答错】是有人发了 /答错了）："]
     for q, name in rows:
         times = f"（问过 {q.count} 次）" if q.count > 1 else ""
         mark = "【答错】" if q.kind == DISPUTED else ""
