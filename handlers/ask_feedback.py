@@ -253,11 +253,8 @@ async def _list(ctx: Context) -> Reply:
         rows = (
             await s.exec(select(KbPin).where(col(KbPin.removed_at).is_(None)).order_by(col(KbPin.id).desc()).limit(50))
         ).all()
-        names = {
-            f"staff:{st.id}": st.name
-            for st in (await s.exec(select(Staff))).all()
-            if f"staff:{st.id}" in {r.created_by for r in rows}
-        }
+        ids = {int(r.created_by.split(":", 1)[1]) for r in rows if r.created_by.startswith("staff:")}
+        names = {f"staff:{st.id}": st.name for st in (await s.exec(select(Staff).where(col(Staff.id).in_(ids)))).all()}
     if not rows:
         return Reply(f"目前没有钉住的答复。\n用法：{PIN_USAGE}")
     kb = await knowledge_base(ctx.services)

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from bot.clock import ManualClock
 from bot.settings import Settings
-from bot.store.tables import AuditLog, KbPin, UnansweredQuestion
+from bot.store.tables import AuditLog, KbPin, Staff, UnansweredQuestion
 from tests.conftest import Chat, demo_app
 
 PHONE_Q = "监考员可以带手机吗"
@@ -37,6 +37,13 @@ async def say(chat: Chat, who: str, text: str, group: str | None = None) -> str:
     reply = await chat.say(who, text, chat=group)
     assert reply is not None, text
     return reply
+
+
+async def _id(chat: Chat, name: str) -> int:
+    async with chat.services.db.read() as s:
+        st = (await s.exec(select(Staff).where(col(Staff.name) == name))).one()
+    assert st.id is not None
+    return st.id
 
 
 async def rows(chat: Chat, kind: str | None = None) -> list[UnansweredQuestion]:
@@ -242,3 +249,8 @@ async def test_whole_day(chat: Chat, clock: ManualClock) -> None:
     expected = "根据《监考人员守则》3.(5)\n发现考生违反纪律，监考人员应迅即走近，低声制止"
     assert (await say(chat, "王芳", "考生作弊被抓怎么处理")).startswith(expected)
     assert (await say(chat, "李强", "考生作弊被抓，怎么处理?", group="console:第1考场")).startswith(expected)
+    assert (await say(chat, "李强", "不对", group="console:第1考场")).startswith("已记下")  # in the group, too
+    assert [r.sender for r in await rows(chat, "disputed")] == [
+        f"staff:{await _id(chat, '王芳')}",
+        f"staff:{await _id(chat, '李强')}",
+    ]
