@@ -22,7 +22,7 @@ from handlers._rooms import local_today, my_rooms_now
 from knowledge import Answer, AskContext, KnowledgeBase, KnowledgeFileError, format_answer
 from knowledge.format import cite
 from knowledge.models import Match
-from knowledge.pins import RuntimePin
+from knowledge.pins import RuntimePin, suggested_clause
 
 table = CommandTable()
 
@@ -258,6 +258,7 @@ async def unanswered(ctx: Context, args: str) -> Reply:
         )
     if not rows:
         return Reply("目前没有答不上来的问题，也没有被指出答错的回答。")
+    kb = await knowledge_base(ctx.services)
     lines = [f"最近 {len(rows)} 个答不上来的问题和被指出答错的回答（最近的在前；【答错】是有人发了 /答错了）："]
     for q, name in rows:
         times = f"（问过 {q.count} 次）" if q.count > 1 else ""
@@ -268,6 +269,9 @@ async def unanswered(ctx: Context, args: str) -> Reply:
             lines.append(f"　当时给出：{q.shown or '（无）'}")
             if q.note:
                 lines.append(f"　备注：{q.note}")
+                named = suggested_clause(kb.clauses, q.note) if q.pin_id is None else None
+                if named is not None:
+                    lines.append(f"　按备注钉住：/钉住 {q.id} {named.doc} {named.clause}")
         if q.pin_id is not None:
             lines.append(f"　→ 已钉住（/钉住 列表 中的 #{q.pin_id}）")
     if visitors_full:

@@ -132,6 +132,23 @@ def resolve_clause(clauses: Iterable[Clause], reference: str) -> Clause:
     raise ClauseRefError(f"《{doc}》没有{label}。")
 
 
+_FILLER = re.compile(r"^(?:应该是|应当是|应是|正确的是|正确是|应该按|应按|按照|参照|参考|是|按|看)+")
+
+
+def suggested_clause(clauses: Iterable[Clause], note: str) -> Clause | None:
+    """The clause a dispute's note names (应该是监考人员守则 3.(8)), the last part naming exactly one; else None."""
+    known = list(clauses)
+    for part in reversed(re.split(r"[;,。!?]", re.sub(r"\s", "", unicodedata.normalize("NFKC", note)))):
+        text = _FILLER.sub("", part)
+        if not text:
+            continue
+        try:
+            return resolve_clause(known, text)
+        except ClauseRefError:
+            continue
+    return None
+
+
 class RuntimePins:
     """The pins in force, by ``pin_key``; a pin whose clause the knowledge base lacks is left out."""
 

@@ -72,7 +72,7 @@ async def test_dispute_is_logged_with_the_clauses_shown_and_listed(chat: Chat) -
     listing = await say(chat, "钱进", "/未答问题")
     assert f"· #{row.id}【答错】" in listing and f"王芳：{PHONE_Q}" in listing
     assert f"当时给出：{row.shown}" in listing and "备注：应该是监考人员守则第3条" in listing
-    assert "/钉住 编号 文件 条款号" in listing
+    assert "/钉住 编号 文件 条款号" in listing and "按备注钉住" not in listing  # 第3条 has 8 items: which one?
     # A second /答错了 on the same answer adds its note to the same dispute.
     await say(chat, "王芳", "/答错了 是 3.(8)")
     (again,) = await rows(chat, "disputed")
@@ -236,6 +236,7 @@ async def test_whole_day(chat: Chat, clock: ManualClock) -> None:
     assert OFFICE_MARK not in first
     clock.advance(timedelta(minutes=1))
     assert (await say(chat, "王芳", "答错了，这条是说考评员的")).startswith("已记下")
+    await say(chat, "王芳", "/答错了 应该是 监考守则 3.(5)")
     clock.advance(timedelta(minutes=20))
     listing = await say(chat, "钱进", "/未答问题")
     number = (
@@ -243,7 +244,11 @@ async def test_whole_day(chat: Chat, clock: ManualClock) -> None:
         .split("#")[1]
         .split("【")[0]
     )
-    assert "备注：这条是说考评员的" in listing and f"当时给出：{first.split(chr(10))[0][2:]}" in listing
+    assert f"按备注钉住：/钉住 {number} 监考人员守则 3.(5)" in listing
+    assert (
+        "备注：这条是说考评员的；应该是 监考守则 3.(5)" in listing
+        and f"当时给出：{first.split(chr(10))[0][2:]}" in listing
+    )
     assert (await say(chat, "钱进", f"/钉住 {number} 监考人员守则 3.(5)")).startswith("已钉住")
     clock.advance(timedelta(hours=1))
     expected = "根据《监考人员守则》3.(5)\n发现考生违反纪律，监考人员应迅即走近，低声制止"

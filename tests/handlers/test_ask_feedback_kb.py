@@ -14,7 +14,7 @@ from bot.store.migrate import upgrade
 from knowledge import KnowledgeBase, format_answer
 from knowledge.loader import load_documents
 from knowledge.models import Clause
-from knowledge.pins import ClauseRefError, RuntimePin, pin_key, resolve_clause
+from knowledge.pins import ClauseRefError, RuntimePin, pin_key, resolve_clause, suggested_clause
 
 CLAUSES = [c for d in load_documents() for c in d.clauses]
 
@@ -56,6 +56,21 @@ def test_bad_clause_references_say_why(typed: str, says: str) -> None:
     with pytest.raises(ClauseRefError) as exc:
         resolve_clause(CLAUSES, typed)
     assert says in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("note", "named"),
+    [
+        ("应该是监考人员守则 3.(8)", ("监考人员守则", "3.(8)")),
+        ("说的是考生的规定；应按 监考守则第3条第8项。", ("监考人员守则", "3.(8)")),
+        ("应该是监考人员守则第3条", None),  # eight items: which one is not said
+        ("这条是说考评员的", None),
+    ],
+)
+def test_note_naming_a_clause(note: str, named: tuple[str, str] | None) -> None:
+    """A dispute's note that names one clause is offered to the office as a ready /钉住 command."""
+    found = suggested_clause(CLAUSES, note)
+    assert (None if found is None else (found.doc, found.clause)) == named
 
 
 @pytest.mark.parametrize(
