@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlmodel import SQLModel
 
 from bot.store.engine import Database
@@ -149,3 +151,48 @@ async def test_tables_match_migration_0015(db: Database) -> None:
 
     async with db.engine.connect() as conn:
         assert await conn.run_sync(diff) == []
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "监考",
+                "守则",
+                "人员",
+                "第",
+                "条",
+                "项",
+                "(",
+                ")",
+                "（",
+                "）",
+                ".",
+                "、",
+                "3",
+                "８",
+                "十",
+                "二",
+                "前言",
+                "《",
+                "》",
+                " ",
+                "考评人员管理办法",
+                "七",
+                "九",
+                "=>",
+                "a",
+            ]
+        ),
+        max_size=10,
+    ).map("".join)
+)
+def test_any_reference_names_a_clause_or_says_why(typed: str) -> None:
+    """Whatever is typed, the answer is a clause of the knowledge base or a ClauseRefError, never a crash."""
+    try:
+        found = resolve_clause(CLAUSES, typed)
+    except ClauseRefError as exc:
+        assert str(exc)
+    else:
+        assert found in CLAUSES
