@@ -7,6 +7,7 @@ from handlers import (
     _dialog,
     absent,
     ask,
+    ask_feedback,
     backfill,
     basic,
     board_link,
@@ -42,4 +43,5 @@ def command_tables() -> list[CommandTable]:
         dayplan.table,
         board_link.table,
         checks.table,
+        ask_feedback.table,
     ]

@@ -7,6 +7,7 @@ import re
 from datetime import datetime, time
 
 from sqlalchemy import ColumnElement, func, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,11 +16,13 @@ from bot.errors import UserFacingError
 from bot.model import ChatKind, Reply
 from bot.permissions import ADMIN, OFFICE
 from bot.services import Services
-from bot.store.tables import Staff, UnansweredQuestion
+from bot.store.tables import KbPin, LastAnswer, Staff, UnansweredQuestion
 from handlers._reports import actor
 from handlers._rooms import local_today, my_rooms_now
 from knowledge import Answer, AskContext, KnowledgeBase, KnowledgeFileError, format_answer
 from knowledge.format import cite
+from knowledge.models import Match
+from knowledge.pins import RuntimePin, suggested_clause
 
 table = CommandTable()
 
@@ -40,6 +43,8 @@ _ACKS = re.compile(
 ASK_USAGE = "/问 问题，例：/问 开考多久后不准进场"
 KB_USAGE = "/知识库 重载，例：/知识库 重载"
 UNANSWERED_USAGE = "/未答问题 [条数]，例：/未答问题 20"
+UNANSWERED = "unanswered"
+DISPUTED = "disputed"
 
 
 def is_question(text: str) -> bool:
@@ -68,12 +73,56 @@ async def answer(ctx: Context, question: str) -> Reply:
     if len(question) > MAX_QUESTION:
         raise UserFacingError(f"问题太长了，请控制在 {MAX_QUESTION} 字以内。")
     kb = await knowledge_base(ctx.services)
+    await sync_pins(ctx.services, kb)
     ans: Answer = kb.ask(question, context=await asker_context(ctx))
     if ans.answer is None:
         nearest = cite(ans.matches[0])[:255] if ans.matches else None
         async with ctx.services.db.session() as s:
             await log_unanswered(ctx, s, question, nearest)
+    await remember_answer(ctx, question, ans)
     return Reply(format_answer(ans))
+
+
+def shown_clauses(ans: Answer) -> list[Match]:
+    """The clauses a reply showed: the answer and its alternatives, the cited clauses of a pinned answer, or
+    the nearest clauses of a "don't know"."""
+    if ans.answer is None or ans.pinned:
+        return list(ans.matches)
+    return [ans.answer, *ans.alternatives]
+
+
+async def remember_answer(ctx: Context, question: str, ans: Answer) -> None:
+    """Keep the sender's last answer (one row each): what /答错了 disputes."""
+    shown = "；".join(cite(m) for m in shown_clauses(ans))[:500]
+    who, chat = actor(ctx), ctx.message.chat_id or ""
+    try:
+        async with ctx.services.db.session() as s:
+            row = (await s.exec(select(LastAnswer).where(col(LastAnswer.sender) == who))).first()
+            if row is None:
+                s.add(LastAnswer(sender=who, at=ctx.now, question=question, shown=shown, chat=chat))
+            else:
+                row.at, row.question, row.shown, row.chat = ctx.now, question, shown, chat
+                s.add(row)
+    except IntegrityError:
+        pass  # the same sender's other question, at the same moment, was kept instead
+
+
+async def sync_pins(services: Services, kb: KnowledgeBase) -> None:
+    """Hand the office's pins (kb_pin) to the knowledge base when they changed since it last got them.
+
+    One small query per question: pins are only added (a new highest id) or removed (one more removed_at),
+    never deleted, so (rows, highest id, removed) changes with every change on any instance.
+    """
+    async with services.db.read() as s:
+        count, top, removed = (
+            await s.exec(select(func.count(col(KbPin.id)), func.max(col(KbPin.id)), func.count(col(KbPin.removed_at))))
+        ).one()
+        version = (int(count), top, int(removed))
+        if version == kb.runtime_version:
+            return
+        rows = (await s.exec(select(KbPin).where(col(KbPin.removed_at).is_(None)).order_by(col(KbPin.id).desc()))).all()
+    pins = [RuntimePin(id=r.id or 0, question=r.question, doc=r.doc, clause=r.clause) for r in rows]
+    kb.set_runtime_pins(pins, version)
 
 
 async def asker_context(ctx: Context) -> AskContext:
@@ -108,7 +157,11 @@ async def log_unanswered(ctx: Context, s: AsyncSession, question: str, nearest: 
     same = (
         await s.exec(
             select(UnansweredQuestion)
-            .where(col(UnansweredQuestion.key) == key, col(UnansweredQuestion.at) >= since)
+            .where(
+                col(UnansweredQuestion.key) == key,
+                col(UnansweredQuestion.at) >= since,
+                col(UnansweredQuestion.kind) == UNANSWERED,
+            )
             .order_by(col(UnansweredQuestion.id))
         )
     ).first()
@@ -168,13 +221,23 @@ async def reload_kb(ctx: Context, args: str) -> Reply:
         kb = await load_knowledge(ctx.services)
     except KnowledgeFileError as exc:
         raise UserFacingError(f"条款文件有错误，未重新加载（仍使用原来的知识库）：{exc}") from exc
+    await sync_pins(ctx.services, kb)
     docs = len({c.doc for c in kb.clauses})
-    return Reply(f"知识库已重新加载：{docs} 个文件，{len(kb.clauses)} 条条款。")
+    pins = f"，考务办公室钉住的答复 {len(kb.runtime_pins)} 条" if len(kb.runtime_pins) else ""
+    dangling = kb.runtime_pins.dangling
+    lost = (
+        "\n这些钉住的答复引用的条款已不在知识库中，暂不生效：" + "、".join(f"#{p.id}" for p in dangling)
+        if dangling
+        else ""
+    )
+    return Reply(f"知识库已重新加载：{docs} 个文件，{len(kb.clauses)} 条条款{pins}。{lost}")
 
 
-@table.command("未答问题", "unanswered", summary="查看知识库答不上来的问题", usage=UNANSWERED_USAGE, permission=OFFICE)
+@table.command(
+    "未答问题", "unanswered", summary="查看知识库答不上来和被指出答错的问题", usage=UNANSWERED_USAGE, permission=OFFICE
+)
 async def unanswered(ctx: Context, args: str) -> Reply:
-    """The latest questions the knowledge base could not answer, newest first."""
+    """The latest questions the knowledge base could not answer or someone disputed (/答错了), newest first."""
     arg = args.strip()
     if arg and not arg.isdigit():
         raise UserFacingError("条数应为数字。", usage=UNANSWERED_USAGE)
@@ -194,12 +257,27 @@ async def unanswered(ctx: Context, args: str) -> Reply:
             await _rows_since(s, day_start(ctx), col(UnansweredQuestion.staff_id).is_(None)) >= VISITORS_PER_DAY
         )
     if not rows:
-        return Reply("目前没有答不上来的问题。")
-    lines = [f"最近 {len(rows)} 个答不上来的问题（最近问过的在前）："]
+        return Reply("目前没有答不上来的问题，也没有被指出答错的回答。")
+    kb = await knowledge_base(ctx.services)
+    lines = [f"最近 {len(rows)} 个答不上来的问题和被指出答错的回答（最近的在前；【答错】是有人发了 /答错了）："]
     for q, name in rows:
         times = f"（问过 {q.count} 次）" if q.count > 1 else ""
-        lines.append(f"· {(q.last_at or q.at).astimezone(tz):%m-%d %H:%M} {name or '访客'}：{q.question}{times}")
+        mark = "【答错】" if q.kind == DISPUTED else ""
+        when = (q.last_at or q.at).astimezone(tz)
+        lines.append(f"· #{q.id}{mark} {when:%m-%d %H:%M} {name or '访客'}：{q.question}{times}")
+        if q.kind == DISPUTED:
+            lines.append(f"　当时给出：{q.shown or '（无）'}")
+            if q.note:
+                lines.append(f"　备注：{q.note}")
+                named = suggested_clause(kb.clauses, q.note) if q.pin_id is None else None
+                if named is not None:
+                    lines.append(f"　按备注钉住：/钉住 {q.id} {named.doc} {named.clause}")
+        if q.pin_id is not None:
+            lines.append(f"　→ 已钉住（/钉住 列表 中的 #{q.pin_id}）")
     if visitors_full:
         lines.append(f"今天未登记人员的问题已记满 {VISITORS_PER_DAY} 条，之后的不再记录（仍会回答）。")
-    lines.append("可在条款文件中补充规定，或在 pinned.txt 中写固定答复，然后发送 /知识库 重载。")
+    lines.append(
+        "指定正确条款：/钉住 编号 文件 条款号，例：/钉住 12 监考人员守则 3.(8)；"
+        "也可在条款文件中补充规定、在 pinned.txt 中写固定答复，然后发送 /知识库 重载。"
+    )
     return Reply("\n".join(lines))

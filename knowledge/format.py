@@ -29,7 +29,11 @@ def format_answer(ans: Answer) -> str:
                 lines.append(f"{n}. {_clause_block(m)}")
         lines.append("请咨询考务办公室。")
         return "\n".join(lines)
+    if ans.office_pinned:
+        # The office pinned this question to a clause from chat: the clause itself, quoted.
+        return f"根据{_clause_block(ans.answer)}\n（此问题的答复已由考务办公室核定。）"
     if ans.pinned:
+        # A written answer of pinned.txt, then every clause it cites, quoted whole.
         lines = [ans.answer.text, "", "依据："]
         lines.extend(_clause_block(m) for m in ans.matches)
         return "\n".join(lines)

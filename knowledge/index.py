@@ -31,6 +31,7 @@ from knowledge.commit import decide
 from knowledge.context import AskContext
 from knowledge.loader import load_documents, load_pinned
 from knowledge.models import Answer, Clause, Match, PinnedAnswer
+from knowledge.pins import RuntimePin, RuntimePins
 from knowledge.text import Analyzer, normalize
 
 # Weights of the fields of a clause in its term frequencies.
@@ -165,6 +166,10 @@ class KnowledgeBase:
         self.clauses: list[Clause] = list(clauses)
         self.pinned: list[PinnedAnswer] = list(pinned)
         self._pinned_re = [re.compile(p.pattern) for p in self.pinned]
+        # Pins the office set from chat (stored in the database, see knowledge/pins.py); `runtime_version` is
+        # the caller's token of the stored pins these were built from (None: none handed over yet).
+        self.runtime_pins = RuntimePins()
+        self.runtime_version: object | None = None
         self._by_key = {(c.doc, c.clause): c for c in self.clauses}
         self.analyzer = Analyzer(cache_dir=cache_dir)
         word_docs: list[dict[str, float]] = []
@@ -321,7 +326,26 @@ class KnowledgeBase:
                 found += weight
         return found / total if total else 0.0
 
+    def set_runtime_pins(self, pins: Iterable[RuntimePin], version: object) -> RuntimePins:
+        """Take the office's pins from chat (newest first); pins of clauses this knowledge base lacks are kept
+        aside in ``dangling``. ``version`` is the caller's token of what they were read from."""
+        self.runtime_pins = RuntimePins(pins, self._by_key)
+        self.runtime_version = version
+        return self.runtime_pins
+
+    def _runtime_pin_answer(self, question: str) -> Answer | None:
+        """The office's pinned clause for this question, quoted (it wins over pinned.txt: it is newer)."""
+        pin = self.runtime_pins.match(question)
+        if pin is None:
+            return None
+        c = self._by_key[(pin.doc, pin.clause)]
+        m = Match(doc=c.doc, clause=c.clause, text=c.text, score=1.0)
+        return Answer(question=question, answer=m, matches=[m], pinned=True, office_pinned=True)
+
     def _pinned_answer(self, question: str) -> Answer | None:
+        runtime = self._runtime_pin_answer(question)
+        if runtime is not None:
+            return runtime
         normalized = normalize(question)
         for pin, rx in zip(self.pinned, self._pinned_re, strict=True):
             if not rx.search(normalized):

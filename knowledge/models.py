@@ -40,6 +40,7 @@ class Answer:
     `alternatives` are the other clauses the reply shows beside `answer` when the knowledge base is
     not sure enough to commit to one ("最可能是…；也可能是…") or when the rule differs by kind of
     exam; then `labels` names each of `answer` and `alternatives` (理论考试, 实操考试).
+    `office_pinned` is True when the office pinned the question to a clause from chat (/钉住).
     """
 
     question: str
@@ -49,6 +50,8 @@ class Answer:
     pinned: bool = False
     alternatives: list[Match] = field(default_factory=list)
     labels: tuple[str, ...] = ()
+    # Pinned by the office from chat (/钉住): `answer` is the cited clause itself, quoted whole.
+    office_pinned: bool = False
 
     @property
     def committed(self) -> bool:

@@ -250,6 +250,45 @@ class UnansweredQuestion(SQLModel, table=True):
     key: str = Field(default="", sa_column=Column(String(64), nullable=False, server_default=""))
     count: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
     last_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))  # last asked
+    # "unanswered" (the knowledge base did not know) or "disputed" (someone said an answer was wrong: /答错了).
+    kind: str = Field(default="unanswered", sa_column=Column(String(16), nullable=False, server_default="unanswered"))
+    shown: str | None = Field(default=None, max_length=500)  # disputed: the clauses the reply showed
+    note: str | None = Field(default=None, max_length=500)  # disputed: what the asker wrote after /答错了
+    pin_id: int | None = Field(default=None)  # the kb_pin the office made from this row (/钉住 编号 …)
+
+
+class KbPin(SQLModel, table=True):
+    """A question the office pinned to a clause from chat (/钉住): that question is answered with the clause.
+
+    Never deleted: removal sets ``removed_at``; who pinned and removed what is also in the audit log.
+    """
+
+    __tablename__ = "kb_pin"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    created_by: str = Field(max_length=128)  # actor: "staff:<id>"
+    question: str = Field(max_length=500)
+    key: str = Field(index=True, max_length=500)  # knowledge.pins.pin_key of the question
+    doc: str = Field(max_length=128)
+    clause: str = Field(max_length=32)
+    source_id: int | None = Field(default=None)  # the unanswered_question row it came from
+    removed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    removed_by: str | None = Field(default=None, max_length=128)
+
+
+class LastAnswer(SQLModel, table=True):
+    """The last rule answer each sender got: what /答错了 (or a bare “答错了”) disputes."""
+
+    __tablename__ = "kb_last_answer"
+    __table_args__ = (UniqueConstraint("sender", name="uq_kb_last_answer_sender"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    sender: str = Field(max_length=200)  # actor: "staff:<id>" or "<channel>:<sender id>"
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    question: str = Field(max_length=500)
+    shown: str = Field(default="", max_length=500)  # the clauses the reply showed, cited, "；"-separated
+    chat: str = Field(default="", max_length=255)  # the group chat it was asked in ("" in private)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

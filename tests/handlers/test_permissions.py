@@ -79,6 +79,14 @@ ALLOWED: dict[str, set[str]] = {
     "/defense": {"周杰", "钱进", "马文"},
     "/回避": OFFICE,
     "/avoid": OFFICE,
+    "/答错了": EVERYONE,
+    "/回答错了": EVERYONE,
+    "/答错": EVERYONE,
+    "/不对": EVERYONE,
+    "/wrong": EVERYONE,
+    "/钉住": OFFICE,
+    "/固定答复": OFFICE,
+    "/pin": OFFICE,
 }
 # Queries sent in a room's group chat: the same roles, except the export (full data) is private only.
 QUERIES = ("/违纪记录", "/violations", "/缺考统计", "/absences", "/试卷状态", "/paperstatus", "/考场状态",
