@@ -78,6 +78,7 @@ class AiBotSocket:
         self._missed = 0
         self._stopping = False
         self._tasks = Tasks("wecom_aibot-socket")
+        self._callbacks = Tasks("wecom_aibot-callbacks")
 
     def __repr__(self) -> str:
         return f"AiBotSocket(url={self.url!r}, bot_id={self.bot_id!r})"
@@ -110,7 +111,12 @@ class AiBotSocket:
         self._stopping = True
         if self._ws is not None and not self._ws.closed:
             await self._ws.close()
+        await self._callbacks.drain(1.0)
         await self._tasks.drain(1.0)
+
+    async def settle(self) -> None:
+        """Wait until the callbacks read so far are handled (tests, shutdown)."""
+        await self._callbacks.wait()
 
     async def drop(self) -> None:
         """Close the current connection (the run loop reconnects)."""
@@ -177,7 +183,7 @@ class AiBotSocket:
                 await ws.close()
                 return
             # Handled in a task of its own: a slow handler must not hold up pings and acknowledgements.
-            self._tasks.spawn(self._deliver(item), name="wecom_aibot-callback")
+            self._callbacks.spawn(self._deliver(item), name="wecom_aibot-callback")
             return
         if item.cmd:
             log.warning("aibot_unknown_cmd", cmd=item.cmd[:40])
