@@ -104,7 +104,7 @@ def build_adapters(settings: Settings, db: Database, clock: Clock, *, console: b
         )
     aibot = _credentials(settings, "wecom_aibot", WECOM_AIBOT_FIELDS)
     if aibot is not None:
-        from bot.adapters.wecom_aibot import WeComAiBotAdapter, WeComAiBotConfig
+        from bot.adapters.wecom_aibot import WeComAiBotAdapter, WeComAiBotConfig  # startup: only when the AI bot is on
 
         adapters["wecom_aibot"] = WeComAiBotAdapter(
             WeComAiBotConfig(

@@ -109,18 +109,18 @@ async def test_subscribes_with_its_secret_and_keeps_the_heartbeat(
 async def test_group_message_is_answered_on_its_req_id_and_the_group_recorded(
     client: TestClient[Any, Any], fake: FakeAiBot
 ) -> None:
-    """王芳 @-mentions the bot in a group with /帮助: a finished stream answers it on its req_id, the group's chat
-    id is recorded, and from then on (only) the group can be pushed to."""
+    """王芳 @-mentions the bot in a group with /我: a finished stream answers it on its req_id (she is known by her
+    WeCom userid), the group's chat id is recorded, and from then on (only) the group can be pushed to."""
     adapter = _adapter(client)
     push = OutgoingMessage(GroupTarget("wecom_aibot", chat_id=f"wecom_aibot:{GROUP}"), "考场群通知")
     with pytest.raises(PlatformError) as refused:
         await adapter.send(push)
     assert not refused.value.retryable and "还没有 @ 过机器人" in str(refused.value)
-    rid = await fake.say("wangfang", "/帮助", chat=GROUP)
+    rid = await fake.say("wangfang", "/我", chat=GROUP)
     await fake.wait_for(lambda: any(r.req_id == rid for r in fake.frames("aibot_respond_msg")))
     answer = next(r for r in fake.frames("aibot_respond_msg") if r.req_id == rid).body
     assert answer["msgtype"] == "stream" and answer["stream"]["finish"] is True
-    assert "/帮助" in answer["stream"]["content"] or "命令" in answer["stream"]["content"]
+    assert "王芳" in answer["stream"]["content"]
     chats = await store.known_chats(_services(client).db)
     assert [(c, who) for c, _, who in chats] == [(GROUP, "wangfang")]
     await adapter.send(push)
@@ -143,7 +143,7 @@ async def test_tap_acknowledges_once_updates_the_card_and_shows_in_status(
     assert update.body["template_card"]["main_title"] == tc["main_title"]
     assert [b["text"] for b in update.body["template_card"]["button_list"]] == ["已收到 08:03"]
     await fake.tap("wangfang", tc["task_id"], "ack")  # a second tap
-    await fake.push("aibot_event_callback", _event_of(fake, rid))  # the same event delivered again
+    await fake.push("aibot_event_callback", _tap_event(tc["task_id"], "wangfang", "ack"))  # delivered again
     await _settle(client, fake)
     assert len(fake.frames("aibot_respond_update_msg")) == 1
     assert fake.sent_texts("wangfang").count("已记录确认（08:03）：第1考场「启封试卷」。") == 1
@@ -152,21 +152,16 @@ async def test_tap_acknowledges_once_updates_the_card_and_shows_in_status(
     assert "✓启封试卷（王芳 08:03）" in await _status_line(client, "第1考场")
 
 
-def _event_of(fake: FakeAiBot, rid: str) -> dict[str, Any]:
-    """The body of an event the fake pushed (kept by the test through the adapter's ledger key instead)."""
-    del rid  # the fake does not keep what it pushed: rebuild the same tap (same msgid-independent ledger key)
+def _tap_event(task_id: str, user: str, key: str) -> dict[str, Any]:
+    """The body of a tap as WeCom delivers it (what the fake's ``tap`` sends), with a msgid of its own."""
     return {
         "msgid": "redelivered",
         "chattype": "single",
-        "from": {"userid": "wangfang"},
+        "from": {"userid": user},
         "msgtype": "event",
         "event": {
             "eventtype": "template_card_event",
-            "template_card_event": {
-                "card_type": "button_interaction",
-                "event_key": "ack",
-                "task_id": fake.sent_cards()[-1].body["template_card"]["task_id"],
-            },
+            "template_card_event": {"card_type": "button_interaction", "event_key": key, "task_id": task_id},
         },
     }
 
