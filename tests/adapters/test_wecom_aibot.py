@@ -190,3 +190,42 @@ async def test_refused_card_goes_as_text_asking_for_shou_dao(
     await _services(client).notifier.outbox.drain()
     opening = [t for t in fake.sent_texts("wangfang") if "启封试卷" in t]
     assert len(opening) == 1 and "收到" in opening[0] and "card:" not in opening[0]
+
+
+async def test_slow_answer_still_updates_the_card_and_answers_privately(
+    client: TestClient[Any, Any], clock: ManualClock, fake: FakeAiBot
+) -> None:
+    """The acknowledgement takes longer than the reply wait: the card is still updated on the event's req_id and the
+    answer still reaches the tapper privately, once."""
+    card = await _card(client, clock, fake)
+    _adapter(client).flow.wait = 0.0
+    rid = await fake.tap("wangfang", card["template_card"]["task_id"], "ack")
+    await fake.wait_for(lambda: bool(fake.frames("aibot_respond_update_msg")))
+    assert fake.frames("aibot_respond_update_msg")[0].req_id == rid
+    await _settle(client, fake)
+    assert fake.sent_texts("wangfang").count("已记录确认（08:03）：第1考场「启封试卷」。") == 1
+    assert len(await _acks(client)) == 1
+
+
+async def test_a_claimed_message_whose_handling_died_is_replayed_through_the_outbox(
+    client: TestClient[Any, Any], fake: FakeAiBot
+) -> None:
+    """The recovery loop hands back a group message claimed but never handled: it is handled, and the answer goes
+    to the group by aibot_send_msg (the old req_id is gone with its connection)."""
+    await _settle(client, fake)
+    body = {
+        "msgid": "lost-1",
+        "chatid": GROUP,
+        "chattype": "group",
+        "from": {"userid": "wangfang"},
+        "msgtype": "text",
+        "text": {"content": "@考务助手 /我"},
+    }
+    fake.spoken.add(GROUP)
+    await store.record_chat(_services(client).db, GROUP, "wangfang", _services(client).clock.now())
+    await _adapter(client).replay({"key": "lost-1", "req_id": "aibot_msg_callback_old", "body": body})
+    await _services(client).notifier.settle()
+    await _services(client).notifier.outbox.drain()
+    answers = fake.sent_texts(GROUP)
+    assert len(answers) == 1 and "王芳" in answers[0]
+    assert not [r for r in fake.frames("aibot_respond_msg") if r.req_id == "aibot_msg_callback_old"]

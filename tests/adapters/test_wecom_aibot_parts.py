@@ -27,6 +27,7 @@ from bot.model import OutgoingMessage, PersonTarget
 from bot.settings import ConfigError, Settings
 from bot.store.engine import Database
 from bot.store.tables import Staff
+from scheduler.planner import group_target_of
 from tests.adapters.conftest import WECOM_AES_KEY
 from tests.fakes.wecom_aibot import BOT_ID, SECRET, FakeAiBot
 
@@ -157,3 +158,9 @@ async def test_pushing_while_disconnected_fails_retryably(adapter: WeComAiBotAda
 
 async def _never(delay: float) -> None:
     await asyncio.Event().wait()
+
+
+def test_a_rooms_group_names_the_channel_that_reaches_it() -> None:
+    """A room whose 群聊 is ``wecom_aibot:<chatid>`` is reached through the AI bot, ``wecom:<chatid>`` by the app."""
+    assert group_target_of("wecom_aibot:grp-1", None, None)["channel"] == "wecom_aibot"
+    assert group_target_of("wecom:wrk-1", None, None)["channel"] == "wecom"
