@@ -4,7 +4,7 @@ WeCom pushes (``aibot_send_msg``) only to a group chat that has spoken to the bo
 group's chat id is recorded in ``wecom_aibot_chat`` the first time a message from it arrives (with who spoke
 and when, so the office can tell which group is which); a push to a group not in the table fails at once, not
 retried, and the office is told, instead of waiting for WeCom to refuse it. The table is small (one row per
-group) and never pruned. The table is created by migration 0016.
+group) and never pruned (``bot.store.tables.WeComAiBotChat``, migration 0016).
 """
 
 from __future__ import annotations
@@ -17,17 +17,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.delivery.rows import T as OUTBOX
 from bot.store.engine import Database
-from bot.store.types import UTCDateTime
+from bot.store.tables import WeComAiBotChat
 
-METADATA = sa.MetaData()
-CHATS = sa.Table(
-    "wecom_aibot_chat",
-    METADATA,
-    sa.Column("chat_id", sa.String(128), primary_key=True),  # WeCom's chatid, without the channel prefix
-    sa.Column("first_seen_at", UTCDateTime(timezone=True), nullable=False),
-    sa.Column("last_seen_at", UTCDateTime(timezone=True), nullable=False),
-    sa.Column("first_sender", sa.String(64), nullable=False),  # WeCom userid of who @-mentioned the bot first
-)
+CHATS = WeComAiBotChat.__table__  # type: ignore[attr-defined]
 
 
 async def record_chat(db: Database, chat_id: str, sender: str, now: datetime) -> bool:

@@ -1,6 +1,5 @@
-"""The AI bot's parts: frames read and refused, error codes, the registry switch, the heartbeat and take-over.
-
-No database here except where the adapter runs against the fake (``make_settings``' SQLite file).
+"""The AI bot's parts: frames read and refused, error codes, the registry switch, the heartbeat and take-over,
+and the table of groups that have @-mentioned the bot (SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
@@ -13,8 +12,12 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
 
 from bot.adapters import _wecom_aibot_proto as proto
+from bot.adapters import _wecom_aibot_store as store
 from bot.adapters._wecom_aibot_ws import Backoff
 from bot.adapters.registry import build_adapters
 from bot.adapters.wecom import WeComAdapter
@@ -26,6 +29,7 @@ from bot.errors import PlatformAuthError, PlatformError, RateLimited
 from bot.model import OutgoingMessage, PersonTarget
 from bot.settings import ConfigError, Settings
 from bot.store.engine import Database
+from bot.store.migrate import upgrade
 from bot.store.tables import Staff
 from scheduler.planner import group_target_of
 from tests.adapters.conftest import WECOM_AES_KEY
@@ -164,3 +168,29 @@ def test_a_rooms_group_names_the_channel_that_reaches_it() -> None:
     """A room whose 群聊 is ``wecom_aibot:<chatid>`` is reached through the AI bot, ``wecom:<chatid>`` by the app."""
     assert group_target_of("wecom_aibot:grp-1", None, None)["channel"] == "wecom_aibot"
     assert group_target_of("wecom:wrk-1", None, None)["channel"] == "wecom"
+
+
+@pytest.fixture
+async def migrated(db_url: str) -> AsyncIterator[Database]:
+    """A database after every migration, on SQLite and PostgreSQL."""
+    database = Database(db_url)
+    await upgrade(database)
+    yield database
+    await database.dispose()
+
+
+async def test_chat_table_matches_its_migration_and_records_a_group_once(migrated: Database) -> None:
+    """After the migrations the wecom_aibot_chat table is what the model declares; a group is recorded once, its
+    first sender kept, and only recorded groups count as known."""
+
+    def diff(conn: object) -> list[object]:
+        ctx = MigrationContext.configure(conn)  # type: ignore[arg-type]
+        return [d for d in compare_metadata(ctx, SQLModel.metadata) if "wecom_aibot_chat" in repr(d)]
+
+    async with migrated.engine.connect() as conn:
+        assert await conn.run_sync(diff) == []
+    t0 = datetime(2026, 12, 5, 0, 0, tzinfo=UTC)
+    assert await store.record_chat(migrated, "grp-1", "wangfang", t0) is True
+    assert await store.record_chat(migrated, "grp-1", "liqiang", t0.replace(hour=1)) is False
+    assert [(c, who) for c, _, who in await store.known_chats(migrated)] == [("grp-1", "wangfang")]
+    assert await store.chat_known(migrated, "grp-1") and not await store.chat_known(migrated, "grp-2")
