@@ -39,7 +39,7 @@ from bot.adapters import _wecom_aibot_proto as proto
 from bot.adapters import _wecom_aibot_store as store
 from bot.adapters._cards import button_label, tap_text
 from bot.adapters._files import link_text
-from bot.adapters._flow import InboundFlow, Outcome
+from bot.adapters._flow import InboundFlow, Late, Outcome
 from bot.adapters._text import incoming_message
 from bot.adapters._wecom_aibot_ws import AiBotSocket, Backoff, Sleep
 from bot.adapters._wecom_cards import new_task_id, task_of, template_card
@@ -169,7 +169,7 @@ class WeComAiBotAdapter(Adapter):
             chat_id=f"{CHANNEL}:{chat}" if chat else None,
         )
 
-    def _respond_late(self, rid: str) -> Any:
+    def _respond_late(self, rid: str) -> Late:
         async def late(msg: IncomingMessage, reply: Reply) -> None:
             await self._respond(rid, reply, msg)
 
@@ -211,7 +211,7 @@ class WeComAiBotAdapter(Adapter):
         if isinstance(result, Reply):
             await self._tap_answer(item.req_id, task, user, msg, result)
 
-    def _tap_late(self, rid: str, task: str, user: str) -> Any:
+    def _tap_late(self, rid: str, task: str, user: str) -> Late:
         async def late(msg: IncomingMessage, reply: Reply) -> None:
             await self._tap_answer(rid, task, user, msg, reply)
 
