@@ -25,8 +25,10 @@ MSG_CALLBACK = "aibot_msg_callback"
 EVENT_CALLBACK = "aibot_event_callback"
 RESPOND = "aibot_respond_msg"
 RESPOND_UPDATE = "aibot_respond_update_msg"
+RESPOND_WELCOME = "aibot_respond_welcome_msg"  # on an enter_chat event's req_id, within 5 s
 SEND = "aibot_send_msg"
 CARD_EVENT = "template_card_event"
+ENTER_CHAT = "enter_chat"  # someone opened the private chat with the bot (the first time that day)
 DISCONNECTED_EVENT = "disconnected_event"  # another connection of the same bot took over this one
 MAX_FRAME = 256 * 1024  # bytes of one frame we read; longer ones are dropped (the connection stays)
 # Error codes that mean "slow down" (WeCom's frequency limits) and "the credentials are wrong".
@@ -60,6 +62,11 @@ def markdown_body(text: str) -> dict[str, Any]:
 def stream_body(text: str, stream_id: str) -> dict[str, Any]:
     """A finished one-piece stream: how ``aibot_respond_msg`` answers a message with text."""
     return {"msgtype": "stream", "stream": {"id": stream_id, "finish": True, "content": text}}
+
+
+def text_body(text: str) -> dict[str, Any]:
+    """A plain text message (what a welcome takes)."""
+    return {"msgtype": "text", "text": {"content": text}}
 
 
 def card_body(template_card: dict[str, Any]) -> dict[str, Any]:

@@ -52,6 +52,7 @@ from bot.tasks import Tasks
 
 CHANNEL = "wecom_aibot"
 TEXT_LIMIT = 4000  # bytes of one markdown message (WeCom allows more; replies stay readable on a phone)
+HELP_TEXT = "/帮助"  # what opening the private chat is handled as: the help text greets the person
 UNSUPPORTED = "目前只能处理文字消息，请直接输入文字或发送 /帮助 查看可用命令。"
 NOT_RECORDED = "企业微信智能机器人：群 {chat} 还没有 @ 过机器人，无法推送（请在群里 @机器人 发一条消息）"
 DONE_KEY = "done"  # the key of the one button a tapped card shows (a tap on it means nothing)
@@ -70,6 +71,10 @@ class WeComAiBotConfig:
 
     def __repr__(self) -> str:
         return f"WeComAiBotConfig(bot_id={self.bot_id!r}, ws_url={self.ws_url!r})"
+
+
+async def _nowhere(msg: IncomingMessage, reply: Reply) -> None:
+    """A welcome that missed WeCom's 5 s is not sent at all (the person sees the help on their first message)."""
 
 
 class WeComAiBotAdapter(Adapter):
@@ -133,6 +138,8 @@ class WeComAiBotAdapter(Adapter):
             tapped = proto.card_event_of(body)
             if tapped is not None:
                 await self._tap(item, user, *tapped)
+            elif proto.event_type_of(body) == proto.ENTER_CHAT:
+                await self._welcome(item, user)
             return
         chat = self._chat_of(body)
         if chat:
@@ -153,6 +160,24 @@ class WeComAiBotAdapter(Adapter):
             await self._respond(item.req_id, Reply(UNSUPPORTED), None)
         elif isinstance(result, Reply) and msg is not None:
             await self._respond(item.req_id, result, msg)
+
+    async def _welcome(self, item: proto.Frame, user: str) -> None:
+        """Someone opened the private chat: greeted with the help text (as the app greets on entering it)."""
+        msgid = item.body.get("msgid")
+        key = f"enter:{msgid if isinstance(msgid, str) and msgid else item.req_id}"
+        msg = self._message(user, key, HELP_TEXT, "")
+        result = await self.flow.receive(key, msg, {"key": key, "req_id": item.req_id, "body": item.body}, _nowhere)
+        if not isinstance(result, Reply):
+            return  # a repeat, or too slow for WeCom's 5 s: no welcome
+        try:
+            error = proto.error_of(
+                await self.socket.request(proto.RESPOND_WELCOME, proto.text_body(result.text), rid=item.req_id),
+                proto.RESPOND_WELCOME,
+            )
+            if error is not None:
+                raise error
+        except PlatformError as exc:
+            log.warning("aibot_welcome_failed", error=str(exc))
 
     @staticmethod
     def _chat_of(body: dict[str, Any]) -> str:

@@ -229,3 +229,18 @@ async def test_a_claimed_message_whose_handling_died_is_replayed_through_the_out
     answers = fake.sent_texts(GROUP)
     assert len(answers) == 1 and "王芳" in answers[0]
     assert not [r for r in fake.frames("aibot_respond_msg") if r.req_id == "aibot_msg_callback_old"]
+
+
+async def test_opening_the_private_chat_is_greeted_with_the_help_once(
+    client: TestClient[Any, Any], fake: FakeAiBot
+) -> None:
+    """enter_chat: a welcome (the help text) on the event's req_id; the same event again is not greeted twice."""
+    body = {"msgid": "enter-1", "chattype": "single", "from": {"userid": "wangfang"}, "msgtype": "event"}
+    body["event"] = {"eventtype": "enter_chat"}
+    rid = await fake.push("aibot_event_callback", body)
+    await fake.wait_for(lambda: bool(fake.frames("aibot_respond_welcome_msg")))
+    await fake.push("aibot_event_callback", body)
+    await _settle(client, fake)
+    welcomes = fake.frames("aibot_respond_welcome_msg")
+    assert [w.req_id for w in welcomes] == [rid]
+    assert welcomes[0].body["msgtype"] == "text" and "/帮助" in welcomes[0].body["text"]["content"]
