@@ -10,7 +10,9 @@ SDK it never gives up after N attempts.
 :meth:`AiBotSocket.request` sends one frame and waits for WeCom's acknowledgement of the same req_id; while there
 is no subscribed connection it fails at once with a retryable :class:`~bot.errors.PlatformError`, so the outbox
 keeps the row and sends it after the reconnect (nothing is queued here, so nothing is sent twice from here).
-A frame that cannot be read (not JSON, too long, unknown cmd) is logged by kind and dropped; the connection stays.
+A frame that cannot be read (not JSON, past ``MAX_FRAME``, an unknown cmd) is logged by kind and dropped; the
+connection stays. Only a frame past 16 × ``MAX_FRAME`` (4 MiB) makes aiohttp close the connection, which is then
+reconnected like any other loss.
 """
 
 from __future__ import annotations
