@@ -176,3 +176,17 @@ async def test_bad_frames_do_not_cost_the_connection(app_start: Callable[..., An
     assert answer["stream"]["finish"] is True
     assert fake.subscribes == 1 and _adapter(client).socket.connects == 1
     assert not {"x", "y", "z"} & {r.req_id for r in fake.frames("aibot_respond_msg")}
+
+
+async def test_a_frame_past_the_transport_limit_costs_only_a_reconnect(
+    app_start: Callable[..., Any], fake: FakeAiBot
+) -> None:
+    """A 5 MB frame: aiohttp closes that connection; the bot reconnects and answers on the new one."""
+    client = await app_start()
+    await fake.push_raw(
+        json.dumps({"cmd": "aibot_msg_callback", "headers": {"req_id": "big"}, "body": {}}) + " " * 5_000_000
+    )
+    await fake.wait_for(lambda: fake.subscribes == 2)
+    await asyncio.wait_for(_adapter(client).socket.subscribed.wait(), 5)
+    answer = await _answered(fake, "/帮助")
+    assert answer["stream"]["finish"] is True
