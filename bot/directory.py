@@ -22,10 +22,11 @@ if TYPE_CHECKING:
 CONSOLE = "console"
 WECOM = "wecom"
 DINGTALK = "dingtalk"
+WECOM_AIBOT = "wecom_aibot"  # the WeCom AI bot: the same enterprise, so the same WeCom userid
 
 
 def _user_id_of(channel: str, staff: Staff) -> str | None:
-    if channel == WECOM:
+    if channel in (WECOM, WECOM_AIBOT):
         return staff.wecom_userid
     if channel == DINGTALK:
         return staff.dingtalk_userid
@@ -38,7 +39,7 @@ async def find_staff_many(session: AsyncSession, channel: str, user_ids: Iterabl
     """The active staff members behind several ``user_ids`` on ``channel``, in one query; strangers are absent."""
     wanted = set(user_ids)
     cond: ColumnElement[bool]
-    if channel == WECOM:
+    if channel in (WECOM, WECOM_AIBOT):
         cond = col(Staff.wecom_userid).in_(wanted)
     elif channel == DINGTALK:
         cond = col(Staff.dingtalk_userid).in_(wanted)
@@ -191,6 +192,8 @@ def person_targets(staff: Staff, channels: tuple[str, ...] = (WECOM, DINGTALK, C
     out: list[PersonTarget] = []
     if WECOM in channels and staff.wecom_userid:
         out.append(PersonTarget(WECOM, staff.wecom_userid))
+    if WECOM_AIBOT in channels and staff.wecom_userid:  # after the app: the app reaches people without an @ first
+        out.append(PersonTarget(WECOM_AIBOT, staff.wecom_userid))
     if DINGTALK in channels and staff.dingtalk_userid:
         out.append(PersonTarget(DINGTALK, staff.dingtalk_userid))
     if CONSOLE in channels and staff.id is not None:

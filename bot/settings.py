@@ -109,6 +109,11 @@ class Settings(BaseSettings):
     wecom_token: SecretStr = Field(SecretStr(""), description="企业微信回调 Token")
     wecom_aes_key: SecretStr = Field(SecretStr(""), description="企业微信回调 EncodingAESKey")
     wecom_api_base: str = Field("https://qyapi.weixin.qq.com", description="企业微信 API 地址（测试时指向假服务）")
+    wecom_bot_id: str = Field("", description="企业微信智能机器人 Bot ID（长连接；留空则不启用）")
+    wecom_bot_secret: SecretStr = Field(SecretStr(""), description="企业微信智能机器人 Secret")
+    wecom_bot_ws_url: str = Field(
+        "wss://openws.work.weixin.qq.com", description="企业微信智能机器人长连接地址（测试时指向假服务）"
+    )
 
     dingtalk_app_key: str = Field("", description="钉钉应用 AppKey")
     dingtalk_app_secret: SecretStr = Field(SecretStr(""), description="钉钉应用 AppSecret")

@@ -21,6 +21,7 @@ log = structlog.get_logger("exambot.adapters")
 
 WECOM_FIELDS = ("wecom_corp_id", "wecom_agent_id", "wecom_secret", "wecom_token", "wecom_aes_key")
 DINGTALK_FIELDS = ("dingtalk_app_key", "dingtalk_app_secret", "dingtalk_robot_code")
+WECOM_AIBOT_FIELDS = ("wecom_bot_id", "wecom_bot_secret")
 _AES_KEY = re.compile(r"^[A-Za-z0-9]{43}$")
 
 
@@ -97,6 +98,17 @@ def build_adapters(settings: Settings, db: Database, clock: Clock, *, console: b
                 oapi_base=settings.dingtalk_oapi_base,
                 stream=settings.dingtalk_stream,
                 card_template_id=settings.dingtalk_card_template_id,
+            ),
+            db,
+            clock,
+        )
+    aibot = _credentials(settings, "wecom_aibot", WECOM_AIBOT_FIELDS)
+    if aibot is not None:
+        from bot.adapters.wecom_aibot import WeComAiBotAdapter, WeComAiBotConfig  # startup: only when the AI bot is on
+
+        adapters["wecom_aibot"] = WeComAiBotAdapter(
+            WeComAiBotConfig(
+                bot_id=aibot["wecom_bot_id"], secret=aibot["wecom_bot_secret"], ws_url=settings.wecom_bot_ws_url
             ),
             db,
             clock,

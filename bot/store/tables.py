@@ -482,3 +482,18 @@ class SeniorEvaluator(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     staff_id: int = Field(foreign_key="staff.id", index=True)
     occupation: str = Field(max_length=128)
+
+
+class WeComAiBotChat(SQLModel, table=True):
+    """A group chat that has @-mentioned the WeCom AI bot: only those can be pushed to (bot/adapters/wecom_aibot.py).
+
+    Recorded when the group's first message reaches the bot; ``chat_id`` is WeCom's chatid (no channel prefix),
+    ``first_sender`` the WeCom userid of who spoke first, so the office can tell which group is which.
+    """
+
+    __tablename__ = "wecom_aibot_chat"
+
+    chat_id: str = Field(primary_key=True, max_length=128)
+    first_seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    last_seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    first_sender: str = Field(max_length=64)

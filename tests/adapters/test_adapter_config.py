@@ -38,7 +38,7 @@ def test_no_credentials_channels_off(make_settings: Callable[..., Settings], clo
         adapters = _build(make_settings(), clock)
     assert adapters == {}
     off = [e for e in logs if e["event"] == "channel_off"]
-    assert sorted(e["channel"] for e in off) == ["dingtalk", "wecom"]
+    assert sorted(e["channel"] for e in off) == ["dingtalk", "wecom", "wecom_aibot"]
     assert "EXAMBOT_WECOM_CORP_ID" in next(e["reason"] for e in off if e["channel"] == "wecom")
 
 
