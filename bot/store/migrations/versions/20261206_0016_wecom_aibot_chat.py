@@ -1,7 +1,7 @@
 """wecom_aibot_chat: the group chats that have @-mentioned the WeCom AI bot (only those can be pushed to)
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-06 00:10:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import bot.store.types
 
 revision: str = "0016"
-down_revision: str | Sequence[str] | None = "0013"
+down_revision: str | Sequence[str] | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
