@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -64,6 +66,24 @@ def spec_of(ctx: Context, command: str) -> DialogSpec | None:
 def _key(ctx: Context) -> tuple[str, str, str]:
     m = ctx.message
     return m.channel, m.sender_id, m.chat_id or ""
+
+
+_D = DialogState.__table__  # type: ignore[attr-defined]
+# Built once: every message from staff asks it, and almost always hears "no".
+_OPEN = (
+    sa_select(_D.c.command)
+    .where(
+        _D.c.channel == bindparam("channel"), _D.c.sender_id == bindparam("sender"), _D.c.chat_key == bindparam("chat")
+    )
+    .limit(1)
+)
+
+
+async def _open(s: AsyncSession, ctx: Context) -> bool:
+    """Whether the sender has a dialog open in this chat (a cheap look before :func:`_load`)."""
+    channel, sender, chat = _key(ctx)
+    conn = await s.connection()
+    return (await conn.execute(_OPEN, {"channel": channel, "sender": sender, "chat": chat})).first() is not None
 
 
 async def _load(s: AsyncSession, ctx: Context) -> DialogState | None:
@@ -195,7 +215,7 @@ async def dialog_hook(ctx: Context) -> Reply | str | None:
         return None
     text = nfkc(ctx.message.text)
     async with ctx.services.db.read() as s:  # most messages have no dialog: no write transaction for them
-        if await _load(s, ctx) is None:
+        if not await _open(s, ctx):
             return NOTHING_TO_CANCEL if _cancels_nothing(ctx, text) else None
     async with ctx.services.db.session() as s:
         row = await _load(s, ctx)
