@@ -177,8 +177,16 @@ async def seed(db_url: str) -> None:
         await db.dispose()
 
 
-def verify(reqs: list[tuple[str, bytes, str]], bodies: list[str]) -> int:
-    """Replies that decrypt and answer their own message with the three people told."""
+def _bench_reply(text: str, content: str) -> bool:
+    return content.startswith("已记录，编号 ") and content.endswith(f"：{text}（{len(ALERTED)} 人）")
+
+
+def _incident_reply(text: str, content: str) -> bool:
+    return content.startswith("已记录第1考场突发事件") and f"：{text}。已通知考务办公室和督导（3 人）" in content
+
+
+def verify(reqs: list[tuple[str, bytes, str]], bodies: list[str], expected: Any = _bench_reply) -> int:
+    """Replies that decrypt and answer their own message with the three people told (``expected(text, reply)``)."""
     from tests.fakes.wecom import WeComPlatform
 
     side = WeComPlatform(cb.TOKEN, cb.AES_KEY, cb.CORP, cb.AGENT)
@@ -188,23 +196,13 @@ def verify(reqs: list[tuple[str, bytes, str]], bodies: list[str]) -> int:
             content = side.open_reply(body)["Content"]
         except Exception:
             continue
-        good += content.startswith("已记录，编号 ") and content.endswith(f"：{text}（{len(ALERTED)} 人）")
+        good += expected(text, content)
     return good
 
 
 def verify_incidents(reqs: list[tuple[str, bytes, str]], bodies: list[str]) -> int:
     """Replies of the real /突发 that decrypt, answer their own message and say the three people were told."""
-    from tests.fakes.wecom import WeComPlatform
-
-    side = WeComPlatform(cb.TOKEN, cb.AES_KEY, cb.CORP, cb.AGENT)
-    good = 0
-    for (_, _, text), body in zip(reqs, bodies, strict=True):
-        try:
-            content = side.open_reply(body)["Content"]
-        except Exception:
-            continue
-        good += content.startswith("已记录第1考场突发事件") and f"：{text}。已通知考务办公室和督导（3 人）" in content
-    return good
+    return verify(reqs, bodies, _incident_reply)
 
 
 def cpu_seconds(pid: int) -> float:
