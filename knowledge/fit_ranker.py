@@ -35,7 +35,6 @@ from knowledge.context import AskContext
 from knowledge.features import FEATURE_NAMES, read_examples
 from knowledge.index import KnowledgeBase
 from knowledge.ranker import COMMIT_FEATURES, GATE_FEATURES, RANKER_FILE, Linear, Ranker, commit_row, gate_row
-from knowledge.text import normalize
 
 TUNING_TSV = Path(__file__).resolve().parents[1] / "tests" / "data" / "kb_questions.tsv"
 FOLDS = 5
@@ -230,7 +229,7 @@ def simulate(
             o.refused += 1
             continue
         verdict = sure.get(q_id, 0.0) >= commit_threshold
-        d = decide(kb.clauses, cands, normalize(q.question), AskContext(), sure=verdict)
+        d = decide(kb.clauses, cands, kb.analyzer.without_fillers(q.question), AskContext(), sure=verdict)
         right = _key(kb, d.lead) in q.accepted
         o.top1 += right
         if d.others:

@@ -257,7 +257,7 @@ class KnowledgeBase:
         """Best clauses by the hand-set combined score alone (before the ranker), with that uncapped score."""
         tokens = self.analyzer.tokens(question)
         typed = [surface for surface, canonical in tokens if surface != canonical and len(surface) > 1]
-        ranked = self._search(normalize(question), [c for _, c in tokens], limit, typed)
+        ranked = self._search(self.analyzer.without_fillers(question), [c for _, c in tokens], limit, typed)
         return [(self.clauses[i], s) for i, s in ranked]
 
     def _query_terms(self, words: list[str]) -> dict[str, float]:
@@ -340,7 +340,8 @@ class KnowledgeBase:
         tokens = self.analyzer.tokens(question)
         words = [canonical for _, canonical in tokens]
         typed = [surface for surface, canonical in tokens if surface != canonical and len(surface) > 1]
-        normalized = normalize(question)
+        # Cues (几分钟, 能不能 …) are looked for in the question without its fillers (好几个 is not "how many").
+        normalized = self.analyzer.without_fillers(question)
         candidates = self._candidates(normalized, words, RANKER_DEPTH, typed)
         if not candidates:
             return [], []
@@ -453,7 +454,7 @@ class KnowledgeBase:
         decision = decide(
             self.clauses,
             ranked,
-            normalize(question),
+            self.analyzer.without_fillers(question),
             context or AskContext(),
             sure=sure >= self.ranker.commit_threshold,
         )
