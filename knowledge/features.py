@@ -39,6 +39,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "example_dice",
     "example_gap",
     "example_ratio",
+    "example_words",
     "time_match",
     "time_miss",
     "count_match",
@@ -163,21 +164,27 @@ def read_examples(path: Path = EXAMPLES_FILE) -> list[tuple[str, str, str]]:
 class Examples:
     """Example questions per clause, as canonical strings and bigram sets."""
 
-    def __init__(self, per_clause: Sequence[Sequence[str]]) -> None:
-        """`per_clause[i]` are the canonical strings (joined canonical words) of clause i's example questions."""
-        self.texts = [list(texts) for texts in per_clause]
-        self.grams = [[bigram_set(t) for t in texts] for texts in per_clause]
+    def __init__(self, per_clause: Sequence[Sequence[tuple[str, ...]]]) -> None:
+        """`per_clause[i]` are the canonical words of each of clause i's example questions."""
+        self.texts = [["".join(words) for words in examples] for examples in per_clause]
+        self.grams = [[bigram_set(t) for t in texts] for texts in self.texts]
+        self.words = [[frozenset(words) for words in examples] for examples in per_clause]
 
-    def similarity(self, query: str, grams: frozenset[str], i: int, exclude: str | None = None) -> tuple[float, float]:
-        """(best Dice of bigrams, best rapidfuzz ratio / 100) of the query to clause i's examples; `exclude` is
-        an example left out (the query itself, when an example question is a training query)."""
-        best_dice = best_ratio = 0.0
-        for text, example in zip(self.texts[i], self.grams[i], strict=True):
+    def similarity(
+        self, query: str, grams: frozenset[str], words: frozenset[str], i: int, exclude: str | None = None
+    ) -> tuple[float, float, float]:
+        """(best Dice of bigrams, best rapidfuzz ratio / 100, best Jaccard of words) of the query to clause i's
+        examples; `exclude` is an example left out (the query itself, when an example question is a training
+        query)."""
+        best_dice = best_ratio = best_words = 0.0
+        for text, example, example_words in zip(self.texts[i], self.grams[i], self.words[i], strict=True):
             if text == exclude:
                 continue
             best_dice = max(best_dice, dice(grams, example))
             best_ratio = max(best_ratio, fuzz.ratio(query, text) / 100.0)
-        return best_dice, best_ratio
+            if words and example_words:
+                best_words = max(best_words, len(words & example_words) / len(words | example_words))
+        return best_dice, best_ratio, best_words
 
 
 def _doc_kind(doc: str) -> str:
@@ -210,8 +217,9 @@ def feature_rows(
         return []
     joined = "".join(query.words)
     grams = bigram_set(joined)
-    sims = [examples.similarity(joined, grams, c.index, exclude) for c in candidates]
-    best_dice = max(d for d, _ in sims)
+    word_set = frozenset(query.words)
+    sims = [examples.similarity(joined, grams, word_set, c.index, exclude) for c in candidates]
+    best_dice = max(d for d, _, _ in sims)
     best_score = candidates[0].score
     asks = [bool(q_re.search(query.normalized)) for q_re, _ in _CUES]
     cue_text = query.normalized + "|" + joined
@@ -224,7 +232,7 @@ def feature_rows(
     ]
     rows: list[list[float]] = []
     scores = [c.score for c in candidates]
-    for c, (ex_dice, ex_ratio), cov in zip(candidates, sims, coverages, strict=True):
+    for c, (ex_dice, ex_ratio, ex_words), cov in zip(candidates, sims, coverages, strict=True):
         # Clauses with equal scores share a rank: identical clauses must get identical features.
         rank = sum(other > c.score for other in scores)
         text = norm_texts[c.index]
@@ -242,6 +250,7 @@ def feature_rows(
             ex_dice,
             best_dice - ex_dice,
             ex_ratio,
+            ex_words,
             float(asks[0] and states[0]),
             float(asks[0] and not states[0]),
             float(asks[1] and states[1]),

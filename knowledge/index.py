@@ -215,10 +215,10 @@ class KnowledgeBase:
         self._words = BM25(word_docs)
         self._grams = BM25(gram_docs)
         position = {(c.doc, c.clause): i for i, c in enumerate(self.clauses)}
-        per_clause: list[list[str]] = [[] for _ in self.clauses]
+        per_clause: list[list[tuple[str, ...]]] = [[] for _ in self.clauses]
         for doc, number, question in read_examples() if examples is None else examples:
             if (doc, number) in position:
-                per_clause[position[(doc, number)]].append("".join(self.analyzer.words(question)))
+                per_clause[position[(doc, number)]].append(tuple(self.analyzer.words(question)))
         self.examples = Examples(per_clause)
         self.ranker = ranker if ranker is not None else Ranker.load()
 
