@@ -22,6 +22,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from knowledge.features import FEATURE_NAMES
 from knowledge.loader import DATA_DIR, KnowledgeFileError
@@ -71,13 +72,13 @@ class Linear:
     intercept: float
 
     @classmethod
-    def from_dict(cls, data: dict[str, list[float] | float], size: int) -> Linear:
+    def from_dict(cls, data: dict[str, Any], size: int) -> Linear:
         """Read the mean, scale, coef and intercept of a model with `size` features."""
         model = cls(
-            mean=tuple(float(v) for v in data["mean"]),  # type: ignore[union-attr]
-            scale=tuple(float(v) for v in data["scale"]),  # type: ignore[union-attr]
-            coef=tuple(float(v) for v in data["coef"]),  # type: ignore[union-attr]
-            intercept=float(data["intercept"]),  # type: ignore[arg-type]
+            mean=tuple(float(v) for v in data["mean"]),
+            scale=tuple(float(v) for v in data["scale"]),
+            coef=tuple(float(v) for v in data["coef"]),
+            intercept=float(data["intercept"]),
         )
         if not len(model.mean) == len(model.scale) == len(model.coef) == size:
             raise ValueError("wrong number of coefficients")
