@@ -10,7 +10,7 @@ its out-of-domain questions as all-negative queries) and the example questions o
 never read here.
 
 Every candidate of every query is one row, labelled 1 when it is an accepted clause (pointwise). The
-regularisation strength, the answer threshold and the commit threshold are chosen on out-of-fold probabilities of
+regularisation strength and the commit threshold are chosen on out-of-fold probabilities of
 a cross-validation grouped by question (GroupKFold: a question's candidates never straddle folds); the final
 model is then fitted on all rows. Everything is deterministic (no shuffling, lbfgs), so the same data give the
 same file.
@@ -34,16 +34,17 @@ from knowledge.commit import decide
 from knowledge.context import AskContext
 from knowledge.features import FEATURE_NAMES, read_examples
 from knowledge.index import KnowledgeBase
-from knowledge.ranker import COMMIT_FEATURES, GATE_FEATURES, RANKER_FILE, Linear, Ranker, commit_row, gate_row
+from knowledge.loader import DATA_DIR
+from knowledge.ranker import COMMIT_FEATURES, RANKER_FILE, Linear, Ranker, commit_row
 
 TUNING_TSV = Path(__file__).resolve().parents[1] / "tests" / "data" / "kb_questions.tsv"
+# Out-of-domain example questions: negatives for the ranker, and a check of the answer rule on fresh questions.
+EXAMPLES_OOD = DATA_DIR / "examples_ood.tsv"
 FOLDS = 5
 C_GRID = (0.1, 0.3, 1.0, 3.0)
-# Out-of-domain questions of the tuning set must all be refused with this much room in probability.
-OOD_ROOM = 0.05
 # Committed and wrong allowed on the out-of-fold answers (tuning set and examples) when choosing the commit threshold.
 WRONG_BUDGET = 0.02
-GATE_C = 1.0
+COMMIT_C = 1.0
 HAND_GATE = FEATURE_NAMES.index("hand_gate")
 COMMIT_GRID = tuple(round(0.3 + 0.01 * k, 2) for k in range(0, 70))
 DIGITS = 8
@@ -88,11 +89,14 @@ def read_tuning(path: Path = TUNING_TSV) -> list[TrainingQuery]:
 
 
 def training_queries(kb: KnowledgeBase) -> list[TrainingQuery]:
-    """The tuning set, then the example questions (each leaving itself out of the example similarity)."""
+    """The tuning set, then the example questions (each leaving itself out of the example similarity), then the
+    out-of-domain example questions."""
     queries = read_tuning()
     for doc, clause, question in read_examples():
         exclude = "".join(kb.analyzer.words(question))
         queries.append(TrainingQuery(question, frozenset({(doc, clause)}), tuning=False, exclude=exclude))
+    for _, _, question in read_examples(EXAMPLES_OOD):
+        queries.append(TrainingQuery(question, frozenset(), tuning=False))
     return queries
 
 
@@ -159,35 +163,20 @@ def ranked_by_query(data: Data, probs: np.ndarray) -> dict[int, list[tuple[int, 
     return out
 
 
-def gate_data(
-    data: Data, probs: np.ndarray, ranked: dict[int, list[tuple[int, float]]]
-) -> tuple[list[int], np.ndarray, np.ndarray, dict[int, float]]:
-    """Query ids, gate rows, labels (in domain) and the hand-set rule's margin of the tuning set's questions."""
-    ids: list[int] = []
-    rows: list[list[float]] = []
-    labels: list[int] = []
-    hand: dict[int, float] = {}
-    best_row: dict[int, tuple[float, np.ndarray]] = {}
+def hand_margins(data: Data, probs: np.ndarray) -> dict[int, float]:
+    """Per query id: how far its most probable candidate clears the hand-set answer rule (the hand_gate feature)."""
+    best: dict[int, tuple[float, float]] = {}
     for k, g in enumerate(data.groups.tolist()):
-        if g not in best_row or probs[k] > best_row[g][0]:
-            best_row[g] = (float(probs[k]), data.x[k])
-    for q_id, q in enumerate(data.queries):
-        if not q.tuning or q_id not in ranked:
-            continue
-        cands = ranked[q_id]
-        second = cands[1][1] if len(cands) > 1 else 0.0
-        ids.append(q_id)
-        rows.append(gate_row(best_row[q_id][1].tolist(), cands[0][1], second))
-        labels.append(int(bool(q.accepted)))
-        hand[q_id] = float(best_row[q_id][1][HAND_GATE])
-    return ids, np.array(rows), np.array(labels), hand
+        if g not in best or probs[k] > best[g][0]:
+            best[g] = (float(probs[k]), float(data.x[k][HAND_GATE]))
+    return {g: margin for g, (_, margin) in best.items()}
 
 
-def gate_out_of_fold(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Gate probabilities of every question from a gate fitted without it (KFold, no shuffling)."""
+def commit_out_of_fold(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Commit-model probabilities of every query from a model fitted without it (KFold, no shuffling)."""
     probs = np.zeros(len(y))
     for train, test in KFold(n_splits=FOLDS).split(x):
-        mean, scale, model = _fit(x[train], y[train], GATE_C)
+        mean, scale, model = _fit(x[train], y[train], COMMIT_C)
         probs[test] = model.predict_proba((x[test] - mean) / scale)[:, 1]
     return probs
 
@@ -200,9 +189,7 @@ def simulate(
     kb: KnowledgeBase,
     data: Data,
     ranked: dict[int, list[tuple[int, float]]],
-    gate: dict[int, float],
     hand: dict[int, float],
-    threshold: float,
     sure: dict[int, float],
     commit_threshold: float,
     *,
@@ -215,10 +202,7 @@ def simulate(
         if q.tuning == examples:
             continue
         cands = ranked.get(q_id, [])
-        if q.tuning:
-            answered = bool(cands) and (hand.get(q_id, -1.0) >= 0.0 or gate.get(q_id, 0.0) >= threshold)
-        else:
-            answered = bool(cands)  # the gate is fitted on the tuning set only: examples are all answerable
+        answered = bool(cands) and hand.get(q_id, 0.0) >= 0.0
         if not q.accepted:
             o.n_ood += 1
             o.ood_refused += not answered
@@ -237,12 +221,6 @@ def simulate(
         elif not right:
             o.wrong += 1
     return o
-
-
-def choose_threshold(data: Data, gate: dict[int, float]) -> float:
-    """Just above the best out-of-fold gate probability of any out-of-domain tuning question (plus OOD_ROOM)."""
-    ood = [p for q_id, p in gate.items() if not data.queries[q_id].accepted]
-    return round(max(ood, default=0.0) + OOD_ROOM, 4)
 
 
 def commit_data(
@@ -273,17 +251,15 @@ def choose_commit_threshold(
     kb: KnowledgeBase,
     data: Data,
     ranked: dict[int, list[tuple[int, float]]],
-    gate: dict[int, float],
     hand: dict[int, float],
-    threshold: float,
     sure: dict[int, float],
 ) -> float:
     """The lowest commit threshold (fewest hedged answers) keeping committed-and-wrong within WRONG_BUDGET, counted
     over the tuning set and the example questions together. The examples matter most here: the lexicon was tuned
     on the tuning set, never on them, so their out-of-fold answers are closer to those of new questions."""
     for tau in COMMIT_GRID:
-        o = simulate(kb, data, ranked, gate, hand, threshold, sure, tau)
-        e = simulate(kb, data, ranked, gate, hand, threshold, sure, tau, examples=True)
+        o = simulate(kb, data, ranked, hand, sure, tau)
+        e = simulate(kb, data, ranked, hand, sure, tau, examples=True)
         if o.wrong + e.wrong <= WRONG_BUDGET * (o.n_in + e.n_in):
             return tau
     return COMMIT_GRID[-1]
@@ -293,7 +269,7 @@ def _placeholder() -> Ranker:
     def zero(n: int) -> Linear:
         return Linear((0.0,) * n, (1.0,) * n, (0.0,) * n, 0.0)
 
-    return Ranker(zero(len(FEATURE_NAMES)), zero(len(GATE_FEATURES)), zero(len(COMMIT_FEATURES)), 0.5, 0.5)
+    return Ranker(zero(len(FEATURE_NAMES)), zero(len(COMMIT_FEATURES)), 0.5)
 
 
 def _linear(mean: np.ndarray, scale: np.ndarray, model: LogisticRegression) -> dict[str, object]:
@@ -314,30 +290,25 @@ def fit() -> dict[str, object]:
     for c in C_GRID:
         oof[c] = out_of_fold(data, c)
         ranked_c = ranked_by_query(data, oof[c])
-        o = simulate(kb, data, ranked_c, {}, {}, -1.0, {}, 0.0)
-        e = simulate(kb, data, ranked_c, {}, {}, -1.0, {}, 0.0, examples=True)
+        o = simulate(kb, data, ranked_c, {}, {}, 0.0)
+        e = simulate(kb, data, ranked_c, {}, {}, 0.0, examples=True)
         scores[c] = (o.ranked_first + e.ranked_first, -C_GRID.index(c))
     c_best = max(C_GRID, key=lambda c: scores[c])
     ranked = ranked_by_query(data, oof[c_best])
-    ids, gx, gy, hand = gate_data(data, oof[c_best], ranked)
-    gate = dict(zip(ids, gate_out_of_fold(gx, gy).tolist(), strict=True))
-    threshold = choose_threshold(data, gate)
+    hand = hand_margins(data, oof[c_best])
     c_ids, cx, cy = commit_data(kb, data, oof[c_best], ranked)
-    sure = dict(zip(c_ids, gate_out_of_fold(cx, cy).tolist(), strict=True))
-    tau = choose_commit_threshold(kb, data, ranked, gate, hand, threshold, sure)
-    outcome = simulate(kb, data, ranked, gate, hand, threshold, sure, tau)
-    on_examples = simulate(kb, data, ranked, gate, hand, threshold, sure, tau, examples=True)
+    sure = dict(zip(c_ids, commit_out_of_fold(cx, cy).tolist(), strict=True))
+    tau = choose_commit_threshold(kb, data, ranked, hand, sure)
+    outcome = simulate(kb, data, ranked, hand, sure, tau)
+    on_examples = simulate(kb, data, ranked, hand, sure, tau, examples=True)
     mean, scale, model = _fit(data.x, data.y, c_best)
-    g_mean, g_scale, g_model = _fit(gx, gy, GATE_C)
-    c_mean, c_scale, c_model = _fit(cx, cy, GATE_C)
+    c_mean, c_scale, c_model = _fit(cx, cy, COMMIT_C)
     return {
         "comment": "written by `python -m knowledge.fit_ranker`; see knowledge/ranker.py",
         "features": list(FEATURE_NAMES),
         **_linear(mean, scale, model),
-        "gate": {"features": list(GATE_FEATURES), **_linear(g_mean, g_scale, g_model)},
         "commit": {"features": list(COMMIT_FEATURES), **_linear(c_mean, c_scale, c_model)},
         "C": c_best,
-        "answer_threshold": threshold,
         "commit_threshold": tau,
         "training": {
             "queries": len(data.queries),
@@ -375,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.getLogger("jieba").setLevel(logging.WARNING)
     result = fit()
-    print(json.dumps({k: result[k] for k in ("C", "answer_threshold", "commit_threshold")}))
+    print(json.dumps({k: result[k] for k in ("C", "commit_threshold")}))
     print("cross-validated on the tuning set (not a result):", json.dumps(result["cv_tuning_set_not_a_result"]))
     print("cross-validated on the example questions (not a result):", json.dumps(result["cv_examples_not_a_result"]))
     if args.check:

@@ -16,7 +16,8 @@ Scoring of a question against every clause:
 5. The RANKER_DEPTH best by that score are described by features (knowledge/features.py: the scores
    above, similarity to the clause's example questions, question-word and document cues …) and
    scored by the fitted ranker (knowledge/ranker.py, knowledge/data/ranker.json): the probability
-   that the clause answers the question. They are ranked by it; below the ranker's answer threshold
+   that the clause answers the question. They are ranked by it; when the best of them does not clear the
+   hand-set answer rule (Ranker.answers, knowledge/features.py: HAND_THRESHOLD …)
    the answer is "don't know" with the nearest clauses; a pinned answer always wins.
 """
 
@@ -380,11 +381,10 @@ class KnowledgeBase:
         ranked = [(candidates[k].index, probs[k]) for k in order]
         second = probs[order[1]] if len(order) > 1 else 0.0
         best_row = rows[order[0]]
-        gate = self.ranker.answerable(best_row, probs[order[0]], second)
         second_row = rows[order[1]] if len(order) > 1 else None
         same_doc = len(order) > 1 and self.clauses[ranked[0][0]].doc == self.clauses[ranked[1][0]].doc
         sure = self.ranker.sure(best_row, second_row, probs[order[0]], second, same_doc)
-        return ranked, self.ranker.answers(best_row, gate), sure
+        return ranked, self.ranker.answers(best_row), sure
 
     def commit_probability(self, question: str) -> float:
         """The commit model's probability that the best clause is right (the reply commits to it from the

@@ -1,18 +1,13 @@
 """The fitted ranker at runtime: two logistic regressions scored with plain arithmetic (no scikit-learn).
 
-The ranker proper scores each candidate clause of a question (is it a right clause?); the gate scores the
-question's best candidate (is this question one the regulations answer?), from the ranker's log-odds, the lead
-over the second candidate and what the question and the best clause have in common.
+The ranker proper scores each candidate clause of a question (is it a right clause?) and orders them; the commit
+model scores the best candidate (is it the right clause?) from both best candidates' log-odds and how they compare,
+and the reply commits to it from ``commit_threshold`` on.
 
-A question is answered when its best clause clears the hand-set rule of the lexical search (the ``hand_gate``
-feature, knowledge/features.py) or when the gate's probability reaches ``answer_threshold``, which the fit puts
-above every out-of-domain question of the tuning set: the gate can only rescue a question the hand-set rule would
-refuse, never let through one it refused for being out of domain on the tuning set. (On the tuning set the
-hand-set rule refuses every out-of-domain question, because it was tuned there: a gate fitted on the same
-questions cannot show it does better, so it is not allowed to overrule it.)
-
-The coefficients, the standardisation of each feature and the decision thresholds come from
-knowledge/data/ranker.json, written by ``python -m knowledge.fit_ranker`` (which needs the dev extra).
+Whether to answer at all stays the hand-set rule of the lexical search, applied to the ranker's best clause (the
+``hand_gate`` feature, knowledge/features.py). A fitted gate was tried and dropped: out of fold it rescued none
+of the in-domain questions that rule refuses, and it could not refuse the out-of-domain examples that rule lets
+through without refusing as many in-domain questions (knowledge/EVAL.md).
 """
 
 from __future__ import annotations
@@ -28,21 +23,6 @@ from knowledge.features import FEATURE_NAMES
 from knowledge.loader import DATA_DIR, KnowledgeFileError
 
 RANKER_FILE = DATA_DIR / "ranker.json"
-# Features of the best candidate's row that the gate uses, after its log-odds and its lead in probability.
-GATE_ROW_FEATURES: tuple[str, ...] = (
-    "score",
-    "word_bm25",
-    "gram_bm25",
-    "coverage",
-    "example_dice",
-    "q_domain",
-    "q_unknown_words",
-    "q_length",
-    "off_domain_score",
-    "off_domain_coverage",
-)
-GATE_FEATURES: tuple[str, ...] = ("logit", "lead", *GATE_ROW_FEATURES)
-_GATE_COLUMNS = tuple(FEATURE_NAMES.index(name) for name in GATE_ROW_FEATURES)
 _HAND_GATE = FEATURE_NAMES.index("hand_gate")
 # The commit model: is the best candidate the right clause? From both best candidates' log-odds and how they compare.
 COMMIT_FEATURES: tuple[str, ...] = (
@@ -102,17 +82,14 @@ def sigmoid(z: float) -> float:
 
 @dataclass(frozen=True)
 class Ranker:
-    """The candidate model, the gate and the decision thresholds.
+    """The candidate model, the commit model and its threshold.
 
-    ``answer_threshold``: the gate probability that answers a question the hand-set rule refuses.
     ``commit_threshold``: the reply commits to one clause only when the commit model's probability that the best
     clause is right reaches it; otherwise it shows the two or three best (knowledge/commit.py).
     """
 
     model: Linear
-    gate: Linear
     commit: Linear
-    answer_threshold: float
     commit_threshold: float
 
     @classmethod
@@ -120,17 +97,11 @@ class Ranker:
         """Read a ranker file; its feature names must be those of knowledge/features.py."""
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            if (
-                tuple(data["features"]) != FEATURE_NAMES
-                or tuple(data["gate"]["features"]) != GATE_FEATURES
-                or tuple(data["commit"]["features"]) != COMMIT_FEATURES
-            ):
+            if tuple(data["features"]) != FEATURE_NAMES or tuple(data["commit"]["features"]) != COMMIT_FEATURES:
                 raise ValueError("features differ from knowledge/features.py: run python -m knowledge.fit_ranker")
             return cls(
                 model=Linear.from_dict(data, len(FEATURE_NAMES)),
-                gate=Linear.from_dict(data["gate"], len(GATE_FEATURES)),
                 commit=Linear.from_dict(data["commit"], len(COMMIT_FEATURES)),
-                answer_threshold=float(data["answer_threshold"]),
                 commit_threshold=float(data["commit_threshold"]),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -140,20 +111,16 @@ class Ranker:
         """Probability that the candidate is a right clause for the question."""
         return sigmoid(self.model.decision(row))
 
-    def answerable(self, best_row: Sequence[float], best: float, second: float) -> float:
-        """Gate probability that the question of the best candidate (probability `best`; the next one `second`)
-        is one the regulations answer."""
-        return sigmoid(self.gate.decision(gate_row(best_row, best, second)))
-
     def sure(
         self, best_row: Sequence[float], second_row: Sequence[float] | None, best: float, second: float, same_doc: bool
     ) -> float:
         """Commit-model probability that the best candidate is a right clause."""
         return sigmoid(self.commit.decision(commit_row(best_row, second_row, best, second, same_doc)))
 
-    def answers(self, best_row: Sequence[float], gate: float) -> bool:
-        """Whether to answer: the best clause clears the hand-set rule, or the gate is sure enough."""
-        return best_row[_HAND_GATE] >= 0.0 or gate >= self.answer_threshold
+    @staticmethod
+    def answers(best_row: Sequence[float]) -> bool:
+        """Whether to answer: the best clause clears the hand-set rule."""
+        return best_row[_HAND_GATE] >= 0.0
 
 
 def _logit(p: float) -> float:
@@ -177,8 +144,3 @@ def commit_row(
         best_row[_EXAMPLE],
         best_row[_UNKNOWN],
     ]
-
-
-def gate_row(best_row: Sequence[float], best: float, second: float) -> list[float]:
-    """The gate's features: the best candidate's log-odds and lead, then GATE_ROW_FEATURES of its row."""
-    return [_logit(best), best - second, *(best_row[k] for k in _GATE_COLUMNS)]
