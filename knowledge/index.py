@@ -251,7 +251,7 @@ class KnowledgeBase:
         return [self._match(i, p) for i, p in self._probabilities(question)[:limit]]
 
     def scored(self, question: str, limit: int = MAX_MATCHES) -> list[tuple[Clause, float]]:
-        """Best clauses with the ranker's probabilities (what the threshold and the hedging use)."""
+        """Best clauses with the ranker's probabilities, most probable first (the order replies follow)."""
         return [(self.clauses[i], p) for i, p in self._probabilities(question)[:limit]]
 
     def lexical(self, question: str, limit: int = MAX_MATCHES) -> list[tuple[Clause, float]]:
