@@ -1,6 +1,9 @@
 """When to commit to one clause: context steering, hedging between close clauses, rules that differ by kind.
 
-Works on the reranked candidates of ``KnowledgeBase._search`` (clause index, uncapped score).
+Works on the candidates of ``KnowledgeBase`` ranked by the fitted ranker (clause index, probability that the
+clause answers the question). Whether to commit comes from the ranker's commit model (``sure``: its calibrated
+probability that the best clause is right reached the threshold that knowledge/fit_ranker.py chose on
+cross-validated answers); without it (``sure=None``) the margins below decide.
 """
 
 from __future__ import annotations
@@ -11,13 +14,14 @@ from dataclasses import dataclass
 from knowledge.context import KIND_LABELS, PRACTICAL, THEORY, AskContext, counterparts, doc_bonus, named_kind
 from knowledge.models import Clause
 
-# The best two closer than this (after context steering) are both shown ("最可能是…；也可能是…").
-# Chosen on the tuning set (tests/data/kb_questions.tsv): 0.08 / 0.12 hedge about a fifth of its answers
-# and leave about 1 % committed and wrong there.
+# Defaults for callers without a ranker: the best two closer than this (after context steering) are both shown
+# ("最可能是…；也可能是…"); two clauses from different documents are a different answer, not a nuance, so they
+# are hedged up to the wider margin.
 CLOSE_MARGIN = 0.08
-# Two clauses from different documents are a different answer, not a nuance: hedge up to this margin.
 CROSS_DOC_MARGIN = 0.12
 MAX_SHOWN = 3
+# A hedged reply shows a third clause only when its probability is at least this share of the best one's.
+THIRD_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -42,19 +46,36 @@ def steer(
 
 
 def decide(
-    clauses: Sequence[Clause], ranked: Sequence[tuple[int, float]], question: str, context: AskContext
+    clauses: Sequence[Clause],
+    ranked: Sequence[tuple[int, float]],
+    question: str,
+    context: AskContext,
+    *,
+    sure: bool | None = None,
+    margin: float = CLOSE_MARGIN,
+    cross_doc_margin: float = CROSS_DOC_MARGIN,
 ) -> Decision:
-    """Order the candidates for this asker and decide which clauses the reply shows."""
+    """Order the candidates for this asker and decide which clauses the reply shows.
+
+    With `sure` (the commit model's verdict on the unsteered best clause): one clause when sure and the asker's
+    context did not change the best clause, else the two or three best. Without it: one clause when the next is
+    at least `margin` behind (`cross_doc_margin` when it is from another document), else the two or three best."""
     steered = steer(clauses, ranked, question, context)
     order = [(i, s) for i, s, _ in steered]
-    lead, _, lead_steered = steered[0]
+    lead, lead_raw, lead_steered = steered[0]
     by_kind = _by_kind(clauses, steered, question, context)
     if by_kind is not None:
         return Decision(order, *by_kind)
+    if sure is not None:
+        if sure and lead == ranked[0][0]:
+            return Decision(order, lead, [])
+        rest = steered[1:MAX_SHOWN]
+        others = [i for k, (i, s, _) in enumerate(rest) if k == 0 or s >= THIRD_SHARE * lead_raw]
+        return Decision(order, lead, others)
     others: list[int] = []
     for i, _, v in steered[1:MAX_SHOWN]:
         other_doc = clauses[i].doc != clauses[lead].doc
-        if lead_steered - v < (CROSS_DOC_MARGIN if other_doc else CLOSE_MARGIN):
+        if lead_steered - v < (cross_doc_margin if other_doc else margin):
             others.append(i)
         else:
             break

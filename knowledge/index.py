@@ -11,8 +11,13 @@ Scoring of a question against every clause:
    Both are divided by the score of a clause containing every question word once, so they
    behave like an IDF-weighted coverage in [0, ~1]; unknown question words lower them.
 4. The best RERANK_DEPTH clauses by 0.5 W + 0.4 G get 0.1 x rapidfuzz partial_ratio and a small
-   bonus when the question asks "when" / "how many" and the clause states a time / a count.
-5. Below CONFIDENCE_THRESHOLD (OFF_DOMAIN_THRESHOLD when the question names no exam-domain word)
+   bonus when the question asks "when" / "how many" and the clause states a time / a count: the
+   hand-set combined score.
+5. The RANKER_DEPTH best by that score are described by features (knowledge/features.py: the scores
+   above, similarity to the clause's example questions, question-word and document cues …) and
+   scored by the fitted ranker (knowledge/ranker.py, knowledge/data/ranker.json): the probability
+   that the clause answers the question. They are ranked by it; when the best of them does not clear the
+   hand-set answer rule (Ranker.answers, knowledge/features.py: HAND_THRESHOLD …)
    the answer is "don't know" with the nearest clauses; a pinned answer always wins.
 """
 
@@ -28,10 +33,12 @@ from pathlib import Path
 from rapidfuzz import fuzz
 
 from knowledge.commit import decide
-from knowledge.context import AskContext
+from knowledge.context import AskContext, named_kind
+from knowledge.features import Candidate, Examples, Query, feature_rows, read_examples
 from knowledge.loader import load_documents, load_pinned
 from knowledge.models import Answer, Clause, Match, PinnedAnswer
 from knowledge.pins import RuntimePin, RuntimePins
+from knowledge.ranker import Ranker
 from knowledge.text import Analyzer, normalize
 
 # Weights of the fields of a clause in its term frequencies.
@@ -51,14 +58,8 @@ FUZZ_WEIGHT = 0.1
 # A query word the KB has never seen counts as this fraction of the rarest word's IDF:
 # a question full of unknown words is probably out of domain.
 UNKNOWN_IDF_FACTOR = 1.0
-# Below this combined score the KB answers "don't know". A question that names no domain
-# term at all (see Analyzer.is_domain_word) must clear the higher bar.
-CONFIDENCE_THRESHOLD = 0.28
-UNKNOWN_WORD_PENALTY = 0.1
-OFF_DOMAIN_THRESHOLD = 0.45
-OFF_DOMAIN_COVERAGE = 0.55
-# Nearest clauses below this score are not worth suggesting.
-SUGGESTION_FLOOR = 0.12
+# Nearest clauses of a "don't know" below this ranker probability are not worth suggesting.
+SUGGESTION_FLOOR = 0.02
 # Question types: a question asking "when / how long" prefers clauses stating a time, one
 # asking "how many" prefers clauses stating a number of people or times.
 QUESTION_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
@@ -75,6 +76,9 @@ QUESTION_TYPE_BONUS = 0.15
 # A clause that contains a question word literally as typed (徇私舞弊, not just its group 舞弊).
 LITERAL_BONUS = 0.03
 RERANK_DEPTH = 30
+# Candidates the fitted ranker scores (the right clause is among the best ten by the hand-set score for
+# almost every question of the tuning set).
+RANKER_DEPTH = 10
 COMMON_TERM_MIN_POSTINGS = 500
 COMMON_TERM_FRACTION = 0.05
 COMMON_TERM_CANDIDATES = 300
@@ -160,9 +164,19 @@ class KnowledgeBase:
     """The rule knowledge base: clauses, pinned answers and the search index."""
 
     def __init__(
-        self, clauses: Sequence[Clause], pinned: Sequence[PinnedAnswer] = (), *, cache_dir: Path | None = None
+        self,
+        clauses: Sequence[Clause],
+        pinned: Sequence[PinnedAnswer] = (),
+        *,
+        cache_dir: Path | None = None,
+        examples: Sequence[tuple[str, str, str]] | None = None,
+        ranker: Ranker | None = None,
     ) -> None:
-        """Build the index; ``cache_dir`` is where jieba caches its dictionary (None: ``~/.cache/exambot``)."""
+        """Build the index; ``cache_dir`` is where jieba caches its dictionary (None: ``~/.cache/exambot``).
+
+        ``examples`` are (document, clause, question) example questions (None: knowledge/data/examples.tsv; rows
+        naming no clause of this knowledge base are ignored); ``ranker`` the fitted ranker (None: the bundled one).
+        """
         self.clauses: list[Clause] = list(clauses)
         self.pinned: list[PinnedAnswer] = list(pinned)
         self._pinned_re = [re.compile(p.pattern) for p in self.pinned]
@@ -206,17 +220,27 @@ class KnowledgeBase:
             self._norm_text.append(normalize(c.text))
         self._words = BM25(word_docs)
         self._grams = BM25(gram_docs)
+        position = {(c.doc, c.clause): i for i, c in enumerate(self.clauses)}
+        per_clause: list[list[tuple[str, ...]]] = [[] for _ in self.clauses]
+        for doc, number, question in read_examples() if examples is None else examples:
+            if (doc, number) in position:
+                per_clause[position[(doc, number)]].append(tuple(self.analyzer.words(question)))
+        self.examples = Examples(per_clause)
+        self.ranker = ranker if ranker is not None else Ranker.load()
 
     @classmethod
-    def load(cls, extra_dirs: Sequence[Path] = (), *, cache_dir: Path | None = None) -> KnowledgeBase:
+    def load(
+        cls, extra_dirs: Sequence[Path] = (), *, cache_dir: Path | None = None, ranker: Ranker | None = None
+    ) -> KnowledgeBase:
         """Load the bundled regulations plus those in `extra_dirs` and build the index.
 
-        `cache_dir` is where jieba caches its dictionary (the settings' `cache_path`; None: `~/.cache/exambot`).
+        `cache_dir` is where jieba caches its dictionary (the settings' `cache_path`; None: `~/.cache/exambot`);
+        `ranker` replaces the bundled fitted ranker (knowledge/fit_ranker.py fits a new one).
         """
         docs = load_documents(extra_dirs)
         clauses = [c for d in docs for c in d.clauses]
         pinned = load_pinned(((c.doc, c.clause) for c in clauses), extra_dirs)
-        return cls(clauses, pinned, cache_dir=cache_dir)
+        return cls(clauses, pinned, cache_dir=cache_dir, ranker=ranker)
 
     def clause(self, doc: str, number: str) -> Clause | None:
         """The clause with this document title and number, if any."""
@@ -228,18 +252,19 @@ class KnowledgeBase:
         return Match(doc=c.doc, clause=c.clause, text=c.text, score=round(min(score, 1.0), 4))
 
     def search(self, question: str, limit: int = MAX_MATCHES) -> list[Match]:
-        """Best clauses for a question by combined score, best first (no threshold)."""
-        ranked = self._ranked(question, limit)
-        return [self._match(i, s) for i, s in ranked]
-
-    def _ranked(self, question: str, limit: int) -> list[tuple[int, float]]:
-        tokens = self.analyzer.tokens(question)
-        typed = [surface for surface, canonical in tokens if surface != canonical and len(surface) > 1]
-        return self._search(normalize(question), [c for _, c in tokens], limit, typed)
+        """Best clauses for a question by the ranker's probability, best first (no threshold)."""
+        return [self._match(i, p) for i, p in self._probabilities(question)[:limit]]
 
     def scored(self, question: str, limit: int = MAX_MATCHES) -> list[tuple[Clause, float]]:
-        """Best clauses with their uncapped combined scores (what the threshold and tie checks use)."""
-        return [(self.clauses[i], s) for i, s in self._ranked(question, limit)]
+        """Best clauses with the ranker's probabilities, most probable first (the order replies follow)."""
+        return [(self.clauses[i], p) for i, p in self._probabilities(question)[:limit]]
+
+    def lexical(self, question: str, limit: int = MAX_MATCHES) -> list[tuple[Clause, float]]:
+        """Best clauses by the hand-set combined score alone (before the ranker), with that uncapped score."""
+        tokens = self.analyzer.tokens(question)
+        typed = [surface for surface, canonical in tokens if surface != canonical and len(surface) > 1]
+        ranked = self._search(self.analyzer.without_fillers(question), [c for _, c in tokens], limit, typed)
+        return [(self.clauses[i], s) for i, s in ranked]
 
     def _query_terms(self, words: list[str]) -> dict[str, float]:
         """Query words (weight 1) plus, at lower weight, their dictionary sub-words and, for
@@ -274,12 +299,11 @@ class KnowledgeBase:
                 terms.setdefault(other, RELATED_WEIGHT)
         return terms
 
-    def _search(
-        self, question: str, words: list[str], limit: int, typed: Sequence[str] = ()
-    ) -> list[tuple[int, float]]:
-        """(clause index, uncapped combined score) of the best clauses, best first. `typed` are
-        question words as typed that differ from their canonical word (徇私舞弊 for 舞弊): a clause
-        that has them literally gets LITERAL_BONUS each."""
+    def _candidates(self, question: str, words: list[str], limit: int, typed: Sequence[str] = ()) -> list[Candidate]:
+        """The best clauses by the hand-set combined score, best first, with the parts of that score.
+
+        `question` is the normalised question; `typed` are question words as typed that differ from their
+        canonical word (徇私舞弊 for 舞弊): a clause that has them literally gets LITERAL_BONUS each."""
         if not words:
             return []
         word_terms = self._query_terms(words)
@@ -295,18 +319,82 @@ class KnowledgeBase:
         top = heapq.nlargest(RERANK_DEPTH, lexical.items(), key=lambda kv: kv[1])
         query = "".join(words)
         wanted = [clause_re for question_re, clause_re in QUESTION_TYPES if question_re.search(question)]
-        scored = []
+        out: list[Candidate] = []
         for i, v in top:
-            score = v + FUZZ_WEIGHT * fuzz.partial_ratio(query, self._fuzz_text[i]) / 100.0
+            fz = fuzz.partial_ratio(query, self._fuzz_text[i]) / 100.0
+            score = v + FUZZ_WEIGHT * fz
             for clause_re in wanted:
                 if clause_re.search(self._norm_text[i]):
                     score += QUESTION_TYPE_BONUS
-            for word in typed:
-                if word in self._norm_text[i]:
-                    score += LITERAL_BONUS
-            scored.append((i, score))
-        scored.sort(key=lambda kv: (-kv[1], kv[0]))
-        return scored[:limit]
+            literal = sum(word in self._norm_text[i] for word in typed)
+            score += LITERAL_BONUS * literal
+            out.append(Candidate(i, score, min(w.get(i, 0.0), 1.2), min(g.get(i, 0.0), 1.2), fz, float(literal)))
+        out.sort(key=lambda c: (-c.score, c.index))
+        return out[:limit]
+
+    def _search(
+        self, question: str, words: list[str], limit: int, typed: Sequence[str] = ()
+    ) -> list[tuple[int, float]]:
+        """(clause index, uncapped hand-set combined score) of the best clauses, best first."""
+        return [(c.index, c.score) for c in self._candidates(question, words, limit, typed)]
+
+    def features(self, question: str, exclude: str | None = None) -> tuple[list[Candidate], list[list[float]]]:
+        """The RANKER_DEPTH best clauses by the hand-set score and their ranker features (knowledge/features.py).
+
+        `exclude` leaves one example question out of the example similarity (used by knowledge/fit_ranker.py
+        when an example question is itself a training query)."""
+        tokens = self.analyzer.tokens(question)
+        words = [canonical for _, canonical in tokens]
+        typed = [surface for surface, canonical in tokens if surface != canonical and len(surface) > 1]
+        # Cues (几分钟, 能不能 …) are looked for in the question without its fillers (好几个 is not "how many").
+        normalized = self.analyzer.without_fillers(question)
+        candidates = self._candidates(normalized, words, RANKER_DEPTH, typed)
+        if not candidates:
+            return [], []
+        query = Query(
+            normalized=normalized,
+            words=tuple(words),
+            domain=bool(self.domain_markers(tokens)),
+            unknown_words=len(self.unknown_words(words)),
+        )
+        coverages = [self.coverage(words, c.index) for c in candidates]
+        rows = feature_rows(
+            query,
+            candidates,
+            self.clauses,
+            self._norm_text,
+            coverages,
+            self.examples,
+            named_kind(normalized),
+            exclude,
+        )
+        return candidates, rows
+
+    def _probabilities(self, question: str) -> list[tuple[int, float]]:
+        """(clause index, ranker probability) of the candidates, most probable first."""
+        return self._ranked(question)[0]
+
+    def _ranked(self, question: str) -> tuple[list[tuple[int, float]], bool, float]:
+        """(clause index, ranker probability) of the candidates, most probable first, whether to answer (see
+        Ranker.answers; False when there is no candidate) and the commit model's probability that the best one is
+        right (Ranker.sure)."""
+        candidates, rows = self.features(question)
+        if not candidates:
+            return [], False, 0.0
+        probs = [self.ranker.probability(row) for row in rows]
+        order = sorted(range(len(candidates)), key=lambda k: (-probs[k], candidates[k].index))
+        ranked = [(candidates[k].index, probs[k]) for k in order]
+        second = probs[order[1]] if len(order) > 1 else 0.0
+        best_row = rows[order[0]]
+        second_row = rows[order[1]] if len(order) > 1 else None
+        same_doc = len(order) > 1 and self.clauses[ranked[0][0]].doc == self.clauses[ranked[1][0]].doc
+        sure = self.ranker.sure(best_row, second_row, probs[order[0]], second, same_doc)
+        return ranked, self.ranker.answers(best_row), sure
+
+    def commit_probability(self, question: str) -> float:
+        """The commit model's probability that the best clause is right (the reply commits to it from the
+        ranker's commit threshold on, unless the rule differs by kind or the asker's context changes the order)."""
+        return self._ranked(question)[2]
 
     def coverage(self, words: list[str], i: int) -> float:
         """IDF-weighted share of the question words found in clause i (text, context or title),
@@ -372,16 +460,6 @@ class KnowledgeBase:
             if len(w) > 1 and w not in known and not any(part in known for part in self._query_terms([w]))
         ]
 
-    def _confident(self, tokens: list[tuple[str, str]], words: list[str], i: int, score: float) -> bool:
-        """Whether the best clause is good enough to answer with.
-
-        A question naming an exam-specific word needs CONFIDENCE_THRESHOLD, raised by
-        UNKNOWN_WORD_PENALTY for each word the regulations never use (考场 + 停车场 is a question
-        about parking); any other question needs a high score and a high coverage."""
-        if self.domain_markers(tokens):
-            return score >= CONFIDENCE_THRESHOLD + UNKNOWN_WORD_PENALTY * len(self.unknown_words(words))
-        return score >= OFF_DOMAIN_THRESHOLD and self.coverage(words, i) >= OFF_DOMAIN_COVERAGE
-
     def ask(self, question: str, context: AskContext | None = None) -> Answer:
         """Answer a question: pinned answer, best clause(s), or "don't know" with nearest clauses.
 
@@ -393,16 +471,17 @@ class KnowledgeBase:
         pinned = self._pinned_answer(question)
         if pinned is not None:
             return pinned
-        tokens = self.analyzer.tokens(question)
-        words = [canonical for _, canonical in tokens]
-        typed = [surface for surface, canonical in tokens if surface != canonical and len(surface) > 1]
-        normalized = normalize(question)
-        ranked = self._search(normalized, words, RERANK_DEPTH, typed)
-        if not ranked or not self._confident(tokens, words, *ranked[0]):
-            matches = [self._match(i, s) for i, s in ranked[:MAX_MATCHES]]
-            near = [m for m, (_, s) in zip(matches, ranked, strict=False) if s >= SUGGESTION_FLOOR]
+        ranked, answer, sure = self._ranked(question)
+        if not answer:
+            near = [self._match(i, p) for i, p in ranked[:MAX_MATCHES] if p >= SUGGESTION_FLOOR]
             return Answer(question=question, answer=None, matches=near)
-        decision = decide(self.clauses, ranked, normalized, context or AskContext())
+        decision = decide(
+            self.clauses,
+            ranked,
+            self.analyzer.without_fillers(question),
+            context or AskContext(),
+            sure=sure >= self.ranker.commit_threshold,
+        )
         raw = dict(ranked)
         shown = [decision.lead, *decision.others]
         # What the reply shows first, then the rest of the steered order.

@@ -85,6 +85,8 @@ class Analyzer:
             for word in group:
                 self.synonyms[normalize(word)] = canonical
         self.stopwords = {normalize(w) for w in load_word_list(lexicon_dir / "stopwords.txt")}
+        self.fillers = {normalize(w) for w in load_word_list(lexicon_dir / "fillers.txt")}
+        self.stopwords |= self.fillers
         domain: list[str] = []
         removed: list[str] = []
         for entry in load_word_list(lexicon_dir / "userdict.txt"):
@@ -104,6 +106,8 @@ class Analyzer:
         self.general_words = general
         domain.extend(self.synonyms)
         domain.extend(w for rule in self.related.items() for w in (rule[0], *rule[1]))
+        # Fillers are cut whole (麻烦问下, not 麻烦 / 问 / 下) so that none of their characters is left behind.
+        domain.extend(self.fillers)
         self.tokenizer = _shared_tokenizer(domain, removed, cache_dir=cache_dir)
 
     def tokens(self, text: str) -> list[tuple[str, str]]:
@@ -114,6 +118,11 @@ class Analyzer:
                 continue
             out.append((token, self.synonyms.get(token, token)))
         return out
+
+    def without_fillers(self, text: str) -> str:
+        """The normalised text with its filler words (lexicon/fillers.txt) taken out: what cues such as 几个 or
+        能不能 are looked for in."""
+        return "".join(t for t in self.tokenizer.lcut(normalize(text), HMM=False) if t not in self.fillers)
 
     def words(self, text: str) -> list[str]:
         """Canonical content words of a text (stop words and punctuation removed)."""

@@ -6,9 +6,7 @@ import pytest
 from kb_golden import read_questions
 
 from knowledge import AskContext, Clause, KnowledgeBase, format_answer
-from knowledge.commit import CLOSE_MARGIN, CROSS_DOC_MARGIN
-from knowledge.context import named_kind
-from knowledge.text import normalize
+from knowledge.commit import CLOSE_MARGIN, CROSS_DOC_MARGIN, decide
 
 THEORY_INVIGILATOR = AskContext(roles=frozenset({"invigilator"}), kind="theory")
 COMPUTER_INVIGILATOR = AskContext(roles=frozenset({"invigilator"}), kind="computer")
@@ -17,21 +15,40 @@ PRACTICAL_EVALUATOR = AskContext(roles=frozenset({"evaluator"}), kind="practical
 TUNING = [q.question for q in read_questions() if q.in_domain]
 
 
-def test_hedges_exactly_when_the_best_two_are_close(kb: KnowledgeBase) -> None:
-    """Without context, an answer shows alternatives exactly when the second clause is within the margin
-    (the wider one when it is from another document); a committed answer always has a clear lead."""
+def test_hedges_exactly_when_the_commit_model_is_not_sure(kb: KnowledgeBase) -> None:
+    """Without context, an answer shows alternatives exactly when the commit model's probability that the best
+    clause is right is below the ranker's commit threshold; a committed answer leads with the most probable clause."""
     hedged = committed = 0
     for question in TUNING:
         ans = kb.ask(question)
-        if ans.answer is None or ans.pinned or ans.labels or named_kind(normalize(question)):
+        if ans.answer is None or ans.pinned or ans.labels:
             continue
-        (c1, s1), (c2, s2) = kb.scored(question, 2)
-        margin = CROSS_DOC_MARGIN if c1.doc != c2.doc else CLOSE_MARGIN
-        assert bool(ans.alternatives) == (s1 - s2 < margin), question
+        sure = kb.commit_probability(question) >= kb.ranker.commit_threshold
+        assert bool(ans.alternatives) == (not sure), question
         assert ans.committed == (not ans.alternatives)
+        if ans.committed:
+            (best, _), *_ = kb.scored(question, 1)
+            assert (ans.answer.doc, ans.answer.clause) == (best.doc, best.clause)
         hedged += bool(ans.alternatives)
         committed += ans.committed
     assert hedged > 0 and committed > hedged
+
+
+def test_margins_hedge_when_no_commit_model_is_given() -> None:
+    """decide() without the commit model's verdict hedges when the second clause is within the margin (the
+    wider one across documents), and commits when it is further behind."""
+    clauses = [
+        Clause("监考人员守则", "1.", "甲"),
+        Clause("监考人员守则", "2.", "乙"),
+        Clause("考评人员守则", "1.", "丙"),
+    ]
+    close = decide(clauses, [(0, 0.5), (1, 0.5 - CLOSE_MARGIN / 2)], "?", AskContext())
+    assert close.others == [1]
+    apart = decide(clauses, [(0, 0.5), (1, 0.5 - CLOSE_MARGIN * 1.5)], "?", AskContext())
+    assert apart.others == []
+    other_doc = decide(clauses, [(0, 0.5), (2, 0.5 - (CLOSE_MARGIN + CROSS_DOC_MARGIN) / 2)], "?", AskContext())
+    assert other_doc.others == [2]
+    assert decide(clauses, [(0, 0.5), (1, 0.49)], "?", AskContext(), sure=True).others == []
 
 
 def test_hedged_reply_cites_every_clause_it_shows(kb: KnowledgeBase) -> None:
@@ -52,7 +69,8 @@ def test_hedged_reply_cites_every_clause_it_shows(kb: KnowledgeBase) -> None:
 def _two_docs() -> KnowledgeBase:
     """A knowledge base where two documents say the same thing: only the asker can tell them apart."""
     text = "考场内手机应关闭并交由工作人员统一保管。"
-    return KnowledgeBase([Clause("监考人员守则", "1.", text), Clause("考评人员守则", "1.", text)])
+    # No example questions: the bundled ones of 监考人员守则 1. would tell the two apart.
+    return KnowledgeBase([Clause("监考人员守则", "1.", text), Clause("考评人员守则", "1.", text)], examples=[])
 
 
 @pytest.mark.parametrize(

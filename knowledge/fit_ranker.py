@@ -1,0 +1,363 @@
+"""Fit the ranker (logistic regression, scikit-learn) and write knowledge/data/ranker.json.
+
+    .venv/bin/python -m knowledge.fit_ranker            # fit, print the cross-validated figures, write the file
+    .venv/bin/python -m knowledge.fit_ranker --check    # fit and compare with the shipped file (exit 1 if different)
+
+A development tool: it needs the dev extra (scikit-learn) and the repository's tuning set; the bot only reads
+the JSON it writes (knowledge/ranker.py). Training queries are the tuning set (tests/data/kb_questions.tsv, with
+its out-of-domain questions as all-negative queries) and the example questions of knowledge/data/examples.tsv
+(each with its own clause as the answer, and itself left out of the example similarity). The held-out sets are
+never read here.
+
+Every candidate of every query is one row, labelled 1 when it is an accepted clause (pointwise). The
+regularisation strength and the commit threshold are chosen on out-of-fold probabilities of
+a cross-validation grouped by question (GroupKFold: a question's candidates never straddle folds); the final
+model is then fitted on all rows. Everything is deterministic (no shuffling, lbfgs), so the same data give the
+same file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold, KFold
+
+from knowledge.commit import decide
+from knowledge.context import AskContext
+from knowledge.features import FEATURE_NAMES, read_examples
+from knowledge.index import KnowledgeBase
+from knowledge.loader import DATA_DIR
+from knowledge.ranker import COMMIT_FEATURES, RANKER_FILE, Linear, Ranker, commit_row
+
+TUNING_TSV = Path(__file__).resolve().parents[1] / "tests" / "data" / "kb_questions.tsv"
+# Out-of-domain example questions: negatives for the ranker, and a check of the answer rule on fresh questions.
+EXAMPLES_OOD = DATA_DIR / "examples_ood.tsv"
+FOLDS = 5
+C_GRID = (0.1, 0.3, 1.0, 3.0)
+# Committed and wrong allowed on the out-of-fold answers (tuning set and examples) when choosing the commit threshold.
+WRONG_BUDGET = 0.02
+COMMIT_C = 1.0
+HAND_GATE = FEATURE_NAMES.index("hand_gate")
+COMMIT_GRID = tuple(round(0.3 + 0.01 * k, 2) for k in range(0, 70))
+DIGITS = 8
+
+
+@dataclass(frozen=True)
+class TrainingQuery:
+    """A question, its accepted clauses (empty when out of domain), and an example to leave out."""
+
+    question: str
+    accepted: frozenset[tuple[str, str]]
+    tuning: bool
+    exclude: str | None = None
+
+
+@dataclass
+class Data:
+    """Feature rows with their labels, query ids and the candidates' clause indices."""
+
+    x: np.ndarray
+    y: np.ndarray
+    groups: np.ndarray
+    clause_index: np.ndarray
+    queries: list[TrainingQuery]
+
+
+def read_tuning(path: Path = TUNING_TSV) -> list[TrainingQuery]:
+    """The tuning set: question, doc, clause, other accepted clauses (《文档》编号;…); doc "-" when out of domain."""
+    rows: list[TrainingQuery] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#") or line.startswith("question\t"):
+            continue
+        question, doc, clause, also = [*line.split("\t"), ""][:4]
+        accepted: set[tuple[str, str]] = set()
+        if doc != "-":
+            accepted.add((doc, clause))
+            for alt in filter(None, (a.strip() for a in also.split(";"))):
+                alt_doc, alt_clause = alt.removeprefix("《").split("》", 1)
+                accepted.add((alt_doc, alt_clause))
+        rows.append(TrainingQuery(question, frozenset(accepted), tuning=True))
+    return rows
+
+
+def training_queries(kb: KnowledgeBase) -> list[TrainingQuery]:
+    """The tuning set, then the example questions (each leaving itself out of the example similarity), then the
+    out-of-domain example questions."""
+    queries = read_tuning()
+    for doc, clause, question in read_examples():
+        exclude = "".join(kb.analyzer.words(question))
+        queries.append(TrainingQuery(question, frozenset({(doc, clause)}), tuning=False, exclude=exclude))
+    for _, _, question in read_examples(EXAMPLES_OOD):
+        queries.append(TrainingQuery(question, frozenset(), tuning=False))
+    return queries
+
+
+def build(kb: KnowledgeBase, queries: Sequence[TrainingQuery]) -> Data:
+    """Feature rows of every candidate of every query."""
+    xs: list[list[float]] = []
+    ys: list[int] = []
+    groups: list[int] = []
+    index: list[int] = []
+    for q_id, q in enumerate(queries):
+        candidates, rows = kb.features(q.question, exclude=q.exclude)
+        for c, row in zip(candidates, rows, strict=True):
+            clause = kb.clauses[c.index]
+            xs.append(row)
+            ys.append(int((clause.doc, clause.clause) in q.accepted))
+            groups.append(q_id)
+            index.append(c.index)
+    return Data(np.array(xs), np.array(ys), np.array(groups), np.array(index), list(queries))
+
+
+def _fit(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray, LogisticRegression]:
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=c, max_iter=5000, tol=1e-10)
+    model.fit((x - mean) / scale, y)
+    return mean, scale, model
+
+
+def out_of_fold(data: Data, c: float) -> np.ndarray:
+    """Probabilities of every row from a model fitted without the row's question (GroupKFold)."""
+    probs = np.zeros(len(data.y))
+    for train, test in GroupKFold(n_splits=FOLDS).split(data.x, data.y, data.groups):
+        mean, scale, model = _fit(data.x[train], data.y[train], c)
+        probs[test] = model.predict_proba((data.x[test] - mean) / scale)[:, 1]
+    return probs
+
+
+@dataclass
+class Outcome:
+    """Figures of simulated answers on the tuning set's questions."""
+
+    n_in: int = 0
+    n_ood: int = 0
+    ranked_first: int = 0
+    top1: int = 0
+    refused: int = 0
+    hedged: int = 0
+    wrong: int = 0
+    ood_refused: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """Plain dict (for the JSON file)."""
+        return dict(self.__dict__)
+
+
+def ranked_by_query(data: Data, probs: np.ndarray) -> dict[int, list[tuple[int, float]]]:
+    """Per query id: (clause index, probability), most probable first."""
+    out: dict[int, list[tuple[int, float]]] = {}
+    for g, i, p in zip(data.groups.tolist(), data.clause_index.tolist(), probs.tolist(), strict=True):
+        out.setdefault(g, []).append((i, p))
+    for ranked in out.values():
+        ranked.sort(key=lambda t: (-t[1], t[0]))
+    return out
+
+
+def hand_margins(data: Data, probs: np.ndarray) -> dict[int, float]:
+    """Per query id: how far its most probable candidate clears the hand-set answer rule (the hand_gate feature)."""
+    best: dict[int, tuple[float, float]] = {}
+    for k, g in enumerate(data.groups.tolist()):
+        if g not in best or probs[k] > best[g][0]:
+            best[g] = (float(probs[k]), float(data.x[k][HAND_GATE]))
+    return {g: margin for g, (_, margin) in best.items()}
+
+
+def commit_out_of_fold(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Commit-model probabilities of every query from a model fitted without it (KFold, no shuffling)."""
+    probs = np.zeros(len(y))
+    for train, test in KFold(n_splits=FOLDS).split(x):
+        mean, scale, model = _fit(x[train], y[train], COMMIT_C)
+        probs[test] = model.predict_proba((x[test] - mean) / scale)[:, 1]
+    return probs
+
+
+def _key(kb: KnowledgeBase, i: int) -> tuple[str, str]:
+    return kb.clauses[i].doc, kb.clauses[i].clause
+
+
+def simulate(
+    kb: KnowledgeBase,
+    data: Data,
+    ranked: dict[int, list[tuple[int, float]]],
+    hand: dict[int, float],
+    sure: dict[int, float],
+    commit_threshold: float,
+    *,
+    examples: bool = False,
+) -> Outcome:
+    """What the knowledge base would answer to the tuning set's questions (or, with `examples`, to the example
+    questions) with these probabilities."""
+    o = Outcome()
+    for q_id, q in enumerate(data.queries):
+        if q.tuning == examples:
+            continue
+        cands = ranked.get(q_id, [])
+        answered = bool(cands) and hand.get(q_id, 0.0) >= 0.0
+        if not q.accepted:
+            o.n_ood += 1
+            o.ood_refused += not answered
+            continue
+        o.n_in += 1
+        o.ranked_first += bool(cands) and _key(kb, cands[0][0]) in q.accepted
+        if not answered:
+            o.refused += 1
+            continue
+        verdict = sure.get(q_id, 0.0) >= commit_threshold
+        d = decide(kb.clauses, cands, kb.analyzer.without_fillers(q.question), AskContext(), sure=verdict)
+        right = _key(kb, d.lead) in q.accepted
+        o.top1 += right
+        if d.others:
+            o.hedged += 1
+        elif not right:
+            o.wrong += 1
+    return o
+
+
+def commit_data(
+    kb: KnowledgeBase, data: Data, probs: np.ndarray, ranked: dict[int, list[tuple[int, float]]]
+) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """Query ids, commit-model rows and labels (the best candidate is right) of every in-domain query."""
+    rows_of: dict[int, dict[int, np.ndarray]] = {}
+    for k, (g, i) in enumerate(zip(data.groups.tolist(), data.clause_index.tolist(), strict=True)):
+        rows_of.setdefault(g, {})[i] = data.x[k]
+    ids: list[int] = []
+    rows: list[list[float]] = []
+    labels: list[int] = []
+    for q_id, q in enumerate(data.queries):
+        if not q.accepted or q_id not in ranked:
+            continue
+        cands = ranked[q_id]
+        best = kb.clauses[cands[0][0]]
+        second_row = rows_of[q_id][cands[1][0]].tolist() if len(cands) > 1 else None
+        same_doc = len(cands) > 1 and kb.clauses[cands[1][0]].doc == best.doc
+        second = cands[1][1] if len(cands) > 1 else 0.0
+        ids.append(q_id)
+        rows.append(commit_row(rows_of[q_id][cands[0][0]].tolist(), second_row, cands[0][1], second, same_doc))
+        labels.append(int((best.doc, best.clause) in q.accepted))
+    return ids, np.array(rows), np.array(labels)
+
+
+def choose_commit_threshold(
+    kb: KnowledgeBase,
+    data: Data,
+    ranked: dict[int, list[tuple[int, float]]],
+    hand: dict[int, float],
+    sure: dict[int, float],
+) -> float:
+    """The lowest commit threshold (fewest hedged answers) keeping committed-and-wrong within WRONG_BUDGET, counted
+    over the tuning set and the example questions together. The examples matter most here: the lexicon was tuned
+    on the tuning set, never on them, so their out-of-fold answers are closer to those of new questions."""
+    for tau in COMMIT_GRID:
+        o = simulate(kb, data, ranked, hand, sure, tau)
+        e = simulate(kb, data, ranked, hand, sure, tau, examples=True)
+        if o.wrong + e.wrong <= WRONG_BUDGET * (o.n_in + e.n_in):
+            return tau
+    return COMMIT_GRID[-1]
+
+
+def _placeholder() -> Ranker:
+    def zero(n: int) -> Linear:
+        return Linear((0.0,) * n, (1.0,) * n, (0.0,) * n, 0.0)
+
+    return Ranker(zero(len(FEATURE_NAMES)), zero(len(COMMIT_FEATURES)), 0.5)
+
+
+def _linear(mean: np.ndarray, scale: np.ndarray, model: LogisticRegression) -> dict[str, object]:
+    return {
+        "mean": [round(float(v), DIGITS) for v in mean],
+        "scale": [round(float(v), DIGITS) for v in scale],
+        "coef": [round(float(v), DIGITS) for v in model.coef_[0]],
+        "intercept": round(float(model.intercept_[0]), DIGITS),
+    }
+
+
+def fit() -> dict[str, object]:
+    """Fit the ranker and return the content of ranker.json."""
+    kb = KnowledgeBase.load(ranker=_placeholder())
+    data = build(kb, training_queries(kb))
+    scores: dict[float, tuple[int, int]] = {}
+    oof: dict[float, np.ndarray] = {}
+    for c in C_GRID:
+        oof[c] = out_of_fold(data, c)
+        ranked_c = ranked_by_query(data, oof[c])
+        o = simulate(kb, data, ranked_c, {}, {}, 0.0)
+        e = simulate(kb, data, ranked_c, {}, {}, 0.0, examples=True)
+        scores[c] = (o.ranked_first + e.ranked_first, -C_GRID.index(c))
+    c_best = max(C_GRID, key=lambda c: scores[c])
+    ranked = ranked_by_query(data, oof[c_best])
+    hand = hand_margins(data, oof[c_best])
+    c_ids, cx, cy = commit_data(kb, data, oof[c_best], ranked)
+    sure = dict(zip(c_ids, commit_out_of_fold(cx, cy).tolist(), strict=True))
+    tau = choose_commit_threshold(kb, data, ranked, hand, sure)
+    outcome = simulate(kb, data, ranked, hand, sure, tau)
+    on_examples = simulate(kb, data, ranked, hand, sure, tau, examples=True)
+    mean, scale, model = _fit(data.x, data.y, c_best)
+    c_mean, c_scale, c_model = _fit(cx, cy, COMMIT_C)
+    return {
+        "comment": "written by `python -m knowledge.fit_ranker`; see knowledge/ranker.py",
+        "features": list(FEATURE_NAMES),
+        **_linear(mean, scale, model),
+        "commit": {"features": list(COMMIT_FEATURES), **_linear(c_mean, c_scale, c_model)},
+        "C": c_best,
+        "commit_threshold": tau,
+        "training": {
+            "queries": len(data.queries),
+            "tuning_queries": sum(q.tuning for q in data.queries),
+            "rows": len(data.y),
+            "positives": int(data.y.sum()),
+        },
+        "cv_tuning_set_not_a_result": outcome.as_dict(),
+        "cv_examples_not_a_result": on_examples.as_dict(),
+    }
+
+
+def same(a: dict[str, object], b: dict[str, object], tol: float = 1e-5) -> bool:
+    """Whether two ranker files agree (numbers within `tol`)."""
+    if a.keys() != b.keys():
+        return False
+    for key in a:
+        va, vb = a[key], b[key]
+        if isinstance(va, list) and isinstance(vb, list) and va and isinstance(va[0], float):
+            if len(va) != len(vb) or any(abs(x - y) > tol for x, y in zip(va, vb, strict=True)):
+                return False
+        elif isinstance(va, float) and isinstance(vb, float):
+            if abs(va - vb) > tol:
+                return False
+        elif va != vb:
+            return False
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Fit, print the cross-validated figures, and write (or with --check, compare) the ranker file."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="compare with the shipped file instead of writing")
+    parser.add_argument("--out", type=Path, default=RANKER_FILE)
+    args = parser.parse_args(argv)
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+    result = fit()
+    print(json.dumps({k: result[k] for k in ("C", "commit_threshold")}))
+    print("cross-validated on the tuning set (not a result):", json.dumps(result["cv_tuning_set_not_a_result"]))
+    print("cross-validated on the example questions (not a result):", json.dumps(result["cv_examples_not_a_result"]))
+    if args.check:
+        shipped = json.loads(args.out.read_text(encoding="utf-8"))
+        ok = same(result, shipped)
+        print("shipped ranker is up to date" if ok else "shipped ranker differs: run python -m knowledge.fit_ranker")
+        return 0 if ok else 1
+    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

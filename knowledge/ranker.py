@@ -1,0 +1,146 @@
+"""The fitted ranker at runtime: two logistic regressions scored with plain arithmetic (no scikit-learn).
+
+The ranker proper scores each candidate clause of a question (is it a right clause?) and orders them; the commit
+model scores the best candidate (is it the right clause?) from both best candidates' log-odds and how they compare,
+and the reply commits to it from ``commit_threshold`` on.
+
+Whether to answer at all stays the hand-set rule of the lexical search, applied to the ranker's best clause (the
+``hand_gate`` feature, knowledge/features.py). A fitted gate was tried and dropped: out of fold it rescued none
+of the in-domain questions that rule refuses, and it could not refuse the out-of-domain examples that rule lets
+through without refusing as many in-domain questions (knowledge/EVAL.md).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from knowledge.features import FEATURE_NAMES
+from knowledge.loader import DATA_DIR, KnowledgeFileError
+
+RANKER_FILE = DATA_DIR / "ranker.json"
+_HAND_GATE = FEATURE_NAMES.index("hand_gate")
+# The commit model: is the best candidate the right clause? From both best candidates' log-odds and how they compare.
+COMMIT_FEATURES: tuple[str, ...] = (
+    "logit",
+    "second_logit",
+    "lead",
+    "score_lead",
+    "example_lead",
+    "same_doc",
+    "coverage",
+    "example_dice",
+    "q_unknown_words",
+)
+_SCORE = FEATURE_NAMES.index("score")
+_EXAMPLE = FEATURE_NAMES.index("example_dice")
+_COVERAGE = FEATURE_NAMES.index("coverage")
+_UNKNOWN = FEATURE_NAMES.index("q_unknown_words")
+
+
+@dataclass(frozen=True)
+class Linear:
+    """Standardised linear model: log-odds = intercept + sum(coef * (x - mean) / scale)."""
+
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], size: int) -> Linear:
+        """Read the mean, scale, coef and intercept of a model with `size` features."""
+        model = cls(
+            mean=tuple(float(v) for v in data["mean"]),
+            scale=tuple(float(v) for v in data["scale"]),
+            coef=tuple(float(v) for v in data["coef"]),
+            intercept=float(data["intercept"]),
+        )
+        if not len(model.mean) == len(model.scale) == len(model.coef) == size:
+            raise ValueError("wrong number of coefficients")
+        return model
+
+    def decision(self, row: Sequence[float]) -> float:
+        """The log-odds of one feature row; equals scikit-learn's decision_function on the standardised row."""
+        total = self.intercept
+        for x, m, s, w in zip(row, self.mean, self.scale, self.coef, strict=True):
+            total += w * (x - m) / s
+        return total
+
+
+def sigmoid(z: float) -> float:
+    """Logistic function, without overflow."""
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+@dataclass(frozen=True)
+class Ranker:
+    """The candidate model, the commit model and its threshold.
+
+    ``commit_threshold``: the reply commits to one clause only when the commit model's probability that the best
+    clause is right reaches it; otherwise it shows the two or three best (knowledge/commit.py).
+    """
+
+    model: Linear
+    commit: Linear
+    commit_threshold: float
+
+    @classmethod
+    def load(cls, path: Path = RANKER_FILE) -> Ranker:
+        """Read a ranker file; its feature names must be those of knowledge/features.py."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if tuple(data["features"]) != FEATURE_NAMES or tuple(data["commit"]["features"]) != COMMIT_FEATURES:
+                raise ValueError("features differ from knowledge/features.py: run python -m knowledge.fit_ranker")
+            return cls(
+                model=Linear.from_dict(data, len(FEATURE_NAMES)),
+                commit=Linear.from_dict(data["commit"], len(COMMIT_FEATURES)),
+                commit_threshold=float(data["commit_threshold"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise KnowledgeFileError(path, 0, f"unreadable ranker file: {exc}") from exc
+
+    def probability(self, row: Sequence[float]) -> float:
+        """Probability that the candidate is a right clause for the question."""
+        return sigmoid(self.model.decision(row))
+
+    def sure(
+        self, best_row: Sequence[float], second_row: Sequence[float] | None, best: float, second: float, same_doc: bool
+    ) -> float:
+        """Commit-model probability that the best candidate is a right clause."""
+        return sigmoid(self.commit.decision(commit_row(best_row, second_row, best, second, same_doc)))
+
+    @staticmethod
+    def answers(best_row: Sequence[float]) -> bool:
+        """Whether to answer: the best clause clears the hand-set rule."""
+        return best_row[_HAND_GATE] >= 0.0
+
+
+def _logit(p: float) -> float:
+    clipped = min(max(p, 1e-9), 1.0 - 1e-9)
+    return math.log(clipped / (1.0 - clipped))
+
+
+def commit_row(
+    best_row: Sequence[float], second_row: Sequence[float] | None, best: float, second: float, same_doc: bool
+) -> list[float]:
+    """The commit model's features (COMMIT_FEATURES); `second_row` is None when there is one candidate only."""
+    other = second_row if second_row is not None else [0.0] * len(best_row)
+    return [
+        _logit(best),
+        _logit(second) if second_row is not None else _logit(0.0),
+        best - second,
+        best_row[_SCORE] - other[_SCORE],
+        best_row[_EXAMPLE] - other[_EXAMPLE],
+        float(same_doc),
+        best_row[_COVERAGE],
+        best_row[_EXAMPLE],
+        best_row[_UNKNOWN],
+    ]

@@ -1,0 +1,149 @@
+"""The fitted ranker (issue 17): shipped coefficients, runtime scoring, example questions, filler words."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from kb_golden import read_questions
+
+from knowledge import Answer, KnowledgeBase, KnowledgeFileError
+from knowledge import fit_ranker as fit
+from knowledge.features import FEATURE_NAMES, read_examples
+from knowledge.ranker import RANKER_FILE, Ranker
+
+# Questions of the tuning set only: the held-out sets are never looked at by a test.
+TUNING = read_questions()
+FILLERS = [("请问", ""), ("", "呢"), ("那个", ""), ("", "啊"), ("我想看看", ""), ("请问一下", ""), ("麻烦问下", "")]
+FILLERS += [("", "呢啊"), ("以后", ""), ("好几个", ""), ("看看", "")]
+
+
+def _signature(ans: Answer) -> tuple[object, ...]:
+    """What a reply shows: answered or not, the clause it leads with, the alternatives, the labels."""
+    lead = None if ans.answer is None else (ans.answer.doc, ans.answer.clause)
+    return lead, [(m.doc, m.clause) for m in ans.alternatives], ans.labels, ans.pinned
+
+
+@pytest.mark.parametrize(("prefix", "suffix"), FILLERS, ids=[p + "…" + s for p, s in FILLERS])
+def test_fillers_do_not_change_the_answer(kb: KnowledgeBase, prefix: str, suffix: str) -> None:
+    """A tuning-set question with filler words before or after it gets the same reply as without them: a filler
+    neither raises the bar to answer (no in-domain question is refused for it) nor lets an out-of-domain one in."""
+    changed = []
+    for q in TUNING:
+        base = q.question.rstrip("？?")
+        if _signature(kb.ask(prefix + base + suffix)) != _signature(kb.ask(base)):
+            changed.append(q.question)
+    assert changed == []
+
+
+@pytest.mark.parametrize(
+    ("plain", "with_fillers"),
+    [
+        ("考生迟到怎么办", "考生迟到以后怎么办"),
+        ("试卷装订不规范怎么办", "好几个试卷装订不规范怎么办"),
+        ("监考员能带手机吗", "请问一下那个监考员能带手机吗啊"),
+        ("考评员证卡丢了怎么办", "麻烦问下考评员证卡丢了怎么办呢"),
+    ],
+)
+def test_fillers_inside_a_question(kb: KnowledgeBase, plain: str, with_fillers: str) -> None:
+    """Fillers inside a question (以后, 好几个 which is not "how many", 那个) change nothing either."""
+    ans = kb.ask(with_fillers)
+    assert ans.answer is not None
+    assert _signature(ans) == _signature(kb.ask(plain))
+
+
+def test_filler_words_are_cut_whole_and_dropped(kb: KnowledgeBase) -> None:
+    """No character of a filler is left as a content word (麻烦问下 is not 麻烦 / 问 / 下)."""
+    assert kb.analyzer.tokens("麻烦问下好几个考生迟到以后咋办") == kb.analyzer.tokens("考生迟到咋办")
+    assert kb.analyzer.without_fillers("请问好几个考生迟到") == "考生迟到"
+
+
+def test_example_questions_cover_every_clause(kb: KnowledgeBase) -> None:
+    """Every clause has at least two example questions and every example names a clause of the bundled KB."""
+    rows = read_examples()
+    keys = {(c.doc, c.clause) for c in kb.clauses}
+    counts = {key: 0 for key in keys}
+    for doc, clause, _ in rows:
+        assert (doc, clause) in keys, (doc, clause)
+        counts[(doc, clause)] += 1
+    assert min(counts.values()) >= 2, [k for k, n in counts.items() if n < 2]
+    assert len(rows) >= 3 * len(keys)
+
+
+def test_example_questions_are_not_held_out_questions() -> None:
+    """The examples are written from the clauses: none is word for word a question of a held-out set (the
+    examples feed the ranker, so such a question would no longer be held out)."""
+    from kb_golden import HELDOUT_TSV, PHONE_TSV
+
+    asked = {q.question.rstrip("？?") for path in (HELDOUT_TSV, PHONE_TSV) for q in read_questions(path)}
+    assert not asked & {q.rstrip("？?") for _, _, q in read_examples()}
+
+
+@pytest.fixture(scope="module")
+def shipped() -> dict[str, object]:
+    """The shipped ranker file."""
+    return json.loads(RANKER_FILE.read_text(encoding="utf-8"))
+
+
+def test_shipped_ranker_is_what_the_fit_script_produces(shipped: dict[str, object]) -> None:
+    """Fitting again (deterministic: grouped folds without shuffling, lbfgs) gives the shipped file, so the
+    coefficients match the code, the lexicon and the example questions."""
+    assert fit.same(fit.fit(), shipped)
+
+
+def test_runtime_scorer_equals_sklearn(kb: KnowledgeBase, shipped: dict[str, object]) -> None:
+    """The plain-Python scorer gives scikit-learn's decision_function and predict_proba of the model fitted on the
+    same rows, and ranks candidates the way the shipped probabilities say."""
+    data = fit.build(kb, fit.read_tuning()[:120])
+    full = fit.build(kb, fit.training_queries(kb))
+    mean, scale, model = fit._fit(full.x, full.y, float(shipped["C"]))  # type: ignore[arg-type]
+    rows = data.x[::3]
+    expected = model.decision_function((rows - mean) / scale)
+    probs = model.predict_proba((rows - mean) / scale)[:, 1]
+    got = np.array([kb.ranker.model.decision(row.tolist()) for row in rows])
+    assert np.allclose(got, expected, atol=1e-4)
+    assert np.allclose([kb.ranker.probability(row.tolist()) for row in rows], probs, atol=1e-5)
+    assert len(rows) > 100
+
+
+def test_identical_clauses_get_identical_probabilities() -> None:
+    """Two clauses with the same text get the same probability (rank features share ranks on ties)."""
+    from knowledge import Clause
+
+    text = "考场内手机应关闭并交由工作人员统一保管。"
+    two = KnowledgeBase([Clause("监考人员守则", "1.", text), Clause("监考人员守则", "2.", text)], examples=[])
+    (_, p1), (_, p2) = two.scored("考场内手机要关闭吗", 2)
+    assert p1 == p2
+
+
+def test_ranker_file_must_match_the_features(tmp_path: Path, shipped: dict[str, object]) -> None:
+    """A ranker file fitted for other features is refused with a message naming the fit script."""
+    other = dict(shipped, features=list(FEATURE_NAMES[:-1]))
+    path = tmp_path / "ranker.json"
+    path.write_text(json.dumps(other), encoding="utf-8")
+    with pytest.raises(KnowledgeFileError, match="fit_ranker"):
+        Ranker.load(path)
+    path.write_text("{", encoding="utf-8")
+    with pytest.raises(KnowledgeFileError):
+        Ranker.load(path)
+
+
+def test_out_of_domain_tuning_questions_stay_refused_with_the_ranker(kb: KnowledgeBase) -> None:
+    """Every out-of-domain question of the tuning set is refused: the answer rule is judged on the ranker's best
+    clause, whatever its probability."""
+    ood = [q.question for q in TUNING if not q.in_domain]
+    assert ood
+    assert [q for q in ood if kb.ask(q).answer is not None] == []
+
+
+def test_out_of_domain_examples_are_not_held_out_questions() -> None:
+    """The out-of-domain examples (training negatives) are not questions of a held-out set either."""
+    from kb_golden import HELDOUT_TSV, PHONE_TSV
+
+    asked = {q.question.rstrip("？?") for path in (HELDOUT_TSV, PHONE_TSV) for q in read_questions(path)}
+    examples = read_examples(fit.EXAMPLES_OOD)
+    assert len(examples) >= 50
+    assert all(doc == "-" and clause == "-" for doc, clause, _ in examples)
+    assert not asked & {q.rstrip("？?") for _, _, q in examples}
