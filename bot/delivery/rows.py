@@ -62,14 +62,19 @@ def new_row(
     }
 
 
+# Built once (every alert writes rows): a plain insert, and one that skips keys already there (SQLite, PostgreSQL).
+_INSERT = insert(T)
+_SKIP_EXISTING = (
+    sqlite_insert(T).on_conflict_do_nothing(index_elements=["key"]),
+    pg_insert(T).on_conflict_do_nothing(index_elements=["key"]),
+)
+
+
 async def insert_rows(
     conn: AsyncConnection, rows: Sequence[dict[str, Any]], chunk: int = 500, *, skip_existing: bool = False
 ) -> None:
     """Insert new rows in chunks (executemany); ``skip_existing`` ignores rows whose key is already there."""
-    stmt: Any = insert(T)
-    if skip_existing:
-        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        stmt = dialect_insert(T).on_conflict_do_nothing(index_elements=["key"])
+    stmt: Any = _SKIP_EXISTING[conn.dialect.name == "postgresql"] if skip_existing else _INSERT
     for i in range(0, len(rows), chunk):
         await conn.execute(stmt, list(rows[i : i + chunk]))
 

@@ -109,22 +109,12 @@ class Outbox:
             and_(T.c.status == SENDING, T.c.lease_until < now),
         )
 
-    async def claim(
-        self,
-        now: datetime,
-        *,
-        ids: Sequence[int] | None = None,
-        keys: Sequence[str] | None = None,
-        limit: int | None = None,
-    ) -> list[dict]:
-        """Lease up to ``limit`` due rows to this sender (among ``ids`` / ``keys`` when given); rows others hold
-        are skipped, never shared."""
+    async def claim(self, now: datetime, *, keys: Sequence[str] | None = None, limit: int | None = None) -> list[dict]:
+        """Lease up to ``limit`` due rows (among ``keys`` when given); rows others hold are skipped, never shared."""
         limit = limit or self.config.batch_size
         async with self.db.session() as s:
             conn = await s.connection()
             q = select(T.c.id).where(self._due(now)).order_by(T.c.next_try_at, T.c.id).limit(limit)
-            if ids is not None:
-                q = q.where(T.c.id.in_(list(ids)))
             if keys is not None:
                 q = q.where(T.c.key.in_(list(keys)))
             if not self.db.is_sqlite:
@@ -162,9 +152,7 @@ class Outbox:
 
     # -- one pass ------------------------------------------------------------------------------------------------------
 
-    async def run_once(
-        self, ids: Sequence[int] | None = None, *, keys: Sequence[str] | None = None, report: bool = True
-    ) -> RunStats:
+    async def run_once(self, *, keys: Sequence[str] | None = None, report: bool = True) -> RunStats:
         """Claim what is due now and deal with every claimed row.
 
         With ``report`` the office is told at once of expired reminders and failed messages; ``drain``
@@ -172,7 +160,7 @@ class Outbox:
         """
         now = self.clock.now()
         stats = RunStats()
-        rows = await self.claim(now, ids=ids, keys=keys)
+        rows = await self.claim(now, keys=keys)
         stats.claimed = len(rows)
         if not rows:
             return stats

@@ -54,7 +54,7 @@ async def test_alert_persisted_before_the_answer_and_sent_after_it(
         await notifier.settle()  # the background pass met the hang and left the row for a retry
         assert fake_wecom.deliveries == []
         clock.advance(timedelta(minutes=2))  # past the retry backoff: what the 30-second sweep does
-        await notifier.outbox.run_once(ids=[rows[0].id])
+        await notifier.outbox.run_once(keys=[rows[0].key])
         await eventually(lambda: len(fake_wecom.deliveries) == 1)
         d = fake_wecom.deliveries[0]
         assert d.body["touser"] == "qianjin"
