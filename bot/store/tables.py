@@ -443,3 +443,34 @@ class SeniorEvaluator(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     staff_id: int = Field(foreign_key="staff.id", index=True)
     occupation: str = Field(max_length=128)
+
+
+# Every card copy sent (bot/store/cards.py): to show an acknowledgement on all of them, from any instance
+
+
+class CardCopy(SQLModel, table=True):
+    """One interactive card delivered to one person or group, and what it should show.
+
+    ``room_id``/``step`` are the card's subject as in its ``card:<room>:<step>`` line (for a violation or a
+    handover card, the report id and ``vconfirm``/``handover``). ``state`` is what every copy of the subject
+    should show once it is settled ("王芳 已收到 08:04"); ``shown`` what this copy was last updated to. A copy
+    whose ``shown`` differs from ``state`` is an update still to make (retried until it goes or is given up).
+    ``response_code`` is WeCom's latest unused single-use code for this copy (from the send or from a tap).
+    """
+
+    __tablename__ = "card_copy"
+    __table_args__ = (UniqueConstraint("channel", "card_id", name="uq_card_copy_channel_card_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    card_id: str = Field(max_length=128)  # WeCom task_id, DingTalk outTrackId
+    room_id: int = Field(index=True)
+    step: str = Field(max_length=64)
+    recipient: str = Field(max_length=255)
+    response_code: str | None = Field(default=None, max_length=512)
+    state: str | None = Field(default=None, max_length=255)
+    shown: str | None = Field(default=None, max_length=255)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
