@@ -17,7 +17,7 @@ from bot.errors import UserFacingError
 from bot.model import CONFIRM_STEP, HANDOVER_STEP, OutgoingMessage, Reply, TextFormat, card_text
 from bot.store.cards import show_on_all
 from bot.store.reports import PapersPayload, ViolationPayload
-from bot.store.tables import Assignment, AuditLog, Report, Staff
+from bot.store.tables import Assignment, AuditLog, Duty, Report, Staff
 from handlers import _dialog, _show
 from handlers._changes import visible_chain
 from handlers._parse import clean, leading_report_id, nfkc, report_id
@@ -136,7 +136,7 @@ async def _violation_where(ctx: Context, s: AsyncSession, report: Report, rid: i
         who = staff_word(where.session.kind) + (f"（{may}）" if may else "")
         raise UserFacingError(f"只有{where.label}本场次的{who}才能确认编号 {rid}。", usage=CONFIRM_USAGE)
     if ctx.staff.id in reporters:
-        who = may or second_person(where)
+        who = second_person(where) + (f"（{may}）" if may else "")
         raise UserFacingError(f"编号 {rid} 是您自己报告的，需要{who}确认。", usage=CONFIRM_USAGE)
     return where
 
@@ -301,8 +301,9 @@ def _is_handout(report: Report) -> bool:
 
 
 async def room_staff(s: AsyncSession, room_id: int, *, exclude: set[int | None] | None = None) -> list[Staff]:
-    """Everyone on duty in the room (but ``exclude``), in assignment order."""
-    q = select(Staff).join(Assignment, col(Assignment.staff_id) == col(Staff.id)).where(Assignment.room_id == room_id)
+    """The room's invigilators and 考评员 (not its 督导, nor ``exclude``), in assignment order."""
+    q = select(Staff).join(Assignment, col(Assignment.staff_id) == col(Staff.id))
+    q = q.where(Assignment.room_id == room_id, Assignment.duty != Duty.SUPERVISOR)
     rows = (await s.exec(q.order_by(col(Assignment.id)))).all()
     return [p for p in rows if p.id not in (exclude or set())]
 
@@ -373,7 +374,8 @@ async def _handover(ctx: Context, s: AsyncSession, report: Report, *, agree: boo
     where = await room_by_id(ctx, s, report.room_id)
     assert where is not None
     reporters = {r.staff_id for r in await chain(s, rid)}
-    may = "、".join(p.name for p in await room_staff(s, where.room_id, exclude=reporters)) or second_person(where)
+    names = "、".join(p.name for p in await room_staff(s, where.room_id, exclude=reporters))
+    may = second_person(where) + (f"（{names}）" if names else "")
     if ctx.staff.id in reporters:
         raise UserFacingError(f"编号 {rid} 的领取份数是您报告的，需要{may}核对确认。", usage=CONFIRM_USAGE)
     if where.duty is None:
