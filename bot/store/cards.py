@@ -83,7 +83,10 @@ async def record_copy(
 
 
 async def note_code(db: Database, channel: str, card_id: str, code: str, now: datetime) -> bool:
-    """Keep the newest single-use update code of a copy (a WeCom tap brings one); False for an unknown card."""
+    """Keep the newest single-use update code of a copy (a WeCom tap brings one); False for an unknown card.
+
+    A copy given up for want of a code is tried again with the new one.
+    """
     if not code:
         return False
     async with db.session() as s:
@@ -91,7 +94,7 @@ async def note_code(db: Database, channel: str, card_id: str, code: str, now: da
         res = await conn.execute(
             update(C)
             .where(C.c.channel == channel, C.c.card_id == card_id)
-            .values(response_code=code[:512], updated_at=now)
+            .values(response_code=code[:512], attempts=0, updated_at=now)
         )
         return bool(res.rowcount)
 

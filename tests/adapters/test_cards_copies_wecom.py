@@ -213,3 +213,25 @@ async def test_refused_cards_fall_back_to_the_typed_form(
     assert len(violation) == 1 and "有异议请回复“/确认 " in violation[0] and "card:" not in violation[0]
     assert len(handover) == 1 and "数量不符”" in handover[0] and "card:" not in handover[0]
     assert fake_wecom.cards_sent() == [] or all(c["touser"] != "liqiang" for c in fake_wecom.cards_sent())
+
+
+async def test_a_copy_whose_code_wecom_no_longer_takes_is_updated_at_its_next_tap(
+    client: TestClient[Any, Any], clock: ManualClock, fake_wecom: FakeWeCom, wecom_platform: WeComPlatform
+) -> None:
+    """The send's code is gone (past 72 h, or spent): the typed 收到's update is refused and given up, kept with
+    its reason; when 王芳 later taps that card, her tap's fresh code updates it after all."""
+    clock.advance(timedelta(minutes=3, seconds=5))
+    await _drain(client)
+    task = _cards(fake_wecom, "wangfang", "open_papers")[0]["template_card"]["task_id"]
+    room_id = int(task.split("-")[0][1:])
+    (copy,) = await copies(_services(client).db, room_id, "open_papers")
+    del fake_wecom.response_codes[copy["response_code"]]  # WeCom no longer takes it
+    assert "已记录确认" in (await Chat(client.server.app).say("王芳", "收到", chat="console:第1考场") or "")
+    assert await _adapter(client).cards.run_once() == 0
+    (given_up,) = await copies(_services(client).db, room_id, "open_papers")
+    assert given_up["shown"] is None and "40142" in (given_up["last_error"] or "")
+    assert await _adapter(client).cards.run_once() == 0 and fake_wecom.card_updates == []  # not retried blindly
+    reply = await _tap(client, wecom_platform, fake_wecom, "wangfang", task, "ack")
+    assert reply == "第1考场「启封试卷」已由王芳于 08:03 确认。"
+    assert [u.body["button"]["replace_name"] for u in fake_wecom.card_updates] == ["已收到 08:03"]
+    assert fake_wecom.card_updates[0].response_code.startswith("click-")
