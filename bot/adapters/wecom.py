@@ -328,7 +328,8 @@ class WeComAdapter(Adapter):
         code = fields.get("ResponseCode", "")
         try:
             if code:
-                await note_code(self.db, CHANNEL, fields.get("TaskId", ""), code, self.clock.now())
+                task, user = fields.get("TaskId", ""), fields.get("FromUserName", "")
+                await note_code(self.db, CHANNEL, task, code, self.clock.now(), user=user)
             await self.cards.run_once()
         except Exception as exc:  # the database away: the periodic round tries again
             log.warning("card_update_failed", channel=CHANNEL, error=type(exc).__name__)

@@ -82,10 +82,11 @@ async def record_copy(
         )
 
 
-async def note_code(db: Database, channel: str, card_id: str, code: str, now: datetime) -> bool:
+async def note_code(db: Database, channel: str, card_id: str, code: str, now: datetime, *, user: str) -> bool:
     """Keep the newest single-use update code of a copy (a WeCom tap brings one); False for an unknown card.
 
-    A copy given up for want of a code is tried again with the new one.
+    Only a tap by the copy's own recipient counts (a code serves the user who tapped). A copy given up for want
+    of a code is tried again with the new one.
     """
     if not code:
         return False
@@ -93,7 +94,7 @@ async def note_code(db: Database, channel: str, card_id: str, code: str, now: da
         conn = await s.connection()
         res = await conn.execute(
             update(C)
-            .where(C.c.channel == channel, C.c.card_id == card_id)
+            .where(C.c.channel == channel, C.c.card_id == card_id, C.c.recipient == user)
             .values(response_code=code[:512], attempts=0, updated_at=now)
         )
         return bool(res.rowcount)
@@ -153,8 +154,10 @@ async def mark_failed(db: Database, copy: CopyUpdate, error: str, now: datetime,
     """An update that failed: tried again later, or (``give_up``) left as it is with the reason kept."""
     values: dict[str, object] = {"attempts": MAX_ATTEMPTS if give_up else copy.attempts + 1}
     values |= {"last_error": error[:255], "updated_at": now}
+    # another instance may have made the update meanwhile (a WeCom code then fails here): that stands
+    unsettled = or_(C.c.shown.is_(None), C.c.shown != C.c.state)
     async with db.session() as s:
-        await (await s.connection()).execute(update(C).where(C.c.id == copy.id).values(**values))
+        await (await s.connection()).execute(update(C).where(C.c.id == copy.id, unsettled).values(**values))
 
 
 async def copies(db: Database, room_id: int, step: str) -> list[dict[str, object]]:
