@@ -121,6 +121,13 @@ def file_id_of(text: str) -> str | None:
 CARD_REF = "card:"  # the last line of a CARD message's text: ``card:<room id>:<step id>``
 # The buttons of a reminder card: (key, label). "ack" acknowledges like a typed 收到; "issue" tells the office.
 CARD_BUTTONS: tuple[tuple[str, str], ...] = (("ack", "收到"), ("issue", "有问题"))
+# Cards that are not about a reminder step: their ``room_id`` is a report id and their step one of these.
+CONFIRM_STEP = "vconfirm"  # the second invigilator's /确认 of a serious violation (buttons 确认 / 有异议)
+HANDOVER_STEP = "handover"  # the other invigilator confirms the 领取 count (buttons 确认 / 数量不符)
+_BUTTONS_OF: dict[str, tuple[tuple[str, str], ...]] = {
+    CONFIRM_STEP: (("ack", "确认"), ("issue", "有异议")),
+    HANDOVER_STEP: (("ack", "确认"), ("issue", "数量不符")),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +157,11 @@ class Card:
         if first.startswith("【") and "】" in first:
             return (first[first.index("】") + 1 :] + "\n" + rest).strip()
         return rest.strip()
+
+    @property
+    def buttons(self) -> tuple[tuple[str, str], ...]:
+        """(key, label) of the card's buttons: 收到 / 有问题 for a reminder, else those of its kind."""
+        return _BUTTONS_OF.get(self.step, CARD_BUTTONS)
 
 
 def card_text(text: str, room_id: int, step: str) -> str:

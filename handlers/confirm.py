@@ -8,16 +8,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.directory import person_targets
 from bot.dispatch import Context
 from bot.errors import UserFacingError
-from bot.model import Reply
-from bot.store.reports import ViolationPayload
-from bot.store.tables import Staff
+from bot.model import CONFIRM_STEP, HANDOVER_STEP, OutgoingMessage, Reply, TextFormat, card_text
+from bot.store.cards import show_on_all
+from bot.store.reports import PapersPayload, ViolationPayload
+from bot.store.tables import Assignment, AuditLog, Duty, Report, Staff
 from handlers import _dialog, _show
 from handlers._changes import visible_chain
 from handlers._parse import clean, leading_report_id, nfkc, report_id
-from handlers._reports import alert, already_done, append, chain, current, once_per_message, root_of, split_report_id
-from handlers._rooms import room_by_id
+from handlers._reports import (
+    alert,
+    alerted,
+    already_done,
+    append,
+    chain,
+    current,
+    once_per_message,
+    root_of,
+    split_report_id,
+)
+from handlers._rooms import RoomNow, room_by_id
 from handlers._typo import typo_guard
 from handlers.violation_records import confirmations, describe, kind_of_room, second_person
 from handlers.violation_words import (
@@ -38,7 +53,7 @@ from handlers.violation_words import (
     wrong_room_kind,
 )
 
-CONFIRM_USAGE = "/确认 编号 [编号…]，例：/确认 15，/确认 9 10"
+CONFIRM_USAGE = "/确认 编号 [编号…] [有异议｜数量不符]，例：/确认 15，/确认 9 10，/确认 21 数量不符"
 RULING_USAGE = "/认定 编号 处理 [说明]，例：/认定 15 宣布成绩无效，/认定 16 扣10分"
 _FILLERS = frozenset({"和", "及", "与", "以及", "还有", "编号", "号"})
 _ANY_ACTION_WORD = frozenset(w for w, _ in ACTION_WORDS)
@@ -62,28 +77,25 @@ def report_ids(args: str) -> tuple[list[int], list[str]]:
     return list(dict.fromkeys(ids)), other
 
 
-async def _confirm_one(ctx: Context, rid: int) -> str:
-    """Confirm one violation; the reply line, or a refusal."""
+@dataclass(frozen=True)
+class Confirmed:
+    """The reply line of one number, and what the cards of its subject now show (None: unchanged)."""
+
+    line: str
+    state: str | None = None
+
+
+async def _confirm_one(ctx: Context, rid: int) -> Confirmed:
+    """Confirm one violation (or, for a 领取 report, its count); the reply line, or a refusal."""
     assert ctx.staff is not None
     async with ctx.services.db.session() as s:
         done = await already_done(s, ctx)
         await visible_chain(ctx, s, rid, CONFIRM_USAGE)  # before anything that tells what the report is
         report = await current(s, rid, CONFIRM_USAGE)
-        if report.kind != "violation":
-            raise UserFacingError(f"编号 {rid} 不是违纪记录，只有违纪记录需要确认。", usage=CONFIRM_USAGE)
-        where = await room_by_id(ctx, s, report.room_id)
-        assert where is not None
-        if not ViolationPayload.from_payload(report.payload).serious:
-            words = _serious_words(actions_for(where.session.kind))
-            raise UserFacingError(f"编号 {rid} 不是{words}，不需要确认。", usage=CONFIRM_USAGE)
-        if where.duty is None:
-            who = staff_word(where.session.kind)
-            raise UserFacingError(f"只有{where.label}本场次的{who}才能确认编号 {rid}。", usage=CONFIRM_USAGE)
+        if _is_handout(report):
+            return await _handover(ctx, s, report, agree=True)
+        where = await _violation_where(ctx, s, report, rid)
         root = root_of(report)
-        assert report.id is not None
-        chain_staff = {r.staff_id for r in await chain(s, report.id)}
-        if ctx.staff.id in chain_staff:
-            raise UserFacingError(f"编号 {rid} 是您自己报告的，需要{second_person(where)}确认。", usage=CONFIRM_USAGE)
         existing = await confirmations(s, root)
         if done is None and existing:
             who_row = await s.get(Staff, existing[0].staff_id) if existing[0].staff_id else None
@@ -91,6 +103,8 @@ async def _confirm_one(ctx: Context, rid: int) -> str:
             raise UserFacingError(f"编号 {rid} 已由{by}确认过，不必再确认。", usage=CONFIRM_USAGE)
         if done is None:
             await append(ctx, s, "confirm", where, {"ref": root, "report": report.id})
+        state = f"{ctx.staff.name} 已确认 {ctx.now.astimezone(ctx.services.settings.tz):%H:%M}"
+        await show_on_all(await s.connection(), root, CONFIRM_STEP, state, ctx.now)
         reporter = await s.get(Staff, report.staff_id) if report.staff_id else None
         names = await _show.room_names(s, where.room_id)
         both = f"{reporter.name if reporter else '?'}、{ctx.staff.name}"
@@ -103,7 +117,28 @@ async def _confirm_one(ctx: Context, rid: int) -> str:
             s=s,
         )
     line = f"已确认编号 {rid}（{where.label} {describe(ctx, report, names)}），现由{both}两人记录。"
-    return line + (f"已告知考务办公室和督导（{told} 人）。" if told else "")
+    return Confirmed(line + (f"已告知考务办公室和督导（{told} 人）。" if told else ""), state)
+
+
+async def _violation_where(ctx: Context, s: AsyncSession, report: Report, rid: int) -> RoomNow:
+    """The room of a serious violation the sender may confirm (or dispute); a refusal naming who may otherwise."""
+    assert ctx.staff is not None and report.id is not None
+    if report.kind != "violation":
+        raise UserFacingError(f"编号 {rid} 不是违纪记录或试卷领取记录，不需要确认。", usage=CONFIRM_USAGE)
+    where = await room_by_id(ctx, s, report.room_id)
+    assert where is not None
+    if not ViolationPayload.from_payload(report.payload).serious:
+        words = _serious_words(actions_for(where.session.kind))
+        raise UserFacingError(f"编号 {rid} 不是{words}，不需要确认。", usage=CONFIRM_USAGE)
+    reporters = {r.staff_id for r in await chain(s, report.id)}
+    may = "、".join(p.name for p in await room_staff(s, where.room_id, exclude=reporters))
+    if where.duty is None:
+        who = staff_word(where.session.kind) + (f"（{may}）" if may else "")
+        raise UserFacingError(f"只有{where.label}本场次的{who}才能确认编号 {rid}。", usage=CONFIRM_USAGE)
+    if ctx.staff.id in reporters:
+        who = second_person(where) + (f"（{may}）" if may else "")
+        raise UserFacingError(f"编号 {rid} 是您自己报告的，需要{who}确认。", usage=CONFIRM_USAGE)
+    return where
 
 
 def _one_of_many(ctx: Context, rid: int) -> Context:
@@ -120,16 +155,22 @@ async def confirm(ctx: Context, args: str) -> Reply | str | None:
     """/确认 15 (or /确认 9 10): the room's other invigilator or 考评员 confirms serious violations."""
     if not args.strip():
         return await _dialog.start(ctx, "确认")
+    args, disputed = _take_dispute(args)
+    if disputed:
+        rid, _rest = split_report_id(args, CONFIRM_USAGE, "请写有异议的报告编号。")
+        done = await _dispute_one(ctx, rid)
+        return Reply(done.line, card_state=done.state)
     ids, other = report_ids(args)
     if len(ids) <= 1:
         rid, _rest = split_report_id(args, CONFIRM_USAGE, "请写要确认的报告编号。")
-        return Reply(await _confirm_one(ctx, rid))
+        done = await _confirm_one(ctx, rid)
+        return Reply(done.line, card_state=done.state)
     if other:
         raise UserFacingError(f"没有看懂“{' '.join(other)}”，请只写报告编号。", usage=CONFIRM_USAGE)
     lines = []
     for rid in ids:
         try:
-            lines.append(await _confirm_one(_one_of_many(ctx, rid), rid))
+            lines.append((await _confirm_one(_one_of_many(ctx, rid), rid)).line)
         except UserFacingError as exc:
             lines.append(f"编号 {rid} 未确认：{exc.message}")
     return Reply("\n".join(lines))
@@ -228,3 +269,149 @@ RULING_DIALOG = _dialog.DialogSpec(
     determine,
     join=lambda a: " ".join(str(x) for x in a[:3] if x) + (f" 说明 {a[3]}" if len(a) > 3 and a[3] else ""),
 )
+
+
+# -- cards: the second invigilator's confirmation of a serious violation, the other's check of a 领取 count --------
+
+DISPUTE_WORDS = ("数量不符", "有异议", "异议", "不符")
+HANDOVER = "papers_handover"  # audit entity of a 领取 count confirmed (or disputed) by the other invigilator
+
+
+def confirm_command(rid: int) -> str:
+    """What a tap on 确认 of a violation or handover card about report ``rid`` stands for."""
+    return f"/确认 {rid}"
+
+
+def dispute_command(rid: int, step: str) -> str:
+    """What a tap on 有异议 (violation) or 数量不符 (handover) stands for."""
+    return f"/确认 {rid} {'数量不符' if step == HANDOVER_STEP else '有异议'}"
+
+
+def _take_dispute(args: str) -> tuple[str, str | None]:
+    """The arguments without a dispute word, and the word (None: a plain confirmation)."""
+    text = nfkc(args)
+    for word in DISPUTE_WORDS:
+        if word in text:
+            return text.replace(word, " ", 1), word
+    return args, None
+
+
+def _is_handout(report: Report) -> bool:
+    return report.kind == "papers" and PapersPayload.from_payload(report.payload).is_handout
+
+
+async def room_staff(s: AsyncSession, room_id: int, *, exclude: set[int | None] | None = None) -> list[Staff]:
+    """The room's invigilators and 考评员 (not its 督导, nor ``exclude``), in assignment order."""
+    q = select(Staff).join(Assignment, col(Assignment.staff_id) == col(Staff.id))
+    q = q.where(Assignment.room_id == room_id, Assignment.duty != Duty.SUPERVISOR)
+    rows = (await s.exec(q.order_by(col(Assignment.id)))).all()
+    return [p for p in rows if p.id not in (exclude or set())]
+
+
+async def send_cards(ctx: Context, s: AsyncSession, where: RoomNow, row: Report, step: str, text: str) -> int:
+    """A card about ``row`` privately to everyone else on duty in the room (written with the report).
+
+    On the channel the report came from; a platform without cards, or refusing one, sends ``text``, which
+    names the typed form. Keyed by report and person: a redelivered report sends no second card.
+    """
+    assert row.id is not None
+    exclude: set[int | None] = {ctx.staff.id if ctx.staff else None}
+    messages = [
+        OutgoingMessage(t, card_text(text, row.id, step), TextFormat.CARD, key=f"card:{step}:{row.id}:{p.id}")
+        for p in await room_staff(s, where.room_id, exclude=exclude)
+        for t in person_targets(p, channels=(ctx.message.channel,))
+    ]
+    if messages and ctx.backfill is None:  # /补录 enters the past: nobody is to confirm by card now
+        await ctx.enqueue(s, messages)
+    return len(messages)
+
+
+def confirm_card_text(where: RoomNow, who: str, rid: int, what: str) -> str:
+    """The card (and its text fallback) asking the second invigilator to confirm violation ``rid``."""
+    return (
+        f"【严重违纪待确认·编号 {rid}】\n{where.label} {who} 报告：{what}。\n"
+        f"请核实后点“确认”，或回复“/确认 {rid}”；有异议请回复“/确认 {rid} 有异议”。"
+    )
+
+
+def handover_card_text(where: RoomNow, who: str, rid: int, count: int) -> str:
+    """The card (and its text fallback) asking the other invigilator to confirm the 领取 count of report ``rid``."""
+    return (
+        f"【试卷领取待核对·编号 {rid}】\n{where.label} {who} 报告领取试卷 {count} 份。\n"
+        f"请核对份数：无误点“确认”或回复“/确认 {rid}”；份数不符请回复“/确认 {rid} 数量不符”。"
+    )
+
+
+async def _dispute_one(ctx: Context, rid: int) -> Confirmed:
+    """有异议 to a serious violation, or 数量不符 to a 领取 count: the office is told; the cards show it."""
+    assert ctx.staff is not None
+    tz = ctx.services.settings.tz
+    async with ctx.services.db.session() as s:
+        await visible_chain(ctx, s, rid, CONFIRM_USAGE)
+        report = await current(s, rid, CONFIRM_USAGE)
+        if _is_handout(report):
+            return await _handover(ctx, s, report, agree=False)
+        where = await _violation_where(ctx, s, report, rid)
+        root = root_of(report)
+        names = await _show.room_names(s, where.room_id)
+        state = f"{ctx.staff.name} 有异议 {ctx.now.astimezone(tz):%H:%M}"
+        await show_on_all(await s.connection(), root, CONFIRM_STEP, state, ctx.now)
+        told = await alert(
+            ctx,
+            f"【违纪记录有异议】{where.label}（{where.session.code}）编号 {rid}：{describe(ctx, report, names)}；"
+            f"第二名{staff_word(where.session.kind)}{ctx.staff.name}有异议，未确认。请考务办公室核实。",
+            key=f"disputed:{root}:{ctx.staff.id}",
+            s=s,
+        )
+    return Confirmed(f"已记录您对编号 {rid} 有异议（未确认），{alerted(told)}。", state)
+
+
+async def _handover(ctx: Context, s: AsyncSession, report: Report, *, agree: bool) -> Confirmed:
+    """The other invigilator confirms (or disputes) a 领取 count: recorded once, the cards show it."""
+    assert ctx.staff is not None and report.id is not None
+    tz = ctx.services.settings.tz
+    rid = report.id
+    where = await room_by_id(ctx, s, report.room_id)
+    assert where is not None
+    reporters = {r.staff_id for r in await chain(s, rid)}
+    names = "、".join(p.name for p in await room_staff(s, where.room_id, exclude=reporters))
+    may = second_person(where) + (f"（{names}）" if names else "")
+    if ctx.staff.id in reporters:
+        raise UserFacingError(f"编号 {rid} 的领取份数是您报告的，需要{may}核对确认。", usage=CONFIRM_USAGE)
+    if where.duty is None:
+        raise UserFacingError(f"只有{where.label}的{may}可以核对编号 {rid} 的领取份数。", usage=CONFIRM_USAGE)
+    lg = AuditLog.__table__  # type: ignore[attr-defined]
+    conn = await s.connection()
+    prior = (
+        await conn.execute(
+            lg.select().where(lg.c.entity == HANDOVER, lg.c.entity_id == str(rid)).order_by(lg.c.id).limit(1)
+        )
+    ).first()
+    count = PapersPayload.from_payload(report.payload).count
+    if prior is not None:
+        by, at = (prior.detail or {}).get("by", "?"), prior.at.astimezone(tz)
+        word = "确认无误" if prior.action == "confirm" else "提出数量不符"
+        state = f"{by} {'已确认' if prior.action == 'confirm' else '数量不符'} {at:%H:%M}"
+        return Confirmed(f"编号 {rid} 的领取份数（{count} 份）已由{by}于 {at:%H:%M} {word}，不必再操作。", state)
+    action = "confirm" if agree else "dispute"
+    detail = {"by": ctx.staff.name, "staff_id": ctx.staff.id, "count": count, "room_id": where.room_id}
+    await conn.execute(
+        lg.insert().values(
+            at=ctx.now, actor=f"staff:{ctx.staff.id}", action=action, entity=HANDOVER, entity_id=str(rid), detail=detail
+        )
+    )
+    when = f"{ctx.now.astimezone(tz):%H:%M}"
+    state = f"{ctx.staff.name} {'已确认' if agree else '数量不符'} {when}"
+    await show_on_all(conn, rid, HANDOVER_STEP, state, ctx.now)
+    if agree:
+        return Confirmed(f"已确认{where.label}试卷领取 {count} 份（编号 {rid}），两名监考核对一致。", state)
+    told = await alert(
+        ctx,
+        f"【试卷领取份数有异议】{where.label}（{where.session.code}）编号 {rid} 报告领取 {count} 份，"
+        f"{ctx.staff.name}核对认为数量不符。请立即核实（监考人员守则4(2)），核实后用 /更正 {rid} 改正。",
+        key=f"handover_dispute:{rid}",
+        s=s,
+    )
+    return Confirmed(
+        f"已记录您对编号 {rid}（领取 {count} 份）数量不符；{alerted(told)}。清点后请用 /更正 {rid} 改正份数。", state
+    )

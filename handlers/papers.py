@@ -17,7 +17,7 @@ from bot.delivery.rows import insert_rows, new_row
 from bot.delivery.targets import staff_target
 from bot.dispatch import CommandTable, Context
 from bot.errors import UserFacingError
-from bot.model import Reply
+from bot.model import HANDOVER_STEP, Reply
 from bot.permissions import OFFICE
 from bot.store.papers import (
     Reconciliation,
@@ -46,6 +46,7 @@ from handlers._reports import (
 )
 from handlers._rooms import ANY_ROOM, REPORTER, RoomNow, resolve_room, room_by_id
 from handlers._typo import typo_guard
+from handlers.confirm import handover_card_text, send_cards
 from scheduler.planner import load_office
 from scheduler.reminders import window_end
 from scheduler.timeline import FOLLOW_OFFICE_AFTER, OFFICE_ESCALATION_VALID
@@ -200,6 +201,10 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
                 payload = {**payload, **recount_of(replaced)}
             row = await append(ctx, s, "papers", where, payload, supersedes=replaced)
             after = await reconcile(s, where.room)
+            if parsed.action == HANDOUT:  # the other invigilator confirms the count with a tap (or /确认 编号)
+                who = ctx.staff.name if ctx.staff else "?"
+                text = handover_card_text(where, who, row.id or 0, parsed.count)
+                await send_cards(ctx, s, where, row, HANDOVER_STEP, text)
         mismatch = await _after(ctx, row, where, s=s)  # a mismatch's alerts commit with the report
     p = PapersPayload.from_payload(row.payload)
     what = "试卷复点" if p.recount_of else "试卷"

@@ -15,6 +15,7 @@ from bot.delivery.rows import SENT, T
 from bot.dispatch import CommandTable, Context, normalize
 from bot.model import Reply
 from bot.permissions import STAFF, SUPERVISOR_OR_OFFICE
+from bot.store.cards import show_on_all
 from bot.store.reports import ABSENT_REPORT, PAPERS_HANDOUT, follow_up_of
 from bot.store.tables import Assignment, AuditLog, Duty, ExamSession, OutboxKind, ReminderAck, Room, SessionKind, Staff
 from handlers.card_issue import card_issue
@@ -74,6 +75,11 @@ async def _chiefs_of(conn: AsyncConnection, room_ids: list[int]) -> list[Any]:
     st, at = Staff.__table__, Assignment.__table__  # type: ignore[attr-defined]
     q = select(st.c.id, st.c.name).join(at, at.c.staff_id == st.c.id)
     return list((await conn.execute(q.where(at.c.room_id.in_(room_ids), at.c.duty == Duty.CHIEF.value))).all())
+
+
+def ack_state(name: str, at: datetime, tz: Any) -> str:
+    """What every card of an acknowledged step shows: “王芳 已收到 08:04”."""
+    return f"{name} 已收到 {at.astimezone(tz):%H:%M}"
 
 
 def is_late(acked_at: datetime, due: datetime) -> bool:
@@ -150,6 +156,8 @@ async def acknowledge(ctx: Context, which: str | None = None) -> Reply | None:
                 for t in chosen
             ],
         )
+        for t in chosen:  # every card of these steps is to show who acknowledged (bot/store/cards.py)
+            await show_on_all(conn, t["room_id"], t["step"], ack_state(staff.name, now, tz), now)
     parts = []
     for t in chosen:
         late = f"（迟确认：提醒 {t['due'].astimezone(tz):%H:%M} 发出）" if is_late(now, t["due"]) else ""
@@ -229,9 +237,10 @@ async def acknowledge_card(ctx: Context, room_id: int, step: str) -> Reply:
                 at=ctx.now,
             )
         )
+        await show_on_all(conn, room_id, step, ack_state(ctx.staff.name, ctx.now, tz), ctx.now)
     late = f"（迟确认：提醒 {todo[0]['due'].astimezone(tz):%H:%M} 发出）" if is_late(ctx.now, todo[0]["due"]) else ""
     when = f"{ctx.now.astimezone(tz):%H:%M}"
-    return Reply(f"已记录确认（{when}）：{title}{late}。", card_state=f"{ctx.staff.name} 已收到 {when}")
+    return Reply(f"已记录确认（{when}）：{title}{late}。", card_state=ack_state(ctx.staff.name, ctx.now, tz))
 
 
 @table.hook(priority=-5)

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.dispatch import CommandTable, Context
 from bot.errors import UserFacingError
-from bot.model import Reply
+from bot.model import CONFIRM_STEP, Reply
 from bot.permissions import OFFICE
 from bot.store.reports import ViolationPayload
 from bot.store.rooms import candidate_tickets, seat_key, seat_tickets
@@ -121,6 +121,11 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
             names = await _show.room_names(s, where.room_id)
             if ViolationPayload.from_payload(row.payload).serious:  # alerts commit with the report
                 sent = await alert(ctx, alert_text(where, ctx.staff, row, names), key=f"report:{row.id}", s=s)
+                # the second invigilator also gets a card (确认 / 有异议) privately; it commits with the report
+                what = describe(ctx, row, names)
+                who = ctx.staff.name if ctx.staff else "?"
+                text = confirm.confirm_card_text(where, who, row.id or 0, what)
+                await confirm.send_cards(ctx, s, where, row, CONFIRM_STEP, text)
     if row is None:  # the dialog writes its state in a transaction of its own
         return await _dialog.start(ctx, "违纪", asked)
     text = f"已记录{where.label}违纪（编号 {row.id}）：{describe(ctx, row, names)}。"

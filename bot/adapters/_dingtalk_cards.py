@@ -4,9 +4,13 @@ A card is created with ``createAndDeliver`` under our own ``outTrackId`` (``exam
 the target>``: the room and the step are read back from it, so a tap needs no stored mapping, and sending the
 same reminder to the same place again reuses the id instead of making a second card). ``callbackType: STREAM``
 makes DingTalk push taps on the Stream topic ``/v1.0/card/instances/callback``; a tap is dispatched as the
-text ``/收到 卡片 <room>:<step>`` from the tapping user, exactly like a typed 收到. The Stream answer (within
-2 s) carries ``userPrivateData`` for the tapper's view only; the card is then updated for everyone with
-``PUT /v1.0/card/instances`` (``updateCardDataByKey: true``), outside the callback as DingTalk asks.
+text its button stands for (bot/adapters/_cards.py: ``/收到 卡片 <room>:<step>`` for 收到, ``/确认 <编号>`` on
+a violation or handover card) from the tapping user, exactly as if typed. The button's ``action`` param says
+which: ``ack`` (收到/确认) or ``issue`` (有问题/有异议/数量不符); the labels are the card variables
+``ok_label`` and ``no_label``. The Stream answer (within 2 s) carries ``userPrivateData`` for the tapper's view
+only; every copy of the card (recorded in bot/store/cards.py, so a restart or a second instance still knows
+them) is then updated with ``PUT /v1.0/card/instances`` (``updateCardDataByKey: true``), outside the callback
+as DingTalk asks, and again later while DingTalk is down.
 
 Where no card can go (no template configured, a custom webhook robot group, the platform refusing the card,
 e.g. without the ``Card.Instance.Write`` permission) the reminder goes as text with the typed form.
@@ -14,24 +18,24 @@ e.g. without the ``Card.Instance.Write`` permission) the reminder goes as text w
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import re
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
+from bot.adapters._cards import ACK, ISSUE, CardUpdates, tap_text
 from bot.adapters._dingtalk_api import DingTalkClient
 from bot.adapters._flow import InboundFlow, Outcome
 from bot.adapters._text import incoming_message
 from bot.clock import Clock
 from bot.errors import PlatformError
-from bot.model import GroupTarget, IncomingMessage, OutgoingMessage, PersonTarget, Reply
-from handlers.reminders import card_command
+from bot.model import CARD_BUTTONS, GroupTarget, IncomingMessage, OutgoingMessage, PersonTarget, Reply
+from bot.store.cards import CopyUpdate, record_copy
+from bot.store.engine import Database
 
 CARD_TOPIC = "/v1.0/card/instances/callback"
 CONFIRMED = "已确认"  # the tapper's own view once the step is acknowledged (the template hides the button on it)
@@ -46,10 +50,10 @@ Target = PersonTarget | GroupTarget
 
 @dataclass(frozen=True)
 class AckCard:
-    """A critical reminder as a card with one 收到 button.
+    """A card with a 收到 (确认) button and a 有问题 (有异议, 数量不符) one.
 
     ``title`` and ``body`` fill the template's variables of the same names; ``fallback`` is the whole text
-    message (with "回复 收到") sent instead when no card can go.
+    message (with the typed form, "回复 收到") sent instead when no card can go.
     """
 
     room_id: int
@@ -57,11 +61,14 @@ class AckCard:
     title: str
     body: str
     fallback: str
+    buttons: tuple[tuple[str, str], ...] = CARD_BUTTONS
 
     def params(self) -> dict[str, str]:
         """The template's public variables (strings only, as DingTalk requires)."""
+        labels = dict(self.buttons)
         return {"title": self.title, "body": self.body, "ack_summary": "", "room_id": str(self.room_id),
-                "step": self.step}  # fmt: skip
+                "step": self.step, "ok_label": labels.get("ack", "收到"),
+                "no_label": labels.get("issue", "")}  # fmt: skip
 
 
 class BadCardCallback(Exception):
@@ -147,15 +154,16 @@ class DingTalkCards:
         clock: Clock,
         template_id: str,
         send_text: Callable[[OutgoingMessage], Awaitable[str | None]],
+        db: Database,
     ) -> None:
         self.client = client
         self.flow = flow
         self.clock = clock
         self.template_id = template_id
         self._send_text = send_text
-        # every card sent per (room, step), to show the acknowledgement on all of them; a restart forgets
-        # older cards (the tapped one is always updated, its id comes with the tap)
-        self.tracks: dict[tuple[int, str], set[str]] = defaultdict(set)
+        self.db = db
+        # every copy sent is in the database (bot/store/cards.py); these keep them showing what was settled
+        self.updates = CardUpdates(db, "dingtalk", clock, self._update_copy)
         self.wait = CARD_WAIT
         self.update_after = UPDATE_AFTER
 
@@ -186,7 +194,18 @@ class DingTalkCards:
                 raise
             log.warning("card_refused", channel="dingtalk", error=str(exc))
             return await self._fallback(target, card)
-        self.tracks[(card.room_id, card.step)].add(track)
+        try:  # sent: a failure to remember it must not send it again; that copy just stays as it is
+            await record_copy(
+                self.db,
+                channel="dingtalk",
+                card_id=track,
+                room_id=card.room_id,
+                step=card.step,
+                recipient=person or conversation,
+                now=self.clock.now(),
+            )
+        except Exception as exc:
+            log.warning("card_copy_not_recorded", channel="dingtalk", error=type(exc).__name__)
         return track
 
     async def _fallback(self, target: Target, card: AckCard) -> None:
@@ -197,6 +216,11 @@ class DingTalkCards:
     ) -> None:
         """Change the given values of a delivered card (by key), and ``private`` values per userId."""
         await self.client.update_card(out_track_id, data, private=private)
+
+    async def _update_copy(self, copy: CopyUpdate) -> bool:
+        """One copy shows who settled it (``ack_summary``); DingTalk needs no code for it."""
+        await self.update_card(copy.card_id, {"ack_summary": copy.state})
+        return False
 
     # -- the tap -----------------------------------------------------------------------------
 
@@ -229,7 +253,7 @@ class DingTalkCards:
         return incoming_message(
             channel="dingtalk",
             sender_id=tap.user_id,
-            text=card_command(tap.room_id, tap.step),
+            text=tap_text(tap.action if tap.action in (ACK, ISSUE) else ACK, tap.room_id, tap.step) or "",
             message_id=tap.key,
             received_at=self.clock.now(),
         )
@@ -239,25 +263,14 @@ class DingTalkCards:
             status = my_status(reply)
             if status is not None:
                 await self.update_card(tap.out_track_id, {}, private={tap.user_id: {"my_status": status}})
-            await self._update_all(tap, reply)
+            await self.updates.run_once()
 
         return late
 
     def _after(self, tap: CardTap, reply: Reply | None) -> None:
-        """After the answer: show the acknowledgement on every card of the step (not inside the callback)."""
+        """After the answer: show the outcome on every copy of the card (not inside the callback)."""
         if reply is not None and reply.card_state is not None:
-            self.flow.tasks.spawn(self._update_all(tap, reply, delay=self.update_after), name="dingtalk-card-update")
-
-    async def _update_all(self, tap: CardTap, reply: Reply, *, delay: float = 0.0) -> None:
-        if reply.card_state is None:
-            return
-        await asyncio.sleep(delay)  # let the Stream answer (ACK) go out first
-        tracks = {tap.out_track_id} | self.tracks.get((tap.room_id, tap.step), set())
-        for track in sorted(tracks):
-            try:
-                await self.update_card(track, {"ack_summary": reply.card_state})
-            except PlatformError as exc:
-                log.warning("card_update_failed", channel="dingtalk", error=str(exc))
+            self.updates.poke(self.update_after)  # let the Stream answer (ACK) go out first
 
 
 def _wire(tap: CardTap) -> dict[str, Any]:

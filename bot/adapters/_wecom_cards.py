@@ -8,8 +8,12 @@ needs nothing stored to be understood. The buttons' keys are ``ack`` (收到) an
 The tap arrives on the encrypted callback as ``MsgType=event``, ``Event=template_card_event`` with ``TaskId``,
 ``EventKey``, ``FromUserName`` and a single-use ``ResponseCode`` (wechatpy has no class for it: the raw fields
 are read). Events carry no MsgId: the dedupe key is ``card:<TaskId>:<FromUserName>:<EventKey>``, so WeCom's
-retries and a second tap of the same button count once. The tapper's card is then updated with
-``message/update_template_card`` and that ResponseCode (``button.replace_name``).
+retries and a second tap of the same button count once.
+
+Updating: ``message/update_template_card`` needs a single-use code (72 h). The send returns one for the card
+(each card goes to one person, so it serves that copy), and every tap brings a new one for the tapper's copy;
+the newest unused one is kept with the copy (bot/store/cards.py) and spent when the subject is settled, so every
+copy of a step shows who acknowledged, the tapped one and the untapped ones alike (``button.replace_name``).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import secrets
 from typing import Any
 
 from bot.adapters._cards import tap_text
-from bot.model import CARD_BUTTONS, Card
+from bot.model import Card
 
 EVENT = "template_card_event"
 TASK_ID = re.compile(r"r(\d{1,12})-([a-z_]{1,64})-[0-9a-f]{8,32}")
@@ -43,7 +47,7 @@ def _clip(text: str, limit: int) -> str:
 
 
 def template_card(card: Card, task_id: str) -> dict[str, Any]:
-    """The ``template_card`` object of a reminder card with the buttons 收到 and 有问题."""
+    """The ``template_card`` object of a card with its buttons (收到 / 有问题 on a reminder)."""
     return {
         "card_type": "button_interaction",
         "main_title": {"title": _clip(card.title, TITLE_LIMIT)},
@@ -51,7 +55,7 @@ def template_card(card: Card, task_id: str) -> dict[str, Any]:
         "task_id": task_id,
         "button_list": [
             {"type": 0, "text": label, "style": 1 if i == 0 else 2, "key": key}
-            for i, (key, label) in enumerate(CARD_BUTTONS)
+            for i, (key, label) in enumerate(card.buttons)
         ],
     }
 

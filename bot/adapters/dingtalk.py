@@ -178,7 +178,7 @@ class DingTalkAdapter(Adapter):
         self._stream = Tasks(f"{CHANNEL}-stream")
         self._stream_task: asyncio.Task[None] | None = None
         self.stream_backoff = (1.0, 60.0)  # first and longest wait before reconnecting the stream
-        self.cards = DingTalkCards(self.client, self.flow, clock, config.card_template_id, self.send)
+        self.cards = DingTalkCards(self.client, self.flow, clock, config.card_template_id, self.send, db)
         # Reminder cards only with a card template configured; without one they go as their text.
         self.capabilities = replace(type(self).capabilities, cards=bool(config.card_template_id))
 
@@ -199,6 +199,8 @@ class DingTalkAdapter(Adapter):
     async def start(self) -> None:
         """Open the API client; in Stream mode, connect the websocket in the background."""
         await self.client.start()
+        if self.config.card_template_id:
+            self.cards.updates.start()
         if self._topics() and self._stream_task is None:
             self._stream_task = self._stream.spawn(self._run_stream(), name="dingtalk-stream")
 
@@ -209,6 +211,7 @@ class DingTalkAdapter(Adapter):
             await self._stream.wait()
             self._stream_task = None
         await self.flow.close()
+        await self.cards.updates.close()
         await self.client.close()
 
     # -- HTTP callback -----------------------------------------------------------------------
@@ -416,7 +419,7 @@ class DingTalkAdapter(Adapter):
             return await self._send_file(message)
         card = card_of(message.text) if message.format is TextFormat.CARD else None
         if card is not None:
-            ack = AckCard(card.room_id, card.step, card.title, card.body, fallback=card.text)
+            ack = AckCard(card.room_id, card.step, card.title, card.body, fallback=card.text, buttons=card.buttons)
             return await self.send_card(message.target, ack)
         if message.format is TextFormat.CARD:  # a card without its reference: its text
             message = replace(message, format=TextFormat.TEXT)

@@ -34,7 +34,7 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
-from bot.adapters._cards import button_label
+from bot.adapters._cards import CardUpdates, NoUpdatePossible, button_label
 from bot.adapters._files import link_text, uploadable
 from bot.adapters._flow import InboundFlow, Late, Outcome, service_unavailable
 from bot.adapters._text import cdata, incoming_message, xml_legal
@@ -44,6 +44,7 @@ from bot.adapters.base import Adapter, Capabilities
 from bot.clock import Clock
 from bot.errors import PlatformAuthError, PlatformError, RateLimited
 from bot.model import GroupTarget, IncomingMessage, OutgoingMessage, PersonTarget, Reply, TextFormat, card_of
+from bot.store.cards import CopyUpdate, note_code, record_copy
 from bot.store.engine import Database
 
 CHANNEL = "wecom"
@@ -140,6 +141,7 @@ class WeComAdapter(Adapter):
         self.client = client or WeComClient(config.api_base, config.corp_id, config.secret, config.agent_id)
         self.flow = InboundFlow(self, db, clock, wait=reply_wait)
         self.ledger = self.flow.ledger
+        self.cards = CardUpdates(db, CHANNEL, clock, self._update_copy)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -149,12 +151,14 @@ class WeComAdapter(Adapter):
         app.router.add_post(PATH, self.callback)
 
     async def start(self) -> None:
-        """Open the API client."""
+        """Open the API client; keep card copies up to date."""
         await self.client.start()
+        self.cards.start()
 
     async def close(self) -> None:
         """Finish late replies (briefly), then close the API client."""
         await self.flow.close()
+        await self.cards.close()
         await self.client.close()
 
     # -- callback: URL verification ----------------------------------------------------------
@@ -282,7 +286,7 @@ class WeComAdapter(Adapter):
             return _empty()
         assert msg is not None
         if is_tap(fields):  # after the response: WeCom waits 5 s for it, the update is one more API call
-            self.flow.tasks.spawn(self._update_card(fields, result), name=f"{CHANNEL}-card-update")
+            self.flow.tasks.spawn(self._after_tap(fields), name=f"{CHANNEL}-card-update")
         if msg.chat_id or not self._fits_passive(result):
             self.flow.late_soon(msg, result, self._send_reply)
             return _empty()
@@ -310,24 +314,32 @@ class WeComAdapter(Adapter):
             return self._send_reply
 
         async def card_reply(msg: IncomingMessage, reply: Reply) -> None:
-            await self._update_card(fields, reply)
+            await self._after_tap(fields)
             await self._send_reply(msg, reply)
 
         return card_reply
 
-    async def _update_card(self, fields: dict[str, str], reply: Reply) -> None:
-        """Grey out the tapped card's button as “已收到 08:04” with the tap's single-use ResponseCode.
+    async def _after_tap(self, fields: dict[str, str]) -> None:
+        """Keep the tap's single-use ResponseCode with its card, then update every copy whose subject settled.
 
-        Only when the step is acknowledged (the reply has a card state): a refused tap leaves the card as it is.
-        A failed update is logged, not retried: the acknowledgement is recorded and the reply says so.
+        The acknowledgement is recorded already (the handler set what all copies show); a failed update is
+        logged and tried again (bot/adapters/_cards.py).
         """
         code = fields.get("ResponseCode", "")
-        if reply.card_state is None or not code:
-            return
         try:
-            await self.client.update_card_button(code, [fields.get("FromUserName", "")], button_label(reply.card_state))
-        except PlatformError as exc:
-            log.warning("card_update_failed", channel=CHANNEL, error=str(exc))
+            if code:
+                task, user = fields.get("TaskId", ""), fields.get("FromUserName", "")
+                await note_code(self.db, CHANNEL, task, code, self.clock.now(), user=user)
+            await self.cards.run_once()
+        except Exception as exc:  # the database away: the periodic round tries again
+            log.warning("card_update_failed", channel=CHANNEL, error=type(exc).__name__)
+
+    async def _update_copy(self, copy: CopyUpdate) -> bool:
+        """Grey out one copy's buttons as “已收到 08:04” with its newest unused code (it is then used)."""
+        if not copy.response_code:
+            raise NoUpdatePossible("no unused response_code for this card")
+        await self.client.update_card_button(copy.response_code, [copy.recipient], button_label(copy.state))
+        return True
 
     def _fits_passive(self, reply: Reply) -> bool:
         return reply.format is TextFormat.TEXT and len(reply.text.encode("utf-8")) <= TEXT_LIMIT
@@ -382,8 +394,9 @@ class WeComAdapter(Adapter):
         if card is None or not isinstance(message.target, PersonTarget):
             return await self.send(fallback)
         task_id = new_task_id(card)
+        user = message.target.user_id
         try:
-            await self.client.send_card([message.target.user_id], template_card(card, task_id))
+            _msgid, code = await self.client.send_card([user], template_card(card, task_id))
         except (RateLimited, PlatformAuthError):
             raise
         except PlatformError as exc:
@@ -391,6 +404,19 @@ class WeComAdapter(Adapter):
                 raise
             log.warning("card_refused", channel=CHANNEL, error=str(exc))
             return await self.send(fallback)
+        try:  # sent: a failure to remember it must not send it again; that copy just stays as it is
+            await record_copy(
+                self.db,
+                channel=CHANNEL,
+                card_id=task_id,
+                room_id=card.room_id,
+                step=card.step,
+                recipient=user,
+                now=self.clock.now(),
+                response_code=code,
+            )
+        except Exception as exc:
+            log.warning("card_copy_not_recorded", channel=CHANNEL, error=type(exc).__name__)
         return task_id
 
     async def _send_file(self, message: OutgoingMessage) -> str | None:

@@ -484,16 +484,5 @@ class SeniorEvaluator(SQLModel, table=True):
     occupation: str = Field(max_length=128)
 
 
-class WeComAiBotChat(SQLModel, table=True):
-    """A group chat that has @-mentioned the WeCom AI bot: only those can be pushed to (bot/adapters/wecom_aibot.py).
-
-    Recorded when the group's first message reaches the bot; ``chat_id`` is WeCom's chatid (no channel prefix),
-    ``first_sender`` the WeCom userid of who spoke first, so the office can tell which group is which.
-    """
-
-    __tablename__ = "wecom_aibot_chat"
-
-    chat_id: str = Field(primary_key=True, max_length=128)
-    first_seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    last_seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    first_sender: str = Field(max_length=64)
+# Platform chats and interactive cards (bot/store/channel_tables.py), registered with the rest of the schema.
+from bot.store.channel_tables import CardCopy, WeComAiBotChat  # noqa: E402, F401

@@ -36,7 +36,7 @@ async def client(aiohttp_client: ClientFactory, settings: Settings, clock: Manua
 
 def _page_command(page: str, word: str, room: str, step: str) -> str:
     """The command the page's button builds (read from the page's own script, not restated here)."""
-    template = re.search(r"b\.dataset\.command = `(/收到 )\$\{word\} \$\{match\[1\]\}:\$\{match\[2\]\}`", page)
+    template = re.search(r"\[l, `(/收到 )\$\{w\} \$\{room\}:\$\{step\}`, p\]", page)
     assert template, "the console page builds no card command"
     return f"{template.group(1)}{word} {room}:{step}"
 

@@ -86,7 +86,8 @@ async def test_serious_violation_alerts_office_and_supervisors(day: Day, text: s
     for name in ("钱进", "马文", "孙丽"):
         inbox = await day.inbox(name)
         assert len(inbox) == 1 and "2026000003" in inbox[0] and "【违纪" in inbox[0]
-    assert await day.inbox("李强") == []
+    (card,) = await day.inbox("李强")  # the second invigilator: only the card asking for /确认 (确认 / 有异议)
+    assert card.startswith("【严重违纪待确认") and card.endswith(":vconfirm") and "回复“/确认 1”" in card
 
 
 async def test_minor_violation_does_not_alert(day: Day) -> None:

@@ -140,7 +140,7 @@ async def test_practical_deduction_and_evaluators(day: Day) -> None:
     (alert,) = await day.inbox("钱进")
     assert "待第二名考评员 /确认" in alert and "监考员" not in alert
     own = await day.say("吴婷", f"/确认 {serious.id}")
-    assert "需要本考场另一名考评员确认" in own and "监考员" not in own
+    assert "需要本考场另一名考评员（周杰、郑凯）确认" in own and "监考员" not in own
     minor = await day.say("郑凯", f"/确认 {row.id}")
     assert "不是考件作废、取消参考资格或替考" in minor and "监考员" not in minor
     done = await day.say("郑凯", f"/确认 {serious.id}")
