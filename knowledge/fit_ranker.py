@@ -10,7 +10,8 @@ its out-of-domain questions as all-negative queries) and the example questions o
 never read here.
 
 Every candidate of every query is one row, labelled 1 when it is an accepted clause (pointwise). The
-regularisation strength and the commit threshold are chosen on out-of-fold probabilities of
+regularisation strength, the example threshold of the answer rule and the commit threshold are chosen on
+out-of-fold probabilities of
 a cross-validation grouped by question (GroupKFold: a question's candidates never straddle folds); the final
 model is then fitted on all rows. Everything is deterministic (no shuffling, lbfgs), so the same data give the
 same file.
@@ -35,7 +36,7 @@ from knowledge.context import AskContext
 from knowledge.features import FEATURE_NAMES, read_examples
 from knowledge.index import KnowledgeBase
 from knowledge.loader import DATA_DIR
-from knowledge.ranker import COMMIT_FEATURES, RANKER_FILE, Linear, Ranker, commit_row
+from knowledge.ranker import COMMIT_FEATURES, RANKER_FILE, Linear, Ranker, answers, commit_row
 
 TUNING_TSV = Path(__file__).resolve().parents[1] / "tests" / "data" / "kb_questions.tsv"
 # Out-of-domain example questions: negatives for the ranker, and a check of the answer rule on fresh questions.
@@ -45,7 +46,11 @@ C_GRID = (0.1, 0.3, 1.0, 3.0)
 # Committed and wrong allowed on the out-of-fold answers (tuning set and examples) when choosing the commit threshold.
 WRONG_BUDGET = 0.02
 COMMIT_C = 1.0
-HAND_GATE = FEATURE_NAMES.index("hand_gate")
+EXAMPLE_DICE = FEATURE_NAMES.index("example_dice")
+# The answer rule's example threshold: the lowest of these above the example similarity of every out-of-domain
+# training question that the hand-set rule refuses, plus EXAMPLE_MARGIN (a safety step for questions not seen).
+EXAMPLE_GRID = tuple(round(0.3 + 0.05 * k, 2) for k in range(0, 15))
+EXAMPLE_MARGIN = 0.05
 COMMIT_GRID = tuple(round(0.3 + 0.01 * k, 2) for k in range(0, 70))
 DIGITS = 8
 
@@ -163,13 +168,27 @@ def ranked_by_query(data: Data, probs: np.ndarray) -> dict[int, list[tuple[int, 
     return out
 
 
-def hand_margins(data: Data, probs: np.ndarray) -> dict[int, float]:
-    """Per query id: how far its most probable candidate clears the hand-set answer rule (the hand_gate feature)."""
-    best: dict[int, tuple[float, float]] = {}
+def best_rows(data: Data, probs: np.ndarray) -> dict[int, list[float]]:
+    """Per query id: the feature row of its most probable candidate (what the answer rule is judged on)."""
+    best: dict[int, tuple[float, int]] = {}
     for k, g in enumerate(data.groups.tolist()):
         if g not in best or probs[k] > best[g][0]:
-            best[g] = (float(probs[k]), float(data.x[k][HAND_GATE]))
-    return {g: margin for g, (_, margin) in best.items()}
+            best[g] = (float(probs[k]), k)
+    return {g: data.x[k].tolist() for g, (_, k) in best.items()}
+
+
+def choose_example_threshold(data: Data, best: dict[int, list[float]]) -> float:
+    """The lowest EXAMPLE_GRID value that answers no out-of-domain training question the hand-set rule refuses
+    (tuning set and out-of-domain examples), plus EXAMPLE_MARGIN."""
+    ood = [row[EXAMPLE_DICE] for g, row in best.items() if not data.queries[g].accepted and not answers(row, 2.0)]
+    highest = max(ood, default=0.0)
+    lowest = next((t for t in EXAMPLE_GRID if t > highest), 1.0)
+    return round(min(lowest + EXAMPLE_MARGIN, 1.0), 2)
+
+
+def answered_by_rule(best: dict[int, list[float]], example_threshold: float) -> dict[int, bool]:
+    """Per query id: whether the answer rule (hand-set rule or a very close example question) answers it."""
+    return {g: answers(row, example_threshold) for g, row in best.items()}
 
 
 def commit_out_of_fold(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -189,20 +208,20 @@ def simulate(
     kb: KnowledgeBase,
     data: Data,
     ranked: dict[int, list[tuple[int, float]]],
-    hand: dict[int, float],
+    hand: dict[int, bool],
     sure: dict[int, float],
     commit_threshold: float,
     *,
     examples: bool = False,
 ) -> Outcome:
     """What the knowledge base would answer to the tuning set's questions (or, with `examples`, to the example
-    questions) with these probabilities."""
+    questions) with these probabilities; `hand` says per query whether the answer rule answers (default yes)."""
     o = Outcome()
     for q_id, q in enumerate(data.queries):
         if q.tuning == examples:
             continue
         cands = ranked.get(q_id, [])
-        answered = bool(cands) and hand.get(q_id, 0.0) >= 0.0
+        answered = bool(cands) and hand.get(q_id, True)
         if not q.accepted:
             o.n_ood += 1
             o.ood_refused += not answered
@@ -251,7 +270,7 @@ def choose_commit_threshold(
     kb: KnowledgeBase,
     data: Data,
     ranked: dict[int, list[tuple[int, float]]],
-    hand: dict[int, float],
+    hand: dict[int, bool],
     sure: dict[int, float],
 ) -> float:
     """The lowest commit threshold (fewest hedged answers) keeping committed-and-wrong within WRONG_BUDGET, counted
@@ -269,7 +288,7 @@ def _placeholder() -> Ranker:
     def zero(n: int) -> Linear:
         return Linear((0.0,) * n, (1.0,) * n, (0.0,) * n, 0.0)
 
-    return Ranker(zero(len(FEATURE_NAMES)), zero(len(COMMIT_FEATURES)), 0.5)
+    return Ranker(zero(len(FEATURE_NAMES)), zero(len(COMMIT_FEATURES)), 0.5, 1.01)
 
 
 def _linear(mean: np.ndarray, scale: np.ndarray, model: LogisticRegression) -> dict[str, object]:
@@ -295,7 +314,9 @@ def fit() -> dict[str, object]:
         scores[c] = (o.ranked_first + e.ranked_first, -C_GRID.index(c))
     c_best = max(C_GRID, key=lambda c: scores[c])
     ranked = ranked_by_query(data, oof[c_best])
-    hand = hand_margins(data, oof[c_best])
+    best = best_rows(data, oof[c_best])
+    example_threshold = choose_example_threshold(data, best)
+    hand = answered_by_rule(best, example_threshold)
     c_ids, cx, cy = commit_data(kb, data, oof[c_best], ranked)
     sure = dict(zip(c_ids, commit_out_of_fold(cx, cy).tolist(), strict=True))
     tau = choose_commit_threshold(kb, data, ranked, hand, sure)
@@ -310,6 +331,7 @@ def fit() -> dict[str, object]:
         "commit": {"features": list(COMMIT_FEATURES), **_linear(c_mean, c_scale, c_model)},
         "C": c_best,
         "commit_threshold": tau,
+        "example_threshold": example_threshold,
         "training": {
             "queries": len(data.queries),
             "tuning_queries": sum(q.tuning for q in data.queries),
@@ -346,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.getLogger("jieba").setLevel(logging.WARNING)
     result = fit()
-    print(json.dumps({k: result[k] for k in ("C", "commit_threshold")}))
+    print(json.dumps({k: result[k] for k in ("C", "commit_threshold", "example_threshold")}))
     print("cross-validated on the tuning set (not a result):", json.dumps(result["cv_tuning_set_not_a_result"]))
     print("cross-validated on the example questions (not a result):", json.dumps(result["cv_examples_not_a_result"]))
     if args.check:

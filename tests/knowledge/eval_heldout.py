@@ -2,6 +2,7 @@
 
     .venv/bin/python tests/knowledge/eval_heldout.py            # print the figures
     .venv/bin/python tests/knowledge/eval_heldout.py --misses   # also list the questions it got wrong
+    .venv/bin/python tests/knowledge/eval_heldout.py --dev      # the development set only (never the held-out sets)
 
 For each set: top-1 (answered, and the clause it leads with is accepted), top-3 (an accepted clause
 among the three nearest, whatever the threshold), shown (an accepted clause among what the reply
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from kb_golden import HELDOUT_TSV, PHONE_TSV, QUESTIONS_TSV, GoldenQuestion, read_questions  # noqa: E402
+from kb_golden import DEV_TSV, HELDOUT_TSV, PHONE_TSV, QUESTIONS_TSV, GoldenQuestion, read_questions  # noqa: E402
 
 from knowledge import Answer, AskContext, KnowledgeBase  # noqa: E402
 
@@ -124,13 +125,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--misses", action="store_true", help="list the questions not answered right")
     parser.add_argument("--no-context", action="store_true", help="ask without the role and session kind")
     parser.add_argument("--tuning", action="store_true", help="also the tuning set (for design checks, not a result)")
+    parser.add_argument(
+        "--dev", action="store_true", help="the development set kb_dev_phone.tsv instead of the held-out sets"
+    )
     args = parser.parse_args(argv)
     logging.getLogger("jieba").setLevel(logging.WARNING)
     kb = KnowledgeBase.load()
-    rows = [
-        evaluate(kb, read_questions(PHONE_TSV), "phone", with_context=not args.no_context),
-        evaluate(kb, read_questions(HELDOUT_TSV), "held-out", with_context=not args.no_context),
-    ]
+    if args.dev:
+        rows = [evaluate(kb, read_questions(DEV_TSV), "dev (not held out)", with_context=not args.no_context)]
+    else:
+        rows = [
+            evaluate(kb, read_questions(PHONE_TSV), "phone", with_context=not args.no_context),
+            evaluate(kb, read_questions(HELDOUT_TSV), "held-out", with_context=not args.no_context),
+        ]
     if args.tuning:
         rows.append(evaluate(kb, read_questions(QUESTIONS_TSV), "tuning (not a result)", with_context=False))
     print("\n".join(table(rows)))

@@ -2,7 +2,8 @@
 
 tests/data/kb_questions.tsv is the tuning set; tests/data/kb_heldout.tsv and
 tests/knowledge/data/kb_heldout_phone.tsv are held out (never tuned on). The phone set adds two
-columns: the asker's role and the kind of their current or next session.
+columns: the asker's role and the kind of their current or next session. tests/knowledge/data/kb_dev_phone.tsv
+has the same columns and is a development set (its misses may be looked at and tuned on).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ QUESTIONS_TSV = Path(__file__).resolve().parents[1] / "data" / "kb_questions.tsv
 HELDOUT_TSV = Path(__file__).resolve().parents[1] / "data" / "kb_heldout.tsv"
 # Held out (issue 17): phone-style questions with the asker's role and session kind.
 PHONE_TSV = Path(__file__).resolve().parent / "data" / "kb_heldout_phone.tsv"
+# Development set (not held out): phone-style questions written to look at misses while tuning.
+DEV_TSV = Path(__file__).resolve().parent / "data" / "kb_dev_phone.tsv"
 
 
 @dataclass(frozen=True)

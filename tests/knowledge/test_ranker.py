@@ -78,7 +78,22 @@ def test_example_questions_are_not_held_out_questions() -> None:
     from kb_golden import HELDOUT_TSV, PHONE_TSV
 
     asked = {q.question.rstrip("？?") for path in (HELDOUT_TSV, PHONE_TSV) for q in read_questions(path)}
-    assert not asked & {q.rstrip("？?") for _, _, q in read_examples()}
+    # Only the number is reported: a failure must not print a held-out question.
+    assert len(asked & {q.rstrip("？?") for _, _, q in read_examples()}) == 0
+
+
+def test_example_questions_are_not_development_or_tuning_questions() -> None:
+    """No example equals a question of the development set (kb_dev_phone.tsv, written before the second round of
+    examples, so that it stays a fair test of them) or of the tuning set (whose cross-validated figures would
+    otherwise see their own question among the examples)."""
+    from kb_golden import DEV_TSV
+
+    dev = read_questions(DEV_TSV)
+    assert len(dev) >= 150 and sum(not q.in_domain for q in dev) >= 30
+    examples = {q.rstrip("？?") for _, _, q in read_examples()}
+    for path in (DEV_TSV, fit.TUNING_TSV):
+        asked = {q.question.rstrip("？?") for q in read_questions(path)}
+        assert sorted(asked & examples) == [], path.name
 
 
 @pytest.fixture(scope="module")
@@ -139,11 +154,63 @@ def test_out_of_domain_tuning_questions_stay_refused_with_the_ranker(kb: Knowled
 
 
 def test_out_of_domain_examples_are_not_held_out_questions() -> None:
-    """The out-of-domain examples (training negatives) are not questions of a held-out set either."""
-    from kb_golden import HELDOUT_TSV, PHONE_TSV
+    """The out-of-domain examples (training negatives) are not questions of a held-out or development set either."""
+    from kb_golden import DEV_TSV, HELDOUT_TSV, PHONE_TSV
 
     asked = {q.question.rstrip("？?") for path in (HELDOUT_TSV, PHONE_TSV) for q in read_questions(path)}
     examples = read_examples(fit.EXAMPLES_OOD)
     assert len(examples) >= 50
     assert all(doc == "-" and clause == "-" for doc, clause, _ in examples)
-    assert not asked & {q.rstrip("？?") for _, _, q in examples}
+    assert len(asked & {q.rstrip("？?") for _, _, q in examples}) == 0
+    dev = {q.question.rstrip("？?") for q in read_questions(DEV_TSV)}
+    assert sorted(dev & {q.rstrip("？?") for _, _, q in examples}) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "doc", "clause"),
+    [("假证咋查", "廉政风险防控制度", "5."), ("隐患咋消", "实际操作考场安全工作规则", "7.")],
+)
+def test_a_close_example_question_lets_the_knowledge_base_answer(question: str, doc: str, clause: str) -> None:
+    """A question in words the clause does not use is refused by the hand-set rule; once it is an example question
+    of that clause (similarity 1.0, above the shipped example threshold) it is answered with that clause."""
+    from knowledge.loader import load_documents
+
+    clauses = [c for d in load_documents() for c in d.clauses]
+    assert KnowledgeBase(clauses, examples=[]).ask(question).answer is None
+    ans = KnowledgeBase(clauses, examples=[(doc, clause, question)]).ask(question)
+    assert ans.answer is not None
+    assert (ans.answer.doc, ans.answer.clause) == (doc, clause)
+
+
+def test_example_threshold_is_above_every_refused_out_of_domain_training_question(
+    kb: KnowledgeBase, shipped: dict[str, object]
+) -> None:
+    """The shipped example threshold answers none of the out-of-domain questions (tuning set, out-of-domain
+    examples) that the hand-set rule refuses, and it is the same as Ranker.answers applies."""
+    threshold = float(shipped["example_threshold"])  # type: ignore[arg-type]
+    assert 0.5 <= threshold < 1.0
+    assert kb.ranker.example_threshold == threshold
+    questions = [q.question for q in TUNING if not q.in_domain]
+    questions += [q for _, _, q in read_examples(fit.EXAMPLES_OOD)]
+    for question in questions:
+        candidates, rows = kb.features(question)
+        if not rows:
+            continue
+        probs = [kb.ranker.probability(row) for row in rows]
+        best = rows[max(range(len(rows)), key=lambda k: (probs[k], -candidates[k].index))]
+        if best[FEATURE_NAMES.index("hand_gate")] < 0:
+            assert best[FEATURE_NAMES.index("example_dice")] < threshold, question
+            assert not kb.ranker.answers(best), question
+
+
+def test_answer_rule_on_a_feature_row() -> None:
+    """Ranker.answers: the hand-set margin or, failing that, a close example question."""
+    row = [0.0] * len(FEATURE_NAMES)
+    gate, example = FEATURE_NAMES.index("hand_gate"), FEATURE_NAMES.index("example_dice")
+    ranker = Ranker.load()
+    row[gate], row[example] = -0.1, ranker.example_threshold
+    assert ranker.answers(row)
+    row[example] = ranker.example_threshold - 0.01
+    assert not ranker.answers(row)
+    row[gate] = 0.0
+    assert ranker.answers(row)
