@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
@@ -229,6 +230,13 @@ async def test_bad_arguments_get_a_clear_usage(chat: Chat, args: str, says: str)
         assert (await s.exec(select(KbPin))).all() == []
 
 
+def _cited(reply: str) -> list[str]:
+    """The clauses a rule answer leads with: “根据《…》3.(5)”, or each of a hedged reply's “最可能是…/也可能是…”."""
+    found = re.findall(r"^(?:根据|最可能是|也可能是)(《[^》]+》\S+)$", reply, flags=re.MULTILINE)
+    assert found, reply
+    return found
+
+
 async def test_whole_day(chat: Chat, clock: ManualClock) -> None:
     """Invigilator asks and disputes; the office lists and pins; the invigilator asks again and gets the clause."""
     question = "考生作弊被抓怎么处理？"
@@ -247,7 +255,7 @@ async def test_whole_day(chat: Chat, clock: ManualClock) -> None:
     assert f"按备注钉住：/钉住 {number} 监考人员守则 3.(5)" in listing
     assert (
         "备注：这条是说考评员的；应该是 监考守则 3.(5)" in listing
-        and f"当时给出：{first.split(chr(10))[0][2:]}" in listing
+        and f"当时给出：{'；'.join(_cited(first))}" in listing
     )
     assert (await say(chat, "钱进", f"/钉住 {number} 监考人员守则 3.(5)")).startswith("已钉住")
     clock.advance(timedelta(hours=1))
