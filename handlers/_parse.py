@@ -29,6 +29,17 @@ def nfkc(text: str) -> str:
     return _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip()
 
 
+_CJK = r"[\u3400-\u9fff]"
+_ASCII_PUNCT = re.compile(rf"(?<={_CJK})[,;:?!]")
+_FULL_WIDTH = str.maketrans({",": "，", ";": "；", ":": "：", "?": "？", "!": "！"})
+
+
+def cjk_punct(text: str) -> str:
+    """Free text as it reads in Chinese: ASCII , ; : ? ! right after a Chinese character become full-width again
+    (NFKC made them ASCII; “空调漏水，已换座位” must not come back as “空调漏水,已换座位”)."""
+    return _ASCII_PUNCT.sub(lambda m: m.group(0).translate(_FULL_WIDTH), text)
+
+
 def clean(text: str) -> str:
     """NFKC, and Chinese/ASCII punctuation turned into spaces: for reading arguments, not free text."""
     return _SPACES.sub(" ", _PUNCT.sub(" ", nfkc(text))).strip()

@@ -13,7 +13,7 @@ from bot.model import Reply
 from bot.store.reports import IncidentPayload
 from bot.store.tables import Report
 from handlers import _dialog, _show
-from handlers._parse import CN_NUM, ROOM_FIRST_RE, ROOM_RE, cn_number, nfkc
+from handlers._parse import CN_NUM, ROOM_FIRST_RE, ROOM_RE, cjk_punct, cn_number, nfkc
 from handlers._reports import NOBODY_TO_ALERT, KindRules, alert, alerted, already_done, append, once_per_message
 from handlers._rooms import SEES_ALL, WATCHER, RoomNow, resolve_room
 from handlers._typo import typo_guard
@@ -42,7 +42,7 @@ def parse(text: str, usage: str = USAGE) -> tuple[int | None, str]:
             room, t = int(first), rest.strip(" ,，:：")
     if not t:
         raise UserFacingError("请写清发生了什么。", usage=usage)
-    return room, t
+    return room, cjk_punct(t)
 
 
 def describe(ctx: Context, report: Report, names: dict[str, str]) -> str:
