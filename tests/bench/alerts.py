@@ -42,13 +42,9 @@ TAGS = {"bare": "bare", REAL: "real", ONE: "one", TWO: "two"}  # message ids dif
 def serve_alerting(port: int, db_url: str, api: str, together: bool, ready: Any) -> None:
     """The app with one handler: an incident report plus alerts to the office and supervisors."""
     import structlog
-    from aiohttp import web
 
-    from bot.app import create_app, freeze_after_startup
-    from bot.clock import SystemClock
     from bot.dispatch import CommandTable, Context
     from bot.model import Reply
-    from bot.settings import Settings
     from bot.store.tables import Report
     from handlers._reports import alert
 
@@ -74,34 +70,37 @@ def serve_alerting(port: int, db_url: str, api: str, together: bool, ready: Any)
             sent = await alert(ctx, text, key=f"report:{row.id}")
         return Reply(f"已记录，编号 {row.id}：{ctx.message.text}（{sent} 人）")
 
-    settings = Settings(
-        database_url=db_url,
-        wecom_corp_id=cb.CORP,
-        wecom_agent_id=str(cb.AGENT),
-        wecom_secret="bench-secret",
-        wecom_token=cb.TOKEN,
-        wecom_aes_key=cb.AES_KEY,
-        wecom_api_base=api,
-        log_level="WARNING",
-    )
     asyncio.run(seed(db_url))
-    app = create_app(settings, clock=SystemClock(), tables=[table], components=[])
-    freeze_after_startup(app)
-    ready.set()
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None, handle_signals=True)
+    _serve(port, db_url, api, ready, [table])
 
 
 def serve_incident(port: int, db_url: str, api: str, ready: Any) -> None:
     """The whole service (every command table) on the demo day: each request is 王芳's real ``/突发``."""
+
+    asyncio.run(seed_demo_day(db_url))
+    _serve(port, db_url, api, ready, None)
+
+
+def _serve(port: int, db_url: str, api: str, ready: Any, tables: Any) -> None:
+    """The app with WeCom on (alerts to the fake API ``api``) and ``tables`` (None: every command), served."""
     import structlog
     from aiohttp import web
 
     from bot.app import create_app, freeze_after_startup
     from bot.clock import SystemClock
-    from bot.settings import Settings
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    settings = Settings(
+    app = create_app(bench_settings(db_url, api), clock=SystemClock(), tables=tables, components=[])
+    freeze_after_startup(app)
+    ready.set()
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None, handle_signals=True)
+
+
+def bench_settings(db_url: str, api: str) -> Any:
+    """WeCom on with the benchmark's credentials, alerts to ``api``."""
+    from bot.settings import Settings
+
+    return Settings(
         database_url=db_url,
         wecom_corp_id=cb.CORP,
         wecom_agent_id=str(cb.AGENT),
@@ -111,14 +110,9 @@ def serve_incident(port: int, db_url: str, api: str, ready: Any) -> None:
         wecom_api_base=api,
         log_level="WARNING",
     )
-    asyncio.run(seed_demo_day(db_url, settings))
-    app = create_app(settings, clock=SystemClock(), components=[])
-    freeze_after_startup(app)
-    ready.set()
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None, handle_signals=True)
 
 
-async def seed_demo_day(db_url: str, settings: Any) -> None:
+async def seed_demo_day(db_url: str) -> None:
     """The demo day starting now (its first session is under way within minutes: 王芳 is on duty in 第1考场)."""
     from bot.clock import SystemClock
     from bot.demo import seed_demo
@@ -128,7 +122,7 @@ async def seed_demo_day(db_url: str, settings: Any) -> None:
     db = Database(db_url)
     try:
         await upgrade(db)
-        await seed_demo(db, SystemClock().now(), settings.tz)
+        await seed_demo(db, SystemClock().now(), bench_settings(db_url, "").tz)
     finally:
         await db.dispose()
 
