@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.delivery.rows import T
@@ -133,15 +133,19 @@ async def windows(conn: AsyncConnection, tks: list[str], now: datetime, window: 
     """
     since = now - window
     out: dict[str, list[Use]] = defaultdict(list)
-    at = func.min(func.coalesce(T.c.reserved_at, T.c.sent_at))
     for i in range(0, len(tks), 500):
-        q = (
-            select(T.c.target_key, T.c.send_batch, at, func.max(T.c.pieces))
-            .where(
-                T.c.target_key.in_(tks[i : i + 500]),
-                or_(T.c.reserved_at > since, and_(T.c.reserved_at.is_(None), T.c.sent_at > since)),
-            )
-            .group_by(T.c.target_key, T.c.send_batch)
+        # Two ranges, one per index ((target_key, reserved_at) and (target_key, sent_at)): a single OR made both
+        # databases read every row the target ever got, so each pass grew slower as the day's alerts piled up.
+        part = tks[i : i + 500]
+        reserved = select(T.c.target_key, T.c.send_batch, T.c.reserved_at.label("at"), T.c.pieces).where(
+            T.c.target_key.in_(part), T.c.reserved_at > since
+        )
+        sent = select(T.c.target_key, T.c.send_batch, T.c.sent_at.label("at"), T.c.pieces).where(
+            T.c.target_key.in_(part), T.c.reserved_at.is_(None), T.c.sent_at > since
+        )
+        u = union_all(reserved, sent).subquery()
+        q = select(u.c.target_key, u.c.send_batch, func.min(u.c.at), func.max(u.c.pieces)).group_by(
+            u.c.target_key, u.c.send_batch
         )
         for tk, _b, t, pieces in (await conn.execute(q)).all():
             out[tk].append(Use(t, int(pieces or 1)))
