@@ -18,6 +18,8 @@ HELDOUT_TSV = Path(__file__).resolve().parents[1] / "data" / "kb_heldout.tsv"
 PHONE_TSV = Path(__file__).resolve().parent / "data" / "kb_heldout_phone.tsv"
 # Development set (not held out): phone-style questions written to look at misses while tuning.
 DEV_TSV = Path(__file__).resolve().parent / "data" / "kb_dev_phone.tsv"
+# Second development set (wt-ood): written before the changes of that round, used to measure before/after only.
+DEV2_TSV = Path(__file__).resolve().parent / "data" / "kb_dev2_phone.tsv"
 
 
 @dataclass(frozen=True)
