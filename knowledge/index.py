@@ -39,6 +39,7 @@ from knowledge.loader import load_documents, load_pinned
 from knowledge.models import Answer, Clause, Match, PinnedAnswer
 from knowledge.pins import RuntimePin, RuntimePins
 from knowledge.ranker import Ranker
+from knowledge.scope import Scope
 from knowledge.text import Analyzer, normalize
 
 # Weights of the fields of a clause in its term frequencies.
@@ -220,6 +221,7 @@ class KnowledgeBase:
             self._norm_text.append(normalize(c.text))
         self._words = BM25(word_docs)
         self._grams = BM25(gram_docs)
+        self.scope = Scope([normalize(c.context + c.text) for c in self.clauses])
         position = {(c.doc, c.clause): i for i, c in enumerate(self.clauses)}
         per_clause: list[list[tuple[str, ...]]] = [[] for _ in self.clauses]
         for doc, number, question in read_examples() if examples is None else examples:
@@ -263,8 +265,8 @@ class KnowledgeBase:
         """Best clauses by the hand-set combined score alone (before the ranker), with that uncapped score."""
         tokens = self.analyzer.tokens(question)
         typed = [surface for surface, canonical in tokens if surface != canonical and len(surface) > 1]
-        ranked = self._search(self.analyzer.without_fillers(question), [c for _, c in tokens], limit, typed)
-        return [(self.clauses[i], s) for i, s in ranked]
+        found = self._candidates(self.analyzer.without_fillers(question), [c for _, c in tokens], limit, typed)
+        return [(self.clauses[c.index], c.score) for c in found]
 
     def _query_terms(self, words: list[str]) -> dict[str, float]:
         """Query words (weight 1) plus, at lower weight, their dictionary sub-words and, for
@@ -332,12 +334,6 @@ class KnowledgeBase:
         out.sort(key=lambda c: (-c.score, c.index))
         return out[:limit]
 
-    def _search(
-        self, question: str, words: list[str], limit: int, typed: Sequence[str] = ()
-    ) -> list[tuple[int, float]]:
-        """(clause index, uncapped hand-set combined score) of the best clauses, best first."""
-        return [(c.index, c.score) for c in self._candidates(question, words, limit, typed)]
-
     def features(self, question: str, exclude: str | None = None) -> tuple[list[Candidate], list[list[float]]]:
         """The RANKER_DEPTH best clauses by the hand-set score and their ranker features (knowledge/features.py).
 
@@ -389,7 +385,11 @@ class KnowledgeBase:
         second_row = rows[order[1]] if len(order) > 1 else None
         same_doc = len(order) > 1 and self.clauses[ranked[0][0]].doc == self.clauses[ranked[1][0]].doc
         sure = self.ranker.sure(best_row, second_row, probs[order[0]], second, same_doc)
-        return ranked, self.ranker.answers(best_row), sure
+        return ranked, self.ranker.answers(best_row) and self.out_of_scope(question, ranked[0][0]) is None, sure
+
+    def out_of_scope(self, question: str, i: int) -> str | None:
+        """Why clause i cannot answer the question (knowledge/scope.py), None when it may."""
+        return self.scope.veto(self.analyzer.without_fillers(question), self.scope.texts[i])
 
     def commit_probability(self, question: str) -> float:
         """The commit model's probability that the best clause is right (the reply commits to it from the
