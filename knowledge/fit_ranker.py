@@ -177,18 +177,30 @@ def best_rows(data: Data, probs: np.ndarray) -> dict[int, list[float]]:
     return {g: data.x[k].tolist() for g, (_, k) in best.items()}
 
 
-def choose_example_threshold(data: Data, best: dict[int, list[float]]) -> float:
+def out_of_scope(kb: KnowledgeBase, data: Data, ranked: dict[int, list[tuple[int, float]]]) -> set[int]:
+    """Query ids whose best clause cannot answer what they ask for (knowledge/scope.py): refused whatever the rule."""
+    return {g for g, r in ranked.items() if kb.out_of_scope(data.queries[g].question, r[0][0]) is not None}
+
+
+def choose_example_threshold(data: Data, best: dict[int, list[float]], vetoed: set[int] = frozenset()) -> float:
     """The lowest EXAMPLE_GRID value that answers no out-of-domain training question the hand-set rule refuses
-    (tuning set and out-of-domain examples), plus EXAMPLE_MARGIN."""
-    ood = [row[EXAMPLE_DICE] for g, row in best.items() if not data.queries[g].accepted and not answers(row, 2.0)]
+    (tuning set and out-of-domain examples) and the scope checks (`vetoed`) let through, plus EXAMPLE_MARGIN."""
+    ood = [
+        row[EXAMPLE_DICE]
+        for g, row in best.items()
+        if not data.queries[g].accepted and not answers(row, 2.0) and g not in vetoed
+    ]
     highest = max(ood, default=0.0)
     lowest = next((t for t in EXAMPLE_GRID if t > highest), 1.0)
     return round(min(lowest + EXAMPLE_MARGIN, 1.0), 2)
 
 
-def answered_by_rule(best: dict[int, list[float]], example_threshold: float) -> dict[int, bool]:
-    """Per query id: whether the answer rule (hand-set rule or a very close example question) answers it."""
-    return {g: answers(row, example_threshold) for g, row in best.items()}
+def answered_by_rule(
+    best: dict[int, list[float]], example_threshold: float, vetoed: set[int] = frozenset()
+) -> dict[int, bool]:
+    """Per query id: whether the answer rule (hand-set rule or a very close example question, and the scope checks)
+    answers it."""
+    return {g: answers(row, example_threshold) and g not in vetoed for g, row in best.items()}
 
 
 def commit_out_of_fold(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -315,8 +327,9 @@ def fit() -> dict[str, object]:
     c_best = max(C_GRID, key=lambda c: scores[c])
     ranked = ranked_by_query(data, oof[c_best])
     best = best_rows(data, oof[c_best])
-    example_threshold = choose_example_threshold(data, best)
-    hand = answered_by_rule(best, example_threshold)
+    vetoed = out_of_scope(kb, data, ranked)
+    example_threshold = choose_example_threshold(data, best, vetoed)
+    hand = answered_by_rule(best, example_threshold, vetoed)
     c_ids, cx, cy = commit_data(kb, data, oof[c_best], ranked)
     sure = dict(zip(c_ids, commit_out_of_fold(cx, cy).tolist(), strict=True))
     tau = choose_commit_threshold(kb, data, ranked, hand, sure)
