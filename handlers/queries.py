@@ -15,7 +15,7 @@ from bot.errors import UserFacingError
 from bot.exports import safe_row
 from bot.model import Reply
 from bot.permissions import SUPERVISOR_OR_OFFICE
-from bot.store.papers import absent_by_room, papers_payload, papers_state
+from bot.store.papers import absent_by_room, handover_checks, handover_words, papers_payload, papers_state
 from bot.store.reports import AbsentPayload, RefPayload, ViolationPayload, reports_in_force
 from bot.store.rooms import room_label, sessions_of_day
 from bot.store.tables import ExamSession, Report, Room, Staff
@@ -156,14 +156,19 @@ async def paper_status(ctx: Context, args: str) -> Reply:
         rooms = await _day_rooms(s, q)
         ids = [r.id for r, _ in rooms if r.id is not None]
         papers = await papers_state(s, ids)
+        checks = await handover_checks(s, [r.id for r in papers.handout.values() if r.id is not None])
     if not rooms:
         return Reply(f"{_head(ctx, q)} 没有考试安排。")
+    tz = ctx.services.settings.tz
     items = []
     for room, sess in rooms:
         c = papers.collect.get(room.id or 0)
         h, collected = papers_payload(papers.handout.get(room.id or 0)), papers_payload(c)
         rank, words = papers.status(room)
-        out = h.count if h else "-"
+        hr = papers.handout.get(room.id or 0)
+        out = f"{h.count}（{handover_words(checks.get(hr.id or 0), tz)}）" if h and hr else "-"
+        if hr is not None and checks.get(hr.id or 0, ("",))[0] == "dispute":
+            rank = 0
         back = collected.count if collected else "-"
         ref = f"（编号 {c.id}）" if c else ""
         items.append((rank, f"· {sess.code} {room_label(room)}：领取 {out}，回收 {back}，{words}{ref}"))
@@ -184,6 +189,7 @@ async def room_status(ctx: Context, args: str) -> Reply:
         rooms = await _day_rooms(s, q)
         ids = [r.id for r, _ in rooms if r.id is not None]
         papers = await papers_state(s, ids)
+        checks = await handover_checks(s, [r.id for r in papers.handout.values() if r.id is not None])
         absent = papers.absent
         counts: dict[tuple[int, str], int] = {}
         for r in await reports_in_force(s, ["violation", "incident"], ids):
@@ -205,6 +211,9 @@ async def room_status(ctx: Context, args: str) -> Reply:
         _rank, words = papers.status(room)
         if c is None:
             words = papers_missing_words(sess, h is not None, ctx.now, tz, timeline)
+        hr = papers.handout.get(rid)
+        if hr is not None:
+            words = f"{handover_words(checks.get(hr.id or 0), tz)}；{words}"
         lines.append(
             f"· {sess.starts_at.astimezone(tz):%H:%M} {sess.code} {room_label(room)}：应考 {room.expected}，{present}；"
             f"试卷 领 {h.count if h else '-'} 收 {c.count if c else '-'}（{words}）；"

@@ -149,3 +149,31 @@ async def papers_state(s: AsyncSession, room_ids: list[int]) -> PapersState:
     """Each room's current papers, 缺考 report and closing notes (the queries and the office board)."""
     handout, collect = split_papers(await reports_in_force(s, ["papers"], room_ids))
     return PapersState(handout, collect, await absent_by_room(s, room_ids), await closed_roots(s, room_ids))
+
+
+HANDOVER_ENTITY = "papers_handover"  # audit entity of a 领取 count checked by the other invigilator (handlers/confirm)
+
+
+async def handover_checks(s: AsyncSession, report_ids: list[int]) -> dict[int, tuple[str, str, object]]:
+    """The other invigilator's check of each 领取 report: report id -> (action, by, at); the first one counts."""
+    if not report_ids:
+        return {}
+    from bot.store.tables import AuditLog
+
+    lg = AuditLog.__table__  # type: ignore[attr-defined]
+    conn = await s.connection()
+    q = lg.select().where(lg.c.entity == HANDOVER_ENTITY, lg.c.entity_id.in_([str(i) for i in report_ids]))
+    out: dict[int, tuple[str, str, object]] = {}
+    for row in (await conn.execute(q.order_by(lg.c.id))).all():
+        out.setdefault(int(row.entity_id), (row.action, (row.detail or {}).get("by", "?"), row.at))
+    return out
+
+
+def handover_words(check: tuple[str, str, object] | None, tz: object) -> str:
+    """“李强 核对✓ 08:41”, “李强：数量不符” or “待第二人核对”."""
+    if check is None:
+        return "待第二人核对"
+    action, by, at = check
+    if action == "confirm":
+        return f"{by} 核对✓ {at.astimezone(tz):%H:%M}"  # type: ignore[attr-defined]
+    return f"{by}：数量不符"

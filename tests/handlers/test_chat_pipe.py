@@ -118,7 +118,7 @@ def test_whole_command_set_through_exambot_chat(tmp_path: Path) -> None:
     assert "已认定编号 3" in r[0] and "宣布成绩无效" in r[0] and "认定编号 11" in r[0]
     assert "编号 12" in r[1] and "答题卡 29 ≠ 实考 28" in r[1] and "上次清点（编号 9）" in r[1]
     assert "已备注编号 12（第1考场）" in r[2] and "核对已关闭" in r[2]
-    assert "第1考场：领取 30，回收 30，不符，办公室已备注关闭（编号 12）" in r[3]
+    assert "第1考场：领取 30（待第二人核对），回收 30，不符，办公室已备注关闭（编号 12）" in r[3]
     room1 = next(ln for ln in r[4].splitlines() if "第1考场" in ln)
     assert "应考 30，实考 28，缺考 2" in room1 and "违纪 2，突发 0" in room1
     assert "违纪记录 2 条" in r[5] and "认定：宣布成绩无效" in r[5] and "已双人确认" in r[5]

@@ -98,7 +98,7 @@ async def test_correction_closes_mismatch(day: Day) -> None:
     reply = await day.say("王芳", f"/更正 {bad.id} 回收 30 答题卡 30")
     assert "核对无误" in reply
     status = await day.say("钱进", "/试卷状态")
-    assert "第1考场：领取 30，回收 30，已核对" in status
+    assert "第1考场：领取 30（待第二人核对），回收 30，已核对" in status
 
 
 async def test_collect_without_handout_asks_for_it(day: Day) -> None:
@@ -117,7 +117,7 @@ async def test_absentees_reported_after_collection_reconcile_it(day: Day) -> Non
     reply = await day.say("李强", "/缺考 2026000003 2026000004")
     assert f"试卷回收编号 {collect.id} 现在核对无误" in reply
     papers = await day.say("钱进", "/试卷状态")
-    assert "第1考场：领取 30，回收 30，已核对" in papers and "≠" not in papers
+    assert "第1考场：领取 30（待第二人核对），回收 30，已核对" in papers and "≠" not in papers
     rooms = await day.say("钱进", "/考场状态")
     line = next(ln for ln in rooms.splitlines() if "第1考场" in ln)
     assert "已核对" in line and "≠" not in line

@@ -16,7 +16,7 @@ async def test_collection_without_answer_cards_asks_and_then_checks(day: Day) ->
     assert "核对不符" not in reply and await _told(day) == []
     reply = await day.say("王芳", "28")
     assert "答题卡 28，空白 2" in reply and "核对无误" in reply
-    assert "第1考场：领取 30，回收 30，已核对" in await day.say("钱进", "/试卷状态")
+    assert "第1考场：领取 30（待第二人核对），回收 30，已核对" in await day.say("钱进", "/试卷状态")
     assert await _told(day) == []
 
 
@@ -54,7 +54,7 @@ async def test_collection_without_handout_asks_for_it_then_checks(day: Day) -> N
     reply = await day.say("王芳", "30份")
     assert "领取试卷 30 份" in reply and "现在核对无误" in reply
     status = await day.say("钱进", "/试卷状态")
-    assert "第1考场：领取 30，回收 30，已核对" in status
+    assert "第1考场：领取 30（待第二人核对），回收 30，已核对" in status
 
 
 async def test_missing_handout_reaches_the_office_only_after_the_deadline(day: Day) -> None:

@@ -143,7 +143,7 @@ async def test_paper_status_not_reconciled_first(day: Day) -> None:
     lines = _lines(reply)
     assert "1 个考场核对不符" in reply
     assert "第2考场" in lines[0] and "核对不符" in lines[0]
-    assert any("第1考场：领取 30，回收 30，已核对" in ln for ln in lines)
+    assert any("第1考场：领取 30（待第二人核对），回收 30，已核对" in ln for ln in lines)
 
 
 async def test_room_status(day: Day) -> None:
