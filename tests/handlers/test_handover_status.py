@@ -1,0 +1,52 @@
+"""The other invigilator's check of a 领取 count, seen where the office looks: /考场状态 and /试卷状态.
+
+A confirmed count shows who checked it and when; a 数量不符 stays visible (and ranks the room first in
+/试卷状态) until a corrected count is reported, which again waits for the second person. SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.settings import Settings
+from tests.conftest import demo_app
+from tests.handlers.conftest import Day
+
+
+@pytest.fixture
+async def day(db_url: str, make_settings: Callable[..., Settings], clock: ManualClock) -> AsyncIterator[Day]:
+    """The demo day at 08:40 on SQLite and on PostgreSQL."""
+    async with demo_app(make_settings(database_url=db_url), clock) as chat:
+        clock.advance(timedelta(minutes=40))
+        yield Day(chat, clock)
+
+
+def _room1(text: str) -> str:
+    return next(line for line in text.splitlines() if "第1考场" in line)
+
+
+async def test_handover_confirmed_then_disputed_then_corrected(day: Day) -> None:
+    """王芳 reports 领取 30: 待第二人核对; 李强 confirms: 李强 核对✓ 08:40. A corrected count (31) waits again;
+    李强's 数量不符 shows and puts the room first; a new count after that waits for the second person again."""
+    await day.say("王芳", "/试卷 1 领取 30")
+    (row,) = await day.reports("papers")
+    assert "试卷 领 30 收 -（待第二人核对" in _room1(await day.say("钱进", "/考场状态"))
+    await day.say("李强", f"/确认 {row.id}")
+    assert "（李强 核对✓ 08:40；" in _room1(await day.say("钱进", "/考场状态"))
+    assert "领取 30（李强 核对✓ 08:40）" in _room1(await day.say("钱进", "/试卷状态"))
+
+    await day.say("王芳", f"/更正 {row.id} 领取 31")
+    new = max((r for r in await day.reports("papers")), key=lambda r: r.id or 0)
+    assert new.id != row.id
+    assert "试卷 领 31 收 -（待第二人核对" in _room1(await day.say("钱进", "/考场状态"))
+    await day.say("李强", f"/确认 {new.id} 数量不符")
+    assert "（李强：数量不符；" in _room1(await day.say("钱进", "/考场状态"))
+    papers = await day.say("钱进", "/试卷状态")
+    assert papers.splitlines()[1] == _room1(papers) and "领取 31（李强：数量不符）" in papers
+
+    await day.say("王芳", f"/更正 {new.id} 领取 30")
+    assert "试卷 领 30 收 -（待第二人核对" in _room1(await day.say("钱进", "/考场状态"))
