@@ -308,16 +308,19 @@ async def room_staff(s: AsyncSession, room_id: int, *, exclude: set[int | None] 
     return [p for p in rows if p.id not in (exclude or set())]
 
 
-async def send_cards(ctx: Context, s: AsyncSession, where: RoomNow, row: Report, step: str, text: str) -> int:
+async def send_cards(
+    ctx: Context, s: AsyncSession, where: RoomNow, row: Report, step: str, text: str, *, subject: int | None = None
+) -> int:
     """A card about ``row`` privately to everyone else on duty in the room (written with the report).
 
     On the channel the report came from; a platform without cards, or refusing one, sends ``text``, which
     names the typed form. Keyed by report and person: a redelivered report sends no second card.
     """
     assert row.id is not None
+    sid = subject or row.id  # a corrected violation's cards are about its chain's first row (what /确认 updates)
     exclude: set[int | None] = {ctx.staff.id if ctx.staff else None}
     messages = [
-        OutgoingMessage(t, card_text(text, row.id, step), TextFormat.CARD, key=f"card:{step}:{row.id}:{p.id}")
+        OutgoingMessage(t, card_text(text, sid, step), TextFormat.CARD, key=f"card:{step}:{sid}:{p.id}")
         for p in await room_staff(s, where.room_id, exclude=exclude)
         for t in person_targets(p, channels=(ctx.message.channel,))
     ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot.dispatch import CommandTable, Context
 from bot.errors import UserFacingError
-from bot.model import Reply
+from bot.model import CONFIRM_STEP, Reply
 from bot.store.papers import Reconciliation, reconcile
-from bot.store.reports import AbsentPayload, PapersPayload
+from bot.store.reports import AbsentPayload, PapersPayload, ViolationPayload
 from bot.store.tables import Report, Staff
 from handlers import _dialog, _show, absent
 from handlers._changes import alert_revocation, alerts_on_revoke, check_change, visible_chain
@@ -21,11 +21,14 @@ from handlers._reports import (
     describe,
     kind_rules,
     once_per_message,
+    root_of,
     split_report_id,
 )
 from handlers._rooms import ANY_ROOM, WATCHER, RoomNow, check_late_change, room_by_id
 from handlers._typo import typo_guard
+from handlers.confirm import confirm_card_text, send_cards
 from handlers.papers import announce_change
+from handlers.violation_records import confirmations
 
 CORRECT_USAGE = "/更正 编号 更正后的内容，例：/更正 12 2026000003（格式同原命令，不写考场）"
 REVOKE_USAGE = "/撤销 编号 [原因]，例：/撤销 12 报错考场"
@@ -45,6 +48,13 @@ async def _may_change(ctx: Context, rows: list[Report], where: RoomNow | None) -
     if any(r.staff_id == ctx.staff.id for r in rows) or ANY_ROOM(ctx) or ctx.backfill is not None:
         return True
     return where is not None and where.duty is not None
+
+
+def _became_serious(old: Report, row: Report) -> bool:
+    """A violation corrected into a serious one (替考, 终止考试…): it needs the second person's card."""
+    if old.kind != "violation" or row.kind != "violation":
+        return False
+    return ViolationPayload.from_payload(row.payload).serious and not ViolationPayload.from_payload(old.payload).serious
 
 
 def _changes_papers(report: Report) -> bool:
@@ -95,6 +105,11 @@ async def correct(ctx: Context, args: str) -> Reply | str | None:
             payload = await rules.rebuild(ctx, s, old, where, text)
             row = await append(ctx, s, old.kind, where, payload, supersedes=old, reason="更正")
         names = await _show.room_names(s, where.room_id)
+        if _became_serious(old, row) and not await confirmations(s, root_of(row)):
+            # the second person confirms it like a new serious one (keyed: a redelivery sends no second card)
+            who = ctx.staff.name if ctx.staff else "?"
+            text = confirm_card_text(where, who, row.id or 0, describe(ctx, row, names))
+            await send_cards(ctx, s, where, row, CONFIRM_STEP, text, subject=root_of(row))
     label = KIND_LABELS.get(old.kind, old.kind)
     reply = f"已更正{where.label}{label}：编号 {rid} → 新编号 {row.id}：{describe(ctx, row, names)}。原记录保留。"
     if rules.after_correct is not None:

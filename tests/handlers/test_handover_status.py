@@ -50,3 +50,28 @@ async def test_handover_confirmed_then_disputed_then_corrected(day: Day) -> None
 
     await day.say("王芳", f"/更正 {new.id} 领取 30")
     assert "试卷 领 30 收 -（待第二人核对" in _room1(await day.say("钱进", "/考场状态"))
+
+
+async def test_violation_corrected_to_serious_sends_the_confirm_card_once(day: Day) -> None:
+    """抄袭 警告 corrected to 抄袭 终止考试: 李强 gets the confirmation card (about the chain's first row), once even
+    when the /更正 is delivered again; a plain correction of a non-serious one sends none."""
+    from sqlmodel import select
+
+    from bot.store.tables import OutboxMessage
+
+    async def cards() -> list[OutboxMessage]:
+        async with day.services.db.session() as s:
+            return list((await s.exec(select(OutboxMessage).where(OutboxMessage.key.like("%card:vconfirm:%")))).all())
+
+    await day.say("王芳", "/违纪 1 2026000003 抄袭 警告")
+    (row,) = await day.reports("violation")
+    await day.say("王芳", f"/更正 {row.id} 2026000003 抄袭 口头警告")
+    assert await cards() == []
+    current = max((r for r in await day.reports("violation")), key=lambda r: r.id or 0)
+    reply = await day.send("王芳", f"/更正 {current.id} 2026000003 抄袭 终止考试", "m-fix")
+    assert reply is not None and "/确认" in reply
+    await day.send("王芳", f"/更正 {current.id} 2026000003 抄袭 终止考试", "m-fix")
+    sent = await cards()
+    assert len(sent) == 1 and f"card:vconfirm:{row.id}:" in sent[0].key
+    final = max((r for r in await day.reports("violation")), key=lambda r: r.id or 0)
+    assert "已确认编号" in await day.say("李强", f"/确认 {final.id}")
