@@ -16,6 +16,7 @@ from bot.dispatch import Context
 from bot.errors import UserFacingError
 from bot.model import CONFIRM_STEP, HANDOVER_STEP, OutgoingMessage, Reply, TextFormat, card_text
 from bot.store.cards import show_on_all
+from bot.store.papers import HANDOVER_ENTITY
 from bot.store.reports import PapersPayload, ViolationPayload
 from bot.store.tables import Assignment, AuditLog, Duty, Report, Staff
 from handlers import _dialog, _show
@@ -274,7 +275,7 @@ RULING_DIALOG = _dialog.DialogSpec(
 # -- cards: the second invigilator's confirmation of a serious violation, the other's check of a 领取 count --------
 
 DISPUTE_WORDS = ("数量不符", "有异议", "异议", "不符")
-HANDOVER = "papers_handover"  # audit entity of a 领取 count confirmed (or disputed) by the other invigilator
+HANDOVER = HANDOVER_ENTITY  # audit entity of a 领取 count confirmed (or disputed) by the other invigilator
 
 
 def confirm_command(rid: int) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.store.reports import AbsentPayload, PapersPayload, RefPayload, reports_in_force
-from bot.store.tables import Report, Room
+from bot.store.tables import AuditLog, Report, Room
 
 
 def problems_of(
@@ -158,8 +158,6 @@ async def handover_checks(s: AsyncSession, report_ids: list[int]) -> dict[int, t
     """The other invigilator's check of each 领取 report: report id -> (action, by, at); the first one counts."""
     if not report_ids:
         return {}
-    from bot.store.tables import AuditLog
-
     lg = AuditLog.__table__  # type: ignore[attr-defined]
     conn = await s.connection()
     q = lg.select().where(lg.c.entity == HANDOVER_ENTITY, lg.c.entity_id.in_([str(i) for i in report_ids]))
