@@ -157,10 +157,6 @@ class RoleCache:
         self._entries[key] = (time.monotonic() + self.ttl, found)
         return found
 
-    def clear(self) -> None:
-        """Forget everything (this instance changed the staff list)."""
-        self._entries.clear()
-
 
 def _fail(futures: Iterable[asyncio.Future[Any]], exc: BaseException) -> None:
     for future in futures:

@@ -231,11 +231,7 @@ class FakeWeCom:
         return [d.body for d in self.deliveries if d.body.get("msgtype") == "template_card"]
 
     async def _update_template_card(self, request: web.Request) -> web.Response:
-        self.send_calls += 1
-        bad = self._check_token(request) or await self._failure()
-        if bad is not None:
-            return bad
-        body = await self._json(request)
+        body = await self._send(request, "message/update_template_card")
         if isinstance(body, web.Response):
             return body
         code = str(body.get("response_code", ""))
