@@ -16,6 +16,7 @@ from sqlalchemy import bindparam
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -64,6 +65,7 @@ _RECORDED = (
 
 
 _AUDIT_INSERT = sa_insert(AuditLog.__table__)  # type: ignore[attr-defined]
+_REPORT_INSERT = sa_insert(Report.__table__).returning(Report.__table__.c.id)  # type: ignore[attr-defined]
 
 
 async def already_done(s: AsyncSession, ctx: Context) -> Report | None:
@@ -158,21 +160,25 @@ async def append(
     if (ctx.backfill is not None or kind in LATE_KINDS) and await is_late(ctx, s, sess):
         mark = {"by": ctx.staff.name if ctx.staff else actor(ctx), "staff_id": ctx.staff.id if ctx.staff else None}
         payload = {**payload, BACKFILL_KEY: {**mark, "at": ctx.now.isoformat()}}
-    row = Report(
-        kind=kind,
-        room_id=where.room_id if where else (supersedes.room_id if supersedes else None),
-        session_id=where.session_id if where else (supersedes.session_id if supersedes else None),
-        staff_id=ctx.staff.id if ctx.staff else None,
-        payload=payload,
-        supersedes_id=supersedes.id if supersedes else None,
-        revoked=revoked,
-        reason=reason[:255] if reason else None,
-        channel=ctx.message.channel,
-        message_id=ctx.message.message_id or None,
-        created_at=ctx.now,
-    )
+    values: dict[str, Any] = {
+        "kind": kind,
+        "room_id": where.room_id if where else (supersedes.room_id if supersedes else None),
+        "session_id": where.session_id if where else (supersedes.session_id if supersedes else None),
+        "staff_id": ctx.staff.id if ctx.staff else None,
+        "payload": payload,
+        "supersedes_id": supersedes.id if supersedes else None,
+        "revoked": revoked,
+        "reason": reason[:255] if reason else None,
+        "channel": ctx.message.channel,
+        "message_id": ctx.message.message_id or None,
+        "created_at": ctx.now,
+    }
+    conn = await s.connection()
+    # A plain insert, then the row joins the session as loaded: the ORM's flush of one new row cost more than the
+    # rest of a report (every report takes this path).
+    row = Report(id=(await conn.execute(_REPORT_INSERT, values)).scalar_one(), **values)
+    make_transient_to_detached(row)
     s.add(row)
-    await s.flush()
     action = "revoke" if revoked else ("correct" if supersedes is not None else "create")
     detail: dict[str, Any] = {"kind": kind, "payload": payload}
     if supersedes is not None:
@@ -182,7 +188,6 @@ async def append(
     if BACKFILL_KEY in payload:
         detail[BACKFILL_KEY] = payload[BACKFILL_KEY]
         ctx.state[BACKFILL_KEY] = backfill_note(ctx, row)
-    conn = await s.connection()  # a plain insert: the ORM's unit of work cost more than the row (every report)
     audit = {"at": ctx.now, "actor": actor(ctx), "action": action, "entity": "report", "entity_id": str(row.id)}
     await conn.execute(_AUDIT_INSERT, {**audit, "detail": detail})
     return row

@@ -9,10 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.delivery.rows import T
+from bot.delivery.statements import WINDOWS
 from bot.delivery.targets import mentions_of
 from bot.model import Target, TextFormat
 from bot.text import split_utf8
@@ -134,20 +133,9 @@ async def windows(conn: AsyncConnection, tks: list[str], now: datetime, window: 
     since = now - window
     out: dict[str, list[Use]] = defaultdict(list)
     for i in range(0, len(tks), 500):
-        # Two ranges, one per index ((target_key, reserved_at) and (target_key, sent_at)): a single OR made both
-        # databases read every row the target ever got, so each pass grew slower as the day's alerts piled up.
         part = tks[i : i + 500]
-        reserved = select(T.c.target_key, T.c.send_batch, T.c.reserved_at.label("at"), T.c.pieces).where(
-            T.c.target_key.in_(part), T.c.reserved_at > since
-        )
-        sent = select(T.c.target_key, T.c.send_batch, T.c.sent_at.label("at"), T.c.pieces).where(
-            T.c.target_key.in_(part), T.c.reserved_at.is_(None), T.c.sent_at > since
-        )
-        u = union_all(reserved, sent).subquery()
-        q = select(u.c.target_key, u.c.send_batch, func.min(u.c.at), func.max(u.c.pieces)).group_by(
-            u.c.target_key, u.c.send_batch
-        )
-        for tk, _b, t, pieces in (await conn.execute(q)).all():
+        params = {"w_tks": part, "w_tks2": part, "w_since": since}
+        for tk, _b, t, pieces in (await conn.execute(WINDOWS, params)).all():
             out[tk].append(Use(t, int(pieces or 1)))
     return out
 

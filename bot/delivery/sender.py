@@ -37,14 +37,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy import text as sa_text
+from sqlalchemy import update
 
 from bot.clock import Clock
+from bot.delivery import statements as sql
 from bot.delivery.config import Checks, NoChecks, OutboxConfig
 from bot.delivery.merge import Chunk, Claimed, Merger, Use, free_at, windows
 from bot.delivery.notices import notice_texts, office_rows
-from bot.delivery.rows import CANCELLED, EXPIRED, FAILED, PENDING, SENDING, SENT, T, insert_rows
+from bot.delivery.rows import CANCELLED, EXPIRED, FAILED, PENDING, SENDING, T, insert_rows
 from bot.delivery.stats import Delivered, RunStats
 from bot.delivery.targets import target_from_json
 from bot.directory import person_targets
@@ -57,6 +58,7 @@ from bot.store.tables import OutboxKind, Staff
 log = structlog.get_logger("exambot.outbox")
 
 Deliver = Callable[[OutgoingMessage], Awaitable[str | None]]
+_UNLEASE: dict[str, Any] = {"lease_owner": None, "lease_until": None}
 RATE_LOCK_KEY = 0x0EBB07  # PostgreSQL advisory lock serialising rate-window reservations across instances
 
 
@@ -103,37 +105,18 @@ class Outbox:
 
     # -- claim ---------------------------------------------------------------------------------------------------------
 
-    def _due(self, now: datetime) -> Any:
-        return or_(
-            and_(T.c.status == PENDING, T.c.next_try_at <= now),
-            and_(T.c.status == SENDING, T.c.lease_until < now),
-        )
-
     async def claim(self, now: datetime, *, keys: Sequence[str] | None = None, limit: int | None = None) -> list[dict]:
         """Lease up to ``limit`` due rows (among ``keys`` when given); rows others hold are skipped, never shared."""
         limit = limit or self.config.batch_size
         async with self.db.session() as s:
             conn = await s.connection()
-            q = select(T.c.id).where(self._due(now)).order_by(T.c.next_try_at, T.c.id).limit(limit)
-            if keys is not None:
-                q = q.where(T.c.key.in_(list(keys)))
-            if not self.db.is_sqlite:
-                q = q.with_for_update(skip_locked=True)
-            got = list((await conn.execute(q)).scalars().all())
+            q = sql.claim_ids(by_key=keys is not None, lock=not self.db.is_sqlite, limit=limit)
+            params: dict[str, Any] = {"d_now": now} if keys is None else {"d_now": now, "c_keys": list(keys)}
+            got = list((await conn.execute(q, params)).scalars().all())
             if not got:
                 return []
-            upd = (
-                update(T)
-                .where(T.c.id.in_(got), self._due(now))
-                .values(
-                    status=SENDING,
-                    lease_owner=self.owner,
-                    lease_until=now + self.config.lease,
-                    attempts=T.c.attempts + 1,
-                )
-                .returning(*T.c)
-            )
-            rows = [dict(r) for r in (await conn.execute(upd)).mappings().all()]
+            params = {"d_now": now, "ids": got, "c_owner": self.owner, "c_until": now + self.config.lease}
+            rows = [dict(r) for r in (await conn.execute(sql.CLAIM, params)).mappings().all()]
         rows.sort(key=lambda r: (r["due_at"], r["id"]))
         return rows
 
@@ -143,11 +126,7 @@ class Outbox:
             return 0
         async with self.db.session() as s:
             conn = await s.connection()
-            res = await conn.execute(
-                update(T)
-                .where(T.c.id.in_(list(ids)), T.c.lease_owner == self.owner, T.c.status == SENDING)
-                .values(lease_owner=None, lease_until=None, **values)
-            )
+            res = await conn.execute(*sql.fenced_update(list(ids), self.owner, {**values, **_UNLEASE}))
             return int(res.rowcount or 0)  # type: ignore[attr-defined]
 
     # -- one pass ------------------------------------------------------------------------------------------------------
@@ -225,8 +204,7 @@ class Outbox:
             conn = await s.connection()
             staff: dict[int, Staff] = {}
             if need_staff:
-                st = Staff.__table__  # type: ignore[attr-defined]
-                for m in (await conn.execute(select(st).where(st.c.id.in_(list(need_staff))))).mappings().all():
+                for m in (await conn.execute(sql.STAFF_BY_ID, {"ids": list(need_staff)})).mappings().all():
                     staff[m["id"]] = Staff(**dict(m))
             holds: dict[str, bool] = {}  # many rows share a condition (the chief's nudge, each office member)
             for r in rows:
@@ -275,8 +253,7 @@ class Outbox:
         ``BEGIN IMMEDIATE`` already does), so two instances never both see room for the same message.
         """
         plan: dict[str, list[Chunk]] = {}
-        fence = and_(T.c.lease_owner == self.owner, T.c.status == SENDING)
-        unlease = {"lease_owner": None, "lease_until": None}
+        unlease = _UNLEASE
         when_later: set[datetime] = set()
         cfg = self.config
         if not (by_target or expired or gave_up or cancelled or unresolved):
@@ -284,10 +261,11 @@ class Outbox:
         async with self.db.session() as s:
             conn = await s.connection()
 
-            async def settle(ids: list[int], **values: Any) -> int:
+            async def settle(ids: list[int], give_back: bool = False, **values: Any) -> int:
                 n = 0
                 for i in range(0, len(ids), 500):
-                    res = await conn.execute(update(T).where(T.c.id.in_(ids[i : i + 500]), fence).values(**values))
+                    stmt, params = sql.fenced_update(ids[i : i + 500], self.owner, values, give_back=give_back)
+                    res = await conn.execute(stmt, params)
                     n += int(res.rowcount or 0)  # type: ignore[attr-defined]
                 return n
 
@@ -322,7 +300,7 @@ class Outbox:
                     when = free_at(uses, later[0].pieces, now, limit=cfg.rate_limit, window=cfg.rate_window)
                     ids = [c.row["id"] for ch in later for c in ch.items]
                     stats.deferred += await settle(ids, status=PENDING, next_try_at=when,
-                                                   attempts=T.c.attempts - 1, **unlease)  # fmt: skip
+                                                   give_back=True, **unlease)  # fmt: skip
                     when_later.add(when)
                 since = now - cfg.rate_window
                 for ch in send:
@@ -332,17 +310,12 @@ class Outbox:
                     old = {(c.row.get("send_batch"), c.row.get("pieces") or 1) for c in ch.items
                            if c.row.get("reserved_at") is not None and c.row["reserved_at"] > since}  # fmt: skip
                     carried = sum(p for _b, p in old)
-                    marks += [{"r_id": c.row["id"], "r_batch": ch.batch, "r_pieces": ch.pieces + carried}
-                              for c in ch.items]  # fmt: skip
+                    marks += [{"r_id": c.row["id"], "r_batch": ch.batch, "r_pieces": ch.pieces + carried,
+                               "r_at": now, "f_owner": self.owner} for c in ch.items]  # fmt: skip
                 if send:
                     plan[tk] = send
             if marks:  # one executemany for the whole pass
-                await conn.execute(
-                    update(T)
-                    .where(T.c.id == bindparam("r_id"), fence)
-                    .values(send_batch=bindparam("r_batch"), pieces=bindparam("r_pieces"), reserved_at=now),
-                    marks,
-                )
+                await conn.execute(sql.RESERVE, marks)
         self._wake(when_later)
         return plan
 
@@ -403,18 +376,9 @@ class Outbox:
         async with self.db.session() as s:
             conn = await s.connection()
             for d in delivered:
-                res = await conn.execute(
-                    update(T)
-                    .where(T.c.id.in_([r["id"] for r in d.rows]), T.c.lease_owner == self.owner, T.c.status == SENDING)
-                    .values(
-                        status=SENT,
-                        sent_at=d.sent_at,
-                        platform_message_id=(d.pid or None) and str(d.pid)[:128],
-                        last_error=None,
-                        lease_owner=None,
-                        lease_until=None,
-                    )
-                )
+                pid = (d.pid or None) and str(d.pid)[:128]
+                params = {"ids": [r["id"] for r in d.rows], "f_owner": self.owner, "v_sent_at": d.sent_at, "v_pid": pid}
+                res = await conn.execute(sql.SENT_ROWS, params)
                 n += int(res.rowcount or 0)  # type: ignore[attr-defined]
                 late += d.lateness()
         return n, late

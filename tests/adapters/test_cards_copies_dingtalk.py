@@ -7,6 +7,7 @@ tried again; violation (确认 / 有异议) and handover (确认 / 数量不符)
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
@@ -64,7 +65,12 @@ async def test_a_new_instance_updates_the_copies_an_old_one_sent(
         answer = await adapter.cards.on_callback(card_callback(group, "wangfang"))
         assert answer["userPrivateData"]["cardParamMap"]["my_status"] == "已确认"
         await eventually(lambda: all(_summary(fake_dingtalk, t) == "王芳 已收到 08:03" for t in (personal, group)))
-        rows = await copies(chat.services.db, room_id, "open_papers")
+        # The copy is marked shown after DingTalk took the PUT, in a transaction of its own: wait for it too.
+        for _ in range(200):
+            rows = await copies(chat.services.db, room_id, "open_papers")
+            if all(r["shown"] == "王芳 已收到 08:03" for r in rows):
+                break
+            await asyncio.sleep(0.01)
         assert {r["card_id"] for r in rows} >= {personal, group}
         assert all(r["shown"] == "王芳 已收到 08:03" for r in rows)
 
