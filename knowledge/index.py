@@ -385,7 +385,8 @@ class KnowledgeBase:
         second_row = rows[order[1]] if len(order) > 1 else None
         same_doc = len(order) > 1 and self.clauses[ranked[0][0]].doc == self.clauses[ranked[1][0]].doc
         sure = self.ranker.sure(best_row, second_row, probs[order[0]], second, same_doc)
-        return ranked, self.ranker.answers(best_row) and self.out_of_scope(question, ranked[0][0]) is None, sure
+        answer = self.ranker.answers(best_row, probs[order[0]]) and self.out_of_scope(question, ranked[0][0]) is None
+        return ranked, answer, sure
 
     def out_of_scope(self, question: str, i: int) -> str | None:
         """Why clause i cannot answer the question (knowledge/scope.py), None when it may."""
