@@ -453,13 +453,10 @@ class KnowledgeBase:
         return [c for surface, c in tokens if c in known and self.analyzer.is_domain_word(surface)]
 
     def unknown_words(self, words: list[str]) -> list[str]:
-        """Question words of two or more characters that no clause uses, not even in part."""
-        known = self._words.idf
-        return [
-            w
-            for w in dict.fromkeys(words)
-            if len(w) > 1 and w not in known and not any(part in known for part in self._query_terms([w]))
-        ]
+        """Question words of 2+ characters that no clause uses, even in part, and not grammatical (Analyzer)."""
+        known, grammatical = self._words.idf, self.analyzer.grammatical
+        out = [w for w in dict.fromkeys(words) if len(w) > 1 and w not in known and w not in grammatical]
+        return [w for w in out if not any(part in known for part in self._query_terms([w]))]
 
     def ask(self, question: str, context: AskContext | None = None) -> Answer:
         """Answer a question: pinned answer, best clause(s), or "don't know" with nearest clauses.
