@@ -144,6 +144,10 @@ class Analyzer:
         能不能 are looked for in."""
         return "".join(t for t in self.tokenizer.lcut(normalize(text), HMM=False) if t not in self.fillers)
 
+    def canonical_text(self, text: str) -> str:
+        """The normalised text with every word rewritten through the synonym table (吃饭 → 吃食物), stop words kept."""
+        return "".join(self.synonyms.get(t, t) for t in self.tokenizer.lcut(normalize(text), HMM=False))
+
     def words(self, text: str) -> list[str]:
         """Canonical content words of a text (stop words and punctuation removed)."""
         return [canonical for _, canonical in self.tokens(text)]
