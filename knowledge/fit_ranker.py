@@ -9,12 +9,11 @@ its out-of-domain questions as all-negative queries) and the example questions o
 (each with its own clause as the answer, and itself left out of the example similarity). The held-out sets are
 never read here.
 
-Every candidate of every query is one row, labelled 1 when it is an accepted clause (pointwise). The
-regularisation strength, the example threshold of the answer rule and the commit threshold are chosen on
-out-of-fold probabilities of
-a cross-validation grouped by question (GroupKFold: a question's candidates never straddle folds); the final
-model is then fitted on all rows. Everything is deterministic (no shuffling, lbfgs), so the same data give the
-same file.
+Every candidate of every query is one row, labelled 1 when it is an accepted clause (pointwise). The regularisation
+strength, the example and probability thresholds of the answer rule and the commit threshold are chosen on out-of-fold
+probabilities of a cross-validation grouped by question (GroupKFold: a question's candidates never straddle folds);
+the final model is then fitted on all rows. Everything is deterministic (no shuffling, lbfgs), so the same data give
+the same file.
 """
 
 from __future__ import annotations
@@ -51,6 +50,10 @@ EXAMPLE_DICE = FEATURE_NAMES.index("example_dice")
 # training question that the hand-set rule refuses, plus EXAMPLE_MARGIN (a safety step for questions not seen).
 EXAMPLE_GRID = tuple(round(0.3 + 0.05 * k, 2) for k in range(0, 15))
 EXAMPLE_MARGIN = 0.05
+# The answer rule's probability threshold: the lowest of these above the out-of-fold ranker probability of every
+# out-of-domain training question that the rest of the rule refuses, plus PROBABILITY_MARGIN.
+PROBABILITY_GRID = tuple(round(0.5 + 0.05 * k, 2) for k in range(0, 10))
+PROBABILITY_MARGIN = 0.05
 COMMIT_GRID = tuple(round(0.3 + 0.01 * k, 2) for k in range(0, 70))
 DIGITS = 8
 
@@ -195,12 +198,40 @@ def choose_example_threshold(data: Data, best: dict[int, list[float]], vetoed: s
     return round(min(lowest + EXAMPLE_MARGIN, 1.0), 2)
 
 
+def choose_probability_threshold(
+    data: Data,
+    best: dict[int, list[float]],
+    ranked: dict[int, list[tuple[int, float]]],
+    example_threshold: float,
+    vetoed: set[int] = frozenset(),
+) -> float:
+    """The lowest PROBABILITY_GRID value above the out-of-fold best probability of every out-of-domain training
+    question that the hand-set rule and the example threshold refuse and the scope checks let through, plus
+    PROBABILITY_MARGIN (1.01, never, when that passes the grid)."""
+    ood = [
+        ranked[g][0][1]
+        for g, row in best.items()
+        if not data.queries[g].accepted and not answers(row, example_threshold) and g not in vetoed
+    ]
+    highest = max(ood, default=0.0)
+    lowest = next((t for t in PROBABILITY_GRID if t > highest), None)
+    return 1.01 if lowest is None or lowest + PROBABILITY_MARGIN >= 1.0 else round(lowest + PROBABILITY_MARGIN, 2)
+
+
 def answered_by_rule(
-    best: dict[int, list[float]], example_threshold: float, vetoed: set[int] = frozenset()
+    best: dict[int, list[float]],
+    example_threshold: float,
+    vetoed: set[int] = frozenset(),
+    ranked: dict[int, list[tuple[int, float]]] | None = None,
+    probability_threshold: float = 1.01,
 ) -> dict[int, bool]:
-    """Per query id: whether the answer rule (hand-set rule or a very close example question, and the scope checks)
-    answers it."""
-    return {g: answers(row, example_threshold) and g not in vetoed for g, row in best.items()}
+    """Per query id: whether the answer rule (hand-set rule, a very close example question or a probable best clause,
+    and the scope checks) answers it."""
+    top = {g: r[0][1] for g, r in (ranked or {}).items()}
+    return {
+        g: answers(row, example_threshold, top.get(g, 0.0), probability_threshold) and g not in vetoed
+        for g, row in best.items()
+    }
 
 
 def commit_out_of_fold(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -329,7 +360,8 @@ def fit() -> dict[str, object]:
     best = best_rows(data, oof[c_best])
     vetoed = out_of_scope(kb, data, ranked)
     example_threshold = choose_example_threshold(data, best, vetoed)
-    hand = answered_by_rule(best, example_threshold, vetoed)
+    probability_threshold = choose_probability_threshold(data, best, ranked, example_threshold, vetoed)
+    hand = answered_by_rule(best, example_threshold, vetoed, ranked, probability_threshold)
     c_ids, cx, cy = commit_data(kb, data, oof[c_best], ranked)
     sure = dict(zip(c_ids, commit_out_of_fold(cx, cy).tolist(), strict=True))
     tau = choose_commit_threshold(kb, data, ranked, hand, sure)
@@ -345,6 +377,7 @@ def fit() -> dict[str, object]:
         "C": c_best,
         "commit_threshold": tau,
         "example_threshold": example_threshold,
+        "probability_threshold": probability_threshold,
         "training": {
             "queries": len(data.queries),
             "tuning_queries": sum(q.tuning for q in data.queries),
@@ -381,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.getLogger("jieba").setLevel(logging.WARNING)
     result = fit()
-    print(json.dumps({k: result[k] for k in ("C", "commit_threshold", "example_threshold")}))
+    print(json.dumps({k: result[k] for k in ("C", "commit_threshold", "example_threshold", "probability_threshold")}))
     print("cross-validated on the tuning set (not a result):", json.dumps(result["cv_tuning_set_not_a_result"]))
     print("cross-validated on the example questions (not a result):", json.dumps(result["cv_examples_not_a_result"]))
     if args.check:

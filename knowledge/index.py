@@ -385,11 +385,13 @@ class KnowledgeBase:
         second_row = rows[order[1]] if len(order) > 1 else None
         same_doc = len(order) > 1 and self.clauses[ranked[0][0]].doc == self.clauses[ranked[1][0]].doc
         sure = self.ranker.sure(best_row, second_row, probs[order[0]], second, same_doc)
-        return ranked, self.ranker.answers(best_row) and self.out_of_scope(question, ranked[0][0]) is None, sure
+        answer = self.ranker.answers(best_row, probs[order[0]]) and self.out_of_scope(question, ranked[0][0]) is None
+        return ranked, answer, sure
 
     def out_of_scope(self, question: str, i: int) -> str | None:
         """Why clause i cannot answer the question (knowledge/scope.py), None when it may."""
-        return self.scope.veto(self.analyzer.without_fillers(question), self.scope.texts[i])
+        text = self.analyzer.without_fillers(question)
+        return self.scope.veto(text, self.scope.texts[i], self.analyzer.canonical_text(text))
 
     def commit_probability(self, question: str) -> float:
         """The commit model's probability that the best clause is right (the reply commits to it from the
@@ -452,13 +454,10 @@ class KnowledgeBase:
         return [c for surface, c in tokens if c in known and self.analyzer.is_domain_word(surface)]
 
     def unknown_words(self, words: list[str]) -> list[str]:
-        """Question words of two or more characters that no clause uses, not even in part."""
-        known = self._words.idf
-        return [
-            w
-            for w in dict.fromkeys(words)
-            if len(w) > 1 and w not in known and not any(part in known for part in self._query_terms([w]))
-        ]
+        """Question words of 2+ characters that no clause uses, even in part, and not grammatical (Analyzer)."""
+        known, grammatical = self._words.idf, self.analyzer.grammatical
+        out = [w for w in dict.fromkeys(words) if len(w) > 1 and w not in known and w not in grammatical]
+        return [w for w in out if not any(part in known for part in self._query_terms([w]))]
 
     def ask(self, question: str, context: AskContext | None = None) -> Answer:
         """Answer a question: pinned answer, best clause(s), or "don't know" with nearest clauses.

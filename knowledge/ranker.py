@@ -7,8 +7,10 @@ and the reply commits to it from ``commit_threshold`` on.
 Whether to answer at all is the hand-set rule of the lexical search, applied to the ranker's best clause (the
 ``hand_gate`` feature, knowledge/features.py), with one exception: a question very close to one of the best clause's
 example questions (bigram Dice ``example_threshold`` or more) is answered even when it uses too few of the clause's
-own words (staff ask in words the regulations do not use). knowledge/fit_ranker.py sets that threshold above every
-out-of-domain training question. A fitted gate was tried and dropped: out of fold it rescued none of the in-domain
+own words (staff ask in words the regulations do not use), and a best clause the ranker itself gives probability
+``probability_threshold`` or more is answered too (the hand-set rule refuses questions in everyday words, 还是 / 觉得 /
+年纪, although the ranker is sure of the clause). knowledge/fit_ranker.py sets both thresholds above every out-of-domain
+training question (out of fold). A fitted gate was tried and dropped: out of fold it rescued none of the in-domain
 questions that rule refuses, and it could not refuse the out-of-domain examples that rule lets through without
 refusing as many in-domain questions (knowledge/EVAL.md).
 """
@@ -91,12 +93,14 @@ class Ranker:
     clause is right reaches it; otherwise it shows the two or three best (knowledge/commit.py).
     ``example_threshold``: a best clause with an example question at least this similar to the question (bigram
     Dice) is answered even when the hand-set rule would refuse it.
+    ``probability_threshold``: so is a best clause whose ranker probability reaches it.
     """
 
     model: Linear
     commit: Linear
     commit_threshold: float
     example_threshold: float = 1.01
+    probability_threshold: float = 1.01
 
     @classmethod
     def load(cls, path: Path = RANKER_FILE) -> Ranker:
@@ -110,6 +114,7 @@ class Ranker:
                 commit=Linear.from_dict(data["commit"], len(COMMIT_FEATURES)),
                 commit_threshold=float(data["commit_threshold"]),
                 example_threshold=float(data["example_threshold"]),
+                probability_threshold=float(data["probability_threshold"]),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise KnowledgeFileError(path, 0, f"unreadable ranker file: {exc}") from exc
@@ -124,15 +129,19 @@ class Ranker:
         """Commit-model probability that the best candidate is a right clause."""
         return sigmoid(self.commit.decision(commit_row(best_row, second_row, best, second, same_doc)))
 
-    def answers(self, best_row: Sequence[float]) -> bool:
+    def answers(self, best_row: Sequence[float], probability: float = 0.0) -> bool:
         """Whether to answer: the best clause clears the hand-set rule, or one of its example questions is very
-        close to the question."""
-        return answers(best_row, self.example_threshold)
+        close to the question, or its ranker `probability` reaches the probability threshold."""
+        return answers(best_row, self.example_threshold, probability, self.probability_threshold)
 
 
-def answers(best_row: Sequence[float], example_threshold: float) -> bool:
-    """The answer rule on the best candidate's feature row (see Ranker.answers)."""
-    return best_row[_HAND_GATE] >= 0.0 or best_row[_EXAMPLE] >= example_threshold
+def answers(
+    best_row: Sequence[float], example_threshold: float, probability: float = 0.0, probability_threshold: float = 1.01
+) -> bool:
+    """The answer rule on the best candidate's feature row and ranker probability (see Ranker.answers)."""
+    return (
+        best_row[_HAND_GATE] >= 0.0 or best_row[_EXAMPLE] >= example_threshold or probability >= probability_threshold
+    )
 
 
 def _logit(p: float) -> float:

@@ -63,14 +63,17 @@ class Scope:
         words = logistics if logistics is not None else load_word_list(path)
         self.logistics = tuple(dict.fromkeys(normalize(w) for w in words))
 
-    def veto(self, question: str, clause: str) -> str | None:
+    def veto(self, question: str, clause: str, canonical: str | None = None) -> str | None:
         """Why the clause cannot answer the question (an answer type or a focus word), None when it may.
 
-        Both texts are normalised (knowledge.text.normalize); `clause` should include its heading context."""
+        Both texts are normalised (knowledge.text.normalize); `clause` should include its heading context.
+        `canonical` is the question with its words rewritten through the synonym table: a focus word that the
+        lexicon maps to a regulation word (吃饭 → 吃食物) is not a focus word."""
         for name, asks, states in ANSWER_TYPES:
             if asks.search(question) and (states is None or not states.search(clause)):
                 return name
+        focus = question if canonical is None else canonical
         for word in self.logistics:
-            if word in question and word not in clause:
+            if word in focus and word not in clause:
                 return word
         return None

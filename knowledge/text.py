@@ -28,8 +28,26 @@ _DOMAIN_CHARS = frozenset("考卷监评阅督")
 # (a driving test, a school exam), so it does not vouch for a question either.
 _NOT_DOMAIN = frozenset({"考虑", "思考", "评论", "考勤", "参考", "考试", "考上", "考过", "考研", "高考", "中考"})
 
+# Parts of speech of jieba's dictionary that carry no topic: conjunctions, adverbs, pronouns, prepositions,
+# particles, modal words, interjections, measure words and numerals (还是, 一起, 主要 is not: it is "b").
+_GRAMMATICAL_TAGS = frozenset({"c", "d", "r", "p", "u", "y", "e", "q", "m"})
+
 _lock = threading.Lock()
 _tokenizer: jieba.Tokenizer | None = None
+_grammatical: frozenset[str] | None = None
+
+
+def grammatical_words(tokenizer: jieba.Tokenizer) -> frozenset[str]:
+    """Words that jieba's own dictionary tags as grammatical (_GRAMMATICAL_TAGS), read once per process."""
+    global _grammatical
+    with _lock:
+        if _grammatical is None:
+            with tokenizer.get_dict_file() as f:
+                text = f.read().decode("utf-8")
+            tags = "|".join(sorted(_GRAMMATICAL_TAGS))
+            words = re.findall(rf"^(\S+) \d+ (?:{tags})\r?$", text, re.MULTILINE)
+            _grammatical = frozenset(words)
+        return _grammatical
 
 
 def usable_cache_dir(wanted: Path | None = None) -> Path:
@@ -109,6 +127,8 @@ class Analyzer:
         # Fillers are cut whole (麻烦问下, not 麻烦 / 问 / 下) so that none of their characters is left behind.
         domain.extend(self.fillers)
         self.tokenizer = _shared_tokenizer(domain, removed, cache_dir=cache_dir)
+        # Grammatical words a question uses that no clause does (还是, 一起, 几样) do not make it out of domain.
+        self.grammatical = grammatical_words(self.tokenizer) - self.domain_words
 
     def tokens(self, text: str) -> list[tuple[str, str]]:
         """(word as typed, canonical word) of the content words of a text."""
@@ -123,6 +143,10 @@ class Analyzer:
         """The normalised text with its filler words (lexicon/fillers.txt) taken out: what cues such as 几个 or
         能不能 are looked for in."""
         return "".join(t for t in self.tokenizer.lcut(normalize(text), HMM=False) if t not in self.fillers)
+
+    def canonical_text(self, text: str) -> str:
+        """The normalised text with every word rewritten through the synonym table (吃饭 → 吃食物), stop words kept."""
+        return "".join(self.synonyms.get(t, t) for t in self.tokenizer.lcut(normalize(text), HMM=False))
 
     def words(self, text: str) -> list[str]:
         """Canonical content words of a text (stop words and punctuation removed)."""

@@ -4,6 +4,7 @@
     .venv/bin/python tests/knowledge/eval_heldout.py --misses   # also list the questions it got wrong
     .venv/bin/python tests/knowledge/eval_heldout.py --dev      # the development set only (never the held-out sets)
     .venv/bin/python tests/knowledge/eval_heldout.py --dev2     # the second development set only (measure, don't tune)
+    .venv/bin/python tests/knowledge/eval_heldout.py --dev3     # the third development set (wt-kb)
 
 For each set: top-1 (answered, and the clause it leads with is accepted), top-3 (an accepted clause
 among the three nearest, whatever the threshold), shown (an accepted clause among what the reply
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from kb_golden import DEV2_TSV, DEV_TSV, HELDOUT_TSV, PHONE_TSV, QUESTIONS_TSV, GoldenQuestion, read_questions  # noqa: E402
+from kb_golden import DEV2_TSV, DEV3_TSV, DEV_TSV, HELDOUT_TSV, PHONE_TSV, QUESTIONS_TSV, GoldenQuestion, read_questions  # noqa: E402
 
 from knowledge import Answer, AskContext, KnowledgeBase  # noqa: E402
 
@@ -132,15 +133,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--dev2", action="store_true", help="the second development set kb_dev2_phone.tsv (measured, not tuned on)"
     )
+    parser.add_argument("--dev3", action="store_true", help="the third development set kb_dev3_phone.tsv (wt-kb)")
     args = parser.parse_args(argv)
     logging.getLogger("jieba").setLevel(logging.WARNING)
     kb = KnowledgeBase.load()
-    if args.dev or args.dev2:
+    if args.dev or args.dev2 or args.dev3:
         rows = []
         if args.dev:
             rows.append(evaluate(kb, read_questions(DEV_TSV), "dev (not held out)", with_context=not args.no_context))
         if args.dev2:
             rows.append(evaluate(kb, read_questions(DEV2_TSV), "dev2", with_context=not args.no_context))
+        if args.dev3:
+            rows.append(evaluate(kb, read_questions(DEV3_TSV), "dev3", with_context=not args.no_context))
     else:
         rows = [
             evaluate(kb, read_questions(PHONE_TSV), "phone", with_context=not args.no_context),

@@ -20,6 +20,8 @@ PHONE_TSV = Path(__file__).resolve().parent / "data" / "kb_heldout_phone.tsv"
 DEV_TSV = Path(__file__).resolve().parent / "data" / "kb_dev_phone.tsv"
 # Second development set (wt-ood): written before the changes of that round, used to measure before/after only.
 DEV2_TSV = Path(__file__).resolve().parent / "data" / "kb_dev2_phone.tsv"
+# Third development set (wt-kb): written before the changes of that round; changes are chosen on dev / dev2 first.
+DEV3_TSV = Path(__file__).resolve().parent / "data" / "kb_dev3_phone.tsv"
 
 
 @dataclass(frozen=True)

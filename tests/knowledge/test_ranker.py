@@ -86,14 +86,16 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
     """No example equals a question of the development set (kb_dev_phone.tsv, written before the second round of
     examples, so that it stays a fair test of them) or of the tuning set (whose cross-validated figures would
     otherwise see their own question among the examples)."""
-    from kb_golden import DEV2_TSV, DEV_TSV
+    from kb_golden import DEV2_TSV, DEV3_TSV, DEV_TSV
 
     dev = read_questions(DEV_TSV)
     assert len(dev) >= 150 and sum(not q.in_domain for q in dev) >= 30
     dev2 = read_questions(DEV2_TSV)
     assert len(dev2) >= 160 and sum(not q.in_domain for q in dev2) >= 40
     examples = {q.rstrip("？?") for _, _, q in read_examples()}
-    for path in (DEV_TSV, DEV2_TSV, fit.TUNING_TSV):
+    dev3 = read_questions(DEV3_TSV)
+    assert len(dev3) >= 130 and sum(not q.in_domain for q in dev3) >= 30
+    for path in (DEV_TSV, DEV2_TSV, DEV3_TSV, fit.TUNING_TSV):
         asked = {q.question.rstrip("？?") for q in read_questions(path)}
         assert sorted(asked & examples) == [], path.name
 
@@ -157,14 +159,14 @@ def test_out_of_domain_tuning_questions_stay_refused_with_the_ranker(kb: Knowled
 
 def test_out_of_domain_examples_are_not_held_out_questions() -> None:
     """The out-of-domain examples (training negatives) are not questions of a held-out or development set either."""
-    from kb_golden import DEV2_TSV, DEV_TSV, HELDOUT_TSV, PHONE_TSV
+    from kb_golden import DEV2_TSV, DEV3_TSV, DEV_TSV, HELDOUT_TSV, PHONE_TSV
 
     asked = {q.question.rstrip("？?") for path in (HELDOUT_TSV, PHONE_TSV) for q in read_questions(path)}
     examples = read_examples(fit.EXAMPLES_OOD)
     assert len(examples) >= 50
     assert all(doc == "-" and clause == "-" for doc, clause, _ in examples)
     assert len(asked & {q.rstrip("？?") for _, _, q in examples}) == 0
-    dev = {q.question.rstrip("？?") for path in (DEV_TSV, DEV2_TSV) for q in read_questions(path)}
+    dev = {q.question.rstrip("？?") for path in (DEV_TSV, DEV2_TSV, DEV3_TSV) for q in read_questions(path)}
     assert sorted(dev & {q.rstrip("？?") for _, _, q in examples}) == []
 
 
@@ -214,5 +216,20 @@ def test_answer_rule_on_a_feature_row() -> None:
     assert ranker.answers(row)
     row[example] = ranker.example_threshold - 0.01
     assert not ranker.answers(row)
+    assert not ranker.answers(row, ranker.probability_threshold - 0.01)
+    assert ranker.answers(row, ranker.probability_threshold)
     row[gate] = 0.0
     assert ranker.answers(row)
+
+
+def test_probability_threshold_is_above_every_refused_out_of_domain_training_question(
+    kb: KnowledgeBase, shipped: dict[str, object]
+) -> None:
+    """The shipped probability threshold is the one Ranker.answers applies, below 1 (it answers something), and no
+    out-of-domain training question (tuning set, out-of-domain examples) is answered through it."""
+    threshold = float(shipped["probability_threshold"])  # type: ignore[arg-type]
+    assert 0.5 <= threshold < 1.0
+    assert kb.ranker.probability_threshold == threshold
+    questions = [q.question for q in TUNING if not q.in_domain]
+    questions += [q for _, _, q in read_examples(fit.EXAMPLES_OOD)]
+    assert [q for q in questions if kb.ask(q).answer is not None] == []
