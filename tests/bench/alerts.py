@@ -7,9 +7,10 @@ Each server is the real app (``create_app``) with WeCom on, in a process of its 
 one handler writes an incident report and alerts the office and supervisors (three people, as in the demo) through
 ``handlers._reports.alert``: either keyed and inside the report's transaction (what ``/突发`` does now), or after the
 report committed, in a transaction of its own (what it did before). The alerts go to a fake WeCom API in this
-process. A bare aiohttp handler on the same body is the same run's yardstick. After each level the outbox is
-checked: every report has its three alert rows, none doubled. Printed: req/s and p50/p99 latency at concurrency 1
-and 50. Not collected by pytest.
+process. A bare aiohttp handler on the same body is the same run's yardstick, and the floor: the whole service with
+a command that stores nothing (what is left of a report's cost without the report, its alerts and their sending).
+After each level the outbox is checked: every report has its three alert rows, none doubled.
+Printed: req/s, p50/p99 latency and the server's CPU per request at concurrency 1 and 50. Not collected by pytest.
 """
 
 from __future__ import annotations
@@ -33,10 +34,17 @@ import callback as cb
 
 LEVELS = (1, 50)
 ALERTED = ("督导甲", "办公室乙", "办公室丙")
+FLOOR = "the same callback, nothing stored (floor)"
 REAL = "/突发 (the real command)"
 ONE = "alerts in the report's transaction"
 TWO = "alerts after the report"
-TAGS = {"bare": "bare", REAL: "real", ONE: "one", TWO: "two"}  # message ids differ per server (a shared PostgreSQL)
+TAGS = {
+    "bare": "bare",
+    FLOOR: "floor",
+    REAL: "real",
+    ONE: "one",
+    TWO: "two",
+}  # message ids differ per server (a shared PostgreSQL)
 
 
 def serve_alerting(port: int, db_url: str, api: str, together: bool, ready: Any) -> None:
@@ -79,6 +87,28 @@ def serve_incident(port: int, db_url: str, api: str, ready: Any) -> None:
 
     asyncio.run(seed_demo_day(db_url))
     _serve(port, db_url, api, ready, None)
+
+
+def serve_floor(port: int, db_url: str, api: str, ready: Any) -> None:
+    """The whole service on the demo day, plus a command for 王芳 that answers at once and stores nothing.
+
+    Everything else a /突发 goes through is there (signature, decryption, the dedupe claim and its mark, the
+    sender lookup, the open-dialog check, routing, the permission, the encrypted reply): what is left of
+    a report's cost when the report, its audit row, its alerts and their sending are taken away.
+    """
+    from bot.dispatch import CommandTable, Context
+    from bot.model import Reply
+    from handlers import command_tables
+    from handlers._rooms import WATCHER
+
+    floor = CommandTable()
+
+    @floor.command("空报", "floor", summary="基准：不记录任何内容", usage="/空报 描述", permission=WATCHER)
+    async def nothing(ctx: Context, args: str) -> Reply:
+        return Reply(f"已记录第1考场突发事件（编号 0）：{args.removeprefix('1 ')}。已通知考务办公室和督导（3 人）")
+
+    asyncio.run(seed_demo_day(db_url))
+    _serve(port, db_url, api, ready, [*command_tables(), floor])
 
 
 def _serve(port: int, db_url: str, api: str, ready: Any, tables: Any) -> None:
@@ -127,7 +157,7 @@ async def seed_demo_day(db_url: str) -> None:
         await db.dispose()
 
 
-def incident_requests(n: int, run: str) -> list[tuple[str, bytes, str]]:
+def incident_requests(n: int, run: str, command: str = "突发") -> list[tuple[str, bytes, str]]:
     """(query, body, expected text) for n distinct ``/突发`` messages from 王芳, signed and encrypted as WeCom does."""
     from tests.fakes.wecom import WeComPlatform
 
@@ -135,9 +165,14 @@ def incident_requests(n: int, run: str) -> list[tuple[str, bytes, str]]:
     out = []
     for i in range(n):
         text = f"空调漏水 {run}-{i}"
-        query, body = side.post(side.message_xml("wangfang", f"/突发 1 {text}", f"{cb.RUN}{run}{i:08d}"))
+        query, body = side.post(side.message_xml("wangfang", f"/{command} 1 {text}", f"{cb.RUN}{run}{i:08d}"))
         out.append((query, body, text))
     return out
+
+
+def floor_requests(n: int, run: str) -> list[tuple[str, bytes, str]]:
+    """The same messages for the floor server's command."""
+    return incident_requests(n, run, "空报")
 
 
 def serve_one(port: int, db_url: str, api: str, ready: Any) -> None:
@@ -230,12 +265,15 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite", help="'sqlite' (temp files) or a postgresql:// URL")
     args = parser.parse_args()
     if args.db != "sqlite":  # the demo day of the real command needs an empty database of its own
-        print("PostgreSQL: the real /突发 server is left out (it seeds the demo day into an empty database)")
-    names = (REAL, ONE, TWO) if args.db == "sqlite" else (ONE, TWO)
+        print(
+            "PostgreSQL: the real /突发 and floor servers are left out (they seed the demo day into an empty database)"
+        )
+    names = (FLOOR, REAL, ONE, TWO) if args.db == "sqlite" else (ONE, TWO)
     tmp = tempfile.mkdtemp(prefix="exambot-alerts-")
     urls = {name: f"sqlite:///{tmp}/{i}.db" if args.db == "sqlite" else args.db for i, name in enumerate(names)}
-    targets = {REAL: serve_incident, ONE: serve_one, TWO: serve_two}
-    builders = {name: incident_requests if name == REAL else cb.build_requests for name in names}
+    targets = {FLOOR: serve_floor, REAL: serve_incident, ONE: serve_one, TWO: serve_two}
+    builders = {name: cb.build_requests for name in names}
+    builders.update({REAL: incident_requests, FLOOR: floor_requests})
     builders["bare"] = cb.build_requests
     results: dict[tuple[str, int], cb.Result] = {}
     verified: dict[tuple[str, int], int] = {}
@@ -259,7 +297,7 @@ def main() -> None:
                     time.sleep(1)  # the deferred sends of the alerts finish (counted in the server's CPU)
                     cpu_ms[(name, c)] = (cpu_seconds(pid) - before) * 1000 / n
                     results[(name, c)] = res
-                    if name == REAL:
+                    if name in (REAL, FLOOR):
                         verified[(name, c)] = verify_incidents(reqs, bodies)
                     elif name != "bare":
                         verified[(name, c)] = verify(reqs, bodies)
@@ -290,7 +328,7 @@ def main() -> None:
             )
     if args.db == "sqlite":
         print()
-        for name in names:
+        for name in names[1:]:  # the floor stores nothing
             reports, wrong = alert_rows(urls[name].removeprefix("sqlite:///"))
             print(f"- {name}: {reports} reports, {wrong} without exactly {len(ALERTED)} alert rows")
 
