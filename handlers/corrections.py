@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.dispatch import CommandTable, Context
 from bot.errors import UserFacingError
-from bot.model import CONFIRM_STEP, Reply
+from bot.model import CONFIRM_STEP, HANDOVER_STEP, Reply
 from bot.store.papers import Reconciliation, reconcile
 from bot.store.reports import AbsentPayload, PapersPayload, ViolationPayload
 from bot.store.tables import Report, Staff
@@ -26,7 +26,7 @@ from handlers._reports import (
 )
 from handlers._rooms import ANY_ROOM, WATCHER, RoomNow, check_late_change, room_by_id
 from handlers._typo import typo_guard
-from handlers.confirm import confirm_card_text, send_cards
+from handlers.confirm import confirm_card_text, handover_card_text, send_cards
 from handlers.papers import announce_change
 from handlers.violation_records import confirmations
 
@@ -110,6 +110,10 @@ async def correct(ctx: Context, args: str) -> Reply | str | None:
             who = ctx.staff.name if ctx.staff else "?"
             text = confirm_card_text(where, who, row.id or 0, describe(ctx, row, names))
             await send_cards(ctx, s, where, row, CONFIRM_STEP, text, subject=root_of(row))
+        handout = PapersPayload.from_payload(row.payload) if row.kind == "papers" else None
+        if handout is not None and handout.is_handout:  # a corrected 领取 count is checked again, like a new one
+            text = handover_card_text(where, ctx.staff.name if ctx.staff else "?", row.id or 0, handout.count)
+            await send_cards(ctx, s, where, row, HANDOVER_STEP, text)
     label = KIND_LABELS.get(old.kind, old.kind)
     reply = f"已更正{where.label}{label}：编号 {rid} → 新编号 {row.id}：{describe(ctx, row, names)}。原记录保留。"
     if rules.after_correct is not None:

@@ -18,6 +18,7 @@ from bot.permissions import STAFF, SUPERVISOR_OR_OFFICE
 from bot.store.cards import show_on_all
 from bot.store.reports import ABSENT_REPORT, PAPERS_HANDOUT, follow_up_of
 from bot.store.tables import Assignment, AuditLog, Duty, ExamSession, OutboxKind, ReminderAck, Room, SessionKind, Staff
+from handlers._waiting import waiting_for
 from handlers.card_issue import card_issue
 from scheduler.conditions import condition_holds, outstanding_acks
 from scheduler.reminders import lead_title
@@ -252,9 +253,18 @@ async def ack_hook(ctx: Context) -> Reply | None:
     if done is not None:
         return done
     other = await _not_the_chief(ctx)
-    if other is not None or ctx.message.chat_id:
+    if ctx.message.chat_id:
         return other  # in a group, 收到 between people needs no answer from the bot
-    return Reply(NOTHING_TO_ACK)
+    return Reply((other.text if other else NOTHING_TO_ACK) + await _waiting_text(ctx))
+
+
+async def _waiting_text(ctx: Context) -> str:
+    """In a private chat: the counts to check and violations to confirm the sender's cards still ask for."""
+    if ctx.message.chat_id:
+        return ""
+    async with ctx.services.db.read() as s:
+        lines = await waiting_for(ctx, s)
+    return "\n待您核对或确认的：\n" + "\n".join(f"· {line}" for line in lines) if lines else ""
 
 
 async def _not_the_chief(ctx: Context) -> Reply | None:
@@ -305,9 +315,10 @@ async def ack_command(ctx: Context, args: str) -> Reply:
     assert ctx.staff is not None and ctx.staff.id is not None
     async with ctx.services.db.read() as s:
         rooms = await _chief_rooms(await s.connection(), ctx.staff.id, ctx.now)
-    if not rooms:
+    waiting = await _waiting_text(ctx)
+    if not rooms and not waiting:
         return Reply("您当前没有担任主监考（实操考场为考评组长）的考场，确认需由本考场主监考或考评组长发送。")
-    return Reply(NOTHING_TO_ACK)
+    return Reply(NOTHING_TO_ACK + waiting)
 
 
 @table.command(

@@ -274,13 +274,30 @@ def require(args: ViolationArgs, kind: SessionKind | str | None, usage: str = US
     if not args.has_candidate:
         raise UserFacingError("请写违纪考生的准考证号。名单有座号时也可写座号，如 5号。", usage=usage)
     if args.type is None:
-        raise UserFacingError(f"请写违纪类型：{'、'.join(types_for(kind))}。", usage=usage)
+        types = "、".join(types_for(kind))
+        if args.note:  # words that are no type (未按规定着装): 其他 keeps them as the note
+            raise UserFacingError(
+                f"“{args.note}”不是可选的违纪类型。请写其中之一：{types}；都不是的写“其他”，原话记作说明，"
+                f"例：{_as_other(args)}",
+                usage=usage,
+            )
+        raise UserFacingError(f"请写违纪类型：{types}。", usage=usage)
     if args.action is not None and (why := wrong_room_kind(args.action, kind)) is not None:
         raise UserFacingError(why, usage=usage)
     if args.action == DEDUCT and not args.points:
         raise UserFacingError("扣分请写扣几分，例：扣5分。", usage=usage)
     if args.points is not None and not 0 < args.points <= MAX_POINTS:
         raise UserFacingError(f"扣分应在 1 到 {MAX_POINTS} 分之间。", usage=usage)
+
+
+def _as_other(args: ViolationArgs) -> str:
+    """The same record typed with 其他: /违纪 3 5号 其他 扣5分 未按规定着装."""
+    action = f"扣{args.points}分" if args.action == DEDUCT and args.points else args.action
+    if args.action == DEDUCT and not args.points:
+        action = None  # 扣分 without points is refused next; the example should not repeat it
+    who = args.ticket or (f"{args.seat}号" if args.seat else None)
+    parts = ["/违纪", str(args.room) if args.room else None, who, OTHER, action, args.note]
+    return " ".join(p for p in parts if p)
 
 
 def is_serious(action: str | None, vtype: str | None) -> bool:

@@ -70,6 +70,17 @@ async def test_violation_refusals(day: Day, text: str, error: str) -> None:
     assert await day.reports("violation") == []
 
 
+async def test_words_that_are_no_type_get_the_same_record_typed_with_qita(day: Day) -> None:
+    """睡觉 is no type of the list: the refusal says so and shows the record with 其他 (the words as its note),
+    which then records."""
+    reply = await day.say("王芳", "/违纪 1 3号 睡觉 警告")
+    assert "“睡觉”不是可选的违纪类型" in reply and "抄袭" in reply
+    assert "例：/违纪 1 3号 其他 警告 睡觉" in reply
+    assert await day.reports("violation") == []
+    done = await day.say("王芳", "/违纪 1 3号 其他 警告 睡觉")
+    assert "已记录第1考场违纪" in done and "其他" in done and "睡觉" in done
+
+
 async def test_other_room_refused(day: Day) -> None:
     """An invigilator cannot report for a room they are not assigned to."""
     reply = await day.say("王芳", "/违纪 2 2026000031 抄袭")
