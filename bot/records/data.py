@@ -17,7 +17,15 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.store.papers import PapersState, absent_payload, papers_payload, present_of, split_papers
+from bot.store.papers import (
+    PapersState,
+    absent_payload,
+    handover_checks,
+    handover_words,
+    papers_payload,
+    present_of,
+    split_papers,
+)
 from bot.store.reports import (
     AbsentPayload,
     IncidentPayload,
@@ -99,6 +107,7 @@ class PapersRecord:
     reconciled: bool
     recount: str  # “复点（前次 回收 30 答题卡 28 空白 1 损坏 0）” or ""
     backfill: str
+    handover: str = ""  # the other invigilator's check of the 领取 count: “李强 核对✓ 08:41”, “待第二人核对”…
 
 
 @dataclass(frozen=True)
@@ -226,6 +235,7 @@ async def read_day(
     absent = {r.room_id: r for r in rows if r.kind == "absent" and r.room_id is not None}
     notes = [RefPayload.from_payload(r.payload) for r in rows if r.kind == "note"]
     papers = PapersState(handout, collect, absent, {n.ref for n in notes if n.closes})
+    checks = await handover_checks(s, [h.id for h in handout.values() if h.id is not None])
     out = [
         _room_record(
             room,
@@ -236,6 +246,7 @@ async def read_day(
             duties.get(room.id or 0, []),
             names,
             papers,
+            checks,
         )
         for room, sess in pairs
     ]
@@ -251,6 +262,7 @@ def _room_record(
     duties: list[tuple[Duty, int, str]],
     names: dict[int, str],
     papers: PapersState,
+    checks: dict[int, tuple[str, str, object]],
 ) -> RoomRecord:
     absent_rows = [r for r in rows if r.kind == "absent"]
     last_absent = absent_rows[-1] if absent_rows else None
@@ -288,7 +300,7 @@ def _room_record(
         for r in rows
         if r.kind == "incident"
     ]
-    rec.papers = _papers(room, papers, tz)
+    rec.papers = _papers(room, papers, tz, checks)
     return rec
 
 
@@ -349,9 +361,10 @@ def _violations(
     return out
 
 
-def _papers(room: Room, state: PapersState, tz: ZoneInfo) -> PapersRecord:
+def _papers(room: Room, state: PapersState, tz: ZoneInfo, checks: dict[int, tuple[str, str, object]]) -> PapersRecord:
     rid = room.id or 0
     h, c = state.handout.get(rid), state.collect.get(rid)
+    handover = handover_words(checks.get(h.id), tz) if h is not None and h.id is not None else ""
     hp: PapersPayload | None = papers_payload(h)
     cp: PapersPayload | None = papers_payload(c)
     rank, words = state.status(room)
@@ -370,4 +383,5 @@ def _papers(room: Room, state: PapersState, tz: ZoneInfo) -> PapersRecord:
         reconciled=rank == 2 and words == "已核对",
         recount=recount,
         backfill="；".join(m for m in marks if m),
+        handover=handover,
     )

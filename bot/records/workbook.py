@@ -289,7 +289,8 @@ def write_room(ws: Worksheet, rec: RoomRecord) -> None:
         ],
     )
     row += 1
-    extra = "；".join(x for x in (p.recount, p.backfill) if x)
+    checked = f"领取份数核对：{p.handover}" if p.handover else ""
+    extra = "；".join(x for x in (checked, p.recount, p.backfill) if x)
     if extra:
         _boxed(ws, row, [("备注", 1, h), (extra, FORM_COLS - 1, "")])
         row += 1

@@ -30,6 +30,8 @@ async def record_day(day: Day) -> dict[str, int]:
     (absent,) = await day.reports("absent")
     await day.say("王芳", f"/更正 {absent.id} 2026000003 2026000004")  # the corrected list is what counts
     await day.say("王芳", "/试卷 领取 30")
+    (handout,) = await day.reports("papers")
+    await day.say("李强", f"/确认 {handout.id}")  # the other invigilator checks the count (赵敏's is not checked)
     await day.say("王芳", "/试卷 回收 30 答题卡 28 空白 2")
     await day.say("王芳", "/违纪 1 2026000005 抄袭 终止考试")
     await day.say("王芳", "/违纪 1 2026000008 交头接耳 警告")
