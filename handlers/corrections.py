@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.dispatch import CommandTable, Context
 from bot.errors import UserFacingError
 from bot.model import CONFIRM_STEP, HANDOVER_STEP, Reply
-from bot.store.papers import Reconciliation, reconcile
+from bot.store.papers import Reconciliation, handover_checks, handover_words, reconcile
 from bot.store.reports import AbsentPayload, PapersPayload, ViolationPayload
 from bot.store.tables import Report, Staff
 from handlers import _dialog, _show, absent
@@ -183,6 +183,8 @@ async def history(ctx: Context, args: str) -> Reply | str | None:
         where = await room_by_id(ctx, s, rows[0].room_id)
         people = {st.id: st.name for st in [await s.get(Staff, r.staff_id) for r in rows if r.staff_id] if st}
         names = await _show.room_names(s, where.room_id if where else None)
+        handouts = [r.id for r in rows if r.id is not None and r.kind == "papers" and _is_handout(r)]
+        checks = await handover_checks(s, handouts)
     label = KIND_LABELS.get(rows[0].kind, rows[0].kind)
     lines = [f"{where.label if where else ''}{label} 编号 {rid} 的历史："]
     for i, r in enumerate(rows):
@@ -192,10 +194,16 @@ async def history(ctx: Context, args: str) -> Reply | str | None:
             what = f"撤销（{r.reason}）" if r.reason and r.reason != "撤销" else "撤销"
         else:
             what = ("新报" if i == 0 else change_label(r)) + "：" + describe(ctx, r, names)
+        if r.id in handouts:  # the other invigilator's check of this count
+            what += f"（{handover_words(checks.get(r.id), ctx.services.settings.tz)}）"
         lines.append(f"· 编号 {r.id} {when} {who} {what}")
     last = rows[-1]
     lines.append(f"当前有效：编号 {last.id}" if not last.revoked else "当前状态：已撤销")
     return Reply("\n".join(lines))
+
+
+def _is_handout(r: Report) -> bool:
+    return PapersPayload.from_payload(r.payload).is_handout
 
 
 def _id_check(t: str) -> str | None:

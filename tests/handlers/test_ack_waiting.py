@@ -2,8 +2,8 @@
 
 李强 (the deputy) got the handover card for 王芳's 领取 30 and types 收到: the reply says no reminder waits and
 names the count to check with the typed forms. A /更正 of the count sends him a card about the new count, which
-the line then names; once he has checked it, the line is gone. The same for a serious violation to confirm. In a group nothing is listed. SQLite and
-PostgreSQL.
+the line then names; once he has checked it, the line is gone. The same for a serious violation to confirm.
+In a group nothing is listed. SQLite and PostgreSQL.
 """
 
 from __future__ import annotations

@@ -31,7 +31,8 @@ def _room1(text: str) -> str:
 
 async def test_handover_confirmed_then_disputed_then_corrected(day: Day) -> None:
     """王芳 reports 领取 30: 待第二人核对; 李强 confirms: 李强 核对✓ 08:40. A corrected count (31) waits again;
-    李强's 数量不符 shows and puts the room first; a new count after that waits for the second person again."""
+    李强's 数量不符 shows and puts the room first; a new count after that waits for the second person again;
+    /历史 shows each count with its check."""
     await day.say("王芳", "/试卷 1 领取 30")
     (row,) = await day.reports("papers")
     assert "试卷 领 30 收 -（待第二人核对" in _room1(await day.say("钱进", "/考场状态"))
@@ -50,6 +51,11 @@ async def test_handover_confirmed_then_disputed_then_corrected(day: Day) -> None
 
     await day.say("王芳", f"/更正 {new.id} 领取 30")
     assert "试卷 领 30 收 -（待第二人核对" in _room1(await day.say("钱进", "/考场状态"))
+    # /历史 shows each count of the chain with its check.
+    history = (await day.say("钱进", f"/历史 {row.id}")).splitlines()
+    assert history[1].endswith("领取试卷 30 份（李强 核对✓ 08:40）")
+    assert history[2].endswith("领取试卷 31 份（李强：数量不符）")
+    assert history[3].endswith("领取试卷 30 份（待第二人核对）")
 
 
 async def test_violation_corrected_to_serious_sends_the_confirm_card_once(day: Day) -> None:
