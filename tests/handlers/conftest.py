@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +12,9 @@ from sqlmodel import col, select
 
 from bot.clock import ManualClock
 from bot.model import IncomingMessage
+from bot.settings import Settings
 from bot.store.tables import ConsoleMessage, Report, Staff
+from tests.conftest import demo_app
 
 ROOM1 = "console:第1考场"
 
@@ -78,3 +80,11 @@ async def day(demo_chat: Any, clock: ManualClock) -> AsyncIterator[Day]:
     """The demo day, 40 minutes after seeding (inside the first theory session)."""
     clock.advance(timedelta(minutes=40))
     yield Day(demo_chat, clock)
+
+
+@pytest.fixture
+async def db_day(db_url: str, make_settings: Callable[..., Settings], clock: ManualClock) -> AsyncIterator[Day]:
+    """The demo day at 08:40 on SQLite and on PostgreSQL."""
+    async with demo_app(make_settings(database_url=db_url), clock) as chat:
+        clock.advance(timedelta(minutes=40))
+        yield Day(chat, clock)

@@ -8,31 +8,16 @@ In a group nothing is listed. SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
-
-import pytest
-
-from bot.clock import ManualClock
-from bot.settings import Settings
 from handlers.reminders import NOTHING_TO_ACK
-from tests.conftest import demo_app
 from tests.handlers.conftest import ROOM1, Day
-
-
-@pytest.fixture
-async def day(db_url: str, make_settings: Callable[..., Settings], clock: ManualClock) -> AsyncIterator[Day]:
-    """The demo day at 08:40 on SQLite and on PostgreSQL."""
-    async with demo_app(make_settings(database_url=db_url), clock) as chat:
-        clock.advance(timedelta(minutes=40))
-        yield Day(chat, clock)
 
 
 async def _latest(day: Day, kind: str) -> int:
     return max(r.id or 0 for r in await day.reports(kind))
 
 
-async def test_shou_dao_names_the_count_to_check_until_it_is_checked(day: Day) -> None:
+async def test_shou_dao_names_the_count_to_check_until_it_is_checked(db_day: Day) -> None:
+    day = db_day
     await day.say("王芳", "/试卷 1 领取 30")
     rid = await _latest(day, "papers")
     reply = await day.say("李强", "收到")
@@ -53,14 +38,16 @@ async def test_shou_dao_names_the_count_to_check_until_it_is_checked(day: Day) -
     assert await day.say("李强", "收到") == NOTHING_TO_ACK
 
 
-async def test_a_dispute_closes_the_line_too(day: Day) -> None:
+async def test_a_dispute_closes_the_line_too(db_day: Day) -> None:
+    day = db_day
     await day.say("王芳", "/试卷 1 领取 30")
     rid = await _latest(day, "papers")
     await day.say("李强", f"/确认 {rid} 数量不符")
     assert await day.say("李强", "收到") == NOTHING_TO_ACK
 
 
-async def test_a_serious_violation_to_confirm_is_named_until_confirmed(day: Day) -> None:
+async def test_a_serious_violation_to_confirm_is_named_until_confirmed(db_day: Day) -> None:
+    day = db_day
     await day.say("王芳", "/违纪 1 2026000003 替考")
     rid = await _latest(day, "violation")
     reply = await day.say("李强", "收到")
@@ -73,7 +60,8 @@ async def test_a_serious_violation_to_confirm_is_named_until_confirmed(day: Day)
     assert "待您确认" not in await day.say("李强", "收到")
 
 
-async def test_a_violation_disputed_or_made_minor_is_not_named(day: Day) -> None:
+async def test_a_violation_disputed_or_made_minor_is_not_named(db_day: Day) -> None:
+    day = db_day
     await day.say("王芳", "/违纪 1 2026000003 替考")
     rid = await _latest(day, "violation")
     await day.say("李强", f"/确认 {rid} 有异议")

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
-
 import pytest
 
-from bot.clock import ManualClock
-from bot.settings import Settings
-from tests.conftest import demo_app
 from tests.handlers.conftest import Day
 
 
 @pytest.fixture
-async def day(db_url: str, make_settings: Callable[..., Settings], clock: ManualClock) -> AsyncIterator[Day]:
+def day(db_day: Day) -> Day:
     """The demo day at 08:40 on SQLite and on PostgreSQL."""
-    async with demo_app(make_settings(database_url=db_url), clock) as chat:
-        clock.advance(timedelta(minutes=40))
-        yield Day(chat, clock)
+    return db_day
 
 
 async def _last_id(day: Day, kind: str) -> int:

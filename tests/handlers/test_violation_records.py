@@ -3,25 +3,17 @@ absentees, the dialog after a room alone, and practical rooms' actions and 考�
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
-
 import pytest
 
-from bot.clock import ManualClock
-from bot.settings import Settings
-from tests.conftest import demo_app
 from tests.handlers.conftest import ROOM1, Day
 
 ROOM3 = "console:第3考场"  # the practical room: 周杰 (考评组长), 吴婷 and 郑凯 (考评员); tickets 2026000059-73
 
 
 @pytest.fixture
-async def day(db_url: str, make_settings: Callable[..., Settings], clock: ManualClock) -> AsyncIterator[Day]:
+def day(db_day: Day) -> Day:
     """The demo day at 08:40 (theory 第1考场 and practical 第3考场 running) on SQLite and on PostgreSQL."""
-    async with demo_app(make_settings(database_url=db_url), clock) as chat:
-        clock.advance(timedelta(minutes=40))
-        yield Day(chat, clock)
+    return db_day
 
 
 # (text, type, action, note)
