@@ -20,7 +20,7 @@ from bot.clock import Clock
 from bot.delivery.rows import SENT, T
 from bot.settings import Settings
 from bot.store.engine import Database
-from bot.store.papers import absent_payload, papers_payload, papers_state
+from bot.store.papers import absent_payload, handover_checks, handover_words, papers_payload, papers_state
 from bot.store.reports import reports_in_force
 from bot.store.rooms import room_label, sessions_of_day
 from bot.store.tables import KIND_LABELS, AuditLog, ExamSession, ReminderAck, Report, Room
@@ -94,12 +94,14 @@ async def room_states(
         for r in await reports_in_force(s, ["violation", "incident"], ids):
             counts[(r.room_id or 0, r.kind)] = counts.get((r.room_id or 0, r.kind), 0) + 1
         unacked = await _unacked(await s.connection(), ids, now)
+        checks = await handover_checks(s, [h.id for h in papers.handout.values() if h.id is not None])
     tz = settings.tz
     out: list[dict[str, Any]] = []
     for room, sess in rooms:
         rid = room.id or 0
         absent = absent_payload(papers.absent.get(rid))
-        handout, collect = papers_payload(papers.handout.get(rid)), papers_payload(papers.collect.get(rid))
+        handout_row = papers.handout.get(rid)
+        handout, collect = papers_payload(handout_row), papers_payload(papers.collect.get(rid))
         rank, words = papers.status(room)
         if collect is None:
             words = papers_missing_words(sess, handout is not None, now, tz, timeline)
@@ -121,6 +123,8 @@ async def room_states(
             "absent_state": absent_state.value if absent_state else None,
             "absent_words": None if absent else missing_words(sess, Expected.ABSENT, now, tz, timeline),
             "papers_out": handout.count if handout else None,
+            # the other invigilator's check of the 领取 count: “李强 核对✓ 08:41”, “李强：数量不符”, “待第二人核对”
+            "papers_check": handover_words(checks.get(handout_row.id), tz) if handout_row and handout_row.id else None,
             "papers_in": collect.count if collect else None,
             "papers_state": words,
             "papers_problem": rank == 0,

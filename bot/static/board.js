@@ -38,7 +38,8 @@ function tile(r) {
     el("div", "sub", `${r.occupation} ${r.level}`), el("span", "state", STATES[r.state] || r.state));
   const absent = r.absent === null ? (r.absent_words || "缺考未报") : `实考 ${r.present} · 缺考 ${r.absent}`;
   b.append(el("div", "nums", `应考 ${r.expected} · ${absent}`));
-  b.append(el("div", "nums", `试卷 ${r.papers_out ?? "-"}/${r.papers_in ?? "-"} ${r.papers_state || ""}`));
+  const check = r.papers_check ? `（领取 ${r.papers_check}）` : "";
+  b.append(el("div", "nums", `试卷 ${r.papers_out ?? "-"}/${r.papers_in ?? "-"} ${r.papers_state || ""}${check}`));
   const extra = [];
   if (r.violations) extra.push(`违纪 ${r.violations}`);
   if (r.incidents) extra.push(`突发 ${r.incidents}`);

@@ -15,7 +15,7 @@ from bot.board_links import sign
 from bot.clock import ManualClock
 from bot.demo import seed_demo
 from bot.settings import Settings
-from bot.store.tables import Staff
+from bot.store.tables import Report, Staff
 
 ClientFactory = Callable[..., Any]
 SECRET = "office-board-1"
@@ -31,6 +31,14 @@ async def _staff_id(client: TestClient, name: str) -> int:
         st = (await s.exec(select(Staff).where(col(Staff.name) == name))).one()
         assert st.id is not None
         return st.id
+
+
+async def _papers_id(client: TestClient) -> int:
+    """The first 领取 report's 编号."""
+    async with client.server.app[SERVICES].db.read() as s:
+        rid = (await s.exec(select(Report.id).where(col(Report.kind) == "papers").order_by(col(Report.id)))).first()
+        assert rid is not None
+        return rid
 
 
 async def _key(client: TestClient, clock: ManualClock, name: str, hours: float = 12) -> str:
@@ -73,6 +81,11 @@ async def test_board_follows_reports_made_on_another_instance(
     first = rooms["第1考场"]
     assert (first["absent"], first["present"]) == (0, first["expected"])
     assert (first["papers_out"], first["papers_in"]) == (31, 31)
+    assert first["papers_check"] == "待第二人核对" and rooms["第2考场"]["papers_check"] is None
+    li = await _staff_id(one, "李强")
+    reply = await console.handle(str(li), "/确认 " + str(await _papers_id(one)), None)
+    assert reply is not None and "已确认" in reply.text, reply
+    assert (await _rooms(two, key))["第1考场"]["papers_check"].startswith("李强 核对✓ ")
     assert first["papers_problem"] is True and "不符" in first["papers_state"]
     assert first["state"] == "mismatch" and "缺考已报" in first["flags"]
     assert rooms["第2考场"]["absent"] is None  # other rooms untouched
