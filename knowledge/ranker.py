@@ -96,7 +96,8 @@ class Ranker:
     Dice) is answered even when the hand-set rule would refuse it.
     ``probability_threshold``: so is a best clause whose ranker probability reaches it.
     ``hedge_threshold``: a question that names an exam word, refused by all of the above, whose best clause has
-    at least this ranker probability gets the two or three best clauses, each cited, never one alone (Ranker.hedges).
+    at least this ranker probability gets the two or three best clauses, each cited (Ranker.hedges; one alone only
+    when it is the only candidate).
     """
 
     model: Linear

@@ -235,3 +235,39 @@ def test_probability_threshold_is_above_every_refused_out_of_domain_training_que
     questions = [q.question for q in TUNING if not q.in_domain]
     questions += [q for _, _, q in read_examples(fit.EXAMPLES_OOD)]
     assert [q for q in questions if kb.ask(q).answer is not None] == []
+
+
+def test_hedge_fallback_on_a_feature_row() -> None:
+    """Ranker.hedges: only a question that names an exam word, from the hedge threshold on (below the probability
+    threshold, above every refused out-of-domain training question of that kind: knowledge/fit_ranker.py)."""
+    ranker = Ranker.load()
+    assert 0.3 < ranker.hedge_threshold < ranker.probability_threshold
+    row = [0.0] * len(FEATURE_NAMES)
+    row[FEATURE_NAMES.index("hand_gate")] = -0.1
+    assert not ranker.hedges(row, 0.99)  # no exam word: never
+    row[FEATURE_NAMES.index("q_domain")] = 1.0
+    assert not ranker.hedges(row, ranker.hedge_threshold - 0.01)
+    assert ranker.hedges(row, ranker.hedge_threshold)
+
+
+def test_hedge_fallback_replies_are_never_committed(kb: KnowledgeBase) -> None:
+    """A tuning question that only the hedge fallback answers gets two or three clauses, and its commit
+    probability reads 0 (the reply never commits to one clause)."""
+    fallback = 0
+    for q in TUNING:
+        if not q.in_domain:
+            continue
+        candidates, rows = kb.features(q.question)
+        if not rows:
+            continue
+        probs = [kb.ranker.probability(row) for row in rows]
+        k = max(range(len(rows)), key=lambda j: (probs[j], -candidates[j].index))
+        if kb.ranker.answers(rows[k], probs[k]) or not kb.ranker.hedges(rows[k], probs[k]):
+            continue
+        ans = kb.ask(q.question)
+        if ans.answer is None or ans.pinned or ans.labels:
+            continue
+        fallback += 1
+        assert ans.alternatives, q.question
+        assert kb.commit_probability(q.question) == 0.0
+    assert fallback >= 1
