@@ -20,8 +20,12 @@ from knowledge.models import Clause
 CLOSE_MARGIN = 0.08
 CROSS_DOC_MARGIN = 0.12
 MAX_SHOWN = 3
-# A hedged reply shows a third clause only when its probability is at least this share of the best one's.
-THIRD_SHARE = 0.25
+# A hedged reply shows a third clause only when its probability is at least this share of the best one's (0.25
+# before wt-kb2; 0.15 shows the right third clause of 2 more example questions out of fold and hedges no more replies).
+THIRD_SHARE = 0.15
+# Even when the commit model is sure, the reply hedges when the runner-up has at least this share of the best one's
+# probability (wt-kb2; knowledge/fit_ranker.py then chooses the commit threshold with this rule in place).
+SECOND_SHARE = 0.4
 
 
 @dataclass(frozen=True)
@@ -57,9 +61,10 @@ def decide(
 ) -> Decision:
     """Order the candidates for this asker and decide which clauses the reply shows.
 
-    With `sure` (the commit model's verdict on the unsteered best clause): one clause when sure and the asker's
-    context did not change the best clause, else the two or three best. Without it: one clause when the next is
-    at least `margin` behind (`cross_doc_margin` when it is from another document), else the two or three best."""
+    With `sure` (the commit model's verdict on the unsteered best clause): one clause when sure, the asker's
+    context did not change the best clause and the runner-up is below SECOND_SHARE of it, else the two or three
+    best. Without it: one clause when the next is at least `margin` behind (`cross_doc_margin` when it is from
+    another document), else the two or three best."""
     steered = steer(clauses, ranked, question, context)
     order = [(i, s) for i, s, _ in steered]
     lead, lead_raw, lead_steered = steered[0]
@@ -67,7 +72,7 @@ def decide(
     if by_kind is not None:
         return Decision(order, *by_kind)
     if sure is not None:
-        if sure and lead == ranked[0][0]:
+        if sure and lead == ranked[0][0] and (len(steered) < 2 or steered[1][1] < SECOND_SHARE * lead_raw):
             return Decision(order, lead, [])
         rest = steered[1:MAX_SHOWN]
         others = [i for k, (i, s, _) in enumerate(rest) if k == 0 or s >= THIRD_SHARE * lead_raw]

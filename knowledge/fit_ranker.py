@@ -35,7 +35,7 @@ from knowledge.context import AskContext
 from knowledge.features import FEATURE_NAMES, read_examples
 from knowledge.index import KnowledgeBase
 from knowledge.loader import DATA_DIR
-from knowledge.ranker import COMMIT_FEATURES, RANKER_FILE, Linear, Ranker, answers, commit_row
+from knowledge.ranker import COMMIT_FEATURES, RANKER_FILE, Linear, Ranker, answers, commit_row, hedges
 
 TUNING_TSV = Path(__file__).resolve().parents[1] / "tests" / "data" / "kb_questions.tsv"
 # Out-of-domain example questions: negatives for the ranker, and a check of the answer rule on fresh questions.
@@ -54,6 +54,11 @@ EXAMPLE_MARGIN = 0.05
 # out-of-domain training question that the rest of the rule refuses, plus PROBABILITY_MARGIN.
 PROBABILITY_GRID = tuple(round(0.5 + 0.05 * k, 2) for k in range(0, 10))
 PROBABILITY_MARGIN = 0.05
+# The hedge fallback (Ranker.hedges): the lowest HEDGE_GRID value above the out-of-fold best probability of every
+# out-of-domain training question that names an exam word and that the answer rule refuses, plus HEDGE_MARGIN (a
+# wider step than the other thresholds: this fallback reaches further below the answer rule).
+HEDGE_GRID = tuple(round(0.3 + 0.05 * k, 2) for k in range(0, 14))
+HEDGE_MARGIN = 0.1
 COMMIT_GRID = tuple(round(0.3 + 0.01 * k, 2) for k in range(0, 70))
 DIGITS = 8
 
@@ -218,6 +223,46 @@ def choose_probability_threshold(
     return 1.01 if lowest is None or lowest + PROBABILITY_MARGIN >= 1.0 else round(lowest + PROBABILITY_MARGIN, 2)
 
 
+def choose_hedge_threshold(
+    data: Data,
+    best: dict[int, list[float]],
+    ranked: dict[int, list[tuple[int, float]]],
+    answered: dict[int, bool],
+    vetoed: set[int] = frozenset(),
+) -> float:
+    """The lowest HEDGE_GRID value above the out-of-fold best probability of every out-of-domain training question
+    that names an exam word, that the answer rule (`answered`) refuses and the scope checks let through, plus
+    HEDGE_MARGIN (1.01, never, when that passes the grid)."""
+    ood = [
+        ranked[g][0][1]
+        for g, row in best.items()
+        if not data.queries[g].accepted and not answered[g] and g not in vetoed and hedges(row, ranked[g][0][1], 0.0)
+    ]
+    highest = max(ood, default=0.0)
+    lowest = next((t for t in HEDGE_GRID if t > highest), None)
+    return 1.01 if lowest is None or lowest + HEDGE_MARGIN >= 1.0 else round(lowest + HEDGE_MARGIN, 2)
+
+
+def with_hedges(
+    best: dict[int, list[float]],
+    ranked: dict[int, list[tuple[int, float]]],
+    answered: dict[int, bool],
+    vetoed: set[int],
+    sure: dict[int, float],
+    hedge_threshold: float,
+) -> tuple[dict[int, bool], dict[int, float]]:
+    """The answer rule plus the hedge fallback, and commit probabilities set to 0 where only the fallback answers
+    (such a reply never commits), as KnowledgeBase does at runtime."""
+    fallback = {
+        g
+        for g, row in best.items()
+        if not answered[g] and g not in vetoed and hedges(row, ranked[g][0][1], hedge_threshold)
+    }
+    return {g: a or g in fallback for g, a in answered.items()}, {
+        g: 0.0 if g in fallback else p for g, p in sure.items()
+    }
+
+
 def answered_by_rule(
     best: dict[int, list[float]],
     example_threshold: float,
@@ -364,6 +409,8 @@ def fit() -> dict[str, object]:
     hand = answered_by_rule(best, example_threshold, vetoed, ranked, probability_threshold)
     c_ids, cx, cy = commit_data(kb, data, oof[c_best], ranked)
     sure = dict(zip(c_ids, commit_out_of_fold(cx, cy).tolist(), strict=True))
+    hedge_threshold = choose_hedge_threshold(data, best, ranked, hand, vetoed)
+    hand, sure = with_hedges(best, ranked, hand, vetoed, sure, hedge_threshold)
     tau = choose_commit_threshold(kb, data, ranked, hand, sure)
     outcome = simulate(kb, data, ranked, hand, sure, tau)
     on_examples = simulate(kb, data, ranked, hand, sure, tau, examples=True)
@@ -378,6 +425,7 @@ def fit() -> dict[str, object]:
         "commit_threshold": tau,
         "example_threshold": example_threshold,
         "probability_threshold": probability_threshold,
+        "hedge_threshold": hedge_threshold,
         "training": {
             "queries": len(data.queries),
             "tuning_queries": sum(q.tuning for q in data.queries),
@@ -414,7 +462,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.getLogger("jieba").setLevel(logging.WARNING)
     result = fit()
-    print(json.dumps({k: result[k] for k in ("C", "commit_threshold", "example_threshold", "probability_threshold")}))
+    print(
+        json.dumps(
+            {
+                k: result[k]
+                for k in ("C", "commit_threshold", "example_threshold", "probability_threshold", "hedge_threshold")
+            }
+        )
+    )
     print("cross-validated on the tuning set (not a result):", json.dumps(result["cv_tuning_set_not_a_result"]))
     print("cross-validated on the example questions (not a result):", json.dumps(result["cv_examples_not_a_result"]))
     if args.check:

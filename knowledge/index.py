@@ -372,8 +372,8 @@ class KnowledgeBase:
 
     def _ranked(self, question: str) -> tuple[list[tuple[int, float]], bool, float]:
         """(clause index, ranker probability) of the candidates, most probable first, whether to answer (see
-        Ranker.answers; False when there is no candidate) and the commit model's probability that the best one is
-        right (Ranker.sure)."""
+        Ranker.answers and Ranker.hedges; False when there is no candidate) and the commit model's probability that
+        the best one is right (Ranker.sure; 0 when only the hedge fallback answers, so the reply hedges)."""
         candidates, rows = self.features(question)
         if not candidates:
             return [], False, 0.0
@@ -385,8 +385,9 @@ class KnowledgeBase:
         second_row = rows[order[1]] if len(order) > 1 else None
         same_doc = len(order) > 1 and self.clauses[ranked[0][0]].doc == self.clauses[ranked[1][0]].doc
         sure = self.ranker.sure(best_row, second_row, probs[order[0]], second, same_doc)
-        answer = self.ranker.answers(best_row, probs[order[0]]) and self.out_of_scope(question, ranked[0][0]) is None
-        return ranked, answer, sure
+        rule, p_best = self.ranker.answers(best_row, probs[order[0]]), probs[order[0]]  # else hedged (sure 0)
+        answer = (rule or self.ranker.hedges(best_row, p_best)) and self.out_of_scope(question, ranked[0][0]) is None
+        return ranked, answer, sure if rule else 0.0
 
     def out_of_scope(self, question: str, i: int) -> str | None:
         """Why clause i cannot answer the question (knowledge/scope.py), None when it may."""

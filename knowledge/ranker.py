@@ -45,6 +45,7 @@ _SCORE = FEATURE_NAMES.index("score")
 _EXAMPLE = FEATURE_NAMES.index("example_dice")
 _COVERAGE = FEATURE_NAMES.index("coverage")
 _UNKNOWN = FEATURE_NAMES.index("q_unknown_words")
+_DOMAIN = FEATURE_NAMES.index("q_domain")
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,9 @@ class Ranker:
     ``example_threshold``: a best clause with an example question at least this similar to the question (bigram
     Dice) is answered even when the hand-set rule would refuse it.
     ``probability_threshold``: so is a best clause whose ranker probability reaches it.
+    ``hedge_threshold``: a question that names an exam word, refused by all of the above, whose best clause has
+    at least this ranker probability gets the two or three best clauses, each cited (Ranker.hedges; one alone only
+    when it is the only candidate).
     """
 
     model: Linear
@@ -101,6 +105,7 @@ class Ranker:
     commit_threshold: float
     example_threshold: float = 1.01
     probability_threshold: float = 1.01
+    hedge_threshold: float = 1.01
 
     @classmethod
     def load(cls, path: Path = RANKER_FILE) -> Ranker:
@@ -115,6 +120,7 @@ class Ranker:
                 commit_threshold=float(data["commit_threshold"]),
                 example_threshold=float(data["example_threshold"]),
                 probability_threshold=float(data["probability_threshold"]),
+                hedge_threshold=float(data["hedge_threshold"]),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise KnowledgeFileError(path, 0, f"unreadable ranker file: {exc}") from exc
@@ -133,6 +139,19 @@ class Ranker:
         """Whether to answer: the best clause clears the hand-set rule, or one of its example questions is very
         close to the question, or its ranker `probability` reaches the probability threshold."""
         return answers(best_row, self.example_threshold, probability, self.probability_threshold)
+
+    def hedges(self, best_row: Sequence[float], probability: float) -> bool:
+        """Whether a question the answer rule refuses gets a hedged reply instead (see `hedges`)."""
+        return hedges(best_row, probability, self.hedge_threshold)
+
+
+def hedges(best_row: Sequence[float], probability: float, hedge_threshold: float) -> bool:
+    """The hedge fallback: the question names an exam word (so it is about exams, and the stricter rule for
+    questions without one does not apply) and the ranker gives its best clause `hedge_threshold` or more.
+    knowledge/fit_ranker.py sets the threshold above every out-of-domain training question that names an exam
+    word and that the answer rule refuses (out of fold); questions without an exam word are never hedged this way
+    (out-of-domain ones, 手机丢了怎么办, reach the probabilities of in-domain ones)."""
+    return best_row[_DOMAIN] > 0.0 and probability >= hedge_threshold
 
 
 def answers(

@@ -5,6 +5,7 @@
     .venv/bin/python tests/knowledge/eval_heldout.py --dev      # the development set only (never the held-out sets)
     .venv/bin/python tests/knowledge/eval_heldout.py --dev2     # the second development set only (measure, don't tune)
     .venv/bin/python tests/knowledge/eval_heldout.py --dev3     # the third development set (wt-kb)
+    .venv/bin/python tests/knowledge/eval_heldout.py --dev4     # the fourth development set (wt-kb2, measure only)
 
 For each set: top-1 (answered, and the clause it leads with is accepted), top-3 (an accepted clause
 among the three nearest, whatever the threshold), shown (an accepted clause among what the reply
@@ -26,7 +27,17 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from kb_golden import DEV2_TSV, DEV3_TSV, DEV_TSV, HELDOUT_TSV, PHONE_TSV, QUESTIONS_TSV, GoldenQuestion, read_questions  # noqa: E402
+from kb_golden import (  # noqa: E402
+    DEV2_TSV,
+    DEV3_TSV,
+    DEV4_TSV,
+    DEV_TSV,
+    HELDOUT_TSV,
+    PHONE_TSV,
+    QUESTIONS_TSV,
+    GoldenQuestion,
+    read_questions,
+)
 
 from knowledge import Answer, AskContext, KnowledgeBase  # noqa: E402
 
@@ -134,10 +145,13 @@ def main(argv: list[str] | None = None) -> int:
         "--dev2", action="store_true", help="the second development set kb_dev2_phone.tsv (measured, not tuned on)"
     )
     parser.add_argument("--dev3", action="store_true", help="the third development set kb_dev3_phone.tsv (wt-kb)")
+    parser.add_argument(
+        "--dev4", action="store_true", help="the fourth development set kb_dev4_phone.tsv (wt-kb2, measured only)"
+    )
     args = parser.parse_args(argv)
     logging.getLogger("jieba").setLevel(logging.WARNING)
     kb = KnowledgeBase.load()
-    if args.dev or args.dev2 or args.dev3:
+    if args.dev or args.dev2 or args.dev3 or args.dev4:
         rows = []
         if args.dev:
             rows.append(evaluate(kb, read_questions(DEV_TSV), "dev (not held out)", with_context=not args.no_context))
@@ -145,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(evaluate(kb, read_questions(DEV2_TSV), "dev2", with_context=not args.no_context))
         if args.dev3:
             rows.append(evaluate(kb, read_questions(DEV3_TSV), "dev3", with_context=not args.no_context))
+        if args.dev4:
+            rows.append(evaluate(kb, read_questions(DEV4_TSV), "dev4", with_context=not args.no_context))
     else:
         rows = [
             evaluate(kb, read_questions(PHONE_TSV), "phone", with_context=not args.no_context),

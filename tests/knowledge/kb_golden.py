@@ -22,6 +22,8 @@ DEV_TSV = Path(__file__).resolve().parent / "data" / "kb_dev_phone.tsv"
 DEV2_TSV = Path(__file__).resolve().parent / "data" / "kb_dev2_phone.tsv"
 # Third development set (wt-kb): written before the changes of that round; changes are chosen on dev / dev2 first.
 DEV3_TSV = Path(__file__).resolve().parent / "data" / "kb_dev3_phone.tsv"
+# Fourth development set (wt-kb2): written before the changes of that round; measured only, misses not looked at.
+DEV4_TSV = Path(__file__).resolve().parent / "data" / "kb_dev4_phone.tsv"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import pytest
 from kb_golden import read_questions
 
 from knowledge import AskContext, Clause, KnowledgeBase, format_answer
-from knowledge.commit import CLOSE_MARGIN, CROSS_DOC_MARGIN, decide
+from knowledge.commit import CLOSE_MARGIN, CROSS_DOC_MARGIN, SECOND_SHARE, decide
 
 THEORY_INVIGILATOR = AskContext(roles=frozenset({"invigilator"}), kind="theory")
 COMPUTER_INVIGILATOR = AskContext(roles=frozenset({"invigilator"}), kind="computer")
@@ -17,14 +17,17 @@ TUNING = [q.question for q in read_questions() if q.in_domain]
 
 def test_hedges_exactly_when_the_commit_model_is_not_sure(kb: KnowledgeBase) -> None:
     """Without context, an answer shows alternatives exactly when the commit model's probability that the best
-    clause is right is below the ranker's commit threshold; a committed answer leads with the most probable clause."""
+    clause is right is below the ranker's commit threshold or the runner-up has SECOND_SHARE of the best clause's
+    probability; a committed answer leads with the most probable clause."""
     hedged = committed = 0
     for question in TUNING:
         ans = kb.ask(question)
         if ans.answer is None or ans.pinned or ans.labels:
             continue
         sure = kb.commit_probability(question) >= kb.ranker.commit_threshold
-        assert bool(ans.alternatives) == (not sure), question
+        top = kb.scored(question, 2)
+        close = len(top) > 1 and top[1][1] >= SECOND_SHARE * top[0][1]
+        assert bool(ans.alternatives) == (not sure or close), question
         assert ans.committed == (not ans.alternatives)
         if ans.committed:
             (best, _), *_ = kb.scored(question, 1)
@@ -48,7 +51,9 @@ def test_margins_hedge_when_no_commit_model_is_given() -> None:
     assert apart.others == []
     other_doc = decide(clauses, [(0, 0.5), (2, 0.5 - (CLOSE_MARGIN + CROSS_DOC_MARGIN) / 2)], "?", AskContext())
     assert other_doc.others == [2]
-    assert decide(clauses, [(0, 0.5), (1, 0.49)], "?", AskContext(), sure=True).others == []
+    assert decide(clauses, [(0, 0.5), (1, 0.5 * SECOND_SHARE * 0.9)], "?", AskContext(), sure=True).others == []
+    # Even a sure commit model does not commit when the runner-up is close (SECOND_SHARE).
+    assert decide(clauses, [(0, 0.5), (1, 0.49)], "?", AskContext(), sure=True).others == [1]
 
 
 def test_hedged_reply_cites_every_clause_it_shows(kb: KnowledgeBase) -> None:

@@ -86,7 +86,7 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
     """No example equals a question of the development set (kb_dev_phone.tsv, written before the second round of
     examples, so that it stays a fair test of them) or of the tuning set (whose cross-validated figures would
     otherwise see their own question among the examples)."""
-    from kb_golden import DEV2_TSV, DEV3_TSV, DEV_TSV
+    from kb_golden import DEV2_TSV, DEV3_TSV, DEV4_TSV, DEV_TSV
 
     dev = read_questions(DEV_TSV)
     assert len(dev) >= 150 and sum(not q.in_domain for q in dev) >= 30
@@ -95,7 +95,9 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
     examples = {q.rstrip("？?") for _, _, q in read_examples()}
     dev3 = read_questions(DEV3_TSV)
     assert len(dev3) >= 130 and sum(not q.in_domain for q in dev3) >= 30
-    for path in (DEV_TSV, DEV2_TSV, DEV3_TSV, fit.TUNING_TSV):
+    dev4 = read_questions(DEV4_TSV)
+    assert len(dev4) >= 100 and sum(not q.in_domain for q in dev4) >= 20
+    for path in (DEV_TSV, DEV2_TSV, DEV3_TSV, DEV4_TSV, fit.TUNING_TSV):
         asked = {q.question.rstrip("？?") for q in read_questions(path)}
         assert sorted(asked & examples) == [], path.name
 
@@ -159,14 +161,14 @@ def test_out_of_domain_tuning_questions_stay_refused_with_the_ranker(kb: Knowled
 
 def test_out_of_domain_examples_are_not_held_out_questions() -> None:
     """The out-of-domain examples (training negatives) are not questions of a held-out or development set either."""
-    from kb_golden import DEV2_TSV, DEV3_TSV, DEV_TSV, HELDOUT_TSV, PHONE_TSV
+    from kb_golden import DEV2_TSV, DEV3_TSV, DEV4_TSV, DEV_TSV, HELDOUT_TSV, PHONE_TSV
 
     asked = {q.question.rstrip("？?") for path in (HELDOUT_TSV, PHONE_TSV) for q in read_questions(path)}
     examples = read_examples(fit.EXAMPLES_OOD)
     assert len(examples) >= 50
     assert all(doc == "-" and clause == "-" for doc, clause, _ in examples)
     assert len(asked & {q.rstrip("？?") for _, _, q in examples}) == 0
-    dev = {q.question.rstrip("？?") for path in (DEV_TSV, DEV2_TSV, DEV3_TSV) for q in read_questions(path)}
+    dev = {q.question.rstrip("？?") for path in (DEV_TSV, DEV2_TSV, DEV3_TSV, DEV4_TSV) for q in read_questions(path)}
     assert sorted(dev & {q.rstrip("？?") for _, _, q in examples}) == []
 
 
@@ -233,3 +235,39 @@ def test_probability_threshold_is_above_every_refused_out_of_domain_training_que
     questions = [q.question for q in TUNING if not q.in_domain]
     questions += [q for _, _, q in read_examples(fit.EXAMPLES_OOD)]
     assert [q for q in questions if kb.ask(q).answer is not None] == []
+
+
+def test_hedge_fallback_on_a_feature_row() -> None:
+    """Ranker.hedges: only a question that names an exam word, from the hedge threshold on (below the probability
+    threshold, above every refused out-of-domain training question of that kind: knowledge/fit_ranker.py)."""
+    ranker = Ranker.load()
+    assert 0.3 < ranker.hedge_threshold < ranker.probability_threshold
+    row = [0.0] * len(FEATURE_NAMES)
+    row[FEATURE_NAMES.index("hand_gate")] = -0.1
+    assert not ranker.hedges(row, 0.99)  # no exam word: never
+    row[FEATURE_NAMES.index("q_domain")] = 1.0
+    assert not ranker.hedges(row, ranker.hedge_threshold - 0.01)
+    assert ranker.hedges(row, ranker.hedge_threshold)
+
+
+def test_hedge_fallback_replies_are_never_committed(kb: KnowledgeBase) -> None:
+    """A tuning question that only the hedge fallback answers gets two or three clauses, and its commit
+    probability reads 0 (the reply never commits to one clause)."""
+    fallback = 0
+    for q in TUNING:
+        if not q.in_domain:
+            continue
+        candidates, rows = kb.features(q.question)
+        if not rows:
+            continue
+        probs = [kb.ranker.probability(row) for row in rows]
+        k = max(range(len(rows)), key=lambda j: (probs[j], -candidates[j].index))
+        if kb.ranker.answers(rows[k], probs[k]) or not kb.ranker.hedges(rows[k], probs[k]):
+            continue
+        ans = kb.ask(q.question)
+        if ans.answer is None or ans.pinned or ans.labels:
+            continue
+        fallback += 1
+        assert ans.alternatives, q.question
+        assert kb.commit_probability(q.question) == 0.0
+    assert fallback >= 1
