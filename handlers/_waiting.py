@@ -15,7 +15,7 @@ from bot.delivery.rows import T
 from bot.dispatch import Context
 from bot.model import CONFIRM_STEP, HANDOVER_STEP
 from bot.store.papers import handover_checks
-from bot.store.reports import PapersPayload, ViolationPayload
+from bot.store.reports import PapersPayload, ViolationPayload, violation_disputes
 from bot.store.tables import Room
 from handlers._reports import chain
 from handlers.violation_records import confirmations
@@ -61,12 +61,6 @@ async def _open_line(ctx: Context, s: AsyncSession, step: str, sid: int) -> tupl
     # A violation's card is about its chain's first row, which its /确认 records against.
     if not ViolationPayload.from_payload(last.payload).serious:  # corrected into a minor one: nothing to confirm
         return None
-    if await confirmations(s, sid) or await _disputed(s, sid, ctx.staff.id if ctx.staff else None):
+    if await confirmations(s, sid) or sid in await violation_disputes(s, [sid]):
         return None
     return rid, f"编号 {rid}：{label}严重违纪记录待您确认，回复“/确认 {rid}”，有异议回复“/确认 {rid} 有异议”"
-
-
-async def _disputed(s: AsyncSession, root: int, staff_id: int | None) -> bool:
-    """This person already answered 有异议 (its alerts are keyed by the violation and the person)."""
-    q = select(T.c.id).where(T.c.key.like(f"alert:disputed:{root}:{staff_id}:%")).limit(1)
-    return (await (await s.connection()).execute(q)).first() is not None

@@ -17,7 +17,7 @@ from bot.errors import UserFacingError
 from bot.model import CONFIRM_STEP, HANDOVER_STEP, OutgoingMessage, Reply, TextFormat, card_text
 from bot.store.cards import show_on_all
 from bot.store.papers import HANDOVER_ENTITY
-from bot.store.reports import PapersPayload, ViolationPayload
+from bot.store.reports import VIOLATION_DISPUTE, PapersPayload, ViolationPayload
 from bot.store.tables import Assignment, AuditLog, Duty, Report, Staff
 from handlers import _dialog, _show
 from handlers._changes import visible_chain
@@ -359,7 +359,18 @@ async def _dispute_one(ctx: Context, rid: int) -> Confirmed:
         root = root_of(report)
         names = await _show.room_names(s, where.room_id)
         state = f"{ctx.staff.name} 有异议 {ctx.now.astimezone(tz):%H:%M}"
-        await show_on_all(await s.connection(), root, CONFIRM_STEP, state, ctx.now)
+        conn = await s.connection()
+        lg = AuditLog.__table__  # type: ignore[attr-defined]
+        mine = (lg.c.entity == VIOLATION_DISPUTE, lg.c.entity_id == str(root), lg.c.actor == f"staff:{ctx.staff.id}")
+        if (await conn.execute(lg.select().where(*mine).limit(1))).first() is None:  # a redelivery records once
+            detail = {"by": ctx.staff.name, "staff_id": ctx.staff.id, "report": rid, "room_id": where.room_id}
+            await conn.execute(
+                lg.insert().values(
+                    at=ctx.now, actor=f"staff:{ctx.staff.id}", action="dispute", entity=VIOLATION_DISPUTE,
+                    entity_id=str(root), detail=detail,
+                )
+            )  # fmt: skip
+        await show_on_all(conn, root, CONFIRM_STEP, state, ctx.now)
         told = await alert(
             ctx,
             f"【违纪记录有异议】{where.label}（{where.session.code}）编号 {rid}：{describe(ctx, report, names)}；"

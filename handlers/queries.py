@@ -16,7 +16,7 @@ from bot.exports import safe_row
 from bot.model import Reply
 from bot.permissions import SUPERVISOR_OR_OFFICE
 from bot.store.papers import absent_by_room, handover_checks, handover_words, papers_payload, papers_state
-from bot.store.reports import AbsentPayload, RefPayload, ViolationPayload, reports_in_force
+from bot.store.reports import AbsentPayload, RefPayload, ViolationPayload, reports_in_force, violation_disputes
 from bot.store.rooms import room_label, sessions_of_day
 from bot.store.tables import ExamSession, Report, Room, Staff
 from handlers import _show
@@ -92,6 +92,7 @@ async def violations(ctx: Context, args: str) -> Reply:
         rows = await reports_in_force(s, ["violation"], ids)
         ruled = await rulings(s, ids)
         confirmed = await confirmed_roots(s, ids)
+        disputed = await violation_disputes(s, [int(r.payload.get("root", r.id)) for r in rows])
         names = await _show.names_of(s, ids)
     if not rows:
         return Reply(f"{_head(ctx, q)} 没有违纪记录。")
@@ -104,7 +105,12 @@ async def violations(ctx: Context, args: str) -> Reply:
         if root in ruled:
             line += f"；认定：{RefPayload.from_payload(ruled[root].payload).action}"
         if ViolationPayload.from_payload(r.payload).serious:
-            line += "；已双人确认" if root in confirmed else "；待第二人确认"
+            if root in confirmed:
+                line += "；已双人确认"
+            elif root in disputed:
+                line += f"；{disputed[root][0]}有异议（未确认）"
+            else:
+                line += "；待第二人确认"
         lines.append(line)
     return Reply("\n".join(lines))
 

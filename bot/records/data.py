@@ -33,6 +33,7 @@ from bot.store.reports import (
     RefPayload,
     ViolationPayload,
     reports_in_force,
+    violation_disputes,
 )
 from bot.store.rooms import room_label, sessions_of_day
 from bot.store.tables import (
@@ -236,6 +237,7 @@ async def read_day(
     notes = [RefPayload.from_payload(r.payload) for r in rows if r.kind == "note"]
     papers = PapersState(handout, collect, absent, {n.ref for n in notes if n.closes})
     checks = await handover_checks(s, [h.id for h in handout.values() if h.id is not None])
+    disputes = await violation_disputes(s, [_root(r) for r in rows if r.kind == "violation"])
     out = [
         _room_record(
             room,
@@ -247,6 +249,7 @@ async def read_day(
             names,
             papers,
             checks,
+            disputes,
         )
         for room, sess in pairs
     ]
@@ -263,6 +266,7 @@ def _room_record(
     names: dict[int, str],
     papers: PapersState,
     checks: dict[int, tuple[str, str, object]],
+    disputes: dict[int, tuple[str, datetime]],
 ) -> RoomRecord:
     absent_rows = [r for r in rows if r.kind == "absent"]
     last_absent = absent_rows[-1] if absent_rows else None
@@ -288,7 +292,7 @@ def _room_record(
     if ap is not None:
         rec.absentees = [Absentee(t, *cands.get(t, ("", ""))) for t in ap.tickets]
         rec.unnamed_absent = max(0, ap.count - len(ap.tickets))
-    rec.violations = _violations(rows, cands, names, tz)
+    rec.violations = _violations(rows, cands, names, tz, disputes)
     rec.incidents = [
         IncidentRecord(
             _root(r),
@@ -311,7 +315,11 @@ def _absent_state(ap: AbsentPayload | None) -> str:
 
 
 def _violations(
-    rows: list[Report], cands: dict[str, tuple[str, str]], names: dict[int, str], tz: ZoneInfo
+    rows: list[Report],
+    cands: dict[str, tuple[str, str]],
+    names: dict[int, str],
+    tz: ZoneInfo,
+    disputes: dict[int, tuple[str, datetime]],
 ) -> list[ViolationRecord]:
     confirms: dict[int, list[Report]] = defaultdict(list)
     rulings: dict[int, Report] = {}
@@ -333,6 +341,9 @@ def _violations(
             confirmation = "；".join(
                 f"{names.get(c.staff_id or 0, '')} {c.created_at.astimezone(tz):%H:%M}" for c in confirmed
             )
+        elif root in disputes and p.serious:
+            by, at = disputes[root]
+            confirmation = f"{by} 有异议 {at.astimezone(tz):%H:%M}（未确认）"
         else:
             confirmation = "待确认" if p.serious else "不需要"
         ruling = "未认定"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -26,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.store.tables import Report, Role, Staff
+from bot.store.tables import AuditLog, Report, Role, Staff
 
 # Either way of talking to the database; the read model answers on both.
 Reader = AsyncSession | AsyncConnection
@@ -317,3 +318,21 @@ async def staff_with_roles(db: Reader, *roles: Role) -> list[Staff]:
 async def office_staff(db: Reader) -> list[Staff]:
     """Active staff with the office role."""
     return await staff_with_roles(db, Role.OFFICE)
+
+
+VIOLATION_DISPUTE = "violation_dispute"  # audit entity: the second person's 有异议 to a serious violation
+
+
+async def violation_disputes(s: AsyncSession, roots: Iterable[int]) -> dict[int, tuple[str, datetime]]:
+    """The first 有异议 to each of these violation chains (by their first row's 编号): root -> (who, when)."""
+    wanted = [str(r) for r in dict.fromkeys(roots)]
+    if not wanted:
+        return {}
+    lg = AuditLog.__table__  # type: ignore[attr-defined]
+    q = sa_select(lg.c.entity_id, lg.c.detail, lg.c.at).where(
+        lg.c.entity == VIOLATION_DISPUTE, lg.c.entity_id.in_(wanted)
+    )
+    out: dict[int, tuple[str, datetime]] = {}
+    for entity_id, detail, at in (await (await s.connection()).execute(q.order_by(lg.c.id))).all():
+        out.setdefault(int(entity_id), (str((detail or {}).get("by", "?")), at))
+    return out

@@ -277,3 +277,36 @@ async def test_ruling_dialog_asks_points(day: Day) -> None:
     (det,) = await day.reports("determination")
     assert (det.payload["action"], det.payload["points"], det.payload["note"]) == ("扣分", 10, "复核后警告不足")
     assert "扣10分" in done
+
+
+async def test_a_dispute_is_recorded_once_and_shown_where_the_office_looks(day: Day) -> None:
+    """李强's 有异议 to a serious violation is an audit row (once, also when delivered again), and /违纪记录 and the
+    考场情况记录表 say who disputed it instead of 待第二人确认; a later /确认 makes it 已双人确认."""
+    import io
+
+    from openpyxl import load_workbook
+    from sqlmodel import col, select
+
+    from bot.records.export import day_workbook
+    from bot.store.reports import VIOLATION_DISPUTE
+    from bot.store.tables import AuditLog
+
+    await day.say("王芳", "/违纪 1 2026000003 替考")
+    (row,) = await day.reports("violation")
+    assert "待第二人确认" in await day.say("孙丽", "/违纪记录")
+    for _ in range(2):
+        await day.send("李强", f"/确认 {row.id} 有异议", "m-dispute")
+    await day.say("李强", f"/确认 {row.id} 有异议")
+    async with day.services.db.read() as s:
+        audit = (await s.exec(select(AuditLog).where(col(AuditLog.entity) == VIOLATION_DISPUTE))).all()
+    assert [(a.entity_id, a.actor, a.detail["by"]) for a in audit] == [(str(row.id), audit[0].actor, "李强")]
+    assert "李强有异议（未确认）" in await day.say("孙丽", "/违纪记录")
+
+    tz = day.services.settings.tz
+    _, data = await day_workbook(day.services.db, day.clock.now().astimezone(tz).date(), tz, actor="staff:11")
+    sheet = load_workbook(io.BytesIO(data))["违纪"]
+    cells = {str(c.value) for r in sheet.iter_rows() for c in r if c.value is not None}
+    assert "李强 有异议 08:40（未确认）" in cells
+
+    await day.say("李强", f"/确认 {row.id}")
+    assert "已双人确认" in await day.say("孙丽", "/违纪记录")
