@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.dispatch import CommandTable, Context
 from bot.errors import UserFacingError
 from bot.model import CONFIRM_STEP, HANDOVER_STEP, Reply
 from bot.store.papers import Reconciliation, handover_checks, handover_words, reconcile
-from bot.store.reports import AbsentPayload, PapersPayload, ViolationPayload
+from bot.store.reports import AbsentPayload, PapersPayload, RefPayload, ViolationPayload, violation_disputes
 from bot.store.tables import Report, Staff
 from handlers import _dialog, _show, absent
 from handlers._changes import alert_revocation, alerts_on_revoke, check_change, visible_chain
@@ -28,7 +32,7 @@ from handlers._rooms import ANY_ROOM, WATCHER, RoomNow, check_late_change, room_
 from handlers._typo import typo_guard
 from handlers.confirm import confirm_card_text, handover_card_text, send_cards
 from handlers.papers import announce_change
-from handlers.violation_records import confirmations
+from handlers.violation_records import confirmations, rulings
 
 CORRECT_USAGE = "/更正 编号 更正后的内容，例：/更正 12 2026000003（格式同原命令，不写考场）"
 REVOKE_USAGE = "/撤销 编号 [原因]，例：/撤销 12 报错考场"
@@ -185,6 +189,7 @@ async def history(ctx: Context, args: str) -> Reply | str | None:
         names = await _show.room_names(s, where.room_id if where else None)
         handouts = [r.id for r in rows if r.id is not None and r.kind == "papers" and _is_handout(r)]
         checks = await handover_checks(s, handouts)
+        after = await _violation_followups(ctx, s, rows) if rows[0].kind == "violation" else []
     label = KIND_LABELS.get(rows[0].kind, rows[0].kind)
     lines = [f"{where.label if where else ''}{label} 编号 {rid} 的历史："]
     for i, r in enumerate(rows):
@@ -197,9 +202,27 @@ async def history(ctx: Context, args: str) -> Reply | str | None:
         if r.id in handouts:  # the other invigilator's check of this count
             what += f"（{handover_words(checks.get(r.id), ctx.services.settings.tz)}）"
         lines.append(f"· 编号 {r.id} {when} {who} {what}")
+    lines.extend(after)
     last = rows[-1]
     lines.append(f"当前有效：编号 {last.id}" if not last.revoked else "当前状态：已撤销")
     return Reply("\n".join(lines))
+
+
+async def _violation_followups(ctx: Context, s: AsyncSession, rows: list[Report]) -> list[str]:
+    """The second person's 确认 or 有异议 and the office's 认定 of a violation chain, in time order."""
+    root = rows[0].id
+    assert root is not None
+    tz = ctx.services.settings.tz
+    found: list[tuple[datetime, str]] = []  # a dispute before what follows it at the same minute (stable sort)
+    for by, at in (await violation_disputes(s, [root])).values():
+        found.append((at, f"· {at.astimezone(tz):%m-%d %H:%M} {by} 有异议（未确认）"))
+    ruled = (await rulings(s, [rows[0].room_id] if rows[0].room_id else [])).get(root)
+    for r, what in [*((c, "确认") for c in await confirmations(s, root)), *([(ruled, "认定")] if ruled else [])]:
+        who = (await s.get(Staff, r.staff_id)).name if r.staff_id else "?"  # type: ignore[union-attr]
+        if what == "认定":
+            what += "：" + RefPayload.from_payload(r.payload).action
+        found.append((r.created_at, f"· 编号 {r.id} {r.created_at.astimezone(tz):%m-%d %H:%M} {who} {what}"))
+    return [line for _at, line in sorted(found, key=lambda f: f[0])]
 
 
 def _is_handout(r: Report) -> bool:

@@ -281,7 +281,8 @@ async def test_ruling_dialog_asks_points(day: Day) -> None:
 
 async def test_a_dispute_is_recorded_once_and_shown_where_the_office_looks(day: Day) -> None:
     """李强's 有异议 to a serious violation is an audit row (once, also when delivered again), and /违纪记录 and the
-    考场情况记录表 say who disputed it instead of 待第二人确认; a later /确认 makes it 已双人确认."""
+    考场情况记录表 say who disputed it instead of 待第二人确认; a later /确认 makes it 已双人确认; /历史 lists the
+    dispute, the confirmation and the office's ruling after the report's own rows."""
     import io
 
     from openpyxl import load_workbook
@@ -310,3 +311,7 @@ async def test_a_dispute_is_recorded_once_and_shown_where_the_office_looks(day: 
 
     await day.say("李强", f"/确认 {row.id}")
     assert "已双人确认" in await day.say("孙丽", "/违纪记录")
+    await day.say("钱进", f"/认定 {row.id} 宣布成绩无效")
+    history = (await day.say("孙丽", f"/历史 {row.id}")).splitlines()
+    assert history[2].endswith("李强 有异议（未确认）")
+    assert history[3].endswith("李强 确认") and history[4].endswith("钱进 认定：宣布成绩无效")
