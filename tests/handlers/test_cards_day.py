@@ -1,7 +1,8 @@
 """A short exam morning on the console with all three kinds of card, each tapped as the console page taps it.
 
 08:03 王芳 taps 收到 on the 启封试卷 reminder card; 08:40 she reports 领取 30 and 李强 taps 确认 on the handover
-card; she reports a 替考 and 李强 taps 确认 on the violation card. Each tap is what the page's button sends (read
+card (a 收到 he types first names the count still to check); she reports a 替考 and 李强 taps 确认 on the
+violation card (/历史 then shows his confirmation). Each tap is what the page's button sends (read
 back from the page) and means what typing it means; a repeat counts once. SQLite and PostgreSQL.
 """
 
@@ -73,6 +74,8 @@ async def test_a_morning_with_reminder_handover_and_violation_cards(chat: Chat, 
     ((handout, kind),) = await _cards(chat, "李强", "handover")
     ok, disagree = _page_taps(handout, kind)
     assert [ok, disagree] == [tap_text(ACK, handout, kind), tap_text(ISSUE, handout, kind)]
+    # 李强 types 收到 instead of tapping: no reminder waits for him; the count to check is named.
+    assert f"编号 {handout}：第1考场试卷领取 30 份待您核对" in (await chat.say("李强", "收到") or "")
     assert await chat.say("李强", ok) == f"已确认第1考场试卷领取 30 份（编号 {handout}），两名监考核对一致。"
     assert (await chat.say("李强", disagree) or "").startswith(f"编号 {handout} 的领取份数（30 份）已由李强于 08:40")
 
@@ -84,8 +87,11 @@ async def test_a_morning_with_reminder_handover_and_violation_cards(chat: Chat, 
     assert (await chat.say("王芳", ok) or "").startswith(
         f"编号 {violation} 是您自己报告的，需要本考场另一名监考员（李强）"
     )
+    assert f"编号 {violation}：第1考场严重违纪记录待您确认" in (await chat.say("李强", "收到了") or "")
     assert (await chat.say("李强", ok) or "").startswith(f"已确认编号 {violation}")
     assert "已由李强确认过" in (await chat.say("李强", ok) or "")
+    assert "待您" not in (await chat.say("李强", "收到") or "")  # nothing is left open for him
+    assert (await chat.say("孙丽", f"/历史 {violation}") or "").splitlines()[2].endswith("李强 确认")
 
     async with chat.services.db.session() as s:
         acks = (await s.exec(select(ReminderAck).where(ReminderAck.step == "open_papers"))).all()
