@@ -32,7 +32,10 @@ async def waiting_for(ctx: Context, s: AsyncSession) -> list[str]:
     q = select(T.c.key).where(T.c.key.like(f"card:%:%:{staff.id}"), T.c.created_at >= ctx.now - WINDOW).order_by(T.c.id)
     subjects: list[tuple[str, int]] = []
     for (key,) in (await (await s.connection()).execute(q)).all():
-        _, step, sid, _who = str(key).split(":")
+        parts = str(key).split(":")  # card:<step>:<subject 编号>:<staff id> (handlers/confirm.send_cards)
+        if len(parts) != 4:
+            continue
+        step, sid = parts[1], parts[2]
         if step in _STEPS and sid.isdigit() and (step, int(sid)) not in subjects:
             subjects.append((step, int(sid)))
     lines: dict[int, str] = {}  # by the record's current 编号: a corrected count's two cards are one line
