@@ -40,6 +40,11 @@ def cjk_punct(text: str) -> str:
     return _ASCII_PUNCT.sub(lambda m: m.group(0).translate(_FULL_WIDTH), text)
 
 
+def free_text(text: str) -> str:
+    """A note or reason as typed: NFKC, Chinese punctuation kept (see cjk_punct), no punctuation at either end."""
+    return cjk_punct(nfkc(text).strip(" ,，;；:：、.。"))
+
+
 def clean(text: str) -> str:
     """NFKC, and Chinese/ASCII punctuation turned into spaces: for reading arguments, not free text."""
     return _SPACES.sub(" ", _PUNCT.sub(" ", nfkc(text))).strip()

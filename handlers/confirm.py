@@ -21,7 +21,7 @@ from bot.store.reports import VIOLATION_DISPUTE, PapersPayload, ViolationPayload
 from bot.store.tables import Assignment, AuditLog, Duty, Report, Staff
 from handlers import _dialog, _show
 from handlers._changes import visible_chain
-from handlers._parse import clean, leading_report_id, nfkc, report_id
+from handlers._parse import clean, free_text, leading_report_id, nfkc, report_id
 from handlers._reports import (
     alert,
     alerted,
@@ -210,7 +210,7 @@ def parse_ruling(text: str) -> Ruling:
         raise UserFacingError(ACTION_CONFLICT, usage=RULING_USAGE)
     if action == DEDUCT and not points:
         raise UserFacingError("扣分请写扣几分，例：/认定 16 扣10分。", usage=RULING_USAGE)
-    return Ruling(rid, action, points, clean(f"{note} {note_tail}"))
+    return Ruling(rid, action, points, " ".join(x for x in (clean(note), free_text(note_tail)) if x))
 
 
 @typo_guard

@@ -14,7 +14,7 @@ from bot.store.reports import AbsentPayload, PapersPayload, RefPayload, Violatio
 from bot.store.tables import Report, Staff
 from handlers import _dialog, _show, absent
 from handlers._changes import alert_revocation, alerts_on_revoke, check_change, visible_chain
-from handlers._parse import clean, report_id
+from handlers._parse import free_text, report_id
 from handlers._reports import (
     KIND_LABELS,
     already_done,
@@ -150,16 +150,16 @@ async def revoke(ctx: Context, args: str) -> Reply | str | None:
         named = await s.get(Report, rid)
         # Absentee reports add up: revoking one undoes its own change to the list, not the whole list.
         undone = (
-            absent.undo(where, AbsentPayload.from_payload(old.payload), named, clean(reason))
+            absent.undo(where, AbsentPayload.from_payload(old.payload), named, free_text(reason))
             if (old.kind == "absent" and where is not None and named is not None and done is None)
             else None
         )
         if undone is not None:
-            row = await append(ctx, s, "absent", where, undone, supersedes=old, reason=clean(reason) or "撤销")
+            row = await append(ctx, s, "absent", where, undone, supersedes=old, reason=free_text(reason) or "撤销")
         else:
-            row = done or await append(
-                ctx, s, old.kind, where, dict(old.payload), supersedes=old, revoked=True, reason=clean(reason) or "撤销"
-            )
+            why = free_text(reason) or "撤销"
+            payload = dict(old.payload)
+            row = done or await append(ctx, s, old.kind, where, payload, supersedes=old, revoked=True, reason=why)
     if old.kind == "absent" and not row.revoked and where is not None:
         text = f"已撤销编号 {rid} 对缺考名单的改动（新编号 {row.id}）。原记录保留，可用 /历史 {rid} 查看。"
         async with ctx.services.db.read() as s:
@@ -168,7 +168,7 @@ async def revoke(ctx: Context, args: str) -> Reply | str | None:
         return Reply(f"{text}\n{now_listed}" + await _recheck(ctx, where, old, before, row))
     label = KIND_LABELS.get(old.kind, old.kind)
     place = where.label if where else ""
-    why = f"，原因：{clean(reason)}" if reason else ""
+    why = f"，原因：{free_text(reason)}" if reason else ""
     text = f"已撤销{place}{label}编号 {rid}（撤销记录编号 {row.id}{why}）。原记录保留，可用 /历史 {rid} 查看。"
     if alerts_on_revoke(rows):
         text += await alert_revocation(ctx, where, old, row)

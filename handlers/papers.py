@@ -32,7 +32,7 @@ from bot.store.papers import (
 from bot.store.reports import COLLECT, HANDOUT, PAPERS_HANDOUT, PapersPayload, reports_in_force
 from bot.store.tables import OutboxKind, Report
 from handlers import _dialog
-from handlers._parse import CN_NUM, ROOM_RE, clean, cn_number, room_number, take_keyword_number
+from handlers._parse import CN_NUM, ROOM_RE, clean, cn_number, free_text, nfkc, room_number, take_keyword_number
 from handlers._reports import (
     KindRules,
     alert,
@@ -371,7 +371,7 @@ async def papers(ctx: Context, args: str) -> Reply | str | None:
 async def note(ctx: Context, args: str) -> Reply | str | None:
     """/备注 21 说明: the office closes a papers mismatch after checking (the mismatch stays on record)."""
     rid, rest = split_report_id(args, NOTE_USAGE, "请写试卷回收记录的编号和说明。")
-    rest = clean(rest.removeprefix("说明").removeprefix("备注"))
+    rest = free_text(nfkc(rest).removeprefix("说明").removeprefix("备注"))
     if not rest.strip():
         raise UserFacingError("请写核实情况的说明。", usage=NOTE_USAGE)
     async with ctx.services.db.session() as s:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from bot.errors import UserFacingError
 from bot.store.tables import SessionKind
-from handlers._parse import CN_NUM, TICKET_RE, clean, cn_number, nfkc, split_args
+from handlers._parse import CN_NUM, TICKET_RE, clean, cn_number, free_text, nfkc, split_args
 
 USAGE = (
     "/违纪 考场 准考证号 类型 [处理] [说明]（名单有座号时可写座号，如 5号），"
@@ -259,14 +259,16 @@ def parse(text: str, usage: str = USAGE) -> ViolationArgs:
     rest = clean(rest)
     action, points, rest = take_action(rest, usage)
     vtype, rest = take_word(rest, TYPE_WORDS)
-    tail = clean(tail) if tail else ""
+    raw_tail, tail = tail, clean(tail) if tail else ""
     if vtype is None and tail:  # “说明：” written before the type
         vtype, tail = take_word(tail, TYPE_WORDS)
+    elif tail:
+        tail = free_text(raw_tail)  # the note after 说明： as typed, Chinese punctuation and all
     # A second type outside the note would silently record the milder one (抄袭 替考).
     if vtype is not None and conflicts(rest, TYPE_WORDS, vtype, anywhere=_STRONG_TYPE_WORDS):
         raise UserFacingError(TYPE_CONFLICT, usage=usage)
     ticket = a.tickets[0] if a.tickets else None
-    return ViolationArgs(a.room, ticket, seat, vtype, action, points, clean(f"{rest} {tail}"))
+    return ViolationArgs(a.room, ticket, seat, vtype, action, points, " ".join(x for x in (clean(rest), tail) if x))
 
 
 def require(args: ViolationArgs, kind: SessionKind | str | None, usage: str = USAGE) -> None:
