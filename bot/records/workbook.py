@@ -81,6 +81,7 @@ SUMMARY_HEAD = (
     "试卷领取",
     "试卷回收",
     "试卷核对",
+    "领取份数核对",  # by the other invigilator (考评员): 李强 核对✓ 08:40 / 待第二人核对 / …：数量不符
 )
 VIOLATIONS_HEAD = (
     "场次",
@@ -358,6 +359,7 @@ def summary_rows(records: DayRecords) -> list[list[Any]]:
                 "未报" if p.handed_out is None else p.handed_out,
                 "未报" if p.collected is None else p.collected,
                 p.status,
+                p.handover or "-",
             ]
         )
     rooms = records.rooms
@@ -368,6 +370,7 @@ def summary_rows(records: DayRecords) -> list[list[Any]]:
     total += [sum(r.papers.handed_out or 0 for r in rooms if r.papers)]
     total += [sum(r.papers.collected or 0 for r in rooms if r.papers)]
     total += [f"已核对 {sum(1 for r in rooms if r.papers and r.papers.reconciled)} 个考场"]
+    total += [f"已核对 {sum(1 for r in rooms if r.papers and '核对✓' in r.papers.handover)} 个考场"]
     out.append(total)
     return out
 

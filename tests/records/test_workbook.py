@@ -114,6 +114,9 @@ async def test_workbook_matches_the_database(day: Day) -> None:
     status = {row[5]: row[15] for row in summary[:-1]}
     assert status["第1考场"] == "已核对" and status["第2考场"].startswith("核对不符")
     assert status["第4考场"] == "未报领取"
+    checked = {row[5]: row[16] for row in summary[:-1]}  # the other invigilator's check of the 领取 count
+    assert checked["第1考场"] == "李强 核对✓ 08:40" and checked["第2考场"] == "待第二人核对"
+    assert checked["第4考场"] == "-" and total[16] == "已核对 1 个考场"
 
     violations = rows_of(wb["违纪"])
     want = sorted((t.room, n, tk, ty) for t in rooms for n, tk, ty in t.violations)
