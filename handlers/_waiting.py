@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.delivery.rows import T
 from bot.dispatch import Context
 from bot.model import CONFIRM_STEP, HANDOVER_STEP
-from bot.store.papers import handover_checks
+from bot.store.papers import handover_checks, is_handout
 from bot.store.reports import PapersPayload, ViolationPayload, violation_disputes
 from bot.store.tables import Room
 from handlers._reports import chain
@@ -56,7 +56,7 @@ async def _open_line(ctx: Context, s: AsyncSession, step: str, sid: int) -> tupl
     room = await s.get(Room, last.room_id) if last.room_id else None
     label = room.room_no if room else ""
     if step == HANDOVER_STEP:  # the count in force is what is checked (a corrected count waits again)
-        if last.kind != "papers" or rid in await handover_checks(s, [rid]):
+        if not is_handout(last) or rid in await handover_checks(s, [last]):
             return None
         count = PapersPayload.from_payload(last.payload).count
         answer = f"无误回复“/确认 {rid}”，不符回复“/确认 {rid} 数量不符”"

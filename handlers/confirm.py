@@ -16,7 +16,7 @@ from bot.dispatch import Context
 from bot.errors import UserFacingError
 from bot.model import CONFIRM_STEP, HANDOVER_STEP, OutgoingMessage, Reply, TextFormat, card_text
 from bot.store.cards import show_on_all
-from bot.store.papers import HANDOVER_ENTITY
+from bot.store.papers import HANDOVER_ENTITY, handover_checks, is_handout
 from bot.store.reports import VIOLATION_DISPUTE, PapersPayload, ViolationPayload
 from bot.store.tables import Assignment, AuditLog, Duty, Report, Staff
 from handlers import _dialog, _show
@@ -93,7 +93,7 @@ async def _confirm_one(ctx: Context, rid: int) -> Confirmed:
         done = await already_done(s, ctx)
         await visible_chain(ctx, s, rid, CONFIRM_USAGE)  # before anything that tells what the report is
         report = await current(s, rid, CONFIRM_USAGE)
-        if _is_handout(report):
+        if is_handout(report):
             return await _handover(ctx, s, report, agree=True)
         where = await _violation_where(ctx, s, report, rid)
         root = root_of(report)
@@ -297,10 +297,6 @@ def _take_dispute(args: str) -> tuple[str, str | None]:
     return args, None
 
 
-def _is_handout(report: Report) -> bool:
-    return report.kind == "papers" and PapersPayload.from_payload(report.payload).is_handout
-
-
 async def room_staff(s: AsyncSession, room_id: int, *, exclude: set[int | None] | None = None) -> list[Staff]:
     """The room's invigilators and 考评员 (not its 督导, nor ``exclude``), in assignment order."""
     q = select(Staff).join(Assignment, col(Assignment.staff_id) == col(Staff.id))
@@ -353,7 +349,7 @@ async def _dispute_one(ctx: Context, rid: int) -> Confirmed:
     async with ctx.services.db.session() as s:
         await visible_chain(ctx, s, rid, CONFIRM_USAGE)
         report = await current(s, rid, CONFIRM_USAGE)
-        if _is_handout(report):
+        if is_handout(report):
             return await _handover(ctx, s, report, agree=False)
         where = await _violation_where(ctx, s, report, rid)
         root = root_of(report)
@@ -397,16 +393,13 @@ async def _handover(ctx: Context, s: AsyncSession, report: Report, *, agree: boo
         raise UserFacingError(f"只有{where.label}的{may}可以核对编号 {rid} 的领取份数。", usage=CONFIRM_USAGE)
     lg = AuditLog.__table__  # type: ignore[attr-defined]
     conn = await s.connection()
-    prior = (
-        await conn.execute(
-            lg.select().where(lg.c.entity == HANDOVER, lg.c.entity_id == str(rid)).order_by(lg.c.id).limit(1)
-        )
-    ).first()
+    prior = (await handover_checks(s, [report])).get(rid)
     count = PapersPayload.from_payload(report.payload).count
     if prior is not None:
-        by, at = (prior.detail or {}).get("by", "?"), prior.at.astimezone(tz)
-        word = "确认无误" if prior.action == "confirm" else "提出数量不符"
-        state = f"{by} {'已确认' if prior.action == 'confirm' else '数量不符'} {at:%H:%M}"
+        done, by, checked_at = prior
+        at = checked_at.astimezone(tz)  # type: ignore[attr-defined]
+        word = "确认无误" if done == "confirm" else "提出数量不符"
+        state = f"{by} {'已确认' if done == 'confirm' else '数量不符'} {at:%H:%M}"
         return Confirmed(f"编号 {rid} 的领取份数（{count} 份）已由{by}于 {at:%H:%M} {word}，不必再操作。", state)
     action = "confirm" if agree else "dispute"
     detail = {"by": ctx.staff.name, "staff_id": ctx.staff.id, "count": count, "room_id": where.room_id}

@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.dispatch import CommandTable, Context
 from bot.errors import UserFacingError
 from bot.model import CONFIRM_STEP, HANDOVER_STEP, Reply
-from bot.store.papers import Reconciliation, handover_checks, handover_words, reconcile
+from bot.store.papers import Reconciliation, handover_checks, handover_words, is_handout, reconcile
 from bot.store.reports import AbsentPayload, PapersPayload, RefPayload, ViolationPayload, violation_disputes
 from bot.store.tables import Report, Staff
 from handlers import _dialog, _show, absent
@@ -114,9 +114,9 @@ async def correct(ctx: Context, args: str) -> Reply | str | None:
             who = ctx.staff.name if ctx.staff else "?"
             text = confirm_card_text(where, who, row.id or 0, describe(ctx, row, names))
             await send_cards(ctx, s, where, row, CONFIRM_STEP, text, subject=root_of(row))
-        handout = PapersPayload.from_payload(row.payload) if row.kind == "papers" else None
-        if handout is not None and handout.is_handout:  # a corrected 领取 count is checked again, like a new one
-            text = handover_card_text(where, ctx.staff.name if ctx.staff else "?", row.id or 0, handout.count)
+        if is_handout(row):  # a corrected 领取 count is checked again, like a new one
+            count = PapersPayload.from_payload(row.payload).count
+            text = handover_card_text(where, ctx.staff.name if ctx.staff else "?", row.id or 0, count)
             await send_cards(ctx, s, where, row, HANDOVER_STEP, text)
     label = KIND_LABELS.get(old.kind, old.kind)
     reply = f"已更正{where.label}{label}：编号 {rid} → 新编号 {row.id}：{describe(ctx, row, names)}。原记录保留。"
@@ -187,8 +187,7 @@ async def history(ctx: Context, args: str) -> Reply | str | None:
         where = await room_by_id(ctx, s, rows[0].room_id)
         people = {st.id: st.name for st in [await s.get(Staff, r.staff_id) for r in rows if r.staff_id] if st}
         names = await _show.room_names(s, where.room_id if where else None)
-        handouts = [r.id for r in rows if r.id is not None and r.kind == "papers" and _is_handout(r)]
-        checks = await handover_checks(s, handouts)
+        checks = await handover_checks(s, [r for r in rows if is_handout(r)])
         after = await _violation_followups(ctx, s, rows) if rows[0].kind == "violation" else []
     label = KIND_LABELS.get(rows[0].kind, rows[0].kind)
     lines = [f"{where.label if where else ''}{label} 编号 {rid} 的历史："]
@@ -199,7 +198,7 @@ async def history(ctx: Context, args: str) -> Reply | str | None:
             what = f"撤销（{r.reason}）" if r.reason and r.reason != "撤销" else "撤销"
         else:
             what = ("新报" if i == 0 else change_label(r)) + "：" + describe(ctx, r, names)
-        if r.id in handouts:  # the other invigilator's check of this count
+        if is_handout(r):  # the other invigilator's check of this count
             what += f"（{handover_words(checks.get(r.id), ctx.services.settings.tz)}）"
         lines.append(f"· 编号 {r.id} {when} {who} {what}")
     lines.extend(after)
@@ -223,10 +222,6 @@ async def _violation_followups(ctx: Context, s: AsyncSession, rows: list[Report]
             what += "：" + RefPayload.from_payload(r.payload).action
         found.append((r.created_at, f"· 编号 {r.id} {r.created_at.astimezone(tz):%m-%d %H:%M} {who} {what}"))
     return [line for _at, line in sorted(found, key=lambda f: f[0])]
-
-
-def _is_handout(r: Report) -> bool:
-    return PapersPayload.from_payload(r.payload).is_handout
 
 
 def _id_check(t: str) -> str | None:

@@ -21,7 +21,7 @@ from bot.store.rooms import room_label, sessions_of_day
 from bot.store.tables import ExamSession, Report, Room, Staff
 from handlers import _show
 from handlers._parse import clean, parse_day, room_number, split_args
-from handlers._reports import KIND_LABELS, change_label, describe
+from handlers._reports import KIND_LABELS, change_label, describe, root_of
 from handlers._rooms import local_today
 from handlers._typo import typo_guard
 from handlers.violation import confirmed_roots, rulings
@@ -92,7 +92,7 @@ async def violations(ctx: Context, args: str) -> Reply:
         rows = await reports_in_force(s, ["violation"], ids)
         ruled = await rulings(s, ids)
         confirmed = await confirmed_roots(s, ids)
-        disputed = await violation_disputes(s, [int(r.payload.get("root", r.id)) for r in rows])
+        disputed = await violation_disputes(s, [root_of(r) for r in rows])
         names = await _show.names_of(s, ids)
     if not rows:
         return Reply(f"{_head(ctx, q)} 没有违纪记录。")
@@ -101,7 +101,7 @@ async def violations(ctx: Context, args: str) -> Reply:
         room = by_id.get(r.room_id or 0)
         nm = {t: n for (rid, t), n in names.items() if rid == r.room_id}
         line = f"{_show.hm(ctx, r.created_at)} {room_label(room) if room else ''} {describe(ctx, r, nm)}（编号 {r.id}）"
-        root = int(r.payload.get("root", r.id))
+        root = root_of(r)
         if root in ruled:
             line += f"；认定：{RefPayload.from_payload(ruled[root].payload).action}"
         if ViolationPayload.from_payload(r.payload).serious:
@@ -162,18 +162,18 @@ async def paper_status(ctx: Context, args: str) -> Reply:
         rooms = await _day_rooms(s, q)
         ids = [r.id for r, _ in rooms if r.id is not None]
         papers = await papers_state(s, ids)
-        checks = await handover_checks(s, [r.id for r in papers.handout.values() if r.id is not None])
+        checks = await handover_checks(s, papers.handout.values())
     if not rooms:
         return Reply(f"{_head(ctx, q)} 没有考试安排。")
     tz = ctx.services.settings.tz
     items = []
     for room, sess in rooms:
-        c = papers.collect.get(room.id or 0)
-        h, collected = papers_payload(papers.handout.get(room.id or 0)), papers_payload(c)
+        c, hr = papers.collect.get(room.id or 0), papers.handout.get(room.id or 0)
+        h, collected = papers_payload(hr), papers_payload(c)
         rank, words = papers.status(room)
-        hr = papers.handout.get(room.id or 0)
-        out = f"{h.count}（{handover_words(checks.get(hr.id or 0), tz)}）" if h and hr else "-"
-        if hr is not None and checks.get(hr.id or 0, ("",))[0] == "dispute":
+        check = checks.get(hr.id or 0) if hr else None
+        out = f"{h.count}（{handover_words(check, tz)}）" if h else "-"
+        if check is not None and check[0] == "dispute":
             rank = 0
         back = collected.count if collected else "-"
         ref = f"（编号 {c.id}）" if c else ""
@@ -195,7 +195,7 @@ async def room_status(ctx: Context, args: str) -> Reply:
         rooms = await _day_rooms(s, q)
         ids = [r.id for r, _ in rooms if r.id is not None]
         papers = await papers_state(s, ids)
-        checks = await handover_checks(s, [r.id for r in papers.handout.values() if r.id is not None])
+        checks = await handover_checks(s, papers.handout.values())
         absent = papers.absent
         counts: dict[tuple[int, str], int] = {}
         for r in await reports_in_force(s, ["violation", "incident"], ids):

@@ -94,7 +94,7 @@ async def room_states(
         for r in await reports_in_force(s, ["violation", "incident"], ids):
             counts[(r.room_id or 0, r.kind)] = counts.get((r.room_id or 0, r.kind), 0) + 1
         unacked = await _unacked(await s.connection(), ids, now)
-        checks = await handover_checks(s, [h.id for h in papers.handout.values() if h.id is not None])
+        checks = await handover_checks(s, papers.handout.values())
     tz = settings.tz
     out: list[dict[str, Any]] = []
     for room, sess in rooms:

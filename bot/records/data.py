@@ -236,7 +236,7 @@ async def read_day(
     absent = {r.room_id: r for r in rows if r.kind == "absent" and r.room_id is not None}
     notes = [RefPayload.from_payload(r.payload) for r in rows if r.kind == "note"]
     papers = PapersState(handout, collect, absent, {n.ref for n in notes if n.closes})
-    checks = await handover_checks(s, [h.id for h in handout.values() if h.id is not None])
+    checks = await handover_checks(s, handout.values())
     disputes = await violation_disputes(s, [_root(r) for r in rows if r.kind == "violation"])
     out = [
         _room_record(

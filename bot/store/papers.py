@@ -8,12 +8,13 @@ now, not as they were when it was recorded: a later handout, 缺考 report or co
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.store.reports import AbsentPayload, PapersPayload, RefPayload, reports_in_force
-from bot.store.tables import AuditLog, Report, Room
+from bot.store.reports import AbsentPayload, PapersPayload, RefPayload, first_audits, reports_in_force
+from bot.store.tables import Report, Room
 
 
 def problems_of(
@@ -154,17 +155,15 @@ async def papers_state(s: AsyncSession, room_ids: list[int]) -> PapersState:
 HANDOVER_ENTITY = "papers_handover"  # audit entity of a 领取 count checked by the other invigilator (handlers/confirm)
 
 
-async def handover_checks(s: AsyncSession, report_ids: list[int]) -> dict[int, tuple[str, str, object]]:
-    """The other invigilator's check of each 领取 report: report id -> (action, by, at); the first one counts."""
-    if not report_ids:
-        return {}
-    lg = AuditLog.__table__  # type: ignore[attr-defined]
-    conn = await s.connection()
-    q = lg.select().where(lg.c.entity == HANDOVER_ENTITY, lg.c.entity_id.in_([str(i) for i in report_ids]))
-    out: dict[int, tuple[str, str, object]] = {}
-    for row in (await conn.execute(q.order_by(lg.c.id))).all():
-        out.setdefault(int(row.entity_id), (row.action, (row.detail or {}).get("by", "?"), row.at))
-    return out
+def is_handout(report: Report) -> bool:
+    """A 领取 count (the papers report the other invigilator checks)."""
+    return report.kind == "papers" and PapersPayload.from_payload(report.payload).is_handout
+
+
+async def handover_checks(s: AsyncSession, handouts: Iterable[Report]) -> dict[int, tuple[str, str, object]]:
+    """The other invigilator's check of each of these 领取 reports: report id -> (action, by, at); the first counts."""
+    found = await first_audits(s, HANDOVER_ENTITY, [r.id for r in handouts if r.id is not None])
+    return {rid: (row.action, (row.detail or {}).get("by", "?"), row.at) for rid, row in found.items()}
 
 
 def handover_words(check: tuple[str, str, object] | None, tz: object) -> str:

@@ -323,16 +323,20 @@ async def office_staff(db: Reader) -> list[Staff]:
 VIOLATION_DISPUTE = "violation_dispute"  # audit entity: the second person's 有异议 to a serious violation
 
 
-async def violation_disputes(s: AsyncSession, roots: Iterable[int]) -> dict[int, tuple[str, datetime]]:
-    """The first 有异议 to each of these violation chains (by their first row's 编号): root -> (who, when)."""
-    wanted = [str(r) for r in dict.fromkeys(roots)]
+async def first_audits(s: AsyncSession, entity: str, ids: Iterable[int]) -> dict[int, Any]:
+    """The first audit row about each of these ids (``entity_id`` is the id as text) of ``entity``: id -> row."""
+    wanted = [str(i) for i in dict.fromkeys(ids)]
     if not wanted:
         return {}
     lg = AuditLog.__table__  # type: ignore[attr-defined]
-    q = sa_select(lg.c.entity_id, lg.c.detail, lg.c.at).where(
-        lg.c.entity == VIOLATION_DISPUTE, lg.c.entity_id.in_(wanted)
-    )
-    out: dict[int, tuple[str, datetime]] = {}
-    for entity_id, detail, at in (await (await s.connection()).execute(q.order_by(lg.c.id))).all():
-        out.setdefault(int(entity_id), (str((detail or {}).get("by", "?")), at))
+    q = lg.select().where(lg.c.entity == entity, lg.c.entity_id.in_(wanted)).order_by(lg.c.id)
+    out: dict[int, Any] = {}
+    for row in (await (await s.connection()).execute(q)).all():
+        out.setdefault(int(row.entity_id), row)
     return out
+
+
+async def violation_disputes(s: AsyncSession, roots: Iterable[int]) -> dict[int, tuple[str, datetime]]:
+    """The first 有异议 to each of these violation chains (by their first row's 编号): root -> (who, when)."""
+    found = await first_audits(s, VIOLATION_DISPUTE, roots)
+    return {root: (str((row.detail or {}).get("by", "?")), row.at) for root, row in found.items()}
