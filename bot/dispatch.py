@@ -40,6 +40,7 @@ HookFunc = Callable[["Context"], Awaitable["Reply | str | None"]]
 
 _SLASHES = ("/", "、")  # "、" is what the "/" key types in many Chinese IMEs
 _SPACES = re.compile(r"\s+")
+_LOOKS_LIKE_ARGS = re.compile(r"\d|^无$")  # a number (room, ticket, seat, count) or “none”
 
 GENERIC_ERROR = "系统出了点问题，没能处理这条消息（错误编号 {rid}）。请稍后重试，或联系考务办公室。"
 
@@ -59,6 +60,7 @@ class Command:
     usage: str
     permission: Permission
     hidden: bool = False
+    unslashed: bool = False  # a private message that is just its Chinese name (or name and arguments) means it
 
     @property
     def name(self) -> str:
@@ -106,6 +108,7 @@ class CommandTable:
         usage: str = "",
         permission: Permission = ANYONE,
         hidden: bool = False,
+        unslashed: bool = False,
     ) -> Callable[[CommandFunc], CommandFunc]:
         """Register ``func`` under ``names`` (without the slash; Chinese and English)."""
         if not names:
@@ -115,7 +118,8 @@ class CommandTable:
                 raise ValueError(f"bad command name {n!r}")
 
         def deco(func: CommandFunc) -> CommandFunc:
-            self.commands.append(Command(tuple(names), func, summary, usage or f"/{names[0]}", permission, hidden))
+            cmd = Command(tuple(names), func, summary, usage or f"/{names[0]}", permission, hidden, unslashed)
+            self.commands.append(cmd)
             return func
 
         return deco
@@ -344,7 +348,7 @@ class Dispatcher:
             result = await hook.func(ctx)
             if result is not None:
                 return f"hook:{hook.name}", result
-        parsed = self.parse(ctx.message.text)
+        parsed = self.parse(ctx.message.text) or self._unslashed(ctx, whole=True)
         if parsed is not None:
             token, args = parsed
             found = self.lookup(token, args)
@@ -358,8 +362,21 @@ class Dispatcher:
         for fb in self.fallbacks:
             result = await fb.func(ctx)
             if result is not None:
-                return f"text:{fb.name}", result
+                return f"text:{fb.name}", _slash_hint(ctx, self._unslashed(ctx, whole=False), result)
         return "text", None
+
+    def _unslashed(self, ctx: Context, *, whole: bool) -> tuple[str, str] | None:
+        """A command name typed without its slash, as phones make easy: the whole text (“帮助”, “缺考”), or with
+        ``whole`` False its first word followed by what reads as arguments (“缺考 3号”, not “违纪 怎么处理”).
+        Chinese names of the sender's commands registered ``unslashed`` (reports and queries, not 收到 or 答错了)."""
+        t = normalize(ctx.message.text)
+        token, _, rest = t.partition(" ")
+        if ctx.message.chat_id or whole == bool(rest) or (rest and not _LOOKS_LIKE_ARGS.search(rest)):
+            return None  # in a group, “缺考” alone may be talk among staff
+        cmd = self._by_name.get(token.lower())
+        if cmd is None or not cmd.unslashed or token.isascii() or not cmd.permission(ctx):
+            return None
+        return token, rest.strip()
 
     def _unknown(self, token: str, ctx: Context) -> Reply:
         if not token:
@@ -369,6 +386,16 @@ class Dispatcher:
             options = "、".join(f"/{c.name}" for c in close)
             return Reply(f"没有“/{token}”这个命令。您是不是要用：{options}？发送 /帮助 查看全部命令。")
         return Reply(f"没有“/{token}”这个命令。发送 /帮助 查看全部命令。")
+
+
+def _slash_hint(ctx: Context, unslashed: tuple[str, str] | None, result: Reply | str) -> Reply | str:
+    """The answer to “缺考 3号” (a question to the knowledge base) says that nothing was recorded, and how to."""
+    if unslashed is None:
+        return result
+    hint = f"\n（这条按问题回答，没有作为命令处理。如要使用命令，请发：/{normalize(ctx.message.text)}）"
+    if isinstance(result, Reply):
+        return replace(result, text=result.text + hint)
+    return result + hint
 
 
 def _allowed_edits(typed: str) -> int:

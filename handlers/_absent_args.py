@@ -35,6 +35,13 @@ class AbsentArgs:
     seats: list[str] = field(default_factory=list)  # seat numbers as compared (see bot.store.rooms.seat_key)
     remove: bool = False  # /缺考 删: take the tickets off the room's list
     reason: str = ""  # why (removal only)
+    only_room: str = ""  # the room alone was written (“3”, “3号”): as typed, for the handler to decide
+
+
+def as_seat(args: AbsentArgs) -> AbsentArgs | None:
+    """A room written alone as “3号”, read instead as seat 3 (of a room left to the sender's duty); None otherwise."""
+    seat = _hao(args.only_room)
+    return AbsentArgs(None, [], False, None, [seat]) if seat is not None else None
 
 
 def _seat(word: str) -> str | None:
@@ -60,7 +67,7 @@ def _split_seats(words: list[str], *, room_elsewhere: bool) -> tuple[list[str], 
     room_at: int | None = None
     if not room_elsewhere and hao:
         if hao[0] == 0:
-            room_at = 0  # /缺考 3号 5号: room 3, seat 5 (a lone /缺考 3号 is the room, with nothing absent)
+            room_at = 0  # /缺考 3号 5号: room 3, seat 5 (a lone /缺考 3号: see only_room)
         elif hao == [len(words) - 1]:
             room_at = hao[0]  # /缺考 2026000003 3号: the room last, as split_args reads it
     for i, w in enumerate(words):
@@ -130,6 +137,8 @@ def _addition(text: str, seats: list[str], usage: str) -> AbsentArgs:
     if count == 0:
         none, count = True, None
     if not tickets and not seats and not none and count is None:
+        if room is not None:
+            return AbsentArgs(room, [], False, None, only_room=clean(text) or f"{room}号")
         raise UserFacingError("请写缺考考生的准考证号，没有缺考写“无”。", usage=usage)
     given = len(tickets) + len(seats)
     if given and count is not None and count != given:

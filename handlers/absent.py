@@ -25,7 +25,7 @@ from bot.store.reports import ABSENT_ADD, ABSENT_NONE, ABSENT_REMOVE, AbsentPayl
 from bot.store.rooms import candidate_tickets, seat_tickets
 from bot.store.tables import DialogState, ExamSession, Report
 from handlers import _dialog, _show
-from handlers._absent_args import USAGE, AbsentArgs, parse
+from handlers._absent_args import USAGE, AbsentArgs, as_seat, parse
 from handlers._parse import clean
 from handlers._reports import KindRules, already_done, append, once_per_message
 from handlers._rooms import ANY_ROOM, REPORTER, RoomNow, resolve_room
@@ -207,6 +207,11 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
     seen = _SEEN.search(args)
     text = _SEEN.sub("", args.removeprefix(_CONFIRMED)).strip()
     parsed = parse(text)
+    if parsed.only_room:
+        label, seat = await _room_alone(ctx, parsed)
+        if label is not None:
+            return await _dialog.start(ctx, "缺考", [label])
+        parsed = seat or parsed
     async with ctx.services.db.session() as s:
         row = await already_done(s, ctx)
         where = await resolve_room(ctx, s, parsed.room, USAGE, any_room=ANY_ROOM)
@@ -239,6 +244,20 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
     if what:
         reply = f"已记录{where.label}缺考（编号 {row.id}）：{what}。\n{where.label}当前：{_counts(ctx, p, names)}。"
     return Reply(reply + await announce_change(ctx, where, before, after, "缺考", row))
+
+
+async def _room_alone(ctx: Context, parsed: AbsentArgs) -> tuple[str | None, AbsentArgs | None]:
+    """/缺考 with only a room: (its label, None) when the sender may report for it (the dialog asks the rest);
+    (None, seat) when it was written “3号” and is not such a room (seat 3 of the sender's own room, as on a phone
+    “/缺考 3号” from the invigilator of 第1考场 means); otherwise the room's refusal is raised."""
+    async with ctx.services.db.session() as s:
+        try:
+            return (await resolve_room(ctx, s, parsed.room, USAGE, any_room=ANY_ROOM)).label, None
+        except UserFacingError:
+            seat = as_seat(parsed)
+            if seat is None:
+                raise
+            return None, seat
 
 
 def _decide(
@@ -302,7 +321,12 @@ async def _ask(ctx: Context, s: AsyncSession, text: str, replaced: Report | None
 
 
 @table.command(
-    "缺考", "absent", summary="报告缺考考生（逐次追加，删除写“删”；没有缺考写“无”）", usage=USAGE, permission=REPORTER
+    "缺考",
+    "absent",
+    summary="报告缺考考生（逐次追加，删除写“删”；没有缺考写“无”）",
+    usage=USAGE,
+    permission=REPORTER,
+    unslashed=True,
 )
 @typo_guard
 async def absent(ctx: Context, args: str) -> Reply | str | None:
@@ -315,6 +339,8 @@ async def absent(ctx: Context, args: str) -> Reply | str | None:
 async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, text: str) -> dict[str, Any]:
     """/更正: the new text is the room's whole list (no adding up)."""
     parsed = parse(text, CORRECT_USAGE)
+    if parsed.only_room:
+        raise UserFacingError("请写缺考考生的准考证号，没有缺考写“无”。", usage=CORRECT_USAGE)
     if parsed.remove:
         raise UserFacingError("更正请写完整的缺考名单；删除一人请用 /缺考 删 准考证号。", usage=CORRECT_USAGE)
     tickets = await _tickets(s, where, parsed, CORRECT_USAGE)

@@ -22,7 +22,7 @@ def _also(names: tuple[str, ...]) -> str:
     return f"（也可发 {'、'.join(others)}）" if others else ""
 
 
-@table.command("帮助", "help", "h", "?", summary="查看可用命令", usage=HELP_USAGE)
+@table.command("帮助", "help", "h", "?", summary="查看可用命令", usage=HELP_USAGE, unslashed=True)
 async def help_(ctx: Context, args: str) -> Reply:
     """List the commands this sender may use, or explain one."""
     wanted = args.strip().lstrip("/／")

@@ -24,7 +24,12 @@ table = CommandTable()
 
 
 @table.command(
-    "导出", "export", summary="导出考场情况记录表（Excel 文件）", usage=EXPORT_USAGE, permission=OFFICE & PRIVATE_CHAT
+    "导出",
+    "export",
+    summary="导出考场情况记录表（Excel 文件）",
+    usage=EXPORT_USAGE,
+    permission=OFFICE & PRIVATE_CHAT,
+    unslashed=True,
 )
 @typo_guard
 async def export(ctx: Context, args: str) -> Reply:

@@ -71,7 +71,9 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
     return Reply(f"已记录{where.label}突发事件（编号 {row.id}）：{text}。{alerted(sent)}；请按突发事件应急预案处置。")
 
 
-@table.command("突发", "incident", summary="报告突发事件（立即通知办公室和督导）", usage=USAGE, permission=WATCHER)
+@table.command(
+    "突发", "incident", summary="报告突发事件（立即通知办公室和督导）", usage=USAGE, permission=WATCHER, unslashed=True
+)
 @typo_guard
 async def incident(ctx: Context, args: str) -> Reply | str | None:
     """/突发 3 描述 — or without arguments, a guided dialog."""

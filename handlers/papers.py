@@ -45,6 +45,7 @@ from handlers._reports import (
     split_report_id,
 )
 from handlers._rooms import ANY_ROOM, REPORTER, RoomNow, resolve_room, room_by_id
+from handlers._show import hm
 from handlers._typo import typo_guard
 from handlers.confirm import handover_card_text, send_cards
 from scheduler.planner import load_office
@@ -185,6 +186,14 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
         where = await resolve_room(ctx, s, parsed.room, USAGE, any_room=ANY_ROOM)
         if parsed.guessed and _room_no(where) == parsed.count:
             raise UserFacingError("请写试卷份数。", usage=USAGE)
+        if row is None and parsed.action == COLLECT and ctx.backfill is None and ctx.now < where.session.starts_at:
+            # Nothing can be collected before the start: a 回收 now is a slip for 领取, and its reconciliation
+            # would alert the office about an exam that has not begun.
+            raise UserFacingError(
+                f"{where.label}（{where.session.code}）{hm(ctx, where.session.starts_at)} 才开考，现在还不能报回收。"
+                f"如果是领取试卷，请发 /领取 {parsed.count}。",
+                usage=USAGE,
+            )
         replaced: Report | None = None
         before: Reconciliation | None = None
         after: Reconciliation | None = None
@@ -356,7 +365,14 @@ async def announce_change(
     return f"\n按新的{what}重新核对：试卷回收编号 {cid} 现在核对不符：{problems}；{alerted(sent)}。"
 
 
-@table.command("试卷", "papers", summary="报告试卷领取和回收份数", usage=USAGE, permission=REPORTER)
+@table.command(
+    "试卷",
+    "papers",
+    summary="报告试卷领取和回收份数（也可发 /领取 30、/回收 30）",
+    usage=USAGE,
+    permission=REPORTER,
+    unslashed=True,
+)
 @typo_guard
 async def papers(ctx: Context, args: str) -> Reply | str | None:
     """/试卷 3 领取 30, /试卷 3 回收 30 答题卡 28 空白 2 — or without arguments, a guided dialog."""

@@ -80,6 +80,7 @@ def _head(ctx: Context, q: Query) -> str:
     summary="查看某天的违纪记录（按时间）",
     usage=VIOLATIONS_USAGE,
     permission=SUPERVISOR_OR_OFFICE,
+    unslashed=True,
 )
 @typo_guard
 async def violations(ctx: Context, args: str) -> Reply:
@@ -116,7 +117,12 @@ async def violations(ctx: Context, args: str) -> Reply:
 
 
 @table.command(
-    "缺考统计", "absences", summary="查看某天各考场的缺考情况", usage=ABSENT_USAGE, permission=SUPERVISOR_OR_OFFICE
+    "缺考统计",
+    "absences",
+    summary="查看某天各考场的缺考情况",
+    usage=ABSENT_USAGE,
+    permission=SUPERVISOR_OR_OFFICE,
+    unslashed=True,
 )
 @typo_guard
 async def absences(ctx: Context, args: str) -> Reply:
@@ -153,6 +159,7 @@ async def absences(ctx: Context, args: str) -> Reply:
     summary="查看某天各考场试卷领取回收核对（未核对的在前）",
     usage=PAPERS_USAGE,
     permission=SUPERVISOR_OR_OFFICE,
+    unslashed=True,
 )
 @typo_guard
 async def paper_status(ctx: Context, args: str) -> Reply:
@@ -185,7 +192,12 @@ async def paper_status(ctx: Context, args: str) -> Reply:
 
 
 @table.command(
-    "考场状态", "roomstatus", summary="查看某天各考场概况", usage=ROOMS_USAGE, permission=SUPERVISOR_OR_OFFICE
+    "考场状态",
+    "roomstatus",
+    summary="查看某天各考场概况",
+    usage=ROOMS_USAGE,
+    permission=SUPERVISOR_OR_OFFICE,
+    unslashed=True,
 )
 @typo_guard
 async def room_status(ctx: Context, args: str) -> Reply:

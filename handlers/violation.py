@@ -134,7 +134,9 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
     return Reply(text + _absent_line(where, row))
 
 
-@table.command("违纪", "violation", "违规", summary="记录考生违纪和现场处理", usage=USAGE, permission=WATCHER)
+@table.command(
+    "违纪", "violation", "违规", summary="记录考生违纪和现场处理", usage=USAGE, permission=WATCHER, unslashed=True
+)
 @typo_guard
 async def violation(ctx: Context, args: str) -> Reply | str | None:
     """/违纪 3 2026000003 抄袭 警告 — or with only the room (or nothing), a guided dialog."""

@@ -72,6 +72,7 @@ async def test_board_follows_reports_made_on_another_instance(
     assert (await _rooms(two, key))["第1考场"]["state"] == "absent_reported"
     reply = await console.handle(str(wang), "/试卷 1 领取 31", None)
     assert reply is not None and "已记录" in reply.text, reply
+    clock.advance(timedelta(minutes=45))  # the session has begun: papers can be collected
     reply = await console.handle(str(wang), "/试卷 1 回收 31 答题卡 29 空白 1", None)
     assert reply is not None, reply
 

@@ -61,7 +61,7 @@ def test_exambot_chat_pipe(tmp_path: Path) -> None:
             "终止考试",
             "跳过",
             "/试卷 领取 30",
-            "/试卷 回收 30 空白 1",
+            "/试卷 回收 30 空白 1",  # refused: nothing is collected before the start
             "/突发 停电",
             "/更正 1 无",
             "/violations today",
@@ -73,7 +73,7 @@ def test_exambot_chat_pipe(tmp_path: Path) -> None:
     assert replies[1].startswith("违纪考生的准考证号？")
     assert "已记录第1考场违纪（编号 2）：2026000004 抄袭，现场处理：终止考试" in replies[5]
     assert "领取试卷 30 份" in replies[6]
-    assert "核对无误" in replies[7]
+    assert "才开考，现在还不能报回收" in replies[7]
     assert "突发事件" in replies[8]
     assert "编号 1 → 新编号" in replies[9]
     assert "您没有使用 /违纪记录 的权限" in replies[10]

@@ -1,0 +1,109 @@
+"""What staff type on a phone before they know the commands: /领取 and /回收 for /试卷, “/缺考 3号” meaning seat 3
+of one's own room, and a command name without its slash (both databases)."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.papers import COLLECT, HANDOUT
+from tests.handlers.conftest import Day
+
+
+@pytest.fixture
+def day(db_day: Day) -> Day:
+    """The demo day at 08:40 (theory 第1考场: 王芳 and 李强; 第2考场: 赵敏 and 陈刚) on SQLite and PostgreSQL."""
+    return db_day
+
+
+async def test_handout_and_collection_as_commands(day: Day) -> None:
+    """/领取 30 is /试卷 领取 30; /回收 1 30 答题卡 30 keeps 1 as the room; each answers as /试卷 does."""
+    reply = await day.say("王芳", "/领取 30份")
+    assert reply.startswith("已记录第1考场试卷") and "领取试卷 30 份" in reply
+    reply = await day.say("王芳", "/回收 1 30 答题卡 30")
+    assert "回收 30 份（答题卡 30，空白 0，损坏 0）" in reply
+    rows = await day.reports("papers")
+    assert [(r.payload["action"], r.payload["count"]) for r in rows] == [(HANDOUT, 30), (COLLECT, 30)]
+    assert {r.room_id for r in rows} == {rows[0].room_id}
+    reply = await day.say("王芳", "/收卷30 答题卡 29 空白 1")  # the other name, glued
+    assert "回收 30 份（答题卡 29，空白 1，损坏 0）" in reply
+
+
+async def test_handout_command_refuses_what_papers_refuses(day: Day) -> None:
+    """The shortcut's errors are /试卷's (and nothing is stored); an evaluator of another room is refused."""
+    reply = await day.say("王芳", "/领取 30 答题卡 28")
+    assert "答题卡、空白、损坏份数请在回收时填写" in reply
+    reply = await day.say("王芳", "/领取 3 30")
+    assert "第3考场" in reply
+    assert await day.reports("papers") == []
+
+
+async def test_lone_hao_is_a_seat_of_ones_own_room(day: Day) -> None:
+    """王芳 (第1考场 only) typing “/缺考 3号” means seat 3 of 第1考场, not 第3考场."""
+    reply = await day.say("王芳", "/缺考 3号")
+    assert reply.startswith("已记录第1考场缺考"), reply
+    (row,) = await day.reports("absent")
+    assert row.payload["tickets"] == ["2026000003"]
+
+
+async def test_lone_room_of_ones_own_asks_the_rest(day: Day) -> None:
+    """“/缺考 2号” from 赵敏 (第2考场) names her room: the dialog asks for the candidates, then records."""
+    reply = await day.say("赵敏", "/缺考 2号")
+    assert reply.startswith("缺考考生的准考证号或座号？"), reply
+    reply = await day.say("赵敏", "5号座")
+    assert reply.startswith("已记录第2考场缺考"), reply
+    assert [r.payload["tickets"] for r in await day.reports("absent")] == [["2026000035"]]
+
+
+async def test_lone_bare_number_of_another_room_is_still_refused(day: Day) -> None:
+    """“/缺考 3” (no 号) from 王芳 stays the room, and she is told it is not hers; nothing is stored."""
+    reply = await day.say("王芳", "/缺考 3")
+    assert "第3考场" in reply and "只能报告自己负责的考场" in reply
+    assert await day.reports("absent") == []
+
+
+async def test_correction_with_only_a_room_is_refused(day: Day) -> None:
+    """/更正 of an absentee list needs candidates: a room alone is refused as before."""
+    await day.say("王芳", "/缺考 2026000003")
+    (row,) = await day.reports("absent")
+    reply = await day.say("王芳", f"/更正 {row.id} 3号")
+    assert "请写缺考考生的准考证号" in reply
+    assert len(await day.reports("absent")) == 1
+
+
+async def test_command_name_without_slash(day: Day) -> None:
+    """“帮助” alone is /帮助 and “缺考” alone starts /缺考's dialog; “缺考 3号” is answered as a question with a
+    line saying nothing was recorded and what to send; “违纪 怎么处理” gets no such line."""
+    assert (await day.say("王芳", "帮助")).startswith("王芳，您可以使用以下命令")
+    assert (await day.say("王芳", "缺考")).startswith("缺考考生的准考证号或座号？")
+    assert (await day.say("王芳", "取消")).startswith("已取消")
+    reply = await day.say("王芳", "缺考 3号")
+    assert reply.endswith("（这条按问题回答，没有作为命令处理。如要使用命令，请发：/缺考 3号）"), reply
+    assert await day.reports("absent") == []
+    assert "没有作为命令处理" not in await day.say("王芳", "违纪 怎么处理")
+
+
+async def test_command_name_without_slash_respects_permissions(day: Day) -> None:
+    """A name the sender may not use (“导出” for an invigilator) is not run: it goes to the knowledge base."""
+    reply = await day.say("王芳", "导出")
+    assert "权限" not in reply and not reply.startswith("用法")
+
+
+async def test_collection_before_the_start_is_refused(day: Day) -> None:
+    """刘洋's computer exam (第4考场) has not begun at 08:40: a 回收 is refused with the start time and the 领取
+    command, nothing is stored and nobody is alerted; his 领取 is taken. 王芳's running exam takes a 回收."""
+    office_before = await day.inbox("钱进")
+    reply = await day.say("刘洋", "/回收 30")
+    assert "才开考，现在还不能报回收" in reply and "/领取 30" in reply, reply
+    assert await day.reports("papers") == []
+    assert await day.inbox("钱进") == office_before
+    assert (await day.say("刘洋", "/领取 30")).startswith("已记录第4考场试卷")
+    assert "回收 30 份" in await day.say("王芳", "/试卷 回收 30 答题卡 30")
+
+
+async def test_practical_type_as_evaluators_say_it(day: Day) -> None:
+    """周杰 in the practical room: “违反操作规程” (安全 left out) is 违反安全操作规程; the rest is the note."""
+    reply = await day.say("周杰", "/违纪 5号 违反操作规程 警告 未戴护目镜")
+    assert reply.startswith("已记录第3考场违纪"), reply
+    (row,) = await day.reports("violation")
+    p = row.payload
+    assert (p["type"], p["action"], p["note"]) == ("违反安全操作规程", "警告", "未戴护目镜")
