@@ -38,10 +38,18 @@ class AbsentArgs:
     only_room: str = ""  # the room alone was written (“3”, “3号”): as typed, for the handler to decide
 
 
-def as_seat(args: AbsentArgs) -> AbsentArgs | None:
-    """A room written alone as “3号”, read instead as seat 3 (of a room left to the sender's duty); None otherwise."""
-    seat = _hao(args.only_room)
-    return AbsentArgs(None, [], False, None, [seat]) if seat is not None else None
+def as_seats(text: str) -> AbsentArgs | None:
+    """``text`` with every “3号” read as a seat (of the room left to the sender's duty), when that reading leaves no
+    room written (“3号”, “3号 7号”); None when it reads the same or is no report (then the first reading stands)."""
+    words = clean(text).split()
+    if not words or _REMOVE.search(text) or all(_hao(w) is None for w in words):
+        return None
+    seats, rest = _split_seats(words, room_elsewhere=True)
+    try:
+        args = _addition(" ".join(rest), seats, USAGE)
+    except UserFacingError:
+        return None
+    return args if args.room is None and args.seats else None
 
 
 def _seat(word: str) -> str | None:

@@ -25,7 +25,7 @@ from bot.store.reports import ABSENT_ADD, ABSENT_NONE, ABSENT_REMOVE, AbsentPayl
 from bot.store.rooms import candidate_tickets, seat_tickets
 from bot.store.tables import DialogState, ExamSession, Report
 from handlers import _dialog, _show
-from handlers._absent_args import USAGE, AbsentArgs, as_seat, parse
+from handlers._absent_args import USAGE, AbsentArgs, as_seats, parse
 from handlers._parse import clean
 from handlers._reports import KindRules, already_done, append, once_per_message
 from handlers._rooms import ANY_ROOM, REPORTER, RoomNow, resolve_room
@@ -207,11 +207,13 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
     seen = _SEEN.search(args)
     text = _SEEN.sub("", args.removeprefix(_CONFIRMED)).strip()
     parsed = parse(text)
-    if parsed.only_room:
-        label, seat = await _room_alone(ctx, parsed)
-        if label is not None:
+    seats = as_seats(text) if parsed.room is not None and not confirmed else None
+    if parsed.only_room or seats is not None:
+        label = await _room_of_own(ctx, parsed, seats)
+        if label is None:  # “/缺考 3号 7号” from 第1考场's invigilator: seats 3 and 7 of 第1考场
+            parsed = seats or parsed
+        elif parsed.only_room:
             return await _dialog.start(ctx, "缺考", [label])
-        parsed = seat or parsed
     async with ctx.services.db.session() as s:
         row = await already_done(s, ctx)
         where = await resolve_room(ctx, s, parsed.room, USAGE, any_room=ANY_ROOM)
@@ -246,18 +248,16 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
     return Reply(reply + await announce_change(ctx, where, before, after, "缺考", row))
 
 
-async def _room_alone(ctx: Context, parsed: AbsentArgs) -> tuple[str | None, AbsentArgs | None]:
-    """/缺考 with only a room: (its label, None) when the sender may report for it (the dialog asks the rest);
-    (None, seat) when it was written “3号” and is not such a room (seat 3 of the sender's own room, as on a phone
-    “/缺考 3号” from the invigilator of 第1考场 means); otherwise the room's refusal is raised."""
+async def _room_of_own(ctx: Context, parsed: AbsentArgs, seats: AbsentArgs | None) -> str | None:
+    """The label of the room written (a room alone, or “3号” first) when the sender may report for it; None when
+    it is not such a room but the words read as seats of their own room (``seats``); else the room's refusal."""
     async with ctx.services.db.session() as s:
         try:
-            return (await resolve_room(ctx, s, parsed.room, USAGE, any_room=ANY_ROOM)).label, None
+            return (await resolve_room(ctx, s, parsed.room, USAGE, any_room=ANY_ROOM)).label
         except UserFacingError:
-            seat = as_seat(parsed)
-            if seat is None:
+            if seats is None:
                 raise
-            return None, seat
+            return None
 
 
 def _decide(

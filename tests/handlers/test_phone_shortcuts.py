@@ -107,3 +107,16 @@ async def test_practical_type_as_evaluators_say_it(day: Day) -> None:
     (row,) = await day.reports("violation")
     p = row.payload
     assert (p["type"], p["action"], p["note"]) == ("违反安全操作规程", "警告", "未戴护目镜")
+
+
+async def test_several_hao_are_seats_of_ones_own_room(day: Day) -> None:
+    """“/缺考 3号 7号” from 王芳 (not in 第3考场) means seats 3 and 7 of 第1考场; from 赵敏 in 第2考场, “/缺考 2号 7号”
+    keeps its reading: room 2 (hers), seat 7."""
+    reply = await day.say("王芳", "/缺考 3号 7号")
+    assert reply.startswith("已记录第1考场缺考"), reply
+    reply = await day.say("赵敏", "/缺考 2号 7号")
+    assert reply.startswith("已记录第2考场缺考"), reply
+    assert sorted(r.payload["tickets"] for r in await day.reports("absent")) == [
+        ["2026000003", "2026000007"],
+        ["2026000037"],
+    ]
