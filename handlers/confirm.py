@@ -35,7 +35,7 @@ from handlers._reports import (
 )
 from handlers._rooms import RoomNow, room_by_id
 from handlers._typo import typo_guard
-from handlers.violation_records import confirmations, describe, kind_of_room, second_person
+from handlers.violation_records import confirmations, describe, kind_of_room, office_line, second_person
 from handlers.violation_words import (
     ACTION_CONFLICT,
     ACTION_WORDS,
@@ -112,7 +112,7 @@ async def _confirm_one(ctx: Context, rid: int) -> Confirmed:
         # Those who were told 待第二名…/确认 learn it happened (keyed: a redelivery tells nobody twice).
         told = await alert(
             ctx,
-            f"【违纪已确认】{where.label} 编号 {rid}：{describe(ctx, report, names)}，"
+            f"【违纪已确认】{where.label} 编号 {rid}：{office_line(report, names)}，"
             f"已由第二名{staff_word(where.session.kind)}{ctx.staff.name}确认，现由{both}两人记录。",
             key=f"confirmed:{root}",
             s=s,
@@ -369,7 +369,7 @@ async def _dispute_one(ctx: Context, rid: int) -> Confirmed:
         await show_on_all(conn, root, CONFIRM_STEP, state, ctx.now)
         told = await alert(
             ctx,
-            f"【违纪记录有异议】{where.label}（{where.session.code}）编号 {rid}：{describe(ctx, report, names)}；"
+            f"【违纪记录有异议】{where.label}（{where.session.code}）编号 {rid}：{office_line(report, names)}；"
             f"第二名{staff_word(where.session.kind)}{ctx.staff.name}有异议，未确认。请考务办公室核实。",
             key=f"disputed:{root}:{ctx.staff.id}",
             s=s,

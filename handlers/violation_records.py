@@ -47,17 +47,26 @@ def second_person(where: RoomNow) -> str:
     return f"本考场另一名{staff_word(where.session.kind)}"
 
 
+def office_line(report: Report, names: dict[str, str]) -> str:
+    """准考证号（姓名）（座号 5）类型，现场处理：…（说明）: a violation as the office and supervisors read it in their
+    private alerts, whoever's chat caused the alert (the reporter's group, a deputy's private chat)."""
+    p = ViolationPayload.from_payload(report.payload)
+    name = names.get(p.ticket)
+    line = f"{p.ticket}（{name}）" if name else p.ticket
+    seat = report.payload.get("seat")
+    line += f"（座号 {seat}）" if seat else ""
+    absent = report.payload.get("absent_report")
+    line += f"（该考生在缺考记录编号 {absent} 中记为缺考）" if absent else ""
+    action = action_text(p.action, points_of(report.payload))
+    line += f"{'' if seat or absent or name else ' '}{p.type}，现场处理：{action}"
+    return line + (f"（{p.note}）" if p.note else "")
+
+
 def alert_text(where: RoomNow, staff: Staff | None, row: Report, names: dict[str, str]) -> str:
     """The office's and supervisors' alert of a serious violation."""
-    p = ViolationPayload.from_payload(row.payload)
     who = staff.name if staff else "?"
-    name = names.get(p.ticket)
-    cand = f"{p.ticket}（{name}）" if name else p.ticket
-    absent = row.payload.get("absent_report")
-    flag = f"（该考生在缺考记录编号 {absent} 中记为缺考）" if absent else ""
     return (
-        f"【违纪·需关注】{where.label}（{where.session.code}）{who} 报告：{cand}{flag} {p.type}，"
-        f"现场处理：{action_text(p.action, points_of(row.payload))}。编号 {row.id}，"
+        f"【违纪·需关注】{where.label}（{where.session.code}）{who} 报告：{office_line(row, names)}。编号 {row.id}，"
         f"待第二名{staff_word(where.session.kind)} /确认 {row.id}。"
     )
 

@@ -120,3 +120,14 @@ async def test_several_hao_are_seats_of_ones_own_room(day: Day) -> None:
         ["2026000003", "2026000007"],
         ["2026000037"],
     ]
+
+
+async def test_office_alerts_name_the_candidate_seat_and_note(day: Day) -> None:
+    """The office's alerts of a serious violation, its 确认 and its 有异议 all read the same: ticket (name) (seat)
+    type, action (note), whoever's chat caused them (李强's private 有异议 used to leave the name out)."""
+    await day.say("王芳", "/违纪 5号 使用手机 终止考试 手机藏在袖子里")
+    (row,) = await day.reports("violation")
+    await day.say("李强", f"/确认 {row.id} 有异议")
+    line = "2026000005（陈秀英）（座号 5）使用手机，现场处理：终止考试（手机藏在袖子里）"
+    alerts = [t for t in await day.inbox("钱进") if t.startswith(("【违纪·需关注】", "【违纪记录有异议】"))]
+    assert len(alerts) == 2 and all(line in t for t in alerts), alerts
