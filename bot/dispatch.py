@@ -363,16 +363,19 @@ class Dispatcher:
             result = await fb.func(ctx)
             if result is not None:
                 return f"text:{fb.name}", _slash_hint(ctx, self._unslashed(ctx, whole=False), result)
+        if self._unslashed(ctx, whole=False) is not None:  # in a group, where talk gets no answer: not this
+            return "text:slash_hint", Reply(f"这条没有记录：命令前要加 /。请发：/{normalize(ctx.message.text)}")
         return "text", None
 
     def _unslashed(self, ctx: Context, *, whole: bool) -> tuple[str, str] | None:
         """A command name typed without its slash, as phones make easy: the whole text (“帮助”, “缺考”), or with
-        ``whole`` False its first word followed by what reads as arguments (“缺考 3号”, not “违纪 怎么处理”).
+        ``whole`` False its first word followed by what reads as arguments (“缺考 3号”, not “违纪 怎么处理”; never
+        run, in a group too: the answer says how to send it).
         Chinese names of the sender's commands registered ``unslashed`` (reports and queries, not 收到 or 答错了)."""
         t = normalize(ctx.message.text)
         token, _, rest = t.partition(" ")
-        if ctx.message.chat_id or whole == bool(rest) or (rest and not _LOOKS_LIKE_ARGS.search(rest)):
-            return None  # in a group, “缺考” alone may be talk among staff
+        if whole == bool(rest) or (whole and ctx.message.chat_id) or (rest and not _LOOKS_LIKE_ARGS.search(rest)):
+            return None  # in a group, “缺考” alone may be talk among staff: it is not run
         cmd = self._by_name.get(token.lower())
         if cmd is None or not cmd.unslashed or token.isascii() or not cmd.permission(ctx):
             return None

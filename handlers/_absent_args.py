@@ -14,6 +14,8 @@ USAGE = (
     "例：/缺考 3 2026000003 5号座，/缺考 3 删 2026000003 已到场"
 )
 _FILLER = ("考生", "人", "名", "缺")
+# What is said about an absentee beside the ticket (“2026000003 赵静没来”): dropped, the name is checked.
+_ABSENT_SAID = re.compile(r"没有来|没来|没到|未到场|未到|缺席|未参加|没参加|请假|了")
 _COUNT = re.compile(rf"(\d{{1,3}}|[{CN_NUM}]{{1,4}})\s*(?:人|名|个)?")
 _REMOVE = re.compile(r"(删除|移除|去掉|删)")
 _NUM = rf"(\d{{1,3}}|[{CN_NUM}]{{1,4}})"
@@ -36,6 +38,7 @@ class AbsentArgs:
     remove: bool = False  # /缺考 删: take the tickets off the room's list
     reason: str = ""  # why (removal only)
     only_room: str = ""  # the room alone was written (“3”, “3号”): as typed, for the handler to decide
+    stray: list[str] = field(default_factory=list)  # words beside tickets or seats, names perhaps (see check_stray)
 
 
 def as_seats(text: str) -> AbsentArgs | None:
@@ -135,11 +138,11 @@ def _addition(text: str, seats: list[str], usage: str) -> AbsentArgs:
             count = cn_number(m.group(1))
         elif w not in _FILLER:
             left.append(w)
-    rest = " ".join(left)
-    if rest:
-        raise UserFacingError(f"没有看懂“{rest}”，请写准考证号或座号，没有缺考写“无”。", usage=usage)
     tickets = list(dict.fromkeys(a.tickets))
     seats = list(dict.fromkeys(seats))
+    left = [x for w in left if (x := _ABSENT_SAID.sub("", w))] if tickets or seats else left
+    if left and not (tickets or seats):
+        raise UserFacingError(f"没有看懂“{' '.join(left)}”，请写准考证号或座号，没有缺考写“无”。", usage=usage)
     if none and (tickets or seats or count):
         raise UserFacingError("写了“无”又写了缺考考生，请只写其中一种。", usage=usage)
     if count == 0:
@@ -151,4 +154,19 @@ def _addition(text: str, seats: list[str], usage: str) -> AbsentArgs:
     given = len(tickets) + len(seats)
     if given and count is not None and count != given:
         raise UserFacingError(f"写了缺考 {count} 人，却给了 {given} 个准考证号或座号，请核对。", usage=usage)
-    return AbsentArgs(room, tickets, none, count, seats)
+    return AbsentArgs(room, tickets, none, count, seats, stray=left)
+
+
+def check_stray(args: AbsentArgs, tickets: list[str], names: dict[str, str], usage: str = USAGE) -> None:
+    """Words beside the tickets may only be the names of those candidates (from the roster); the name of another
+    candidate of the room, or anything else, is refused before anything is recorded."""
+    mine = {names.get(t) for t in tickets}
+    for word in args.stray:
+        if word in mine:
+            continue
+        theirs = [t for t, n in names.items() if n == word]
+        if theirs:
+            raise UserFacingError(
+                f"{word}的准考证号是 {'、'.join(theirs)}，与所写的准考证号或座号不一致，请核对。", usage=usage
+            )
+        raise UserFacingError(f"没有看懂“{word}”，请写准考证号或座号，没有缺考写“无”。", usage=usage)

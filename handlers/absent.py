@@ -25,7 +25,7 @@ from bot.store.reports import ABSENT_ADD, ABSENT_NONE, ABSENT_REMOVE, AbsentPayl
 from bot.store.rooms import candidate_tickets, seat_tickets
 from bot.store.tables import DialogState, ExamSession, Report
 from handlers import _dialog, _show
-from handlers._absent_args import USAGE, AbsentArgs, as_seats, parse
+from handlers._absent_args import USAGE, AbsentArgs, as_seats, check_stray, parse
 from handlers._parse import clean
 from handlers._reports import KindRules, already_done, append, once_per_message
 from handlers._rooms import ANY_ROOM, REPORTER, RoomNow, resolve_room
@@ -225,6 +225,7 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
         after: Reconciliation | None = None
         if row is None:
             tickets = await _tickets(s, where, parsed, USAGE)
+            check_stray(parsed, tickets, names)
             if confirmed and parsed.none and (seen is None or seen.group(1) != str(replaced.id if replaced else "")):
                 confirmed = False  # the list changed since the question: ask again about the list as it is now
             payload, question = _decide(ctx, where, prev, parsed, tickets, names, confirmed=confirmed)
@@ -344,6 +345,7 @@ async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, t
     if parsed.remove:
         raise UserFacingError("更正请写完整的缺考名单；删除一人请用 /缺考 删 准考证号。", usage=CORRECT_USAGE)
     tickets = await _tickets(s, where, parsed, CORRECT_USAGE)
+    check_stray(parsed, tickets, await _show.room_names(s, where.room_id), CORRECT_USAGE)
     anonymous = 0 if parsed.none or tickets else (parsed.count or 0)
     return _payload(where, [] if parsed.none else tickets, anonymous)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from handlers.papers import COLLECT, HANDOUT
-from tests.handlers.conftest import Day
+from tests.handlers.conftest import ROOM1, Day
 
 
 @pytest.fixture
@@ -131,3 +131,30 @@ async def test_office_alerts_name_the_candidate_seat_and_note(day: Day) -> None:
     line = "2026000005（陈秀英）（座号 5）使用手机，现场处理：终止考试（手机藏在袖子里）"
     alerts = [t for t in await day.inbox("钱进") if t.startswith(("【违纪·需关注】", "【违纪记录有异议】"))]
     assert len(alerts) == 2 and all(line in t for t in alerts), alerts
+
+
+async def test_command_without_slash_in_a_group(day: Day) -> None:
+    """In 第1考场's group “缺考 12号座” is not run and not ignored either: the answer says nothing was recorded and
+    what to send; “缺考” alone there is talk and gets no answer."""
+    reply = await day.chat.say("王芳", "缺考 12号座", chat=ROOM1)
+    assert reply == "这条没有记录：命令前要加 /。请发：/缺考 12号座"
+    assert await day.chat.say("王芳", "缺考", chat=ROOM1) is None
+    assert await day.reports("absent") == []
+
+
+async def test_absentee_with_name_and_said(day: Day) -> None:
+    """“/缺考 2026000003 赵静没来” records 赵静 (her name, from the roster, and 没来 are what people add); another
+    candidate's name beside the ticket is refused with that name's ticket, before anything is recorded."""
+    reply = await day.say("王芳", "/缺考 2026000008 赵静")
+    assert "赵静的准考证号是 2026000003" in reply, reply
+    assert await day.reports("absent") == []
+    reply = await day.say("王芳", "/缺考 2026000003 赵静没来")
+    assert reply.startswith("已记录第1考场缺考"), reply
+    reply = await day.say("王芳", "/缺考 8号座 周娜 未到")
+    assert "追加" in reply, reply
+    reply = await day.say("王芳", "/缺考 2026000012 不知道")
+    assert "没有看懂“不知道”" in reply
+    assert [r.payload["tickets"] for r in await day.reports("absent")] == [
+        ["2026000003"],
+        ["2026000003", "2026000008"],
+    ]
