@@ -26,9 +26,14 @@ _STEPS = (HANDOVER_STEP, CONFIRM_STEP)
 
 async def waiting_for(ctx: Context, s: AsyncSession) -> list[str]:
     """One line per open card sent to the sender within WINDOW, oldest first."""
+    return list((await open_cards(ctx, s)).values())
+
+
+async def open_cards(ctx: Context, s: AsyncSession) -> dict[int, str]:
+    """The records the sender's open cards are about (current 编号 → the line naming it and its typed answers)."""
     staff = ctx.staff
     if staff is None or staff.id is None:
-        return []
+        return {}
     q = select(T.c.key).where(T.c.key.like(f"card:%:%:{staff.id}"), T.c.created_at >= ctx.now - WINDOW).order_by(T.c.id)
     subjects: list[tuple[str, int]] = []
     for (key,) in (await (await s.connection()).execute(q)).all():
@@ -43,7 +48,7 @@ async def waiting_for(ctx: Context, s: AsyncSession) -> list[str]:
         found = await _open_line(ctx, s, step, sid)
         if found is not None:
             lines.setdefault(*found)
-    return list(lines.values())
+    return lines
 
 
 async def _open_line(ctx: Context, s: AsyncSession, step: str, sid: int) -> tuple[int, str] | None:

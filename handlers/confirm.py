@@ -35,6 +35,7 @@ from handlers._reports import (
 )
 from handlers._rooms import RoomNow, room_by_id
 from handlers._typo import typo_guard
+from handlers._waiting import open_cards
 from handlers.violation_records import confirmations, describe, kind_of_room, office_line, second_person
 from handlers.violation_words import (
     ACTION_CONFLICT,
@@ -155,7 +156,7 @@ def _one_of_many(ctx: Context, rid: int) -> Context:
 async def confirm(ctx: Context, args: str) -> Reply | str | None:
     """/确认 15 (or /确认 9 10): the room's other invigilator or 考评员 confirms serious violations."""
     if not args.strip():
-        return await _dialog.start(ctx, "确认")
+        return await pending(ctx) or await _dialog.start(ctx, "确认")
     args, disputed = _take_dispute(args)
     if disputed:
         rid, _rest = split_report_id(args, CONFIRM_USAGE, "请写有异议的报告编号。")
@@ -175,6 +176,21 @@ async def confirm(ctx: Context, args: str) -> Reply | str | None:
         except UserFacingError as exc:
             lines.append(f"编号 {rid} 未确认：{exc.message}")
     return Reply("\n".join(lines))
+
+
+async def pending(ctx: Context) -> Reply | None:
+    """“确认” with no number: the one record the sender's cards wait on is confirmed, as a tap on the card would;
+    several are listed with their typed forms; None when there is none."""
+    async with ctx.services.db.session() as s:
+        items = await open_cards(ctx, s)
+    if len(items) == 1:
+        (rid,) = items
+        done = await _confirm_one(ctx, rid)
+        return Reply(done.line, card_state=done.state)
+    if items:
+        lines = "\n".join(f"· {line}" for line in items.values())
+        return Reply(f"您有 {len(items)} 项待核对或确认，请写明编号：\n{lines}")
+    return None
 
 
 @dataclass

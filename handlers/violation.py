@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.dispatch import CommandTable, Context
+from bot.dispatch import CommandTable, Context, normalize
 from bot.errors import UserFacingError
 from bot.model import CONFIRM_STEP, Reply
 from bot.permissions import OFFICE
@@ -155,6 +155,17 @@ table.command(
 table.command(
     "认定", "determine", summary="考务办公室对违纪记录作出认定", usage=confirm.RULING_USAGE, permission=OFFICE
 )(confirm.determine)
+
+
+_BARE_CONFIRM = frozenset({"确认", "确认无误", "核对无误", "无误"})
+
+
+@table.hook(priority=1)  # after an open dialog, whose question “确认” may answer
+async def bare_confirm(ctx: Context) -> Reply | str | None:
+    """“确认” typed in a private chat (the card says 点“确认”): what /确认 alone does, or that nothing waits."""
+    if ctx.message.chat_id or ctx.staff is None or normalize(ctx.message.text) not in _BARE_CONFIRM:
+        return None
+    return await confirm.pending(ctx) or Reply("目前没有待您核对或确认的记录。确认其他记录请写编号：/确认 编号")
 
 
 async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, text: str) -> dict[str, Any]:

@@ -3,6 +3,8 @@ of one's own room, and a command name without its slash (both databases)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from handlers.papers import COLLECT, HANDOUT
@@ -158,3 +160,29 @@ async def test_absentee_with_name_and_said(day: Day) -> None:
         ["2026000003"],
         ["2026000003", "2026000008"],
     ]
+
+
+async def test_confirm_typed_without_number(day: Day) -> None:
+    """李强 types “确认” (his card says 点“确认”): with one open card it is confirmed as the tap would; with two,
+    both are listed with their typed forms and nothing is confirmed; with none he is told so. “/确认” alone too."""
+    assert (await day.say("李强", "确认")).startswith("目前没有待您核对或确认的记录")
+    await day.say("王芳", "/领取 30")
+    (handout,) = await day.reports("papers")
+    reply = await day.say("李强", "确认")
+    assert reply.startswith(f"已确认第1考场试卷领取 30 份（编号 {handout.id}）"), reply
+    await day.say("王芳", "/违纪 5号 使用手机 终止考试")
+    await day.say("王芳", "/违纪 6号 替考")
+    reply = await day.say("李强", "/确认")
+    assert reply.startswith("您有 2 项待核对或确认，请写明编号") and reply.count("· 编号") == 2, reply
+    assert [r for r in await day.reports("confirm")] == []
+    first, second = await day.reports("violation")
+    await day.say("李强", f"/确认 {first.id}")
+    assert (await day.say("李强", "确认无误")).startswith(f"已确认编号 {second.id}")
+    assert len(await day.reports("confirm")) == 2
+
+
+async def test_confirm_word_answers_an_open_dialog_first(day: Day) -> None:
+    """With /缺考's question “确定记录吗？” open, “确认” answers it (the dialog comes before the card)."""
+    day.clock.advance(-timedelta(minutes=20))  # 08:20: absence is not final yet
+    assert "确定现在就记录" in await day.say("王芳", "/缺考 2026000003")
+    assert (await day.say("王芳", "确认")).startswith("已记录第1考场缺考")
