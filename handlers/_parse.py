@@ -45,6 +45,21 @@ def free_text(text: str) -> str:
     return cjk_punct(nfkc(text).strip(" ,，;；:：、.。"))
 
 
+def typed_span(original: str, cleaned: str) -> str:
+    """``cleaned`` (words left once the arguments were taken, punctuation gone) as it was typed in ``original``,
+    Chinese punctuation and all, when it is one stretch of it (“手机藏在袖子里，已收缴”); else ``cleaned``."""
+    words = cleaned.split()
+    if not words:
+        return ""
+    t = nfkc(original)
+    start = t.find(words[0])
+    end = t.find(words[-1], start) if start >= 0 else -1
+    if end < 0:
+        return cleaned
+    span = t[start : end + len(words[-1])]
+    return free_text(span) if clean(span) == cleaned else cleaned
+
+
 def clean(text: str) -> str:
     """NFKC, and Chinese/ASCII punctuation turned into spaces: for reading arguments, not free text."""
     return _SPACES.sub(" ", _PUNCT.sub(" ", nfkc(text))).strip()

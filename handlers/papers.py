@@ -74,6 +74,7 @@ class PapersArgs:
     blank: int
     spoiled: int
     guessed: bool = False  # the count is a lone bare number that could also be the room
+    blank_given: bool = True  # 空白 was written (回收 15 答题卡 14: not, so the rest is blank)
 
 
 def parse(text: str, usage: str = USAGE) -> PapersArgs:
@@ -118,7 +119,7 @@ def parse(text: str, usage: str = USAGE) -> PapersArgs:
         raise UserFacingError("请写试卷份数。", usage=usage)
     if action == HANDOUT and (answered is not None or blank or spoiled):
         raise UserFacingError("答题卡、空白、损坏份数请在回收时填写。", usage=usage)
-    return PapersArgs(room, action, count, answered, blank or 0, spoiled or 0, guessed)
+    return PapersArgs(room, action, count, answered, blank or 0, spoiled or 0, guessed, blank is not None)
 
 
 async def build(s: AsyncSession, where: RoomNow, args: PapersArgs) -> dict[str, Any]:
@@ -127,13 +128,15 @@ async def build(s: AsyncSession, where: RoomNow, args: PapersArgs) -> dict[str, 
         return {"action": HANDOUT, "count": args.count}
     # 答题卡 not given: the rest of a breakdown (回收 30 空白 2 → 28), or with a bare count unknown — asked for,
     # never read as the whole count.
-    answered = args.answered
+    answered, blank = args.answered, args.blank
     if answered is None and (args.blank or args.spoiled):
         answered = args.count - args.blank - args.spoiled
+    elif answered is not None and not args.blank_given and args.count - answered - args.spoiled > 0:
+        blank = args.count - answered - args.spoiled  # 回收 15 答题卡 14: the other one is blank (an absentee's)
     rows = await reports_in_force(s, ["papers", "absent"], [where.room_id])
     handout, _ = split_papers(rows)
     absent = [r for r in rows if r.kind == "absent"]
-    counts = {"count": args.count, "answered": answered, "blank": args.blank, "spoiled": args.spoiled}
+    counts = {"count": args.count, "answered": answered, "blank": blank, "spoiled": args.spoiled}
     h = papers_payload(handout.get(where.room_id))
     last_absent = absent_payload(absent[-1]) if absent else None
     problems = problems_of(PapersPayload(COLLECT, **counts), h, last_absent, where.room.expected)

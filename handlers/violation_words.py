@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from bot.errors import UserFacingError
 from bot.store.tables import SessionKind
-from handlers._parse import CN_NUM, TICKET_RE, clean, cn_number, free_text, nfkc, split_args
+from handlers._parse import CN_NUM, TICKET_RE, clean, cn_number, free_text, nfkc, split_args, typed_span
 
 USAGE = (
     "/违纪 考场 准考证号 类型 [处理] [说明]（名单有座号时可写座号，如 5号），"
@@ -252,6 +252,7 @@ def parse(text: str, usage: str = USAGE) -> ViolationArgs:
     if marks:
         i, m = min(marks)
         head, tail = head[:i], head[i + len(m) :]
+    typed = head  # before 说明：, as typed
     seat, head = _take_seat(clean(head))
     a = split_args(head)
     if len(set(a.tickets)) > 1 or (a.tickets and seat):
@@ -271,7 +272,8 @@ def parse(text: str, usage: str = USAGE) -> ViolationArgs:
     if vtype is not None and conflicts(rest, TYPE_WORDS, vtype, anywhere=_STRONG_TYPE_WORDS):
         raise UserFacingError(TYPE_CONFLICT, usage=usage)
     ticket = a.tickets[0] if a.tickets else None
-    return ViolationArgs(a.room, ticket, seat, vtype, action, points, " ".join(x for x in (clean(rest), tail) if x))
+    note = typed_span(typed, clean(rest))
+    return ViolationArgs(a.room, ticket, seat, vtype, action, points, " ".join(x for x in (note, tail) if x))
 
 
 def require(args: ViolationArgs, kind: SessionKind | str | None, usage: str = USAGE) -> None:

@@ -186,3 +186,23 @@ async def test_confirm_word_answers_an_open_dialog_first(day: Day) -> None:
     day.clock.advance(-timedelta(minutes=20))  # 08:20: absence is not final yet
     assert "确定现在就记录" in await day.say("王芳", "/缺考 2026000003")
     assert (await day.say("王芳", "确认")).startswith("已记录第1考场缺考")
+
+
+async def test_collection_with_answer_sheets_only_reads_the_rest_as_blank(day: Day) -> None:
+    """“/回收 30 答题卡 29” with one absentee: the other paper is blank (as the fill-in question reads a bare count),
+    so it reconciles and nobody is alerted; 答题卡 above the count still does not."""
+    await day.say("王芳", "/缺考 3号座")
+    await day.say("王芳", "/领取 30")
+    office_before = len(await day.inbox("钱进"))
+    reply = await day.say("王芳", "/回收 30 答题卡 29")
+    assert "回收 30 份（答题卡 29，空白 1，损坏 0），核对无误" in reply, reply
+    assert len(await day.inbox("钱进")) == office_before
+    reply = await day.say("赵敏", "/回收 28 答题卡 29")
+    assert "核对不符" in reply, reply
+
+
+async def test_violation_note_keeps_its_punctuation_without_the_marker(day: Day) -> None:
+    """The note after the type and action, with no 说明：, keeps the comma it was typed with."""
+    await day.say("王芳", "/违纪 5号 使用手机 终止考试 手机藏在袖子里，已收缴")
+    (row,) = await day.reports("violation")
+    assert row.payload["note"] == "手机藏在袖子里，已收缴"
