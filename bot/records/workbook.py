@@ -97,6 +97,19 @@ ABSENTEES_HEAD = ("场次", "考场", "准考证号", "姓名", "座号", "补�
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
+def _reported(rec: RoomRecord) -> bool:
+    """Whether the room's absentees were reported (else 实考 and 缺考 are not known: the form says 未报)."""
+    return rec.absent_state != "未报"
+
+
+def _present(rec: RoomRecord) -> int | str:
+    return rec.present if _reported(rec) else "未报"
+
+
+def _absent(rec: RoomRecord) -> int | str:
+    return rec.absent_count if _reported(rec) else "未报"
+
+
 def clean(text: str) -> str:
     """``text`` without the characters an xlsx file cannot hold."""
     return ILLEGAL_CHARACTERS_RE.sub("", text)
@@ -222,9 +235,9 @@ def write_room(ws: Worksheet, rec: RoomRecord) -> None:
             ("应考", 1, h),
             (rec.expected, 1, ""),
             ("实考", 1, h),
-            (rec.present, 1, ""),
+            (_present(rec), 1, ""),
             ("缺考", 1, h),
-            (rec.absent_count, 1, ""),
+            (_absent(rec), 1, ""),
         ],
     )
     state = rec.absent_state + (f"；{rec.absent_backfill}" if rec.absent_backfill else "")
@@ -285,7 +298,7 @@ def write_room(ws: Worksheet, rec: RoomRecord) -> None:
             (cells[2], 1, ""),
             (cells[3], 1, ""),
             (cells[4], 1, ""),
-            (rec.present, 1, ""),
+            (rec.present if _reported(rec) else f"{rec.present}（按应考计）", 1, ""),
             (p.status, 3, ""),
         ],
     )
@@ -351,8 +364,8 @@ def summary_rows(records: DayRecords) -> list[list[Any]]:
                 r.room,
                 r.location,
                 r.expected,
-                r.present,
-                r.absent_count,
+                _present(r),
+                _absent(r),
                 r.absent_state,
                 len(r.violations),
                 len(r.incidents),
@@ -364,8 +377,11 @@ def summary_rows(records: DayRecords) -> list[list[Any]]:
         )
     rooms = records.rooms
     total = ["合计", "", "", "", "", f"{len(rooms)} 个考场", ""]
-    total += [sum(r.expected for r in rooms), sum(r.present for r in rooms), sum(r.absent_count for r in rooms)]
-    total += [f"未报 {sum(1 for r in rooms if r.absent_state == '未报')} 个考场"]
+    reported = [r for r in rooms if _reported(r)]
+    unknown = f"（另 {len(rooms) - len(reported)} 个考场未报）" if len(reported) < len(rooms) else ""
+    present, absent = sum(r.present for r in reported), sum(r.absent_count for r in reported)
+    total += [sum(r.expected for r in rooms), f"{present}{unknown}" if unknown else present]
+    total += [f"{absent}{unknown}" if unknown else absent, f"未报 {len(rooms) - len(reported)} 个考场"]
     total += [sum(len(r.violations) for r in rooms), sum(len(r.incidents) for r in rooms)]
     total += [sum(r.papers.handed_out or 0 for r in rooms if r.papers)]
     total += [sum(r.papers.collected or 0 for r in rooms if r.papers)]

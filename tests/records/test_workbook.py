@@ -29,6 +29,7 @@ class Truth:
     expected: int
     absentees: list[str] = field(default_factory=list)
     absent_count: int = 0
+    reported: bool = False  # an absentee report is in force (else the form says 未报 for 实考 and 缺考)
     violations: list[tuple[int, str, str]] = field(default_factory=list)  # (编号, ticket, type)
     incidents: list[str] = field(default_factory=list)
     handed_out: int | None = None
@@ -55,6 +56,7 @@ async def truth(day: Day) -> tuple[list[Truth], dict[str, str]]:
             for r in rows:
                 if r.kind == "absent":
                     t.absentees, t.absent_count = list(r.payload.get("tickets") or []), int(r.payload["count"])
+                    t.reported = True
                 elif r.kind == "violation":
                     t.violations.append((int(r.payload.get("root") or r.id), r.payload["ticket"], r.payload["type"]))
                 elif r.kind == "incident":
@@ -98,15 +100,21 @@ async def test_workbook_matches_the_database(day: Day) -> None:
     for t, row in zip(rooms, summary, strict=False):
         assert (row[0], row[5]) == (t.code, t.room)
         absent = t.absent_count
-        assert row[7:10] == (t.expected, t.expected - absent, absent)
+        assert row[7:10] == (t.expected, t.expected - absent, absent) if t.reported else (t.expected, "未报", "未报")
         assert (row[11], row[12]) == (len(t.violations), len(t.incidents))
         assert row[13] == (t.handed_out if t.handed_out is not None else "未报")
         assert row[14] == (t.collected if t.collected is not None else "未报")
     total = summary[-1]
     assert total[0] == "合计"
     assert total[7] == sum(t.expected for t in rooms) == 103
-    assert total[8] == sum(t.expected - t.absent_count for t in rooms) == 100
-    assert total[9] == sum(t.absent_count for t in rooms) == 3
+    unreported = [t.room for t in rooms if not t.reported]
+    assert unreported == ["第4考场"]  # 实考 and 缺考 are totalled over the rooms that reported, and say so
+    assert (
+        total[8]
+        == f"{sum(t.expected - t.absent_count for t in rooms if t.reported)}（另 1 个考场未报）"
+        == "70（另 1 个考场未报）"
+    )
+    assert total[9] == f"{sum(t.absent_count for t in rooms)}（另 1 个考场未报）" == "3（另 1 个考场未报）"
     assert total[11] == sum(len(t.violations) for t in rooms) == 3
     assert total[12] == sum(len(t.incidents) for t in rooms) == 2
     assert total[13] == sum(t.handed_out or 0 for t in rooms) == 58
@@ -140,11 +148,8 @@ async def test_workbook_matches_the_database(day: Day) -> None:
         assert sheet == f"{t.code}-{t.room}"
         cells = texts(ws)
         assert ws["A1"].value == "考场情况记录表"
-        assert (ws["F5"].value, ws["H5"].value, ws["J5"].value) == (
-            t.expected,
-            t.expected - t.absent_count,
-            t.absent_count,
-        )
+        want = (t.expected - t.absent_count, t.absent_count) if t.reported else ("未报", "未报")
+        assert (ws["F5"].value, ws["H5"].value, ws["J5"].value) == (t.expected, *want)
         assert ws["B4"].value == "电工" if t.code != "演示第3场" else ws["B4"].value == "计算机程序设计员"
         for ticket in t.absentees:
             assert ticket in cells and names[ticket] in cells
