@@ -364,7 +364,7 @@ class Dispatcher:
             if result is not None:
                 return f"text:{fb.name}", _slash_hint(ctx, self._unslashed(ctx, whole=False), result)
         if self._unslashed(ctx, whole=False) is not None:  # in a group, where talk gets no answer: not this
-            return "text:slash_hint", Reply(f"这条没有记录：命令前要加 /。请发：/{normalize(ctx.message.text)}")
+            return "text:slash_hint", Reply(_slash_line(ctx))
         return "text", None
 
     def _unslashed(self, ctx: Context, *, whole: bool) -> tuple[str, str] | None:
@@ -391,14 +391,18 @@ class Dispatcher:
         return Reply(f"没有“/{token}”这个命令。发送 /帮助 查看全部命令。")
 
 
+def _slash_line(ctx: Context) -> str:
+    return f"这条没有记录：命令前要加 /，请发：/{normalize(ctx.message.text)}"
+
+
 def _slash_hint(ctx: Context, unslashed: tuple[str, str] | None, result: Reply | str) -> Reply | str:
-    """The answer to “缺考 3号” (a question to the knowledge base) says that nothing was recorded, and how to."""
+    """The answer to “缺考 3号” (a question to the knowledge base) first says that nothing was recorded, and how."""
     if unslashed is None:
         return result
-    hint = f"\n（这条按问题回答，没有作为命令处理。如要使用命令，请发：/{normalize(ctx.message.text)}）"
+    head = f"{_slash_line(ctx)}\n以下按问题回答：\n"
     if isinstance(result, Reply):
-        return replace(result, text=result.text + hint)
-    return result + hint
+        return replace(result, text=head + result.text)
+    return head + result
 
 
 def _allowed_edits(typed: str) -> int:

@@ -13,7 +13,7 @@ from bot.model import Reply
 from bot.store.reports import IncidentPayload
 from bot.store.tables import Report
 from handlers import _dialog, _show
-from handlers._parse import CN_NUM, ROOM_FIRST_RE, ROOM_RE, cjk_punct, cn_number, nfkc
+from handlers._parse import CN_NUM, ROOM_FIRST_RE, cjk_punct, cn_number, nfkc
 from handlers._reports import NOBODY_TO_ALERT, KindRules, alert, alerted, already_done, append, once_per_message
 from handlers._rooms import SEES_ALL, WATCHER, RoomNow, resolve_room
 from handlers._typo import typo_guard
@@ -22,6 +22,8 @@ USAGE = "/突发 考场 情况描述，例：/突发 3 考生晕倒，已送医�
 CORRECT_USAGE = "/更正 编号 情况描述"
 # Inside the description only 第3考场 / 3考场 count as a room (3号 may be a building or a seat).
 _ROOM_ANYWHERE = re.compile(rf"第?\s*(\d{{1,3}}|[{CN_NUM}]{{1,4}})\s*(?:号考场|考场|考室)")
+# At the start, 3号 is the room only as a word of its own: 12号机死机, 3号考生晕倒, 5号工位 describe the incident.
+_ROOM_START = re.compile(rf"第?\s*(\d{{1,3}}|[{CN_NUM}]{{1,4}})\s*(?:号考场|号考室|考场|考室|号(?=$|[\s,，:：、.。]))")
 
 table = CommandTable()
 
@@ -30,7 +32,7 @@ def parse(text: str, usage: str = USAGE) -> tuple[int | None, str]:
     """The room (explicit form, or a bare number first) and the description as typed."""
     t = nfkc(text)
     room: int | None = None
-    m = ROOM_RE.match(t) or ROOM_FIRST_RE.match(t)
+    m = _ROOM_START.match(t) or ROOM_FIRST_RE.match(t)
     if m is None:
         m = _ROOM_ANYWHERE.search(t)
     if m is not None:

@@ -79,9 +79,9 @@ async def test_command_name_without_slash(day: Day) -> None:
     assert (await day.say("王芳", "缺考")).startswith("缺考考生的准考证号或座号？")
     assert (await day.say("王芳", "取消")).startswith("已取消")
     reply = await day.say("王芳", "缺考 3号")
-    assert reply.endswith("（这条按问题回答，没有作为命令处理。如要使用命令，请发：/缺考 3号）"), reply
+    assert reply.startswith("这条没有记录：命令前要加 /，请发：/缺考 3号\n以下按问题回答：\n"), reply
     assert await day.reports("absent") == []
-    assert "没有作为命令处理" not in await day.say("王芳", "违纪 怎么处理")
+    assert "这条没有记录" not in await day.say("王芳", "违纪 怎么处理")
 
 
 async def test_command_name_without_slash_respects_permissions(day: Day) -> None:
@@ -139,7 +139,7 @@ async def test_command_without_slash_in_a_group(day: Day) -> None:
     """In 第1考场's group “缺考 12号座” is not run and not ignored either: the answer says nothing was recorded and
     what to send; “缺考” alone there is talk and gets no answer."""
     reply = await day.chat.say("王芳", "缺考 12号座", chat=ROOM1)
-    assert reply == "这条没有记录：命令前要加 /。请发：/缺考 12号座"
+    assert reply == "这条没有记录：命令前要加 /，请发：/缺考 12号座"
     assert await day.chat.say("王芳", "缺考", chat=ROOM1) is None
     assert await day.reports("absent") == []
 
@@ -206,3 +206,11 @@ async def test_violation_note_keeps_its_punctuation_without_the_marker(day: Day)
     await day.say("王芳", "/违纪 5号 使用手机 终止考试 手机藏在袖子里，已收缴")
     (row,) = await day.reports("violation")
     assert row.payload["note"] == "手机藏在袖子里，已收缴"
+
+
+async def test_incident_starting_with_a_numbered_thing(day: Day) -> None:
+    """“/突发 12号机死机…” is about machine 12 in her own room, not 第12考场; “/突发 1号 停电” still names room 1."""
+    reply = await day.say("王芳", "/突发 12号机死机，已换到备用机31号")
+    assert reply.startswith("已记录第1考场突发事件") and "12号机死机，已换到备用机31号" in reply, reply
+    assert (await day.say("王芳", "/突发 1号 停电")).startswith("已记录第1考场突发事件")
+    assert [r.payload["text"] for r in await day.reports("incident")] == ["12号机死机，已换到备用机31号", "停电"]
