@@ -75,8 +75,9 @@ async def whoami(ctx: Context, args: str) -> Reply:
         for sess, room, a in rows:
             start = sess.starts_at.astimezone(tz)
             end = sess.ends_at.astimezone(tz)
+            off = "（已取消）" if sess.cancelled_at or room.cancelled_at else ""
             lines.append(
                 f"· {start:%H:%M}-{end:%H:%M} {sess.code} {sess.occupation}{KIND_LABELS[sess.kind]} "
-                f"{room.room_no}（{room.location}）{duty_label(a.duty, sess.kind)}"
+                f"{room.room_no}（{room.location}）{duty_label(a.duty, sess.kind)}{off}"
             )
     return Reply("\n".join(lines))

@@ -54,6 +54,11 @@ def _verb(text: str) -> tuple[str | None, str]:
         for w in words:
             if low.startswith(w):
                 return verb, text[len(w) :].strip()
+    parts = text.split()
+    for verb, words in (("cancel", _CANCEL_WORDS), ("move", _MOVE_WORDS)):  # after the session: 第3场 改到 10点
+        for i, part in enumerate(parts[1:3], start=1):
+            if part.lower() in words:
+                return verb, " ".join(parts[:i] + parts[i + 1 :])
     return None, text
 
 

@@ -188,3 +188,15 @@ async def test_chat_changes_on_both_backends(
         async with chat.services.db.read() as s:
             actions = [a.action for a in (await s.exec(select(AuditLog).order_by(col(AuditLog.id)))).all()]
         assert actions[-3:] == ["move", "swap", "cancel"]
+
+
+async def test_verb_after_the_session_and_cancelled_duty_in_me(day: Day) -> None:
+    """“/场次 第3场 改到 10点到12点” moves (the verb after the session, as people say it); after “/场次 第2场 取消
+    考评员不足”, 周杰's /我 still lists the session, marked 已取消."""
+    reply = await day.say("钱进", "/场次 第3场 改到 10点到12点")
+    assert reply.startswith("已把 12月5日 演示第3场") and "改为 10:00–12:00" in reply, reply
+    reply = await day.say("钱进", "/场次 第2场 取消 考评员不足")
+    assert reply.startswith("已取消 12月5日 演示第2场"), reply
+    me = await day.say("周杰", "/我")
+    assert "演示第2场" in me and me.rstrip().endswith("考评组长（已取消）"), me
+    assert "已取消" not in await day.say("王芳", "/我")
