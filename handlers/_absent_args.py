@@ -39,6 +39,7 @@ class AbsentArgs:
     reason: str = ""  # why (removal only)
     only_room: str = ""  # the room alone was written (“3”, “3号”): as typed, for the handler to decide
     stray: list[str] = field(default_factory=list)  # words beside tickets or seats, names perhaps (see check_stray)
+    by_name: bool = False  # no ticket or seat: the stray words are the absentees' names (see names_to_tickets)
 
 
 def as_seats(text: str) -> AbsentArgs | None:
@@ -140,26 +141,29 @@ def _addition(text: str, seats: list[str], usage: str) -> AbsentArgs:
             left.append(w)
     tickets = list(dict.fromkeys(a.tickets))
     seats = list(dict.fromkeys(seats))
-    left = [x for w in left if (x := _ABSENT_SAID.sub("", w))] if tickets or seats else left
-    if left and not (tickets or seats):
+    left = [x for w in left if (x := _ABSENT_SAID.sub("", w))]
+    by_name = bool(left) and not (tickets or seats)  # “/缺考 赵静 胡杰”: names, looked up in the room's roster
+    if by_name and none:
         raise UserFacingError(f"没有看懂“{' '.join(left)}”，请写准考证号或座号，没有缺考写“无”。", usage=usage)
     if none and (tickets or seats or count):
         raise UserFacingError("写了“无”又写了缺考考生，请只写其中一种。", usage=usage)
     if count == 0:
         none, count = True, None
-    if not tickets and not seats and not none and count is None:
+    if not tickets and not seats and not none and count is None and not by_name:
         if room is not None:
             return AbsentArgs(room, [], False, None, only_room=clean(text) or f"{room}号")
         raise UserFacingError("请写缺考考生的准考证号，没有缺考写“无”。", usage=usage)
-    given = len(tickets) + len(seats)
+    given = len(tickets) + len(seats) + (len(left) if by_name else 0)
     if given and count is not None and count != given:
         raise UserFacingError(f"写了缺考 {count} 人，却给了 {given} 个准考证号或座号，请核对。", usage=usage)
-    return AbsentArgs(room, tickets, none, count, seats, stray=left)
+    return AbsentArgs(room, tickets, none, count, seats, stray=left, by_name=by_name)
 
 
 def check_stray(args: AbsentArgs, tickets: list[str], names: dict[str, str], usage: str = USAGE) -> None:
     """Words beside the tickets may only be the names of those candidates (from the roster); the name of another
     candidate of the room, or anything else, is refused before anything is recorded."""
+    if args.by_name:
+        return  # the words were the names looked up (names_to_tickets)
     mine = {names.get(t) for t in tickets}
     for word in args.stray:
         if word in mine:
@@ -170,3 +174,18 @@ def check_stray(args: AbsentArgs, tickets: list[str], names: dict[str, str], usa
                 f"{word}的准考证号是 {'、'.join(theirs)}，与所写的准考证号或座号不一致，请核对。", usage=usage
             )
         raise UserFacingError(f"没有看懂“{word}”，请写准考证号或座号，没有缺考写“无”。", usage=usage)
+
+
+def names_to_tickets(words: list[str], names: dict[str, str], label: str, usage: str = USAGE) -> list[str]:
+    """Absentees written by name (“/缺考 赵静 胡杰”): their tickets from the room's roster (ticket → name); a name
+    not on it, or on it twice, is refused (the ticket is then needed)."""
+    out: list[str] = []
+    for word in words:
+        theirs = [t for t, n in names.items() if n == word]
+        if not theirs:
+            raise UserFacingError(f"没有看懂“{word}”，请写准考证号或座号，没有缺考写“无”。", usage=usage)
+        if len(theirs) > 1:
+            same = "、".join(theirs)
+            raise UserFacingError(f"{label}有 {len(theirs)} 名考生叫{word}（{same}），请写准考证号。", usage=usage)
+        out.append(theirs[0])
+    return out

@@ -25,7 +25,7 @@ from bot.store.reports import ABSENT_ADD, ABSENT_NONE, ABSENT_REMOVE, AbsentPayl
 from bot.store.rooms import candidate_tickets, seat_tickets
 from bot.store.tables import DialogState, ExamSession, Report
 from handlers import _dialog, _show
-from handlers._absent_args import USAGE, AbsentArgs, as_seats, check_stray, parse
+from handlers._absent_args import USAGE, AbsentArgs, as_seats, check_stray, names_to_tickets, parse
 from handlers._parse import clean
 from handlers._reports import KindRules, already_done, append, once_per_message
 from handlers._rooms import ANY_ROOM, REPORTER, RoomNow, resolve_room
@@ -46,8 +46,11 @@ table = CommandTable()
 
 
 async def _tickets(s: AsyncSession, where: RoomNow, args: AbsentArgs, usage: str) -> list[str]:
-    """The tickets named, seats resolved through the roster's 座号, checked against the candidate list."""
+    """The tickets named, seats resolved through the roster's 座号 and names through its names, checked against
+    the candidate list."""
     tickets = list(args.tickets)
+    if args.by_name:
+        tickets += names_to_tickets(args.stray, await _show.room_names(s, where.room_id), where.label, usage)
     if args.seats:
         by_seat = await seat_tickets(s, where.room_id)
         if not by_seat:

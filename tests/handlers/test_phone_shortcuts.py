@@ -214,3 +214,24 @@ async def test_incident_starting_with_a_numbered_thing(day: Day) -> None:
     assert reply.startswith("已记录第1考场突发事件") and "12号机死机，已换到备用机31号" in reply, reply
     assert (await day.say("王芳", "/突发 1号 停电")).startswith("已记录第1考场突发事件")
     assert [r.payload["text"] for r in await day.reports("incident")] == ["12号机死机，已换到备用机31号", "停电"]
+
+
+async def test_absentees_by_name(day: Day) -> None:
+    """“/缺考 赵静 胡杰没来”: names looked up in 第1考场's roster; a name not on it is refused and nothing stored."""
+    reply = await day.say("王芳", "/缺考 赵静 张三")
+    assert "没有看懂“张三”" in reply, reply
+    assert await day.reports("absent") == []
+    reply = await day.say("王芳", "/缺考 赵静 胡杰没来")
+    assert reply.startswith("已记录第1考场缺考"), reply
+    assert [r.payload["tickets"] for r in await day.reports("absent")] == [["2026000003", "2026000012"]]
+
+
+def test_a_name_twice_on_the_roster_needs_the_ticket() -> None:
+    """Two candidates of one room with the same name: the name alone is refused, naming both tickets."""
+    from bot.errors import UserFacingError
+    from handlers._absent_args import names_to_tickets
+
+    names = {"2026000001": "王伟", "2026000002": "王伟", "2026000003": "赵静"}
+    assert names_to_tickets(["赵静"], names, "第1考场") == ["2026000003"]
+    with pytest.raises(UserFacingError, match="第1考场有 2 名考生叫王伟（2026000001、2026000002），请写准考证号"):
+        names_to_tickets(["王伟"], names, "第1考场")
