@@ -15,6 +15,7 @@ from bot.store.tables import Report, Staff
 from handlers import _dialog, _show, absent
 from handlers._changes import alert_revocation, alerts_on_revoke, check_change, visible_chain
 from handlers._parse import free_text, report_id
+from handlers._recent import with_recent
 from handlers._reports import (
     KIND_LABELS,
     already_done,
@@ -82,7 +83,7 @@ async def _recheck(ctx: Context, where: RoomNow | None, old: Report, before: Rec
 async def correct(ctx: Context, args: str) -> Reply | str | None:
     """/更正 12 新内容: a new row superseding report 12."""
     if not args.strip():
-        return await _dialog.start(ctx, "更正")
+        return await with_recent(ctx, await _dialog.start(ctx, "更正"))
     rid, text = _split(args, CORRECT_USAGE)
     async with ctx.services.db.session() as s:
         done = await already_done(s, ctx)
@@ -131,7 +132,7 @@ async def correct(ctx: Context, args: str) -> Reply | str | None:
 async def revoke(ctx: Context, args: str) -> Reply | str | None:
     """/撤销 12 原因: a revocation row superseding report 12."""
     if not args.strip():
-        return await _dialog.start(ctx, "撤销")
+        return await with_recent(ctx, await _dialog.start(ctx, "撤销"))
     rid, reason = _split(args, REVOKE_USAGE)
     async with ctx.services.db.session() as s:
         done = await already_done(s, ctx)
@@ -180,7 +181,7 @@ async def revoke(ctx: Context, args: str) -> Reply | str | None:
 async def history(ctx: Context, args: str) -> Reply | str | None:
     """/历史 12: every row of the report's chain with who and when."""
     if not args.strip():
-        return await _dialog.start(ctx, "历史")
+        return await with_recent(ctx, await _dialog.start(ctx, "历史"))
     rid, _ = _split(args, HISTORY_USAGE)
     async with ctx.services.db.session() as s:
         rows = await visible_chain(ctx, s, rid, HISTORY_USAGE)

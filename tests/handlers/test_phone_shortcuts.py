@@ -235,3 +235,22 @@ def test_a_name_twice_on_the_roster_needs_the_ticket() -> None:
     assert names_to_tickets(["赵静"], names, "第1考场") == ["2026000003"]
     with pytest.raises(UserFacingError, match="第1考场有 2 名考生叫王伟（2026000001、2026000002），请写准考证号"):
         names_to_tickets(["王伟"], names, "第1考场")
+
+
+async def test_number_questions_list_the_recent_reports(day: Day) -> None:
+    """/撤销 alone lists the reports in force in her rooms today, newest first (not another room's), then asks;
+    in the room's group the list is masked like every group reply."""
+    await day.say("王芳", "/缺考 3号座")
+    await day.say("王芳", "/突发 空调漏水")
+    await day.say("赵敏", "/突发 停电")
+    (absent,) = await day.reports("absent")
+    incident = (await day.reports("incident"))[0]
+    reply = await day.say("王芳", "/撤销")
+    head, first, second, question = reply.split("\n")[:4]
+    assert head == "今天您负责的考场最近的报告："
+    assert first.startswith(f"· 编号 {incident.id} ") and first.endswith("第1考场突发事件：空调漏水"), first
+    assert second.startswith(f"· 编号 {absent.id} ") and "2026000003" in second
+    assert question == "要撤销的报告编号？" and "停电" not in reply
+    assert (await day.say("王芳", "取消")).startswith("已取消")
+    group = await day.say("王芳", "/历史", chat=ROOM1)
+    assert "2026**0003" in group and "2026000003" not in group
