@@ -118,7 +118,10 @@ def _removal(room: int | None, stray: str, tickets: list[str], seats: list[str],
     room = room if room is not None else b.room  # /缺考 删 2026000003 第3考场
     reason = clean(b.rest).removeprefix("原因").strip()
     if not tickets and not seats:
-        raise UserFacingError("请写要从缺考名单中删除的准考证号或座号。", usage=usage)
+        name, _, reason = reason.partition(" ")  # “删 赵静 到了”: a name, looked up in the roster
+        if not name:
+            raise UserFacingError("请写要从缺考名单中删除的准考证号或座号。", usage=usage)
+        return AbsentArgs(room, [], False, None, remove=True, reason=reason.strip(), stray=[name], by_name=True)
     return AbsentArgs(room, list(dict.fromkeys(tickets)), False, None, seats, remove=True, reason=reason)
 
 

@@ -8,6 +8,7 @@ handlers/violation_words.py.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -72,6 +73,24 @@ async def _ticket_of(s: AsyncSession, where: RoomNow, args: ViolationArgs, usage
     return ticket
 
 
+async def _named(s: AsyncSession, where: RoomNow, args: ViolationArgs, usage: str) -> ViolationArgs:
+    """The candidate written by name (/违纪 赵静 使用手机 警告: the roster's ticket), or a name beside the ticket or
+    seat (dropped from the note when it is that candidate's, refused when it is another's)."""
+    first, _, rest = args.note.partition(" ")
+    names = await _show.room_names(s, where.room_id) if first else {}
+    theirs = [t for t, n in names.items() if n == first]
+    if not theirs:
+        return args
+    if not args.has_candidate:
+        if len(theirs) > 1:
+            raise UserFacingError(f"{where.label}有 {len(theirs)} 名考生叫{first}，请写准考证号。", usage=usage)
+        return replace(args, ticket=theirs[0], note=rest.strip())
+    if await _ticket_of(s, where, args, usage) in theirs:
+        return replace(args, note=rest.strip())
+    same = "、".join(theirs)
+    raise UserFacingError(f"{first}的准考证号是 {same}，与所写的准考证号或座号不一致，请核对。", usage=usage)
+
+
 async def build(s: AsyncSession, where: RoomNow, args: ViolationArgs, usage: str) -> dict[str, Any]:
     """The payload: the candidate checked against the room's list, the action against the room's kind."""
     require(args, where.session.kind, usage)
@@ -111,6 +130,7 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
     async with ctx.services.db.session() as s:
         row = await already_done(s, ctx)
         where = await resolve_room(ctx, s, parsed.room, USAGE, any_room=SEES_ALL)
+        parsed = await _named(s, where, parsed, USAGE) if row is None else parsed
         if row is None and parsed.only_where:
             if parsed.has_candidate:
                 await _ticket_of(s, where, parsed, USAGE)  # a wrong candidate is said now, not after the dialog

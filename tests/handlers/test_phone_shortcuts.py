@@ -254,3 +254,19 @@ async def test_number_questions_list_the_recent_reports(day: Day) -> None:
     assert (await day.say("王芳", "取消")).startswith("已取消")
     group = await day.say("王芳", "/历史", chat=ROOM1)
     assert "2026**0003" in group and "2026000003" not in group
+
+
+async def test_violation_and_removal_by_name(day: Day) -> None:
+    """“/违纪 赵静 使用手机 警告” finds 2026000003 on the roster; “/违纪 3号座 赵静 …” drops the matching name from
+    the note, “/违纪 3号座 周娜 …” is refused; “/缺考 删 赵静 到了” takes her off the list with the reason."""
+    assert (await day.say("王芳", "/违纪 赵静 使用手机 警告")).startswith("已记录第1考场违纪")
+    assert (await day.say("王芳", "/违纪 3号座 赵静 交头接耳 劝告")).startswith("已记录第1考场违纪")
+    assert "周娜的准考证号是 2026000008" in await day.say("王芳", "/违纪 3号座 周娜 交头接耳 劝告")
+    assert [(r.payload["ticket"], r.payload["note"]) for r in await day.reports("violation")] == [
+        ("2026000003", ""),
+        ("2026000003", ""),
+    ]
+    await day.say("王芳", "/缺考 赵静 胡杰")
+    reply = await day.say("王芳", "/缺考 删 赵静 到了")
+    assert "删除 2026000003（原因：到了）" in reply, reply
+    assert (await day.reports("absent"))[-1].payload["tickets"] == ["2026000012"]
