@@ -393,7 +393,7 @@ class KnowledgeBase:
     def out_of_scope(self, question: str, i: int) -> str | None:
         """Why clause i cannot answer the question (knowledge/scope.py), None when it may."""
         text = self.analyzer.without_fillers(question)
-        return self.scope.veto(text, self.scope.texts[i], self.analyzer.canonical_text(text))
+        return self.scope.veto(text, self.scope.texts[i], *self.analyzer.canonical_parts(text))
 
     def commit_probability(self, question: str) -> float:
         """The commit model's probability that the best clause is right (the reply commits to it from the
