@@ -110,6 +110,22 @@ DOC_CUES: dict[str, re.Pattern[str]] = {
     "考务管理岗位职责": re.compile(r"考务|报名|准考证|公告|申报|平台|报表"),
 }
 MAX_QUERY_WORDS = 10
+# Clauses whose example questions are nearest to the question (Examples.nearest) join the ranker's candidates even
+# when their text shares few words with it: the examples hold staff's words (wt-kb5).
+EXAMPLE_DEPTH = 3
+# Question types of the hand-set score (knowledge/index.py): a question asking "when / how long" prefers clauses
+# stating a time, one asking "how many" prefers clauses stating a number of people or times.
+QUESTION_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+    (
+        re.compile(r"什么时候|啥时候|何时|几点|多久|多长时间|几分钟|提前|\d+分钟"),
+        re.compile(r"\d+分钟|\d+小时"),
+    ),
+    (
+        re.compile(r"几个|几名|几位|几人|多少人|多少个|几次|配几"),
+        re.compile(r"\d+名|\d+人|[两三]名|三分之|\d+次|[三两]次"),
+    ),
+)
+QUESTION_TYPE_BONUS = 0.15
 
 
 @dataclass(frozen=True)
@@ -169,6 +185,28 @@ class Examples:
         self.texts = [["".join(words) for words in examples] for examples in per_clause]
         self.grams = [[bigram_set(t) for t in texts] for texts in self.texts]
         self.words = [[frozenset(words) for words in examples] for examples in per_clause]
+        # Bigram -> (clause, example) postings, to find the clauses whose examples are nearest to a question.
+        self._postings: dict[str, list[tuple[int, int]]] = {}
+        for i, example_grams in enumerate(self.grams):
+            for j, gram_set in enumerate(example_grams):
+                for gram in gram_set:
+                    self._postings.setdefault(gram, []).append((i, j))
+
+    def nearest(self, grams: frozenset[str], limit: int, exclude: str | None = None) -> list[int]:
+        """The `limit` clauses whose best example question is nearest to the question's bigrams (Dice), best
+        first; clauses without a shared bigram are never returned. `exclude` is an example left out."""
+        shared: dict[tuple[int, int], int] = {}
+        for gram in grams:
+            for key in self._postings.get(gram, ()):
+                shared[key] = shared.get(key, 0) + 1
+        best: dict[int, float] = {}
+        for (i, j), n in shared.items():
+            if self.texts[i][j] == exclude:
+                continue
+            value = 2.0 * n / (len(grams) + len(self.grams[i][j]))
+            if value > best.get(i, 0.0):
+                best[i] = value
+        return sorted(best, key=lambda i: (-best[i], i))[:limit]
 
     def similarity(
         self, query: str, grams: frozenset[str], words: frozenset[str], i: int, exclude: str | None = None

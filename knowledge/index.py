@@ -13,8 +13,9 @@ Scoring of a question against every clause:
 4. The best RERANK_DEPTH clauses by 0.5 W + 0.4 G get 0.1 x rapidfuzz partial_ratio and a small
    bonus when the question asks "when" / "how many" and the clause states a time / a count: the
    hand-set combined score.
-5. The RANKER_DEPTH best by that score are described by features (knowledge/features.py: the scores
-   above, similarity to the clause's example questions, question-word and document cues …) and
+5. The RANKER_DEPTH best by that score, and the EXAMPLE_DEPTH clauses whose example questions are nearest
+   to the question, are described by features (knowledge/features.py: the scores above, similarity to
+   the clause's example questions, question-word and document cues …) and
    scored by the fitted ranker (knowledge/ranker.py, knowledge/data/ranker.json): the probability
    that the clause answers the question. They are ranked by it; when the best of them does not clear the
    hand-set answer rule (Ranker.answers, knowledge/features.py: HAND_THRESHOLD …)
@@ -34,7 +35,17 @@ from rapidfuzz import fuzz
 
 from knowledge.commit import decide
 from knowledge.context import AskContext, named_kind
-from knowledge.features import Candidate, Examples, Query, feature_rows, read_examples
+from knowledge.features import (
+    EXAMPLE_DEPTH,
+    QUESTION_TYPE_BONUS,
+    QUESTION_TYPES,
+    Candidate,
+    Examples,
+    Query,
+    bigram_set,
+    feature_rows,
+    read_examples,
+)
 from knowledge.loader import load_documents, load_pinned
 from knowledge.models import Answer, Clause, Match, PinnedAnswer
 from knowledge.pins import RuntimePin, RuntimePins
@@ -61,19 +72,6 @@ FUZZ_WEIGHT = 0.1
 UNKNOWN_IDF_FACTOR = 1.0
 # Nearest clauses of a "don't know" below this ranker probability are not worth suggesting.
 SUGGESTION_FLOOR = 0.02
-# Question types: a question asking "when / how long" prefers clauses stating a time, one
-# asking "how many" prefers clauses stating a number of people or times.
-QUESTION_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
-    (
-        re.compile(r"什么时候|啥时候|何时|几点|多久|多长时间|几分钟|提前|\d+分钟"),
-        re.compile(r"\d+分钟|\d+小时"),
-    ),
-    (
-        re.compile(r"几个|几名|几位|几人|多少人|多少个|几次|配几"),
-        re.compile(r"\d+名|\d+人|[两三]名|三分之|\d+次|[三两]次"),
-    ),
-)
-QUESTION_TYPE_BONUS = 0.15
 # A clause that contains a question word literally as typed (徇私舞弊, not just its group 舞弊).
 LITERAL_BONUS = 0.03
 RERANK_DEPTH = 30
@@ -301,11 +299,12 @@ class KnowledgeBase:
                 terms.setdefault(other, RELATED_WEIGHT)
         return terms
 
-    def _candidates(self, question: str, words: list[str], limit: int, typed: Sequence[str] = ()) -> list[Candidate]:
-        """The best clauses by the hand-set combined score, best first, with the parts of that score.
-
-        `question` is the normalised question; `typed` are question words as typed that differ from their
-        canonical word (徇私舞弊 for 舞弊): a clause that has them literally gets LITERAL_BONUS each."""
+    def _candidates(
+        self, question: str, words: list[str], limit: int, typed: Sequence[str] = (), extra: Sequence[int] = ()
+    ) -> list[Candidate]:
+        """The best clauses by the hand-set combined score, best first, with the parts of that score, plus the
+        clauses `extra` wherever they rank. `question` is the normalised question; `typed` are question words as
+        typed that differ from their canonical word (徇私舞弊 for 舞弊): a clause that has them gets LITERAL_BONUS."""
         if not words:
             return []
         word_terms = self._query_terms(words)
@@ -319,6 +318,7 @@ class KnowledgeBase:
         for i, v in g.items():
             lexical[i] = lexical.get(i, 0.0) + GRAM_WEIGHT * min(v, 1.2)
         top = heapq.nlargest(RERANK_DEPTH, lexical.items(), key=lambda kv: kv[1])
+        top += [(i, lexical.get(i, 0.0)) for i in extra if i not in {j for j, _ in top}]
         query = "".join(words)
         wanted = [clause_re for question_re, clause_re in QUESTION_TYPES if question_re.search(question)]
         out: list[Candidate] = []
@@ -332,7 +332,7 @@ class KnowledgeBase:
             score += LITERAL_BONUS * literal
             out.append(Candidate(i, score, min(w.get(i, 0.0), 1.2), min(g.get(i, 0.0), 1.2), fz, float(literal)))
         out.sort(key=lambda c: (-c.score, c.index))
-        return out[:limit]
+        return out[:limit] + [c for c in out[limit:] if c.index in extra]
 
     def features(self, question: str, exclude: str | None = None) -> tuple[list[Candidate], list[list[float]]]:
         """The RANKER_DEPTH best clauses by the hand-set score and their ranker features (knowledge/features.py).
@@ -344,7 +344,8 @@ class KnowledgeBase:
         typed = [surface for surface, canonical in tokens if surface != canonical and len(surface) > 1]
         # Cues (几分钟, 能不能 …) are looked for in the question without its fillers (好几个 is not "how many").
         normalized = self.analyzer.without_fillers(question)
-        candidates = self._candidates(normalized, words, RANKER_DEPTH, typed)
+        near = self.examples.nearest(bigram_set("".join(words)), EXAMPLE_DEPTH, exclude)
+        candidates = self._candidates(normalized, words, RANKER_DEPTH, typed, near)
         if not candidates:
             return [], []
         query = Query(
@@ -392,7 +393,7 @@ class KnowledgeBase:
     def out_of_scope(self, question: str, i: int) -> str | None:
         """Why clause i cannot answer the question (knowledge/scope.py), None when it may."""
         text = self.analyzer.without_fillers(question)
-        return self.scope.veto(text, self.scope.texts[i], self.analyzer.canonical_text(text))
+        return self.scope.veto(text, self.scope.texts[i], *self.analyzer.canonical_parts(text))
 
     def commit_probability(self, question: str) -> float:
         """The commit model's probability that the best clause is right (the reply commits to it from the

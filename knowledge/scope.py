@@ -18,6 +18,7 @@ none of their in-domain questions that were answered before (tests/knowledge/tes
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from knowledge.loader import LEXICON_DIR, load_word_list
@@ -63,17 +64,23 @@ class Scope:
         words = logistics if logistics is not None else load_word_list(path)
         self.logistics = tuple(dict.fromkeys(normalize(w) for w in words))
 
-    def veto(self, question: str, clause: str, canonical: str | None = None) -> str | None:
+    def veto(
+        self, question: str, clause: str, canonical: str | None = None, rewritten: Sequence[str] = ()
+    ) -> str | None:
         """Why the clause cannot answer the question (an answer type or a focus word), None when it may.
 
         Both texts are normalised (knowledge.text.normalize); `clause` should include its heading context.
-        `canonical` is the question with its words rewritten through the synonym table: a focus word that the
-        lexicon maps to a regulation word (吃饭 → 吃食物) is not a focus word."""
+        `canonical` is the question with its words rewritten through the synonym table and `rewritten` the words
+        as typed that were rewritten: a focus word inside one of them, which the lexicon maps to a regulation
+        word (吃饭 → 吃食物), is not a focus word; one that only overlaps a rewritten word (监考费: 监考 → 监考员,
+        费) still is."""
         for name, asks, states in ANSWER_TYPES:
             if asks.search(question) and (states is None or not states.search(clause)):
                 return name
         focus = question if canonical is None else canonical
         for word in self.logistics:
-            if word in focus and word not in clause:
+            if word in clause:
+                continue
+            if word in focus or (word in question and not any(word in typed for typed in rewritten)):
                 return word
         return None

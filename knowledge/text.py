@@ -146,7 +146,12 @@ class Analyzer:
 
     def canonical_text(self, text: str) -> str:
         """The normalised text with every word rewritten through the synonym table (吃饭 → 吃食物), stop words kept."""
-        return "".join(self.synonyms.get(t, t) for t in self.tokenizer.lcut(normalize(text), HMM=False))
+        return self.canonical_parts(text)[0]
+
+    def canonical_parts(self, text: str) -> tuple[str, list[str]]:
+        """The canonical text (canonical_text) and the words, as typed, that the synonym table rewrote."""
+        tokens = self.tokenizer.lcut(normalize(text), HMM=False)
+        return "".join(self.synonyms.get(t, t) for t in tokens), [t for t in tokens if self.synonyms.get(t, t) != t]
 
     def words(self, text: str) -> list[str]:
         """Canonical content words of a text (stop words and punctuation removed)."""
