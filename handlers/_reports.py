@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
 
@@ -29,6 +29,9 @@ from bot.store.tables import AuditLog, ExamSession, Report, Role
 from handlers._parse import leading_report_id
 from handlers._rooms import RoomNow, is_late
 from handlers._show import free_text
+
+# A second identical record this soon is probably the first typed again (shown, not refused).
+SAME_WITHIN = timedelta(minutes=10)
 
 KIND_LABELS: dict[str, str] = {
     "absent": "缺考",

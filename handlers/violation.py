@@ -17,12 +17,21 @@ from bot.dispatch import CommandTable, Context, normalize
 from bot.errors import UserFacingError
 from bot.model import CONFIRM_STEP, Reply
 from bot.permissions import OFFICE
-from bot.store.reports import ViolationPayload
+from bot.store.reports import ViolationPayload, reports_in_force
 from bot.store.rooms import candidate_tickets, seat_key, seat_tickets
 from bot.store.tables import Report, SessionKind
 from handlers import _dialog, _show, confirm
 from handlers._parse import TICKET_RE, cn_number, split_args
-from handlers._reports import KindRules, alert, alerted, already_done, append, once_per_message, root_of
+from handlers._reports import (
+    SAME_WITHIN,
+    KindRules,
+    alert,
+    alerted,
+    already_done,
+    append,
+    once_per_message,
+    root_of,
+)
 from handlers._rooms import REPORTER, SEES_ALL, WATCHER, RoomNow, resolve_room
 from handlers._typo import typo_guard
 from handlers.violation_records import (
@@ -107,6 +116,24 @@ async def build(s: AsyncSession, where: RoomNow, args: ViolationArgs, usage: str
     return payload
 
 
+async def _same_as_before(s: AsyncSession, where: RoomNow, row: Report) -> str:
+    """A line when the room has the same record (candidate, type, action) from the last few minutes: typed twice
+    (no reply seen on a weak signal), or reported by both invigilators; it is kept, and the reply says how to undo."""
+    p = row.payload
+    key = (p.get("ticket"), p.get("type"), p.get("action"))
+    earlier = [
+        r
+        for r in await reports_in_force(s, ["violation"], [where.room_id])
+        if r.id != row.id
+        and r.created_at >= row.created_at - SAME_WITHIN
+        and (r.payload.get("ticket"), r.payload.get("type"), r.payload.get("action")) == key
+    ]
+    if not earlier:
+        return ""
+    first = earlier[-1].id
+    return f"\n注意：{where.label}几分钟前已有相同的违纪记录（编号 {first}）。如是重复发送，请 /撤销 {row.id} 重复。"
+
+
 def _absent_line(where: RoomNow, row: Report) -> str:
     absent = row.payload.get("absent_report")
     if not absent:
@@ -127,6 +154,7 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
     asked: list[Any] = []
     sent: int | None = None
     names: dict[str, str] = {}
+    same = ""
     async with ctx.services.db.session() as s:
         row = await already_done(s, ctx)
         where = await resolve_room(ctx, s, parsed.room, USAGE, any_room=SEES_ALL)
@@ -138,6 +166,7 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
         else:
             if row is None:
                 row = await append(ctx, s, "violation", where, await build(s, where, parsed, USAGE))
+            same = await _same_as_before(s, where, row)
             names = await _show.room_names(s, where.room_id)
             if ViolationPayload.from_payload(row.payload).serious:  # alerts commit with the report
                 sent = await alert(ctx, alert_text(where, ctx.staff, row, names), key=f"report:{row.id}", s=s)
@@ -151,7 +180,7 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
     text = f"已记录{where.label}违纪（编号 {row.id}）：{describe(ctx, row, names)}。"
     if sent is not None:
         text += f"\n{alerted(sent)}；请{second_person(where)}发送 /确认 {row.id}。"
-    return Reply(text + _absent_line(where, row))
+    return Reply(text + _absent_line(where, row) + same)
 
 
 @table.command(

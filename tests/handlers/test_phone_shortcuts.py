@@ -270,3 +270,17 @@ async def test_violation_and_removal_by_name(day: Day) -> None:
     reply = await day.say("王芳", "/缺考 删 赵静 到了")
     assert "删除 2026000003（原因：到了）" in reply, reply
     assert (await day.reports("absent"))[-1].payload["tickets"] == ["2026000012"]
+
+
+async def test_the_same_record_twice_is_kept_and_pointed_out(day: Day) -> None:
+    """The same violation (or incident) again within minutes — typed twice on a weak signal, or by both
+    invigilators — is recorded (it may be real) and the reply names the earlier one and the /撤销 to undo it."""
+    await day.say("孙丽", "/违纪 1 5号 交头接耳 劝告")
+    reply = await day.say("李强", "/违纪 5号 交头接耳 劝告")
+    first, second = await day.reports("violation")
+    assert f"已有相同的违纪记录（编号 {first.id}）。如是重复发送，请 /撤销 {second.id} 重复。" in reply, reply
+    assert "相同" not in await day.say("李强", "/违纪 5号 交头接耳 警告")  # another action: another record
+    await day.say("王芳", "/突发 停电")
+    assert "几分钟前已报过相同的突发事件" in await day.say("李强", "/突发 停电")
+    day.clock.advance(timedelta(minutes=11))
+    assert "相同" not in await day.say("王芳", "/突发 停电")
