@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,6 +17,7 @@ from bot.dispatch import CommandTable, Context
 from bot.errors import UserFacingError
 from bot.model import Reply
 from bot.permissions import OFFICE
+from handlers._parse import CN_NUM, cn_number
 from handlers._reports import actor
 from handlers._rooms import local_today
 from scheduler.changes import (
@@ -39,6 +41,9 @@ SWAP_USAGE = "/换人 场次 [考场] 原人员 新人员 [原因]，例：/换�
 
 _CANCEL_WORDS = ("取消", "停考", "cancel")
 _MOVE_WORDS = ("改时间", "调整时间", "改期", "调时间", "调整", "改到", "移到", "改", "move")
+# 推迟半小时, 提前 20 分钟: the whole session shifts (its length kept); 推迟到 9:15 is a new start.
+_SHIFT_WORDS = ("推迟", "延后", "延迟", "推后", "顺延", "提前")
+_SHIFT = re.compile(rf"^({'|'.join(_SHIFT_WORDS)})\s*(\d{{1,3}}|[{CN_NUM}]{{1,3}}|半)\s*个?\s*(分钟|分|小时|钟头)")
 _ARROWS = re.compile(r"→|->|=>|换成|换为|改为|替换为|替换|换")
 _ROOM = re.compile(r"^(?:第?\d{1,3}(?:号考场|考场|考室|号)?|第\d{1,3})$")
 
@@ -55,6 +60,8 @@ def _verb(text: str) -> tuple[str | None, str]:
             if low.startswith(w):
                 return verb, text[len(w) :].strip()
     parts = text.split()
+    if any(part.startswith(_SHIFT_WORDS) for part in parts[:3]):
+        return "move", text  # the shift is read with the times (see _shift)
     for verb, words in (("cancel", _CANCEL_WORDS), ("move", _MOVE_WORDS)):  # after the session: 第3场 改到 10点
         for i, part in enumerate(parts[1:3], start=1):
             if part.lower() in words:
@@ -76,6 +83,26 @@ def _split(text: str, usage: str) -> tuple[str, str, str]:
         if DAY_RE.fullmatch(w) is None:
             return " ".join(words[:i]), w, " ".join(words[i + 1 :])
     raise UserFacingError("请写明是哪一场，例如 第1场。", usage=usage)
+
+
+def _shift(text: str) -> tuple[timedelta, str] | None:
+    """推迟半小时 / 提前20分钟 / 延后1小时 at the start of ``text``: (the shift, the rest: a reason)."""
+    t = nfkc(text).strip()
+    m = _SHIFT.match(t)
+    if m is None:
+        return None
+    verb, num, unit = m.groups()
+    hours = unit in ("小时", "钟头")
+    if num == "半":
+        if not hours:
+            return None
+        minutes = 30
+    else:
+        n = cn_number(num)
+        if n is None:
+            return None
+        minutes = n * 60 if hours else n
+    return timedelta(minutes=-minutes if verb == "提前" else minutes), t[m.end() :]
 
 
 async def _run(ctx: Context, op: Operation, usage: str) -> Reply:
@@ -130,22 +157,28 @@ async def _move(ctx: Context, text: str) -> Reply:
     async def op(s: AsyncSession, planning: Planning) -> Change:
         sess = await find_session(s, ref, day=day, today=today, tz=tz)
         on = new_day or sess.starts_at.astimezone(tz).date()
-        try:
-            times = take_times(after, on, tz)
-        except ValueError as exc:
-            raise ChangeRefused(str(exc)) from exc
-        if times is None:
-            raise ChangeRefused("请写新的开始和结束时间，例如 10:00-12:00。")
-        end = times.end or times.start + (sess.ends_at - sess.starts_at)
+        shift = _shift(after)
+        if shift is not None:
+            delta, rest = shift
+            start, end = sess.starts_at + delta, sess.ends_at + delta
+        else:
+            try:
+                times = take_times(after.lstrip("".join(_SHIFT_WORDS) + "到 "), on, tz)
+            except ValueError as exc:
+                raise ChangeRefused(str(exc)) from exc
+            if times is None:
+                raise ChangeRefused("请写新的开始和结束时间（如 10:00-12:00），或推迟、提前多久（如 推迟30分钟）。")
+            start, rest = times.start, times.rest
+            end = times.end or times.start + (sess.ends_at - sess.starts_at)
         return await move_session(
             s,
             sess,
-            starts_at=times.start,
+            starts_at=start,
             ends_at=end,
             actor=actor(ctx),
             now=ctx.now,
             planning=planning,
-            reason=strip_reason(times.rest) or None,
+            reason=strip_reason(rest) or None,
         )
 
     return await _run(ctx, op, SESSION_USAGE)

@@ -200,3 +200,12 @@ async def test_verb_after_the_session_and_cancelled_duty_in_me(day: Day) -> None
     me = await day.say("周杰", "/我")
     assert "演示第2场" in me and me.rstrip().endswith("考评组长（已取消）"), me
     assert "已取消" not in await day.say("王芳", "/我")
+
+
+async def test_shift_by_minutes_as_the_office_says_it(day: Day) -> None:
+    """“推迟半小时”, “提前 15 分钟”, “延后到9点15” move the session (its length kept) and notify as 改时间 does."""
+    reply = await day.say("钱进", "/场次 第3场 推迟半小时 机房网络故障")
+    assert "改为 09:15–11:15（原 08:45–10:45）" in reply and "已通知" in reply, reply
+    assert "改为 09:00–11:00（原 09:15–11:15）" in await day.say("钱进", "/场次 第3场 提前15分钟")
+    assert "改为 09:15–11:15（原 09:00–11:00）" in await day.say("钱进", "/场次 第3场 延后到9点15")
+    assert any("原因：机房网络故障" in m for m in await day.inbox("刘洋"))
