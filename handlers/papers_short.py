@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bot.dispatch import CommandTable, Context
+from bot.dispatch import CommandFunc, CommandTable, Context
 from bot.model import Reply
 from handlers import _dialog
 from handlers._rooms import REPORTER
@@ -13,35 +13,23 @@ from handlers.papers import record
 table = CommandTable()
 
 
-@table.command(
-    "领取",
-    "领卷",
-    summary="报告试卷领取份数（同 /试卷 领取）",
-    usage="/领取 份数，例：/领取 30",
-    permission=REPORTER,
-    hidden=True,
-    unslashed=True,
-)
-@typo_guard
-async def handout(ctx: Context, args: str) -> Reply | str | None:
-    """/领取 30 is /试卷 领取 30 (the action after the arguments, so a room written first stays the room)."""
-    if not args.strip():
-        return await _dialog.start(ctx, "试卷")
-    return await record(ctx, f"{args} 领取")
+def _as_papers(action: str) -> CommandFunc:
+    """/领取 30 is /试卷 领取 30: the action goes after the arguments, so a room written first stays the room
+    (/回收 1 30 答题卡 28); without arguments, /试卷's dialog."""
+
+    @typo_guard
+    async def shortcut(ctx: Context, args: str) -> Reply | str | None:
+        if not args.strip():
+            return await _dialog.start(ctx, "试卷")
+        return await record(ctx, f"{args} {action}")
+
+    return shortcut
 
 
-@table.command(
-    "回收",
-    "收卷",
-    summary="报告试卷回收份数（同 /试卷 回收）",
-    usage="/回收 份数 [答题卡 N] [空白 N]，例：/回收 30 答题卡 28 空白 2",
-    permission=REPORTER,
-    hidden=True,
-    unslashed=True,
-)
-@typo_guard
-async def collect(ctx: Context, args: str) -> Reply | str | None:
-    """/回收 30 答题卡 28 空白 2 is /试卷 回收 30 答题卡 28 空白 2."""
-    if not args.strip():
-        return await _dialog.start(ctx, "试卷")
-    return await record(ctx, f"{args} 回收")
+for names, action, usage in (
+    (("领取", "领卷"), "领取", "/领取 份数，例：/领取 30"),
+    (("回收", "收卷"), "回收", "/回收 份数 [答题卡 N] [空白 N]，例：/回收 30 答题卡 28 空白 2"),
+):
+    summary = f"报告试卷{action}份数（同 /试卷 {action}）"
+    register = table.command(*names, summary=summary, usage=usage, permission=REPORTER, hidden=True, unslashed=True)
+    register(_as_papers(action))
