@@ -40,7 +40,7 @@ HookFunc = Callable[["Context"], Awaitable["Reply | str | None"]]
 
 _SLASHES = ("/", "、")  # "、" is what the "/" key types in many Chinese IMEs
 _SPACES = re.compile(r"\s+")
-_LOOKS_LIKE_ARGS = re.compile(r"\d|^无$")  # a number (room, ticket, seat, count) or “none”
+_LOOKS_LIKE_ARGS = re.compile(r"\d|[一二三四五六七八九十两]+号|^无$")  # a number (room, ticket, seat, count) or “none”
 
 GENERIC_ERROR = "系统出了点问题，没能处理这条消息（错误编号 {rid}）。请稍后重试，或联系考务办公室。"
 
@@ -374,6 +374,9 @@ class Dispatcher:
         Chinese names of the sender's commands registered ``unslashed`` (reports and queries, not 收到 or 答错了)."""
         t = normalize(ctx.message.text)
         token, _, rest = t.partition(" ")
+        if not whole and token.lower() not in self._by_name:  # glued, as voice input writes it: 缺考3号座
+            name = next((n for n in self._prefixes if token.startswith(n) and not n.isascii()), "")
+            token, rest = (name, f"{token[len(name) :]} {rest}".strip()) if name else (token, rest)
         if whole == bool(rest) or (whole and ctx.message.chat_id) or (rest and not _LOOKS_LIKE_ARGS.search(rest)):
             return None  # in a group, “缺考” alone may be talk among staff: it is not run
         cmd = self._by_name.get(token.lower())

@@ -284,3 +284,11 @@ async def test_the_same_record_twice_is_kept_and_pointed_out(day: Day) -> None:
     assert "几分钟前已报过相同的突发事件" in await day.say("李强", "/突发 停电")
     day.clock.advance(timedelta(minutes=11))
     assert "相同" not in await day.say("王芳", "/突发 停电")
+
+
+async def test_glued_command_without_slash(day: Day) -> None:
+    """Voice input writes “缺考三号座” glued and without the slash: the note says what to send, and that does work."""
+    reply = await day.say("王芳", "缺考三号座")
+    assert reply.startswith("这条没有记录：命令前要加 /，请发：/缺考三号座\n"), reply
+    assert (await day.say("王芳", "/缺考三号座")).startswith("已记录第1考场缺考")
+    assert "这条没有记录" not in await day.say("王芳", "缺考名单怎么填")
