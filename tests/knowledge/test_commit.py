@@ -133,3 +133,41 @@ def test_context_never_turns_dont_know_into_an_answer(kb: KnowledgeBase) -> None
     """Whether to answer is judged before steering: an out-of-domain question is refused for every asker."""
     for context in (THEORY_INVIGILATOR, PRACTICAL_EVALUATOR, AskContext(roles=frozenset({"office"}))):
         assert kb.ask("食堂今天中午吃什么", context=context).answer is None
+
+
+@pytest.mark.parametrize(
+    ("context", "first", "second", "first_cite"),
+    [
+        (PRACTICAL_EVALUATOR, "实操考试：", "理论考试：", ("实际操作考核考场规则", "2.")),
+        (THEORY_INVIGILATOR, "理论考试：", "实操考试：", ("监考人员守则", "3.(3)")),
+        (COMPUTER_INVIGILATOR, "理论考试：", "实操考试：", ("监考人员守则", "3.(3)")),
+        (None, "理论考试：", "实操考试：", ("监考人员守则", "3.(3)")),
+    ],
+)
+def test_pinned_lateness_answer_leads_with_the_askers_kind(
+    kb: KnowledgeBase, context: AskContext | None, first: str, second: str, first_cite: tuple[str, str]
+) -> None:
+    """The pinned lateness answer (pinned.txt: 理论考试：…｜实操考试：…) puts the part of the asker's kind of exam
+    first, both labelled, and cites that kind's clause first; with no kind the file's order (theory first) is kept."""
+    ans = kb.ask("考生迟到多少分钟就不能进考场了", context=context)
+    assert ans.pinned and ans.answer is not None
+    text = ans.answer.text
+    assert "｜" not in text
+    assert text.startswith(first) and text.index(first) < text.index(second)
+    assert (ans.answer.doc, ans.answer.clause) == first_cite
+    assert {(m.doc, m.clause) for m in ans.matches} == {("监考人员守则", "3.(3)"), ("实际操作考核考场规则", "2.")}
+    assert (ans.matches[0].doc, ans.matches[0].clause) == first_cite
+    reply = format_answer(ans)
+    assert reply.index(first) < reply.index(second)
+
+
+def test_a_question_word_sharing_only_a_bigram_with_a_clause_word_is_unknown(kb: KnowledgeBase) -> None:
+    """计算器 is in no clause; its part 计算 is used only inside 计算机 (监考人员守则 2.(6)), a different thing. It
+    counts as a word no clause uses, so the question is not answered with that clause alone; a compound whose
+    part the clauses use as a word of its own (进考场 → 考场) still stands for that part."""
+    words = [c for _, c in kb.analyzer.tokens("考生可以带计算器吗")]
+    assert kb.unknown_words(words) == ["计算器"]
+    assert kb.unknown_words([c for _, c in kb.analyzer.tokens("考生几点能进考场")]) == []
+    ans = kb.ask("考生可以带计算器吗")
+    assert not ans.committed
+    assert kb.commit_probability("考生可以带计算器吗") < kb.ranker.commit_threshold
