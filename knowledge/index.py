@@ -31,6 +31,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
+from knowledge.actor import ACTOR_PENALTY, candidate_subject, staff_prohibition
 from knowledge.bm25 import BM25, UNKNOWN_IDF_FACTOR, _weighted
 from knowledge.commit import decide
 from knowledge.context import AskContext, kind_parts_first, named_kind
@@ -107,6 +108,8 @@ class KnowledgeBase:
         gram_docs: list[dict[str, float]] = []
         self._fuzz_text: list[str] = []
         self._norm_text: list[str] = []
+        # Clauses about what staff must not do (knowledge/actor.py), by index.
+        self._staff_rule: list[bool] = []
         title_cache: dict[str, list[str]] = {}
         # Words the clauses use as words of their own (not only inside a longer word: 计算 of 计算机).
         self._whole_words: set[str] = set()
@@ -138,6 +141,7 @@ class KnowledgeBase:
             )
             self._fuzz_text.append("".join(context_words + text_words))
             self._norm_text.append(normalize(c.text))
+            self._staff_rule.append(staff_prohibition(normalize(c.context), normalize(c.text)))
         self._words = BM25(word_docs)
         self._grams = BM25(gram_docs)
         self.scope = Scope([normalize(c.context + c.text) for c in self.clauses])
@@ -243,6 +247,7 @@ class KnowledgeBase:
         top += [(i, lexical.get(i, 0.0)) for i in extra if i not in {j for j, _ in top}]
         query = "".join(words)
         wanted = [clause_re for question_re, clause_re in QUESTION_TYPES if question_re.search(question)]
+        other_actor = candidate_subject(question)
         out: list[Candidate] = []
         for i, v in top:
             fz = fuzz.partial_ratio(query, self._fuzz_text[i]) / 100.0
@@ -252,6 +257,8 @@ class KnowledgeBase:
                     score += QUESTION_TYPE_BONUS
             literal = sum(word in self._norm_text[i] for word in typed)
             score += LITERAL_BONUS * literal
+            if other_actor and self._staff_rule[i]:
+                score -= ACTOR_PENALTY
             out.append(Candidate(i, score, min(w.get(i, 0.0), 1.2), min(g.get(i, 0.0), 1.2), fz, float(literal)))
         out.sort(key=lambda c: (-c.score, c.index))
         return out[:limit] + [c for c in out[limit:] if c.index in extra]

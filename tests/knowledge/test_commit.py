@@ -171,3 +171,31 @@ def test_a_question_word_sharing_only_a_bigram_with_a_clause_word_is_unknown(kb:
     ans = kb.ask("考生可以带计算器吗")
     assert not ans.committed
     assert kb.commit_probability("考生可以带计算器吗") < kb.ranker.commit_threshold
+
+
+def test_a_candidates_act_does_not_lead_with_a_rule_for_staff(kb: KnowledgeBase) -> None:
+    """考生作弊被抓怎么处理 (issue 17) is about a candidate: it leads with 监考人员守则 3.(5), not with 考评人员管理办法
+    第八条(八) (an evaluator helping cheaters), whose lexical score is lowered before ranking (knowledge/actor.py);
+    a question whose subject is the evaluator still gets 第八条(八)."""
+    ans = kb.ask("考生作弊被抓怎么处理")
+    assert ans.answer is not None
+    assert (ans.answer.doc, ans.answer.clause) == ("监考人员守则", "3.(5)")
+    helped = kb.ask("考评员帮考生作弊会怎么处理")
+    assert helped.answer is not None
+    assert (helped.answer.doc, helped.answer.clause) == ("考评人员管理办法", "第八条(八)")
+
+
+def test_staff_prohibitions_are_clauses_whose_subject_is_staff(kb: KnowledgeBase) -> None:
+    """A clause is a staff prohibition when a sentence starting with staff says 不得 / 有以下 (第八条 and its items,
+    阅卷评分守则 8., 监考人员守则 3.(7)); a rule for candidates that names staff (尊重考评人员，不得与考评人员无理纠缠)
+    is not; a question starting with 考生 and without 我 is about a candidate."""
+    from knowledge.actor import candidate_subject, staff_prohibition
+    from knowledge.text import normalize
+
+    flagged = {(c.doc, c.clause) for c in kb.clauses if staff_prohibition(normalize(c.context), normalize(c.text))}
+    assert {("考评人员管理办法", "第八条(八)"), ("阅卷评分守则", "8."), ("监考人员守则", "3.(7)")} <= flagged
+    assert ("实际操作考核考场规则", "7.") not in flagged
+    assert ("实际操作考核考场规则", "5.") not in flagged
+    assert ("监考人员守则", "3.(5)") not in flagged
+    assert candidate_subject("考生作弊被抓怎么处理") and candidate_subject("有考生偷看咋办")
+    assert not candidate_subject("考评员帮考生作弊会怎么处理") and not candidate_subject("考生问我分数能说吗")
