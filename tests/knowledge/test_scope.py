@@ -54,6 +54,8 @@ def test_focus_word_must_be_used_by_the_clause() -> None:
         "考完试去哪吃饭",
         "考场门口有复印店吗",
         "考点旁边有小卖部没",
+        "考点在几号楼",
+        "考评员证啥时候能寄过来",
     ],
 )
 def test_out_of_domain_questions_full_of_exam_words_are_refused(kb: KnowledgeBase, question: str) -> None:
