@@ -87,3 +87,21 @@ def counterparts(question: str, keys: list[tuple[str, str]]) -> tuple[tuple[str,
         if (theory in keys or practical in keys) and topic.search(question):
             return theory, practical
     return None
+
+
+# Separates the parts of a pinned answer that differ by kind of exam (pinned.txt): each part starts with its
+# label (理论考试：…｜实操考试：…).
+KIND_PART_SEPARATOR = "｜"
+
+
+def kind_parts_first(
+    answer: str, cites: tuple[tuple[str, str], ...], kind: str
+) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A pinned answer with the asker's kind of exam first: the labelled parts of `answer` (KIND_PART_SEPARATOR)
+    whose label names `kind` (THEORY or PRACTICAL, see named_kind) move to the front, and so do the cited clauses
+    of that kind's documents (KIND_DOCS); otherwise the file's order is kept. The parts are joined as one text."""
+    parts = [p.strip() for p in answer.split(KIND_PART_SEPARATOR) if p.strip()]
+    if kind and len(parts) > 1:
+        parts.sort(key=lambda part: named_kind(part.split("：", 1)[0]) != kind)
+        cites = tuple(sorted(cites, key=lambda key: key[0] not in KIND_DOCS[kind]))
+    return "".join(parts), cites

@@ -25,16 +25,16 @@ Scoring of a question against every clause:
 from __future__ import annotations
 
 import heapq
-import math
 import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from rapidfuzz import fuzz
 
+from knowledge.actor import ACTOR_PENALTY, candidate_subject, staff_prohibition
+from knowledge.bm25 import BM25, UNKNOWN_IDF_FACTOR, _weighted
 from knowledge.commit import decide
-from knowledge.context import AskContext, named_kind
+from knowledge.context import AskContext, kind_parts_first, named_kind
 from knowledge.features import (
     EXAMPLE_DEPTH,
     QUESTION_TYPE_BONUS,
@@ -67,9 +67,6 @@ RELATED_WEIGHT = 0.5
 WORD_WEIGHT = 0.5
 GRAM_WEIGHT = 0.4
 FUZZ_WEIGHT = 0.1
-# A query word the KB has never seen counts as this fraction of the rarest word's IDF:
-# a question full of unknown words is probably out of domain.
-UNKNOWN_IDF_FACTOR = 1.0
 # Nearest clauses of a "don't know" below this ranker probability are not worth suggesting.
 SUGGESTION_FLOOR = 0.02
 # A clause that contains a question word literally as typed (徇私舞弊, not just its group 舞弊).
@@ -78,85 +75,7 @@ RERANK_DEPTH = 30
 # Candidates the fitted ranker scores (the right clause is among the best ten by the hand-set score for
 # almost every question of the tuning set).
 RANKER_DEPTH = 10
-COMMON_TERM_MIN_POSTINGS = 500
-COMMON_TERM_FRACTION = 0.05
-COMMON_TERM_CANDIDATES = 300
 MAX_MATCHES = 3
-
-
-class BM25:
-    """Okapi BM25 with fractional (field-weighted) term frequencies and precomputed postings."""
-
-    def __init__(self, docs: Sequence[dict[str, float]], k1: float = 0.6, b: float = 0.2) -> None:
-        self.n_docs = len(docs)
-        lengths = [sum(d.values()) for d in docs]
-        avgdl = (sum(lengths) / self.n_docs) if self.n_docs else 1.0
-        df: Counter[str] = Counter()
-        for d in docs:
-            df.update(d.keys())
-        self.idf = {t: math.log(1.0 + (self.n_docs - n + 0.5) / (n + 0.5)) for t, n in df.items()}
-        self.max_idf = math.log(1.0 + (self.n_docs + 0.5) / 0.5)
-        self.postings: dict[str, list[tuple[int, float]]] = {}
-        self.forward: list[dict[str, float]] = []
-        for i, d in enumerate(docs):
-            norm = k1 * (1.0 - b + b * lengths[i] / (avgdl or 1.0))
-            row: dict[str, float] = {}
-            for t, tf in d.items():
-                # One occurrence in a clause of average length contributes exactly idf(t).
-                value = self.idf[t] * tf * (k1 + 1.0) / (tf + norm)
-                self.postings.setdefault(t, []).append((i, value))
-                row[t] = value
-            self.forward.append(row)
-        # Terms in more clauses than this are not walked through their postings: they only add
-        # to clauses already found by rarer terms (keeps queries fast on large KBs).
-        self.common_cutoff = max(COMMON_TERM_MIN_POSTINGS, int(COMMON_TERM_FRACTION * self.n_docs))
-
-    def scores(self, terms: dict[str, float]) -> dict[int, float]:
-        """Coverage-normalised BM25 scores of all clauses sharing a term with the query.
-
-        `terms` maps each query term to its weight. The result is divided by the score of a
-        clause of average length containing every query term once, so it is about 1 for a
-        full match; a query term the index has never seen still counts in the divisor.
-        """
-        if not terms:
-            return {}
-        unknown = UNKNOWN_IDF_FACTOR * self.max_idf
-        total = sum(self.idf.get(t, unknown) * qw for t, qw in terms.items())
-        acc: dict[int, float] = {}
-        get = acc.get
-        common: list[tuple[str, float]] = []
-        for t, qw in terms.items():
-            postings = self.postings.get(t, ())
-            if len(postings) > self.common_cutoff:
-                common.append((t, qw))
-                continue
-            for i, v in postings:
-                acc[i] = get(i, 0.0) + v * qw
-        if common and not acc:
-            for t, qw in common:
-                for i, v in self.postings[t]:
-                    acc[i] = get(i, 0.0) + v * qw
-        elif common:
-            if len(acc) > COMMON_TERM_CANDIDATES:
-                acc = dict(heapq.nlargest(COMMON_TERM_CANDIDATES, acc.items(), key=lambda kv: kv[1]))
-            forward = self.forward
-            for i in acc:
-                row = forward[i]
-                acc[i] += sum(row.get(t, 0.0) * qw for t, qw in common)
-        return {i: v / total for i, v in acc.items()}
-
-
-def _weighted(parts: Iterable[tuple[list[str], float]]) -> dict[str, float]:
-    """Term weights of a clause: sublinear in the count of a term in a field (synonym rewriting
-    must not make 手机、移动平板等电子设备 count as three full 电子设备)."""
-    out: dict[str, float] = {}
-    for terms, weight in parts:
-        counts: dict[str, int] = {}
-        for t in terms:
-            counts[t] = counts.get(t, 0) + 1
-        for t, n in counts.items():
-            out[t] = out.get(t, 0.0) + weight * (1.0 + math.log(n))
-    return out
 
 
 class KnowledgeBase:
@@ -189,13 +108,18 @@ class KnowledgeBase:
         gram_docs: list[dict[str, float]] = []
         self._fuzz_text: list[str] = []
         self._norm_text: list[str] = []
+        # Clauses about what staff must not do (knowledge/actor.py), by index.
+        self._staff_rule: list[bool] = []
         title_cache: dict[str, list[str]] = {}
+        # Words the clauses use as words of their own (not only inside a longer word: 计算 of 计算机).
+        self._whole_words: set[str] = set()
         for c in self.clauses:
             text_words = self.analyzer.words(c.text)
             context_words = self.analyzer.words(c.context) if c.context else []
             if c.doc not in title_cache:
                 title_cache[c.doc] = self.analyzer.words(c.doc)
             title_words = title_cache[c.doc]
+            self._whole_words.update(text_words, context_words, title_words)
             word_docs.append(
                 _weighted(
                     [
@@ -217,6 +141,7 @@ class KnowledgeBase:
             )
             self._fuzz_text.append("".join(context_words + text_words))
             self._norm_text.append(normalize(c.text))
+            self._staff_rule.append(staff_prohibition(normalize(c.context), normalize(c.text)))
         self._words = BM25(word_docs)
         self._grams = BM25(gram_docs)
         self.scope = Scope([normalize(c.context + c.text) for c in self.clauses])
@@ -283,10 +208,11 @@ class KnowledgeBase:
                 continue
             if word not in known and len(word) > 1:
                 parts += [synonyms[ch] for ch in word if ch in synonyms]
-                known_parts = [p for p in parts if p in known]
+                # An unknown compound (进考场) stands for its known parts (进入, 考场); the compound itself
+                # still counts, at half weight, as an unmatched word. A part the clauses use only inside
+                # another word (计算 of 计算机, for 计算器) is not one: that would be a different thing.
+                known_parts = [p for p in parts if p in self._whole_words]
                 if known_parts:
-                    # An unknown compound (进考场) stands for its known parts (进入, 考场); the
-                    # compound itself still counts, at half weight, as an unmatched word.
                     for part in known_parts:
                         terms[part] = 1.0
                     terms[word] = UNKNOWN_COMPOUND_WEIGHT
@@ -321,6 +247,7 @@ class KnowledgeBase:
         top += [(i, lexical.get(i, 0.0)) for i in extra if i not in {j for j, _ in top}]
         query = "".join(words)
         wanted = [clause_re for question_re, clause_re in QUESTION_TYPES if question_re.search(question)]
+        other_actor = candidate_subject(question)
         out: list[Candidate] = []
         for i, v in top:
             fz = fuzz.partial_ratio(query, self._fuzz_text[i]) / 100.0
@@ -330,6 +257,8 @@ class KnowledgeBase:
                     score += QUESTION_TYPE_BONUS
             literal = sum(word in self._norm_text[i] for word in typed)
             score += LITERAL_BONUS * literal
+            if other_actor and self._staff_rule[i]:
+                score -= ACTOR_PENALTY
             out.append(Candidate(i, score, min(w.get(i, 0.0), 1.2), min(g.get(i, 0.0), 1.2), fz, float(literal)))
         out.sort(key=lambda c: (-c.score, c.index))
         return out[:limit] + [c for c in out[limit:] if c.index in extra]
@@ -434,7 +363,9 @@ class KnowledgeBase:
         m = Match(doc=c.doc, clause=c.clause, text=c.text, score=1.0)
         return Answer(question=question, answer=m, matches=[m], pinned=True, office_pinned=True)
 
-    def _pinned_answer(self, question: str) -> Answer | None:
+    def _pinned_answer(self, question: str, kind: str = "") -> Answer | None:
+        """The office's pin or the first matching line of pinned.txt; parts that differ by kind of exam are
+        ordered for the asker's `kind` (context.kind_parts_first)."""
         runtime = self._runtime_pin_answer(question)
         if runtime is not None:
             return runtime
@@ -442,10 +373,11 @@ class KnowledgeBase:
         for pin, rx in zip(self.pinned, self._pinned_re, strict=True):
             if not rx.search(normalized):
                 continue
-            cited = [self._by_key[key] for key in pin.cites]
+            text, cites = kind_parts_first(pin.answer, pin.cites, kind)
+            cited = [self._by_key[key] for key in cites]
             # The answer carries the first cited clause's real document and number and the
             # written answer as its text; all cited clauses follow as matches.
-            answer = Match(doc=cited[0].doc, clause=cited[0].clause, text=pin.answer, score=1.0)
+            answer = Match(doc=cited[0].doc, clause=cited[0].clause, text=text, score=1.0)
             matches = [Match(doc=c.doc, clause=c.clause, text=c.text, score=1.0) for c in cited]
             return Answer(question=question, answer=answer, matches=matches[:MAX_MATCHES], pinned=True)
         return None
@@ -459,7 +391,8 @@ class KnowledgeBase:
         """Question words of 2+ characters that no clause uses, even in part, and not grammatical (Analyzer)."""
         known, grammatical = self._words.idf, self.analyzer.grammatical
         out = [w for w in dict.fromkeys(words) if len(w) > 1 and w not in known and w not in grammatical]
-        return [w for w in out if not any(part in known for part in self._query_terms([w]))]
+        whole = self._whole_words
+        return [w for w in out if not any(part in whole for part in self._query_terms([w]))]
 
     def ask(self, question: str, context: AskContext | None = None) -> Answer:
         """Answer a question: pinned answer, best clause(s), or "don't know" with nearest clauses.
@@ -469,7 +402,7 @@ class KnowledgeBase:
         only when no other is close (see knowledge/commit.py); otherwise `alternatives` holds the other
         two or one, and a rule that differs between theory and practical exams comes with both, labelled.
         """
-        pinned = self._pinned_answer(question)
+        pinned = self._pinned_answer(question, (context or AskContext()).exam_kind)
         if pinned is not None:
             return pinned
         ranked, answer, sure = self._ranked(question)

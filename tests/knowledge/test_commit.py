@@ -133,3 +133,69 @@ def test_context_never_turns_dont_know_into_an_answer(kb: KnowledgeBase) -> None
     """Whether to answer is judged before steering: an out-of-domain question is refused for every asker."""
     for context in (THEORY_INVIGILATOR, PRACTICAL_EVALUATOR, AskContext(roles=frozenset({"office"}))):
         assert kb.ask("食堂今天中午吃什么", context=context).answer is None
+
+
+@pytest.mark.parametrize(
+    ("context", "first", "second", "first_cite"),
+    [
+        (PRACTICAL_EVALUATOR, "实操考试：", "理论考试：", ("实际操作考核考场规则", "2.")),
+        (THEORY_INVIGILATOR, "理论考试：", "实操考试：", ("监考人员守则", "3.(3)")),
+        (COMPUTER_INVIGILATOR, "理论考试：", "实操考试：", ("监考人员守则", "3.(3)")),
+        (None, "理论考试：", "实操考试：", ("监考人员守则", "3.(3)")),
+    ],
+)
+def test_pinned_lateness_answer_leads_with_the_askers_kind(
+    kb: KnowledgeBase, context: AskContext | None, first: str, second: str, first_cite: tuple[str, str]
+) -> None:
+    """The pinned lateness answer (pinned.txt: 理论考试：…｜实操考试：…) puts the part of the asker's kind of exam
+    first, both labelled, and cites that kind's clause first; with no kind the file's order (theory first) is kept."""
+    ans = kb.ask("考生迟到多少分钟就不能进考场了", context=context)
+    assert ans.pinned and ans.answer is not None
+    text = ans.answer.text
+    assert "｜" not in text
+    assert text.startswith(first) and text.index(first) < text.index(second)
+    assert (ans.answer.doc, ans.answer.clause) == first_cite
+    assert {(m.doc, m.clause) for m in ans.matches} == {("监考人员守则", "3.(3)"), ("实际操作考核考场规则", "2.")}
+    assert (ans.matches[0].doc, ans.matches[0].clause) == first_cite
+    reply = format_answer(ans)
+    assert reply.index(first) < reply.index(second)
+
+
+def test_a_question_word_sharing_only_a_bigram_with_a_clause_word_is_unknown(kb: KnowledgeBase) -> None:
+    """计算器 is in no clause; its part 计算 is used only inside 计算机 (监考人员守则 2.(6)), a different thing. It
+    counts as a word no clause uses, so the question is not answered with that clause alone; a compound whose
+    part the clauses use as a word of its own (进考场 → 考场) still stands for that part."""
+    words = [c for _, c in kb.analyzer.tokens("考生可以带计算器吗")]
+    assert kb.unknown_words(words) == ["计算器"]
+    assert kb.unknown_words([c for _, c in kb.analyzer.tokens("考生几点能进考场")]) == []
+    ans = kb.ask("考生可以带计算器吗")
+    assert not ans.committed
+    assert kb.commit_probability("考生可以带计算器吗") < kb.ranker.commit_threshold
+
+
+def test_a_candidates_act_does_not_lead_with_a_rule_for_staff(kb: KnowledgeBase) -> None:
+    """考生作弊被抓怎么处理 (issue 17) is about a candidate: it leads with 监考人员守则 3.(5), not with 考评人员管理办法
+    第八条(八) (an evaluator helping cheaters), whose lexical score is lowered before ranking (knowledge/actor.py);
+    a question whose subject is the evaluator still gets 第八条(八)."""
+    ans = kb.ask("考生作弊被抓怎么处理")
+    assert ans.answer is not None
+    assert (ans.answer.doc, ans.answer.clause) == ("监考人员守则", "3.(5)")
+    helped = kb.ask("考评员帮考生作弊会怎么处理")
+    assert helped.answer is not None
+    assert (helped.answer.doc, helped.answer.clause) == ("考评人员管理办法", "第八条(八)")
+
+
+def test_staff_prohibitions_are_clauses_whose_subject_is_staff(kb: KnowledgeBase) -> None:
+    """A clause is a staff prohibition when a sentence starting with staff says 不得 / 有以下 (第八条 and its items,
+    阅卷评分守则 8., 监考人员守则 3.(7)); a rule for candidates that names staff (尊重考评人员，不得与考评人员无理纠缠)
+    is not; a question starting with 考生 and without 我 is about a candidate."""
+    from knowledge.actor import candidate_subject, staff_prohibition
+    from knowledge.text import normalize
+
+    flagged = {(c.doc, c.clause) for c in kb.clauses if staff_prohibition(normalize(c.context), normalize(c.text))}
+    assert {("考评人员管理办法", "第八条(八)"), ("阅卷评分守则", "8."), ("监考人员守则", "3.(7)")} <= flagged
+    assert ("实际操作考核考场规则", "7.") not in flagged
+    assert ("实际操作考核考场规则", "5.") not in flagged
+    assert ("监考人员守则", "3.(5)") not in flagged
+    assert candidate_subject("考生作弊被抓怎么处理") and candidate_subject("有考生偷看咋办")
+    assert not candidate_subject("考评员帮考生作弊会怎么处理") and not candidate_subject("考生问我分数能说吗")

@@ -45,7 +45,18 @@ def test_focus_word_must_be_used_by_the_clause() -> None:
 
 
 @pytest.mark.parametrize(
-    "question", ["考场厕所在几楼", "考务办公室几点下班", "考评员劳务费要扣税吗", "机房wifi密码多少", "考完试去哪吃饭"]
+    "question",
+    [
+        "考场厕所在几楼",
+        "考务办公室几点下班",
+        "考评员劳务费要扣税吗",
+        "机房wifi密码多少",
+        "考完试去哪吃饭",
+        "考场门口有复印店吗",
+        "考点旁边有小卖部没",
+        "考点在几号楼",
+        "考评员证啥时候能寄过来",
+    ],
 )
 def test_out_of_domain_questions_full_of_exam_words_are_refused(kb: KnowledgeBase, question: str) -> None:
     assert kb.ask(question).answer is None
