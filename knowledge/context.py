@@ -99,9 +99,9 @@ def kind_parts_first(
 ) -> tuple[str, tuple[tuple[str, str], ...]]:
     """A pinned answer with the asker's kind of exam first: the labelled parts of `answer` (KIND_PART_SEPARATOR)
     whose label names `kind` (THEORY or PRACTICAL, see named_kind) move to the front, and so do the cited clauses
-    of that kind's documents (KIND_DOCS); otherwise the file's order is kept. The parts are joined as one text."""
+    of that kind's documents (KIND_DOCS); otherwise the file's order is kept. The parts are joined one per line."""
     parts = [p.strip() for p in answer.split(KIND_PART_SEPARATOR) if p.strip()]
     if kind and len(parts) > 1:
         parts.sort(key=lambda part: named_kind(part.split("：", 1)[0]) != kind)
         cites = tuple(sorted(cites, key=lambda key: key[0] not in KIND_DOCS[kind]))
-    return "".join(parts), cites
+    return "\n".join(parts), cites

@@ -231,8 +231,9 @@ async def test_bad_arguments_get_a_clear_usage(chat: Chat, args: str, says: str)
 
 
 def _cited(reply: str) -> list[str]:
-    """The clauses a rule answer leads with: “根据《…》3.(5)”, or each of a hedged reply's “最可能是…/也可能是…”."""
-    found = re.findall(r"^(?:根据|最可能是|也可能是)(《[^》]+》\S+)$", reply, flags=re.MULTILINE)
+    """The clauses a rule answer leads with: “根据《…》3.(5)” (perhaps after a label, 理论考试：), or each of a hedged
+    reply's “最可能是…/也可能是…”."""
+    found = re.findall(r"^(?:\S{2,6}：)?(?:根据|最可能是|也可能是)(《[^》]+》\S+)$", reply, flags=re.MULTILINE)
     assert found, reply
     return found
 
