@@ -15,7 +15,7 @@ USAGE = (
 )
 _FILLER = ("考生", "人", "名", "缺")
 # What is said about an absentee beside the ticket (“2026000003 赵静没来”): dropped, the name is checked.
-_ABSENT_SAID = re.compile(r"没有来|没来|没到|未到场|未到|缺席|未参加|没参加|请假|了")
+_ABSENT_SAID = re.compile(r"(?:没有来|没来|没到|未到场|未到|缺席|未参加|没参加|请假)了?")
 _COUNT = re.compile(rf"(\d{{1,3}}|[{CN_NUM}]{{1,4}})\s*(?:人|名|个)?")
 _REMOVE = re.compile(r"(删除|移除|去掉|删)")
 _NUM = rf"(\d{{1,3}}|[{CN_NUM}]{{1,4}})"
@@ -144,7 +144,7 @@ def _addition(text: str, seats: list[str], usage: str) -> AbsentArgs:
             left.append(w)
     tickets = list(dict.fromkeys(a.tickets))
     seats = list(dict.fromkeys(seats))
-    left = [x for w in left if (x := _ABSENT_SAID.sub("", w))]
+    left = [x for w in left if (x := _ABSENT_SAID.sub("", w)) and x not in _FILLER]
     by_name = bool(left) and not (tickets or seats)  # “/缺考 赵静 胡杰”: names, looked up in the room's roster
     if by_name and none:
         raise UserFacingError(f"没有看懂“{' '.join(left)}”，请写准考证号或座号，没有缺考写“无”。", usage=usage)
