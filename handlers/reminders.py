@@ -264,7 +264,10 @@ async def _waiting_text(ctx: Context) -> str:
         return ""
     async with ctx.services.db.read() as s:
         lines = await waiting_for(ctx, s)
-    return "\n待您核对或确认的：\n" + "\n".join(f"· {line}" for line in lines) if lines else ""
+    if not lines:
+        return ""
+    one = "\n（只有这一项：核对无误也可直接回复“确认”）" if len(lines) == 1 else ""
+    return "\n待您核对或确认的：\n" + "\n".join(f"· {line}" for line in lines) + one
 
 
 async def _not_the_chief(ctx: Context) -> Reply | None:

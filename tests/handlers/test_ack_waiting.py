@@ -24,6 +24,7 @@ async def test_shou_dao_names_the_count_to_check_until_it_is_checked(db_day: Day
     assert reply.startswith(NOTHING_TO_ACK)
     assert f"编号 {rid}：第1考场试卷领取 30 份待您核对" in reply
     assert f"“/确认 {rid}”" in reply and f"“/确认 {rid} 数量不符”" in reply
+    assert reply.endswith("（只有这一项：核对无误也可直接回复“确认”）")  # and “确认” does confirm it (test_phone_…)
     assert "待您核对" not in await day.say("王芳", "收到")  # her own report: no card went to her
 
     await day.say("王芳", f"/更正 {rid} 领取 31")
