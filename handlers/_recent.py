@@ -47,7 +47,8 @@ async def with_recent(ctx: Context, question: Reply | str | None) -> Reply | str
     lines = await recent_lines(ctx)
     if not lines or question is None:
         return question
-    head = "今天您负责的考场最近的报告：\n" + "\n".join(lines) + "\n"
+    whose = "各考场" if SEES_ALL(ctx) else "您负责的考场"
+    head = f"今天{whose}最近的报告：\n" + "\n".join(lines) + "\n"
     if isinstance(question, Reply):
         return Reply(head + question.text, question.format, question.mentions, question.card_state)
     return head + question

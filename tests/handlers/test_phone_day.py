@@ -60,7 +60,7 @@ async def test_a_day_typed_on_phones(day: Day) -> None:
 
     # The office's /撤销 without a number lists what it may mean; then the form.
     listing = await day.say("钱进", "/撤销")
-    assert listing.startswith("今天您负责的考场最近的报告：") and "第2考场试卷" in listing
+    assert listing.startswith("今天各考场最近的报告：") and "第2考场试卷" in listing
     await day.say("钱进", "取消")
     _name, data = await day_workbook(day.services.db, DAY, SHANGHAI)
     wb = load_workbook(io.BytesIO(data))
