@@ -15,12 +15,13 @@ table = CommandTable()
 
 def _as_papers(action: str) -> CommandFunc:
     """/领取 30 is /试卷 领取 30: the action goes after the arguments, so a room written first stays the room
-    (/回收 1 30 答题卡 28); without arguments, /试卷's dialog."""
+    (/回收 1 30 答题卡 28); without arguments, /试卷's dialog from 多少份？ on."""
 
     @typo_guard
     async def shortcut(ctx: Context, args: str) -> Reply | str | None:
-        if not args.strip():
-            return await _dialog.start(ctx, "试卷")
+        if not args.strip():  # the dialog, with the action answered when the room needs no question either
+            rooms = await _dialog.my_room_choices(ctx, [])
+            return await _dialog.start(ctx, "试卷", [rooms[0], action] if len(rooms) == 1 else None)
         return await record(ctx, f"{args} {action}")
 
     return shortcut

@@ -292,3 +292,11 @@ async def test_glued_command_without_slash(day: Day) -> None:
     assert reply.startswith("这条没有记录：命令前要加 /，请发：/缺考三号座\n"), reply
     assert (await day.say("王芳", "/缺考三号座")).startswith("已记录第1考场缺考")
     assert "这条没有记录" not in await day.say("王芳", "缺考名单怎么填")
+
+
+async def test_shortcut_alone_asks_only_the_count(day: Day) -> None:
+    """“/领取” alone (one room today) asks 多少份？ — not 领取还是回收？ — and records the answer."""
+    assert (await day.say("王芳", "/领取")).startswith("多少份？")
+    assert (await day.say("王芳", "30")).startswith("已记录第1考场试卷")
+    (row,) = await day.reports("papers")
+    assert (row.payload["action"], row.payload["count"]) == (HANDOUT, 30)
