@@ -343,7 +343,12 @@ class KnowledgeBase:
         for word in content:
             weight = idf.get(word, unknown)
             total += weight
-            if word in row or any(part in row for part in self._query_terms([word])):
+            terms = self._query_terms([word])
+            if word not in idf:
+                # A word no clause uses is found only through what stands for it at full weight (its whole-word
+                # parts, its broader words), not through a part the clauses use only inside another word.
+                terms = {t: v for t, v in terms.items() if v >= 1.0 and t != word}
+            if word in row or any(part in row for part in terms):
                 found += weight
         return found / total if total else 0.0
 

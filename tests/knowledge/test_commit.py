@@ -173,6 +173,20 @@ def test_a_question_word_sharing_only_a_bigram_with_a_clause_word_is_unknown(kb:
     assert kb.commit_probability("考生可以带计算器吗") < kb.ranker.commit_threshold
 
 
+def test_a_word_no_clause_uses_is_not_covered_through_a_part_of_another_word(kb: KnowledgeBase) -> None:
+    """Coverage (a ranker feature and the off-domain gate) found 计算器 in 监考人员守则 2.(6) through 计算, a part of
+    计算机 there, so 考生可以带计算器吗 was hedged with that clause by the hedge fallback. Now only 考生 is covered and
+    the question is refused with suggestions; 进考场 is still covered through its whole-word part 考场."""
+    i = next(n for n, c in enumerate(kb.clauses) if (c.doc, c.clause) == ("监考人员守则", "2.(6)"))
+    assert kb.coverage(["考生", "计算器"], i) < 0.5
+    assert kb.coverage(["计算机"], i) == 1.0
+    j = next(n for n, c in enumerate(kb.clauses) if c.doc == "实际操作考核考场规则" and "考场" in c.text)
+    assert kb.coverage(["进考场"], j) == 1.0
+    ans = kb.ask("考生可以带计算器吗")
+    assert ans.answer is None
+    assert ans.matches
+
+
 def test_a_candidates_act_does_not_lead_with_a_rule_for_staff(kb: KnowledgeBase) -> None:
     """考生作弊被抓怎么处理 (issue 17) is about a candidate: it leads with 监考人员守则 3.(5), not with 考评人员管理办法
     第八条(八) (an evaluator helping cheaters), whose lexical score is lowered before ranking (knowledge/actor.py);
