@@ -213,3 +213,14 @@ def test_staff_prohibitions_are_clauses_whose_subject_is_staff(kb: KnowledgeBase
     assert ("监考人员守则", "3.(5)") not in flagged
     assert candidate_subject("考生作弊被抓怎么处理") and candidate_subject("有考生偷看咋办")
     assert not candidate_subject("考评员帮考生作弊会怎么处理") and not candidate_subject("考生问我分数能说吗")
+
+
+def test_phone_words_for_wandering_and_passing_answers_reach_their_rules(kb: KnowledgeBase) -> None:
+    """lexicon/related.txt (wt-kb7): wandering about (乱走, 溜达 …) also searches 区域 (实际操作考核考场规则 1., wait in
+    the set area), passing something to a candidate (递) also searches 协助 (考评人员管理办法 第八条(八))."""
+    wander = kb.ask("实操的考生能不能到处乱走")
+    assert wander.answer is not None
+    assert (wander.answer.doc, wander.answer.clause) == ("实际操作考核考场规则", "1.")
+    passing = kb.ask("考评员给考生递纸条怎么处理")
+    assert passing.answer is not None
+    assert (passing.answer.doc, passing.answer.clause) == ("考评人员管理办法", "第八条(八)")
