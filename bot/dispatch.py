@@ -359,11 +359,12 @@ class Dispatcher:
             if not cmd.permission(ctx):
                 return cmd.name, _refusal(cmd, ctx)
             return cmd.name, await cmd.func(ctx, args)
+        unslashed = self._unslashed(ctx, whole=False)
         for fb in self.fallbacks:
             result = await fb.func(ctx)
             if result is not None:
-                return f"text:{fb.name}", _slash_hint(ctx, self._unslashed(ctx, whole=False), result)
-        if self._unslashed(ctx, whole=False) is not None:  # in a group, where talk gets no answer: not this
+                return f"text:{fb.name}", _slash_hint(ctx, unslashed, result)
+        if unslashed is not None:  # in a group, where talk gets no answer: not this
             return "text:slash_hint", Reply(_slash_line(ctx))
         return "text", None
 

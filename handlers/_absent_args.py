@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from bot.errors import UserFacingError
 from handlers._parse import CN_NUM, NONE_WORDS, ROOM_FIRST_RE, ROOM_STRICT_RE, Args, clean, cn_number, split_args
+from handlers._show import not_that_name, tickets_named, twice_on_roster
 
 USAGE = (
     "/缺考 考场 准考证号或座号…（没有缺考写“无”；删除写“删 准考证号 原因”），"
@@ -171,11 +172,9 @@ def check_stray(args: AbsentArgs, tickets: list[str], names: dict[str, str], usa
     for word in args.stray:
         if word in mine:
             continue
-        theirs = [t for t, n in names.items() if n == word]
+        theirs = tickets_named(names, word)
         if theirs:
-            raise UserFacingError(
-                f"{word}的准考证号是 {'、'.join(theirs)}，与所写的准考证号或座号不一致，请核对。", usage=usage
-            )
+            raise UserFacingError(not_that_name(word, theirs), usage=usage)
         raise UserFacingError(f"没有看懂“{word}”，请写准考证号或座号，没有缺考写“无”。", usage=usage)
 
 
@@ -184,11 +183,10 @@ def names_to_tickets(words: list[str], names: dict[str, str], label: str, usage:
     not on it, or on it twice, is refused (the ticket is then needed)."""
     out: list[str] = []
     for word in words:
-        theirs = [t for t, n in names.items() if n == word]
+        theirs = tickets_named(names, word)
         if not theirs:
             raise UserFacingError(f"没有看懂“{word}”，请写准考证号或座号，没有缺考写“无”。", usage=usage)
         if len(theirs) > 1:
-            same = "、".join(theirs)
-            raise UserFacingError(f"{label}有 {len(theirs)} 名考生叫{word}（{same}），请写准考证号。", usage=usage)
+            raise UserFacingError(twice_on_roster(label, word, theirs), usage=usage)
         out.append(theirs[0])
     return out

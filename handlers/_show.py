@@ -28,6 +28,21 @@ async def room_names(s: AsyncSession, room_id: int | None) -> dict[str, str]:
     return {t: n for (_r, t), n in (await names_of(s, [room_id] if room_id else [])).items()}
 
 
+def tickets_named(names: dict[str, str], name: str) -> list[str]:
+    """The tickets of a room's candidates called ``name`` (``names``: ticket → name, see room_names)."""
+    return [t for t, n in names.items() if n == name]
+
+
+def twice_on_roster(label: str, name: str, tickets: list[str]) -> str:
+    """The refusal of a name two candidates of the room share: the ticket is needed."""
+    return f"{label}有 {len(tickets)} 名考生叫{name}（{'、'.join(tickets)}），请写准考证号。"
+
+
+def not_that_name(name: str, tickets: list[str]) -> str:
+    """The refusal of a name beside a ticket or seat that is another candidate's."""
+    return f"{name}的准考证号是 {'、'.join(tickets)}，与所写的准考证号或座号不一致，请核对。"
+
+
 def ticket(ctx: Context, number: str, name: str | None = None) -> str:
     """A 准考证号 as this chat may see it (masked in groups; with the name for supervisors/office privately)."""
     if not is_private(ctx):

@@ -45,12 +45,12 @@ _CONFIRM_STEP = 2  # the 缺考 dialog's confirmation question (after the room a
 table = CommandTable()
 
 
-async def _tickets(s: AsyncSession, where: RoomNow, args: AbsentArgs, usage: str) -> list[str]:
+async def _tickets(s: AsyncSession, where: RoomNow, args: AbsentArgs, names: dict[str, str], usage: str) -> list[str]:
     """The tickets named, seats resolved through the roster's 座号 and names through its names, checked against
     the candidate list."""
     tickets = list(args.tickets)
     if args.by_name:
-        tickets += names_to_tickets(args.stray, await _show.room_names(s, where.room_id), where.label, usage)
+        tickets += names_to_tickets(args.stray, names, where.label, usage)
     if args.seats:
         by_seat = await seat_tickets(s, where.room_id)
         if not by_seat:
@@ -227,7 +227,7 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
         before: Reconciliation | None = None
         after: Reconciliation | None = None
         if row is None:
-            tickets = await _tickets(s, where, parsed, USAGE)
+            tickets = await _tickets(s, where, parsed, names, USAGE)
             check_stray(parsed, tickets, names)
             if confirmed and parsed.none and (seen is None or seen.group(1) != str(replaced.id if replaced else "")):
                 confirmed = False  # the list changed since the question: ask again about the list as it is now
@@ -347,8 +347,9 @@ async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, t
         raise UserFacingError("请写缺考考生的准考证号，没有缺考写“无”。", usage=CORRECT_USAGE)
     if parsed.remove:
         raise UserFacingError("更正请写完整的缺考名单；删除一人请用 /缺考 删 准考证号。", usage=CORRECT_USAGE)
-    tickets = await _tickets(s, where, parsed, CORRECT_USAGE)
-    check_stray(parsed, tickets, await _show.room_names(s, where.room_id), CORRECT_USAGE)
+    names = await _show.room_names(s, where.room_id)
+    tickets = await _tickets(s, where, parsed, names, CORRECT_USAGE)
+    check_stray(parsed, tickets, names, CORRECT_USAGE)
     anonymous = 0 if parsed.none or tickets else (parsed.count or 0)
     return _payload(where, [] if parsed.none else tickets, anonymous)
 

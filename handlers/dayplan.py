@@ -43,6 +43,7 @@ _CANCEL_WORDS = ("取消", "停考", "cancel")
 _MOVE_WORDS = ("改时间", "调整时间", "改期", "调时间", "调整", "改到", "移到", "改", "move")
 # 推迟半小时, 提前 20 分钟: the whole session shifts (its length kept); 推迟到 9:15 is a new start.
 _SHIFT_WORDS = ("推迟", "延后", "延迟", "推后", "顺延", "提前")
+_SHIFT_TO = re.compile(rf"^\s*(?:{'|'.join(_SHIFT_WORDS)})?\s*到?\s*")  # 延后到 9:15: a new start
 _SHIFT = re.compile(rf"^({'|'.join(_SHIFT_WORDS)})\s*(\d{{1,3}}|[{CN_NUM}]{{1,3}}|半)\s*个?\s*(分钟|分|小时|钟头)")
 _ARROWS = re.compile(r"→|->|=>|换成|换为|改为|替换为|替换|换")
 _ROOM = re.compile(r"^(?:第?\d{1,3}(?:号考场|考场|考室|号)?|第\d{1,3})$")
@@ -163,7 +164,7 @@ async def _move(ctx: Context, text: str) -> Reply:
             start, end = sess.starts_at + delta, sess.ends_at + delta
         else:
             try:
-                times = take_times(after.lstrip("".join(_SHIFT_WORDS) + "到 "), on, tz)
+                times = take_times(_SHIFT_TO.sub("", after), on, tz)
             except ValueError as exc:
                 raise ChangeRefused(str(exc)) from exc
             if times is None:

@@ -10,19 +10,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.dispatch import CommandTable, Context
 from bot.errors import UserFacingError
 from bot.model import Reply
-from bot.store.reports import IncidentPayload, reports_in_force
+from bot.store.reports import IncidentPayload
 from bot.store.tables import Report
 from handlers import _dialog, _show
 from handlers._parse import CN_NUM, ROOM_FIRST_RE, cjk_punct, cn_number, nfkc
 from handlers._reports import (
     NOBODY_TO_ALERT,
-    SAME_WITHIN,
     KindRules,
     alert,
     alerted,
     already_done,
     append,
     once_per_message,
+    same_shortly_before,
 )
 from handlers._rooms import SEES_ALL, WATCHER, RoomNow, resolve_room
 from handlers._typo import typo_guard
@@ -75,18 +75,14 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
         where = await resolve_room(ctx, s, room, USAGE, any_room=SEES_ALL)
         if row is None:
             row = await append(ctx, s, "incident", where, {"text": text})
-        twice = [
-            r.id
-            for r in await reports_in_force(s, ["incident"], [where.room_id])
-            if r.id != row.id and r.payload.get("text") == text and r.created_at >= row.created_at - SAME_WITHIN
-        ]
+        twice = await same_shortly_before(s, row, ("text",))
         # In the report's transaction: report and alerts commit together; a redelivery adds only what is missing.
         sent = await alert(
             ctx, _alert_text(where, ctx.staff.name if ctx.staff else "?", row), key=f"report:{row.id}", s=s
         )
     text = f"已记录{where.label}突发事件（编号 {row.id}）：{text}。{alerted(sent)}；请按突发事件应急预案处置。"
-    if twice:
-        text += f"\n注意：几分钟前已报过相同的突发事件（编号 {twice[-1]}）。如是重复发送，请 /撤销 {row.id} 重复。"
+    if twice is not None:
+        text += f"\n注意：几分钟前已报过相同的突发事件（编号 {twice}）。如是重复发送，请 /撤销 {row.id} 重复。"
     return Reply(text)
 
 

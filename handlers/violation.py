@@ -17,13 +17,12 @@ from bot.dispatch import CommandTable, Context, normalize
 from bot.errors import UserFacingError
 from bot.model import CONFIRM_STEP, Reply
 from bot.permissions import OFFICE
-from bot.store.reports import ViolationPayload, reports_in_force
+from bot.store.reports import ViolationPayload
 from bot.store.rooms import candidate_tickets, seat_key, seat_tickets
 from bot.store.tables import Report, SessionKind
 from handlers import _dialog, _show, confirm
 from handlers._parse import TICKET_RE, cn_number, split_args
 from handlers._reports import (
-    SAME_WITHIN,
     KindRules,
     alert,
     alerted,
@@ -31,6 +30,7 @@ from handlers._reports import (
     append,
     once_per_message,
     root_of,
+    same_shortly_before,
 )
 from handlers._rooms import REPORTER, SEES_ALL, WATCHER, RoomNow, resolve_room
 from handlers._typo import typo_guard
@@ -82,22 +82,20 @@ async def _ticket_of(s: AsyncSession, where: RoomNow, args: ViolationArgs, usage
     return ticket
 
 
-async def _named(s: AsyncSession, where: RoomNow, args: ViolationArgs, usage: str) -> ViolationArgs:
+async def _named(s: AsyncSession, where: RoomNow, args: ViolationArgs, names: dict[str, str]) -> ViolationArgs:
     """The candidate written by name (/违纪 赵静 使用手机 警告: the roster's ticket), or a name beside the ticket or
     seat (dropped from the note when it is that candidate's, refused when it is another's)."""
     first, _, rest = args.note.partition(" ")
-    names = await _show.room_names(s, where.room_id) if first else {}
-    theirs = [t for t, n in names.items() if n == first]
+    theirs = _show.tickets_named(names, first) if first else []
     if not theirs:
         return args
     if not args.has_candidate:
         if len(theirs) > 1:
-            raise UserFacingError(f"{where.label}有 {len(theirs)} 名考生叫{first}，请写准考证号。", usage=usage)
+            raise UserFacingError(_show.twice_on_roster(where.label, first, theirs), usage=USAGE)
         return replace(args, ticket=theirs[0], note=rest.strip())
-    if await _ticket_of(s, where, args, usage) in theirs:
+    if await _ticket_of(s, where, args, USAGE) in theirs:
         return replace(args, note=rest.strip())
-    same = "、".join(theirs)
-    raise UserFacingError(f"{first}的准考证号是 {same}，与所写的准考证号或座号不一致，请核对。", usage=usage)
+    raise UserFacingError(_show.not_that_name(first, theirs), usage=USAGE)
 
 
 async def build(s: AsyncSession, where: RoomNow, args: ViolationArgs, usage: str) -> dict[str, Any]:
@@ -114,24 +112,6 @@ async def build(s: AsyncSession, where: RoomNow, args: ViolationArgs, usage: str
         payload["absent_report"] = absent.id
     payload["serious"] = is_serious(args.action, args.type)
     return payload
-
-
-async def _same_as_before(s: AsyncSession, where: RoomNow, row: Report) -> str:
-    """A line when the room has the same record (candidate, type, action) from the last few minutes: typed twice
-    (no reply seen on a weak signal), or reported by both invigilators; it is kept, and the reply says how to undo."""
-    p = row.payload
-    key = (p.get("ticket"), p.get("type"), p.get("action"))
-    earlier = [
-        r
-        for r in await reports_in_force(s, ["violation"], [where.room_id])
-        if r.id != row.id
-        and r.created_at >= row.created_at - SAME_WITHIN
-        and (r.payload.get("ticket"), r.payload.get("type"), r.payload.get("action")) == key
-    ]
-    if not earlier:
-        return ""
-    first = earlier[-1].id
-    return f"\n注意：{where.label}几分钟前已有相同的违纪记录（编号 {first}）。如是重复发送，请 /撤销 {row.id} 重复。"
 
 
 def _absent_line(where: RoomNow, row: Report) -> str:
@@ -153,12 +133,12 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
     parsed = parse(args)
     asked: list[Any] = []
     sent: int | None = None
-    names: dict[str, str] = {}
-    same = ""
+    same: int | None = None
     async with ctx.services.db.session() as s:
         row = await already_done(s, ctx)
         where = await resolve_room(ctx, s, parsed.room, USAGE, any_room=SEES_ALL)
-        parsed = await _named(s, where, parsed, USAGE) if row is None else parsed
+        names = await _show.room_names(s, where.room_id)
+        parsed = await _named(s, where, parsed, names) if row is None else parsed
         if row is None and parsed.only_where:
             if parsed.has_candidate:
                 await _ticket_of(s, where, parsed, USAGE)  # a wrong candidate is said now, not after the dialog
@@ -166,8 +146,7 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
         else:
             if row is None:
                 row = await append(ctx, s, "violation", where, await build(s, where, parsed, USAGE))
-            same = await _same_as_before(s, where, row)
-            names = await _show.room_names(s, where.room_id)
+            same = await same_shortly_before(s, row, ("ticket", "type", "action"))
             if ViolationPayload.from_payload(row.payload).serious:  # alerts commit with the report
                 sent = await alert(ctx, alert_text(where, ctx.staff, row, names), key=f"report:{row.id}", s=s)
                 # the second invigilator also gets a card (确认 / 有异议) privately; it commits with the report
@@ -180,7 +159,11 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
     text = f"已记录{where.label}违纪（编号 {row.id}）：{describe(ctx, row, names)}。"
     if sent is not None:
         text += f"\n{alerted(sent)}；请{second_person(where)}发送 /确认 {row.id}。"
-    return Reply(text + _absent_line(where, row) + same)
+    text += _absent_line(where, row)
+    if same is not None:  # kept (it may be real); the reply says how to undo it
+        text += f"\n注意：{where.label}几分钟前已有相同的违纪记录（编号 {same}）。"
+        text += f"如是重复发送，请 /撤销 {row.id} 重复。"
+    return Reply(text)
 
 
 @table.command(
