@@ -25,7 +25,7 @@ from bot.directory import person_targets
 from bot.dispatch import Context
 from bot.errors import UserFacingError
 from bot.model import OutgoingMessage, Reply
-from bot.store.reports import reports_in_force
+from bot.store.reports import in_force_alike
 from bot.store.tables import AuditLog, ExamSession, Report, Role
 from handlers._parse import leading_report_id
 from handlers._rooms import RoomNow, is_late
@@ -38,12 +38,7 @@ SAME_WITHIN = timedelta(minutes=10)
 async def same_shortly_before(s: AsyncSession, row: Report, fields: tuple[str, ...]) -> int | None:
     """The 编号 of the latest other report in force in ``row``'s room, of its kind, within SAME_WITHIN before it,
     whose payload has the same ``fields`` (a violation typed twice, an incident reported by both invigilators)."""
-    key = [row.payload.get(f) for f in fields]
-    earlier = [
-        r.id
-        for r in await reports_in_force(s, [row.kind], [row.room_id] if row.room_id else [])
-        if r.id != row.id and r.created_at >= row.created_at - SAME_WITHIN and [r.payload.get(f) for f in fields] == key
-    ]
+    earlier = await in_force_alike(s, row, row.created_at - SAME_WITHIN, fields)
     return earlier[-1] if earlier else None
 
 

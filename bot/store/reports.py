@@ -278,6 +278,30 @@ async def reports_in_force(db: Reader, kinds: Iterable[str], room_ids: Iterable[
     return [Report(**dict(m)) for m in rows]
 
 
+async def in_force_alike(s: AsyncSession, row: Report, since: datetime, fields: tuple[str, ...]) -> list[int]:
+    """Ids of the other reports in force of ``row``'s kind and room, created at ``since`` or later, whose payload
+    has ``row``'s values in ``fields``, oldest first.
+
+    Narrowed in SQL by the window and the text values (a room that has had thousands of incidents reads only the
+    few that could be the same), then compared exactly.
+    """
+    if row.room_id is None:
+        return []
+    key = {f: row.payload.get(f) for f in fields}
+    where = [
+        *_in_force([row.kind], [row.room_id]),
+        _R.c.created_at >= since,
+        _R.c.id != row.id,
+        *(_R.c.payload[f].as_string() == v for f, v in key.items() if isinstance(v, str)),
+    ]
+    q = sa_select(_R.c.id, _R.c.payload).where(*where).order_by(_R.c.created_at, _R.c.id)
+    return [
+        rid
+        for rid, payload in (await (await s.connection()).execute(q)).all()
+        if all(payload.get(f) == v for f, v in key.items())
+    ]
+
+
 async def has_report_in_force(conn: Reader, room_id: int, wanted: str) -> bool:
     """Whether the room has what a follow-up asks for: a 缺考 report (``wanted`` == ABSENT_REPORT), otherwise
     a papers handout (PAPERS_HANDOUT), otherwise a papers collection (PAPERS_COLLECT), in force."""

@@ -286,6 +286,16 @@ async def test_the_same_record_twice_is_kept_and_pointed_out(day: Day) -> None:
     assert "相同" not in await day.say("王芳", "/突发 停电")
 
 
+async def test_a_revoked_record_is_not_the_same_record(day: Day) -> None:
+    """Only records in force count: after the first 停电 was revoked, the next one is not called a repeat; an
+    incident with other words is not either."""
+    await day.say("王芳", "/突发 停电")
+    first = (await day.reports("incident"))[-1]
+    assert (await day.say("王芳", f"/撤销 {first.id} 报错了")).startswith("已撤销"), "revoke"
+    assert "相同" not in await day.say("李强", "/突发 停电")
+    assert "相同" not in await day.say("王芳", "/突发 停电了 空调也停了")
+
+
 async def test_glued_command_without_slash(day: Day) -> None:
     """Voice input writes “缺考三号座” glued and without the slash: the note says what to send, and that does work."""
     reply = await day.say("王芳", "缺考三号座")
