@@ -39,7 +39,7 @@ async def same_shortly_before(s: AsyncSession, row: Report, fields: tuple[str, .
     """The 编号 of the latest other report in force in ``row``'s room, of its kind, within SAME_WITHIN before it,
     whose payload has the same ``fields`` (a violation typed twice, an incident reported by both invigilators)."""
     earlier = await in_force_alike(s, row, row.created_at - SAME_WITHIN, fields)
-    return earlier[-1] if earlier else None
+    return earlier[0] if earlier else None
 
 
 KIND_LABELS: dict[str, str] = {

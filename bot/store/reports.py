@@ -21,7 +21,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, bindparam, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import select
@@ -251,15 +251,15 @@ def payload_of(report: Report) -> Payload | None:
 # Reports in force
 
 
-def _in_force(kinds: list[str], room_ids: list[int]) -> tuple[ColumnElement[bool], ...]:
-    """Rows of ``kinds`` in ``room_ids`` that count: no later row supersedes them, and not revocations."""
+def _in_force_only() -> tuple[ColumnElement[bool], ...]:
+    """Rows that count: no later row supersedes them, and not revocations."""
     superseded = sa_select(_R.c.supersedes_id).where(_R.c.supersedes_id.is_not(None))
-    return (
-        _R.c.kind.in_(kinds),
-        _R.c.room_id.in_(room_ids),
-        _R.c.revoked.is_(False),
-        _R.c.id.not_in(superseded),
-    )
+    return (_R.c.revoked.is_(False), _R.c.id.not_in(superseded))
+
+
+def _in_force(kinds: list[str], room_ids: list[int]) -> tuple[ColumnElement[bool], ...]:
+    """Rows of ``kinds`` in ``room_ids`` that count."""
+    return (_R.c.kind.in_(kinds), _R.c.room_id.in_(room_ids), *_in_force_only())
 
 
 async def reports_in_force(db: Reader, kinds: Iterable[str], room_ids: Iterable[int]) -> list[Report]:
@@ -278,28 +278,33 @@ async def reports_in_force(db: Reader, kinds: Iterable[str], room_ids: Iterable[
     return [Report(**dict(m)) for m in rows]
 
 
+# How many of the latest records of a room a new one is compared with (a record typed again comes right after it;
+# a room that has had thousands of incidents is not read whole for every new one).
+ALIKE_AMONG = 20
+# Built once with bound parameters: building the expression cost more than running it.
+_ALIKE = (
+    sa_select(_R.c.id, _R.c.payload)
+    .where(
+        _R.c.kind == bindparam("kind"),
+        _R.c.room_id == bindparam("room"),
+        _R.c.created_at >= bindparam("since"),
+        _R.c.id != bindparam("rid"),
+        *_in_force_only(),
+    )
+    .order_by(_R.c.id.desc())
+    .limit(ALIKE_AMONG)
+)
+
+
 async def in_force_alike(s: AsyncSession, row: Report, since: datetime, fields: tuple[str, ...]) -> list[int]:
     """Ids of the other reports in force of ``row``'s kind and room, created at ``since`` or later, whose payload
-    has ``row``'s values in ``fields``, oldest first.
-
-    Narrowed in SQL by the window and the text values (a room that has had thousands of incidents reads only the
-    few that could be the same), then compared exactly.
-    """
+    has ``row``'s values in ``fields``: among the ALIKE_AMONG latest, newest first."""
     if row.room_id is None:
         return []
     key = {f: row.payload.get(f) for f in fields}
-    where = [
-        *_in_force([row.kind], [row.room_id]),
-        _R.c.created_at >= since,
-        _R.c.id != row.id,
-        *(_R.c.payload[f].as_string() == v for f, v in key.items() if isinstance(v, str)),
-    ]
-    q = sa_select(_R.c.id, _R.c.payload).where(*where).order_by(_R.c.created_at, _R.c.id)
-    return [
-        rid
-        for rid, payload in (await (await s.connection()).execute(q)).all()
-        if all(payload.get(f) == v for f, v in key.items())
-    ]
+    params = {"kind": row.kind, "room": row.room_id, "since": since, "rid": row.id}
+    rows = (await (await s.connection()).execute(_ALIKE, params)).all()
+    return [rid for rid, payload in rows if all(payload.get(f) == v for f, v in key.items())]
 
 
 async def has_report_in_force(conn: Reader, room_id: int, wanted: str) -> bool:
