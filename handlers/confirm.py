@@ -87,8 +87,10 @@ class Confirmed:
     state: str | None = None
 
 
-async def _confirm_one(ctx: Context, rid: int) -> Confirmed:
-    """Confirm one violation (or, for a 领取 report, its count); the reply line, or a refusal."""
+async def confirm_one(ctx: Context, rid: int) -> Confirmed:
+    """Confirm one violation (or, for a 领取 report, its count); the reply line, or a refusal.
+
+    Also what the second person's /违纪 does when it repeats the serious violation the first just recorded."""
     assert ctx.staff is not None
     async with ctx.services.db.session() as s:
         done = await already_done(s, ctx)
@@ -165,14 +167,14 @@ async def confirm(ctx: Context, args: str) -> Reply | str | None:
     ids, other = report_ids(args)
     if len(ids) <= 1:
         rid, _rest = split_report_id(args, CONFIRM_USAGE, "请写要确认的报告编号。")
-        done = await _confirm_one(ctx, rid)
+        done = await confirm_one(ctx, rid)
         return Reply(done.line, card_state=done.state)
     if other:
         raise UserFacingError(f"没有看懂“{' '.join(other)}”，请只写报告编号。", usage=CONFIRM_USAGE)
     lines = []
     for rid in ids:
         try:
-            lines.append((await _confirm_one(_one_of_many(ctx, rid), rid)).line)
+            lines.append((await confirm_one(_one_of_many(ctx, rid), rid)).line)
         except UserFacingError as exc:
             lines.append(f"编号 {rid} 未确认：{exc.message}")
     return Reply("\n".join(lines))
@@ -185,7 +187,7 @@ async def pending(ctx: Context) -> Reply | None:
         items = await open_cards(ctx, s)
     if len(items) == 1:
         (rid,) = items
-        done = await _confirm_one(ctx, rid)
+        done = await confirm_one(ctx, rid)
         return Reply(done.line, card_state=done.state)
     if items:
         lines = "\n".join(f"· {line}" for line in items.values())

@@ -17,12 +17,13 @@ from bot.dispatch import CommandTable, Context, normalize
 from bot.errors import UserFacingError
 from bot.model import CONFIRM_STEP, Reply
 from bot.permissions import OFFICE
-from bot.store.reports import ViolationPayload
+from bot.store.reports import ViolationPayload, in_force_alike
 from bot.store.rooms import candidate_tickets, seat_key, seat_tickets
 from bot.store.tables import Report, SessionKind
 from handlers import _dialog, _show, confirm
 from handlers._parse import TICKET_RE, cn_number, split_args
 from handlers._reports import (
+    SAME_WITHIN,
     KindRules,
     alert,
     alerted,
@@ -124,6 +125,34 @@ def _absent_line(where: RoomNow, row: Report) -> str:
     )
 
 
+# What makes two violation records the same: the candidate, what they did and what was done.
+SAME_FIELDS = ("ticket", "type", "action")
+
+
+async def _reported_by_other(ctx: Context, s: AsyncSession, where: RoomNow, payload: dict[str, Any]) -> int | None:
+    """The 编号 of the same serious violation, recorded minutes ago in this room by someone else, when the sender is
+    on duty there: the second invigilator typing what the first reported is confirming it, not a second record
+    (the office would be alerted twice for one candidate)."""
+    if not payload["serious"] or ctx.staff is None or where.duty is None:
+        return None
+    probe = Report(kind="violation", room_id=where.room_id, payload=payload, created_at=ctx.now)
+    for rid in await in_force_alike(s, probe, ctx.now - SAME_WITHIN, SAME_FIELDS):
+        earlier = await s.get(Report, rid)
+        if earlier is not None and earlier.staff_id != ctx.staff.id:
+            return rid
+    return None
+
+
+async def _as_confirmation(ctx: Context, rid: int) -> Reply:
+    """The reply to a serious violation that someone else recorded minutes ago: confirmed, or why not."""
+    head = f"几分钟前已有相同的严重违纪记录（编号 {rid}），这条没有重复记录"
+    try:
+        done = await confirm.confirm_one(ctx, rid)
+    except UserFacingError as exc:
+        return Reply(f"{head}。{exc.message}")
+    return Reply(f"{head}，记为您的确认。\n{done.line}", card_state=done.state)
+
+
 @once_per_message
 async def record(ctx: Context, args: str) -> Reply | str | None:
     """Parse, check and store one violation; serious ones alert the office and supervisors.
@@ -134,26 +163,36 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
     asked: list[Any] = []
     sent: int | None = None
     same: int | None = None
+    theirs: int | None = None  # the other invigilator's record of the same serious violation: this confirms it
     async with ctx.services.db.session() as s:
         row = await already_done(s, ctx)
-        where = await resolve_room(ctx, s, parsed.room, USAGE, any_room=SEES_ALL)
-        names = await _show.room_names(s, where.room_id)
-        parsed = await _named(s, where, parsed, names) if row is None else parsed
-        if row is None and parsed.only_where:
-            if parsed.has_candidate:
-                await _ticket_of(s, where, parsed, USAGE)  # a wrong candidate is said now, not after the dialog
-            asked = [where.label, parsed.candidate_answer] if parsed.has_candidate else [where.label]
+        if row is not None and row.kind == "confirm":  # a redelivery of a message that confirmed it
+            theirs = int(row.payload["report"])
         else:
-            if row is None:
-                row = await append(ctx, s, "violation", where, await build(s, where, parsed, USAGE))
-            same = await same_shortly_before(s, row, ("ticket", "type", "action"))
-            if ViolationPayload.from_payload(row.payload).serious:  # alerts commit with the report
-                sent = await alert(ctx, alert_text(where, ctx.staff, row, names), key=f"report:{row.id}", s=s)
-                # the second invigilator also gets a card (确认 / 有异议) privately; it commits with the report
-                what = describe(ctx, row, names)
-                who = ctx.staff.name if ctx.staff else "?"
-                text = confirm.confirm_card_text(where, who, row.id or 0, what)
-                await confirm.send_cards(ctx, s, where, row, CONFIRM_STEP, text)
+            where = await resolve_room(ctx, s, parsed.room, USAGE, any_room=SEES_ALL)
+            names = await _show.room_names(s, where.room_id)
+            parsed = await _named(s, where, parsed, names) if row is None else parsed
+            if row is None and parsed.only_where:
+                if parsed.has_candidate:
+                    await _ticket_of(s, where, parsed, USAGE)  # a wrong candidate is said now, not after the dialog
+                asked = [where.label, parsed.candidate_answer] if parsed.has_candidate else [where.label]
+            else:
+                if row is None:
+                    payload = await build(s, where, parsed, USAGE)
+                    theirs = await _reported_by_other(ctx, s, where, payload)
+                    if theirs is None:
+                        row = await append(ctx, s, "violation", where, payload)
+                if row is not None:
+                    same = await same_shortly_before(s, row, SAME_FIELDS)
+                    if ViolationPayload.from_payload(row.payload).serious:  # alerts commit with the report
+                        sent = await alert(ctx, alert_text(where, ctx.staff, row, names), key=f"report:{row.id}", s=s)
+                        # the second invigilator also gets a card (确认 / 有异议) privately; it commits with the report
+                        what = describe(ctx, row, names)
+                        who = ctx.staff.name if ctx.staff else "?"
+                        text = confirm.confirm_card_text(where, who, row.id or 0, what)
+                        await confirm.send_cards(ctx, s, where, row, CONFIRM_STEP, text)
+    if theirs is not None:
+        return await _as_confirmation(ctx, theirs)
     if row is None:  # the dialog writes its state in a transaction of its own
         return await _dialog.start(ctx, "违纪", asked)
     text = f"已记录{where.label}违纪（编号 {row.id}）：{describe(ctx, row, names)}。"

@@ -302,7 +302,7 @@ async def in_force_alike(s: AsyncSession, row: Report, since: datetime, fields: 
     if row.room_id is None:
         return []
     key = {f: row.payload.get(f) for f in fields}
-    params = {"kind": row.kind, "room": row.room_id, "since": since, "rid": row.id}
+    params = {"kind": row.kind, "room": row.room_id, "since": since, "rid": row.id or 0}  # 0: a row not yet stored
     rows = (await (await s.connection()).execute(_ALIKE, params)).all()
     return [rid for rid, payload in rows if all(payload.get(f) == v for f, v in key.items())]
 

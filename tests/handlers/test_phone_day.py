@@ -50,6 +50,13 @@ async def test_a_day_typed_on_phones(day: Day) -> None:
     assert (await day.say("李强", "确认")).startswith("已确认编号")
     assert (await day.say("王芳", "/突发 12号机旁的灯管闪烁，已报后勤")).startswith("已记录第1考场突发事件")
     assert await day.chat.say("王芳", "缺考 12号座", chat=ROOM1) == "这条没有记录：命令前要加 /，请发：/缺考 12号座"
+    # In 第2考场 both invigilators type the same 替考: one record, one alert, 陈刚's message is his confirmation.
+    alerts_before = len(await day.inbox("钱进"))
+    assert (await day.say("赵敏", "/违纪 6号 替考 终止考试")).startswith("已记录第2考场违纪")
+    reply = await day.say("陈刚", "/违纪 6号 替考 终止考试")
+    assert "这条没有重复记录，记为您的确认" in reply and "赵敏、陈刚两人记录" in reply, reply
+    new_alerts = (await day.inbox("钱进"))[alerts_before:]
+    assert [a[:7] for a in new_alerts] == ["【违纪·需关注", "【违纪已确认】"], new_alerts
 
     # 09:40: collection with the answer sheets only: the rest are the absentees' blank papers.
     at(day, 9, 40)
@@ -70,6 +77,7 @@ async def test_a_day_typed_on_phones(day: Day) -> None:
     assert summary["第4考场"][8:10] == ("未报", "未报")  # the computer room never reported absentees
     absentees = {(r[2], r[3]) for r in wb["缺考"].iter_rows(min_row=3, values_only=True)}
     assert absentees == {("2026000003", "赵静"), ("2026000007", "黄娟")}
-    (violation,) = list(wb["违纪"].iter_rows(min_row=3, values_only=True))
+    violation, substitute = list(wb["违纪"].iter_rows(min_row=3, values_only=True))
+    assert substitute[1] == "第2考场" and substitute[11].startswith("陈刚 "), substitute
     assert (violation[4], violation[5], violation[9]) == ("2026000005", "陈秀英", "手机藏在袖子里，已收缴")
     assert violation[11].startswith("李强 ")

@@ -296,6 +296,34 @@ async def test_a_revoked_record_is_not_the_same_record(day: Day) -> None:
     assert "相同" not in await day.say("王芳", "/突发 停电了 空调也停了")
 
 
+async def test_second_invigilator_typing_the_same_serious_violation_confirms_it(day: Day) -> None:
+    """李强 types the 终止考试 王芳 just recorded: no second record and no second alert to the office; it is his
+    confirmation (the office hears 违纪已确认 once). Typed again, or redelivered, nothing more is stored; 王芳 typing
+    her own again is kept with the usual note."""
+    await day.say("王芳", "/违纪 1 3号 抄袭 终止考试")
+    (first,) = await day.reports("violation")
+    reply = await day.send("李强", "/违纪 3号 抄袭 终止考试", "mid-li")
+    assert reply is not None
+    assert reply.startswith(f"几分钟前已有相同的严重违纪记录（编号 {first.id}），这条没有重复记录，记为您的确认。"), reply
+    assert await day.send("李强", "/违纪 3号 抄袭 终止考试", "mid-li") == reply  # redelivered: the same, once
+    assert "王芳、李强两人记录" in reply, reply
+    assert len(await day.reports("violation")) == 1
+    (confirmed,) = await day.reports("confirm")
+    assert confirmed.payload["ref"] == first.id
+    office = await day.inbox("钱进")
+    assert [m[:7] for m in office] == ["【违纪·需关注", "【违纪已确认】"], office
+    reply = await day.send("李强", "/违纪 3号 抄袭 终止考试", "mid-again")
+    assert reply is not None and f"编号 {first.id} 已由李强确认过" in reply, reply
+    assert await day.send("李强", "/违纪 3号 抄袭 终止考试", "mid-again") == reply  # a redelivery: the same answer
+    assert len(await day.reports("confirm")) == 1 and len(await day.reports("violation")) == 1
+    reply = await day.say("王芳", "/违纪 1 3号 抄袭 终止考试")
+    assert f"已有相同的违纪记录（编号 {first.id}）" in reply, reply
+    assert len(await day.reports("violation")) == 2
+    day.clock.advance(timedelta(minutes=11))  # later, the same words are another record (and another alert)
+    reply = await day.say("李强", "/违纪 3号 抄袭 终止考试")
+    assert reply.startswith("已记录第1考场违纪"), reply
+
+
 async def test_glued_command_without_slash(day: Day) -> None:
     """Voice input writes “缺考三号座” glued and without the slash: the note says what to send, and that does work."""
     reply = await day.say("王芳", "缺考三号座")
