@@ -304,7 +304,8 @@ async def test_second_invigilator_typing_the_same_serious_violation_confirms_it(
     (first,) = await day.reports("violation")
     reply = await day.send("李强", "/违纪 3号 抄袭 终止考试", "mid-li")
     assert reply is not None
-    assert reply.startswith(f"几分钟前已有相同的严重违纪记录（编号 {first.id}），这条没有重复记录，记为您的确认。"), reply
+    head = f"几分钟前已有相同的严重违纪记录（编号 {first.id}），这条没有重复记录，记为您的确认。"
+    assert reply.startswith(head), reply
     assert await day.send("李强", "/违纪 3号 抄袭 终止考试", "mid-li") == reply  # redelivered: the same, once
     assert "王芳、李强两人记录" in reply, reply
     assert len(await day.reports("violation")) == 1
