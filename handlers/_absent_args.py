@@ -43,6 +43,11 @@ class AbsentArgs:
     by_name: bool = False  # no ticket or seat: the stray words are the absentees' names (see names_to_tickets)
 
 
+def says_absent(text: str) -> bool:
+    """Whether ``text`` says someone did not come (没来, 未到…): then a “3号” beside it is a candidate's seat."""
+    return _ABSENT_SAID.search(text) is not None
+
+
 def as_seats(text: str) -> AbsentArgs | None:
     """``text`` with every “3号” read as a seat (of the room left to the sender's duty), when that reading leaves no
     room written (“3号”, “3号 7号”); None when it reads the same or is no report (then the first reading stands)."""

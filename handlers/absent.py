@@ -25,7 +25,7 @@ from bot.store.reports import ABSENT_ADD, ABSENT_NONE, ABSENT_REMOVE, AbsentPayl
 from bot.store.rooms import candidate_tickets, seat_tickets
 from bot.store.tables import DialogState, ExamSession, Report
 from handlers import _dialog, _show
-from handlers._absent_args import USAGE, AbsentArgs, as_seats, check_stray, names_to_tickets, parse
+from handlers._absent_args import USAGE, AbsentArgs, as_seats, check_stray, names_to_tickets, parse, says_absent
 from handlers._parse import clean
 from handlers._reports import KindRules, already_done, append, once_per_message
 from handlers._rooms import ANY_ROOM, REPORTER, RoomNow, resolve_room
@@ -211,7 +211,9 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
     text = _SEEN.sub("", args.removeprefix(_CONFIRMED)).strip()
     parsed = parse(text)
     seats = as_seats(text) if parsed.room is not None and not confirmed else None
-    if parsed.only_room or seats is not None:
+    if parsed.only_room and seats is not None and says_absent(text):
+        parsed = seats  # “/缺考 3号 没来” from 第3考场's 考评组长: seat 3 did not come, not the room
+    elif parsed.only_room or seats is not None:
         label = await _room_of_own(ctx, parsed, seats)
         if label is None:  # “/缺考 3号 7号” from 第1考场's invigilator: seats 3 and 7 of 第1考场
             parsed = seats or parsed

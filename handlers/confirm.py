@@ -6,6 +6,7 @@ every number gets a line saying it was confirmed or why not.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from sqlmodel import col, select
@@ -36,7 +37,14 @@ from handlers._reports import (
 from handlers._rooms import RoomNow, room_by_id
 from handlers._typo import typo_guard
 from handlers._waiting import open_cards
-from handlers.violation_records import confirmations, describe, kind_of_room, office_line, second_person
+from handlers.violation_records import (
+    confirmations,
+    describe,
+    kind_of_room,
+    office_line,
+    points_of,
+    second_person,
+)
 from handlers.violation_words import (
     ACTION_CONFLICT,
     ACTION_WORDS,
@@ -56,7 +64,9 @@ from handlers.violation_words import (
 )
 
 CONFIRM_USAGE = "/确认 编号 [编号…] [有异议｜数量不符]，例：/确认 15，/确认 9 10，/确认 21 数量不符"
-RULING_USAGE = "/认定 编号 处理 [说明]，例：/认定 15 宣布成绩无效，/认定 16 扣10分"
+RULING_USAGE = "/认定 编号 处理 [说明]，例：/认定 15 宣布成绩无效，/认定 16 扣10分，/认定 17 维持（同现场处理）"
+# “/认定 15 维持”: the office upholds the action taken on the spot (longest first).
+UPHOLD = re.compile(r"^(?:维持(?:原|现场)?(?:处理|决定)?|同意(?:现场处理)?|属实|照准)")
 _FILLERS = frozenset({"和", "及", "与", "以及", "还有", "编号", "号"})
 _ANY_ACTION_WORD = frozenset(w for w, _ in ACTION_WORDS)
 
@@ -200,7 +210,7 @@ class Ruling:
     """What /认定 was told."""
 
     rid: int
-    action: str
+    action: str | None  # None: 维持, the on-the-spot action stands
     points: int | None
     note: str
 
@@ -218,6 +228,9 @@ def parse_ruling(text: str) -> Ruling:
         split_report_id(t, RULING_USAGE, "请先写违纪记录的编号。")  # raises with the right sentence
     assert rid is not None
     head, _, note_tail = rest.partition("说明")
+    upheld = UPHOLD.match(clean(head))
+    if upheld is not None and take_action(clean(head)[upheld.end() :], RULING_USAGE)[0] is None:
+        return Ruling(rid, None, None, " ".join(x for x in (clean(head[upheld.end() :]), free_text(note_tail)) if x))
     action, points, note = take_action(clean(head), RULING_USAGE)
     if action is None:
         raise UserFacingError(
@@ -243,6 +256,12 @@ async def determine(ctx: Context, args: str) -> Reply | str | None:
         report = await current(s, ruling.rid, RULING_USAGE)
         if report.kind != "violation":
             raise UserFacingError(f"编号 {ruling.rid} 不是违纪记录，只能对违纪记录作出认定。", usage=RULING_USAGE)
+        if ruling.action is None:  # 维持: what was done on the spot
+            spot = ViolationPayload.from_payload(report.payload)
+            if not spot.action:
+                raise UserFacingError(f"编号 {ruling.rid} 现场没有记录处理，请写认定的处理。", usage=RULING_USAGE)
+            ruling = replace(ruling, action=spot.action, points=points_of(report.payload))
+        assert ruling.action is not None
         why = wrong_room_kind(ruling.action, await kind_of_room(s, report.room_id))
         if why is not None:
             raise UserFacingError(why, usage=RULING_USAGE)
@@ -260,6 +279,8 @@ async def determine(ctx: Context, args: str) -> Reply | str | None:
 
 
 def _ruling_action_check(t: str) -> str | None:
+    if UPHOLD.fullmatch(clean(t)):
+        return "维持"
     try:
         action, points, _rest = take_action(clean(t), RULING_USAGE)
     except UserFacingError:

@@ -30,7 +30,7 @@ from bot.store.papers import (
     split_papers,
 )
 from bot.store.reports import COLLECT, HANDOUT, PAPERS_HANDOUT, PapersPayload, reports_in_force
-from bot.store.tables import OutboxKind, Report
+from bot.store.tables import OutboxKind, Report, SessionKind
 from handlers import _dialog
 from handlers._parse import CN_NUM, ROOM_RE, clean, cn_number, free_text, nfkc, room_number, take_keyword_number
 from handlers._reports import (
@@ -140,9 +140,11 @@ async def build(s: AsyncSession, where: RoomNow, args: PapersArgs) -> dict[str, 
     h = papers_payload(handout.get(where.room_id))
     last_absent = absent_payload(absent[-1]) if absent else None
     problems = problems_of(PapersPayload(COLLECT, **counts), h, last_absent, where.room.expected)
+    sheets = {"sheets": False} if where.session.kind == SessionKind.PRACTICAL and answered is None else {}
     return {
         "action": COLLECT,
         **counts,
+        **sheets,
         "handed_out": h.count if h else None,
         "present": present_of(last_absent, where.room.expected),
         "reconciled": not problems,
@@ -155,7 +157,7 @@ def describe(ctx: Context, report: Report, names: dict[str, str]) -> str:
     p = PapersPayload.from_payload(report.payload)
     if p.is_handout:
         return f"领取试卷 {p.count} 份"
-    if p.reconciled and p.answered is None:
+    if p.reconciled and p.answered is None and p.sheets:
         return _counts(p) + "，暂未发现不符（答题卡份数未报）"
     if p.reconciled:
         return _counts(p) + "，核对无误"
@@ -163,6 +165,8 @@ def describe(ctx: Context, report: Report, names: dict[str, str]) -> str:
 
 
 def _counts(p: PapersPayload) -> str:
+    if not p.sheets:  # a practical room: 实操考单, no answer cards
+        return f"回收 {p.count} 份（空白 {p.blank}，损坏 {p.spoiled}）"
     answered = "未报" if p.answered is None else p.answered
     return f"回收 {p.count} 份（答题卡 {answered}，空白 {p.blank}，损坏 {p.spoiled}）"
 
@@ -322,7 +326,7 @@ def recount_of(earlier: Report) -> dict[str, Any]:
 def recount_note(row_id: int | None, p: PapersPayload) -> str:
     """Both counts of a recount and which one stands."""
     count, answered, blank, spoiled = p.previous or (0, 0, 0, 0)
-    earlier = f"回收 {count} 份（答题卡 {'未报' if answered is None else answered}，空白 {blank}，损坏 {spoiled}）"
+    earlier = _counts(PapersPayload(COLLECT, count, answered, blank, spoiled, sheets=p.sheets or answered is not None))
     same = p.previous == (p.count, p.answered, p.blank, p.spoiled)
     return (
         f"这是重新清点：上次清点（编号 {p.recount_of}）{earlier}，本次{_counts(p)}；"

@@ -119,6 +119,8 @@ async def violations(ctx: Context, args: str) -> Reply:
 @table.command(
     "缺考统计",
     "absences",
+    "缺考状态",  # as /试卷状态 and /考场状态 are named
+    "缺考情况",
     summary="查看某天各考场的缺考情况",
     usage=ABSENT_USAGE,
     permission=SUPERVISOR_OR_OFFICE,

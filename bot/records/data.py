@@ -95,13 +95,17 @@ class IncidentRecord:
     backfill: str
 
 
+# The 答题卡 cell of a practical room (实操考单, no answer cards).
+NO_SHEETS = "—"
+
+
 @dataclass(frozen=True)
 class PapersRecord:
     """A room's papers: handout, collection and how it reconciles now."""
 
     handed_out: int | None
     collected: int | None
-    answered: int | None
+    answered: int | str | None  # NO_SHEETS in a practical room
     blank: int | None
     spoiled: int | None
     status: str  # 已核对 / 核对不符：… / 未回收 / 未报领取 / 待补报…
@@ -382,12 +386,13 @@ def _papers(room: Room, state: PapersState, tz: ZoneInfo, checks: dict[int, tupl
     recount = ""
     if cp is not None and cp.previous is not None:
         a, b, bl, sp = cp.previous
-        recount = f"复点（前次 回收 {a} 答题卡 {'-' if b is None else b} 空白 {bl} 损坏 {sp}）"
+        sheets = "" if b is None and not cp.sheets else f" 答题卡 {'-' if b is None else b}"
+        recount = f"复点（前次 回收 {a}{sheets} 空白 {bl} 损坏 {sp}）"
     marks = [backfill_text(x.payload, tz) for x in (h, c) if x is not None]
     return PapersRecord(
         handed_out=hp.count if hp else None,
         collected=cp.count if cp else None,
-        answered=cp.answered if cp else None,
+        answered=(cp.answered if cp.sheets else NO_SHEETS) if cp else None,
         blank=cp.blank if cp else None,
         spoiled=cp.spoiled if cp else None,
         status=words,

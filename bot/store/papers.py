@@ -44,7 +44,7 @@ def problems_of(
 def missing_of(collect: PapersPayload, handout: PapersPayload | None) -> list[str]:
     """The counts a collection still needs before it can be checked in full: 答题卡份数, 领取份数."""
     out = []
-    if collect.answered is None:
+    if collect.answered is None and collect.sheets:
         out.append("答题卡份数")
     if handout is None:
         out.append("领取份数")

@@ -3,9 +3,11 @@ of one's own room, and a command name without its slash (both databases)."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
+from openpyxl import load_workbook
 
 from handlers.papers import COLLECT, HANDOUT
 from tests.handlers.conftest import ROOM1, Day
@@ -54,6 +56,16 @@ async def test_lone_room_of_ones_own_asks_the_rest(day: Day) -> None:
     reply = await day.say("赵敏", "5号座")
     assert reply.startswith("已记录第2考场缺考"), reply
     assert [r.payload["tickets"] for r in await day.reports("absent")] == [["2026000035"]]
+
+
+async def test_own_room_number_with_did_not_come_is_a_seat(day: Day) -> None:
+    """周杰's room is 第3考场: “/缺考 3号 没来” says seat 3 did not come (not the room, which would open the dialog);
+    “/缺考 3号” alone is still his room."""
+    reply = await day.say("周杰", "/缺考 3号 没来")
+    assert reply.startswith("已记录第3考场缺考"), reply
+    (row,) = await day.reports("absent")
+    assert len(row.payload["tickets"]) == 1 and row.payload["tickets"][0] in reply
+    assert (await day.say("周杰", "/缺考 3号")).startswith("缺考考生的准考证号或座号？")
 
 
 async def test_lone_bare_number_of_another_room_is_still_refused(day: Day) -> None:
@@ -339,3 +351,23 @@ async def test_shortcut_alone_asks_only_the_count(day: Day) -> None:
     assert (await day.say("王芳", "30")).startswith("已记录第1考场试卷")
     (row,) = await day.reports("papers")
     assert (row.payload["action"], row.payload["count"]) == (HANDOUT, 30)
+
+
+async def test_practical_collection_has_no_answer_cards(day: Day) -> None:
+    """A practical room hands out 实操考单, not answer cards: /回收 15 checks against the 领取 at once, asks nothing
+    about 答题卡, and the 考场情况记录表 shows — there; a short count is a mismatch as in any room."""
+    from bot.records.export import day_workbook
+    from tests.records.conftest import SHANGHAI
+
+    await day.say("周杰", "/领取 15")
+    reply = await day.say("周杰", "/回收 15")
+    assert reply.startswith("已记录第3考场试卷"), reply
+    assert "回收 15 份（空白 0，损坏 0），核对无误。" in reply and "答题卡" not in reply, reply
+    status = await day.say("钱进", "/试卷状态")
+    assert "第3考场：领取 15" in status and "待补报" not in status, status
+    _name, data = await day_workbook(day.services.db, day.clock.now().astimezone(SHANGHAI).date(), SHANGHAI)
+    cells = [c for row in load_workbook(io.BytesIO(data))["演示第2场-第3考场"].iter_rows(values_only=True) for c in row]
+    assert "—" in cells and "未报" not in cells[cells.index("—") - 3 : cells.index("—") + 3], cells
+    reply = await day.say("周杰", "/回收 14")
+    assert "核对不符：领取 15 ≠ 回收 14" in reply and "答题卡" not in reply, reply
+    assert any("【试卷核对不符】第3考场" in m for m in await day.inbox("钱进"))

@@ -129,6 +129,7 @@ async def test_absence_stats(day: Day) -> None:
     assert "第4考场：应考 30，缺考未到报告时间（09:15 起）" in reply  # nothing is due before the session
     assert "1 个考场到时未报" in reply
     assert "合计：应考 103，缺考 2，1 个考场到时未报" in reply
+    assert await day.say("钱进", "/缺考状态") == reply == await day.say("钱进", "缺考情况")  # named like /试卷状态
 
 
 async def test_paper_status_not_reconciled_first(day: Day) -> None:

@@ -141,6 +141,29 @@ async def test_office_determination_keeps_both(day: Day) -> None:
     assert "请先写违纪记录的编号" in await day.say("钱进", "/认定 宣布成绩无效")
 
 
+async def test_office_upholds_the_action_taken_on_the_spot(day: Day) -> None:
+    """“/认定 编号 维持” (维持原处理, 同意, 属实) rules what was done on the spot, points included, with a note; in the
+    dialog too. A typed action after 维持 is that action; a papers report cannot be ruled on."""
+    await day.say("王芳", "/违纪 1 2026000003 抄袭 终止考试")
+    (row,) = await day.reports("violation")
+    reply = await day.say("钱进", f"/认定 {row.id} 维持 监控已核实")
+    assert f"已认定编号 {row.id}" in reply and "：终止考试。" in reply, reply
+    assert [(d.payload["action"], d.payload["note"]) for d in await day.reports("determination")] == [
+        ("终止考试", "监控已核实")
+    ]
+    assert "：警告。" in await day.say("钱进", f"/认定 {row.id} 维持原处理 改为警告")  # an action typed wins
+    assert (await day.say("钱进", "/认定")).startswith("要认定的违纪记录编号？")
+    assert (await day.say("钱进", str(row.id))).startswith("认定的处理？")
+    assert (await day.say("钱进", "同意")).startswith("说明？")
+    assert "：终止考试。" in await day.say("钱进", "无")
+    await day.say("周杰", "/违纪 3 2026000061 违反操作规程 扣5分")
+    deduct = (await day.reports("violation"))[-1]
+    assert "：扣5分。" in await day.say("钱进", f"/认定 {deduct.id} 属实"), "points kept"
+    await day.say("王芳", "/领取 30")
+    papers = (await day.reports("papers"))[-1]
+    assert "不是违纪记录" in await day.say("钱进", f"/认定 {papers.id} 维持")
+
+
 async def test_group_chat_reply_masks_ticket(day: Day) -> None:
     """The reply in the room's group masks the candidate number."""
     reply = await day.say("王芳", "/违纪 2026000003 抄袭 警告", chat=ROOM1)
