@@ -28,7 +28,7 @@ from scheduler.changes import (
     move_session,
     swap_staff,
 )
-from scheduler.changes_find import find_room, find_session, find_staff, room_of
+from scheduler.changes_find import find_room, find_session, find_staff, room_of, session_of_room
 from scheduler.changes_text import DAY_RE, SESSION_RE, nfkc, strip_reason, take_day, take_times
 
 SESSION_USAGE = (
@@ -37,7 +37,10 @@ SESSION_USAGE = (
     "/场次 改时间 12月5日 第1场 12月6日 10点-12点"
     "（只写开始时间则时长不变；场次前可写日期）"
 )
-SWAP_USAGE = "/换人 场次 [考场] 原人员 新人员 [原因]，例：/换人 第1场 3 张三 李四（新人员接替原职责和之后的提醒）"
+SWAP_USAGE = (
+    "/换人 场次 [考场] 原人员 新人员 [原因]，例：/换人 第1场 3 张三 李四、/换人 第3考场 张三 换成 李四"
+    "（新人员接替原职责和之后的提醒；只写考场时按原人员当天在该考场的场次）"
+)
 
 _CANCEL_WORDS = ("取消", "停考", "cancel")
 _MOVE_WORDS = ("改时间", "调整时间", "改期", "调时间", "调整", "改到", "移到", "改", "move")
@@ -47,6 +50,7 @@ _SHIFT_TO = re.compile(rf"^\s*(?:{'|'.join(_SHIFT_WORDS)})?\s*到?\s*")  # 延�
 _SHIFT = re.compile(rf"^({'|'.join(_SHIFT_WORDS)})\s*(\d{{1,3}}|[{CN_NUM}]{{1,3}}|半)\s*个?\s*(分钟|分|小时|钟头)")
 _ARROWS = re.compile(r"→|->|=>|换成|换为|改为|替换为|替换|换")
 _ROOM = re.compile(r"^(?:第?\d{1,3}(?:号考场|考场|考室|号)?|第\d{1,3})$")
+_ROOM_NAMED = re.compile(r"第?\d{1,3}号?(?:考场|考室)")  # written as a room, never a session
 
 table = CommandTable()
 
@@ -219,10 +223,14 @@ async def swap(ctx: Context, args: str) -> Reply:
         raise _refused(str(exc), SWAP_USAGE) from exc
 
     async def op(s: AsyncSession, planning: Planning) -> Change:
-        sess = await find_session(s, ref, day=day, today=today, tz=tz)
         old = await find_staff(s, old_name)
         new = await find_staff(s, new_name)
-        room = await find_room(s, sess, room_ref, tz) if room_ref else await room_of(s, sess, old, tz)
+        if room_ref is None and _ROOM_NAMED.fullmatch(ref):  # /换人 第4考场 黄磊 陈刚: the room, not the session
+            sess = await session_of_room(s, ref, old, day or today, tz)
+            room = await find_room(s, sess, ref, tz)
+        else:
+            sess = await find_session(s, ref, day=day, today=today, tz=tz)
+            room = await find_room(s, sess, room_ref, tz) if room_ref else await room_of(s, sess, old, tz)
         return await swap_staff(
             s, sess, room, old, new, actor=actor(ctx), now=ctx.now, planning=planning, reason=reason
         )

@@ -102,9 +102,28 @@ async def room_of(s: AsyncSession, sess: ExamSession, staff: Staff, tz: ZoneInfo
     return rooms[0]
 
 
+async def session_of_room(s: AsyncSession, ref: str, staff: Staff, day: date, tz: ZoneInfo) -> ExamSession:
+    """The live session of ``day`` in whose room ``ref`` (第4考场) ``staff`` is on duty: the office named the room
+    and the person, not the session (/换人 第4考场 黄磊 陈刚)."""
+    wanted = _room_no(ref)
+    found: list[ExamSession] = []
+    sessions = (await s.exec(select(ExamSession).where(col(ExamSession.cancelled_at).is_(None)))).all()
+    for sess in sorted((x for x in sessions if x.day == day), key=lambda x: (x.starts_at, x.id or 0)):
+        duties = await session_duties(s, sess.id or 0)
+        if any(st.id == staff.id and _room_no(r.room_no) == wanted for r, _a, st in duties):
+            found.append(sess)
+    if not found:
+        where = f"{day_label(day)}{staff.name} 不在{nfkc(ref)}的名单中"
+        raise ChangeRefused(f"{where}，请核对姓名，或写明场次（如 第1场）。")
+    if len(found) > 1:
+        options = "；".join(f"{session_label(x, tz)} {span_label(x.starts_at, x.ends_at, tz)}" for x in found)
+        raise ChangeRefused(f"{staff.name} 在{nfkc(ref)}有 {len(found)} 个场次：{options}。请写明场次（如 第1场）。")
+    return found[0]
+
+
 def _room_no(text: str) -> int | None:
     t = nfkc(text).removeprefix("第").removesuffix("考场").removesuffix("考室").removesuffix("号").strip()
     return int(t) if t.isdigit() else None
 
 
-__all__ = ["find_room", "find_session", "find_staff", "room_of"]
+__all__ = ["find_room", "find_session", "find_staff", "room_of", "session_of_room"]

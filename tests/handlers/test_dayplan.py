@@ -129,6 +129,20 @@ async def test_swap_hands_reminders_over(day: Day) -> None:
     assert "演示第1场 电工理论 第1考场（实训楼302）主监考" in await day.say("新人", "/我")
 
 
+async def test_swap_by_room_without_the_session(day: Day) -> None:
+    """The office names the room and the people (/换人 第4考场 黄磊 换成 陈刚): the session is the one where 黄磊 is
+    on duty in 第4考场 that day; a person not in that room is told so, and nothing changes."""
+    reply = await day.say("钱进", "/换人 第4考场 黄磊 换成 新来的")
+    assert "人员名单中没有“新来的”" in reply, reply
+    await add_person(day, "新来的")
+    reply = await day.say("钱进", "/换人 第4考场 黄磊 换成 新来的 临时有事")
+    assert reply.startswith(
+        "已把 12月5日 演示第3场 计算机程序设计员 三级/高级工 上机 第4考场 的副监考由 黄磊 换为 新来的。"
+    ), reply
+    reply = await day.say("钱进", "/换人 第4考场 王芳 李强")
+    assert "12月5日王芳 不在第4考场的名单中，请核对姓名，或写明场次（如 第1场）。" in reply, reply
+
+
 @pytest.mark.parametrize(
     ("who", "text", "expected"),
     [
