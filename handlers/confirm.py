@@ -205,6 +205,25 @@ async def pending(ctx: Context) -> Reply | None:
     return None
 
 
+async def pending_dispute(ctx: Context, said: int | None) -> Reply | None:
+    """“不对 是31份” / “数量不符” with no number: 数量不符 (or 有异议) on the one record the sender's cards wait on, the
+    count they counted passed on; several are listed with their typed forms; None when there is none."""
+    async with ctx.services.db.session() as s:
+        items = await open_cards(ctx, s)
+        if len(items) == 1:
+            (rid,) = items
+            report = await current(s, rid, CONFIRM_USAGE)
+            if said is not None and is_handout(report) and PapersPayload.from_payload(report.payload).count == said:
+                return Reply(f"您说的 {said} 份与编号 {rid} 报告的领取份数一致；核对无误请回复“确认”。")
+    if len(items) == 1:
+        done = await _dispute_one(ctx, rid, said)
+        return Reply(done.line, card_state=done.state)
+    if items:
+        lines = "\n".join(f"· {line}" for line in items.values())
+        return Reply(f"您有 {len(items)} 项待核对或确认，请写明编号：\n{lines}")
+    return None
+
+
 @dataclass
 class Ruling:
     """What /认定 was told."""
@@ -381,15 +400,16 @@ def handover_card_text(where: RoomNow, who: str, rid: int, count: int) -> str:
     )
 
 
-async def _dispute_one(ctx: Context, rid: int) -> Confirmed:
-    """有异议 to a serious violation, or 数量不符 to a 领取 count: the office is told; the cards show it."""
+async def _dispute_one(ctx: Context, rid: int, said: int | None = None) -> Confirmed:
+    """有异议 to a serious violation, or 数量不符 to a 领取 count (``said``: the count the sender counted, if typed):
+    the office is told; the cards show it."""
     assert ctx.staff is not None
     tz = ctx.services.settings.tz
     async with ctx.services.db.session() as s:
         await visible_chain(ctx, s, rid, CONFIRM_USAGE)
         report = await current(s, rid, CONFIRM_USAGE)
         if is_handout(report):
-            return await _handover(ctx, s, report, agree=False)
+            return await _handover(ctx, s, report, agree=False, said=said)
         where = await _violation_where(ctx, s, report, rid)
         root = root_of(report)
         names = await _show.room_names(s, where.room_id)
@@ -416,7 +436,9 @@ async def _dispute_one(ctx: Context, rid: int) -> Confirmed:
     return Confirmed(f"已记录您对编号 {rid} 有异议（未确认），{alerted(told)}。", state)
 
 
-async def _handover(ctx: Context, s: AsyncSession, report: Report, *, agree: bool) -> Confirmed:
+async def _handover(
+    ctx: Context, s: AsyncSession, report: Report, *, agree: bool, said: int | None = None
+) -> Confirmed:
     """The other invigilator confirms (or disputes) a 领取 count: recorded once, the cards show it."""
     assert ctx.staff is not None and report.id is not None
     tz = ctx.services.settings.tz
@@ -442,6 +464,8 @@ async def _handover(ctx: Context, s: AsyncSession, report: Report, *, agree: boo
         return Confirmed(f"编号 {rid} 的领取份数（{count} 份）已由{by}于 {at:%H:%M} {word}，不必再操作。", state)
     action = "confirm" if agree else "dispute"
     detail = {"by": ctx.staff.name, "staff_id": ctx.staff.id, "count": count, "room_id": where.room_id}
+    if said is not None:
+        detail["said"] = said
     await conn.execute(
         lg.insert().values(
             at=ctx.now, actor=f"staff:{ctx.staff.id}", action=action, entity=HANDOVER, entity_id=str(rid), detail=detail
@@ -452,13 +476,15 @@ async def _handover(ctx: Context, s: AsyncSession, report: Report, *, agree: boo
     await show_on_all(conn, rid, HANDOVER_STEP, state, ctx.now)
     if agree:
         return Confirmed(f"已确认{where.label}试卷领取 {count} 份（编号 {rid}），两名监考核对一致。", state)
+    counted = f"（{ctx.staff.name}清点为 {said} 份）" if said is not None else ""
     told = await alert(
         ctx,
         f"【试卷领取份数有异议】{where.label}（{where.session.code}）编号 {rid} 报告领取 {count} 份，"
-        f"{ctx.staff.name}核对认为数量不符。请立即核实（监考人员守则4(2)），核实后用 /更正 {rid} 改正。",
+        f"{ctx.staff.name}核对认为数量不符{counted}。请立即核实（监考人员守则4(2)），核实后用 /更正 {rid} 改正。",
         key=f"handover_dispute:{rid}",
         s=s,
     )
+    fix = f"/更正 {rid} 领取 {said}" if said is not None else f"/更正 {rid}"
     return Confirmed(
-        f"已记录您对编号 {rid}（领取 {count} 份）数量不符；{alerted(told)}。清点后请用 /更正 {rid} 改正份数。", state
+        f"已记录您对编号 {rid}（领取 {count} 份）数量不符{counted}；{alerted(told)}。清点后请用 {fix} 改正份数。", state
     )

@@ -8,6 +8,7 @@ handlers/violation_words.py.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -237,6 +238,28 @@ async def bare_confirm(ctx: Context) -> Reply | str | None:
     if ctx.message.chat_id or ctx.staff is None or normalize(ctx.message.text) not in _BARE_CONFIRM:
         return None
     return await confirm.pending(ctx) or Reply("目前没有待您核对或确认的记录。确认其他记录请写编号：/确认 编号")
+
+
+# “不对 是31份”, “数量不符”: typed instead of tapping 数量不符 (有异议) on the one card waiting.
+_COUNT_SAID = re.compile(
+    r"(?:不对|不符|错了|有误|数量不对|数量不符|份数不对|份数不符)[，,。\s]*"
+    r"(?:应该是|应是|应为|实际是|实际|我数的是|数了是|清点是|是)?\s*(\d{1,4})\s*份[。!！]*"
+)
+_BARE_DISPUTE = frozenset({"数量不符", "数量不对", "份数不对", "份数不符", "有异议", "我有异议"})
+
+
+@table.hook(priority=1)
+async def bare_dispute(ctx: Context) -> Reply | str | None:
+    """“不对 是31份” or “数量不符” typed in a private chat: what tapping 数量不符 (有异议) does on the one open card."""
+    if ctx.message.chat_id or ctx.staff is None:
+        return None
+    text = normalize(ctx.message.text)
+    m = _COUNT_SAID.fullmatch(text)
+    if m is None and text not in _BARE_DISPUTE:
+        return None
+    return await confirm.pending_dispute(ctx, int(m.group(1)) if m else None) or Reply(
+        "目前没有待您核对或确认的记录。对某条记录有异议请写编号：/确认 编号 数量不符（违纪记录写 有异议）"
+    )
 
 
 async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, text: str) -> dict[str, Any]:

@@ -337,6 +337,31 @@ async def test_second_invigilator_typing_the_same_serious_violation_confirms_it(
     assert reply.startswith("已记录第1考场违纪"), reply
 
 
+async def test_count_typed_against_the_open_card_is_its_dispute(day: Day) -> None:
+    """李强's card asks him to check 王芳's 领取 30: “不对 是31份” is 数量不符 with his count, passed to the office and
+    into the typed fix; the count of the card itself is not a dispute; without an open card nothing is recorded."""
+    assert (await day.say("李强", "数量不符")).startswith("目前没有待您核对或确认的记录。")
+    await day.say("王芳", "/领取 30")
+    (handout,) = await day.reports("papers")
+    reply = await day.say("李强", "不对，是30份")
+    assert reply == f"您说的 30 份与编号 {handout.id} 报告的领取份数一致；核对无误请回复“确认”。", reply
+    reply = await day.say("李强", "不对 是３１份")
+    assert reply.startswith(f"已记录您对编号 {handout.id}（领取 30 份）数量不符（李强清点为 31 份）；"), reply
+    assert f"/更正 {handout.id} 领取 31" in reply, reply
+    assert any("李强核对认为数量不符（李强清点为 31 份）" in m for m in await day.inbox("钱进"))
+    assert (await day.say("李强", "数量不符")).startswith("目前没有待您核对或确认的记录。")  # recorded once
+    assert (await day.say("王芳", f"/更正 {handout.id} 领取 31")).startswith("已更正第1考场试卷")
+    assert (await day.say("李强", "确认")).startswith("已确认第1考场试卷领取 31 份")
+
+
+async def test_objection_typed_against_the_open_violation_card(day: Day) -> None:
+    """“有异议” typed by 李强 with one serious-violation card open is the card's 有异议: recorded, the office told."""
+    await day.say("王芳", "/违纪 5号 替考")
+    (row,) = await day.reports("violation")
+    assert (await day.say("李强", "有异议")).startswith(f"已记录您对编号 {row.id} 有异议（未确认）")
+    assert any("【违纪记录有异议】" in m for m in await day.inbox("钱进"))
+
+
 async def test_glued_command_without_slash(day: Day) -> None:
     """Voice input writes “缺考三号座” glued and without the slash: the note says what to send, and that does work."""
     reply = await day.say("王芳", "缺考三号座")
