@@ -24,12 +24,14 @@ from bot.store.papers import (
     absent_payload,
     missing_of,
     papers_payload,
+    papers_state,
     present_of,
     problems_of,
     reconcile,
     split_papers,
 )
 from bot.store.reports import COLLECT, HANDOUT, PAPERS_HANDOUT, PapersPayload, reports_in_force
+from bot.store.rooms import room_label, sessions_of_day
 from bot.store.tables import OutboxKind, Report, SessionKind
 from handlers import _dialog
 from handlers._parse import CN_NUM, ROOM_RE, clean, cn_number, free_text, nfkc, room_number, take_keyword_number
@@ -44,7 +46,7 @@ from handlers._reports import (
     root_of,
     split_report_id,
 )
-from handlers._rooms import ANY_ROOM, REPORTER, RoomNow, resolve_room, room_by_id
+from handlers._rooms import ANY_ROOM, REPORTER, RoomNow, local_today, resolve_room, room_by_id
 from handlers._show import hm
 from handlers._typo import typo_guard
 from handlers.confirm import handover_card_text, send_cards
@@ -393,6 +395,8 @@ async def papers(ctx: Context, args: str) -> Reply | str | None:
 @once_per_message
 async def note(ctx: Context, args: str) -> Reply | str | None:
     """/备注 21 说明: the office closes a papers mismatch after checking (the mismatch stays on record)."""
+    if not args.strip():  # which are open: the office rarely has the 编号 at hand
+        return Reply(await _open_mismatches(ctx))
     rid, rest = split_report_id(args, NOTE_USAGE, "请写试卷回收记录的编号和说明。")
     rest = free_text(nfkc(rest).removeprefix("说明").removeprefix("备注"))
     if not rest.strip():
@@ -408,6 +412,22 @@ async def note(ctx: Context, args: str) -> Reply | str | None:
         )
     label = where.label if where else ""
     return Reply(f"已备注编号 {rid}（{label}）：{rest}。该考场试卷核对已关闭，备注编号 {row.id}。")
+
+
+async def _open_mismatches(ctx: Context) -> str:
+    """Today's collections that do not reconcile and are not closed, with the /备注 to close each."""
+    async with ctx.services.db.session() as s:
+        rooms = await sessions_of_day(s, local_today(ctx))
+        state = await papers_state(s, [r.id for r, _ in rooms if r.id is not None])
+    lines = []
+    for room, sess in rooms:
+        rank, words = state.status(room)
+        c = state.collect.get(room.id or 0)
+        if rank == 0 and c is not None:
+            lines.append(f"· 编号 {c.id} {sess.code} {room_label(room)}：{words}")
+    if not lines:
+        return "今天没有待关闭的试卷核对不符。\n用法：" + NOTE_USAGE
+    return "今天待关闭的试卷核对不符：\n" + "\n".join(lines) + "\n核实后请发：/备注 编号 说明"
 
 
 async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, text: str) -> dict[str, Any]:

@@ -84,9 +84,13 @@ async def test_mismatch_alerts_and_stays_open_until_note(day: Day) -> None:
     assert "核对不符" in await day.say("钱进", "/试卷状态")
     collect = (await day.reports("papers"))[-1]
     assert "请写核实情况的说明" in await day.say("钱进", f"/备注 {collect.id}")
+    listing = await day.say("钱进", "/备注")  # alone: what is open, with the 编号 to close it
+    assert listing.startswith(f"今天待关闭的试卷核对不符：\n· 编号 {collect.id} 演示第1场 第1考场"), listing
+    assert "领取 30 ≠ 答题卡 29" in listing and listing.endswith("核实后请发：/备注 编号 说明"), listing
     note = await day.say("钱进", f"/备注 {collect.id} 缺1份在讲台找到，核对无误")
     assert "核对已关闭" in note
     assert "办公室已备注关闭" in await day.say("钱进", "/试卷状态")
+    assert (await day.say("钱进", "/备注")).startswith("今天没有待关闭的试卷核对不符。")
 
 
 async def test_correction_closes_mismatch(day: Day) -> None:
