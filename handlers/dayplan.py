@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -33,6 +34,7 @@ from scheduler.changes_text import DAY_RE, SESSION_RE, nfkc, strip_reason, take_
 
 SESSION_USAGE = (
     "/场次 取消 场次 原因，例：/场次 取消 第1场 考点停电\n"
+    "/场次 场次 推迟30分钟｜提前15分钟｜延长10分钟（已开考的场次推迟即延长，只改结束时间）\n"
     "/场次 改时间 场次 [新日期] 开始-结束，例：/场次 改时间 第1场 10:00-12:00、"
     "/场次 改时间 12月5日 第1场 12月6日 10点-12点"
     "（只写开始时间则时长不变；场次前可写日期）"
@@ -45,14 +47,25 @@ SWAP_USAGE = (
 _CANCEL_WORDS = ("取消", "停考", "cancel")
 _MOVE_WORDS = ("改时间", "调整时间", "改期", "调时间", "调整", "改到", "移到", "改", "move")
 # 推迟半小时, 提前 20 分钟: the whole session shifts (its length kept); 推迟到 9:15 is a new start.
-_SHIFT_WORDS = ("推迟", "延后", "延迟", "推后", "顺延", "提前")
+_SHIFT_WORDS = ("推迟", "延后", "延迟", "推后", "顺延", "提前", "延长")
 _SHIFT_TO = re.compile(rf"^\s*(?:{'|'.join(_SHIFT_WORDS)})?\s*到?\s*")  # 延后到 9:15: a new start
-_SHIFT = re.compile(rf"^({'|'.join(_SHIFT_WORDS)})\s*(\d{{1,3}}|[{CN_NUM}]{{1,3}}|半)\s*个?\s*(分钟|分|小时|钟头)")
+_SHIFT = re.compile(
+    rf"^({'|'.join(_SHIFT_WORDS)})(?:考试|时间|考试时间)?\s*(\d{{1,3}}|[{CN_NUM}]{{1,3}}|半)\s*个?\s*(分钟|分|小时|钟头)"
+)
 _ARROWS = re.compile(r"→|->|=>|换成|换为|改为|替换为|替换|换")
 _ROOM = re.compile(r"^(?:第?\d{1,3}(?:号考场|考场|考室|号)?|第\d{1,3})$")
 _ROOM_NAMED = re.compile(r"第?\d{1,3}号?(?:考场|考室)")  # written as a room, never a session
 
+_STARTED = (
+    "该场次 {when} 已开考，开始时间不能再改；延长考试请写 延长10分钟，或写原开始时间和新的结束时间（如 {when}-11:00）。"
+)
+
 table = CommandTable()
+
+
+def _hm(at: datetime, tz: ZoneInfo) -> str:
+    return f"{at.astimezone(tz):%H:%M}"
+
 
 Operation = Callable[[AsyncSession, Planning], Awaitable[Change]]
 
@@ -90,8 +103,9 @@ def _split(text: str, usage: str) -> tuple[str, str, str]:
     raise UserFacingError("请写明是哪一场，例如 第1场。", usage=usage)
 
 
-def _shift(text: str) -> tuple[timedelta, str] | None:
-    """推迟半小时 / 提前20分钟 / 延后1小时 at the start of ``text``: (the shift, the rest: a reason)."""
+def _shift(text: str) -> tuple[timedelta, str, bool] | None:
+    """推迟半小时 / 提前20分钟 / 延后1小时 / 延长10分钟 at the start of ``text``: (the shift, the rest: a reason,
+    whether only the end moves: 延长)."""
     t = nfkc(text).strip()
     m = _SHIFT.match(t)
     if m is None:
@@ -107,7 +121,7 @@ def _shift(text: str) -> tuple[timedelta, str] | None:
         if n is None:
             return None
         minutes = n * 60 if hours else n
-    return timedelta(minutes=-minutes if verb == "提前" else minutes), t[m.end() :]
+    return timedelta(minutes=-minutes if verb == "提前" else minutes), t[m.end() :], verb == "延长"
 
 
 async def _run(ctx: Context, op: Operation, usage: str) -> Reply:
@@ -163,9 +177,14 @@ async def _move(ctx: Context, text: str) -> Reply:
         sess = await find_session(s, ref, day=day, today=today, tz=tz)
         on = new_day or sess.starts_at.astimezone(tz).date()
         shift = _shift(after)
+        started = sess.starts_at <= ctx.now
         if shift is not None:
-            delta, rest = shift
-            start, end = sess.starts_at + delta, sess.ends_at + delta
+            delta, rest, longer = shift
+            if started and delta < timedelta(0):
+                raise ChangeRefused(_STARTED.format(when=_hm(sess.starts_at, tz)))
+            # An exam under way cannot start later: 推迟 / 延后 it is 延长, the end moves (开考 stays as it was).
+            start = sess.starts_at if longer or started else sess.starts_at + delta
+            end = sess.ends_at + delta
         else:
             try:
                 times = take_times(_SHIFT_TO.sub("", after), on, tz)
@@ -175,6 +194,8 @@ async def _move(ctx: Context, text: str) -> Reply:
                 raise ChangeRefused("请写新的开始和结束时间（如 10:00-12:00），或推迟、提前多久（如 推迟30分钟）。")
             start, rest = times.start, times.rest
             end = times.end or times.start + (sess.ends_at - sess.starts_at)
+            if started and start != sess.starts_at and end > start:
+                raise ChangeRefused(_STARTED.format(when=_hm(sess.starts_at, tz)))
         return await move_session(
             s,
             sess,

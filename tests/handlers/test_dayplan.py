@@ -223,3 +223,17 @@ async def test_shift_by_minutes_as_the_office_says_it(day: Day) -> None:
     assert "改为 09:00–11:00（原 09:15–11:15）" in await day.say("钱进", "/场次 第3场 提前15分钟")
     assert "改为 09:15–11:15（原 09:00–11:00）" in await day.say("钱进", "/场次 第3场 延后到9点15")
     assert any("原因：机房网络故障" in m for m in await day.inbox("刘洋"))
+
+
+async def test_an_exam_under_way_is_extended_not_restarted(day: Day) -> None:
+    """At 08:40 演示第1场 (08:08–09:38) is under way: 延后/推迟 10 分钟 and 延长考试10分钟 move only its end (no 开考
+    reminder is planned again for 08:18); 提前 or a new start time is refused, saying how to extend; a session not
+    started yet may be 延长 too (its start kept)."""
+    reply = await day.say("钱进", "/场次 第1场 延后10分钟 停电")
+    assert "改为 08:08–09:48（原 08:08–09:38）" in reply, reply
+    assert "改为 08:08–09:58（原 08:08–09:48）" in await day.say("钱进", "/场次 第1场 延长考试10分钟")
+    for text in ("/场次 第1场 提前10分钟", "/场次 第1场 改到 9点"):
+        reply = await day.say("钱进", text)
+        assert reply.startswith("该场次 08:08 已开考，开始时间不能再改；延长考试请写 延长10分钟"), reply
+    assert "改为 08:08–10:00（原 08:08–09:58）" in await day.say("钱进", "/场次 第1场 改时间 08:08-10:00")
+    assert "改为 08:45–11:15（原 08:45–10:45）" in await day.say("钱进", "/场次 第3场 延长半小时")
