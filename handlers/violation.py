@@ -20,7 +20,7 @@ from bot.model import CONFIRM_STEP, Reply
 from bot.permissions import OFFICE
 from bot.store.reports import ViolationPayload, in_force_alike
 from bot.store.rooms import candidate_tickets, seat_key, seat_tickets
-from bot.store.tables import Report, SessionKind
+from bot.store.tables import Report, SessionKind, Staff
 from handlers import _dialog, _show, confirm
 from handlers._parse import TICKET_RE, cn_number, split_args
 from handlers._reports import (
@@ -126,22 +126,37 @@ def _absent_line(where: RoomNow, row: Report) -> str:
     )
 
 
-# What makes two violation records the same: the candidate, what they did and what was done.
-SAME_FIELDS = ("ticket", "type", "action")
+# What makes two violation records the same: the candidate, what they did and what was done (扣几分 included).
+SAME_FIELDS = ("ticket", "type", "action", "points")
 
 
-async def _reported_by_other(ctx: Context, s: AsyncSession, where: RoomNow, payload: dict[str, Any]) -> int | None:
-    """The 编号 of the same serious violation, recorded minutes ago in this room by someone else, when the sender is
-    on duty there: the second invigilator typing what the first reported is confirming it, not a second record
-    (the office would be alerted twice for one candidate)."""
-    if not payload["serious"] or ctx.staff is None or where.duty is None:
+async def _reported_by_other(ctx: Context, s: AsyncSession, where: RoomNow, payload: dict[str, Any]) -> Report | None:
+    """The same violation, recorded minutes ago in this room by someone else: the second invigilator (or 考评员)
+    typing what the first reported. A serious one is their confirmation (when they are on duty there); another is
+    not recorded twice (扣10分 twice would take 20), unless its note tells a different event."""
+    if ctx.staff is None:
         return None
     probe = Report(kind="violation", room_id=where.room_id, payload=payload, created_at=ctx.now)
     for rid in await in_force_alike(s, probe, ctx.now - SAME_WITHIN, SAME_FIELDS):
         earlier = await s.get(Report, rid)
-        if earlier is not None and earlier.staff_id != ctx.staff.id:
-            return rid
+        if earlier is None or earlier.staff_id == ctx.staff.id:
+            continue
+        if payload["serious"]:
+            return earlier if where.duty is not None else None
+        if not payload.get("note") or payload.get("note") == earlier.payload.get("note"):
+            return earlier
     return None
+
+
+async def _already_recorded(ctx: Context, where: RoomNow, earlier: Report, names: dict[str, str]) -> Reply:
+    """The reply to a (not serious) violation someone else recorded minutes ago: not recorded again."""
+    async with ctx.services.db.session() as s:
+        who = await s.get(Staff, earlier.staff_id) if earlier.staff_id else None
+    by = who.name if who else "他人"
+    return Reply(
+        f"{where.label}几分钟前{by}已记录相同的违纪（编号 {earlier.id}）：{describe(ctx, earlier, names)}。"
+        "这条没有重复记录。如是另一次违纪，请在说明中写明情况后重新发送。"
+    )
 
 
 async def _as_confirmation(ctx: Context, rid: int) -> Reply:
@@ -165,6 +180,7 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
     sent: int | None = None
     same: int | None = None
     theirs: int | None = None  # the other invigilator's record of the same serious violation: this confirms it
+    kept: Report | None = None  # someone else's record of the same (not serious) violation: not recorded again
     async with ctx.services.db.session() as s:
         row = await already_done(s, ctx)
         if row is not None and row.kind == "confirm":  # a redelivery of a message that confirmed it
@@ -180,9 +196,13 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
             else:
                 if row is None:
                     payload = await build(s, where, parsed, USAGE)
-                    theirs = await _reported_by_other(ctx, s, where, payload)
-                    if theirs is None:
+                    earlier = await _reported_by_other(ctx, s, where, payload)
+                    if earlier is None:
                         row = await append(ctx, s, "violation", where, payload)
+                    elif payload["serious"]:
+                        theirs = earlier.id
+                    else:
+                        kept = earlier
                 if row is not None:
                     same = await same_shortly_before(s, row, SAME_FIELDS)
                     if ViolationPayload.from_payload(row.payload).serious:  # alerts commit with the report
@@ -194,6 +214,8 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
                         await confirm.send_cards(ctx, s, where, row, CONFIRM_STEP, text)
     if theirs is not None:
         return await _as_confirmation(ctx, theirs)
+    if kept is not None:
+        return await _already_recorded(ctx, where, kept, names)
     if row is None:  # the dialog writes its state in a transaction of its own
         return await _dialog.start(ctx, "违纪", asked)
     text = f"已记录{where.label}违纪（编号 {row.id}）：{describe(ctx, row, names)}。"

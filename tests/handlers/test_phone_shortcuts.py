@@ -287,7 +287,7 @@ async def test_violation_and_removal_by_name(day: Day) -> None:
 async def test_the_same_record_twice_is_kept_and_pointed_out(day: Day) -> None:
     """The same violation (or incident) again within minutes — typed twice on a weak signal, or by both
     invigilators — is recorded (it may be real) and the reply names the earlier one and the /撤销 to undo it."""
-    await day.say("孙丽", "/违纪 1 5号 交头接耳 劝告")
+    await day.say("李强", "/违纪 1 5号 交头接耳 劝告")
     reply = await day.say("李强", "/违纪 5号 交头接耳 劝告")
     first, second = await day.reports("violation")
     assert f"已有相同的违纪记录（编号 {first.id}）。如是重复发送，请 /撤销 {second.id} 重复。" in reply, reply
@@ -360,6 +360,20 @@ async def test_objection_typed_against_the_open_violation_card(day: Day) -> None
     (row,) = await day.reports("violation")
     assert (await day.say("李强", "有异议")).startswith(f"已记录您对编号 {row.id} 有异议（未确认）")
     assert any("【违纪记录有异议】" in m for m in await day.inbox("钱进"))
+
+
+async def test_the_same_minor_violation_from_a_colleague_is_not_recorded_twice(day: Day) -> None:
+    """Two evaluators of the practical room deduct the same 10 points for the same thing: the second message is
+    not a second record (the candidate would lose 20); a note telling another event is recorded; 扣5分 is another."""
+    await day.say("吴婷", "/违纪 3 8号 违反安全操作规程 扣10分 没戴护目镜")
+    (first,) = await day.reports("violation")
+    reply = await day.say("郑凯", "/违纪 8号 违反安全操作规程 扣10分")
+    assert reply.startswith(f"第3考场几分钟前吴婷已记录相同的违纪（编号 {first.id}）：") and "这条没有重复记录" in reply
+    assert len(await day.reports("violation")) == 1
+    assert reply == await day.say("郑凯", "/违纪 8号 违反安全操作规程 扣10分 没戴护目镜")  # the same note
+    assert (await day.say("郑凯", "/违纪 8号 违反安全操作规程 扣10分 第二次 又摘了")).startswith("已记录第3考场违纪")
+    assert (await day.say("周杰", "/违纪 8号 违反安全操作规程 扣5分")).startswith("已记录第3考场违纪")
+    assert len(await day.reports("violation")) == 3
 
 
 async def test_glued_command_without_slash(day: Day) -> None:
