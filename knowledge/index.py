@@ -33,7 +33,7 @@ from rapidfuzz import fuzz
 
 from knowledge.actor import ACTOR_PENALTY, candidate_subject, staff_prohibition
 from knowledge.bm25 import BM25, UNKNOWN_IDF_FACTOR, _weighted
-from knowledge.commit import decide
+from knowledge.commit import Decision, decide
 from knowledge.context import AskContext, kind_parts_first, named_kind
 from knowledge.features import (
     EXAMPLE_DEPTH,
@@ -72,6 +72,9 @@ SUGGESTION_FLOOR = 0.02
 # A clause that contains a question word literally as typed (徇私舞弊, not just its group 舞弊).
 LITERAL_BONUS = 0.03
 RERANK_DEPTH = 30
+# The best clause of a question ranked without its incidental words (lexicon/incidental.txt) is shown beside the
+# best clause of the whole question when its probability is at least this (KnowledgeBase.incidental_alternatives).
+INCIDENTAL_FLOOR = 0.3
 # Candidates the fitted ranker scores (the right clause is among the best ten by the hand-set score for
 # almost every question of the tuning set).
 RANKER_DEPTH = 10
@@ -352,6 +355,31 @@ class KnowledgeBase:
                 found += weight
         return found / total if total else 0.0
 
+    def incidental_alternatives(self, question: str, lead: int) -> list[int]:
+        """Clauses to show beside `lead` when an incidental word may have pulled it first: the lead has a word of
+        lexicon/incidental.txt that the question names (手机, 电话, 穿) but misses another content word of it (过没过,
+        偷看), and the question ranked without the incidental words leads with another clause. That clause (and its
+        runner-up when close) with probability at least INCIDENTAL_FLOOR, best first; [] otherwise."""
+        incidental = self.analyzer.incidental
+        tokens = self.analyzer.tokens(question)
+        row = self._words.forward[lead]
+        named = {c for _, c in tokens if c in incidental}
+        if not named or not any(w in row for w in named):
+            return []
+        idf, grammatical = self._words.idf, self.analyzer.grammatical
+        rest = [c for _, c in tokens if c not in incidental and len(c) > 1 and c in idf and c not in grammatical]
+        if all(w in row or any(t in row for t in self._query_terms([w])) for w in rest):
+            return []
+        kept = self.analyzer.tokenizer.lcut(normalize(question), HMM=False)
+        reduced = "".join(t for t in kept if self.analyzer.synonyms.get(t, t) not in incidental)
+        ranked = self._probabilities(reduced)
+        if not ranked or ranked[0][0] == lead or ranked[0][1] < INCIDENTAL_FLOOR:
+            return []
+        out = [ranked[0][0]]
+        if len(ranked) > 1 and ranked[1][0] != lead and ranked[1][1] >= max(INCIDENTAL_FLOOR, 0.5 * ranked[0][1]):
+            out.append(ranked[1][0])
+        return out
+
     def set_runtime_pins(self, pins: Iterable[RuntimePin], version: object) -> RuntimePins:
         """Take the office's pins from chat (newest first); pins of clauses this knowledge base lacks are kept
         aside in ``dangling``. ``version`` is the caller's token of what they were read from."""
@@ -411,9 +439,12 @@ class KnowledgeBase:
         if pinned is not None:
             return pinned
         ranked, answer, sure = self._ranked(question)
+        aside = self.incidental_alternatives(question, ranked[0][0]) if ranked else []
         if not answer:
-            near = [self._match(i, p) for i, p in ranked[:MAX_MATCHES] if p >= SUGGESTION_FLOOR]
-            return Answer(question=question, answer=None, matches=near)
+            near = [i for i, p in ranked[:MAX_MATCHES] if p >= SUGGESTION_FLOOR]
+            near = _with_aside(near, aside)
+            raw = dict(ranked)
+            return Answer(question=question, answer=None, matches=[self._match(i, raw.get(i, 0.0)) for i in near])
         decision = decide(
             self.clauses,
             ranked,
@@ -421,6 +452,10 @@ class KnowledgeBase:
             context or AskContext(),
             sure=sure >= self.ranker.commit_threshold,
         )
+        if aside and not decision.labels:
+            decision = Decision(
+                decision.ranked, decision.lead, _with_aside([decision.lead, *decision.others], aside)[1:]
+            )
         raw = dict(ranked)
         shown = [decision.lead, *decision.others]
         # What the reply shows first, then the rest of the steered order.
@@ -435,3 +470,11 @@ class KnowledgeBase:
             alternatives=alternatives,
             labels=decision.labels,
         )
+
+
+def _with_aside(shown: list[int], aside: list[int]) -> list[int]:
+    """What a reply shows (clause indexes, best first) with the clauses of KnowledgeBase.incidental_alternatives:
+    the first two shown, then those (in place of a third), at most MAX_MATCHES."""
+    out = shown[:2] + [i for i in aside if i not in shown[:2]]
+    out += [i for i in shown[2:] if i not in out]
+    return out[:MAX_MATCHES]

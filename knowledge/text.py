@@ -122,6 +122,10 @@ class Analyzer:
         # (canonical 工卡量具) are everyday words, 监考老师 and 准考正 are not.
         self.domain_words = {w for w in domain if w not in general and self.synonyms.get(w, w) not in general}
         self.general_words = general
+        # Words a question often names only in passing (lexicon/incidental.txt), canonical.
+        self.incidental = {
+            self.synonyms.get(normalize(w), normalize(w)) for w in load_word_list(lexicon_dir / "incidental.txt")
+        }
         domain.extend(self.synonyms)
         domain.extend(w for rule in self.related.items() for w in (rule[0], *rule[1]))
         # Fillers are cut whole (麻烦问下, not 麻烦 / 问 / 下) so that none of their characters is left behind.

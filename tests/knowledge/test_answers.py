@@ -264,3 +264,30 @@ def test_related_word_reaches_the_broader_rule(kb: KnowledgeBase) -> None:
     """作弊 also searches 违纪 (lexicon/related.txt), so the rule on reporting a breach of discipline is offered."""
     cited = {(m.doc, m.clause) for m in kb.ask("发现考生作弊怎么办").matches}
     assert cited & {("考评人员守则", "7."), ("监考人员守则", "3.(5)")}
+
+
+@pytest.mark.parametrize(
+    ("question", "doc", "clause"),
+    [
+        ("考生打电话来问成绩过没过我能说吗", "考评人员管理办法", "第七条(十)"),
+        ("考生拿手机偷看答案被我逮到了怎么处理", "考评人员管理办法", "第七条(五)"),
+    ],
+)
+def test_an_incidental_word_does_not_hide_what_is_asked(
+    kb: KnowledgeBase, question: str, doc: str, clause: str
+) -> None:
+    """手机 / 电话 (lexicon/incidental.txt) pull the phone clauses first although the question asks whether a candidate
+    may be told the result or how cheating is handled: the reply does not commit to the phone clause, and the clause
+    the question asks about is among what it shows."""
+    ans = kb.ask(question)
+    assert ans.answer is not None and not ans.committed
+    shown = {(m.doc, m.clause) for m in [ans.answer, *ans.alternatives]}
+    assert (doc, clause) in shown
+    assert "也可能是" in format_answer(ans)
+
+
+@pytest.mark.parametrize("question", ["监考时能接电话吗", "考生手机没关咋办", "监考时手机要静音吗"])
+def test_a_question_about_the_incidental_word_itself_still_commits(kb: KnowledgeBase, question: str) -> None:
+    """When the phone clause covers every content word of the question, nothing is added beside it."""
+    ans = kb.ask(question)
+    assert ans.answer is not None and ans.committed
