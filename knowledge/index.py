@@ -355,30 +355,36 @@ class KnowledgeBase:
                 found += weight
         return found / total if total else 0.0
 
-    def incidental_alternatives(self, question: str, lead: int) -> list[int]:
-        """Clauses to show beside `lead` when an incidental word may have pulled it first: the lead has a word of
-        lexicon/incidental.txt that the question names (手机, 电话, 穿) but misses another content word of it (过没过,
-        偷看), and the question ranked without the incidental words leads with another clause. That clause (and its
-        runner-up when close) with probability at least INCIDENTAL_FLOOR, best first; [] otherwise."""
+    def incidental_alternatives(self, question: str, lead: int) -> tuple[list[int], bool]:
+        """Clauses to show beside `lead` when an incidental word may have pulled it first, and whether only that word
+        did. The lead has a word of lexicon/incidental.txt that the question names (手机, 电话, 穿) but misses another
+        content word of it (过没过, 偷看); the question is ranked without the incidental words. The clauses: that
+        ranking's best when it is not the lead (and its runner-up when close), with probability at least
+        INCIDENTAL_FLOOR, best first. Only that word: the lead has none of the other content words (监考能穿拖鞋吗 →
+        the candidates' dress rule) and the question without the incidental words is not answered (the caller
+        refuses it too)."""
         incidental = self.analyzer.incidental
         tokens = self.analyzer.tokens(question)
         row = self._words.forward[lead]
         named = {c for _, c in tokens if c in incidental}
         if not named or not any(w in row for w in named):
-            return []
+            return [], False
         idf, grammatical = self._words.idf, self.analyzer.grammatical
         rest = [c for _, c in tokens if c not in incidental and len(c) > 1 and c in idf and c not in grammatical]
-        if all(w in row or any(t in row for t in self._query_terms([w])) for w in rest):
-            return []
+        covered = [w for w in rest if w in row or any(t in row for t in self._query_terms([w]))]
+        if len(covered) == len(rest):
+            return [], False
         kept = self.analyzer.tokenizer.lcut(normalize(question), HMM=False)
-        reduced = "".join(t for t in kept if self.analyzer.synonyms.get(t, t) not in incidental)
-        ranked = self._probabilities(reduced)
-        if not ranked or ranked[0][0] == lead or ranked[0][1] < INCIDENTAL_FLOOR:
-            return []
+        ranked, answered, _ = self._ranked(
+            "".join(t for t in kept if self.analyzer.synonyms.get(t, t) not in incidental)
+        )
+        alone = not covered and not answered
+        if not ranked or ranked[0][1] < INCIDENTAL_FLOOR or ranked[0][0] == lead:
+            return [], alone
         out = [ranked[0][0]]
         if len(ranked) > 1 and ranked[1][0] != lead and ranked[1][1] >= max(INCIDENTAL_FLOOR, 0.5 * ranked[0][1]):
             out.append(ranked[1][0])
-        return out
+        return out, alone
 
     def set_runtime_pins(self, pins: Iterable[RuntimePin], version: object) -> RuntimePins:
         """Take the office's pins from chat (newest first); pins of clauses this knowledge base lacks are kept
@@ -439,7 +445,8 @@ class KnowledgeBase:
         if pinned is not None:
             return pinned
         ranked, answer, sure = self._ranked(question)
-        aside = self.incidental_alternatives(question, ranked[0][0]) if ranked else []
+        aside, alone = self.incidental_alternatives(question, ranked[0][0]) if ranked else ([], False)
+        answer = answer and not alone
         if not answer:
             near = [i for i, p in ranked[:MAX_MATCHES] if p >= SUGGESTION_FLOOR]
             near = _with_aside(near, aside)

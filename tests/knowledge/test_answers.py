@@ -291,3 +291,17 @@ def test_a_question_about_the_incidental_word_itself_still_commits(kb: Knowledge
     """When the phone clause covers every content word of the question, nothing is added beside it."""
     ans = kb.ask(question)
     assert ans.answer is not None and ans.committed
+
+
+@pytest.mark.parametrize("question", ["监考可以穿凉鞋吗", "考评员能穿短裤吗"])
+def test_staff_dress_is_not_answered_by_the_candidates_dress_rule(kb: KnowledgeBase, question: str) -> None:
+    """穿 (lexicon/incidental.txt) alone pulls 实际操作考核考场规则 3. (candidates dress for safety); no rule says what
+    staff wear, and without 穿 the question is not answered, so it is refused."""
+    assert kb.ask(question).answer is None
+
+
+def test_candidates_dress_is_still_answered(kb: KnowledgeBase) -> None:
+    """The same words about a practical candidate reach the rule that is about them."""
+    ans = kb.ask("实操考生能穿凉鞋吗")
+    assert ans.answer is not None
+    assert (ans.answer.doc, ans.answer.clause) == ("实际操作考核考场规则", "3.")
