@@ -325,7 +325,14 @@ class KnowledgeBase:
     def out_of_scope(self, question: str, i: int) -> str | None:
         """Why clause i cannot answer the question (knowledge/scope.py), None when it may."""
         text = self.analyzer.without_fillers(question)
-        return self.scope.veto(text, self.scope.texts[i], *self.analyzer.canonical_parts(text))
+        veto = self.scope.veto(text, self.scope.texts[i], *self.analyzer.canonical_parts(text))
+        if veto is None:
+            # Clause i is reached only through an incidental word (监考能穿拖鞋吗 → the candidates' dress rule) and
+            # the question without it is not answered either.
+            reduced = self._without_incidental(question, i)
+            if reduced is not None and not reduced[1] and not self._ranked(reduced[0])[1]:
+                return "incidental"
+        return veto
 
     def commit_probability(self, question: str) -> float:
         """The commit model's probability that the best clause is right (the reply commits to it from the
@@ -355,36 +362,35 @@ class KnowledgeBase:
                 found += weight
         return found / total if total else 0.0
 
-    def incidental_alternatives(self, question: str, lead: int) -> tuple[list[int], bool]:
-        """Clauses to show beside `lead` when an incidental word may have pulled it first, and whether only that word
-        did. The lead has a word of lexicon/incidental.txt that the question names (手机, 电话, 穿) but misses another
-        content word of it (过没过, 偷看); the question is ranked without the incidental words. The clauses: that
-        ranking's best when it is not the lead (and its runner-up when close), with probability at least
-        INCIDENTAL_FLOOR, best first. Only that word: the lead has none of the other content words (监考能穿拖鞋吗 →
-        the candidates' dress rule) and the question without the incidental words is not answered (the caller
-        refuses it too)."""
+    def _without_incidental(self, question: str, lead: int) -> tuple[str, bool] | None:
+        """The question without its incidental words (lexicon/incidental.txt: 手机, 电话, 穿) and whether clause `lead`
+        has any of its other content words, when the lead has an incidental word the question names but misses
+        another content word of it (考生打电话问我他过没过: 3.(8) has 电话, not 过没过); None otherwise."""
         incidental = self.analyzer.incidental
         tokens = self.analyzer.tokens(question)
         row = self._words.forward[lead]
-        named = {c for _, c in tokens if c in incidental}
-        if not named or not any(w in row for w in named):
-            return [], False
+        if not any(c in incidental and c in row for _, c in tokens):
+            return None
         idf, grammatical = self._words.idf, self.analyzer.grammatical
         rest = [c for _, c in tokens if c not in incidental and len(c) > 1 and c in idf and c not in grammatical]
         covered = [w for w in rest if w in row or any(t in row for t in self._query_terms([w]))]
         if len(covered) == len(rest):
-            return [], False
+            return None
         kept = self.analyzer.tokenizer.lcut(normalize(question), HMM=False)
-        ranked, answered, _ = self._ranked(
-            "".join(t for t in kept if self.analyzer.synonyms.get(t, t) not in incidental)
-        )
-        alone = not covered and not answered
+        return "".join(t for t in kept if self.analyzer.synonyms.get(t, t) not in incidental), bool(covered)
+
+    def incidental_alternatives(self, question: str, lead: int) -> list[int]:
+        """Clauses to show beside `lead` when an incidental word may have pulled it first (see _without_incidental):
+        the best clause of the question ranked without the incidental words when it is not the lead (and its
+        runner-up when close), with probability at least INCIDENTAL_FLOOR, best first; [] otherwise."""
+        reduced = self._without_incidental(question, lead)
+        ranked = self._probabilities(reduced[0]) if reduced else []
         if not ranked or ranked[0][1] < INCIDENTAL_FLOOR or ranked[0][0] == lead:
-            return [], alone
+            return []
         out = [ranked[0][0]]
         if len(ranked) > 1 and ranked[1][0] != lead and ranked[1][1] >= max(INCIDENTAL_FLOOR, 0.5 * ranked[0][1]):
             out.append(ranked[1][0])
-        return out, alone
+        return out
 
     def set_runtime_pins(self, pins: Iterable[RuntimePin], version: object) -> RuntimePins:
         """Take the office's pins from chat (newest first); pins of clauses this knowledge base lacks are kept
@@ -445,8 +451,7 @@ class KnowledgeBase:
         if pinned is not None:
             return pinned
         ranked, answer, sure = self._ranked(question)
-        aside, alone = self.incidental_alternatives(question, ranked[0][0]) if ranked else ([], False)
-        answer = answer and not alone
+        aside = self.incidental_alternatives(question, ranked[0][0]) if ranked else []
         if not answer:
             near = [i for i, p in ranked[:MAX_MATCHES] if p >= SUGGESTION_FLOOR]
             near = _with_aside(near, aside)

@@ -58,6 +58,9 @@ def test_focus_word_must_be_used_by_the_clause() -> None:
         "考点周边有商场吗",
         "考点在几号楼",
         "考评员证啥时候能寄过来",
+        "考点门口有卖早点的吗",
+        "督导员请事假要走啥流程",
+        "监考员年底发奖金吗",
     ],
 )
 def test_out_of_domain_questions_full_of_exam_words_are_refused(kb: KnowledgeBase, question: str) -> None:
