@@ -74,7 +74,7 @@ LITERAL_BONUS = 0.03
 RERANK_DEPTH = 30
 # The best clause of a question ranked without its incidental words (lexicon/incidental.txt) is shown beside the
 # best clause of the whole question when its probability is at least this (KnowledgeBase.incidental_alternatives).
-INCIDENTAL_FLOOR = 0.3
+INCIDENTAL_FLOOR = 0.2
 # Candidates the fitted ranker scores (the right clause is among the best ten by the hand-set score for
 # almost every question of the tuning set).
 RANKER_DEPTH = 10
