@@ -379,17 +379,18 @@ class KnowledgeBase:
         kept = self.analyzer.tokenizer.lcut(normalize(question), HMM=False)
         return "".join(t for t in kept if self.analyzer.synonyms.get(t, t) not in incidental), bool(covered)
 
-    def incidental_alternatives(self, question: str, lead: int) -> list[int]:
+    def incidental_alternatives(self, question: str, lead: int) -> list[tuple[int, float]]:
         """Clauses to show beside `lead` when an incidental word may have pulled it first (see _without_incidental):
         the best clause of the question ranked without the incidental words when it is not the lead (and its
-        runner-up when close), with probability at least INCIDENTAL_FLOOR, best first; [] otherwise."""
+        runner-up when close), with probability at least INCIDENTAL_FLOOR, best first, with their probabilities in
+        that ranking; [] otherwise."""
         reduced = self._without_incidental(question, lead)
         ranked = self._probabilities(reduced[0]) if reduced else []
         if not ranked or ranked[0][1] < INCIDENTAL_FLOOR or ranked[0][0] == lead:
             return []
-        out = [ranked[0][0]]
+        out = ranked[:1]
         if len(ranked) > 1 and ranked[1][0] != lead and ranked[1][1] >= max(INCIDENTAL_FLOOR, 0.5 * ranked[0][1]):
-            out.append(ranked[1][0])
+            out.append(ranked[1])
         return out
 
     def set_runtime_pins(self, pins: Iterable[RuntimePin], version: object) -> RuntimePins:
@@ -451,7 +452,8 @@ class KnowledgeBase:
         if pinned is not None:
             return pinned
         ranked, answer, sure = self._ranked(question)
-        aside = self.incidental_alternatives(question, ranked[0][0]) if ranked else []
+        aside_p = self.incidental_alternatives(question, ranked[0][0]) if ranked else []
+        aside = [i for i, _ in aside_p]
         if not answer:
             near = [i for i, p in ranked[:MAX_MATCHES] if p >= SUGGESTION_FLOOR]
             near = _with_aside(near, aside)
@@ -465,9 +467,11 @@ class KnowledgeBase:
             sure=sure >= self.ranker.commit_threshold,
         )
         if aside and not decision.labels:
-            decision = Decision(
-                decision.ranked, decision.lead, _with_aside([decision.lead, *decision.others], aside)[1:]
-            )
+            shown = _with_aside([decision.lead, *decision.others], aside)
+            if aside_p[0][1] > dict(ranked)[decision.lead]:
+                # Without the incidental word the question is answered more surely by another clause: it leads.
+                shown = [aside[0], decision.lead, *[i for i in shown if i not in (aside[0], decision.lead)]]
+            decision = Decision(decision.ranked, shown[0], shown[1:MAX_MATCHES])
         raw = dict(ranked)
         shown = [decision.lead, *decision.others]
         # What the reply shows first, then the rest of the steered order.

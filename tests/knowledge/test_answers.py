@@ -305,3 +305,12 @@ def test_candidates_dress_is_still_answered(kb: KnowledgeBase) -> None:
     ans = kb.ask("实操考生能穿凉鞋吗")
     assert ans.answer is not None
     assert (ans.answer.doc, ans.answer.clause) == ("实际操作考核考场规则", "3.")
+
+
+def test_the_clause_asked_about_leads_when_it_is_surer_without_the_incidental_word(kb: KnowledgeBase) -> None:
+    """Without 电话 the question is answered more surely by 第七条(十) than the whole question by the phone rule: the
+    reply leads with 第七条(十) and still shows the phone rule."""
+    ans = kb.ask("考生打电话来问成绩过没过我能说吗")
+    assert ans.answer is not None
+    assert (ans.answer.doc, ans.answer.clause) == ("考评人员管理办法", "第七条(十)")
+    assert ("监考人员守则", "3.(8)") in {(m.doc, m.clause) for m in ans.alternatives}
