@@ -314,3 +314,19 @@ def test_the_clause_asked_about_leads_when_it_is_surer_without_the_incidental_wo
     assert ans.answer is not None
     assert (ans.answer.doc, ans.answer.clause) == ("考评人员管理办法", "第七条(十)")
     assert ("监考人员守则", "3.(8)") in {(m.doc, m.clause) for m in ans.alternatives}
+
+
+@pytest.mark.parametrize(
+    ("question", "doc", "clause"),
+    [
+        ("考生在考场里闹事考评员能让他停考吗", "考评人员管理办法", "第五条(二)"),
+        ("实操时考生被设备烫伤了咋办", "实际操作考场安全工作规则", "8."),
+    ],
+)
+def test_phone_words_for_trouble_and_injuries_reach_their_rules(
+    kb: KnowledgeBase, question: str, doc: str, clause: str
+) -> None:
+    """闹事 is a breach of discipline (related.txt) and 烫伤 an accident (synonyms.txt, wt-kb8): the rule is shown."""
+    ans = kb.ask(question)
+    assert ans.answer is not None
+    assert (doc, clause) in {(m.doc, m.clause) for m in [ans.answer, *ans.alternatives]}
