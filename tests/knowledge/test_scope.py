@@ -109,3 +109,9 @@ def test_no_tuning_question_the_rule_answers_is_vetoed(kb: KnowledgeBase) -> Non
     ood += [question for _, _, question in read_examples(DATA_DIR / "examples_ood.tsv")]
     assert len(ood) > 150
     assert [q for q in ood if kb.ask(q).answer is not None] == []
+
+
+@pytest.mark.parametrize("question", ["周末手机要开着吗", "下了班监考证要交回去吗"])
+def test_questions_about_staff_off_duty_are_refused(kb: KnowledgeBase, question: str) -> None:
+    """No rule is about staff outside working hours (lexicon/logistics.txt: 周末, 下了班 …, wt-kb8)."""
+    assert kb.ask(question).answer is None
