@@ -75,6 +75,11 @@ RERANK_DEPTH = 30
 # The best clause of a question ranked without its incidental words (lexicon/incidental.txt) is shown beside the
 # best clause of the whole question when its probability is at least this (KnowledgeBase.incidental_alternatives).
 INCIDENTAL_FLOOR = 0.2
+# Who a question is about (canonical words): a clause that shares only these with a question about an incidental word
+# it lacks (督导能穿裙子吗 → 内部质量督导员守则 2.) does not answer it.
+ROLE_WORDS = frozenset(
+    {"考生", "监考员", "考评员", "质量督导员", "主监考", "副监考", "考务办公室", "考评组长", "工作人员"}
+)
 # Candidates the fitted ranker scores (the right clause is among the best ten by the hand-set score for
 # almost every question of the tuning set).
 RANKER_DEPTH = 10
@@ -332,6 +337,8 @@ class KnowledgeBase:
             reduced = self._without_incidental(question, i)
             if reduced is not None and not reduced[1] and not self._ranked(reduced[0])[1]:
                 return "incidental"
+            if reduced is None and self._only_who_beside_incidental(question, i):
+                return "incidental"
         return veto
 
     def commit_probability(self, question: str) -> float:
@@ -378,6 +385,20 @@ class KnowledgeBase:
             return None
         kept = self.analyzer.tokenizer.lcut(normalize(question), HMM=False)
         return "".join(t for t in kept if self.analyzer.synonyms.get(t, t) not in incidental), bool(covered)
+
+    def _only_who_beside_incidental(self, question: str, i: int) -> bool:
+        """Whether the question names an incidental word (lexicon/incidental.txt) that clause i lacks and shares with
+        clause i only words of who it is about (ROLE_WORDS): 督导能穿裙子吗 and 督导员守则 2. share 督导 only."""
+        incidental = self.analyzer.incidental
+        tokens = self.analyzer.tokens(question)
+        row = self._words.forward[i]
+        named = {c for _, c in tokens if c in incidental}
+        if not named or named & row.keys():
+            return False
+        idf, grammatical = self._words.idf, self.analyzer.grammatical
+        rest = [c for _, c in tokens if c not in incidental and len(c) > 1 and c in idf and c not in grammatical]
+        covered = [w for w in rest if w in row or any(t in row for t in self._query_terms([w]))]
+        return all(w in ROLE_WORDS for w in covered)
 
     def incidental_alternatives(self, question: str, lead: int) -> list[tuple[int, float]]:
         """Clauses to show beside `lead` when an incidental word may have pulled it first (see _without_incidental):

@@ -293,10 +293,11 @@ def test_a_question_about_the_incidental_word_itself_still_commits(kb: Knowledge
     assert ans.answer is not None and ans.committed
 
 
-@pytest.mark.parametrize("question", ["监考可以穿凉鞋吗", "考评员能穿短裤吗"])
+@pytest.mark.parametrize("question", ["监考可以穿凉鞋吗", "考评员能穿短裤吗", "督导员能穿裙子吗"])
 def test_staff_dress_is_not_answered_by_the_candidates_dress_rule(kb: KnowledgeBase, question: str) -> None:
     """穿 (lexicon/incidental.txt) alone pulls 实际操作考核考场规则 3. (candidates dress for safety); no rule says what
-    staff wear, and without 穿 the question is not answered, so it is refused."""
+    staff wear, and without 穿 the question is not answered, so it is refused. A clause that shares only who is asked
+    about (督导) and lacks 穿 does not answer either."""
     assert kb.ask(question).answer is None
 
 
