@@ -31,6 +31,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
+from knowledge import incidental
 from knowledge.actor import ACTOR_PENALTY, candidate_subject, staff_prohibition
 from knowledge.bm25 import BM25, UNKNOWN_IDF_FACTOR, _weighted
 from knowledge.commit import Decision, decide
@@ -72,14 +73,6 @@ SUGGESTION_FLOOR = 0.02
 # A clause that contains a question word literally as typed (徇私舞弊, not just its group 舞弊).
 LITERAL_BONUS = 0.03
 RERANK_DEPTH = 30
-# The best clause of a question ranked without its incidental words (lexicon/incidental.txt) is shown beside the
-# best clause of the whole question when its probability is at least this (KnowledgeBase.incidental_alternatives).
-INCIDENTAL_FLOOR = 0.2
-# Who a question is about (canonical words): a clause that shares only these with a question about an incidental word
-# it lacks (督导能穿裙子吗 → 内部质量督导员守则 2.) does not answer it.
-ROLE_WORDS = frozenset(
-    {"考生", "监考员", "考评员", "质量督导员", "主监考", "副监考", "考务办公室", "考评组长", "工作人员"}
-)
 # Candidates the fitted ranker scores (the right clause is among the best ten by the hand-set score for
 # almost every question of the tuning set).
 RANKER_DEPTH = 10
@@ -331,14 +324,9 @@ class KnowledgeBase:
         """Why clause i cannot answer the question (knowledge/scope.py), None when it may."""
         text = self.analyzer.without_fillers(question)
         veto = self.scope.veto(text, self.scope.texts[i], *self.analyzer.canonical_parts(text))
-        if veto is None:
-            # Clause i is reached only through an incidental word (监考能穿拖鞋吗 → the candidates' dress rule) and
-            # the question without it is not answered either.
-            reduced = self._without_incidental(question, i)
-            if reduced is not None and not reduced[1] and not self._ranked(reduced[0])[1]:
-                return "incidental"
-            if reduced is None and self._only_who_beside_incidental(question, i):
-                return "incidental"
+        # An incidental word alone reaches clause i (监考能穿拖鞋吗 → the dress rule; knowledge/incidental.py).
+        if veto is None and incidental.refuses(self, question, i):
+            return "incidental"
         return veto
 
     def commit_probability(self, question: str) -> float:
@@ -369,50 +357,30 @@ class KnowledgeBase:
                 found += weight
         return found / total if total else 0.0
 
-    def _without_incidental(self, question: str, lead: int) -> tuple[str, bool] | None:
-        """The question without its incidental words (lexicon/incidental.txt: 手机, 电话, 穿) and whether clause `lead`
-        has any of its other content words, when the lead has an incidental word the question names but misses
-        another content word of it (考生打电话问我他过没过: 3.(8) has 电话, not 过没过); None otherwise."""
-        incidental = self.analyzer.incidental
-        tokens = self.analyzer.tokens(question)
-        row = self._words.forward[lead]
-        if not any(c in incidental and c in row for _, c in tokens):
-            return None
-        idf, grammatical = self._words.idf, self.analyzer.grammatical
-        rest = [c for _, c in tokens if c not in incidental and len(c) > 1 and c in idf and c not in grammatical]
-        covered = [w for w in rest if w in row or any(t in row for t in self._query_terms([w]))]
-        if len(covered) == len(rest):
-            return None
-        kept = self.analyzer.tokenizer.lcut(normalize(question), HMM=False)
-        return "".join(t for t in kept if self.analyzer.synonyms.get(t, t) not in incidental), bool(covered)
-
-    def _only_who_beside_incidental(self, question: str, i: int) -> bool:
-        """Whether the question names an incidental word (lexicon/incidental.txt) that clause i lacks and shares with
-        clause i only words of who it is about (ROLE_WORDS): 督导能穿裙子吗 and 督导员守则 2. share 督导 only."""
-        incidental = self.analyzer.incidental
-        tokens = self.analyzer.tokens(question)
-        row = self._words.forward[i]
-        named = {c for _, c in tokens if c in incidental}
-        if not named or named & row.keys():
-            return False
-        idf, grammatical = self._words.idf, self.analyzer.grammatical
-        rest = [c for _, c in tokens if c not in incidental and len(c) > 1 and c in idf and c not in grammatical]
-        covered = [w for w in rest if w in row or any(t in row for t in self._query_terms([w]))]
-        return all(w in ROLE_WORDS for w in covered)
-
     def incidental_alternatives(self, question: str, lead: int) -> list[tuple[int, float]]:
-        """Clauses to show beside `lead` when an incidental word may have pulled it first (see _without_incidental):
-        the best clause of the question ranked without the incidental words when it is not the lead (and its
-        runner-up when close), with probability at least INCIDENTAL_FLOOR, best first, with their probabilities in
-        that ranking; [] otherwise."""
-        reduced = self._without_incidental(question, lead)
-        ranked = self._probabilities(reduced[0]) if reduced else []
-        if not ranked or ranked[0][1] < INCIDENTAL_FLOOR or ranked[0][0] == lead:
-            return []
-        out = ranked[:1]
-        if len(ranked) > 1 and ranked[1][0] != lead and ranked[1][1] >= max(INCIDENTAL_FLOOR, 0.5 * ranked[0][1]):
-            out.append(ranked[1])
-        return out
+        """Clauses to show beside `lead` when an incidental word may have pulled it first (knowledge/incidental.py)."""
+        return incidental.alternatives(self, question, lead)
+
+    def word_row(self, i: int) -> dict[str, float]:
+        """Clause i's canonical words (text, heading, title, sub-words) with their weights."""
+        return self._words.forward[i]
+
+    @property
+    def word_idf(self) -> dict[str, float]:
+        """IDF of every word some clause has."""
+        return self._words.idf
+
+    def query_terms(self, words: list[str]) -> dict[str, float]:
+        """What the question words search for, with weights (see _query_terms)."""
+        return self._query_terms(words)
+
+    def probabilities(self, question: str) -> list[tuple[int, float]]:
+        """(clause index, ranker probability) of the candidates, most probable first."""
+        return self._probabilities(question)
+
+    def answers(self, question: str) -> bool:
+        """Whether the question is answered (not "don't know"), pinned answers aside."""
+        return self._ranked(question)[1]
 
     def set_runtime_pins(self, pins: Iterable[RuntimePin], version: object) -> RuntimePins:
         """Take the office's pins from chat (newest first); pins of clauses this knowledge base lacks are kept
@@ -477,7 +445,7 @@ class KnowledgeBase:
         aside = [i for i, _ in aside_p]
         if not answer:
             near = [i for i, p in ranked[:MAX_MATCHES] if p >= SUGGESTION_FLOOR]
-            near = _with_aside(near, aside)
+            near = incidental.with_aside(near, aside, MAX_MATCHES)
             raw = dict(ranked)
             return Answer(question=question, answer=None, matches=[self._match(i, raw.get(i, 0.0)) for i in near])
         decision = decide(
@@ -488,7 +456,7 @@ class KnowledgeBase:
             sure=sure >= self.ranker.commit_threshold,
         )
         if aside and not decision.labels:
-            shown = _with_aside([decision.lead, *decision.others], aside)
+            shown = incidental.with_aside([decision.lead, *decision.others], aside, MAX_MATCHES)
             if aside_p[0][1] > dict(ranked)[decision.lead]:
                 # Without the incidental word the question is answered more surely by another clause: it leads.
                 shown = [aside[0], decision.lead, *[i for i in shown if i not in (aside[0], decision.lead)]]
@@ -507,11 +475,3 @@ class KnowledgeBase:
             alternatives=alternatives,
             labels=decision.labels,
         )
-
-
-def _with_aside(shown: list[int], aside: list[int]) -> list[int]:
-    """What a reply shows (clause indexes, best first) with the clauses of KnowledgeBase.incidental_alternatives:
-    the first two shown, then those (in place of a third), at most MAX_MATCHES."""
-    out = shown[:2] + [i for i in aside if i not in shown[:2]]
-    out += [i for i in shown[2:] if i not in out]
-    return out[:MAX_MATCHES]
