@@ -31,9 +31,10 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
+from knowledge import incidental
 from knowledge.actor import ACTOR_PENALTY, candidate_subject, staff_prohibition
 from knowledge.bm25 import BM25, UNKNOWN_IDF_FACTOR, _weighted
-from knowledge.commit import decide
+from knowledge.commit import Decision, decide
 from knowledge.context import AskContext, kind_parts_first, named_kind
 from knowledge.features import (
     EXAMPLE_DEPTH,
@@ -322,7 +323,11 @@ class KnowledgeBase:
     def out_of_scope(self, question: str, i: int) -> str | None:
         """Why clause i cannot answer the question (knowledge/scope.py), None when it may."""
         text = self.analyzer.without_fillers(question)
-        return self.scope.veto(text, self.scope.texts[i], *self.analyzer.canonical_parts(text))
+        veto = self.scope.veto(text, self.scope.texts[i], *self.analyzer.canonical_parts(text))
+        # An incidental word alone reaches clause i (监考能穿拖鞋吗 → the dress rule; knowledge/incidental.py).
+        if veto is None and incidental.refuses(self, question, i):
+            return "incidental"
+        return veto
 
     def commit_probability(self, question: str) -> float:
         """The commit model's probability that the best clause is right (the reply commits to it from the
@@ -351,6 +356,31 @@ class KnowledgeBase:
             if word in row or any(part in row for part in terms):
                 found += weight
         return found / total if total else 0.0
+
+    def incidental_alternatives(self, question: str, lead: int) -> list[tuple[int, float]]:
+        """Clauses to show beside `lead` when an incidental word may have pulled it first (knowledge/incidental.py)."""
+        return incidental.alternatives(self, question, lead)
+
+    def word_row(self, i: int) -> dict[str, float]:
+        """Clause i's canonical words (text, heading, title, sub-words) with their weights."""
+        return self._words.forward[i]
+
+    @property
+    def word_idf(self) -> dict[str, float]:
+        """IDF of every word some clause has."""
+        return self._words.idf
+
+    def query_terms(self, words: list[str]) -> dict[str, float]:
+        """What the question words search for, with weights (see _query_terms)."""
+        return self._query_terms(words)
+
+    def probabilities(self, question: str) -> list[tuple[int, float]]:
+        """(clause index, ranker probability) of the candidates, most probable first."""
+        return self._probabilities(question)
+
+    def answers(self, question: str) -> bool:
+        """Whether the question is answered (not "don't know"), pinned answers aside."""
+        return self._ranked(question)[1]
 
     def set_runtime_pins(self, pins: Iterable[RuntimePin], version: object) -> RuntimePins:
         """Take the office's pins from chat (newest first); pins of clauses this knowledge base lacks are kept
@@ -411,9 +441,13 @@ class KnowledgeBase:
         if pinned is not None:
             return pinned
         ranked, answer, sure = self._ranked(question)
+        aside_p = self.incidental_alternatives(question, ranked[0][0]) if ranked else []
+        aside = [i for i, _ in aside_p]
         if not answer:
-            near = [self._match(i, p) for i, p in ranked[:MAX_MATCHES] if p >= SUGGESTION_FLOOR]
-            return Answer(question=question, answer=None, matches=near)
+            near = [i for i, p in ranked[:MAX_MATCHES] if p >= SUGGESTION_FLOOR]
+            near = incidental.with_aside(near, aside, MAX_MATCHES)
+            raw = dict(ranked)
+            return Answer(question=question, answer=None, matches=[self._match(i, raw.get(i, 0.0)) for i in near])
         decision = decide(
             self.clauses,
             ranked,
@@ -421,6 +455,12 @@ class KnowledgeBase:
             context or AskContext(),
             sure=sure >= self.ranker.commit_threshold,
         )
+        if aside and not decision.labels:
+            shown = incidental.with_aside([decision.lead, *decision.others], aside, MAX_MATCHES)
+            if aside_p[0][1] > dict(ranked)[decision.lead]:
+                # Without the incidental word the question is answered more surely by another clause: it leads.
+                shown = [aside[0], decision.lead, *[i for i in shown if i not in (aside[0], decision.lead)]]
+            decision = Decision(decision.ranked, shown[0], shown[1:MAX_MATCHES])
         raw = dict(ranked)
         shown = [decision.lead, *decision.others]
         # What the reply shows first, then the rest of the steered order.

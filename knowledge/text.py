@@ -33,7 +33,10 @@ _NOT_DOMAIN = frozenset({"考虑", "思考", "评论", "考勤", "参考", "考�
 _GRAMMATICAL_TAGS = frozenset({"c", "d", "r", "p", "u", "y", "e", "q", "m"})
 
 _lock = threading.Lock()
+# jieba's own dictionary (read once per process) and the tokenizers built on it, one per lexicon (_shared_tokenizer).
 _tokenizer: jieba.Tokenizer | None = None
+_tokenizers: dict[tuple[frozenset[str], frozenset[str]], jieba.Tokenizer] = {}
+_MAX_TOKENIZERS = 4
 _grammatical: frozenset[str] | None = None
 
 
@@ -122,6 +125,10 @@ class Analyzer:
         # (canonical 工卡量具) are everyday words, 监考老师 and 准考正 are not.
         self.domain_words = {w for w in domain if w not in general and self.synonyms.get(w, w) not in general}
         self.general_words = general
+        # Words a question often names only in passing (lexicon/incidental.txt), canonical.
+        self.incidental = {
+            self.synonyms.get(normalize(w), normalize(w)) for w in load_word_list(lexicon_dir / "incidental.txt")
+        }
         domain.extend(self.synonyms)
         domain.extend(w for rule in self.related.items() for w in (rule[0], *rule[1]))
         # Fillers are cut whole (麻烦问下, not 麻烦 / 问 / 下) so that none of their characters is left behind.
@@ -206,25 +213,48 @@ class Analyzer:
 def _shared_tokenizer(
     domain_words: Iterable[str], removed_words: Iterable[str] = (), *, cache_dir: Path | None = None
 ) -> jieba.Tokenizer:
-    """One process-wide jieba tokenizer with a cached dictionary, the domain words added and
-    the phrases that glue a verb to a domain noun (进考场) removed.
+    """A jieba tokenizer of exactly these domain words (added) and phrases that glue a verb to a domain noun (进考场,
+    removed), over jieba's own dictionary.
 
-    ``cache_dir`` only matters to the first call, which builds the tokenizer: one process has one
-    configuration, so every later caller passes the same directory anyway."""
-    global _tokenizer
+    jieba's dictionary is read once per process (into a tokenizer nothing changes); each lexicon gets its own copy
+    of it, built once and shared by every analyzer with the same words, so one knowledge base's words never change
+    how another segments, and building one again leaves the segmentation as it was (wt-kb8: a single process-wide
+    tokenizer grew its total frequency with every load, through the removed phrases added again and deleted).
+    ``cache_dir`` only matters to the first call, which reads the dictionary: one process has one configuration, so
+    every later caller passes the same directory anyway."""
+    removed = frozenset(removed_words)
+    domain = frozenset(domain_words) - removed
+    key = (domain, removed)
     with _lock:
-        if _tokenizer is None:
-            logging.getLogger("jieba").setLevel(logging.WARNING)
-            jieba.setLogLevel(logging.WARNING)
-            tokenizer = jieba.Tokenizer()
-            tokenizer.tmp_dir = str(usable_cache_dir(cache_dir))
-            tokenizer.initialize()
-            _tokenizer = tokenizer
-        tokenizer = _tokenizer
-        for word in domain_words:
+        cached = _tokenizers.get(key)
+        if cached is not None:
+            return cached
+        base = _base_tokenizer(cache_dir)
+        tokenizer = jieba.Tokenizer()
+        tokenizer.tmp_dir = base.tmp_dir
+        tokenizer.FREQ = dict(base.FREQ)
+        tokenizer.total = base.total
+        tokenizer.initialized = True
+        for word in sorted(domain):
             if len(word) > 1 and tokenizer.FREQ.get(word, 0) < _DOMAIN_FREQ:
                 tokenizer.add_word(word, freq=_DOMAIN_FREQ)
-        for word in removed_words:
+        for word in sorted(removed):
             if tokenizer.FREQ.get(word):
                 tokenizer.del_word(word)
+        if len(_tokenizers) >= _MAX_TOKENIZERS:
+            _tokenizers.pop(next(iter(_tokenizers)))
+        _tokenizers[key] = tokenizer
         return tokenizer
+
+
+def _base_tokenizer(cache_dir: Path | None) -> jieba.Tokenizer:
+    """jieba's own dictionary, read once per process (the caller holds _lock); never changed afterwards."""
+    global _tokenizer
+    if _tokenizer is None:
+        logging.getLogger("jieba").setLevel(logging.WARNING)
+        jieba.setLogLevel(logging.WARNING)
+        tokenizer = jieba.Tokenizer()
+        tokenizer.tmp_dir = str(usable_cache_dir(cache_dir))
+        tokenizer.initialize()
+        _tokenizer = tokenizer
+    return _tokenizer

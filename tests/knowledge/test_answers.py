@@ -264,3 +264,70 @@ def test_related_word_reaches_the_broader_rule(kb: KnowledgeBase) -> None:
     """作弊 also searches 违纪 (lexicon/related.txt), so the rule on reporting a breach of discipline is offered."""
     cited = {(m.doc, m.clause) for m in kb.ask("发现考生作弊怎么办").matches}
     assert cited & {("考评人员守则", "7."), ("监考人员守则", "3.(5)")}
+
+
+@pytest.mark.parametrize(
+    ("question", "doc", "clause"),
+    [
+        ("考生打电话来问成绩过没过我能说吗", "考评人员管理办法", "第七条(十)"),
+        ("考生拿手机偷看答案被我逮到了怎么处理", "考评人员管理办法", "第七条(五)"),
+    ],
+)
+def test_an_incidental_word_does_not_hide_what_is_asked(
+    kb: KnowledgeBase, question: str, doc: str, clause: str
+) -> None:
+    """手机 / 电话 (lexicon/incidental.txt) pull the phone clauses first although the question asks whether a candidate
+    may be told the result or how cheating is handled: the reply does not commit to the phone clause, and the clause
+    the question asks about is among what it shows."""
+    ans = kb.ask(question)
+    assert ans.answer is not None and not ans.committed
+    shown = {(m.doc, m.clause) for m in [ans.answer, *ans.alternatives]}
+    assert (doc, clause) in shown
+    assert "也可能是" in format_answer(ans)
+
+
+@pytest.mark.parametrize("question", ["监考时能接电话吗", "考生手机没关咋办", "监考时手机要静音吗"])
+def test_a_question_about_the_incidental_word_itself_still_commits(kb: KnowledgeBase, question: str) -> None:
+    """When the phone clause covers every content word of the question, nothing is added beside it."""
+    ans = kb.ask(question)
+    assert ans.answer is not None and ans.committed
+
+
+@pytest.mark.parametrize("question", ["监考可以穿凉鞋吗", "考评员能穿短裤吗", "督导员能穿裙子吗"])
+def test_staff_dress_is_not_answered_by_the_candidates_dress_rule(kb: KnowledgeBase, question: str) -> None:
+    """穿 (lexicon/incidental.txt) alone pulls 实际操作考核考场规则 3. (candidates dress for safety); no rule says what
+    staff wear, and without 穿 the question is not answered, so it is refused. A clause that shares only who is asked
+    about (督导) and lacks 穿 does not answer either."""
+    assert kb.ask(question).answer is None
+
+
+def test_candidates_dress_is_still_answered(kb: KnowledgeBase) -> None:
+    """The same words about a practical candidate reach the rule that is about them."""
+    ans = kb.ask("实操考生能穿凉鞋吗")
+    assert ans.answer is not None
+    assert (ans.answer.doc, ans.answer.clause) == ("实际操作考核考场规则", "3.")
+
+
+def test_the_clause_asked_about_leads_when_it_is_surer_without_the_incidental_word(kb: KnowledgeBase) -> None:
+    """Without 电话 the question is answered more surely by 第七条(十) than the whole question by the phone rule: the
+    reply leads with 第七条(十) and still shows the phone rule."""
+    ans = kb.ask("考生打电话来问成绩过没过我能说吗")
+    assert ans.answer is not None
+    assert (ans.answer.doc, ans.answer.clause) == ("考评人员管理办法", "第七条(十)")
+    assert ("监考人员守则", "3.(8)") in {(m.doc, m.clause) for m in ans.alternatives}
+
+
+@pytest.mark.parametrize(
+    ("question", "doc", "clause"),
+    [
+        ("考生在考场里闹事考评员能让他停考吗", "考评人员管理办法", "第五条(二)"),
+        ("实操时考生被设备烫伤了咋办", "实际操作考场安全工作规则", "8."),
+    ],
+)
+def test_phone_words_for_trouble_and_injuries_reach_their_rules(
+    kb: KnowledgeBase, question: str, doc: str, clause: str
+) -> None:
+    """闹事 is a breach of discipline (related.txt) and 烫伤 an accident (synonyms.txt, wt-kb8): the rule is shown."""
+    ans = kb.ask(question)
+    assert ans.answer is not None
+    assert (doc, clause) in {(m.doc, m.clause) for m in [ans.answer, *ans.alternatives]}

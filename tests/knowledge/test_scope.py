@@ -58,6 +58,9 @@ def test_focus_word_must_be_used_by_the_clause() -> None:
         "考点周边有商场吗",
         "考点在几号楼",
         "考评员证啥时候能寄过来",
+        "考点门口有卖早点的吗",
+        "督导员请事假要走啥流程",
+        "监考员年底发奖金吗",
     ],
 )
 def test_out_of_domain_questions_full_of_exam_words_are_refused(kb: KnowledgeBase, question: str) -> None:
@@ -106,3 +109,9 @@ def test_no_tuning_question_the_rule_answers_is_vetoed(kb: KnowledgeBase) -> Non
     ood += [question for _, _, question in read_examples(DATA_DIR / "examples_ood.tsv")]
     assert len(ood) > 150
     assert [q for q in ood if kb.ask(q).answer is not None] == []
+
+
+@pytest.mark.parametrize("question", ["周末手机要开着吗", "下了班监考证要交回去吗"])
+def test_questions_about_staff_off_duty_are_refused(kb: KnowledgeBase, question: str) -> None:
+    """No rule is about staff outside working hours (lexicon/logistics.txt: 周末, 下了班 …, wt-kb8)."""
+    assert kb.ask(question).answer is None

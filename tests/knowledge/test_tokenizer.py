@@ -1,0 +1,39 @@
+"""Each lexicon segments with a jieba tokenizer of its own words (wt-kb8): knowledge bases built earlier in the process
+do not change how a later one segments, and building one again leaves the segmentation as it was."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from knowledge import KnowledgeBase
+from knowledge.loader import LEXICON_DIR
+from knowledge.text import Analyzer
+
+
+def test_building_a_knowledge_base_again_leaves_the_tokenizer_as_it_was(kb: KnowledgeBase) -> None:
+    """The same lexicon shares one tokenizer; loading again neither grows its total frequency (the removed phrases of
+    userdict.txt used to be added again and deleted on every load) nor changes an answer."""
+    total = kb.analyzer.tokenizer.total
+    again = KnowledgeBase.load()
+    assert again.analyzer.tokenizer is kb.analyzer.tokenizer
+    assert again.analyzer.tokenizer.total == total
+    question = "考生偷看旁边的咋办"
+    assert kb.scored(question) == again.scored(question)
+
+
+def test_another_lexicons_words_do_not_change_how_the_bundled_one_segments(kb: KnowledgeBase, tmp_path: Path) -> None:
+    """An analyzer whose userdict.txt has one more word keeps it whole; the bundled analyzer, built before and after
+    it, still cuts the phrase into its parts."""
+    phrase = "考场门口"
+    before = kb.analyzer.tokens(phrase)
+    lexicon = tmp_path / "lexicon"
+    shutil.copytree(LEXICON_DIR, lexicon)
+    with (lexicon / "userdict.txt").open("a", encoding="utf-8") as f:
+        f.write(f"\n{phrase}\n")
+    other = Analyzer(lexicon)
+    assert [surface for surface, _ in other.tokens(phrase)] == [phrase]
+    assert other.tokenizer is not kb.analyzer.tokenizer
+    assert kb.analyzer.tokens(phrase) == before
+    assert len(before) > 1
+    assert Analyzer().tokens(phrase) == before
