@@ -51,6 +51,8 @@ ALLOWED: dict[str, set[str]] = {
     "/violations": SUPERVISOR_OR_OFFICE,
     "/缺考统计": SUPERVISOR_OR_OFFICE,
     "/absences": SUPERVISOR_OR_OFFICE,
+    "/缺考状态": SUPERVISOR_OR_OFFICE,
+    "/缺考情况": SUPERVISOR_OR_OFFICE,
     "/试卷状态": SUPERVISOR_OR_OFFICE,
     "/paperstatus": SUPERVISOR_OR_OFFICE,
     "/考场状态": SUPERVISOR_OR_OFFICE,
