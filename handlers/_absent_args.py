@@ -183,6 +183,18 @@ def check_stray(args: AbsentArgs, tickets: list[str], names: dict[str, str], usa
         raise UserFacingError(f"没有看懂“{word}”，请写准考证号或座号，没有缺考写“无”。", usage=usage)
 
 
+_NAME_LIKE = re.compile(r"[\u4e00-\u9fff]{2,4}")
+
+
+def _not_a_name(word: str, names: dict[str, str], label: str) -> str:
+    """Why ``word`` is not an absentee: a name not on the room's roster (or no roster), else not understood."""
+    if _NAME_LIKE.fullmatch(word) is None:
+        return f"没有看懂“{word}”，"
+    if not names:
+        return f"{label}没有导入考生名单，不能按姓名查找“{word}”；"
+    return f"{label}的考生名单中没有“{word}”；"
+
+
 def names_to_tickets(words: list[str], names: dict[str, str], label: str, usage: str = USAGE) -> list[str]:
     """Absentees written by name (“/缺考 赵静 胡杰”): their tickets from the room's roster (ticket → name); a name
     not on it, or on it twice, is refused (the ticket is then needed)."""
@@ -190,7 +202,7 @@ def names_to_tickets(words: list[str], names: dict[str, str], label: str, usage:
     for word in words:
         theirs = tickets_named(names, word)
         if not theirs:
-            raise UserFacingError(f"没有看懂“{word}”，请写准考证号或座号，没有缺考写“无”。", usage=usage)
+            raise UserFacingError(f"{_not_a_name(word, names, label)}请写准考证号或座号，没有缺考写“无”。", usage=usage)
         if len(theirs) > 1:
             raise UserFacingError(twice_on_roster(label, word, theirs), usage=usage)
         out.append(theirs[0])

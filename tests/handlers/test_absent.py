@@ -50,7 +50,7 @@ async def test_absent_phrasings(day: Day, text: str, tickets: list[str], none: b
 
 MALFORMED: list[tuple[str, str]] = [
     ("/缺考 第9考场", "今天没有第9考场"),  # a room alone that is no room (one of hers opens the dialog)
-    ("/缺考 1 张三", "没有看懂“张三”"),
+    ("/缺考 1 张三", "第1考场的考生名单中没有“张三”；请写准考证号或座号"),
     ("/缺考 1 无 2026000003", "写了“无”又写了缺考考生"),
     ("/缺考 1 2026000099", "准考证号 2026000099 不在第1考场的考生名单中"),
     ("/缺考 2 2026000031", "您不是第2考场本场次的监考或考评人员"),
@@ -154,3 +154,22 @@ async def test_bare_chinese_numeral_beside_none_or_tickets_is_the_room(day: Day,
     """“一” next to 无 or a 准考证号 is the room, not a head count."""
     reply = await day.say("王芳", text)
     assert reply.startswith("已记录第1考场缺考"), reply
+
+
+def test_a_name_off_the_roster_is_said_so() -> None:
+    """A name not on the room's roster is named as such; without a roster the reply says names cannot be looked up;
+    a word that is no name stays “没有看懂”."""
+    from bot.errors import UserFacingError
+    from handlers._absent_args import names_to_tickets
+
+    roster = {"2026000003": "赵静"}
+    assert names_to_tickets(["赵静"], roster, "第1考场") == ["2026000003"]
+    cases = [
+        (["赵磊"], roster, "第1考场的考生名单中没有“赵磊”；请写准考证号或座号"),
+        (["赵磊"], {}, "第1考场没有导入考生名单，不能按姓名查找“赵磊”；请写准考证号或座号"),
+        (["abc"], roster, "没有看懂“abc”，请写准考证号或座号"),
+    ]
+    for words, names, expected in cases:
+        with pytest.raises(UserFacingError) as exc:
+            names_to_tickets(words, names, "第1考场")
+        assert exc.value.message.startswith(expected), exc.value.message

@@ -149,7 +149,7 @@ async def test_expired_dialog_then_a_command_runs_it(day: Day) -> None:
     day.clock.advance(timedelta(minutes=11))
     refused = await day.say("王芳", "/缺考 张三")
     assert refused.startswith("（刚才的 /违纪 已超过10分钟")
-    assert "没有看懂“张三”" in refused and "用法：/缺考" in refused
+    assert "的考生名单中没有“张三”" in refused and "用法：/缺考" in refused
 
 
 async def test_expired_dialog_and_cancel(day: Day) -> None:
