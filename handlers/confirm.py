@@ -190,11 +190,13 @@ async def confirm(ctx: Context, args: str) -> Reply | str | None:
     return Reply("\n".join(lines))
 
 
-async def pending(ctx: Context) -> Reply | None:
+async def pending(ctx: Context, *, only_one: bool = False) -> Reply | None:
     """“确认” with no number: the one record the sender's cards wait on is confirmed, as a tap on the card would;
-    several are listed with their typed forms; None when there is none."""
+    several are listed with their typed forms (unless ``only_one``: then None); None when there is none."""
     async with ctx.services.db.session() as s:
         items = await open_cards(ctx, s)
+    if only_one and len(items) != 1:
+        return None
     if len(items) == 1:
         (rid,) = items
         done = await confirm_one(ctx, rid)

@@ -256,9 +256,12 @@ _BARE_CONFIRM = frozenset({"确认", "确认无误", "核对无误", "无误"})
 
 @table.hook(priority=1)  # after an open dialog, whose question “确认” may answer
 async def bare_confirm(ctx: Context) -> Reply | str | None:
-    """“确认” typed in a private chat (the card says 点“确认”): what /确认 alone does, or that nothing waits."""
-    if ctx.message.chat_id or ctx.staff is None or normalize(ctx.message.text) not in _BARE_CONFIRM:
+    """“确认” typed in a private chat (the card says 点“确认”): what /确认 alone does, or that nothing waits. In a
+    group it confirms only when exactly one card waits on the sender (otherwise it is talk, left alone)."""
+    if ctx.staff is None or normalize(ctx.message.text) not in _BARE_CONFIRM:
         return None
+    if ctx.message.chat_id:
+        return await confirm.pending(ctx, only_one=True)
     return await confirm.pending(ctx) or Reply("目前没有待您核对或确认的记录。确认其他记录请写编号：/确认 编号")
 
 

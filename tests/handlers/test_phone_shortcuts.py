@@ -193,6 +193,19 @@ async def test_confirm_typed_without_number(day: Day) -> None:
     assert len(await day.reports("confirm")) == 2
 
 
+async def test_confirm_typed_in_the_room_group(day: Day) -> None:
+    """In 第1考场's group “确认” confirms 李强's one open card (what he means by it there); with no card, or with two,
+    it is talk between colleagues and gets no reply."""
+    assert await day.chat.say("李强", "确认", chat=ROOM1) is None
+    await day.say("王芳", "/领取 30")
+    reply = await day.chat.say("李强", "确认", chat=ROOM1)
+    assert reply is not None and reply.startswith("已确认第1考场试卷领取 30 份"), reply
+    await day.say("王芳", "/违纪 5号 使用手机 终止考试")
+    await day.say("王芳", "/违纪 6号 替考")
+    assert await day.chat.say("李强", "确认", chat=ROOM1) is None
+    assert await day.reports("confirm") == []
+
+
 async def test_confirm_word_answers_an_open_dialog_first(day: Day) -> None:
     """With /缺考's question “确定记录吗？” open, “确认” answers it (the dialog comes before the card)."""
     day.clock.advance(-timedelta(minutes=20))  # 08:20: absence is not final yet
