@@ -121,7 +121,7 @@ async def test_racing_delivery_answers_like_a_redelivery(
             return None  # as if the other delivery had not committed yet
         return await real(s, ctx)
 
-    for module in ("violation", "confirm", "papers", "incident", "absent", "corrections"):
+    for module in ("violation", "confirm", "papers", "papers_note", "incident", "absent", "corrections"):
         monkeypatch.setattr(f"handlers.{module}.already_done", racing)
     second = await day.send(who, text, "platform-msg-2")
     assert blind["left"] == 0

@@ -177,4 +177,4 @@ async def test_did_you_mean(day: Day, text: str, suggested: str) -> None:
 async def test_glued_room_is_not_a_typo(day: Day) -> None:
     """“/缺考1 张三” is /缺考 with bad arguments, not a mistyped command."""
     reply = await day.say("王芳", "/缺考1 张三")
-    assert "没有看懂“张三”" in reply
+    assert "的考生名单中没有“张三”" in reply

@@ -83,7 +83,7 @@ async def test_correct_malformed_table(day: Day) -> None:
         ("王芳", "/更正 999 无", "没有找到您可以查看的编号 999 的报告", usage),
         ("王芳", "/更正 99999999999 无", "没有编号为 99999999999 的报告", usage),
         ("王芳", f"/更正 {newer.id}", "请写更正后的内容", "/更正 编号 准考证号"),
-        ("王芳", f"/更正 {newer.id} 张三", "没有看懂“张三”", "/更正 编号 准考证号"),
+        ("王芳", f"/更正 {newer.id} 张三", "的考生名单中没有“张三”", "/更正 编号 准考证号"),
         ("王芳", f"/更正 {old.id} 无", f"编号 {old.id} 已被编号 {newer.id} 追加", usage),
         ("赵敏", f"/更正 {newer.id} 无", "没有找到您可以查看的编号", usage),
     ]
@@ -354,8 +354,9 @@ async def test_note_malformed_table(day: Day) -> None:
     await day.say("王芳", "/试卷 回收 29")
     collect = (await day.reports("papers"))[-1]
     usage = "/备注 编号 说明"
+    listing = await day.say("钱进", "/备注")  # alone: the open mismatches
+    assert listing.startswith(f"今天待关闭的试卷核对不符：\n· 编号 {collect.id} "), listing
     cases = [
-        ("/备注", "请写试卷回收记录的编号和说明"),
         ("/备注 abc", "请写试卷回收记录的编号和说明"),
         (f"/备注 {collect.id}", "请写核实情况的说明"),
         ("/备注 999 已找到", "没有编号为 999 的报告"),
