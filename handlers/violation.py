@@ -9,7 +9,7 @@ handlers/violation_words.py.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -169,61 +169,78 @@ async def _as_confirmation(ctx: Context, rid: int) -> Reply:
     return Reply(f"{head}，记为您的确认。\n{done.line}", card_state=done.state)
 
 
+@dataclass
+class _Outcome:
+    """What one /违纪 message came to inside its transaction (what the reply then says)."""
+
+    where: RoomNow
+    names: dict[str, str]
+    row: Report | None = None  # the record: new, or the one a redelivery finds
+    asked: list[Any] = field(default_factory=list)  # only the room (and candidate) written: the dialog's answers
+    kept: Report | None = None  # someone else's record of the same (not serious) violation: not recorded again
+    theirs: int | None = None  # the other invigilator's record of the same serious violation: this confirms it
+    same: int | None = None  # one's own same record minutes before (kept: it may be real)
+    sent: int | None = None  # how many were alerted (a serious violation)
+
+
+async def _store(ctx: Context, s: AsyncSession, parsed: ViolationArgs, row: Report | None) -> _Outcome:
+    """Check and store the violation (``row``: this message's record already, on a redelivery), alerts included."""
+    where = await resolve_room(ctx, s, parsed.room, USAGE, any_room=SEES_ALL)
+    out = _Outcome(where, await _show.room_names(s, where.room_id), row)
+    if row is None:
+        parsed = await _named(s, where, parsed, out.names)
+        if parsed.only_where:
+            if parsed.has_candidate:
+                await _ticket_of(s, where, parsed, USAGE)  # a wrong candidate is said now, not after the dialog
+            out.asked = [where.label, parsed.candidate_answer] if parsed.has_candidate else [where.label]
+            return out
+        payload = await build(s, where, parsed, USAGE)
+        earlier = await _reported_by_other(ctx, s, where, payload)
+        if earlier is not None and payload["serious"]:
+            out.theirs = earlier.id
+            return out
+        if earlier is not None:
+            out.kept = earlier
+            return out
+        out.row = row = await append(ctx, s, "violation", where, payload)
+    out.same = await same_shortly_before(s, row, SAME_FIELDS)
+    if ViolationPayload.from_payload(row.payload).serious:  # alerts commit with the report
+        out.sent = await alert(ctx, alert_text(where, ctx.staff, row, out.names), key=f"report:{row.id}", s=s)
+        # the second invigilator also gets a card (确认 / 有异议) privately; it commits with the report
+        who = ctx.staff.name if ctx.staff else "?"
+        text = confirm.confirm_card_text(where, who, row.id or 0, describe(ctx, row, out.names))
+        await confirm.send_cards(ctx, s, where, row, CONFIRM_STEP, text)
+    return out
+
+
 @once_per_message
 async def record(ctx: Context, args: str) -> Reply | str | None:
     """Parse, check and store one violation; serious ones alert the office and supervisors.
 
-    With only the room (and perhaps the candidate) written, the dialog asks for the rest instead.
+    With only the room (and perhaps the candidate) written, the dialog asks for the rest instead; the same violation
+    someone else recorded minutes ago is not recorded again (a serious one: this message confirms it).
     """
     parsed = parse(args)
-    asked: list[Any] = []
-    sent: int | None = None
-    same: int | None = None
-    theirs: int | None = None  # the other invigilator's record of the same serious violation: this confirms it
-    kept: Report | None = None  # someone else's record of the same (not serious) violation: not recorded again
     async with ctx.services.db.session() as s:
-        row = await already_done(s, ctx)
-        if row is not None and row.kind == "confirm":  # a redelivery of a message that confirmed it
-            theirs = int(row.payload["report"])
-        else:
-            where = await resolve_room(ctx, s, parsed.room, USAGE, any_room=SEES_ALL)
-            names = await _show.room_names(s, where.room_id)
-            parsed = await _named(s, where, parsed, names) if row is None else parsed
-            if row is None and parsed.only_where:
-                if parsed.has_candidate:
-                    await _ticket_of(s, where, parsed, USAGE)  # a wrong candidate is said now, not after the dialog
-                asked = [where.label, parsed.candidate_answer] if parsed.has_candidate else [where.label]
-            else:
-                if row is None:
-                    payload = await build(s, where, parsed, USAGE)
-                    earlier = await _reported_by_other(ctx, s, where, payload)
-                    if earlier is None:
-                        row = await append(ctx, s, "violation", where, payload)
-                    elif payload["serious"]:
-                        theirs = earlier.id
-                    else:
-                        kept = earlier
-                if row is not None:
-                    same = await same_shortly_before(s, row, SAME_FIELDS)
-                    if ViolationPayload.from_payload(row.payload).serious:  # alerts commit with the report
-                        sent = await alert(ctx, alert_text(where, ctx.staff, row, names), key=f"report:{row.id}", s=s)
-                        # the second invigilator also gets a card (确认 / 有异议) privately; it commits with the report
-                        what = describe(ctx, row, names)
-                        who = ctx.staff.name if ctx.staff else "?"
-                        text = confirm.confirm_card_text(where, who, row.id or 0, what)
-                        await confirm.send_cards(ctx, s, where, row, CONFIRM_STEP, text)
-    if theirs is not None:
-        return await _as_confirmation(ctx, theirs)
-    if kept is not None:
-        return await _already_recorded(ctx, where, kept, names)
+        done = await already_done(s, ctx)
+        confirmed = int(done.payload["report"]) if done is not None and done.kind == "confirm" else None
+        out = await _store(ctx, s, parsed, done) if confirmed is None else None
+    if out is None:  # a redelivery of the second person's confirmation
+        assert confirmed is not None
+        return await _as_confirmation(ctx, confirmed)
+    if out.theirs is not None:  # the second person's confirmation
+        return await _as_confirmation(ctx, out.theirs)
+    where, names, row = out.where, out.names, out.row
+    if out.kept is not None:
+        return await _already_recorded(ctx, where, out.kept, names)
     if row is None:  # the dialog writes its state in a transaction of its own
-        return await _dialog.start(ctx, "违纪", asked)
+        return await _dialog.start(ctx, "违纪", out.asked)
     text = f"已记录{where.label}违纪（编号 {row.id}）：{describe(ctx, row, names)}。"
-    if sent is not None:
-        text += f"\n{alerted(sent)}；请{second_person(where)}发送 /确认 {row.id}。"
+    if out.sent is not None:
+        text += f"\n{alerted(out.sent)}；请{second_person(where)}发送 /确认 {row.id}。"
     text += _absent_line(where, row)
-    if same is not None:  # kept (it may be real); the reply says how to undo it
-        text += f"\n注意：{where.label}几分钟前已有相同的违纪记录（编号 {same}）。"
+    if out.same is not None:  # kept (it may be real); the reply says how to undo it
+        text += f"\n注意：{where.label}几分钟前已有相同的违纪记录（编号 {out.same}）。"
         text += f"如是重复发送，请 /撤销 {row.id} 重复。"
     return Reply(text)
 
