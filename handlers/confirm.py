@@ -212,18 +212,17 @@ async def pending_dispute(ctx: Context, said: int | None) -> Reply | None:
     count they counted passed on; several are listed with their typed forms; None when there is none."""
     async with ctx.services.db.session() as s:
         items = await open_cards(ctx, s)
-        if len(items) == 1:
-            (rid,) = items
-            report = await current(s, rid, CONFIRM_USAGE)
-            if said is not None and is_handout(report) and PapersPayload.from_payload(report.payload).count == said:
-                return Reply(f"您说的 {said} 份与编号 {rid} 报告的领取份数一致；核对无误请回复“确认”。")
-    if len(items) == 1:
-        done = await _dispute_one(ctx, rid, said)
-        return Reply(done.line, card_state=done.state)
-    if items:
+        report = await current(s, next(iter(items)), CONFIRM_USAGE) if len(items) == 1 else None
+    if report is None:
+        if not items:
+            return None
         lines = "\n".join(f"· {line}" for line in items.values())
         return Reply(f"您有 {len(items)} 项待核对或确认，请写明编号：\n{lines}")
-    return None
+    (rid,) = items
+    if said is not None and is_handout(report) and PapersPayload.from_payload(report.payload).count == said:
+        return Reply(f"您说的 {said} 份与编号 {rid} 报告的领取份数一致；核对无误请回复“确认”。")
+    done = await _dispute_one(ctx, rid, said)
+    return Reply(done.line, card_state=done.state)
 
 
 @dataclass
