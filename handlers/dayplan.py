@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,6 +20,7 @@ from bot.permissions import OFFICE
 from handlers._parse import CN_NUM, cn_number
 from handlers._reports import actor
 from handlers._rooms import local_today
+from handlers._show import hm
 from scheduler.changes import (
     Change,
     ChangeRefused,
@@ -61,10 +61,6 @@ _STARTED = (
 )
 
 table = CommandTable()
-
-
-def _hm(at: datetime, tz: ZoneInfo) -> str:
-    return f"{at.astimezone(tz):%H:%M}"
 
 
 Operation = Callable[[AsyncSession, Planning], Awaitable[Change]]
@@ -181,7 +177,7 @@ async def _move(ctx: Context, text: str) -> Reply:
         if shift is not None:
             delta, rest, longer = shift
             if started and delta < timedelta(0):
-                raise ChangeRefused(_STARTED.format(when=_hm(sess.starts_at, tz)))
+                raise ChangeRefused(_STARTED.format(when=hm(ctx, sess.starts_at)))
             # An exam under way cannot start later: 推迟 / 延后 it is 延长, the end moves (开考 stays as it was).
             start = sess.starts_at if longer or started else sess.starts_at + delta
             end = sess.ends_at + delta
@@ -195,7 +191,7 @@ async def _move(ctx: Context, text: str) -> Reply:
             start, rest = times.start, times.rest
             end = times.end or times.start + (sess.ends_at - sess.starts_at)
             if started and start != sess.starts_at and end > start:
-                raise ChangeRefused(_STARTED.format(when=_hm(sess.starts_at, tz)))
+                raise ChangeRefused(_STARTED.format(when=hm(ctx, sess.starts_at)))
         return await move_session(
             s,
             sess,
