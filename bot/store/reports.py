@@ -117,7 +117,7 @@ class PapersPayload:
     # A second collection of the room is a recount (复点): it stands, and keeps the earlier count for the record.
     recount_of: int | None = None  # the 编号 of the collection it recounts
     previous: tuple[int, int | None, int, int] | None = None  # that one's 回收, 答题卡 (None: not given), 空白, 损坏
-    # A practical exam hands out 实操考单, not answer cards (试卷管理制度 5 names them apart): nothing to ask.
+    # A practical exam hands out 实操考单, not answer cards (试题管理岗位职责 5 names them apart): nothing to ask.
     sheets: bool = True
 
     @property
