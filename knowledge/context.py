@@ -77,11 +77,24 @@ def named_kind(question: str) -> str:
     return found[0] if len(found) == 1 else ""
 
 
+# Staff of one kind of room, named in a question asked without a session kind: invigilators work the theory (and
+# computer) rooms (监考人员守则); the practical room's rules name the evaluators.
+STAFF_KIND: dict[str, re.Pattern[str]] = {THEORY: re.compile(r"监考"), PRACTICAL: re.compile(r"考评")}
+
+
+def staff_kind(question: str) -> str:
+    """The kind of room whose staff the question names (监考 → theory, 考评 → practical), "" when none or both."""
+    found = [kind for kind, rx in STAFF_KIND.items() if rx.search(question)]
+    return found[0] if len(found) == 1 else ""
+
+
 def other_room(doc: str, question: str, context: AskContext) -> bool:
     """Whether `doc` holds the room rules of the other kind of exam than the asker's, for a question that names no
     kind (a theory invigilator answered by the practical room's rules: 考生要上厕所怎么办 → 实操考场规则 4.)."""
-    kind = context.exam_kind
-    if not kind or named_kind(question):
+    if named_kind(question):
+        return False
+    kind = context.exam_kind or staff_kind(question)
+    if not kind:
         return False
     return doc == ROOM_DOCS[PRACTICAL if kind == THEORY else THEORY]
 
