@@ -88,6 +88,16 @@ def staff_kind(question: str) -> str:
     return found[0] if len(found) == 1 else ""
 
 
+# Words that name the exam itself for an asker in that kind of session (wt-kb9): in a computer exam, the computer is
+# the candidate's (电脑死机了怎么办 → 监考人员守则 2.(6)); asked with no session it may be any computer (an office one).
+SESSION_WORDS: dict[str, frozenset[str]] = {"computer": frozenset({"计算机"})}
+
+
+def names_session(words: list[str], context: AskContext) -> bool:
+    """Whether the question's canonical `words` name what the asker's session is about (SESSION_WORDS)."""
+    return bool(SESSION_WORDS.get(context.kind, frozenset()) & set(words))
+
+
 def other_room(doc: str, question: str, context: AskContext) -> bool:
     """Whether `doc` holds the room rules of the other kind of exam than the asker's, for a question that names no
     kind (a theory invigilator answered by the practical room's rules: 考生要上厕所怎么办 → 实操考场规则 4.)."""

@@ -35,7 +35,7 @@ from knowledge import incidental
 from knowledge.actor import ACTOR_PENALTY, candidate_subject, staff_prohibition
 from knowledge.bm25 import BM25, UNKNOWN_IDF_FACTOR, _weighted
 from knowledge.commit import Decision, decide, own_room
-from knowledge.context import AskContext, kind_parts_first, named_kind
+from knowledge.context import AskContext, kind_parts_first, named_kind, names_session
 from knowledge.features import (
     EXAMPLE_DEPTH,
     QUESTION_TYPE_BONUS,
@@ -442,6 +442,10 @@ class KnowledgeBase:
         if pinned is not None:
             return pinned
         ranked, answer, sure = self._ranked(question)
+        if not answer and ranked and ranked[0][1] >= self.ranker.hedge_threshold:
+            # The asker's session names the exam (a computer in a computer exam): the hedge fallback applies.
+            words = [c for _, c in self.analyzer.tokens(question)]
+            answer = names_session(words, context) and self.out_of_scope(question, ranked[0][0]) is None
         room = own_room(self.clauses, ranked, self.analyzer.without_fillers(question), context) if answer else None
         answer = answer and room != []
         aside_p = self.incidental_alternatives(question, ranked[0][0]) if ranked else []

@@ -274,3 +274,16 @@ def test_floor_words_reach_their_rules(
     assert (doc, clause) in shown
     if ans.committed:
         assert ans.answer is not None and (ans.answer.doc, ans.answer.clause) == (doc, clause)
+
+
+def test_a_computer_exam_makes_the_computer_an_exam_word(kb: KnowledgeBase) -> None:
+    """In a computer exam the computer is the candidate's (wt-kb9, context.SESSION_WORDS): a question about a frozen
+    computer is hedged with the computer check (监考人员守则 2.(6)) first; a theory invigilator, or an asker without a
+    session, may mean any computer and gets "don't know" with that clause among the nearest."""
+    ans = kb.ask("机子死机了怎么办", context=COMPUTER_INVIGILATOR)
+    assert ans.answer is not None and (ans.answer.doc, ans.answer.clause) == ("监考人员守则", "2.(6)")
+    assert ans.alternatives
+    for context in (THEORY_INVIGILATOR, AskContext()):
+        other = kb.ask("机子死机了怎么办", context=context)
+        assert other.answer is None
+        assert ("监考人员守则", "2.(6)") in [(m.doc, m.clause) for m in other.matches]
