@@ -11,7 +11,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from knowledge.context import KIND_LABELS, PRACTICAL, THEORY, AskContext, counterparts, doc_bonus, named_kind
+from knowledge.context import (
+    KIND_LABELS,
+    PRACTICAL,
+    THEORY,
+    AskContext,
+    counterparts,
+    doc_bonus,
+    named_kind,
+    other_room,
+)
 from knowledge.models import Clause
 
 # Defaults for callers without a ranker: the best two closer than this (after context steering) are both shown
@@ -26,6 +35,9 @@ THIRD_SHARE = 0.15
 # Even when the commit model is sure, the reply hedges when the runner-up has at least this share of the best one's
 # probability (wt-kb2; knowledge/fit_ranker.py then chooses the commit threshold with this rule in place).
 SECOND_SHARE = 0.4
+# A clause of the asker's own room rules (or of no room's) is shown first in place of a best clause from the other
+# kind's room rules when its probability is at least this; without one the reply is "don't know" (wt-kb9).
+OWN_ROOM_FLOOR = 0.05
 
 
 @dataclass(frozen=True)
@@ -85,6 +97,21 @@ def decide(
         else:
             break
     return Decision(order, lead, others)
+
+
+def own_room(
+    clauses: Sequence[Clause], ranked: Sequence[tuple[int, float]], question: str, context: AskContext
+) -> list[int] | None:
+    """What to show when the best clause holds the room rules of the other kind of exam than the asker's
+    (context.other_room), None when it does not or the rule differs by kind (both are shown, labelled). The rules of
+    one room are not the other's: the best clause from neither that room's rules with probability OWN_ROOM_FLOOR or
+    more leads, the best clause follows (hedged); without one, [] (the reply is "don't know", with the clause among
+    the nearest)."""
+    lead = clauses[ranked[0][0]]
+    if not other_room(lead.doc, question, context) or counterparts(question, [(lead.doc, lead.clause)]):
+        return None
+    own = [i for i, p in ranked[1:] if p >= OWN_ROOM_FLOOR and not other_room(clauses[i].doc, question, context)]
+    return [own[0], ranked[0][0]] if own else []
 
 
 def _by_kind(

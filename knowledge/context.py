@@ -26,6 +26,10 @@ KIND_DOCS: dict[str, frozenset[str]] = {
     PRACTICAL: frozenset({"实际操作考核考场规则", "实际操作考场安全工作规则"}),
 }
 KIND_LABELS = {THEORY: "理论考试", PRACTICAL: "实操考试"}
+# The rules of one kind of exam room (wt-kb9): what candidates and staff do in a theory (or computer) room and in a
+# practical one. The safety rules and the papers' rules are not here: a power cut in a computer room is an
+# emergency of the safety rules too (实际操作考场安全工作规则 8.).
+ROOM_DOCS: dict[str, str] = {THEORY: "监考人员守则", PRACTICAL: "实际操作考核考场规则"}
 # Small next to the hedging margins: context reorders near-equals, it does not overrule the text.
 ROLE_BONUS = 0.04
 KIND_BONUS = 0.06
@@ -45,6 +49,8 @@ KIND_COUNTERPARTS: tuple[tuple[tuple[str, str], tuple[str, str], re.Pattern[str]
     (("监考人员守则", "3.(5)"), ("实际操作考核考场规则", "8."), re.compile(r"违纪|违规|作弊|舞弊|抄袭|偷看|夹带")),
     # the end of the exam
     (("监考人员守则", "4.(1)"), ("实际操作考核考场规则", "5."), re.compile(r"结束|时间到|停止|退场")),
+    # the candidate's identity papers: 五对照 in the theory room vs 持身份证、准考证 at the practical check-in (wt-kb9)
+    (("监考人员守则", "3.(1)"), ("实际操作考核考场规则", "2."), re.compile(r"身份证|证件|准考证")),
     # people who may enter the room
     (("监考人员守则", "3.(6)"), ("实际操作考核考场规则", "1."), re.compile(r"外人|无关|闲杂|其他人|别人.*进")),
 )
@@ -69,6 +75,39 @@ def named_kind(question: str) -> str:
     """The kind of exam the question names itself (实操…, 理论…), or ""."""
     found = [kind for kind, rx in NAMED_KIND.items() if rx.search(question)]
     return found[0] if len(found) == 1 else ""
+
+
+# Staff of one kind of room, named in a question asked without a session kind: invigilators work the theory (and
+# computer) rooms (监考人员守则). Evaluators are not taken for the practical room: they also mark theory papers
+# (阅卷评分守则), and that direction changed nothing on the development and tuning sets (wt-kb9).
+INVIGILATOR_WORD = re.compile(r"监考")
+EVALUATOR_WORD = re.compile(r"考评")
+
+
+def staff_kind(question: str) -> str:
+    """THEORY when the question names invigilators and not evaluators, else ""."""
+    return THEORY if INVIGILATOR_WORD.search(question) and not EVALUATOR_WORD.search(question) else ""
+
+
+# Words that name the exam itself for an asker in that kind of session (wt-kb9): in a computer exam, the computer is
+# the candidate's (电脑死机了怎么办 → 监考人员守则 2.(6)); asked with no session it may be any computer (an office one).
+SESSION_WORDS: dict[str, frozenset[str]] = {"computer": frozenset({"计算机"})}
+
+
+def names_session(words: list[str], context: AskContext) -> bool:
+    """Whether the question's canonical `words` name what the asker's session is about (SESSION_WORDS)."""
+    return bool(SESSION_WORDS.get(context.kind, frozenset()) & set(words))
+
+
+def other_room(doc: str, question: str, context: AskContext) -> bool:
+    """Whether `doc` holds the room rules of the other kind of exam than the asker's, for a question that names no
+    kind (a theory invigilator answered by the practical room's rules: 考生要上厕所怎么办 → 实操考场规则 4.)."""
+    if named_kind(question):
+        return False
+    kind = context.exam_kind or staff_kind(question)
+    if not kind:
+        return False
+    return doc == ROOM_DOCS[PRACTICAL if kind == THEORY else THEORY]
 
 
 def doc_bonus(doc: str, context: AskContext, named: str) -> float:

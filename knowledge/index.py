@@ -34,8 +34,8 @@ from rapidfuzz import fuzz
 from knowledge import incidental
 from knowledge.actor import ACTOR_PENALTY, candidate_subject, staff_prohibition
 from knowledge.bm25 import BM25, UNKNOWN_IDF_FACTOR, _weighted
-from knowledge.commit import Decision, decide
-from knowledge.context import AskContext, kind_parts_first, named_kind
+from knowledge.commit import Decision, decide, own_room
+from knowledge.context import AskContext, kind_parts_first, named_kind, names_session
 from knowledge.features import (
     EXAMPLE_DEPTH,
     QUESTION_TYPE_BONUS,
@@ -437,10 +437,17 @@ class KnowledgeBase:
         only when no other is close (see knowledge/commit.py); otherwise `alternatives` holds the other
         two or one, and a rule that differs between theory and practical exams comes with both, labelled.
         """
-        pinned = self._pinned_answer(question, (context or AskContext()).exam_kind)
+        context = context or AskContext()
+        pinned = self._pinned_answer(question, context.exam_kind)
         if pinned is not None:
             return pinned
         ranked, answer, sure = self._ranked(question)
+        if not answer and ranked and ranked[0][1] >= self.ranker.hedge_threshold:
+            # The asker's session names the exam (a computer in a computer exam): the hedge fallback applies.
+            words = [c for _, c in self.analyzer.tokens(question)]
+            answer = names_session(words, context) and self.out_of_scope(question, ranked[0][0]) is None
+        room = own_room(self.clauses, ranked, self.analyzer.without_fillers(question), context) if answer else None
+        answer = answer and room != []
         aside_p = self.incidental_alternatives(question, ranked[0][0]) if ranked else []
         aside = [i for i, _ in aside_p]
         if not answer:
@@ -452,9 +459,11 @@ class KnowledgeBase:
             self.clauses,
             ranked,
             self.analyzer.without_fillers(question),
-            context or AskContext(),
+            context,
             sure=sure >= self.ranker.commit_threshold,
         )
+        if room:
+            decision = Decision(decision.ranked, room[0], room[1:])
         if aside and not decision.labels:
             shown = incidental.with_aside([decision.lead, *decision.others], aside, MAX_MATCHES)
             if aside_p[0][1] > dict(ranked)[decision.lead]:

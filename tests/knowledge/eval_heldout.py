@@ -9,6 +9,7 @@
     .venv/bin/python tests/knowledge/eval_heldout.py --dev5     # the fifth development set (wt-kb5, measure mostly)
     .venv/bin/python tests/knowledge/eval_heldout.py --dev6     # the sixth development set (wt-kb6, measure mostly)
     .venv/bin/python tests/knowledge/eval_heldout.py --dev7     # the seventh development set (wt-kb8, measure mostly)
+    .venv/bin/python tests/knowledge/eval_heldout.py --dev8     # the floor set met playing an exam day (wt-kb9)
 
 For each set: top-1 (answered, and the clause it leads with is accepted), top-3 (an accepted clause
 among the three nearest, whatever the threshold), shown (an accepted clause among what the reply
@@ -37,6 +38,7 @@ from kb_golden import (  # noqa: E402
     DEV5_TSV,
     DEV6_TSV,
     DEV7_TSV,
+    DEV8_TSV,
     DEV_TSV,
     HELDOUT_TSV,
     PHONE_TSV,
@@ -163,10 +165,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--dev7", action="store_true", help="the seventh development set kb_dev7_phone.tsv (wt-kb8, measured mostly)"
     )
+    parser.add_argument(
+        "--dev8", action="store_true", help="the floor set kb_dev8_floor.tsv met playing an exam day (wt-kb9, tuned on)"
+    )
     args = parser.parse_args(argv)
     logging.getLogger("jieba").setLevel(logging.WARNING)
     kb = KnowledgeBase.load()
-    if args.dev or args.dev2 or args.dev3 or args.dev4 or args.dev5 or args.dev6 or args.dev7:
+    if args.dev or args.dev2 or args.dev3 or args.dev4 or args.dev5 or args.dev6 or args.dev7 or args.dev8:
         rows = []
         if args.dev:
             rows.append(evaluate(kb, read_questions(DEV_TSV), "dev (not held out)", with_context=not args.no_context))
@@ -182,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(evaluate(kb, read_questions(DEV6_TSV), "dev6", with_context=not args.no_context))
         if args.dev7:
             rows.append(evaluate(kb, read_questions(DEV7_TSV), "dev7", with_context=not args.no_context))
+        if args.dev8:
+            rows.append(evaluate(kb, read_questions(DEV8_TSV), "dev8 (floor)", with_context=not args.no_context))
     else:
         rows = [
             evaluate(kb, read_questions(PHONE_TSV), "phone", with_context=not args.no_context),

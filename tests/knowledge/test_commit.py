@@ -6,7 +6,7 @@ import pytest
 from kb_golden import read_questions
 
 from knowledge import AskContext, Clause, KnowledgeBase, format_answer
-from knowledge.commit import CLOSE_MARGIN, CROSS_DOC_MARGIN, SECOND_SHARE, decide
+from knowledge.commit import CLOSE_MARGIN, CROSS_DOC_MARGIN, SECOND_SHARE, decide, own_room
 
 THEORY_INVIGILATOR = AskContext(roles=frozenset({"invigilator"}), kind="theory")
 COMPUTER_INVIGILATOR = AskContext(roles=frozenset({"invigilator"}), kind="computer")
@@ -19,8 +19,9 @@ def test_hedges_exactly_when_the_commit_model_is_not_sure(kb: KnowledgeBase) -> 
     """Without context, an answer shows alternatives exactly when the commit model's probability that the best
     clause is right is below the ranker's commit threshold, the runner-up has SECOND_SHARE of the best clause's
     probability, or an incidental word may have pulled the best clause first (KnowledgeBase.incidental_alternatives,
-    wt-kb8: 实操没穿工作服能进吗 shows the rules on entering beside the dress rule); a committed answer leads with the
-    most probable clause."""
+    wt-kb8: 实操没穿工作服能进吗 shows the rules on entering beside the dress rule), or the best clause is the other
+    room's rules (commit.own_room, wt-kb9: 监考中途去厕所行吗 names an invigilator, the toilet rule is the practical
+    room's); a committed answer leads with the most probable clause."""
     hedged = committed = 0
     for question in TUNING:
         ans = kb.ask(question)
@@ -30,7 +31,8 @@ def test_hedges_exactly_when_the_commit_model_is_not_sure(kb: KnowledgeBase) -> 
         top = kb.scored(question, 2)
         close = len(top) > 1 and top[1][1] >= SECOND_SHARE * top[0][1]
         aside = kb.incidental_alternatives(question, kb.clauses.index(top[0][0]))
-        assert bool(ans.alternatives) == (not sure or close or bool(aside)), question
+        room = own_room(kb.clauses, kb.probabilities(question), kb.analyzer.without_fillers(question), AskContext())
+        assert bool(ans.alternatives) == (not sure or close or bool(aside) or bool(room)), question
         assert ans.committed == (not ans.alternatives)
         if ans.committed:
             (best, _), *_ = kb.scored(question, 1)
@@ -86,7 +88,8 @@ def _two_docs() -> KnowledgeBase:
     [
         (AskContext(roles=frozenset({"invigilator"})), "监考人员守则"),
         (AskContext(roles=frozenset({"evaluator"})), "考评人员守则"),
-        (AskContext(kind="practical"), "监考人员守则"),  # no practical document here: no change
+        # 监考人员守则 holds the theory room's rules: a practical asker gets the other clause first (wt-kb9, own_room)
+        (AskContext(kind="practical"), "考评人员守则"),
     ],
 )
 def test_role_steers_the_order_of_equal_clauses(context: AskContext, first: str) -> None:
@@ -227,3 +230,60 @@ def test_phone_words_for_wandering_and_passing_answers_reach_their_rules(kb: Kno
     passing = kb.ask("考评员给考生递纸条怎么处理")
     assert passing.answer is not None
     assert (passing.answer.doc, passing.answer.clause) == ("考评人员管理办法", "第八条(八)")
+
+
+def test_the_other_rooms_rules_never_answer_alone(kb: KnowledgeBase) -> None:
+    """The practical room's rules are not the theory room's (wt-kb9, commit.own_room): a theory invigilator asking about
+    a candidate's toilet break gets "don't know" with the practical rule among the nearest clauses, an evaluator of a
+    practical exam gets the safety rule on switching off first for a question that reaches the computer check of the
+    theory room, and a theory asker's identity-paper question shows the theory rule first, labelled, both kinds."""
+    ans = kb.ask("考试中考生想去洗手间 咋弄", context=THEORY_INVIGILATOR)
+    assert ans.answer is None
+    assert ("实际操作考核考场规则", "4.") in [(m.doc, m.clause) for m in ans.matches]
+    practical = kb.ask("考试中考生想去洗手间 咋弄", context=PRACTICAL_EVALUATOR)
+    assert practical.answer is not None and (practical.answer.doc, practical.answer.clause) == (
+        "实际操作考核考场规则",
+        "4.",
+    )
+    machine = kb.ask("考完以后机器关不关", context=PRACTICAL_EVALUATOR)
+    assert machine.answer is not None and machine.alternatives
+    assert (machine.answer.doc, machine.answer.clause) == ("实际操作考场安全工作规则", "6.")
+    papers = kb.ask("考生忘带身份证了让进吗", context=THEORY_INVIGILATOR)
+    assert papers.answer is not None and papers.labels
+    assert [(m.doc, m.clause) for m in [papers.answer, *papers.alternatives]] == [
+        ("监考人员守则", "3.(1)"),
+        ("实际操作考核考场规则", "2."),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("question", "context", "doc", "clause"),
+    [
+        ("考评时可以提示考生吗", PRACTICAL_EVALUATOR, "考评人员管理办法", "第八条(八)"),
+        ("收上来的卷子丢了一张 咋办", THEORY_INVIGILATOR, "监考人员守则", "4.(2)"),
+        ("考生没戴安全帽", PRACTICAL_EVALUATOR, "实际操作考核考场规则", "3."),
+    ],
+)
+def test_floor_words_reach_their_rules(
+    kb: KnowledgeBase, question: str, context: AskContext, doc: str, clause: str
+) -> None:
+    """Words met on the floor (wt-kb9): prompting is helping (提示 → 协助), a paper short by one is missing (丢了一张 →
+    缺少), a helmet is the protective dress (安全帽 → 着装): the rule is shown, and nothing else is committed to."""
+    ans = kb.ask(question, context=context)
+    shown = [(m.doc, m.clause) for m in ans.matches]
+    assert (doc, clause) in shown
+    if ans.committed:
+        assert ans.answer is not None and (ans.answer.doc, ans.answer.clause) == (doc, clause)
+
+
+def test_a_computer_exam_makes_the_computer_an_exam_word(kb: KnowledgeBase) -> None:
+    """In a computer exam the computer is the candidate's (wt-kb9, context.SESSION_WORDS): a question about a frozen
+    computer is hedged with the computer check (监考人员守则 2.(6)) first; a theory invigilator, or an asker without a
+    session, may mean any computer and gets "don't know" with that clause among the nearest."""
+    ans = kb.ask("机子死机了怎么办", context=COMPUTER_INVIGILATOR)
+    assert ans.answer is not None and (ans.answer.doc, ans.answer.clause) == ("监考人员守则", "2.(6)")
+    assert ans.alternatives
+    for context in (THEORY_INVIGILATOR, AskContext()):
+        other = kb.ask("机子死机了怎么办", context=context)
+        assert other.answer is None
+        assert ("监考人员守则", "2.(6)") in [(m.doc, m.clause) for m in other.matches]
