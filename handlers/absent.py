@@ -23,7 +23,7 @@ from bot.model import Reply
 from bot.store.papers import Reconciliation, reconcile
 from bot.store.reports import ABSENT_ADD, ABSENT_NONE, ABSENT_REMOVE, AbsentPayload, reports_in_force
 from bot.store.rooms import candidate_tickets, seat_tickets
-from bot.store.tables import DialogState, ExamSession, Report
+from bot.store.tables import DialogState, ExamSession, Report, SessionKind
 from handlers import _dialog, _show
 from handlers._absent_args import USAGE, AbsentArgs, as_seats, check_stray, names_to_tickets, parse, says_absent
 from handlers._parse import clean
@@ -285,6 +285,31 @@ def _decide(
     return payload, None if confirmed else _question(ctx, where, prev, args, names, tickets)
 
 
+# A removal's reason saying the candidate was not let in (late past the limit, turned away): then they did not sit
+# the exam, and stay on the list (实际操作考核考场规则 2: 5 minutes in a practical room; 监考人员守则 3.(3): 30).
+_NOT_ADMITTED = re.compile(
+    r"不能进|不让进|不准进|不得进|没让进|未让进|拒绝入场|取消(?:考核)?资格|不能考|没考|未参加|没参加"
+)
+_LATE = re.compile(r"迟到\s*(\d{1,3})\s*分")
+
+
+def _kept_out(where: RoomNow, reason: str) -> str | None:
+    """The question before removing someone whose reason says they were kept out, or None."""
+    practical = where.session.kind == SessionKind.PRACTICAL
+    late = _LATE.search(reason)
+    if not (late and int(late.group(1)) > (5 if practical else 30)) and not _NOT_ADMITTED.search(reason):
+        return None
+    rule = (
+        "实操考场迟到 5 分钟即取消该项考核资格（实际操作考核考场规则 2.）"
+        if practical
+        else "开考 30 分钟后场外考生不准进场（监考人员守则 3.(3)）"
+    )
+    return (
+        f"删除原因是“{reason}”：{rule}，没有参加考核的考生应留在缺考名单中。"
+        "考生确已参加考核的，回复“确定”删除；否则回复“取消”"
+    )
+
+
 def _question(
     ctx: Context,
     where: RoomNow,
@@ -297,7 +322,9 @@ def _question(
     if args.none and prev is not None and prev.count > 0:
         who = "：" + _show.tickets(ctx, prev.tickets, names) if prev.tickets else ""
         return f"{where.label}已记录缺考 {prev.count} 人{who}。确定改为无人缺考吗？回复“确定”或“取消”"
-    if args.none or args.remove:
+    if args.remove:
+        return _kept_out(where, args.reason)
+    if args.none:
         return None
     warning = too_early(ctx, where)
     if warning is None:

@@ -68,6 +68,22 @@ async def test_own_room_number_with_did_not_come_is_a_seat(day: Day) -> None:
     assert (await day.say("周杰", "/缺考 3号")).startswith("缺考考生的准考证号或座号？")
 
 
+async def test_removing_a_candidate_who_was_kept_out_asks_first(day: Day) -> None:
+    """周杰 removes seat 3 “迟到6分钟按规定不能进”: in a practical room late past 5 minutes is disqualified, so the
+    candidate did not sit the exam and stays absent unless he says 确定; 10 minutes late in theory is let in."""
+    await day.say("周杰", "/缺考 3号 没来")
+    reply = await day.say("周杰", "/缺考 删 3号 迟到6分钟按规定不能进")
+    assert reply.startswith("删除原因是“迟到6分钟按规定不能进”：实操考场迟到 5 分钟即取消该项考核资格"), reply
+    assert (await day.say("周杰", "取消")).startswith("已取消")
+    assert len((await day.reports("absent"))[-1].payload["tickets"]) == 1
+    await day.say("周杰", "/缺考 删 3号 拒绝入场")
+    assert "删除" in await day.say("周杰", "确定")
+    assert (await day.reports("absent"))[-1].payload["tickets"] == []
+    await day.say("王芳", "/缺考 赵静")
+    reply = await day.say("王芳", "/缺考 删 赵静 迟到10分钟 已进场")
+    assert reply.startswith("已记录第1考场缺考"), reply
+
+
 async def test_lone_bare_number_of_another_room_is_still_refused(day: Day) -> None:
     """“/缺考 3” (no 号) from 王芳 stays the room, and she is told it is not hers; nothing is stored."""
     reply = await day.say("王芳", "/缺考 3")
