@@ -44,6 +44,8 @@ async def test_a_day_typed_on_phones(day: Day) -> None:
     assert (await day.say("赵敏", "缺考", chat=None)).startswith("缺考考生的准考证号或座号？")
     assert (await day.say("赵敏", "无")).startswith("已记录第2考场缺考")
     assert (await day.say("周杰", "/缺考 3号 没来")).startswith("已记录第3考场缺考")  # his room is 第3: seat 3
+    assert "应留在缺考名单中" in await day.say("周杰", "/缺考 删 3号 迟到6分钟 不让进")  # disqualified: stays
+    assert (await day.say("周杰", "取消")).startswith("已取消")
 
     # 09:00: a serious violation with a note typed with a comma, confirmed by typing 确认; a machine incident.
     at(day, 9, 0)
