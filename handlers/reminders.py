@@ -424,10 +424,10 @@ async def status(ctx: Context, args: str) -> Reply:
                     bits.append(f"✓{label}")
                 elif (room_id, step, OutboxKind.FOLLOW_OFFICE.value) in handled:
                     bits.append(f"✗{label}（{handled[(room_id, step, OutboxKind.FOLLOW_OFFICE.value)]}）")
-                elif (room_id, step) in sent_at:
-                    bits.append(f"✗{label}")
+                elif (room_id, step) in sent_at or f["due"] <= ctx.now:
+                    bits.append(f"✗{label}")  # past the follow-up's time (a 领取 missing after 回收 has no reminder)
                 else:
-                    bits.append(f"…{label}")
+                    bits.append(f"…{label}（{f['due'].astimezone(tz):%H:%M}）")
             lines.append(f"  {room['room_no']}：" + ("；".join(bits) if bits else "（无关键提醒）"))
     if missing:
         lines.append(f"共 {missing} 项未确认。")

@@ -64,11 +64,12 @@ async def test_missing_handout_reaches_the_office_only_after_the_deadline(day: D
     outbox = day.services.notifier.outbox
     await outbox.drain()
     assert await _told(day) == []
+    assert "…试卷领取报告（" in await day.say("钱进", "/提醒状态")  # not yet due: with its time
     day.clock.advance(timedelta(minutes=25))
     await outbox.drain()
     told = [t for t in await day.inbox("钱进") if "仍未报领取份数" in t]
     assert len(told) == 1 and "〔待处理 #" in told[0]
-    assert "试卷领取报告" in await day.say("钱进", "/提醒状态")
+    assert "✗试卷领取报告" in await day.say("钱进", "/提醒状态")  # past it: missing, not “not yet”
 
 
 async def test_a_handout_in_time_cancels_the_deadline(day: Day) -> None:
