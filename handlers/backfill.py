@@ -38,7 +38,7 @@ HELP = (
     "例：/补录 /更正 12 2026000005"
 )
 # The report commands /补录 runs (primary names). The room ones resolve their room in the named session.
-ROOM_COMMANDS = ("缺考", "违纪", "试卷", "突发")
+ROOM_COMMANDS = ("缺考", "违纪", "试卷", "领取", "回收", "突发")  # 领取 / 回收: /试卷's shortcuts
 BY_NUMBER = ("更正", "撤销")
 _ORDINAL = re.compile(rf"第?(\d{{1,2}}|[{CN_NUM}]{{1,3}})场")
 _TIME = re.compile(r"(\d{1,2})(?::|点|时)(\d{2})?分?")

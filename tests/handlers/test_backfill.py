@@ -53,6 +53,17 @@ async def test_office_backfills_absentees_and_the_mark_is_stored(any_day: Day) -
     assert "补录（钱进 12-05 16:20）" in await day.say("钱进", "/缺考统计 今天")
 
 
+async def test_backfill_takes_the_papers_shortcuts(any_day: Day) -> None:
+    """/领取 and /回收 (/试卷's shortcuts) can be backfilled as /试卷 can: the office types what staff type."""
+    day = any_day
+    at(day.clock, 16, 20)
+    reply = await day.say("钱进", "/补录 演示第1场 2 /领取 28")
+    assert reply.startswith("【补录（钱进 12-05 16:20）】演示第1场（08:08–09:38）\n已记录第2考场试卷"), reply
+    reply = await day.say("钱进", "/补录 第1场 2 /回收 28 答题卡 28")
+    assert "回收 28 份（答题卡 28，空白 0，损坏 0）" in reply, reply
+    assert [r.payload["backfill"]["by"] for r in await day.reports("papers")] == ["钱进", "钱进"]
+
+
 async def test_revocation_carries_its_own_mark(any_day: Day) -> None:
     """A revocation after the window is marked with who revoked and when, not the mark of the row it copies."""
     day = any_day
