@@ -245,7 +245,9 @@ async def ask_missing(ctx: Context, where: RoomNow, row: Report) -> str:
             await handout_deadline(ctx, s, where, row)
     text = f"\n{'、'.join(missing)}未报，补报后再完整核对。"
     if ctx.backfill is not None:  # no dialog inside /补录: it would run against the rooms of now
-        return text + f"请补录：/补录 /更正 {row.id} 回收 {p.count} 答题卡 N 空白 N 损坏 N，或 /补录 … /试卷 领取 N。"
+        forms = [f"/补录 /更正 {row.id} 回收 {p.count} 答题卡 N 空白 N 损坏 N"] if "答题卡份数" in missing else []
+        forms += ["/补录 … /试卷 领取 N"] if "领取份数" in missing else []
+        return text + f"请补录：{'，或 '.join(forms)}。"
     meta = {"rid": row.id, "room": _room_no(where), "count": p.count, "blank": p.blank, "spoiled": p.spoiled}
     meta |= {"answered": p.answered is None, "handout": "领取份数" in missing}
     return text + "\n" + str(await _dialog.start(ctx, FILL_IN, [meta]))

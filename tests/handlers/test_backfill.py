@@ -62,6 +62,10 @@ async def test_backfill_takes_the_papers_shortcuts(any_day: Day) -> None:
     reply = await day.say("钱进", "/补录 第1场 2 /回收 28 答题卡 28")
     assert "回收 28 份（答题卡 28，空白 0，损坏 0）" in reply, reply
     assert [r.payload["backfill"]["by"] for r in await day.reports("papers")] == ["钱进", "钱进"]
+    reply = await day.say("钱进", "/补录 第1场 1 /回收 30")  # no 领取, no 答题卡: both forms suggested
+    assert "请补录：/补录 /更正 " in reply and " 回收 30 答题卡 N 空白 N 损坏 N，或 /补录 … /试卷 领取 N。" in reply
+    reply = await day.say("钱进", "/补录 第2场 3 /回收 15")  # practical: no answer cards, only the 领取 is missing
+    assert reply.endswith("领取份数未报，补报后再完整核对。请补录：/补录 … /试卷 领取 N。"), reply
 
 
 async def test_revocation_carries_its_own_mark(any_day: Day) -> None:
