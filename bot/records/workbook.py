@@ -270,7 +270,8 @@ def write_room(ws: Worksheet, rec: RoomRecord) -> None:
     if not rec.violations:
         _boxed(ws, row, [("无", FORM_COLS, "")])
         row += 1
-    row = _section(ws, row + 1, "三、试卷、答题卡（领取与回收核对）")
+    papers = "实操考单" if rec.kind == "实操" else "试卷、答题卡"  # a practical exam has no answer cards
+    row = _section(ws, row + 1, f"三、{papers}（领取与回收核对）")
     _boxed(
         ws,
         row,

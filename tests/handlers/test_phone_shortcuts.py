@@ -436,6 +436,7 @@ async def test_practical_collection_has_no_answer_cards(day: Day) -> None:
     _name, data = await day_workbook(day.services.db, day.clock.now().astimezone(SHANGHAI).date(), SHANGHAI)
     cells = [c for row in load_workbook(io.BytesIO(data))["演示第2场-第3考场"].iter_rows(values_only=True) for c in row]
     assert "—" in cells and "未报" not in cells[cells.index("—") - 3 : cells.index("—") + 3], cells
+    assert "三、实操考单（领取与回收核对）" in cells and "三、试卷、答题卡（领取与回收核对）" not in cells
     reply = await day.say("周杰", "/回收 14")
     assert "核对不符：领取 15 ≠ 回收 14" in reply and "答题卡" not in reply, reply
     assert any("【试卷核对不符】第3考场" in m for m in await day.inbox("钱进"))
