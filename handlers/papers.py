@@ -124,7 +124,8 @@ async def build(s: AsyncSession, where: RoomNow, args: PapersArgs) -> dict[str, 
     # 答题卡 not given: the rest of a breakdown (回收 30 空白 2 → 28), or with a bare count unknown — asked for,
     # never read as the whole count.
     answered, blank = args.answered, args.blank
-    if answered is None and (args.blank or args.spoiled):
+    practical = where.session.kind == SessionKind.PRACTICAL  # 实操考单: no answer cards to infer
+    if answered is None and (args.blank or args.spoiled) and not practical:
         answered = args.count - args.blank - args.spoiled
     elif answered is not None and not args.blank_given and args.count - answered - args.spoiled > 0:
         blank = args.count - answered - args.spoiled  # 回收 15 答题卡 14: the other one is blank (an absentee's)
@@ -135,7 +136,7 @@ async def build(s: AsyncSession, where: RoomNow, args: PapersArgs) -> dict[str, 
     h = papers_payload(handout.get(where.room_id))
     last_absent = absent_payload(absent[-1]) if absent else None
     problems = problems_of(PapersPayload(COLLECT, **counts), h, last_absent, where.room.expected)
-    sheets = {"sheets": False} if where.session.kind == SessionKind.PRACTICAL and answered is None else {}
+    sheets = {"sheets": False} if practical and answered is None else {}
     return {
         "action": COLLECT,
         **counts,

@@ -437,6 +437,8 @@ async def test_practical_collection_has_no_answer_cards(day: Day) -> None:
     cells = [c for row in load_workbook(io.BytesIO(data))["演示第2场-第3考场"].iter_rows(values_only=True) for c in row]
     assert "—" in cells and "未报" not in cells[cells.index("—") - 3 : cells.index("—") + 3], cells
     assert "三、实操考单（领取与回收核对）" in cells and "三、试卷、答题卡（领取与回收核对）" not in cells
+    reply = await day.say("周杰", "/回收 15 作废1")  # a spoiled 考单 is not read as 14 answer cards
+    assert "回收 15 份（空白 0，损坏 1），核对无误。" in reply and "答题卡" not in reply.split("这是重新清点")[0], reply
     reply = await day.say("周杰", "/回收 14")
     assert "核对不符：领取 15 ≠ 回收 14" in reply and "答题卡" not in reply, reply
     assert any("【试卷核对不符】第3考场" in m for m in await day.inbox("钱进"))
