@@ -36,6 +36,8 @@ DEV7_TSV = Path(__file__).resolve().parent / "data" / "kb_dev7_phone.tsv"
 # Floor set (wt-kb9): questions met while playing a time-compressed exam day as the staff, with the clause judged
 # right; written before that round changed anything and tuned on (a floor to keep, not a measure).
 DEV8_TSV = Path(__file__).resolve().parent / "data" / "kb_dev8_floor.tsv"
+# Every development set, in the order they were written.
+DEV_SETS = (DEV_TSV, DEV2_TSV, DEV3_TSV, DEV4_TSV, DEV5_TSV, DEV6_TSV, DEV7_TSV, DEV8_TSV)
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
     """No example equals a question of the development set (kb_dev_phone.tsv, written before the second round of
     examples, so that it stays a fair test of them) or of the tuning set (whose cross-validated figures would
     otherwise see their own question among the examples)."""
-    from kb_golden import DEV2_TSV, DEV3_TSV, DEV4_TSV, DEV5_TSV, DEV6_TSV, DEV7_TSV, DEV8_TSV, DEV_TSV
+    from kb_golden import DEV2_TSV, DEV3_TSV, DEV4_TSV, DEV5_TSV, DEV6_TSV, DEV7_TSV, DEV8_TSV, DEV_SETS, DEV_TSV
 
     dev = read_questions(DEV_TSV)
     assert len(dev) >= 150 and sum(not q.in_domain for q in dev) >= 30
@@ -108,7 +108,7 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
     assert sum(q.in_domain for q in dev7) >= 150 and sum(not q.in_domain for q in dev7) >= 30
     dev8 = read_questions(DEV8_TSV)
     assert sum(q.in_domain for q in dev8) >= 28 and sum(not q.in_domain for q in dev8) >= 6
-    for path in (DEV_TSV, DEV2_TSV, DEV3_TSV, DEV4_TSV, DEV5_TSV, DEV6_TSV, DEV7_TSV, DEV8_TSV, fit.TUNING_TSV):
+    for path in (*DEV_SETS, fit.TUNING_TSV):
         asked = {q.question.rstrip("？?") for q in read_questions(path)}
         assert sorted(asked & examples) == [], path.name
 
@@ -196,29 +196,14 @@ def test_out_of_domain_tuning_questions_stay_refused_with_the_ranker(kb: Knowled
 
 def test_out_of_domain_examples_are_not_held_out_questions() -> None:
     """The out-of-domain examples (training negatives) are not questions of a held-out or development set either."""
-    from kb_golden import (
-        DEV2_TSV,
-        DEV3_TSV,
-        DEV4_TSV,
-        DEV5_TSV,
-        DEV6_TSV,
-        DEV7_TSV,
-        DEV8_TSV,
-        DEV_TSV,
-        HELDOUT_TSV,
-        PHONE_TSV,
-    )
+    from kb_golden import DEV_SETS, HELDOUT_TSV, PHONE_TSV
 
     asked = {q.question.rstrip("？?") for path in (HELDOUT_TSV, PHONE_TSV) for q in read_questions(path)}
     examples = read_examples(fit.EXAMPLES_OOD)
     assert len(examples) >= 50
     assert all(doc == "-" and clause == "-" for doc, clause, _ in examples)
     assert len(asked & {q.rstrip("？?") for _, _, q in examples}) == 0
-    dev = {
-        q.question.rstrip("？?")
-        for path in (DEV_TSV, DEV2_TSV, DEV3_TSV, DEV4_TSV, DEV5_TSV, DEV6_TSV, DEV7_TSV, DEV8_TSV)
-        for q in read_questions(path)
-    }
+    dev = {q.question.rstrip("？?") for path in DEV_SETS for q in read_questions(path)}
     assert sorted(dev & {q.rstrip("？?") for _, _, q in examples}) == []
 
 
@@ -304,14 +289,10 @@ def test_hedge_fallback_replies_are_never_committed(kb: KnowledgeBase) -> None:
     """A tuning or development question that only the hedge fallback answers gets two or three clauses, and its
     commit probability reads 0 (the reply never commits to one clause). The development sets are searched too: which
     questions fall in the fallback's band moves with every refit, and the tuning set alone may have none."""
-    from kb_golden import DEV2_TSV, DEV3_TSV, DEV4_TSV, DEV5_TSV, DEV6_TSV, DEV7_TSV, DEV8_TSV, DEV_TSV
+    from kb_golden import DEV_SETS
 
     fallback = 0
-    dev = [
-        q
-        for path in (DEV_TSV, DEV2_TSV, DEV3_TSV, DEV4_TSV, DEV5_TSV, DEV6_TSV, DEV7_TSV, DEV8_TSV)
-        for q in read_questions(path)
-    ]
+    dev = [q for path in DEV_SETS for q in read_questions(path)]
     for q in [*TUNING, *dev]:
         if not q.in_domain:
             continue
