@@ -130,14 +130,15 @@ def _absent_line(where: RoomNow, row: Report) -> str:
 SAME_FIELDS = ("ticket", "type", "action", "points")
 
 
-async def _reported_by_other(ctx: Context, s: AsyncSession, where: RoomNow, payload: dict[str, Any]) -> Report | None:
-    """The same violation, recorded minutes ago in this room by someone else: the second invigilator (or 考评员)
-    typing what the first reported. A serious one is their confirmation (when they are on duty there); another is
-    not recorded twice (扣10分 twice would take 20), unless its note tells a different event."""
+async def _reported_by_other(
+    ctx: Context, s: AsyncSession, where: RoomNow, payload: dict[str, Any], alike: list[int]
+) -> Report | None:
+    """The same violation (``alike``: the room's same records of the last minutes), recorded by someone else: the
+    second invigilator (or 考评员) typing what the first reported. A serious one is their confirmation (when they are
+    on duty there); another is not recorded twice (扣10分 twice would take 20), unless its note tells another event."""
     if ctx.staff is None:
         return None
-    probe = Report(kind="violation", room_id=where.room_id, payload=payload, created_at=ctx.now)
-    for rid in await in_force_alike(s, probe, ctx.now - SAME_WITHIN, SAME_FIELDS):
+    for rid in alike:
         earlier = await s.get(Report, rid)
         if earlier is None or earlier.staff_id == ctx.staff.id:
             continue
@@ -195,7 +196,9 @@ async def _store(ctx: Context, s: AsyncSession, parsed: ViolationArgs, row: Repo
             out.asked = [where.label, parsed.candidate_answer] if parsed.has_candidate else [where.label]
             return out
         payload = await build(s, where, parsed, USAGE)
-        earlier = await _reported_by_other(ctx, s, where, payload)
+        probe = Report(kind="violation", room_id=where.room_id, payload=payload, created_at=ctx.now)
+        alike = await in_force_alike(s, probe, ctx.now - SAME_WITHIN, SAME_FIELDS)  # newest first
+        earlier = await _reported_by_other(ctx, s, where, payload, alike)
         if earlier is not None and payload["serious"]:
             out.theirs = earlier.id
             return out
@@ -203,7 +206,9 @@ async def _store(ctx: Context, s: AsyncSession, parsed: ViolationArgs, row: Repo
             out.kept = earlier
             return out
         out.row = row = await append(ctx, s, "violation", where, payload)
-    out.same = await same_shortly_before(s, row, SAME_FIELDS)
+        out.same = alike[0] if alike else None  # what same_shortly_before would find: read once, before the insert
+    else:
+        out.same = await same_shortly_before(s, row, SAME_FIELDS)
     if ViolationPayload.from_payload(row.payload).serious:  # alerts commit with the report
         out.sent = await alert(ctx, alert_text(where, ctx.staff, row, out.names), key=f"report:{row.id}", s=s)
         # the second invigilator also gets a card (确认 / 有异议) privately; it commits with the report
