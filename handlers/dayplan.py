@@ -29,7 +29,7 @@ from scheduler.changes import (
     move_session,
     swap_staff,
 )
-from scheduler.changes_find import find_room, find_session, find_staff, room_of, session_of_room
+from scheduler.changes_find import find_room, find_session, find_staff, room_named, room_of
 from scheduler.changes_text import DAY_RE, SESSION_RE, nfkc, strip_reason, take_day, take_times
 
 SESSION_USAGE = (
@@ -243,8 +243,7 @@ async def swap(ctx: Context, args: str) -> Reply:
         old = await find_staff(s, old_name)
         new = await find_staff(s, new_name)
         if room_ref is None and _ROOM_NAMED.fullmatch(ref):  # /换人 第4考场 黄磊 陈刚: the room, not the session
-            sess = await session_of_room(s, ref, old, day or today, tz)
-            room = await find_room(s, sess, ref, tz)
+            sess, room = await room_named(s, ref, old, day or today, tz)
         else:
             sess = await find_session(s, ref, day=day, today=today, tz=tz)
             room = await find_room(s, sess, room_ref, tz) if room_ref else await room_of(s, sess, old, tz)

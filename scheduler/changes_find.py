@@ -46,13 +46,17 @@ async def find_session(s: AsyncSession, ref: str, *, day: date | None, today: da
     if not found:
         raise ChangeRefused(f"{where}，请核对场次和日期。")
     if len(found) > 1:
-        options = "；".join(
-            f"{session_label(x, tz)} {span_label(x.starts_at, x.ends_at, tz)}"
-            + ("（已取消）" if x.cancelled_at else "")
-            for x in found[:6]
-        )
+        options = _listed(found[:6], tz)
         raise ChangeRefused(f"“{typed}”有 {len(found)} 个场次：{options}。请写上日期（如 12月5日）说明是哪一个。")
     return found[0]
+
+
+def _listed(sessions: Sequence[ExamSession], tz: ZoneInfo) -> str:
+    """Sessions to choose from: label, time, and whether cancelled."""
+    return "；".join(
+        f"{session_label(x, tz)} {span_label(x.starts_at, x.ends_at, tz)}" + ("（已取消）" if x.cancelled_at else "")
+        for x in sessions
+    )
 
 
 async def find_staff(s: AsyncSession, who: str) -> Staff:
@@ -102,21 +106,20 @@ async def room_of(s: AsyncSession, sess: ExamSession, staff: Staff, tz: ZoneInfo
     return rooms[0]
 
 
-async def session_of_room(s: AsyncSession, ref: str, staff: Staff, day: date, tz: ZoneInfo) -> ExamSession:
-    """The live session of ``day`` in whose room ``ref`` (第4考场) ``staff`` is on duty: the office named the room
+async def room_named(s: AsyncSession, ref: str, staff: Staff, day: date, tz: ZoneInfo) -> tuple[ExamSession, Room]:
+    """The live session of ``day`` and its room ``ref`` (第4考场) where ``staff`` is on duty: the office named the room
     and the person, not the session (/换人 第4考场 黄磊 陈刚)."""
     wanted = _room_no(ref)
-    found: list[ExamSession] = []
-    sessions = (await s.exec(select(ExamSession).where(col(ExamSession.cancelled_at).is_(None)))).all()
-    for sess in sorted((x for x in sessions if x.day == day), key=lambda x: (x.starts_at, x.id or 0)):
+    found: list[tuple[ExamSession, Room]] = []
+    q = select(ExamSession).where(col(ExamSession.day) == day, col(ExamSession.cancelled_at).is_(None))
+    for sess in (await s.exec(q.order_by(col(ExamSession.starts_at), col(ExamSession.id)))).all():
         duties = await session_duties(s, sess.id or 0)
-        if any(st.id == staff.id and _room_no(r.room_no) == wanted for r, _a, st in duties):
-            found.append(sess)
+        found += [(sess, r) for r, _a, st in duties if st.id == staff.id and _room_no(r.room_no) == wanted][:1]
     if not found:
         where = f"{day_label(day)}{staff.name} 不在{nfkc(ref)}的名单中"
         raise ChangeRefused(f"{where}，请核对姓名，或写明场次（如 第1场）。")
     if len(found) > 1:
-        options = "；".join(f"{session_label(x, tz)} {span_label(x.starts_at, x.ends_at, tz)}" for x in found)
+        options = _listed([sess for sess, _ in found], tz)
         raise ChangeRefused(f"{staff.name} 在{nfkc(ref)}有 {len(found)} 个场次：{options}。请写明场次（如 第1场）。")
     return found[0]
 
@@ -126,4 +129,4 @@ def _room_no(text: str) -> int | None:
     return int(t) if t.isdigit() else None
 
 
-__all__ = ["find_room", "find_session", "find_staff", "room_of", "session_of_room"]
+__all__ = ["find_room", "find_session", "find_staff", "room_named", "room_of"]
