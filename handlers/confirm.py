@@ -201,10 +201,7 @@ async def pending(ctx: Context, *, only_one: bool = False) -> Reply | None:
         (rid,) = items
         done = await confirm_one(ctx, rid)
         return Reply(done.line, card_state=done.state)
-    if items:
-        lines = "\n".join(f"· {line}" for line in items.values())
-        return Reply(f"您有 {len(items)} 项待核对或确认，请写明编号：\n{lines}")
-    return None
+    return _several(items) if items else None
 
 
 async def pending_dispute(ctx: Context, said: int | None) -> Reply | None:
@@ -214,15 +211,18 @@ async def pending_dispute(ctx: Context, said: int | None) -> Reply | None:
         items = await open_cards(ctx, s)
         report = await current(s, next(iter(items)), CONFIRM_USAGE) if len(items) == 1 else None
     if report is None:
-        if not items:
-            return None
-        lines = "\n".join(f"· {line}" for line in items.values())
-        return Reply(f"您有 {len(items)} 项待核对或确认，请写明编号：\n{lines}")
+        return _several(items) if items else None
     (rid,) = items
     if said is not None and is_handout(report) and PapersPayload.from_payload(report.payload).count == said:
         return Reply(f"您说的 {said} 份与编号 {rid} 报告的领取份数一致；核对无误请回复“确认”。")
     done = await _dispute_one(ctx, rid, said)
     return Reply(done.line, card_state=done.state)
+
+
+def _several(items: dict[int, str]) -> Reply:
+    """More than one card waits on the sender: each with its typed answers, nothing done."""
+    lines = "\n".join(f"· {line}" for line in items.values())
+    return Reply(f"您有 {len(items)} 项待核对或确认，请写明编号：\n{lines}")
 
 
 @dataclass
