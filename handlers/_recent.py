@@ -6,6 +6,8 @@ newest reports in force in the rooms the sender is on duty in today (the office 
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from sqlmodel import col, select
 
 from bot.dispatch import Context
@@ -32,14 +34,16 @@ async def recent_lines(ctx: Context, limit: int = LIMIT) -> list[str]:
     async with ctx.services.db.read() as s:
         rooms = {r.id: r for r in (await s.exec(q)).all() if r.id is not None}
         rows = sorted(await reports_in_force(s, KINDS, list(rooms)), key=lambda r: r.id or 0, reverse=True)[:limit]
-        by_room = await _show.names_of(s, {r.room_id for r in rows if r.room_id})
+        names_of = await _show.names_of(s, {r.room_id for r in rows if r.room_id})
+    by_room: dict[int | None, dict[str, str]] = defaultdict(dict)  # each room's names, grouped once
+    for (room_id, t), n in names_of.items():
+        by_room[room_id][t] = n
     out = []
     for r in rows:
         room = rooms.get(r.room_id or 0)
         label = f"{room.room_no}{KIND_LABELS.get(r.kind, r.kind)}" if room else KIND_LABELS.get(r.kind, r.kind)
         when = f"{r.created_at.astimezone(tz):%H:%M}"
-        names = {t: n for (room_id, t), n in by_room.items() if room_id == r.room_id}
-        out.append(f"· 编号 {r.id} {when} {label}：{describe(ctx, r, names)}")
+        out.append(f"· 编号 {r.id} {when} {label}：{describe(ctx, r, by_room[r.room_id])}")
     return out
 
 
