@@ -2,14 +2,9 @@
 
     .venv/bin/python tests/knowledge/eval_heldout.py            # print the figures
     .venv/bin/python tests/knowledge/eval_heldout.py --misses   # also list the questions it got wrong
-    .venv/bin/python tests/knowledge/eval_heldout.py --dev      # the development set only (never the held-out sets)
-    .venv/bin/python tests/knowledge/eval_heldout.py --dev2     # the second development set only (measure, don't tune)
-    .venv/bin/python tests/knowledge/eval_heldout.py --dev3     # the third development set (wt-kb)
-    .venv/bin/python tests/knowledge/eval_heldout.py --dev4     # the fourth development set (wt-kb2, measure only)
-    .venv/bin/python tests/knowledge/eval_heldout.py --dev5     # the fifth development set (wt-kb5, measure mostly)
-    .venv/bin/python tests/knowledge/eval_heldout.py --dev6     # the sixth development set (wt-kb6, measure mostly)
-    .venv/bin/python tests/knowledge/eval_heldout.py --dev7     # the seventh development set (wt-kb8, measure mostly)
-    .venv/bin/python tests/knowledge/eval_heldout.py --dev8     # the floor set met playing an exam day (wt-kb9)
+    .venv/bin/python tests/knowledge/eval_heldout.py --dev7     # one development set (dev, dev2 .. dev9)
+    .venv/bin/python tests/knowledge/eval_heldout.py --dev --dev2 --dev9   # several
+    .venv/bin/python tests/knowledge/eval_heldout.py --heldout3 # the sealed third held-out set (once, at the end)
 
 For each set: top-1 (answered, and the clause it leads with is accepted), top-3 (an accepted clause
 among the three nearest, whatever the threshold), shown (an accepted clause among what the reply
@@ -39,7 +34,9 @@ from kb_golden import (  # noqa: E402
     DEV6_TSV,
     DEV7_TSV,
     DEV8_TSV,
+    DEV9_TSV,
     DEV_TSV,
+    HELDOUT3_TSV,
     HELDOUT_TSV,
     PHONE_TSV,
     QUESTIONS_TSV,
@@ -83,6 +80,20 @@ def committed(ans: Answer) -> bool:
     """Answered with one clause only (not pinned, not hedged, not an ambiguity question)."""
     return ans.answer is not None and not ans.pinned and not ans.ambiguous and not ans.alternatives
 
+
+# The sets asked instead of the two held-out sets: flag -> (file, name in the table, help).
+OTHER_SETS: dict[str, tuple[Path, str, str]] = {
+    "dev": (DEV_TSV, "dev (not held out)", "the development set kb_dev_phone.tsv"),
+    "dev2": (DEV2_TSV, "dev2", "the second development set (wt-ood, measured)"),
+    "dev3": (DEV3_TSV, "dev3", "the third development set (wt-kb)"),
+    "dev4": (DEV4_TSV, "dev4", "the fourth development set (wt-kb2, measured only)"),
+    "dev5": (DEV5_TSV, "dev5", "the fifth development set (wt-kb5, measured mostly)"),
+    "dev6": (DEV6_TSV, "dev6", "the sixth development set (wt-kb6, measured mostly)"),
+    "dev7": (DEV7_TSV, "dev7", "the seventh development set (wt-kb8, measured mostly)"),
+    "dev8": (DEV8_TSV, "dev8 (floor)", "the floor set met playing an exam day (wt-kb9, tuned on)"),
+    "dev9": (DEV9_TSV, "dev9", "the ninth development set, written blind (session 17, tuned on)"),
+    "heldout3": (HELDOUT3_TSV, "held-out 3", "the sealed third held-out set (session 17): measure once, never tune"),
+}
 
 # The role labels of the phone set as the values of bot.store.tables.Role.
 ROLE_VALUES = {"监考员": "invigilator", "考评员": "evaluator", "督导": "supervisor", "考务办公室": "office"}
@@ -146,49 +157,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--misses", action="store_true", help="list the questions not answered right")
     parser.add_argument("--no-context", action="store_true", help="ask without the role and session kind")
     parser.add_argument("--tuning", action="store_true", help="also the tuning set (for design checks, not a result)")
-    parser.add_argument(
-        "--dev", action="store_true", help="the development set kb_dev_phone.tsv instead of the held-out sets"
-    )
-    parser.add_argument(
-        "--dev2", action="store_true", help="the second development set kb_dev2_phone.tsv (measured, not tuned on)"
-    )
-    parser.add_argument("--dev3", action="store_true", help="the third development set kb_dev3_phone.tsv (wt-kb)")
-    parser.add_argument(
-        "--dev4", action="store_true", help="the fourth development set kb_dev4_phone.tsv (wt-kb2, measured only)"
-    )
-    parser.add_argument(
-        "--dev5", action="store_true", help="the fifth development set kb_dev5_phone.tsv (wt-kb5, measured mostly)"
-    )
-    parser.add_argument(
-        "--dev6", action="store_true", help="the sixth development set kb_dev6_phone.tsv (wt-kb6, measured mostly)"
-    )
-    parser.add_argument(
-        "--dev7", action="store_true", help="the seventh development set kb_dev7_phone.tsv (wt-kb8, measured mostly)"
-    )
-    parser.add_argument(
-        "--dev8", action="store_true", help="the floor set kb_dev8_floor.tsv met playing an exam day (wt-kb9, tuned on)"
-    )
+    for flag, (_, _, help_text) in OTHER_SETS.items():
+        parser.add_argument(f"--{flag}", action="store_true", help=help_text)
     args = parser.parse_args(argv)
     logging.getLogger("jieba").setLevel(logging.WARNING)
     kb = KnowledgeBase.load()
-    if args.dev or args.dev2 or args.dev3 or args.dev4 or args.dev5 or args.dev6 or args.dev7 or args.dev8:
-        rows = []
-        if args.dev:
-            rows.append(evaluate(kb, read_questions(DEV_TSV), "dev (not held out)", with_context=not args.no_context))
-        if args.dev2:
-            rows.append(evaluate(kb, read_questions(DEV2_TSV), "dev2", with_context=not args.no_context))
-        if args.dev3:
-            rows.append(evaluate(kb, read_questions(DEV3_TSV), "dev3", with_context=not args.no_context))
-        if args.dev4:
-            rows.append(evaluate(kb, read_questions(DEV4_TSV), "dev4", with_context=not args.no_context))
-        if args.dev5:
-            rows.append(evaluate(kb, read_questions(DEV5_TSV), "dev5", with_context=not args.no_context))
-        if args.dev6:
-            rows.append(evaluate(kb, read_questions(DEV6_TSV), "dev6", with_context=not args.no_context))
-        if args.dev7:
-            rows.append(evaluate(kb, read_questions(DEV7_TSV), "dev7", with_context=not args.no_context))
-        if args.dev8:
-            rows.append(evaluate(kb, read_questions(DEV8_TSV), "dev8 (floor)", with_context=not args.no_context))
+    chosen = [flag for flag in OTHER_SETS if getattr(args, flag)]
+    if chosen:
+        rows = [
+            evaluate(kb, read_questions(OTHER_SETS[flag][0]), OTHER_SETS[flag][1], with_context=not args.no_context)
+            for flag in chosen
+        ]
     else:
         rows = [
             evaluate(kb, read_questions(PHONE_TSV), "phone", with_context=not args.no_context),

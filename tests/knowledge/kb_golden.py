@@ -36,8 +36,14 @@ DEV7_TSV = Path(__file__).resolve().parent / "data" / "kb_dev7_phone.tsv"
 # Floor set (wt-kb9): questions met while playing a time-compressed exam day as the staff, with the clause judged
 # right; written before that round changed anything and tuned on (a floor to keep, not a measure).
 DEV8_TSV = Path(__file__).resolve().parent / "data" / "kb_dev8_floor.tsv"
+# Ninth development set (session 17): written blind from the regulation texts by a writer who saw no code, no other
+# question set and no system output; measured before the changes of that round, then tuned on.
+DEV9_TSV = Path(__file__).resolve().parent / "data" / "kb_dev9_phone.tsv"
 # Every development set, in the order they were written.
-DEV_SETS = (DEV_TSV, DEV2_TSV, DEV3_TSV, DEV4_TSV, DEV5_TSV, DEV6_TSV, DEV7_TSV, DEV8_TSV)
+DEV_SETS = (DEV_TSV, DEV2_TSV, DEV3_TSV, DEV4_TSV, DEV5_TSV, DEV6_TSV, DEV7_TSV, DEV8_TSV, DEV9_TSV)
+# Third held-out set (session 17): written blind like dev9 by another writer, sealed: measured once at the end of the
+# session that wrote it and never tuned on.
+HELDOUT3_TSV = Path(__file__).resolve().parent / "data" / "kb_heldout3_phone.tsv"
 
 
 @dataclass(frozen=True)
