@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.dispatch import Context
 from bot.privacy import mask_ticket
+from bot.store.rooms import seat_key
 from bot.store.tables import Candidate, Report
 from handlers._rooms import full_data, is_private
 
@@ -23,9 +24,21 @@ async def names_of(s: AsyncSession, room_ids: Iterable[int]) -> dict[tuple[int, 
     return {(c.room_id, c.ticket_no): c.name for c in rows}
 
 
-async def room_names(s: AsyncSession, room_id: int | None) -> dict[str, str]:
-    """Candidate names of one room by ticket (empty without a room)."""
-    return {t: n for (_r, t), n in (await names_of(s, [room_id] if room_id else [])).items()}
+class Roster(dict[str, str]):
+    """One room's candidate names by ticket, and their seats (``seats``: ticket → seat as the roster writes it)."""
+
+    def __init__(self, names: dict[str, str], seats: dict[str, str]) -> None:
+        super().__init__(names)
+        self.seats = seats
+
+
+async def room_names(s: AsyncSession, room_id: int | None) -> Roster:
+    """Candidate names of one room by ticket, with their seats (empty without a room)."""
+    if not room_id:
+        return Roster({}, {})
+    rows = (await s.exec(select(Candidate).where(col(Candidate.room_id) == room_id))).all()
+    seats = {c.ticket_no: seat_key(c.seat) for c in rows if c.seat and seat_key(c.seat)}
+    return Roster({c.ticket_no: c.name for c in rows}, seats)
 
 
 def tickets_named(names: dict[str, str], name: str) -> list[str]:
@@ -43,19 +56,21 @@ def not_that_name(name: str, tickets: list[str]) -> str:
     return f"{name}的准考证号是 {'、'.join(tickets)}，与所写的准考证号或座号不一致，请核对。"
 
 
-def ticket(ctx: Context, number: str, name: str | None = None) -> str:
-    """A 准考证号 as this chat may see it (masked in groups; with the name for supervisors/office privately)."""
+def ticket(ctx: Context, number: str, name: str | None = None, seat: str | None = None) -> str:
+    """A 准考证号 as this chat may see it: masked in groups, with the seat when known (a 座号 is no personal data and
+    lets the room's staff see whom the report names); with the name for supervisors/office privately."""
     if not is_private(ctx):
-        return mask_ticket(number)
+        return mask_ticket(number) + (f"（{seat}号座）" if seat else "")
     if name and full_data(ctx):
         return f"{number}（{name}）"
     return number
 
 
 def tickets(ctx: Context, numbers: Iterable[str], names: dict[str, str] | None = None) -> str:
-    """Several 准考证号, joined with 、."""
+    """Several 准考证号, joined with 、 (with their seats in groups when ``names`` is a room's Roster)."""
     names = names or {}
-    return "、".join(ticket(ctx, n, names.get(n)) for n in numbers)
+    seats = names.seats if isinstance(names, Roster) else {}
+    return "、".join(ticket(ctx, n, names.get(n), seats.get(n)) for n in numbers)
 
 
 NOTE_HIDDEN = "备注已隐藏，请私聊查看"

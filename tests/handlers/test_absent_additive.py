@@ -148,13 +148,17 @@ async def test_none_then_names_adds(day: Day) -> None:
 
 
 async def test_group_reply_masks_the_whole_list(day: Day) -> None:
-    """In the room's group every ticket of the list is masked."""
+    """In the room's group every ticket of the list is masked, with its seat (no personal data) so that the room's
+    staff can tell whom the list names; in private the ticket is whole and needs no seat."""
     await day.say("王芳", "/缺考 2026000003", chat=ROOM1)
     reply = await day.say("李强", "/缺考 2026000004", chat=ROOM1)
-    assert "追加 2026**0004" in reply and "缺考 2：2026**0003、2026**0004" in reply
+    assert "追加 2026**0004（4号座）" in reply
+    assert "缺考 2：2026**0003（3号座）、2026**0004（4号座）" in reply
     assert "2026000003" not in reply and "2026000004" not in reply
     ask = await day.say("李强", "/缺考 无", chat=ROOM1)
-    assert "已记录缺考 2 人：2026**0003、2026**0004。" in ask and "2026000003" not in ask
+    assert "已记录缺考 2 人：2026**0003（3号座）、2026**0004（4号座）。" in ask and "2026000003" not in ask
+    private = await day.say("李强", "/缺考 2026000005")
+    assert "追加 2026000005。" in private and "号座" not in private
 
 
 async def test_history_says_added_and_removed(bday: Day) -> None:

@@ -48,7 +48,7 @@ async def test_theory_after_the_start_still_too_early(early: Day) -> None:
     early.clock.advance(timedelta(minutes=22))
     ask = await early.say("王芳", "/缺考 2026000003", chat=ROOM1)
     assert "开考 30 分钟后才能确定缺考" in ask and "现在是开考后 14 分钟（08:08 开考）" in ask
-    assert "缺考 2026**0003 吗" in ask and "2026000003" not in ask  # masked in the group
+    assert "缺考 2026**0003（3号座） 吗" in ask and "2026000003" not in ask  # masked in the group, with the seat
     assert await early.reports("absent") == []
 
 
