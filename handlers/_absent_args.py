@@ -168,9 +168,10 @@ def _addition(text: str, seats: list[str], usage: str) -> AbsentArgs:
     return AbsentArgs(room, tickets, none, count, seats, stray=left, by_name=by_name)
 
 
-def check_stray(args: AbsentArgs, tickets: list[str], names: dict[str, str], usage: str = USAGE) -> None:
+def check_stray(args: AbsentArgs, tickets: list[str], names: dict[str, str], label: str, usage: str = USAGE) -> None:
     """Words beside the tickets may only be the names of those candidates (from the roster); the name of another
-    candidate of the room, or anything else, is refused before anything is recorded."""
+    candidate of the room, a name not on the roster of room ``label``, or anything else, is refused before anything
+    is recorded."""
     if args.by_name:
         return  # the words were the names looked up (names_to_tickets)
     mine = {names.get(t) for t in tickets}
@@ -180,15 +181,30 @@ def check_stray(args: AbsentArgs, tickets: list[str], names: dict[str, str], usa
         theirs = tickets_named(names, word)
         if theirs:
             raise UserFacingError(not_that_name(word, theirs), usage=usage)
-        raise UserFacingError(f"没有看懂“{word}”，请写准考证号或座号，没有缺考写“无”。", usage=usage)
+        why = _not_a_name(word, names, label, beside_ticket=True)
+        raise UserFacingError(f"{why}请写准考证号或座号，没有缺考写“无”。", usage=usage)
 
 
 _NAME_LIKE = re.compile(r"[\u4e00-\u9fff]{2,4}")
+# The commonest Chinese surnames (about nine people in ten bear one) and the compound ones: a word beside a ticket is
+# read as a name only when it starts with one (“/缺考 2026000012 不知道” is not understood, not a missing name).
+_SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜"
+    "崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施"
+)
+_COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "令狐", "皇甫", "慕容", "尉迟", "长孙", "司徒", "夏侯")
 
 
-def _not_a_name(word: str, names: dict[str, str], label: str) -> str:
-    """Why ``word`` is not an absentee: a name not on the room's roster (or no roster), else not understood."""
+def _name_like(word: str, *, beside_ticket: bool) -> bool:
+    """Whether ``word`` may be a person's name: 2-4 Chinese characters, and beside a ticket also a surname first."""
     if _NAME_LIKE.fullmatch(word) is None:
+        return False
+    return not beside_ticket or word[0] in _SURNAMES or word.startswith(_COMPOUND_SURNAMES)
+
+
+def _not_a_name(word: str, names: dict[str, str], label: str, *, beside_ticket: bool = False) -> str:
+    """Why ``word`` is not an absentee: a name not on the room's roster (or no roster), else not understood."""
+    if not _name_like(word, beside_ticket=beside_ticket):
         return f"没有看懂“{word}”，"
     if not names:
         return f"{label}没有导入考生名单，不能按姓名查找“{word}”；"

@@ -230,7 +230,7 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
         after: Reconciliation | None = None
         if row is None:
             tickets = await _tickets(s, where, parsed, names, USAGE)
-            check_stray(parsed, tickets, names)
+            check_stray(parsed, tickets, names, where.label)
             if confirmed and parsed.none and (seen is None or seen.group(1) != str(replaced.id if replaced else "")):
                 confirmed = False  # the list changed since the question: ask again about the list as it is now
             payload, question = _decide(ctx, where, prev, parsed, tickets, names, confirmed=confirmed)
@@ -378,7 +378,7 @@ async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, t
         raise UserFacingError("更正请写完整的缺考名单；删除一人请用 /缺考 删 准考证号。", usage=CORRECT_USAGE)
     names = await _show.room_names(s, where.room_id)
     tickets = await _tickets(s, where, parsed, names, CORRECT_USAGE)
-    check_stray(parsed, tickets, names, CORRECT_USAGE)
+    check_stray(parsed, tickets, names, where.label, CORRECT_USAGE)
     anonymous = 0 if parsed.none or tickets else (parsed.count or 0)
     return _payload(where, [] if parsed.none else tickets, anonymous)
 

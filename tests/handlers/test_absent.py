@@ -51,6 +51,9 @@ async def test_absent_phrasings(day: Day, text: str, tickets: list[str], none: b
 MALFORMED: list[tuple[str, str]] = [
     ("/缺考 第9考场", "今天没有第9考场"),  # a room alone that is no room (one of hers opens the dialog)
     ("/缺考 1 张三", "第1考场的考生名单中没有“张三”；请写准考证号或座号"),
+    # a name beside a ticket is checked against the roster too (it is nobody's there: said so, not “没有看懂”)
+    ("/缺考 1 2026000003 张大伟", "第1考场的考生名单中没有“张大伟”；请写准考证号或座号"),
+    ("/缺考 1 2026000003 3x", "没有看懂“3x”，请写准考证号或座号"),
     ("/缺考 1 无 2026000003", "写了“无”又写了缺考考生"),
     ("/缺考 1 2026000099", "准考证号 2026000099 不在第1考场的考生名单中"),
     ("/缺考 2 2026000031", "您不是第2考场本场次的监考或考评人员"),
