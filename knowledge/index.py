@@ -51,7 +51,7 @@ from knowledge.loader import load_documents, load_pinned
 from knowledge.models import Answer, Clause, Match, PinnedAnswer
 from knowledge.pins import RuntimePin, RuntimePins
 from knowledge.ranker import Ranker
-from knowledge.scope import Scope
+from knowledge.scope import COLLECT_VERBS, Scope, collects
 from knowledge.text import Analyzer, normalize
 
 # Weights of the fields of a clause in its term frequencies.
@@ -327,7 +327,16 @@ class KnowledgeBase:
         # An incidental word alone reaches clause i (监考能穿拖鞋吗 → the dress rule; knowledge/incidental.py).
         if veto is None and incidental.refuses(self, question, i):
             return "incidental"
+        if veto is None and collects(text) and self._uncovered(text, i, skip=COLLECT_VERBS):
+            return "collect"
         return veto
+
+    def _uncovered(self, text: str, i: int, skip: frozenset[str] = frozenset()) -> list[str]:
+        """The question's content words (canonical, but those in ``skip``) that clause i does not use, directly or
+        through what they search for (their parts, broader and related words)."""
+        row = self._words.forward[i]
+        words = dict.fromkeys(c for _, c in self.analyzer.tokens(text) if c not in skip)
+        return [w for w in words if w not in row and not self._query_terms([w]).keys() & row.keys()]
 
     def commit_probability(self, question: str) -> float:
         """The commit model's probability that the best clause is right (the reply commits to it from the

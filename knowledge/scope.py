@@ -9,7 +9,10 @@ to the 卫生间). Two checks veto such an answer, whatever its score:
   asking how much something costs needs one about fees; asking for a password, a phone number, opening hours, tax or
   reimbursement needs a clause that states one, and none of the regulations does;
 * the focus: a facility, money or personal-life word of lexicon/logistics.txt (食堂, 停车, 工资, wifi, 喝水 …)
-  must be used by the clause itself.
+  must be used by the clause itself;
+* what is collected (session 17): a question asking where or from whom to collect something (马甲在哪领, 喝的水去哪里
+  拿) needs a clause that names the thing: the rules say where the papers are collected, not the vests
+  (KnowledgeBase.out_of_scope, with ``collects`` and ``COLLECT_VERBS`` below).
 
 Both were chosen on training questions only (tuning set, examples, examples_ood.tsv, the first dev set): they refuse
 none of their in-domain questions that were answered before (tests/knowledge/test_scope.py).
@@ -51,6 +54,17 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
         None,
     ),
 )
+
+
+# Asking where, or from whom, to collect, fetch or borrow something.
+COLLECT_RE = re.compile(r"(?:在哪|去哪|到哪|哪里|哪儿|什么地方|找谁|跟谁|向谁|谁那)儿?里?(?:领|拿|取|借|要)")
+# The verbs of such a question (canonical words as the synonym table writes them): not the thing collected.
+COLLECT_VERBS = frozenset({"领取", "领", "拿", "取", "借用", "借", "要", "找", "用", "去"})
+
+
+def collects(question: str) -> bool:
+    """Whether the (normalised) question asks where or from whom to collect something."""
+    return COLLECT_RE.search(question) is not None
 
 
 class Scope:

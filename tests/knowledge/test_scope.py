@@ -115,3 +115,35 @@ def test_no_tuning_question_the_rule_answers_is_vetoed(kb: KnowledgeBase) -> Non
 def test_questions_about_staff_off_duty_are_refused(kb: KnowledgeBase, question: str) -> None:
     """No rule is about staff outside working hours (lexicon/logistics.txt: 周末, 下了班 …, wt-kb8)."""
     assert kb.ask(question).answer is None
+
+
+@pytest.mark.parametrize(
+    ("question", "collects"),
+    [
+        ("监考马甲在哪领", True),
+        ("喝的水去哪里拿", True),
+        ("考评津贴找谁要", True),
+        ("试卷去哪儿领", True),
+        ("卷子交到哪里", False),
+        ("考前会在哪开", False),
+        ("领卷要几个人", False),
+    ],
+)
+def test_collect_questions_are_recognised(question: str, collects: bool) -> None:
+    from knowledge.scope import collects as asks_to_collect
+
+    assert asks_to_collect(normalize(question)) is collects
+
+
+@pytest.mark.parametrize("question", ["监考马甲在哪领", "监考员喝水去哪里拿", "考场的扫把去哪领", "监考的工作服去哪领"])
+def test_where_to_collect_what_no_clause_names_is_refused(kb: KnowledgeBase, question: str) -> None:
+    """The rules say where the papers are collected (试卷管理制度 5.), not vests, water or brooms: such a question is
+    refused, whatever the ranker thinks of the clause about collecting papers."""
+    assert kb.ask(question).answer is None
+    assert kb.out_of_scope(question, kb.probabilities(question)[0][0]) in {"collect", "place"} | set(kb.scope.logistics)
+
+
+@pytest.mark.parametrize("question", ["监考去哪领卷子", "试卷去哪儿领", "考评津贴找谁要"])
+def test_where_to_collect_what_a_clause_names_is_answered(kb: KnowledgeBase, question: str) -> None:
+    ans = kb.ask(question)
+    assert ans.answer is not None, question
