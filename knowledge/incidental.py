@@ -56,10 +56,18 @@ def without_incidental(kb: KnowledgeBase, question: str, lead: int) -> tuple[str
 
 def refuses(kb: KnowledgeBase, question: str, i: int) -> bool:
     """Whether clause i, the best one, is reached only through an incidental word and the question without it is not
-    answered, or lacks the incidental word the question names and shares with it only who it is about."""
+    answered or names a word no clause uses, or lacks the incidental word the question names and shares with it only
+    who it is about."""
     reduced = without_incidental(kb, question, i)
     if reduced is not None:
-        return not reduced[1] and not kb.answers(reduced[0])
+        if reduced[1]:
+            return False
+        # The clause shares only the incidental word with the question, and besides who it is about the question
+        # names only things no clause knows (监考能穿拖鞋吗: 拖鞋): what is left (监考能吗) says nothing, whatever it
+        # happens to reach.
+        _, rest, _, _ = _parts(kb, question, i)
+        unknown = kb.unknown_words([c for _, c in kb.analyzer.tokens(question)])
+        return (bool(unknown) and all(w in ROLE_WORDS for w in rest)) or not kb.answers(reduced[0])
     named, _, covered, row = _parts(kb, question, i)
     return bool(named) and not named & row.keys() and all(w in ROLE_WORDS for w in covered)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge import Answer, KnowledgeBase, Match, format_answer
+from knowledge import Answer, AskContext, KnowledgeBase, Match, format_answer
 from knowledge.cli import answer_to_json, main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -293,11 +293,15 @@ def test_a_question_about_the_incidental_word_itself_still_commits(kb: Knowledge
     assert ans.answer is not None and ans.committed
 
 
-@pytest.mark.parametrize("question", ["监考可以穿凉鞋吗", "考评员能穿短裤吗", "督导员能穿裙子吗"])
+@pytest.mark.parametrize(
+    "question", ["监考可以穿凉鞋吗", "考评员能穿短裤吗", "督导员能穿裙子吗", "监考能穿拖鞋吗", "考评员能穿拖鞋吗"]
+)
 def test_staff_dress_is_not_answered_by_the_candidates_dress_rule(kb: KnowledgeBase, question: str) -> None:
     """穿 (lexicon/incidental.txt) alone pulls 实际操作考核考场规则 3. (candidates dress for safety); no rule says what
     staff wear, and without 穿 the question is not answered, so it is refused. A clause that shares only who is asked
-    about (督导) and lacks 穿 does not answer either."""
+    about (督导) and lacks 穿 does not answer either. Nor does what is left when the garment is a word no clause uses
+    (拖鞋: 监考能吗 says nothing, whatever it reaches)."""
+    assert kb.ask(question, context=AskContext(roles=frozenset({"invigilator"}), kind="theory")).answer is None
     assert kb.ask(question).answer is None
 
 
