@@ -41,6 +41,14 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
         ),
     ),
     ("cost", re.compile(r"多少钱|收费|交钱|要钱|付费|免费|花钱"), re.compile(r"费|津贴|元")),
+    # The pass mark (session 17: 理论考试多少分及格 reached the office's duty to arrange theory exams): only a clause
+    # that states a mark answers it (综合评审面试答辩: 60 分). 几分钟 asks for minutes, and 扣几分 for a deduction,
+    # which the practical room's rules leave to the evaluator (实际操作考核考场规则 8.), not for a mark.
+    (
+        "mark",
+        re.compile(r"(?<!扣)(?:多少|几)分(?!钟)|及格线|分数线|合格线|及格分|(?:及格|合格)(?:是|要)?多少"),
+        re.compile(r"\d+\s*分(?!钟)"),
+    ),
     ("pay, tax or reimbursement", re.compile(r"扣税|交税|个税|纳税|报销|发票|到账|打到卡|发钱"), None),
     # Asking for the value (密码多少), not who manages the accounts (平台密码谁管, 考务管理岗位职责 2.).
     (
