@@ -38,7 +38,7 @@ def _parts(kb: KnowledgeBase, question: str, i: int) -> tuple[set[str], list[str
     named = {c for _, c in tokens if c in incidental}
     idf, grammatical = kb.word_idf, kb.analyzer.grammatical
     rest = [c for _, c in tokens if c not in incidental and len(c) > 1 and c in idf and c not in grammatical]
-    covered = [w for w in rest if w in row or any(t in row for t in kb.query_terms([w]))]
+    covered = [w for w in rest if kb.covers(w, i)]
     return named, rest, covered, row
 
 
@@ -46,7 +46,14 @@ def without_incidental(kb: KnowledgeBase, question: str, lead: int) -> tuple[str
     """The question without its incidental words and whether clause `lead` has any of its other content words, when
     the lead has an incidental word the question names but misses another content word of it (考生打电话问我他过没过:
     3.(8) has 电话, not 过没过); None otherwise."""
-    named, rest, covered, row = _parts(kb, question, lead)
+    return _without(kb, question, _parts(kb, question, lead))
+
+
+def _without(
+    kb: KnowledgeBase, question: str, parts: tuple[set[str], list[str], list[str], dict[str, float]]
+) -> tuple[str, bool] | None:
+    """without_incidental on the question's parts (_parts) for the lead."""
+    named, rest, covered, row = parts
     if not named & row.keys() or len(covered) == len(rest):
         return None
     incidental, synonyms = kb.analyzer.incidental, kb.analyzer.synonyms
@@ -58,17 +65,17 @@ def refuses(kb: KnowledgeBase, question: str, i: int) -> bool:
     """Whether clause i, the best one, is reached only through an incidental word and the question without it is not
     answered or names a word no clause uses, or lacks the incidental word the question names and shares with it only
     who it is about."""
-    reduced = without_incidental(kb, question, i)
+    parts = _parts(kb, question, i)
+    named, rest, covered, row = parts
+    reduced = _without(kb, question, parts)
     if reduced is not None:
-        if reduced[1]:
+        if covered:
             return False
         # The clause shares only the incidental word with the question, and besides who it is about the question
         # names only things no clause knows (监考能穿拖鞋吗: 拖鞋): what is left (监考能吗) says nothing, whatever it
         # happens to reach.
-        _, rest, _, _ = _parts(kb, question, i)
         unknown = kb.unknown_words([c for _, c in kb.analyzer.tokens(question)])
         return (bool(unknown) and all(w in ROLE_WORDS for w in rest)) or not kb.answers(reduced[0])
-    named, _, covered, row = _parts(kb, question, i)
     return bool(named) and not named & row.keys() and all(w in ROLE_WORDS for w in covered)
 
 

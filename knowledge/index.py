@@ -332,11 +332,15 @@ class KnowledgeBase:
         return veto
 
     def _uncovered(self, text: str, i: int, skip: frozenset[str] = frozenset()) -> list[str]:
-        """The question's content words (canonical, but those in ``skip``) that clause i does not use, directly or
-        through what they search for (their parts, broader and related words)."""
-        row = self._words.forward[i]
+        """The question's content words (canonical, but those in ``skip``) that clause i does not use (see covers)."""
         words = dict.fromkeys(c for _, c in self.analyzer.tokens(text) if c not in skip)
-        return [w for w in words if w not in row and not self._query_terms([w]).keys() & row.keys()]
+        return [w for w in words if not self.covers(w, i)]
+
+    def covers(self, word: str, i: int) -> bool:
+        """Whether clause i uses the canonical ``word``, directly or through what it searches for (its parts, broader
+        and related words)."""
+        row = self._words.forward[i]
+        return word in row or any(t in row for t in self._query_terms([word]))
 
     def commit_probability(self, question: str) -> float:
         """The commit model's probability that the best clause is right (the reply commits to it from the
