@@ -37,7 +37,7 @@ async def room_names(s: AsyncSession, room_id: int | None) -> Roster:
     if not room_id:
         return Roster({}, {})
     rows = (await s.exec(select(Candidate).where(col(Candidate.room_id) == room_id))).all()
-    seats = {c.ticket_no: seat_key(c.seat) for c in rows if c.seat and seat_key(c.seat)}
+    seats = {c.ticket_no: key for c in rows if c.seat and (key := seat_key(c.seat))}
     return Roster({c.ticket_no: c.name for c in rows}, seats)
 
 
