@@ -98,18 +98,17 @@ def evaluate_baseline(name: str, rank: Callable[[str], Ranked], questions: list[
     n_in, ood = len(inside), len(ranked) - len(inside)
     top3 = sum(bool(q.accepted & {k for k, _ in r[:3]}) for q, r in inside) / n_in
     candidates = sorted({r[0][1] for _, r in ranked if r} | {0.0, float("inf")})
-    best: tuple[int, float] | None = None
+    best: tuple[int, float, int] | None = None  # (right answers + refused out of domain, threshold, refused)
     for t in candidates:
         top1 = sum(bool(r) and r[0][1] >= t and r[0][0] in q.accepted for q, r in inside)
         refused = sum(not r or r[0][1] < t for q, r in ranked if not q.in_domain)
         if best is None or top1 + refused > best[0]:
-            best = (top1 + refused, t)
+            best = (top1 + refused, t, refused)
     assert best is not None
-    t = best[1]
+    _, t, refused = best
     answered = [(q, r) for q, r in inside if r and r[0][1] >= t]
     top1 = sum(r[0][0] in q.accepted for q, r in answered)
     shown = top1 + sum(bool(q.accepted & {k for k, _ in r[:3]}) for q, r in inside if not r or r[0][1] < t)
-    refused = sum(not r or r[0][1] < t for q, r in ranked if not q.in_domain)
     return Row(
         name,
         top1 / n_in,
