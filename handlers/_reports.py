@@ -47,6 +47,7 @@ KIND_LABELS: dict[str, str] = {
     "violation": "违纪",
     "papers": "试卷",
     "incident": "突发事件",
+    "finding": "督导意见",
     "confirm": "确认",
     "determination": "认定",
     "note": "办公室备注",
@@ -132,7 +133,7 @@ def once_per_message(func: Handler) -> Handler:
 BACKFILL_KEY = "backfill"
 # What happened in the room: written after the session's reports closed, it is a late entry (补录). The office's
 # rulings and notes (认定, 备注) and confirmations come afterwards by nature and are not marked.
-LATE_KINDS = frozenset({"absent", "violation", "papers", "incident"})
+LATE_KINDS = frozenset({"absent", "violation", "papers", "incident", "finding"})
 
 
 def backfill_note(ctx: Context, report: Report) -> str:

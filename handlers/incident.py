@@ -37,8 +37,8 @@ _ROOM_START = re.compile(rf"第?\s*(\d{{1,3}}|[{CN_NUM}]{{1,4}})\s*(?:号考场|
 table = CommandTable()
 
 
-def parse(text: str, usage: str = USAGE) -> tuple[int | None, str]:
-    """The room (explicit form, or a bare number first) and the description as typed."""
+def parse(text: str, usage: str = USAGE, empty: str = "请写清发生了什么。") -> tuple[int | None, str]:
+    """The room (explicit form, or a bare number first) and the text as typed (``empty``: the error without any)."""
     t = nfkc(text)
     room: int | None = None
     m = _ROOM_START.match(t) or ROOM_FIRST_RE.match(t)
@@ -52,7 +52,7 @@ def parse(text: str, usage: str = USAGE) -> tuple[int | None, str]:
         if first.isdigit() and len(first) <= 3:
             room, t = int(first), rest.strip(" ,，:：")
     if not t:
-        raise UserFacingError("请写清发生了什么。", usage=usage)
+        raise UserFacingError(empty, usage=usage)
     return room, cjk_punct(t)
 
 
@@ -98,7 +98,7 @@ async def incident(ctx: Context, args: str) -> Reply | str | None:
 
 
 async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, text: str) -> dict[str, Any]:
-    t = nfkc(text)
+    t = cjk_punct(nfkc(text))
     if not t:
         raise UserFacingError("请写更正后的情况描述。", usage=CORRECT_USAGE)
     return {"text": t}

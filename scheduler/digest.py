@@ -28,7 +28,7 @@ CERT_VALID_YEARS = 3
 CERT_NOTICE_BEFORE = timedelta(days=60)
 CERT_CLAUSE = "考评人员管理办法 第三条"
 # The report kinds the digest counts per room.
-DIGEST_KINDS = ("absent", "papers", "violation", "incident")
+DIGEST_KINDS = ("absent", "papers", "violation", "incident", "finding")
 
 
 async def _office(conn: AsyncConnection) -> list[tuple[int, str]]:
@@ -166,6 +166,7 @@ async def render_digest(
             collect = [r for r in reps if r.kind == "papers" and PapersPayload.from_payload(r.payload).is_collect]
             violations = sum(1 for r in reps if r.kind == "violation")
             incidents = sum(1 for r in reps if r.kind == "incident")
+            findings = sum(1 for r in reps if r.kind == "finding")
             todo = []
             session = ExamSession(**sess)
             at = now or sess["ends_at"] + DIGEST_AFTER
@@ -184,7 +185,9 @@ async def render_digest(
             )
             lines.append(
                 f"  {room['room_no']}：{attend}；试卷回收{'已报' if collect else '未报'}；违纪 {violations}；"
-                f"突发事件 {incidents}" + (f"；待办：{'、'.join(todo)}" if todo else "")
+                f"突发事件 {incidents}"
+                + (f"；督导意见 {findings}" if findings else "")
+                + (f"；待办：{'、'.join(todo)}" if todo else "")
             )
     lines.append(f"待办事项共 {open_items} 项。" if open_items else "今日各考场报告齐全。")
     return "\n".join(lines)

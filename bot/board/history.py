@@ -18,6 +18,7 @@ from bot.store.reports import (
     ABSENT_NONE,
     ABSENT_REMOVE,
     AbsentPayload,
+    FindingPayload,
     IncidentPayload,
     PapersPayload,
     RefPayload,
@@ -32,6 +33,7 @@ KIND_WORDS = {
     "papers": "试卷",
     "violation": "违纪",
     "incident": "突发",
+    "finding": "督导意见",
     "confirm": "确认",
     "determination": "认定",
     "note": "备注",
@@ -67,6 +69,8 @@ def summary(report: Report) -> str:
     if isinstance(p, ViolationPayload):
         action = p.action or "处理未填"
         return f"{lead}违纪：{p.type or '未写类型'}，{action}" + ("（须二次确认）" if p.serious else "")
+    if isinstance(p, FindingPayload):
+        return f"{lead}督导意见已记录"
     if isinstance(p, IncidentPayload):
         return f"{lead}突发情况已报告"
     if isinstance(p, RefPayload):

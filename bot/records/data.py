@@ -48,7 +48,7 @@ from bot.store.tables import (
     duty_label,
 )
 
-KINDS = ["absent", "violation", "papers", "incident", "confirm", "determination", "note"]
+KINDS = ["absent", "violation", "papers", "incident", "finding", "confirm", "determination", "note"]
 DUTY_ORDER = {Duty.CHIEF: 0, Duty.DEPUTY: 1, Duty.EVALUATOR: 2, Duty.SUPERVISOR: 3}
 DEDUCT = "扣分"  # as handlers/violation_words.py: a deduction shows its points
 
@@ -86,7 +86,7 @@ class ViolationRecord:
 
 @dataclass(frozen=True)
 class IncidentRecord:
-    """One incident in force."""
+    """One incident (or a supervisor's finding, /督导意见) in force."""
 
     number: int
     time: str
@@ -145,6 +145,7 @@ class RoomRecord:
     unnamed_absent: int = 0  # absentees reported by head count only
     violations: list[ViolationRecord] = field(default_factory=list)
     incidents: list[IncidentRecord] = field(default_factory=list)
+    findings: list[IncidentRecord] = field(default_factory=list)  # 督导意见
     papers: PapersRecord | None = None
     staff: list[StaffOnDuty] = field(default_factory=list)
     cancelled: bool = False
@@ -297,7 +298,15 @@ def _room_record(
         rec.absentees = [Absentee(t, *cands.get(t, ("", ""))) for t in ap.tickets]
         rec.unnamed_absent = max(0, ap.count - len(ap.tickets))
     rec.violations = _violations(rows, cands, names, tz, disputes)
-    rec.incidents = [
+    rec.incidents = _texts(rows, "incident", names, tz)
+    rec.findings = _texts(rows, "finding", names, tz)
+    rec.papers = _papers(room, papers, tz, checks)
+    return rec
+
+
+def _texts(rows: list[Report], kind: str, names: dict[int, str], tz: ZoneInfo) -> list[IncidentRecord]:
+    """The room's rows of ``kind`` whose payload is typed text (incidents, findings), oldest first."""
+    return [
         IncidentRecord(
             _root(r),
             f"{r.created_at.astimezone(tz):%H:%M}",
@@ -306,10 +315,8 @@ def _room_record(
             backfill_text(r.payload, tz),
         )
         for r in rows
-        if r.kind == "incident"
+        if r.kind == kind
     ]
-    rec.papers = _papers(room, papers, tz, checks)
-    return rec
 
 
 def _absent_state(ap: AbsentPayload | None) -> str:

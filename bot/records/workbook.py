@@ -21,7 +21,7 @@ from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.exports import FORMULA_STARTS
-from bot.records.data import VIOLATION_COLUMNS, DayRecords, RoomRecord
+from bot.records.data import VIOLATION_COLUMNS, DayRecords, IncidentRecord, RoomRecord
 
 FORM_TITLE = "考场情况记录表"
 SUMMARY_SHEET = "汇总"
@@ -191,6 +191,23 @@ def _widths(ws: Worksheet, widths: Sequence[int]) -> None:
         ws.column_dimensions[get_column_letter(i)].width = w
 
 
+def _texts(ws: Worksheet, row: int, title: str, heads: tuple[str, str], items: Sequence[IncidentRecord]) -> int:
+    """A section of typed reports (incidents, supervisors' findings): who, when, what; 无 when there are none."""
+    row = _section(ws, row + 1, title)
+    who, what = heads
+    h = "head"
+    _boxed(ws, row, [("编号", 1, h), ("时间", 1, h), (who, 1, h), (what, 5, h), ("备注", 2, h)])
+    row += 1
+    for it in items:
+        cells = [(it.number, 1, ""), (it.time, 1, ""), (it.reporter, 1, ""), (it.text, 5, ""), (it.backfill, 2, "")]
+        _boxed(ws, row, cells)
+        row += 1
+    if not items:
+        _boxed(ws, row, [("无", FORM_COLS, "")])
+        row += 1
+    return row
+
+
 def write_room(ws: Worksheet, rec: RoomRecord) -> None:
     """One room's 考场情况记录表, laid out like the paper form."""
     _widths(ws, FORM_WIDTHS)
@@ -309,20 +326,9 @@ def write_room(ws: Worksheet, rec: RoomRecord) -> None:
     if extra:
         _boxed(ws, row, [("备注", 1, h), (extra, FORM_COLS - 1, "")])
         row += 1
-    row = _section(ws, row + 1, "四、突发情况")
-    _boxed(ws, row, [("编号", 1, h), ("时间", 1, h), ("报告人", 1, h), ("情况", 5, h), ("备注", 2, h)])
-    row += 1
-    for inc in rec.incidents:
-        _boxed(
-            ws,
-            row,
-            [(inc.number, 1, ""), (inc.time, 1, ""), (inc.reporter, 1, ""), (inc.text, 5, ""), (inc.backfill, 2, "")],
-        )
-        row += 1
-    if not rec.incidents:
-        _boxed(ws, row, [("无", FORM_COLS, "")])
-        row += 1
-    row = _section(ws, row + 1, "五、考务人员签名")
+    row = _texts(ws, row, "四、突发情况", ("报告人", "情况"), rec.incidents)
+    row = _texts(ws, row, "五、督导意见", ("督导员", "发现的问题及整改、处理意见"), rec.findings)
+    row = _section(ws, row + 1, "六、考务人员签名")
     _boxed(ws, row, [("职责", 2, h), ("姓名", 2, h), ("签名", 4, h), ("日期", 2, h)])
     row += 1
     for st in rec.staff:

@@ -200,6 +200,11 @@ class IncidentPayload:
 
 
 @dataclass(frozen=True)
+class FindingPayload(IncidentPayload):
+    """A /督导意见 report: the supervisor's finding and what should be done, as typed."""
+
+
+@dataclass(frozen=True)
 class RefPayload:
     """A row about another report (/确认, /认定, /备注): the chain it belongs to and the row it named.
 
@@ -237,6 +242,7 @@ PAYLOAD_TYPES: Mapping[str, type[Payload]] = MappingProxyType(
         "papers": PapersPayload,
         "violation": ViolationPayload,
         "incident": IncidentPayload,
+        "finding": FindingPayload,
         "confirm": RefPayload,
         "determination": RefPayload,
         "note": RefPayload,

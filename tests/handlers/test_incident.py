@@ -70,3 +70,11 @@ async def test_nobody_to_alert_says_to_phone_the_office(day: Day) -> None:
     assert "未找到可通知的办公室或督导人员，请直接电话联系考务办公室" in reply and "0 人" not in reply
     reply = await day.say("王芳", "/违纪 2026000003 替考")
     assert "未找到可通知的办公室或督导人员" in reply and "/确认" in reply
+
+
+async def test_correction_reads_as_typed(day: Day) -> None:
+    """/更正 of an incident keeps the full-width punctuation a phone types (NFKC alone would make it ASCII)."""
+    await day.say("王芳", "/突发 1 停电")
+    (row,) = await day.reports("incident")
+    await day.say("王芳", f"/更正 {row.id} 停电，已启用应急灯！")
+    assert (await day.reports("incident"))[-1].payload["text"] == "停电，已启用应急灯！"

@@ -41,6 +41,8 @@ ALLOWED: dict[str, set[str]] = {
     "/note": OFFICE,
     "/突发": WATCHER,
     "/incident": WATCHER,
+    "/督导意见": {"孙丽", "马文"},  # supervisors (and the admin, who holds every role)
+    "/finding": {"孙丽", "马文"},
     "/更正": WATCHER,
     "/correct": WATCHER,
     "/撤销": WATCHER,
