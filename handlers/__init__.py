@@ -23,6 +23,7 @@ from handlers import (
     papers_short,
     queries,
     reminders,
+    status_questions,
     violation,
 )
 
@@ -44,6 +45,7 @@ def command_tables() -> list[CommandTable]:
         queries.table,
         export.table,
         ask.table,
+        status_questions.table,
         reminders.table,
         escalations.table,
         dayplan.table,

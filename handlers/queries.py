@@ -28,9 +28,9 @@ from handlers.violation import confirmed_roots, rulings
 from scheduler.due import Expected, is_open, missing_state, missing_words, papers_missing_words
 
 VIOLATIONS_USAGE = "/违纪记录 [today|yesterday|YYYY-MM-DD] [考场]，例：/违纪记录 今天 3"
-ABSENT_USAGE = "/缺考统计 [日期]，例：/缺考统计 今天"
-PAPERS_USAGE = "/试卷状态 [日期]，例：/试卷状态 昨天"
-ROOMS_USAGE = "/考场状态 [日期]，例：/考场状态 2026-12-05"
+ABSENT_USAGE = "/缺考统计 [日期] [考场]，例：/缺考统计 今天、/缺考统计 3"
+PAPERS_USAGE = "/试卷状态 [日期] [考场]，例：/试卷状态 昨天"
+ROOMS_USAGE = "/考场状态 [日期] [考场]，例：/考场状态 2026-12-05、/考场状态 3"
 EXPORT_USAGE = "/导出 [日期] 或 /导出 明细 [日期]（考务办公室私聊），例：/导出 今天"
 
 table = CommandTable()
@@ -128,8 +128,8 @@ async def violations(ctx: Context, args: str) -> Reply:
 )
 @typo_guard
 async def absences(ctx: Context, args: str) -> Reply:
-    """/缺考统计 [日期]: 应考 / 实考 / 缺考 per room, and the totals."""
-    q = parse(ctx, args, ABSENT_USAGE, room_allowed=False)
+    """/缺考统计 [日期] [考场]: 应考 / 实考 / 缺考 per room, and the totals."""
+    q = parse(ctx, args, ABSENT_USAGE)
     async with ctx.services.db.session() as s:
         rooms = await _day_rooms(s, q)
         ids = [r.id for r, _ in rooms if r.id is not None]
@@ -166,7 +166,7 @@ async def absences(ctx: Context, args: str) -> Reply:
 @typo_guard
 async def paper_status(ctx: Context, args: str) -> Reply:
     """/试卷状态 [日期]: per room, papers out and in; rooms not reconciled first."""
-    q = parse(ctx, args, PAPERS_USAGE, room_allowed=False)
+    q = parse(ctx, args, PAPERS_USAGE)
     async with ctx.services.db.session() as s:
         rooms = await _day_rooms(s, q)
         ids = [r.id for r, _ in rooms if r.id is not None]
@@ -203,8 +203,8 @@ async def paper_status(ctx: Context, args: str) -> Reply:
 )
 @typo_guard
 async def room_status(ctx: Context, args: str) -> Reply:
-    """/考场状态 [日期]: per room 应考, 实考, 缺考, papers out and in, violations, incidents."""
-    q = parse(ctx, args, ROOMS_USAGE, room_allowed=False)
+    """/考场状态 [日期] [考场]: per room 应考, 实考, 缺考, papers out and in, violations, incidents."""
+    q = parse(ctx, args, ROOMS_USAGE)
     async with ctx.services.db.session() as s:
         rooms = await _day_rooms(s, q)
         ids = [r.id for r, _ in rooms if r.id is not None]

@@ -373,7 +373,7 @@ async def test_note_malformed_table(day: Day) -> None:
 TODAY = ["", "今天", "today", "TODAY", "今日", "2026-12-05", "2026/12/05", "2026.12.05", "2026年12月5日", "12月5日",
          "12-05", "１２月５日", "  今天  ", "12.5", "２０２６－１２－０５"]  # fmt: skip
 OTHER_DAY = ["昨天", "yesterday", "前天", "2026-12-04", "12月3日"]
-DAY_MALFORMED = ["3", "第1考场", "上周", "2026-02-30", "今天 昨天", "tomorrow"]
+DAY_MALFORMED = ["上周", "2026-02-30", "今天 昨天", "tomorrow", "3 4"]  # a room (3, 第1考场) is taken
 
 
 async def test_day_queries_phrasings_table(day: Day) -> None:
@@ -394,8 +394,9 @@ async def test_day_queries_phrasings_table(day: Day) -> None:
             assert reply.endswith("没有考试安排。") and not reply.startswith("12月05日"), (command, args, reply)
         for args in DAY_MALFORMED:
             reply = await day.say("钱进", f"{command} {args}")
-            assert reply.startswith("没有看懂“") and "请写日期（今天、昨天或 2026-12-05）。" in reply, (args, reply)
-            assert f"用法：{command} [日期]" in reply
+            assert reply.startswith("没有看懂“"), (args, reply)
+            assert "请写日期（今天、昨天或 2026-12-05）或考场号。" in reply, (args, reply)
+            assert f"用法：{command} [日期] [考场]" in reply
 
 
 VIOLATIONS_MORE: list[tuple[str, int]] = [

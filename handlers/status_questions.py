@@ -1,0 +1,74 @@
+"""Questions about today's records typed as questions (“第2考场今天几个人缺考”, “试卷都收齐了吗”).
+
+The office and supervisors ask these on a phone instead of typing /缺考统计; the knowledge base would read them as rule
+questions and cite a clause. A question that names a record (缺考, 违纪, 试卷 …), asks how many or whether, and is
+anchored to now (今天, 现在, 第2考场, 一共 …) is answered from the records with the query it means, for those who may
+run that query. Rule questions (迟到几分钟算缺考, 违纪了怎么办) do not match: they ask about a rule, not a count.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+
+from bot.dispatch import CommandTable, Context, normalize
+from bot.model import ChatKind, Reply
+from bot.permissions import SUPERVISOR_OR_OFFICE
+from handlers import queries
+from handlers._parse import CN_NUM, ROOM_STRICT_RE, cn_number
+
+table = CommandTable()
+
+# What the question is about, and the query that answers it.
+_TOPICS: tuple[tuple[re.Pattern[str], Callable[[Context, str], Awaitable[Reply]]], ...] = (
+    (re.compile(r"缺考|没来|没到|未到|缺席|实考|到了几|来了几"), queries.absences),
+    (re.compile(r"违纪|违规|作弊|舞弊"), queries.violations),
+    (re.compile(r"试卷|卷子|考卷|答题卡|收卷|领卷"), queries.paper_status),
+    (re.compile(r"突发|考场(?:情况|状态)|各考场|所有考场"), queries.room_status),
+)
+# Asks how many, or whether something has happened / is complete.
+_ASKS = re.compile(
+    r"几个|几人|几名|几位|几份|几起|几条|几张|几间|多少|有没有|有几|有无|齐了|齐没|收齐|收完|领了|报了没|报了吗|报没报|"
+    r"都报|情况|怎么样了|咋样了|啥情况|统计"
+)
+# Anchored to the records of a day or a room, not to the rules in general.
+_NOW = re.compile(
+    rf"今天|今日|现在|目前|刚才|到现在|这场|本场|上午|下午|昨天|前天|一共|总共|总计|已经|都|"
+    rf"各考场|哪些考场|哪个考场|所有考场|第?\s*(?:\d{{1,3}}|[{CN_NUM}]{{1,4}})\s*(?:号考场|考场)"
+)
+# Rule words: “迟到几分钟算缺考”, “违纪了怎么办”, “试卷少了几份怎么处理” ask what to do, not what happened.
+_RULE = re.compile(
+    r"怎么办|咋办|怎么处理|咋处理|怎么弄|咋弄|如何处理|算不算|算缺考|算违纪|能不能|可不可以|可以|要不要|该不该|"
+    r"允许|规定|哪条|写在|应该|应当|需要|必须|多久|多长|分钟|处分|后果|扣分|取消"
+)
+_ROOM = ROOM_STRICT_RE
+_DAYS = ("昨天", "前天", "今天")
+
+
+def status_query(text: str) -> tuple[Callable[[Context, str], Awaitable[Reply]], str] | None:
+    """The query a question about the records means and its arguments (day, room); None for anything else."""
+    t = normalize(text)
+    if len(t) > 40 or not _ASKS.search(t) or not _NOW.search(t) or _RULE.search(t):
+        return None
+    query = next((q for pattern, q in _TOPICS if pattern.search(t)), None)
+    if query is None:
+        return None
+    args = [d for d in _DAYS if d in t][:1]
+    m = _ROOM.search(t)
+    if m is not None:
+        args.append(str(cn_number(m.group(1))))
+    return query, " ".join(args)
+
+
+@table.fallback(priority=95)
+async def records_question(ctx: Context) -> Reply | None:
+    """Answer a question about today's records from the records (supervisors and the office only)."""
+    if not SUPERVISOR_OR_OFFICE(ctx):
+        return None
+    found = status_query(ctx.message.text)
+    if found is None:
+        return None
+    query, args = found
+    reply = await query(ctx, args)
+    where = "" if ctx.message.chat_kind is ChatKind.PRIVATE else "（群聊中考生信息已打码）"
+    return Reply(f"{reply.text}\n（按当前记录回答{where}，不是规定条款）", format=reply.format)

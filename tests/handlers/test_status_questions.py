@@ -1,0 +1,84 @@
+"""Questions about the day's records typed as questions are answered from the records, not the rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.status_questions import status_query
+from tests.handlers.conftest import ROOM1, Day
+
+# (question, query it means, its arguments)
+RECORD_QUESTIONS: list[tuple[str, str, str]] = [
+    ("第2考场今天几个人缺考", "absences", "今天 2"),
+    ("今天一共缺考多少人", "absences", "今天"),
+    ("第三考场现在来了几个人", "absences", "3"),
+    ("各考场缺考报了没", "absences", ""),
+    ("试卷都收齐了吗", "paper_status", ""),
+    ("3考场试卷收齐没", "paper_status", "3"),
+    ("今天有几起违纪", "violations", "今天"),
+    ("昨天违纪情况", "violations", "昨天"),
+    ("今天有突发情况吗", "room_status", "今天"),
+]
+RULE_QUESTIONS = [
+    "迟到几分钟算缺考",
+    "考生违纪了怎么办",
+    "试卷少了几份怎么处理",
+    "缺考的考生要不要登记",
+    "开考多少分钟后不能进场",
+    "违纪考生有几种处理",
+    "一个考场有几个监考",
+    "监考老师有几个",
+]
+
+
+@pytest.mark.parametrize(("text", "query", "args"), RECORD_QUESTIONS)
+def test_record_questions_mean_a_query(text: str, query: str, args: str) -> None:
+    found = status_query(text)
+    assert found is not None and (found[0].__name__, found[1]) == (query, args)
+
+
+@pytest.mark.parametrize("text", RULE_QUESTIONS)
+def test_rule_questions_stay_rule_questions(text: str) -> None:
+    assert status_query(text) is None
+
+
+def test_no_rule_question_of_the_tuning_and_dev_sets_is_read_as_a_records_question() -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "knowledge"))
+    import kb_golden
+
+    taken = [
+        q.question
+        for path in (kb_golden.QUESTIONS_TSV, *kb_golden.DEV_SETS)
+        for q in kb_golden.read_questions(path)
+        if status_query(q.question)
+    ]
+    assert taken == []
+
+
+async def test_office_gets_the_records(day: Day) -> None:
+    await day.say("赵敏", "/缺考 2 2026000031 2026000032")
+    reply = await day.say("钱进", "第2考场今天几个人缺考")
+    assert "缺考统计" in reply and "第2考场" in reply and "第1考场" not in reply
+    assert "缺考 2" in reply and "《" not in reply and "不是规定条款" in reply
+
+
+async def test_in_a_group_tickets_stay_masked(day: Day) -> None:
+    await day.say("王芳", "/缺考 1 2026000003")
+    reply = await day.say("孙丽", "第1考场今天几个人缺考？", chat=ROOM1)
+    assert "第1考场" in reply and "2026000003" not in reply and "群聊中考生信息已打码" in reply
+
+
+async def test_invigilators_and_rule_questions_get_the_rules(day: Day) -> None:
+    """The records query is the office's and supervisors'; an invigilator's question goes to the knowledge base."""
+    assert "缺考统计" not in await day.say("王芳", "第2考场今天几个人缺考")
+    assert "《" in await day.say("钱进", "开考多少分钟后不能进场")
+
+
+async def test_queries_take_a_room(day: Day) -> None:
+    """/缺考统计, /试卷状态 and /考场状态 take a room as /违纪记录 always did."""
+    for command in ("/缺考统计 3", "/试卷状态 3", "/考场状态 今天 3"):
+        reply = await day.say("钱进", command)
+        assert "第3考场" in reply and "第1考场" not in reply, command
