@@ -40,6 +40,8 @@ HookFunc = Callable[["Context"], Awaitable["Reply | str | None"]]
 
 _SLASHES = ("/", "、")  # "、" is what the "/" key types in many Chinese IMEs
 _SPACES = re.compile(r"\s+")
+# ``ctx.state`` key: a command name typed without its slash and followed by arguments (token, arguments).
+UNSLASHED = "unslashed"
 _LOOKS_LIKE_ARGS = re.compile(r"\d|[一二三四五六七八九十两]+号|^无$")  # a number (room, ticket, seat, count) or “none”
 
 GENERIC_ERROR = "系统出了点问题，没能处理这条消息（错误编号 {rid}）。请稍后重试，或联系考务办公室。"
@@ -360,6 +362,8 @@ class Dispatcher:
                 return cmd.name, _refusal(cmd, ctx)
             return cmd.name, await cmd.func(ctx, args)
         unslashed = self._unslashed(ctx, whole=False)
+        if unslashed is not None:
+            ctx.state[UNSLASHED] = unslashed  # a fallback may leave it to the slash line (“缺考 2026000003”)
         for fb in self.fallbacks:
             result = await fb.func(ctx)
             if result is not None:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.dispatch import CommandTable, Context, normalize
+from bot.dispatch import UNSLASHED, CommandTable, Context, normalize
 from bot.errors import UserFacingError
 from bot.model import ChatKind, Reply
 from bot.permissions import ADMIN, OFFICE
@@ -209,6 +209,8 @@ async def plain_text(ctx: Context) -> Reply | None:
         return None
     if ctx.message.chat_kind is not ChatKind.PRIVATE and not is_question(text):
         return None  # “好的”, “收到”, chatter between colleagues: only /问 or a question is answered in a group
+    if UNSLASHED in ctx.state and not is_question(text):
+        return None  # “缺考 2026000003” is a report without its slash, not a question: the slash line says how
     return await answer(ctx, text)
 
 

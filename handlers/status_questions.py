@@ -1,4 +1,4 @@
-"""Questions about today's records typed as questions (“第2考场今天几个人缺考”, “试卷都收齐了吗”).
+"""Questions about today's records typed as questions (“第2考场今天几个人缺考”, “试卷都收齐了吗”, “我的考场”).
 
 The office and supervisors ask these on a phone instead of typing /缺考统计; the knowledge base would read them as rule
 questions and cite a clause. A question that names a record (缺考, 违纪, 试卷 …), asks how many or whether, and is
@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from bot.dispatch import CommandTable, Context, normalize
 from bot.model import ChatKind, Reply
 from bot.permissions import SUPERVISOR_OR_OFFICE
-from handlers import queries
+from handlers import basic, queries
 from handlers._parse import CN_NUM, ROOM_STRICT_RE, cn_number
 
 table = CommandTable()
@@ -43,6 +43,12 @@ _RULE = re.compile(
 )
 _ROOM = ROOM_STRICT_RE
 _DAYS = ("昨天", "前天", "今天")
+# “我的考场”, “我今天在哪个考场”, “我几点监考”: the sender's own duties today (/我的考场), whoever asks.
+_MY_DAY = re.compile(
+    r"(?:我的考场|我是谁|我(?:今天|今日)?(?:在|去|监考|考评|是)?(?:哪个|哪一?个|几号|哪)考场|"
+    r"我(?:今天|今日)?的?(?:安排|考场)(?:是什么|是啥|在哪|呢)?|我(?:今天|今日)?几点(?:到|开考|上岗|监考|考评|的考试)?)"
+    r"[吗呢啊呀?？!！。.]*"
+)
 
 
 def status_query(text: str) -> tuple[Callable[[Context, str], Awaitable[Reply]], str] | None:
@@ -58,6 +64,19 @@ def status_query(text: str) -> tuple[Callable[[Context, str], Awaitable[Reply]],
     if m is not None:
         args.append(str(cn_number(m.group(1))))
     return query, " ".join(args)
+
+
+def asks_my_day(text: str) -> bool:
+    """The whole text asks for the sender's own duties today."""
+    return bool(_MY_DAY.fullmatch(normalize(text).replace(" ", "")))
+
+
+@table.fallback(priority=94)
+async def my_day_question(ctx: Context) -> Reply | None:
+    """“我的考场” typed without its slash, or asked as a question: today's duties of the sender (/我的考场)."""
+    if ctx.staff is None or not asks_my_day(ctx.message.text):
+        return None
+    return await basic.whoami(ctx, "")
 
 
 @table.fallback(priority=95)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.status_questions import status_query
+from handlers.status_questions import asks_my_day, status_query
 from tests.handlers.conftest import ROOM1, Day
 
 # (question, query it means, its arguments)
@@ -53,7 +53,7 @@ def test_no_rule_question_of_the_tuning_and_dev_sets_is_read_as_a_records_questi
         q.question
         for path in (kb_golden.QUESTIONS_TSV, *kb_golden.DEV_SETS)
         for q in kb_golden.read_questions(path)
-        if status_query(q.question)
+        if status_query(q.question) or asks_my_day(q.question)
     ]
     assert taken == []
 
@@ -82,3 +82,14 @@ async def test_queries_take_a_room(day: Day) -> None:
     for command in ("/缺考统计 3", "/试卷状态 3", "/考场状态 今天 3"):
         reply = await day.say("钱进", command)
         assert "第3考场" in reply and "第1考场" not in reply, command
+
+
+@pytest.mark.parametrize("text", ["我的考场", "我今天在哪个考场？", "我几点到", "我今天的安排"])
+async def test_my_duties_asked_without_the_slash(day: Day, text: str) -> None:
+    """“我的考场” typed as phones type it is /我的考场, for every member of staff."""
+    reply = await day.say("王芳", text)
+    assert reply.startswith("王芳（监考员）") and "第1考场" in reply, reply
+
+
+async def test_a_rule_question_about_my_room_stays_a_rule_question(day: Day) -> None:
+    assert "《" in await day.say("王芳", "我能不能换考场监考")
