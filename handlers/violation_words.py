@@ -94,6 +94,11 @@ SERIOUS_ACTIONS = frozenset({STOP, VOID, SCRAP, DISQUALIFY})
 SERIOUS_TYPES = frozenset({IMPOSTOR})
 MAX_POINTS = 100
 
+# Protective equipment left off: a breach of the safety rules (实际操作考场安全工作规则 1, 5), said as the act.
+_NO_PROTECTION_RE = re.compile(
+    r"(?:未|没有?|不)(?:戴|佩戴|带|穿|穿戴|系)好?(?:护目镜|防护眼镜|安全帽|手套|绝缘手套|口罩|面罩|防护面罩|工作服|"
+    r"劳保鞋|绝缘鞋|安全带|劳保用品|防护用品)"
+)
 _NOTE_MARKERS = ("说明", "备注")
 TYPE_CONFLICT = "违纪类型只能写一种，其他情况请写在“说明：”后面。"
 ACTION_CONFLICT = f"处理只能写一种：{'、'.join(THEORY_ACTIONS)}。实操考场为：{'、'.join(PRACTICAL_ACTIONS)}。"
@@ -104,8 +109,11 @@ _ANY_ACTION_WORD = frozenset(w for w, _ in ACTION_WORDS)
 _NUM = rf"(\d{{1,3}}|[{CN_NUM}]{{1,4}})"
 # 扣5分, 扣 5 分, 扣分5, 扣分 5分, 扣五分
 _POINTS_RE = re.compile(rf"扣\s*{_NUM}\s*分|扣分\s*{_NUM}\s*分?")
-# Seats said as seats: 座号5, 座位5, 5号座, 5座, 05号座位
-_SEAT_RE = re.compile(rf"(?:座号|座位号?|座)\s*{_NUM}|(?<![\d{CN_NUM}]){_NUM}号?座(?:位)?(?:号)?")
+# Seats said as seats: 座号5, 座位5, 5号座, 5座, 05号座位; a practical room's 工位 and a computer room's 机位 are its
+# seats (5号工位, 工位5, 机位12).
+_SEAT_RE = re.compile(
+    rf"(?:座号|座位号?|座|工位号?|机位号?)\s*{_NUM}|(?<![\d{CN_NUM}]){_NUM}号?(?:座(?:位)?(?:号)?|工位|机位)"
+)
 # 5号 as a word of its own: a seat when no 准考证号 is written (else the room, as elsewhere)
 _HAO_RE = re.compile(rf"(?<!\S){_NUM}\s*号(?!\S)")
 
@@ -263,6 +271,8 @@ def parse(text: str, usage: str = USAGE) -> ViolationArgs:
     rest = clean(rest)
     action, points, rest = take_action(rest, usage)
     vtype, rest = take_word(rest, TYPE_WORDS)
+    if vtype is None and _NO_PROTECTION_RE.search(rest):
+        vtype = UNSAFE  # “未戴护目镜” names the act: the type is implied and the words stay as the note
     raw_tail, tail = tail, clean(tail) if tail else ""
     if vtype is None and tail:  # “说明：” written before the type
         vtype, tail = take_word(tail, TYPE_WORDS)

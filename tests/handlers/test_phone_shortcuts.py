@@ -445,3 +445,22 @@ async def test_practical_collection_has_no_answer_cards(day: Day) -> None:
     reply = await day.say("周杰", "/回收 14")
     assert "核对不符：领取 15 ≠ 回收 14" in reply and "答题卡" not in reply, reply
     assert any("【试卷核对不符】第3考场" in m for m in await day.inbox("钱进"))
+
+
+@pytest.mark.parametrize("seat", ["5号工位", "工位5", "5工位", "工位号5"])
+async def test_practical_seat_said_as_workstation(day: Day, seat: str) -> None:
+    """In the practical room the seat is the 工位: “/违纪 5号工位 …” is the candidate of seat 5."""
+    reply = await day.say("周杰", f"/违纪 {seat} 违反操作规程 警告")
+    assert reply.startswith("已记录第3考场违纪"), reply
+    (row,) = await day.reports("violation")
+    assert str(row.payload["seat"]) == "5", row.payload
+
+
+@pytest.mark.parametrize("act", ["未戴护目镜", "没戴安全帽", "不戴手套"])
+async def test_protective_equipment_left_off_is_a_safety_breach(day: Day, act: str) -> None:
+    """“/违纪 5号工位 未戴护目镜 警告”: the act names the type (违反安全操作规程) and stays as the note."""
+    reply = await day.say("周杰", f"/违纪 5号工位 {act} 警告")
+    assert reply.startswith("已记录第3考场违纪"), reply
+    (row,) = await day.reports("violation")
+    p = row.payload
+    assert (p["type"], p["action"], p["note"]) == ("违反安全操作规程", "警告", act)
