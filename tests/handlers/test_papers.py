@@ -26,6 +26,9 @@ PHRASINGS: list[tuple[str, str, int, int | None, int, int]] = [
     ("/试卷 回收 三十 空白 两", "collect", 30, 28, 2, 0),
     ("/试卷 空白 2 回收 30 第1考场", "collect", 30, 28, 2, 0),
     ("/试卷  回收  30  损坏 1  空白 1 ", "collect", 30, 28, 1, 1),
+    ("/试卷领了30份", "handout", 30, None, 0, 0),  # as a phone types it (and as the slash hint repeats it)
+    ("/试卷 领到试卷30份", "handout", 30, None, 0, 0),
+    ("/试卷 收回了30份 空白2", "collect", 30, 28, 2, 0),
 ]
 
 
