@@ -18,6 +18,8 @@ RECORD_QUESTIONS: list[tuple[str, str, str]] = [
     ("今天有几起违纪", "violations", "今天"),
     ("昨天违纪情况", "violations", "昨天"),
     ("今天有突发情况吗", "room_status", "今天"),
+    ("哪些考场还没报缺考", "absences", ""),
+    ("哪个考场试卷还没交", "paper_status", ""),
 ]
 RULE_QUESTIONS = [
     "迟到几分钟算缺考",
@@ -28,6 +30,8 @@ RULE_QUESTIONS = [
     "违纪考生有几种处理",
     "一个考场有几个监考",
     "监考老师有几个",
+    "缺考没报会怎样",
+    "试卷没交怎么办",
 ]
 
 
