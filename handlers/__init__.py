@@ -23,6 +23,7 @@ from handlers import (
     papers_short,
     queries,
     reminders,
+    report_hints,
     status_questions,
     violation,
 )
@@ -46,6 +47,7 @@ def command_tables() -> list[CommandTable]:
         export.table,
         ask.table,
         status_questions.table,
+        report_hints.table,
         reminders.table,
         escalations.table,
         dayplan.table,

@@ -1,0 +1,70 @@
+"""A report said as a sentence in a private chat (“3号没来”, “5号座位考生在玩手机”) gets the command that records it.
+
+Nothing is recorded from a sentence: a report is signed by a command. But the knowledge base would answer “3号没来”
+with a clause about 缺考, which reads as if it had been taken. The reply says it was not, and gives the command to
+send, built from what was said (the seat or 准考证号, the violation type).
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.dispatch import UNSLASHED, CommandTable, Context, normalize
+from bot.model import ChatKind, Reply
+from handlers._parse import CN_NUM, TICKET_RE, cn_number
+from handlers._rooms import REPORTER, WATCHER
+from handlers.ask import is_question
+from handlers.violation_words import TYPE_WORDS, take_word
+
+table = CommandTable()
+
+_ABSENT = re.compile(r"没来|没到|未到|没有来|缺考|缺席|没参加|没进场")
+# A seat said in a sentence: 3号, 3号座, 5号座位, 座位5, 5号工位; not 3号考场 or a time (3点).
+_SEAT = re.compile(
+    rf"(?:座号|座位号?|工位号?|机位号?)\s*(\d{{1,3}}|[{CN_NUM}]{{1,4}})"
+    rf"|(?<![\d{CN_NUM}])(\d{{1,3}}|[{CN_NUM}]{{1,4}})\s*号(?:座位?|工位|机位)?(?!考场|楼|考室)"
+)
+
+
+def _who(text: str) -> str | None:
+    """The candidate named: a 准考证号, else a seat written as /缺考 and /违纪 take it (“3号座”)."""
+    m = TICKET_RE.search(text)
+    if m is not None:
+        return m.group()
+    m = _SEAT.search(text)
+    if m is None:
+        return None
+    n = cn_number(m.group(1) or m.group(2))
+    return f"{n}号座" if n is not None else None  # 号座: never read as the room
+
+
+def hint(text: str) -> str | None:
+    """The command a report-like sentence means, or None."""
+    t = normalize(text)
+    if len(t) > 40 or is_question(t):
+        return None
+    who = _who(t)
+    if who is None:
+        return None
+    vtype, _rest = take_word(t, TYPE_WORDS)
+    if vtype is not None:
+        return f"/违纪 {who} {vtype}"
+    if _ABSENT.search(t):
+        return f"/缺考 {who}"
+    return None
+
+
+@table.fallback(priority=93)
+async def report_sentence(ctx: Context) -> Reply | None:
+    """Say that a report-like sentence recorded nothing, and what to send (private chats, staff who report)."""
+    if ctx.message.chat_kind is not ChatKind.PRIVATE or ctx.staff is None or UNSLASHED in ctx.state:
+        return None  # “缺考 3号”: the dispatcher's slash line already says what to send
+    command = hint(ctx.message.text)
+    if command is None:
+        return None
+    if command.startswith("/缺考") and not REPORTER(ctx):
+        return None
+    if command.startswith("/违纪") and not WATCHER(ctx):
+        return None
+    what = "登记缺考" if command.startswith("/缺考") else "记录违纪（可在后面加处理，如 警告）"
+    return Reply(f"这条没有记录。要{what}，请发：{command}")

@@ -1,0 +1,59 @@
+"""A report said as a sentence in a private chat records nothing and gets the command that would."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.report_hints import hint
+from tests.handlers.conftest import ROOM1, Day
+
+SENTENCES = [
+    ("3号没来", "/缺考 3号座"),
+    ("2026000005没到", "/缺考 2026000005"),
+    ("三号座位的没来", "/缺考 3号座"),
+    ("5号座位考生在玩手机", "/违纪 5号座 使用手机"),
+    ("5号工位抽烟", "/违纪 5号座 吸烟进食"),
+]
+NOT_REPORTS = ["第3考场没来", "3点开会没到", "考生迟到了没来得及", "3号考场缺考2人", "3号没来怎么办", "5号玩手机咋处理"]
+
+
+@pytest.mark.parametrize(("text", "command"), SENTENCES)
+def test_sentences_mean_a_command(text: str, command: str) -> None:
+    assert hint(text) == command
+
+
+@pytest.mark.parametrize("text", NOT_REPORTS)
+def test_other_sentences_are_no_reports(text: str) -> None:
+    assert hint(text) is None
+
+
+def test_no_question_of_the_tuning_and_dev_sets_is_taken_for_a_report() -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "knowledge"))
+    import kb_golden
+
+    taken = [
+        q.question
+        for path in (kb_golden.QUESTIONS_TSV, *kb_golden.DEV_SETS)
+        for q in kb_golden.read_questions(path)
+        if hint(q.question)
+    ]
+    assert taken == []
+
+
+async def test_the_hint_is_sent_and_its_command_works(day: Day) -> None:
+    reply = await day.say("王芳", "3号没来")
+    assert reply == "这条没有记录。要登记缺考，请发：/缺考 3号座"
+    assert await day.reports("absent") == []
+    assert (await day.say("王芳", "/缺考 3号座")).startswith(("已记录第1考场缺考", "开考 30 分钟后才能确定缺考"))
+    reply = await day.say("王芳", "5号座位考生在玩手机")
+    assert reply.startswith("这条没有记录。要记录违纪") and reply.endswith("请发：/违纪 5号座 使用手机")
+    assert await day.reports("violation") == []
+
+
+async def test_groups_and_questions_are_left_alone(day: Day) -> None:
+    """In a group people talk to each other: no hint. A question about it is a rule question."""
+    assert await day.chat.say("王芳", "3号没来", chat=ROOM1) is None
+    assert "这条没有记录" not in await day.say("王芳", "3号没来怎么办")
