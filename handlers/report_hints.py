@@ -1,4 +1,5 @@
-"""A report said as a sentence in a private chat (“3号没来”, “5号座位考生在玩手机”) gets the command that records it.
+"""A report said as a sentence in a private chat (“3号没来”, “5号座位考生在玩手机”, “领了30份”) gets the command that
+records it.
 
 Nothing is recorded from a sentence: a report is signed by a command. But the knowledge base would answer “3号没来”
 with a clause about 缺考, which reads as if it had been taken. The reply says it was not, and gives the command to
@@ -10,7 +11,9 @@ from __future__ import annotations
 import re
 
 from bot.dispatch import UNSLASHED, CommandTable, Context, normalize
+from bot.errors import UserFacingError
 from bot.model import ChatKind, Reply
+from handlers import papers
 from handlers._parse import CN_NUM, TICKET_RE, cn_number
 from handlers._rooms import REPORTER, WATCHER
 from handlers.ask import is_question
@@ -18,6 +21,8 @@ from handlers.violation_words import TYPE_WORDS, take_word
 
 table = CommandTable()
 
+# A papers count said as a sentence: 领了30份, 收回28份, 回收了30份 答题卡28 (a count right after the word).
+_PAPERS = re.compile(r"(?:领|收|回收)(?:取|回|了|到|齐了?)*\s*(?:试卷|卷子)?\s*\d{1,3}\s*份?")
 _ABSENT = re.compile(r"没来|没到|未到|没有来|缺考|缺席|没参加|没进场")
 # A seat said in a sentence: 3号, 3号座, 5号座位, 座位5, 5号工位; not 3号考场 or a time (3点).
 _SEAT = re.compile(
@@ -38,11 +43,36 @@ def _who(text: str) -> str | None:
     return f"{n}号座" if n is not None else None  # 号座: never read as the room
 
 
+def _papers(text: str) -> str | None:
+    """“领了30份”, “收了28份 答题卡28”: the /领取 or /回收 that records it."""
+    if not _PAPERS.search(text):
+        return None
+    try:
+        args = papers.parse(text)
+    except UserFacingError:
+        return None
+    if args.room is not None:
+        return None  # a number that might be the room: the sentence is not clear enough to repeat
+    if args.action == papers.HANDOUT:
+        return f"/领取 {args.count}"
+    parts = [f"/回收 {args.count}"]
+    if args.answered is not None:
+        parts.append(f"答题卡 {args.answered}")
+    if args.blank_given and args.blank:
+        parts.append(f"空白 {args.blank}")
+    if args.spoiled:
+        parts.append(f"损坏 {args.spoiled}")
+    return " ".join(parts)
+
+
 def hint(text: str) -> str | None:
     """The command a report-like sentence means, or None."""
     t = normalize(text)
     if len(t) > 40 or is_question(t):
         return None
+    counted = _papers(t)
+    if counted is not None:
+        return counted
     who = _who(t)
     if who is None:
         return None
@@ -62,9 +92,9 @@ async def report_sentence(ctx: Context) -> Reply | None:
     command = hint(ctx.message.text)
     if command is None:
         return None
-    if command.startswith("/缺考") and not REPORTER(ctx):
+    if command.startswith(("/缺考", "/领取", "/回收")) and not REPORTER(ctx):
         return None
     if command.startswith("/违纪") and not WATCHER(ctx):
         return None
-    what = "登记缺考" if command.startswith("/缺考") else "记录违纪（可在后面加处理，如 警告）"
+    what = {"/缺考": "登记缺考", "/违纪": "记录违纪（可在后面加处理，如 警告）"}.get(command.split()[0], "记录试卷份数")
     return Reply(f"这条没有记录。要{what}，请发：{command}")

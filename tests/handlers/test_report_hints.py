@@ -13,8 +13,15 @@ SENTENCES = [
     ("三号座位的没来", "/缺考 3号座"),
     ("5号座位考生在玩手机", "/违纪 5号座 使用手机"),
     ("5号工位抽烟", "/违纪 5号座 吸烟进食"),
+    ("领了30份", "/领取 30"),
+    ("试卷领了30份", "/领取 30"),
+    ("收了28份 答题卡28", "/回收 28 答题卡 28"),
+    ("回收了30份 空白2", "/回收 30 空白 2"),
 ]
-NOT_REPORTS = ["第3考场没来", "3点开会没到", "考生迟到了没来得及", "3号考场缺考2人", "3号没来怎么办", "5号玩手机咋处理"]
+NOT_REPORTS = [
+    *("收卷30份了吗", "发了30份"),
+    *("第3考场没来", "3点开会没到", "考生迟到了没来得及", "3号考场缺考2人", "3号没来怎么办", "5号玩手机咋处理"),
+]
 
 
 @pytest.mark.parametrize(("text", "command"), SENTENCES)
@@ -51,6 +58,8 @@ async def test_the_hint_is_sent_and_its_command_works(day: Day) -> None:
     reply = await day.say("王芳", "5号座位考生在玩手机")
     assert reply.startswith("这条没有记录。要记录违纪") and reply.endswith("请发：/违纪 5号座 使用手机")
     assert await day.reports("violation") == []
+    assert await day.say("王芳", "领了30份") == "这条没有记录。要记录试卷份数，请发：/领取 30"
+    assert await day.reports("papers") == []
 
 
 async def test_groups_and_questions_are_left_alone(day: Day) -> None:
