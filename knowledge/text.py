@@ -20,6 +20,8 @@ _CN_NUMBER_RE = re.compile(r"(?<!第)([零〇一二两三四五六七八九十]+
 # "2个人", "3位", "2个考评员" say what the regulations write as "2名".
 _PEOPLE_RE = re.compile(r"(\d+)(?:个人|位|个(?=监考|考评|督导|考生|主监|副监|人员))")
 _SPACE_RE = re.compile(r"\s+")
+# Whitespace between two numbers separates them (两个给65 一个给40): keep a break so they are not read as one.
+_NUMBER_SPACE_RE = re.compile(r"(?<=[\d零〇一二两三四五六七八九十])\s+(?=[\d零〇一二两三四五六七八九十])")
 _WORD_RE = re.compile(r"[\w]", re.UNICODE)
 _DOMAIN_FREQ = 20000
 # Characters that make a word exam-related (考场, 试卷, 监考, 评分, 阅卷, 督导 …).
@@ -86,9 +88,10 @@ def _replace_cn_number(m: re.Match[str]) -> str:
 
 
 def normalize(text: str) -> str:
-    """NFKC (full-width to half-width), lower case, no whitespace, Chinese counts as digits,
-    counts of people as 名 (两个人 → 2名)."""
+    """NFKC (full-width to half-width), lower case, no whitespace (a comma between two numbers), Chinese counts as
+    digits, counts of people as 名 (两个人 → 2名)."""
     text = unicodedata.normalize("NFKC", text).lower()
+    text = _NUMBER_SPACE_RE.sub("，", text)
     text = _SPACE_RE.sub("", text)
     text = text.replace("半小时", "30分钟").replace("一刻钟", "15分钟")
     text = _CN_NUMBER_RE.sub(_replace_cn_number, text)

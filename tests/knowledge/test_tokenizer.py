@@ -8,7 +8,7 @@ from pathlib import Path
 
 from knowledge import KnowledgeBase
 from knowledge.loader import LEXICON_DIR
-from knowledge.text import Analyzer
+from knowledge.text import Analyzer, normalize
 
 
 def test_building_a_knowledge_base_again_leaves_the_tokenizer_as_it_was(kb: KnowledgeBase) -> None:
@@ -37,3 +37,12 @@ def test_another_lexicons_words_do_not_change_how_the_bundled_one_segments(kb: K
     assert kb.analyzer.tokens(phrase) == before
     assert len(before) > 1
     assert Analyzer().tokens(phrase) == before
+
+
+def test_numbers_apart_stay_apart() -> None:
+    # Full-width digits, then a space before a Chinese count: not one number 651.
+    assert normalize("两个给６５ 一个给４０") == "2个给65，1个给40"
+    assert "651" not in normalize("两个给65 一个给40")
+    # Whitespace elsewhere still goes.
+    assert normalize("考场 30 分钟") == "考场30分钟"
+    assert normalize("一 个人") == "1名"
