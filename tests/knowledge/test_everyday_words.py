@@ -31,6 +31,10 @@ PRACTICAL_EVALUATOR = AskContext(roles=frozenset({"evaluator"}), kind="practical
         ("有人找枪手来考试", THEORY_INVIGILATOR, "监考人员守则", "3.(1)"),
         # Protective glasses are part of the protective dress (着装).
         ("考生不戴防护眼镜可以操作吗", PRACTICAL_EVALUATOR, "实际操作考核考场规则", "3."),
+        # Cigarettes as a gift are an improper benefit too (wt-kb12).
+        ("学员拿了一条烟送到我家", PRACTICAL_EVALUATOR, "考评人员管理办法", "第八条(七)"),
+        # A candidate glancing at a neighbour's paper (偷瞄) breaks discipline (wt-kb12).
+        ("考生一直偷瞄前面人的试卷", THEORY_INVIGILATOR, "监考人员守则", "3.(5)"),
     ],
 )
 def test_everyday_words_reach_their_rules(
