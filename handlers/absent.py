@@ -57,8 +57,8 @@ async def _tickets(s: AsyncSession, where: RoomNow, args: AbsentArgs, names: dic
             raise UserFacingError(f"{where.label}的考生名单没有座号，请写准考证号。", usage=usage)
         unknown = [seat for seat in args.seats if seat not in by_seat]
         if unknown:
-            seats = "、".join(f"{x}号" for x in unknown)
-            raise UserFacingError(f"座号 {seats} 不在{where.label}的考生名单中，请核对。", usage=usage)
+            seats = "、".join(f"{x}号座" for x in unknown)
+            raise UserFacingError(f"{seats}不在{where.label}的考生名单中，请核对。", usage=usage)
         tickets += [by_seat[seat] for seat in args.seats]
     tickets = list(dict.fromkeys(tickets))
     known = await candidate_tickets(s, where.room_id)

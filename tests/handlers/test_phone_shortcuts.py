@@ -158,7 +158,7 @@ async def test_office_alerts_name_the_candidate_seat_and_note(day: Day) -> None:
     await day.say("王芳", "/违纪 5号 使用手机 终止考试 手机藏在袖子里")
     (row,) = await day.reports("violation")
     await day.say("李强", f"/确认 {row.id} 有异议")
-    line = "2026000005（陈秀英）（座号 5）使用手机，现场处理：终止考试（手机藏在袖子里）"
+    line = "2026000005（陈秀英）（5号座）使用手机，现场处理：终止考试（手机藏在袖子里）"
     alerts = [t for t in await day.inbox("钱进") if t.startswith(("【违纪·需关注】", "【违纪记录有异议】"))]
     assert len(alerts) == 2 and all(line in t for t in alerts), alerts
 
