@@ -125,3 +125,13 @@ async def test_offset_comes_from_the_timeline(make_settings: Any, clock: ManualC
         assert "开考 20 分钟后才能确定缺考" in ask and "08:28 起" in ask
         clock.advance(timedelta(minutes=7))
         assert "已记录第1考场缺考" in await day.say("王芳", "/缺考 2026000003")
+
+
+async def test_seats_read_in_the_group_are_kept_for_the_confirmation(early: Day) -> None:
+    """“/缺考 1号 3号” in 第1考场's group before the start asks about seats 1 and 3, and 确定 records those two (the
+    confirmation reads the seats, not room 1 and seat 3)."""
+    ask = await early.say("王芳", "/缺考 1号 3号", chat=ROOM1)
+    assert "缺考 2026**0001（1号座）、2026**0003（3号座） 吗" in ask, ask
+    reply = await early.say("王芳", "确定", chat=ROOM1)
+    (row,) = await early.reports("absent")
+    assert row.payload["tickets"] == ["2026000001", "2026000003"], reply

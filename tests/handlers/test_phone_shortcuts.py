@@ -442,3 +442,31 @@ async def test_practical_collection_has_no_answer_cards(day: Day) -> None:
     reply = await day.say("周杰", "/回收 14")
     assert "核对不符：领取 15 ≠ 回收 14" in reply and "答题卡" not in reply, reply
     assert any("【试卷核对不符】第3考场" in m for m in await day.inbox("钱进"))
+
+
+async def test_first_hao_in_ones_own_rooms_group_is_a_seat(day: Day) -> None:
+    """In 第1考场's group “/缺考 1号 3号” from 王芳 means seats 1 and 3 (the group names the room); the same words from
+    the office in that group too, and “1号 3号” there never drops seat 1."""
+    reply = await day.say("王芳", "/缺考 1号 3号", chat=ROOM1)
+    assert reply.startswith("已记录第1考场缺考"), reply
+    assert "缺考 2：2026**0001（1号座）、2026**0003（3号座）" in reply
+    reply = await day.say("赵敏", "/缺考 2号 7号", chat="console:第2考场")
+    assert "缺考 2：2026**0032（2号座）、2026**0037（7号座）" in reply, reply
+    reply = await day.say("钱进", "/缺考 1号 5号", chat=ROOM1)
+    assert "追加 2026**0005（5号座）" in reply and "（1号座）" in reply, reply
+    assert sorted(r.payload["tickets"] for r in await day.reports("absent")) == [
+        ["2026000001", "2026000003"],
+        ["2026000001", "2026000003", "2026000005"],
+        ["2026000032", "2026000037"],
+    ]
+
+
+async def test_first_hao_privately_is_the_room_and_says_so(day: Day) -> None:
+    """Privately “/缺考 2号 7号” from 赵敏 (her only room is 第2考场) keeps its reading, room 2 and seat 7, and adds one
+    line on how to mean seat 2; once seat 2 is on the list the line is left out."""
+    reply = await day.say("赵敏", "/缺考 2号 7号")
+    assert reply.startswith("已记录第2考场缺考"), reply
+    assert reply.endswith("\n（“2号”按第2考场读；若是2号座，请再发 /缺考 2号座）"), reply
+    assert (await day.say("赵敏", "/缺考 2号座")).startswith("已记录第2考场缺考")
+    assert "2号座" not in await day.say("赵敏", "/缺考 2号 8号")
+    assert "按第2考场读" not in await day.say("钱进", "/缺考 2号 9号")  # not the office's own room
