@@ -438,7 +438,11 @@ table.dialog(
         "缺考",
         (
             _dialog.room_step(),
-            _dialog.Step("缺考考生的准考证号或座号？多个用空格隔开，没有缺考回复“无”。", check=lambda t: t or None),
+            _dialog.Step(
+                "缺考考生的准考证号或座号？多个用空格隔开，没有缺考回复“无”。",
+                check=lambda t: t or None,
+                wants_data=True,
+            ),
             # Asked only by record() (it leaves the dialog here): 无 over recorded names, or names too early.
             _dialog.Step("确定记录吗？回复“确定”或“取消”。", check=_confirm_check, only_if=lambda _a: False),
         ),

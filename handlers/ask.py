@@ -35,7 +35,7 @@ VISITORS_PER_DAY = 30  # all senders not on the staff list together
 
 # In a group chat only text that reads as a question is answered (people talk to each other there).
 _QUESTION_WORDS = re.compile(
-    r"吗|么|如何|几|多少|能不能|能否|可不可以|可以|是否|哪|什么|谁|为何|要不要|需不需要|该不该|有没有|怎样|多久|多长"
+    r"吗|么|咋|如何|几|多少|能不能|能否|可不可以|可以|是否|哪|什么|谁|为何|要不要|需不需要|该不该|有没有|怎样|多久|多长"
 )
 _ACKS = re.compile(
     r"(好的?|好滴|收到了?|已收到|嗯+|哦+|噢+|ok|okay|谢谢|多谢|谢了|thanks?|明白了?|知道了|了解|👌|👍)+", re.I

@@ -135,3 +135,14 @@ async def test_seats_read_in_the_group_are_kept_for_the_confirmation(early: Day)
     reply = await early.say("王芳", "确定", chat=ROOM1)
     (row,) = await early.reports("absent")
     assert row.payload["tickets"] == ["2026000001", "2026000003"], reply
+
+
+async def test_rule_question_while_the_confirmation_waits(early: Day) -> None:
+    """A rule question at the too-early confirmation is answered aside; the confirmation still waits and 确定
+    records."""
+    await early.say("王芳", "/缺考 2026000003")
+    reply = await early.say("王芳", "考生迟到了还能进吗？")
+    assert "没有看懂" not in reply and "监考人员守则" in reply, reply
+    assert reply.endswith("（/缺考 还在等您回复：确定记录吗？回复“确定”或“取消”。）")
+    assert await early.reports("absent") == []
+    assert "已记录第1考场缺考" in await early.say("王芳", "确定")
