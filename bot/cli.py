@@ -206,7 +206,9 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         try:
             await upgrade(db)
             timeline = load_timeline(settings.timeline_file)
-            return list(await seed_demo(db, clock.now(), settings.tz, lead=LIVE_LEAD, timeline=timeline))
+            # The test setting clock_origin seeds a given moment (a day that does not cross midnight, say).
+            now = settings.make_clock().now() if settings.clock_origin else clock.now()
+            return list(await seed_demo(db, now, settings.tz, lead=LIVE_LEAD, timeline=timeline))
         finally:
             await db.dispose()
 

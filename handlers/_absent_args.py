@@ -62,6 +62,12 @@ def as_seats(text: str) -> AbsentArgs | None:
     return args if args.room is None and args.seats else None
 
 
+def seats_spelled(text: str) -> str:
+    """``text`` with every “3号” written as “3号座”: the reading of :func:`as_seats` kept for a later answer (the
+    confirmation of a report sent too early parses the text again)."""
+    return " ".join(f"{n}号座" if (n := _hao(w)) is not None else w for w in clean(text).split())
+
+
 def _seat(word: str) -> str | None:
     """The seat number a word writes as a seat (“3号座”, “座03”), without leading zeros; None otherwise."""
     m = _SEAT.fullmatch(word)

@@ -6,8 +6,9 @@ expires 10 minutes after the last answer. ``取消`` leaves a dialog; any new co
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +22,7 @@ from bot.errors import UserFacingError
 from bot.model import Reply
 from bot.store.rooms import room_label, rooms_now
 from bot.store.tables import DialogState
-from handlers._parse import clean, cn_number, is_cancel, is_skip, nfkc, room_number, split_args
+from handlers._parse import CN_NUM, clean, cn_number, is_cancel, is_skip, nfkc, room_number, split_args
 from handlers._rooms import SEES_ALL, my_rooms_now
 
 TIMEOUT = timedelta(minutes=10)
@@ -45,6 +46,9 @@ class Step:
     skip_if_single: bool = False  # computed choices with exactly one entry are answered at once
     numbered: bool = True  # False for rooms: "3" means 第3考场, not the third choice
     only_if: Callable[[list[Any]], bool] | None = None  # asked only when this holds for the answers so far
+    # The answer is data (a room, tickets, seats, names) though ``check`` takes any text: a question typed here is a
+    # rule question asked aside (see :func:`_aside`), not the answer. Free-text steps (notes, descriptions) keep it.
+    wants_data: bool = False
 
 
 @dataclass(frozen=True)
@@ -251,6 +255,10 @@ async def dialog_hook(ctx: Context) -> Reply | str | None:
     else:
         choices = await _choices(step, ctx, state.answers)
         value = _accept(step, choices, text)
+        if _aside(step, choices, text, value):
+            answered = await _answer_aside(ctx, state.command, step)
+            if answered is not None:
+                return answered
         if value is None:
             listed = f"请回复 1-{len(choices)} 中的编号" if choices else "请按提示回复"
             return f"没有看懂“{text}”，{listed}，或发“取消”退出。\n" + _question(step, choices)
@@ -261,6 +269,39 @@ async def dialog_hook(ctx: Context) -> Reply | str | None:
     except UserFacingError:
         await _drop(ctx)
         raise
+
+
+# Reads as a question: ends with 吗/么/呢/咋办/怎么办/？, or asks 能不能/是否/要不要/怎么/咋/为什么 …
+_ASKS = re.compile(
+    r"(?:吗|么|呢|咋办|怎么办|咋整|如何|[?？])[\s。.!！~～…]*$|能不能|能否|可不可以|是否|要不要|需不需要|该不该|怎么|咋|为什么|为啥"
+)
+# Data a dialog may be answered with: a 准考证号, a seat or room (3号, 座3, 第3), a count (30份, 2人).
+_DATA = re.compile(rf"\d{{5,}}|[\d{CN_NUM}]+\s*(?:号|份|人|名)|座\s*\d|第\s*[\d{CN_NUM}]")
+_ASIDE_MIN = 5  # characters (without spaces and punctuation): “确定吗”, “好吗” stay answers to the question
+
+
+def _aside(step: Step, choices: list[str], text: str, value: str | None) -> bool:
+    """Whether ``text`` is a rule question typed while the dialog waits (有个考生手机响了咋办), not its answer: it reads
+    as a question, holds no data the dialog could take, and the step did not take it (or takes any text only as data
+    and no choice matches)."""
+    core = re.sub(r"[\s\W_]+", "", text)
+    if len(core) < _ASIDE_MIN or not _ASKS.search(text) or _DATA.search(text):
+        return False
+    if value is None:
+        return True
+    return step.wants_data and (not choices or _accept(replace(step, check=None), choices, text) is None)
+
+
+async def _answer_aside(ctx: Context, command: str, step: Step) -> Reply | None:
+    """Answer the question as plain text is answered (the dispatcher's fallbacks: the rule answerer), with one line
+    saying the dialog still waits; None when nothing answers it (group chatter), so the dialog takes it as before."""
+    for fb in ctx.dispatcher.fallbacks:
+        result = await fb.func(ctx)
+        if result is not None:
+            reply = result if isinstance(result, Reply) else Reply(result)
+            waiting = step.prompt.split("\n")[0] + ("" if "取消" in step.prompt else "发“取消”退出。")
+            return replace(reply, text=f"{reply.text}\n（/{command} 还在等您回复：{waiting}）")
+    return None
 
 
 def _after_expiry(ctx: Context, command: str, *, cancelled: bool) -> str | None:
@@ -286,7 +327,9 @@ async def my_room_choices(ctx: Context, answers: list[Any]) -> list[str]:
 
 def room_step() -> Step:
     """Which room (left out when the sender has exactly one right now)."""
-    return Step("哪个考场？", my_room_choices, skip_if_single=True, numbered=False, check=lambda t: t or None)
+    return Step(
+        "哪个考场？", my_room_choices, skip_if_single=True, numbered=False, check=lambda t: t or None, wants_data=True
+    )
 
 
 @table.command("取消", "cancel", summary="退出正在进行的问答", usage="/取消", hidden=True)

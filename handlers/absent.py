@@ -11,6 +11,7 @@ names are recorded only after a confirmation.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -25,10 +26,19 @@ from bot.store.reports import ABSENT_ADD, ABSENT_NONE, ABSENT_REMOVE, AbsentPayl
 from bot.store.rooms import candidate_tickets, seat_tickets
 from bot.store.tables import DialogState, ExamSession, Report, SessionKind
 from handlers import _dialog, _show
-from handlers._absent_args import USAGE, AbsentArgs, as_seats, check_stray, names_to_tickets, parse, says_absent
+from handlers._absent_args import (
+    USAGE,
+    AbsentArgs,
+    as_seats,
+    check_stray,
+    names_to_tickets,
+    parse,
+    says_absent,
+    seats_spelled,
+)
 from handlers._parse import clean
 from handlers._reports import KindRules, already_done, append, once_per_message
-from handlers._rooms import ANY_ROOM, REPORTER, RoomNow, resolve_room
+from handlers._rooms import ANY_ROOM, REPORTER, RoomNow, is_private, my_rooms_now, resolve_room
 from handlers._typo import typo_guard
 from handlers.papers import announce_change
 from scheduler.timeline import Anchor, FollowUp, Step
@@ -57,8 +67,8 @@ async def _tickets(s: AsyncSession, where: RoomNow, args: AbsentArgs, names: dic
             raise UserFacingError(f"{where.label}的考生名单没有座号，请写准考证号。", usage=usage)
         unknown = [seat for seat in args.seats if seat not in by_seat]
         if unknown:
-            seats = "、".join(f"{x}号" for x in unknown)
-            raise UserFacingError(f"座号 {seats} 不在{where.label}的考生名单中，请核对。", usage=usage)
+            seats = "、".join(f"{x}号座" for x in unknown)
+            raise UserFacingError(f"{seats}不在{where.label}的考生名单中，请核对。", usage=usage)
         tickets += [by_seat[seat] for seat in args.seats]
     tickets = list(dict.fromkeys(tickets))
     known = await candidate_tickets(s, where.room_id)
@@ -211,14 +221,24 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
     text = _SEEN.sub("", args.removeprefix(_CONFIRMED)).strip()
     parsed = parse(text)
     seats = as_seats(text) if parsed.room is not None and not confirmed else None
+    # Privately “/缺考 4号 9号” from 第4考场's own staff is room 4, seat 9: (seat 4's ticket, a line on how to add it).
+    read_as_room = ("", "")
     if parsed.only_room and seats is not None and says_absent(text):
         parsed = seats  # “/缺考 3号 没来” from 第3考场's 考评组长: seat 3 did not come, not the room
     elif parsed.only_room or seats is not None:
-        label = await _room_of_own(ctx, parsed, seats)
-        if label is None:  # “/缺考 3号 7号” from 第1考场's invigilator: seats 3 and 7 of 第1考场
-            parsed = seats or parsed
+        own = await _room_of_own(ctx, parsed, seats)
+        if own is None:  # “/缺考 3号 7号” from 第1考场's invigilator: seats 3 and 7 of 第1考场
+            parsed, text = seats or parsed, seats_spelled(text)
         elif parsed.only_room:
-            return await _dialog.start(ctx, "缺考", [label])
+            return await _dialog.start(ctx, "缺考", [own.label])
+        elif seats is not None and parsed.room is not None:
+            seat_ticket = await _hao_as_own_seat(ctx, own, parsed.room)
+            if seat_ticket is not None and is_private(ctx):
+                n = parsed.room
+                read_as_room = seat_ticket, f"\n（“{n}号”按{own.label}读；若是{n}号座，请再发 /缺考 {n}号座）"
+            elif seat_ticket is not None:  # “/缺考 4号 9号” in 第4考场's group: seats 4 and 9, the room needs no naming
+                parsed = replace(seats, room=parsed.room)
+                text = f"第{parsed.room}考场 {seats_spelled(text)}"
     async with ctx.services.db.session() as s:
         row = await already_done(s, ctx)
         where = await resolve_room(ctx, s, parsed.room, USAGE, any_room=ANY_ROOM)
@@ -240,7 +260,7 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
                 if row is None:
                     if payload is not None:
                         await _ask(ctx, s, text, replaced)
-                    return Reply(question or "")
+                    return Reply((question or "") + _seat_line(read_as_room, prev))
             else:
                 before = await reconcile(s, where.room)
                 row = await append(ctx, s, "absent", where, payload, supersedes=replaced)
@@ -251,19 +271,36 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
     reply = f"已记录{where.label}缺考（编号 {row.id}）：{_counts(ctx, p, names)}。"
     if what:
         reply = f"已记录{where.label}缺考（编号 {row.id}）：{what}。\n{where.label}当前：{_counts(ctx, p, names)}。"
-    return Reply(reply + await announce_change(ctx, where, before, after, "缺考", row))
+    return Reply(reply + await announce_change(ctx, where, before, after, "缺考", row) + _seat_line(read_as_room, p))
 
 
-async def _room_of_own(ctx: Context, parsed: AbsentArgs, seats: AbsentArgs | None) -> str | None:
-    """The label of the room written (a room alone, or “3号” first) when the sender may report for it; None when
-    it is not such a room but the words read as seats of their own room (``seats``); else the room's refusal."""
+async def _room_of_own(ctx: Context, parsed: AbsentArgs, seats: AbsentArgs | None) -> RoomNow | None:
+    """The room written (a room alone, or “3号” first) when the sender may report for it; None when it is not
+    such a room but the words read as seats of their own room (``seats``); else the room's refusal."""
     async with ctx.services.db.session() as s:
         try:
-            return (await resolve_room(ctx, s, parsed.room, USAGE, any_room=ANY_ROOM)).label
+            return await resolve_room(ctx, s, parsed.room, USAGE, any_room=ANY_ROOM)
         except UserFacingError:
             if seats is None:
                 raise
             return None
+
+
+async def _hao_as_own_seat(ctx: Context, where: RoomNow, number: int) -> str | None:
+    """The ticket of seat ``number`` when a first “4号” beside seats may be seat 4 of ``where`` as much as the room:
+    this chat is the room's group, or it is the sender's only room now, and its roster has a seat 4; else None."""
+    async with ctx.services.db.read() as s:
+        ticket = (await seat_tickets(s, where.room_id)).get(str(number))
+        if ticket is None or (ctx.message.chat_id and where.room.group_chat == ctx.message.chat_id):
+            return ticket
+        mine = await my_rooms_now(ctx, s)
+    return ticket if len(mine) == 1 and mine[0].room_id == where.room_id else None
+
+
+def _seat_line(read_as_room: tuple[str, str], listed: AbsentPayload | None) -> str:
+    """The line on reading “4号” as the room, unless seat 4's candidate is on the room's list anyway."""
+    ticket, line = read_as_room
+    return line if ticket and (listed is None or ticket not in listed.tickets) else ""
 
 
 def _decide(
@@ -401,7 +438,11 @@ table.dialog(
         "缺考",
         (
             _dialog.room_step(),
-            _dialog.Step("缺考考生的准考证号或座号？多个用空格隔开，没有缺考回复“无”。", check=lambda t: t or None),
+            _dialog.Step(
+                "缺考考生的准考证号或座号？多个用空格隔开，没有缺考回复“无”。",
+                check=lambda t: t or None,
+                wants_data=True,
+            ),
             # Asked only by record() (it leaves the dialog here): 无 over recorded names, or names too early.
             _dialog.Step("确定记录吗？回复“确定”或“取消”。", check=_confirm_check, only_if=lambda _a: False),
         ),

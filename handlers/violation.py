@@ -80,7 +80,9 @@ async def _ticket_of(s: AsyncSession, where: RoomNow, args: ViolationArgs, usage
         raise UserFacingError(f"{where.label}的考生名单没有座号，请写准考证号。", usage=usage)
     ticket = seats.get(seat_key(args.seat))
     if ticket is None:
-        raise UserFacingError(f"{where.label}的考生名单中没有座号 {args.seat}，请核对或写准考证号。", usage=usage)
+        raise UserFacingError(
+            f"{where.label}的考生名单中没有{seat_key(args.seat)}号座，请核对或写准考证号。", usage=usage
+        )
     return ticket
 
 

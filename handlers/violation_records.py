@@ -22,11 +22,11 @@ def points_of(payload: dict[str, Any]) -> int | None:
 
 
 def describe(ctx: Context, report: Report, names: dict[str, str]) -> str:
-    """准考证号（座号 5）类型，现场处理：…（说明）."""
+    """准考证号（5号座）类型，现场处理：…（说明）."""
     p = ViolationPayload.from_payload(report.payload)
     line = _show.ticket(ctx, p.ticket, names.get(p.ticket))
     if report.payload.get("seat"):
-        line += f"（座号 {report.payload['seat']}）"
+        line += f"（{report.payload['seat']}号座）"
     else:
         line += " "
     line += f"{p.type}，现场处理：{action_text(p.action, points_of(report.payload))}"
@@ -48,13 +48,13 @@ def second_person(where: RoomNow) -> str:
 
 
 def office_line(report: Report, names: dict[str, str]) -> str:
-    """准考证号（姓名）（座号 5）类型，现场处理：…（说明）: a violation as the office and supervisors read it in their
+    """准考证号（姓名）（5号座）类型，现场处理：…（说明）: a violation as the office and supervisors read it in their
     private alerts, whoever's chat caused the alert (the reporter's group, a deputy's private chat)."""
     p = ViolationPayload.from_payload(report.payload)
     name = names.get(p.ticket)
     line = f"{p.ticket}（{name}）" if name else p.ticket
     seat = report.payload.get("seat")
-    line += f"（座号 {seat}）" if seat else ""
+    line += f"（{seat}号座）" if seat else ""
     absent = report.payload.get("absent_report")
     line += f"（该考生在缺考记录编号 {absent} 中记为缺考）" if absent else ""
     action = action_text(p.action, points_of(report.payload))

@@ -22,6 +22,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.exports import FORMULA_STARTS
 from bot.records.data import VIOLATION_COLUMNS, DayRecords, IncidentRecord, RoomRecord
+from bot.store.rooms import seat_key
 
 FORM_TITLE = "考场情况记录表"
 SUMMARY_SHEET = "汇总"
@@ -280,7 +281,7 @@ def write_room(ws: Worksheet, rec: RoomRecord) -> None:
     )
     row += 1
     for v in rec.violations:
-        note = "；".join(x for x in (v.note, f"座号 {v.seat}" if v.seat else "", v.backfill) if x)
+        note = "；".join(x for x in (v.note, f"{seat_key(v.seat)}号座" if v.seat else "", v.backfill) if x)
         values = (v.number, v.time, v.ticket, v.name, v.type, v.action, v.reporter, v.confirmation, v.ruling, note)
         put_row(ws, row, values, style="box")
         row += 1

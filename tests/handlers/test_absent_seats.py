@@ -71,7 +71,7 @@ async def test_first_hao_is_the_room(bday: Day) -> None:
 async def test_unknown_seat_is_named(bday: Day) -> None:
     """A seat not on the roster is refused, naming it."""
     reply = await bday.say("王芳", "/缺考 1 3号 31号")
-    assert "座号 31号 不在第1考场的考生名单中，请核对。" in reply
+    assert "31号座不在第1考场的考生名单中，请核对。" in reply
     assert await bday.reports("absent") == []
 
 

@@ -125,3 +125,24 @@ async def test_offset_comes_from_the_timeline(make_settings: Any, clock: ManualC
         assert "开考 20 分钟后才能确定缺考" in ask and "08:28 起" in ask
         clock.advance(timedelta(minutes=7))
         assert "已记录第1考场缺考" in await day.say("王芳", "/缺考 2026000003")
+
+
+async def test_seats_read_in_the_group_are_kept_for_the_confirmation(early: Day) -> None:
+    """“/缺考 1号 3号” in 第1考场's group before the start asks about seats 1 and 3, and 确定 records those two (the
+    confirmation reads the seats, not room 1 and seat 3)."""
+    ask = await early.say("王芳", "/缺考 1号 3号", chat=ROOM1)
+    assert "缺考 2026**0001（1号座）、2026**0003（3号座） 吗" in ask, ask
+    reply = await early.say("王芳", "确定", chat=ROOM1)
+    (row,) = await early.reports("absent")
+    assert row.payload["tickets"] == ["2026000001", "2026000003"], reply
+
+
+async def test_rule_question_while_the_confirmation_waits(early: Day) -> None:
+    """A rule question at the too-early confirmation is answered aside; the confirmation still waits and 确定
+    records."""
+    await early.say("王芳", "/缺考 2026000003")
+    reply = await early.say("王芳", "考生迟到了还能进吗？")
+    assert "没有看懂" not in reply and "监考人员守则" in reply, reply
+    assert reply.endswith("（/缺考 还在等您回复：确定记录吗？回复“确定”或“取消”。）")
+    assert await early.reports("absent") == []
+    assert "已记录第1考场缺考" in await early.say("王芳", "确定")

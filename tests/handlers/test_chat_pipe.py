@@ -37,10 +37,14 @@ def test_whole_command_set_through_exambot_chat(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXAMBOT_")}
     env["EXAMBOT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'demo.db'}"
     env["EXAMBOT_CONFIG"] = str(tmp_path / "none.toml")
+    # Seeded at a fixed morning (a demo seeded late in the evening would start its sessions on one day and be asked
+    # about them on the next: “今天” would be another day).
+    seeded = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)  # 08:00 in Shanghai
+    env["EXAMBOT_CLOCK_ORIGIN"] = seeded.isoformat()
     assert "已写入演示数据" in _exambot(["demo", "--no-serve"], env)
     # Chat 55 minutes later: the demo's first session (starting 19 minutes after seeding) is past 开考 30 分钟,
     # when absence is final and /缺考 records without asking first.
-    env["EXAMBOT_CLOCK_ORIGIN"] = (datetime.now(UTC) + timedelta(minutes=55)).isoformat()
+    env["EXAMBOT_CLOCK_ORIGIN"] = (seeded + timedelta(minutes=55)).isoformat()
 
     r = _chat(
         "王芳",

@@ -167,3 +167,51 @@ async def test_office_room_question_lists_running_rooms(day: Day) -> None:
     offered = q.splitlines()[1]
     assert offered.startswith("可选：") and all(f"第{n}考场" in offered for n in (1, 2, 3, 4))
     assert "领取还是回收" in await day.say("钱进", "第2考场")
+
+
+ASIDE = "有个考生手机响了咋办"
+
+
+async def test_rule_question_while_absent_dialog_waits(day: Day) -> None:
+    """A rule question typed while /缺考 waits for the tickets (in the room's group) is answered as plain text is,
+    with one line saying the dialog still waits; the dialog is kept and the next answer records."""
+    await day.say("王芳", "/缺考", chat=ROOM1)
+    reply = await day.say("王芳", ASIDE, chat=ROOM1)
+    assert "没有看懂" not in reply and "《监考人员守则》" in reply, reply
+    assert reply.endswith(
+        "\n（/缺考 还在等您回复：缺考考生的准考证号或座号？多个用空格隔开，没有缺考回复“无”。发“取消”退出。）"
+    )
+    assert await day.reports("absent") == []
+    done = await day.say("王芳", "3号座", chat=ROOM1)
+    assert done.startswith("已记录第1考场缺考") and "2026**0003（3号座）" in done, done
+
+
+async def test_rule_question_while_a_choice_is_asked(day: Day) -> None:
+    """Privately, a question at /违纪's type question is answered aside and the type question still waits; answers
+    (a number, a choice, a note that reads like a question at a free-text step) work as before."""
+    await day.say("王芳", "/违纪")
+    await day.say("王芳", "2026000003")
+    reply = await day.say("王芳", "考生能不能带计算器？")
+    assert "没有看懂" not in reply and reply.endswith("（/违纪 还在等您回复：违纪类型？发“取消”退出。）"), reply
+    assert "现场处理？" in await day.say("王芳", "3")
+    assert "补充说明？" in await day.say("王芳", "警告")
+    done = await day.say("王芳", "考生问能不能再看一眼吗")  # a free-text answer stays the answer
+    (row,) = await day.reports("violation")
+    assert row.payload["note"] == "考生问能不能再看一眼吗" and f"编号 {row.id}" in done
+
+
+async def test_question_like_answers_stay_answers(day: Day) -> None:
+    """Data in the text (a seat, a ticket), or a short 确定吗-like reply, is taken by the dialog as before."""
+    await day.say("王芳", "/缺考")
+    reply = await day.say("王芳", "3号座怎么没来")  # read as the tickets, as before (and not understood)
+    assert "还在等您回复" not in reply and reply.startswith("没有看懂“3号座怎么”"), reply
+    await day.say("王芳", "/违纪")
+    await day.say("王芳", "2026000005")
+    again = await day.say("王芳", "是抄袭吗")  # the type step takes 抄袭 from it
+    assert "还在等您回复" not in again and again.startswith("现场处理？"), again
+
+
+async def test_plain_question_in_group_with_zha(day: Day) -> None:
+    """Without a dialog, “…咋办” in a room's group reads as a question and is answered (咋 like 怎么)."""
+    reply = await day.say("王芳", ASIDE, chat=ROOM1)
+    assert "《监考人员守则》" in reply

@@ -161,7 +161,7 @@ async def test_office_alerts_name_the_candidate_seat_and_note(day: Day) -> None:
     await day.say("王芳", "/违纪 5号 使用手机 终止考试 手机藏在袖子里")
     (row,) = await day.reports("violation")
     await day.say("李强", f"/确认 {row.id} 有异议")
-    line = "2026000005（陈秀英）（座号 5）使用手机，现场处理：终止考试（手机藏在袖子里）"
+    line = "2026000005（陈秀英）（5号座）使用手机，现场处理：终止考试（手机藏在袖子里）"
     alerts = [t for t in await day.inbox("钱进") if t.startswith(("【违纪·需关注】", "【违纪记录有异议】"))]
     assert len(alerts) == 2 and all(line in t for t in alerts), alerts
 
@@ -464,3 +464,31 @@ async def test_protective_equipment_left_off_is_a_safety_breach(day: Day, act: s
     (row,) = await day.reports("violation")
     p = row.payload
     assert (p["type"], p["action"], p["note"]) == ("违反安全操作规程", "警告", act)
+
+
+async def test_first_hao_in_ones_own_rooms_group_is_a_seat(day: Day) -> None:
+    """In 第1考场's group “/缺考 1号 3号” from 王芳 means seats 1 and 3 (the group names the room); the same words from
+    the office in that group too, and “1号 3号” there never drops seat 1."""
+    reply = await day.say("王芳", "/缺考 1号 3号", chat=ROOM1)
+    assert reply.startswith("已记录第1考场缺考"), reply
+    assert "缺考 2：2026**0001（1号座）、2026**0003（3号座）" in reply
+    reply = await day.say("赵敏", "/缺考 2号 7号", chat="console:第2考场")
+    assert "缺考 2：2026**0032（2号座）、2026**0037（7号座）" in reply, reply
+    reply = await day.say("钱进", "/缺考 1号 5号", chat=ROOM1)
+    assert "追加 2026**0005（5号座）" in reply and "（1号座）" in reply, reply
+    assert sorted(r.payload["tickets"] for r in await day.reports("absent")) == [
+        ["2026000001", "2026000003"],
+        ["2026000001", "2026000003", "2026000005"],
+        ["2026000032", "2026000037"],
+    ]
+
+
+async def test_first_hao_privately_is_the_room_and_says_so(day: Day) -> None:
+    """Privately “/缺考 2号 7号” from 赵敏 (her only room is 第2考场) keeps its reading, room 2 and seat 7, and adds one
+    line on how to mean seat 2; once seat 2 is on the list the line is left out."""
+    reply = await day.say("赵敏", "/缺考 2号 7号")
+    assert reply.startswith("已记录第2考场缺考"), reply
+    assert reply.endswith("\n（“2号”按第2考场读；若是2号座，请再发 /缺考 2号座）"), reply
+    assert (await day.say("赵敏", "/缺考 2号座")).startswith("已记录第2考场缺考")
+    assert "2号座" not in await day.say("赵敏", "/缺考 2号 8号")
+    assert "按第2考场读" not in await day.say("钱进", "/缺考 2号 9号")  # not the office's own room

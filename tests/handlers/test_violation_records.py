@@ -213,19 +213,19 @@ async def test_candidate_by_seat(day: Day, text: str, ticket: str) -> None:
     reply = await day.say("王芳", text)
     (row,) = await day.reports("violation")
     assert row.payload["ticket"] == ticket and "已记录第1考场违纪" in reply
-    assert f"{ticket}（座号 {int(ticket[-2:])}）" in reply
+    assert f"{ticket}（{int(ticket[-2:])}号座）" in reply
 
 
 async def test_seat_in_group_is_masked(day: Day) -> None:
     """In the room's group the ticket found by seat is masked like any other."""
     reply = await day.say("王芳", "/违纪 5号 抄袭 警告", chat=ROOM1)
-    assert "2026**0005（座号 5）抄袭" in reply and "2026000005" not in reply
+    assert "2026**0005（5号座）抄袭" in reply and "2026000005" not in reply
 
 
 async def test_unknown_seat_refused(day: Day) -> None:
     """A seat not on the roster records nothing and says so."""
     reply = await day.say("王芳", "/违纪 1 99号 抄袭")
-    assert "没有座号 99" in reply and await day.reports("violation") == []
+    assert "没有99号座" in reply and await day.reports("violation") == []
 
 
 async def test_correction_by_seat_and_new_words(day: Day) -> None:

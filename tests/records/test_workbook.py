@@ -164,6 +164,8 @@ async def test_workbook_matches_the_database(day: Day) -> None:
     first = texts(wb["演示第1场-第1考场"])
     assert "主监考" in first
     assert any(t.endswith("补录（钱进 12-05 13:00）") for t in first)  # the late violation is marked on the form
+    # A violation's seat reads as in chat (“5号座”), the roster's leading zero dropped.
+    assert any(t == "5号座" or t.endswith("；5号座") for t in first) and not any("座号 " in t for t in first)
     # The other invigilator's check of the 领取 count: done in room 1, still open in room 2, no count in room 4.
     assert "领取份数核对：李强 核对✓ 08:40" in first
     assert any("领取份数核对：待第二人核对" in t for t in texts(wb["演示第1场-第2考场"]))
