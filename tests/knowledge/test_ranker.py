@@ -100,6 +100,7 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
         DEV8_TSV,
         DEV9_TSV,
         DEV10_TSV,
+        DEV11_TSV,
         DEV_SETS,
         DEV_TSV,
     )
@@ -125,6 +126,8 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
     assert sum(q.in_domain for q in dev9) >= 190 and sum(not q.in_domain for q in dev9) >= 40
     dev10 = read_questions(DEV10_TSV)
     assert sum(q.in_domain for q in dev10) >= 150 and sum(not q.in_domain for q in dev10) >= 30
+    dev11 = read_questions(DEV11_TSV)
+    assert sum(q.in_domain for q in dev11) >= 168 and sum(not q.in_domain for q in dev11) >= 30
     for path in (*DEV_SETS, fit.TUNING_TSV):
         asked = {q.question.rstrip("？?") for q in read_questions(path)}
         assert sorted(asked & examples) == [], path.name
