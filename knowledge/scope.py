@@ -64,6 +64,11 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
 )
 
 
+# Whether the asker may ask someone something (答辩时能不能问考生在哪上班、收入多少): what follows is the question they
+# would put, not what they ask the knowledge base, so it names no answer type (the rule on what may be asked does).
+MAY_ASK_RE = re.compile(r"(?:能|可以|可不可以|准|许|让)(?:不(?:能|可以|准|许|让))?\s*(?:问问?|打听|询问|过问)")
+
+
 # Asking where, or from whom, to collect, fetch or borrow something.
 COLLECT_RE = re.compile(r"(?:在哪|去哪|到哪|哪里|哪儿|什么地方|找谁|跟谁|向谁|谁那)儿?里?(?:领|拿|取|借|要)")
 # The verbs of such a question (canonical words as the synonym table writes them): not the thing collected.
@@ -96,8 +101,10 @@ class Scope:
         as typed that were rewritten: a focus word inside one of them, which the lexicon maps to a regulation
         word (吃饭 → 吃食物), is not a focus word; one that only overlaps a rewritten word (监考费: 监考 → 监考员,
         费) still is."""
+        may_ask = MAY_ASK_RE.search(question)
+        asked = question[: may_ask.start()] if may_ask else question
         for name, asks, states in ANSWER_TYPES:
-            if asks.search(question) and (states is None or not states.search(clause)):
+            if asks.search(asked) and (states is None or not states.search(clause)):
                 return name
         focus = question if canonical is None else canonical
         for word in self.logistics:

@@ -36,6 +36,16 @@ def test_answer_types_no_regulation_states() -> None:
     assert scope.veto("考务办公室几点下班", normalize("考前40分钟到达考务办公室")) == "opening hours"
 
 
+def test_what_one_may_ask_someone_names_no_answer_type() -> None:
+    """答辩时能不能问考生在哪上班、收入多少 asks whether one may ask that, not where or how much (session 18)."""
+    scope = Scope(logistics=[])
+    rule = normalize("考试过程中不得向考生询问与考试内容无关的问题，如：职务、年龄、收入等")
+    assert scope.veto("答辩的时候能不能问问考生在哪上班 收入多少", rule) is None
+    assert scope.veto("答辩时能问考生一个月挣多少钱吗", rule) is None
+    assert scope.veto("答辩费多少钱", rule) == "cost"  # asked of the knowledge base itself
+    assert scope.veto("考生问我厕所在哪", rule) == "place"  # what a candidate asked, not whether one may ask
+
+
 def test_focus_word_must_be_used_by_the_clause() -> None:
     scope = Scope(logistics=["停车", "酒店"])
     clause = normalize("考生操作完毕迅速离开考场，不得在考场附近逗留")
@@ -61,6 +71,9 @@ def test_focus_word_must_be_used_by_the_clause() -> None:
         "考点门口有卖早点的吗",
         "督导员请事假要走啥流程",
         "监考员年底发奖金吗",
+        "教师资格证面试考官怎么选的",
+        "事业单位考试的阅卷是几个人评",
+        "机房电脑蓝屏了 重启按哪个键",
     ],
 )
 def test_out_of_domain_questions_full_of_exam_words_are_refused(kb: KnowledgeBase, question: str) -> None:
