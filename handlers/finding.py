@@ -8,21 +8,14 @@ words stay out of group chats except in the reply to the very message that typed
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from bot.dispatch import CommandTable, Context
-from bot.errors import UserFacingError
 from bot.model import Reply
 from bot.permissions import has_role
 from bot.store.reports import FindingPayload
 from bot.store.tables import Report, Role
 from handlers import _dialog, _show
-from handlers._parse import cjk_punct, nfkc
 from handlers._reports import (
     NOBODY_TO_ALERT,
-    KindRules,
     alert,
     alerted,
     already_done,
@@ -30,6 +23,7 @@ from handlers._reports import (
     once_per_message,
 )
 from handlers._rooms import SEES_ALL, RoomNow, resolve_room
+from handlers._text_kind import text_kind_rules
 from handlers._typo import typo_guard
 from handlers.incident import parse
 
@@ -82,20 +76,9 @@ async def finding(ctx: Context, args: str) -> Reply | str | None:
     return await record(ctx, args)
 
 
-async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, text: str) -> dict[str, Any]:
-    t = cjk_punct(nfkc(text))
-    if not t:
-        raise UserFacingError("请写更正后的督导意见。", usage=CORRECT_USAGE)
-    return {"text": t}
-
-
-async def _after_correct(ctx: Context, row: Report, where: RoomNow) -> str:
-    text = "【督导意见·更正】" + _alert_text(where, ctx.staff.name if ctx.staff else "?", row)
-    sent = await alert(ctx, text, key=f"report:{row.id}")
-    return "\n" + (f"已把更正通知考务办公室和督导（{sent} 人）。" if sent else NOBODY_TO_ALERT + "。")
-
-
-table.report_kind("finding", KindRules(CORRECT_USAGE, _rebuild, describe, _after_correct))
+table.report_kind(
+    "finding", text_kind_rules(CORRECT_USAGE, "请写更正后的督导意见。", describe, _alert_text, "督导意见")
+)
 
 table.dialog(
     _dialog.DialogSpec(

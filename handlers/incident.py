@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
-
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.dispatch import CommandTable, Context
 from bot.errors import UserFacingError
@@ -15,8 +12,6 @@ from bot.store.tables import Report
 from handlers import _dialog, _show
 from handlers._parse import CN_NUM, ROOM_FIRST_RE, cjk_punct, cn_number, nfkc
 from handlers._reports import (
-    NOBODY_TO_ALERT,
-    KindRules,
     alert,
     alerted,
     already_done,
@@ -25,6 +20,7 @@ from handlers._reports import (
     same_shortly_before,
 )
 from handlers._rooms import SEES_ALL, WATCHER, RoomNow, resolve_room
+from handlers._text_kind import text_kind_rules
 from handlers._typo import typo_guard
 
 USAGE = "/突发 考场 情况描述，例：/突发 3 考生晕倒，已送医务室"
@@ -97,19 +93,8 @@ async def incident(ctx: Context, args: str) -> Reply | str | None:
     return await record(ctx, args)
 
 
-async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, text: str) -> dict[str, Any]:
-    t = cjk_punct(nfkc(text))
-    if not t:
-        raise UserFacingError("请写更正后的情况描述。", usage=CORRECT_USAGE)
-    return {"text": t}
-
-
-async def _after_correct(ctx: Context, row: Report, where: RoomNow) -> str:
-    text = "【突发事件·更正】" + _alert_text(where, ctx.staff.name if ctx.staff else "?", row)
-    sent = await alert(ctx, text, key=f"report:{row.id}")
-    return "\n" + (f"已把更正通知考务办公室和督导（{sent} 人）。" if sent else NOBODY_TO_ALERT + "。")
-
-
-table.report_kind("incident", KindRules(CORRECT_USAGE, _rebuild, describe, _after_correct))
+table.report_kind(
+    "incident", text_kind_rules(CORRECT_USAGE, "请写更正后的情况描述。", describe, _alert_text, "突发事件")
+)
 
 table.dialog(_dialog.DialogSpec("突发", (_dialog.room_step(), _dialog.Step("发生了什么？请简要描述。")), record))
