@@ -6,6 +6,7 @@ import pytest
 
 from handlers.report_hints import hint
 from tests.handlers.conftest import ROOM1, Day
+from tests.knowledge.kb_golden import rule_questions
 
 SENTENCES = [
     ("3号没来", "/缺考 3号座"),
@@ -35,18 +36,7 @@ def test_other_sentences_are_no_reports(text: str) -> None:
 
 
 def test_no_question_of_the_tuning_and_dev_sets_is_taken_for_a_report() -> None:
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "knowledge"))
-    import kb_golden
-
-    taken = [
-        q.question
-        for path in (kb_golden.QUESTIONS_TSV, *kb_golden.DEV_SETS)
-        for q in kb_golden.read_questions(path)
-        if hint(q.question)
-    ]
+    taken = [q for q in rule_questions() if hint(q)]
     assert taken == []
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from handlers.status_questions import asks_my_day, status_query
 from tests.handlers.conftest import ROOM1, Day
+from tests.knowledge.kb_golden import rule_questions
 
 # (question, query it means, its arguments)
 RECORD_QUESTIONS: list[tuple[str, str, str]] = [
@@ -47,18 +48,7 @@ def test_rule_questions_stay_rule_questions(text: str) -> None:
 
 
 def test_no_rule_question_of_the_tuning_and_dev_sets_is_read_as_a_records_question() -> None:
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "knowledge"))
-    import kb_golden
-
-    taken = [
-        q.question
-        for path in (kb_golden.QUESTIONS_TSV, *kb_golden.DEV_SETS)
-        for q in kb_golden.read_questions(path)
-        if status_query(q.question) or asks_my_day(q.question)
-    ]
+    taken = [q for q in rule_questions() if status_query(q) or asks_my_day(q)]
     assert taken == []
 
 

@@ -86,3 +86,9 @@ def read_questions(path: Path = QUESTIONS_TSV) -> list[GoldenQuestion]:
                 accepted.add((alt_doc, alt_clause))
         rows.append(GoldenQuestion(question, frozenset(accepted), role, kind))
     return rows
+
+
+def rule_questions() -> list[str]:
+    """Every question of the tuning set and the development sets (what chat features that take text before the
+    knowledge base does must leave to it: tests/handlers/test_status_questions.py, test_report_hints.py)."""
+    return [q.question for path in (QUESTIONS_TSV, *DEV_SETS) for q in read_questions(path)]
