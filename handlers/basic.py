@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 from sqlmodel import col, select
 
 from bot.dispatch import CommandTable, Context
@@ -13,6 +17,8 @@ table = CommandTable()
 
 
 HELP_USAGE = "/帮助 [命令名]，例：/帮助 缺考"
+# How far ahead /我 looks for the next duty when there is none today.
+NEXT_DAYS = 14
 ME_USAGE = "/我（也可发 /我是谁、/我的考场、/whoami），例：/我的考场"
 
 
@@ -48,36 +54,55 @@ async def help_(ctx: Context, args: str) -> Reply:
 
 
 @table.command(
-    "我", "我是谁", "whoami", "我的考场", summary="查看我的身份和今天的监考安排", usage=ME_USAGE, permission=STAFF
+    "我",
+    "我是谁",
+    "whoami",
+    "我的考场",
+    summary="查看我的身份和今天（或下一次）的监考安排",
+    usage=ME_USAGE,
+    permission=STAFF,
 )
 async def whoami(ctx: Context, args: str) -> Reply:
-    """Name, roles and today's duties of the sender."""
+    """Name, roles and today's duties of the sender; with none today, the next day's (the evening before an exam day,
+    “我明天在哪个考场”)."""
     staff = ctx.staff
     assert staff is not None and staff.id is not None
     tz = ctx.services.settings.tz
     today = ctx.now.astimezone(tz).date()
+    mine = (
+        select(ExamSession, Room, Assignment)
+        .join(Room, col(Room.session_id) == col(ExamSession.id))
+        .join(Assignment, col(Assignment.room_id) == col(Room.id))
+        .where(col(Assignment.staff_id) == staff.id)
+    )
+    nxt: Sequence[tuple[ExamSession, Room, Assignment]] = []
     async with ctx.services.db.read() as s:
-        rows = (
-            await s.exec(
-                select(ExamSession, Room, Assignment)
-                .join(Room, col(Room.session_id) == col(ExamSession.id))
-                .join(Assignment, col(Assignment.room_id) == col(Room.id))
-                .where(col(Assignment.staff_id) == staff.id, col(ExamSession.day) == today)
-                .order_by(col(ExamSession.starts_at))
-            )
-        ).all()
+        rows = (await s.exec(mine.where(col(ExamSession.day) == today).order_by(col(ExamSession.starts_at)))).all()
+        if not rows:
+            ahead = mine.where(col(ExamSession.day) > today, col(ExamSession.day) <= today + timedelta(days=NEXT_DAYS))
+            first = (await s.exec(ahead.order_by(col(ExamSession.starts_at)))).first()
+            if first is not None:
+                that_day = mine.where(col(ExamSession.day) == first[0].day)
+                nxt = (await s.exec(that_day.order_by(col(ExamSession.starts_at)))).all()
     roles = "、".join(ROLE_LABELS[r] for r in sorted(staff.role_set)) or "（未设角色）"
     lines = [f"{staff.name}（{roles}）"]
-    if not rows:
-        lines.append(f"今天（{today:%m月%d日}）没有您的监考或考评安排。")
-    else:
+    if rows:
         lines.append(f"今天（{today:%m月%d日}）的安排：")
-        for sess, room, a in rows:
-            start = sess.starts_at.astimezone(tz)
-            end = sess.ends_at.astimezone(tz)
-            off = "（已取消）" if sess.cancelled_at or room.cancelled_at else ""
-            lines.append(
-                f"· {start:%H:%M}-{end:%H:%M} {sess.code} {sess.occupation}{KIND_LABELS[sess.kind]} "
-                f"{room.room_no}（{room.location}）{duty_label(a.duty, sess.kind)}{off}"
-            )
+        lines += [_duty_line(sess, room, a, tz) for sess, room, a in rows]
+    else:
+        lines.append(f"今天（{today:%m月%d日}）没有您的监考或考评安排。")
+        if nxt:
+            day = nxt[0][0].day
+            when = "明天" if day == today + timedelta(days=1) else f"{day:%m月%d日}"
+            lines.append(f"下一次安排在{when}（{day:%m月%d日}）：" if when == "明天" else f"下一次安排在{when}：")
+            lines += [_duty_line(sess, room, a, tz) for sess, room, a in nxt]
     return Reply("\n".join(lines))
+
+
+def _duty_line(sess: ExamSession, room: Room, a: Assignment, tz: ZoneInfo) -> str:
+    start, end = sess.starts_at.astimezone(tz), sess.ends_at.astimezone(tz)
+    off = "（已取消）" if sess.cancelled_at or room.cancelled_at else ""
+    return (
+        f"· {start:%H:%M}-{end:%H:%M} {sess.code} {sess.occupation}{KIND_LABELS[sess.kind]} "
+        f"{room.room_no}（{room.location}）{duty_label(a.duty, sess.kind)}{off}"
+    )

@@ -87,3 +87,17 @@ async def test_my_duties_asked_without_the_slash(day: Day, text: str) -> None:
 
 async def test_a_rule_question_about_my_room_stays_a_rule_question(day: Day) -> None:
     assert "《" in await day.say("王芳", "我能不能换考场监考")
+
+
+async def test_the_evening_before_my_duties_are_tomorrows(day: Day) -> None:
+    """With no duty today, /我的考场 shows the next day's duties, not only “没有安排”."""
+    from datetime import timedelta
+
+    day.clock.advance(timedelta(days=-1))  # the evening before: the demo day is tomorrow
+    reply = await day.say("王芳", "我的考场")
+    assert "没有您的监考或考评安排" in reply and "下一次安排在明天" in reply and "第1考场" in reply, reply
+    day.clock.advance(timedelta(days=-10))
+    reply = await day.say("王芳", "/我")
+    assert "下一次安排在12月05日：" in reply and "第1考场" in reply, reply
+    day.clock.advance(timedelta(days=-30))
+    assert "下一次安排" not in await day.say("王芳", "/我")  # more than two weeks ahead: not looked for
