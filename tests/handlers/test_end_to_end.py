@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.handlers.conftest import ROOM1, Day
@@ -50,6 +51,9 @@ def test_exambot_chat_pipe(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXAMBOT_")}
     env["EXAMBOT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'demo.db'}"
     env["EXAMBOT_CONFIG"] = str(tmp_path / "none.toml")
+    # Seeded and chatted at a fixed morning (08:00 in Shanghai): seeded late in the evening, the demo's sessions would
+    # fall on the next day and “今天” queries would find none.
+    env["EXAMBOT_CLOCK_ORIGIN"] = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0).isoformat()
     assert "已写入演示数据" in _run(["demo", "--no-serve"], env)
     script = "\n".join(
         [
