@@ -88,7 +88,7 @@ def parse(text: str, usage: str = USAGE) -> PapersArgs:
     for words, name in ((_COLLECT, COLLECT), (_HANDOUT, HANDOUT)):
         for w in sorted(words, key=len, reverse=True):
             # 领了30份, 收回了 28 份, 领到试卷30份: a phone's particles between the word and the count
-            am = re.search(rf"{re.escape(w)}\s*(?:了|到|好)?\s*(?:试卷|卷子)?\s*{_NUM}?\s*(?:份|张)?", t)
+            am = re.search(rf"{re.escape(w)}\s*(?:了|到|好|齐了?)?\s*(?:试卷|卷子)?\s*{_NUM}?\s*(?:份|张)?", t)
             if am is not None and (w.isascii() is False or re.search(rf"\b{w}\b", t)):
                 action = name
                 count = cn_number(am.group(1)) if am.group(1) else None

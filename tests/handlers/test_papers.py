@@ -29,6 +29,7 @@ PHRASINGS: list[tuple[str, str, int, int | None, int, int]] = [
     ("/试卷领了30份", "handout", 30, None, 0, 0),  # as a phone types it (and as the slash hint repeats it)
     ("/试卷 领到试卷30份", "handout", 30, None, 0, 0),
     ("/试卷 收回了30份 空白2", "collect", 30, 28, 2, 0),
+    ("/试卷 收齐了30份 空白2", "collect", 30, 28, 2, 0),
 ]
 
 
