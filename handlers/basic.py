@@ -63,8 +63,8 @@ async def help_(ctx: Context, args: str) -> Reply:
     permission=STAFF,
 )
 async def whoami(ctx: Context, args: str) -> Reply:
-    """Name, roles and today's duties of the sender; with none today, the next day's (the evening before an exam day,
-    “我明天在哪个考场”)."""
+    """Name, roles and today's duties of the sender; with none today, those of the next day with any (within
+    NEXT_DAYS): the evening before an exam day."""
     staff = ctx.staff
     assert staff is not None and staff.id is not None
     tz = ctx.services.settings.tz
@@ -75,15 +75,13 @@ async def whoami(ctx: Context, args: str) -> Reply:
         .join(Assignment, col(Assignment.room_id) == col(Room.id))
         .where(col(Assignment.staff_id) == staff.id)
     )
-    nxt: Sequence[tuple[ExamSession, Room, Assignment]] = []
+    ahead: Sequence[tuple[ExamSession, Room, Assignment]] = []
     async with ctx.services.db.read() as s:
         rows = (await s.exec(mine.where(col(ExamSession.day) == today).order_by(col(ExamSession.starts_at)))).all()
         if not rows:
-            ahead = mine.where(col(ExamSession.day) > today, col(ExamSession.day) <= today + timedelta(days=NEXT_DAYS))
-            first = (await s.exec(ahead.order_by(col(ExamSession.starts_at)))).first()
-            if first is not None:
-                that_day = mine.where(col(ExamSession.day) == first[0].day)
-                nxt = (await s.exec(that_day.order_by(col(ExamSession.starts_at)))).all()
+            soon = mine.where(col(ExamSession.day) > today, col(ExamSession.day) <= today + timedelta(days=NEXT_DAYS))
+            ahead = (await s.exec(soon.order_by(col(ExamSession.starts_at)))).all()
+    nxt = [r for r in ahead if r[0].day == ahead[0][0].day]  # the first of those days
     roles = "、".join(ROLE_LABELS[r] for r in sorted(staff.role_set)) or "（未设角色）"
     lines = [f"{staff.name}（{roles}）"]
     if rows:
@@ -93,8 +91,8 @@ async def whoami(ctx: Context, args: str) -> Reply:
         lines.append(f"今天（{today:%m月%d日}）没有您的监考或考评安排。")
         if nxt:
             day = nxt[0][0].day
-            when = "明天" if day == today + timedelta(days=1) else f"{day:%m月%d日}"
-            lines.append(f"下一次安排在{when}（{day:%m月%d日}）：" if when == "明天" else f"下一次安排在{when}：")
+            when = f"明天（{day:%m月%d日}）" if day == today + timedelta(days=1) else f"{day:%m月%d日}"
+            lines.append(f"下一次安排在{when}：")
             lines += [_duty_line(sess, room, a, tz) for sess, room, a in nxt]
     return Reply("\n".join(lines))
 

@@ -15,7 +15,6 @@ from bot.store.reports import FindingPayload
 from bot.store.tables import Report, Role
 from handlers import _dialog, _show
 from handlers._reports import (
-    NOBODY_TO_ALERT,
     alert,
     alerted,
     already_done,
@@ -58,9 +57,8 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
         sent = await alert(
             ctx, _alert_text(where, ctx.staff.name if ctx.staff else "?", row), key=f"report:{row.id}", s=s
         )
-    told = alerted(sent) if sent else NOBODY_TO_ALERT
     return Reply(
-        f"已记录{where.label}督导意见（编号 {row.id}）：{text}。{told}；将列入{where.label}的考场情况记录表。"
+        f"已记录{where.label}督导意见（编号 {row.id}）：{text}。{alerted(sent)}；将列入{where.label}的考场情况记录表。"
         f"\n如需修改：/更正 {row.id} 新的意见"
     )
 

@@ -13,6 +13,7 @@ import re
 from bot.dispatch import UNSLASHED, CommandTable, Context, normalize
 from bot.errors import UserFacingError
 from bot.model import ChatKind, Reply
+from bot.permissions import Permission
 from handlers import papers
 from handlers._parse import CN_NUM, TICKET_RE, cn_number
 from handlers._rooms import REPORTER, WATCHER
@@ -23,6 +24,13 @@ table = CommandTable()
 
 # A papers count said as a sentence: 领了30份, 收回28份, 回收了30份 答题卡28 (a count right after the word).
 _PAPERS = re.compile(r"(?:领|收|回收)(?:取|回|了|到|齐了?)*\s*(?:试卷|卷子)?\s*\d{1,3}\s*份?")
+# What each hinted command records, and who may send it (as its own command table says).
+_COMMANDS: dict[str, tuple[str, Permission]] = {
+    "/缺考": ("登记缺考", REPORTER),
+    "/违纪": ("记录违纪（可在后面加处理，如 警告）", WATCHER),
+    "/领取": ("记录试卷份数", REPORTER),
+    "/回收": ("记录试卷份数", REPORTER),
+}
 _ABSENT = re.compile(r"没来|没到|未到|没有来|缺考|缺席|没参加|没进场")
 # A seat said in a sentence: 3号, 3号座, 5号座位, 座位5, 5号工位; not 3号考场 or a time (3点).
 _SEAT = re.compile(
@@ -92,9 +100,5 @@ async def report_sentence(ctx: Context) -> Reply | None:
     command = hint(ctx.message.text)
     if command is None:
         return None
-    if command.startswith(("/缺考", "/领取", "/回收")) and not REPORTER(ctx):
-        return None
-    if command.startswith("/违纪") and not WATCHER(ctx):
-        return None
-    what = {"/缺考": "登记缺考", "/违纪": "记录违纪（可在后面加处理，如 警告）"}.get(command.split()[0], "记录试卷份数")
-    return Reply(f"这条没有记录。要{what}，请发：{command}")
+    what, may = _COMMANDS[command.split()[0]]
+    return Reply(f"这条没有记录。要{what}，请发：{command}") if may(ctx) else None

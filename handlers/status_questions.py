@@ -41,7 +41,6 @@ _RULE = re.compile(
     r"怎么办|咋办|怎么处理|咋处理|怎么弄|咋弄|如何处理|算不算|算缺考|算违纪|能不能|可不可以|可以|要不要|该不该|"
     r"允许|规定|哪条|写在|应该|应当|需要|必须|多久|多长|分钟|处分|后果|扣分|取消"
 )
-_ROOM = ROOM_STRICT_RE
 _DAYS = ("昨天", "前天", "今天")
 # “我的考场”, “我今天在哪个考场”, “我几点监考”: the sender's own duties today (/我的考场), whoever asks.
 _MY_DAY = re.compile(
@@ -60,7 +59,7 @@ def status_query(text: str) -> tuple[Callable[[Context, str], Awaitable[Reply]],
     if query is None:
         return None
     args = [d for d in _DAYS if d in t][:1]
-    m = _ROOM.search(t)
+    m = ROOM_STRICT_RE.search(t)
     if m is not None:
         args.append(str(cn_number(m.group(1))))
     return query, " ".join(args)
