@@ -23,6 +23,12 @@ def test_where_needs_a_clause_that_names_a_place() -> None:
     assert scope.veto("签字签在哪", normalize("在试卷或评分表上签字")) is None
     # 在哪规定 asks which rule says so, not for a place.
     assert scope.veto("行为规范在哪规定", normalize("建立完善规章制度")) is None
+    # Session 19: 写在哪条 asks for the clause, 在哪签名 for the form to sign; 在哪签到 asks for a place.
+    duty = normalize("遵守各项规章制度，按时按质按量完成考评工作")
+    assert scope.veto("按质按量完活 写在哪条", duty) is None
+    assert scope.veto("这个在哪一条", duty) is None
+    assert scope.veto("负责统分的人要在哪签名", normalize("统分人员签名")) is None
+    assert scope.veto("监考员在哪签到", normalize("统分人员签名")) == "place"
 
 
 def test_answer_types_no_regulation_states() -> None:
