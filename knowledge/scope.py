@@ -34,7 +34,9 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
     (
         "place",
         # 在哪规定 / 写在哪条 ask which rule says so, 在哪签名 on which form to sign: not for a place (在哪签到 is).
-        re.compile(r"(?:在哪|哪里|哪儿|什么地方|啥地方)(?!规定|有规定|写|一?条|签名|签字)|几楼|哪个楼|哪层|什么位置|去哪"),
+        re.compile(
+            r"(?:在哪|哪里|哪儿|什么地方|啥地方)(?!规定|有规定|写|一?条|签名|签字)|几楼|哪个楼|哪层|什么位置|去哪"
+        ),
         # A place, or where something is written or kept (在评分表上签字, 记入记录表, 专柜存放).
         re.compile(
             r"办公室|部门|机构|中心|门口|位置|地点|区域|存放|专柜|讲台|后面|场外|上网|记入|填入|记录表|[在到][^,，。；]{1,16}[上中内外里处场室楼]"
