@@ -40,9 +40,9 @@ def describe(ctx: Context, report: Report, names: dict[str, str]) -> str:
     return "督导意见：" + _show.free_text(ctx, report, text, _show.TEXT_HIDDEN)
 
 
-def _alert_text(where: RoomNow, who: str, row: Report) -> str:
+def _alert_text(where: RoomNow, who: str, row: Report, tag: str = "督导意见", verb: str = "") -> str:
     place = f"{where.label}（{where.session.code}，{where.room.location}）"
-    return f"【督导意见】{place}{who}：{FindingPayload.from_payload(row.payload).text}（编号 {row.id}）"
+    return f"【{tag}】{place}{who}{verb}：{FindingPayload.from_payload(row.payload).text}（编号 {row.id}）"
 
 
 @once_per_message

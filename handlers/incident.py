@@ -57,9 +57,9 @@ def describe(ctx: Context, report: Report, names: dict[str, str]) -> str:
     return _show.free_text(ctx, report, IncidentPayload.from_payload(report.payload).text, _show.TEXT_HIDDEN)
 
 
-def _alert_text(where: RoomNow, who: str, row: Report) -> str:
+def _alert_text(where: RoomNow, who: str, row: Report, tag: str = "突发事件", verb: str = " 报告") -> str:
     place = f"{where.label}（{where.session.code}，{where.room.location}）"
-    return f"【突发事件】{place}{who} 报告：{IncidentPayload.from_payload(row.payload).text}（编号 {row.id}）"
+    return f"【{tag}】{place}{who}{verb}：{IncidentPayload.from_payload(row.payload).text}（编号 {row.id}）"
 
 
 @once_per_message

@@ -65,7 +65,8 @@ async def test_correction_is_signed_and_told(day: Day) -> None:
     assert len(rows) == 2 and rows[1].supersedes_id == first.id  # append-only: the first row stays
     assert rows[1].payload["text"] == "监考员离开考场15分钟，建议通报批评"
     office = await day.inbox("钱进")
-    assert office[-1].startswith("【督导意见·更正】") and "15分钟" in office[-1]
+    assert office[-1].startswith("【督导意见·更正】") and office[-1].count("【") == 1
+    assert "孙丽 更正为：监考员离开考场15分钟" in office[-1]
     history = await day.say("钱进", f"/历史 {first.id}")
     assert "孙丽" in history and "15分钟" in history
 

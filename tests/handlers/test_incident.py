@@ -78,3 +78,14 @@ async def test_correction_reads_as_typed(day: Day) -> None:
     (row,) = await day.reports("incident")
     await day.say("王芳", f"/更正 {row.id} 停电，已启用应急灯！")
     assert (await day.reports("incident"))[-1].payload["text"] == "停电，已启用应急灯！"
+
+
+async def test_correction_alert_names_who_corrected(day: Day) -> None:
+    """The office's alert of a correction carries one tag and says who corrected it: "王芳 更正为：…" (it read
+    "【突发事件·更正】【突发事件】…王芳 报告：…", as if the first report had been sent again)."""
+    await day.say("王芳", "/突发 1 停电")
+    (row,) = await day.reports("incident")
+    await day.say("王芳", f"/更正 {row.id} 停电，已启用应急灯")
+    alert = (await day.inbox("钱进"))[-1]
+    assert alert.startswith("【突发事件·更正】第1考场") and alert.count("【") == 1
+    assert "王芳 更正为：停电，已启用应急灯" in alert and "报告" not in alert
