@@ -35,6 +35,9 @@ PRACTICAL_EVALUATOR = AskContext(roles=frozenset({"evaluator"}), kind="practical
         ("学员拿了一条烟送到我家", PRACTICAL_EVALUATOR, "考评人员管理办法", "第八条(七)"),
         # A candidate glancing at a neighbour's paper (偷瞄) breaks discipline (wt-kb12).
         ("考生一直偷瞄前面人的试卷", THEORY_INVIGILATOR, "监考人员守则", "3.(5)"),
+        # Trying the paper oneself (做做, 做一做) is the 做题 invigilators may not do (session 19).
+        ("闲得慌 我把卷子拿来做做行不", THEORY_INVIGILATOR, "监考人员守则", "3.(7)"),
+        ("没事干 我拿张卷子做一做行吗", THEORY_INVIGILATOR, "监考人员守则", "3.(7)"),
     ],
 )
 def test_everyday_words_reach_their_rules(
