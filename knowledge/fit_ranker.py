@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, KFold
 
@@ -65,6 +66,15 @@ PROBABILITY_MARGIN = 0.05
 HEDGE_GRID = tuple(round(0.3 + 0.05 * k, 2) for k in range(0, 14))
 HEDGE_MARGIN = 0.1
 COMMIT_GRID = tuple(round(0.3 + 0.01 * k, 2) for k in range(0, 70))
+# The second opinion (knowledge/second.py): gradient-boosted trees on the same rows. Every size tried (100-800 trees,
+# depth 3-6) ordered the dev sets' candidates about as well (knowledge/EVAL.md, session 19): the small one is shipped.
+# No early stopping (it would hold out a random tenth of the rows): the fit stays deterministic.
+TREES = {"max_iter": 100, "learning_rate": 0.1, "max_depth": 3, "l2_regularization": 1.0, "min_samples_leaf": 20}
+# Its threshold to answer a question the rule refuses: the lowest SECOND_GRID value above the trees' out-of-fold best
+# probability of every out-of-domain training question that the rule refuses and the scope checks let through, plus
+# SECOND_MARGIN (1.01, never, when that passes the grid).
+SECOND_GRID = tuple(round(0.5 + 0.05 * k, 2) for k in range(0, 10))
+SECOND_MARGIN = 0.05
 DIGITS = 8
 
 
@@ -151,6 +161,61 @@ def out_of_fold(data: Data, c: float) -> np.ndarray:
         mean, scale, model = _fit(data.x[train], data.y[train], c)
         probs[test] = model.predict_proba((data.x[test] - mean) / scale)[:, 1]
     return probs
+
+
+def _fit_trees(x: np.ndarray, y: np.ndarray) -> HistGradientBoostingClassifier:
+    model = HistGradientBoostingClassifier(**TREES, early_stopping=False, random_state=0)
+    model.fit(x, y)
+    return model
+
+
+def trees_out_of_fold(data: Data) -> np.ndarray:
+    """The second opinion's probabilities of every row from trees fitted without the row's question (GroupKFold)."""
+    probs = np.zeros(len(data.y))
+    for train, test in GroupKFold(n_splits=FOLDS).split(data.x, data.y, data.groups):
+        probs[test] = _fit_trees(data.x[train], data.y[train]).predict_proba(data.x[test])[:, 1]
+    return probs
+
+
+def choose_second_threshold(
+    kb: KnowledgeBase, data: Data, trees: np.ndarray, answered: dict[int, bool], vetoed: set[int]
+) -> float:
+    """The lowest SECOND_GRID value above the trees' out-of-fold best probability of every out-of-domain training
+    question that the answer rule (`answered`, with its fallback) refuses and the scope checks let through (the
+    regression's best clause, `vetoed`, and the trees' own), plus SECOND_MARGIN."""
+    best: dict[int, tuple[float, int]] = {}
+    for k, (g, i) in enumerate(zip(data.groups.tolist(), data.clause_index.tolist(), strict=True)):
+        if g not in best or trees[k] > best[g][0]:
+            best[g] = (float(trees[k]), i)
+    ood = [
+        p
+        for g, (p, i) in best.items()
+        if not data.queries[g].accepted
+        and not answered[g]
+        and g not in vetoed
+        and kb.out_of_scope(data.queries[g].question, i) is None
+    ]
+    highest = max(ood, default=0.0)
+    lowest = next((t for t in SECOND_GRID if t > highest), None)
+    return 1.01 if lowest is None or lowest + SECOND_MARGIN >= 1.0 else round(lowest + SECOND_MARGIN, 2)
+
+
+def _trees(model: HistGradientBoostingClassifier) -> dict[str, object]:
+    """The fitted trees as knowledge/ranker.py's Trees reads them (leaf values carry the learning rate)."""
+    trees = []
+    for (predictor,) in model._predictors:
+        nodes = predictor.nodes
+        leaf = nodes["is_leaf"].astype(bool).tolist()
+        trees.append(
+            {
+                "feature": [-1 if lf else int(f) for lf, f in zip(leaf, nodes["feature_idx"], strict=True)],
+                "threshold": [0.0 if lf else float(t) for lf, t in zip(leaf, nodes["num_threshold"], strict=True)],
+                "left": [int(v) for v in nodes["left"]],
+                "right": [int(v) for v in nodes["right"]],
+                "value": [round(float(v), DIGITS) if lf else 0.0 for lf, v in zip(leaf, nodes["value"], strict=True)],
+            }
+        )
+    return {"baseline": round(float(np.ravel(model._baseline_prediction)[0]), DIGITS), "trees": trees}
 
 
 @dataclass
@@ -409,6 +474,7 @@ def fit() -> dict[str, object]:
     sure = dict(zip(c_ids, commit_out_of_fold(cx, cy).tolist(), strict=True))
     hedge_threshold = choose_hedge_threshold(data, best, ranked, hand, vetoed)
     hand, sure = with_hedges(best, ranked, hand, vetoed, sure, hedge_threshold)
+    second_threshold = choose_second_threshold(kb, data, trees_out_of_fold(data), hand, vetoed)
     tau = choose_commit_threshold(kb, data, ranked, hand, sure)
     outcome = simulate(kb, data, ranked, hand, sure, tau)
     on_examples = simulate(kb, data, ranked, hand, sure, tau, examples=True)
@@ -419,6 +485,7 @@ def fit() -> dict[str, object]:
         "features": list(FEATURE_NAMES),
         **_linear(mean, scale, model),
         "commit": {"features": list(COMMIT_FEATURES), **_linear(c_mean, c_scale, c_model)},
+        "second_opinion": {"params": TREES, "threshold": second_threshold, **_trees(_fit_trees(data.x, data.y))},
         "C": c_best,
         "commit_threshold": tau,
         "example_threshold": example_threshold,
@@ -435,21 +502,15 @@ def fit() -> dict[str, object]:
     }
 
 
-def same(a: dict[str, object], b: dict[str, object], tol: float = 1e-5) -> bool:
-    """Whether two ranker files agree (numbers within `tol`)."""
-    if a.keys() != b.keys():
-        return False
-    for key in a:
-        va, vb = a[key], b[key]
-        if isinstance(va, list) and isinstance(vb, list) and va and isinstance(va[0], float):
-            if len(va) != len(vb) or any(abs(x - y) > tol for x, y in zip(va, vb, strict=True)):
-                return False
-        elif isinstance(va, float) and isinstance(vb, float):
-            if abs(va - vb) > tol:
-                return False
-        elif va != vb:
-            return False
-    return True
+def same(a: object, b: object, tol: float = 1e-5) -> bool:
+    """Whether two ranker files (or parts of them) agree, numbers within `tol`."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k], tol) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y, tol) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) or isinstance(b, float):
+        return isinstance(a, int | float) and isinstance(b, int | float) and abs(a - b) <= tol
+    return a == b
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -466,6 +527,7 @@ def main(argv: list[str] | None = None) -> int:
                 k: result[k]
                 for k in ("C", "commit_threshold", "example_threshold", "probability_threshold", "hedge_threshold")
             }
+            | {"second_threshold": result["second_opinion"]["threshold"]}  # type: ignore[index]
         )
     )
     print("cross-validated on the tuning set (not a result):", json.dumps(result["cv_tuning_set_not_a_result"]))

@@ -13,13 +13,11 @@ Scoring of a question against every clause:
 4. The best RERANK_DEPTH clauses by 0.5 W + 0.4 G get 0.1 x rapidfuzz partial_ratio and a small
    bonus when the question asks "when" / "how many" and the clause states a time / a count: the
    hand-set combined score.
-5. The RANKER_DEPTH best by that score, and the EXAMPLE_DEPTH clauses whose example questions are nearest
-   to the question, are described by features (knowledge/features.py: the scores above, similarity to
-   the clause's example questions, question-word and document cues …) and
-   scored by the fitted ranker (knowledge/ranker.py, knowledge/data/ranker.json): the probability
-   that the clause answers the question. They are ranked by it; when the best of them does not clear the
-   hand-set answer rule (Ranker.answers, knowledge/features.py: HAND_THRESHOLD …)
-   the answer is "don't know" with the nearest clauses; a pinned answer always wins.
+5. The RANKER_DEPTH best by that score, and the EXAMPLE_DEPTH clauses whose example questions are nearest,
+   are described by features (knowledge/features.py) and scored by the fitted ranker (knowledge/ranker.py):
+   the probability that the clause answers the question. They are ranked by it; when the best of them does
+   not clear the answer rule (Ranker.answers) the answer is "don't know" with the nearest clauses, unless the
+   second opinion overrules it (knowledge/second.py); a pinned answer always wins.
 """
 
 from __future__ import annotations
@@ -27,11 +25,12 @@ from __future__ import annotations
 import heapq
 import re
 from collections.abc import Iterable, Sequence
+from functools import partial
 from pathlib import Path
 
 from rapidfuzz import fuzz
 
-from knowledge import incidental
+from knowledge import incidental, second
 from knowledge.actor import ACTOR_PENALTY, candidate_subject, staff_prohibition
 from knowledge.bm25 import BM25, UNKNOWN_IDF_FACTOR, _weighted
 from knowledge.commit import Decision, decide, own_room
@@ -179,11 +178,11 @@ class KnowledgeBase:
 
     def search(self, question: str, limit: int = MAX_MATCHES) -> list[Match]:
         """Best clauses for a question by the ranker's probability, best first (no threshold)."""
-        return [self._match(i, p) for i, p in self._probabilities(question)[:limit]]
+        return [self._match(i, p) for i, p in self.probabilities(question)[:limit]]
 
     def scored(self, question: str, limit: int = MAX_MATCHES) -> list[tuple[Clause, float]]:
         """Best clauses with the ranker's probabilities, most probable first (the order replies follow)."""
-        return [(self.clauses[i], p) for i, p in self._probabilities(question)[:limit]]
+        return [(self.clauses[i], p) for i, p in self.probabilities(question)[:limit]]
 
     def lexical(self, question: str, limit: int = MAX_MATCHES) -> list[tuple[Clause, float]]:
         """Best clauses by the hand-set combined score alone (before the ranker), with that uncapped score."""
@@ -297,28 +296,26 @@ class KnowledgeBase:
         )
         return candidates, rows
 
-    def _probabilities(self, question: str) -> list[tuple[int, float]]:
-        """(clause index, ranker probability) of the candidates, most probable first."""
-        return self._ranked(question)[0]
-
-    def _ranked(self, question: str) -> tuple[list[tuple[int, float]], bool, float]:
-        """(clause index, ranker probability) of the candidates, most probable first, whether to answer (see
-        Ranker.answers and Ranker.hedges; False when there is no candidate) and the commit model's probability that
-        the best one is right (Ranker.sure; 0 when only the hedge fallback answers, so the reply hedges)."""
+    def _ranked(self, question: str) -> tuple[list[tuple[int, float]], bool, float, dict[int, float]]:
+        """(clause index, ranker probability) of the candidates, most probable first, whether to answer (Ranker.answers,
+        .hedges, knowledge/second.py), the commit model's probability that the best is right (0 when only a fallback
+        answers: the reply hedges) and the second opinion's probabilities."""
         candidates, rows = self.features(question)
         if not candidates:
-            return [], False, 0.0
+            return [], False, 0.0, {}
         probs = [self.ranker.probability(row) for row in rows]
+        opinions = second.opinion(self.ranker, [c.index for c in candidates], rows)
         order = sorted(range(len(candidates)), key=lambda k: (-probs[k], candidates[k].index))
         ranked = [(candidates[k].index, probs[k]) for k in order]
-        second = probs[order[1]] if len(order) > 1 else 0.0
+        runner_up = probs[order[1]] if len(order) > 1 else 0.0
         best_row = rows[order[0]]
         second_row = rows[order[1]] if len(order) > 1 else None
         same_doc = len(order) > 1 and self.clauses[ranked[0][0]].doc == self.clauses[ranked[1][0]].doc
-        sure = self.ranker.sure(best_row, second_row, probs[order[0]], second, same_doc)
+        sure = self.ranker.sure(best_row, second_row, probs[order[0]], runner_up, same_doc)
         rule, p_best = self.ranker.answers(best_row, probs[order[0]]), probs[order[0]]  # else hedged (sure 0)
         answer = (rule or self.ranker.hedges(best_row, p_best)) and self.out_of_scope(question, ranked[0][0]) is None
-        return ranked, answer, sure if rule else 0.0
+        answer = answer or second.rescues(self.ranker, opinions, ranked, partial(self.out_of_scope, question))
+        return ranked, answer, sure if rule else 0.0, opinions
 
     def out_of_scope(self, question: str, i: int) -> str | None:
         """Why clause i cannot answer the question (knowledge/scope.py), None when it may."""
@@ -389,7 +386,7 @@ class KnowledgeBase:
 
     def probabilities(self, question: str) -> list[tuple[int, float]]:
         """(clause index, ranker probability) of the candidates, most probable first."""
-        return self._probabilities(question)
+        return self._ranked(question)[0]
 
     def answers(self, question: str) -> bool:
         """Whether the question is answered (not "don't know"), pinned answers aside."""
@@ -454,7 +451,7 @@ class KnowledgeBase:
         pinned = self._pinned_answer(question, context.exam_kind)
         if pinned is not None:
             return pinned
-        ranked, answer, sure = self._ranked(question)
+        ranked, answer, sure, opinions = self._ranked(question)
         if not answer and ranked and ranked[0][1] >= self.ranker.hedge_threshold:
             # The asker's session names the exam (a computer in a computer exam): the hedge fallback applies.
             words = [c for _, c in self.analyzer.tokens(question)]
@@ -475,6 +472,7 @@ class KnowledgeBase:
             context,
             sure=sure >= self.ranker.commit_threshold,
         )
+        decision = second.overrule(decision, opinions, ranked)
         if room:
             decision = Decision(decision.ranked, room[0], room[1:])
         if aside and not decision.labels:

@@ -1,4 +1,5 @@
-"""The fitted ranker at runtime: two logistic regressions scored with plain arithmetic (no scikit-learn).
+"""The fitted ranker at runtime: two logistic regressions and a second opinion of gradient-boosted trees, scored
+with plain arithmetic (no scikit-learn).
 
 The ranker proper scores each candidate clause of a question (is it a right clause?) and orders them; the commit
 model scores the best candidate (is it the right clause?) from both best candidates' log-odds and how they compare,
@@ -13,6 +14,9 @@ own words (staff ask in words the regulations do not use), and a best clause the
 training question (out of fold). A fitted gate was tried and dropped: out of fold it rescued none of the in-domain
 questions that rule refuses, and it could not refuse the out-of-domain examples that rule lets through without
 refusing as many in-domain questions (knowledge/EVAL.md).
+
+The second opinion (``Trees``, session 19) orders the candidates better than the regression but is less calibrated:
+it does not replace it, it overrules it where it disagrees (knowledge/second.py).
 """
 
 from __future__ import annotations
@@ -78,6 +82,54 @@ class Linear:
         return total
 
 
+@dataclass(frozen=True)
+class Trees:
+    """Gradient-boosted regression trees (scikit-learn's HistGradientBoostingClassifier), flattened: log-odds =
+    baseline + the value of the leaf each tree sends the row to. Node k of a tree is a leaf when feature[k] < 0;
+    otherwise the row goes to left[k] when row[feature[k]] <= threshold[k], else to right[k] (scikit-learn's rule
+    for rows without missing values)."""
+
+    baseline: float
+    trees: tuple[tuple[tuple[int, ...], tuple[float, ...], tuple[int, ...], tuple[int, ...], tuple[float, ...]], ...]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], size: int) -> Trees:
+        """Read the baseline and the trees (feature, threshold, left, right, value per node) of a model."""
+        trees = []
+        for tree in data["trees"]:
+            feature = tuple(int(v) for v in tree["feature"])
+            columns = (tree["threshold"], tree["left"], tree["right"], tree["value"])
+            if not feature or any(len(c) != len(feature) for c in columns) or max(feature) >= size:
+                raise ValueError("malformed tree")
+            trees.append(
+                (
+                    feature,
+                    tuple(float(v) for v in tree["threshold"]),
+                    tuple(int(v) for v in tree["left"]),
+                    tuple(int(v) for v in tree["right"]),
+                    tuple(float(v) for v in tree["value"]),
+                )
+            )
+        return cls(float(data["baseline"]), tuple(trees))
+
+    def decision(self, row: Sequence[float]) -> float:
+        """The log-odds of one feature row; equals scikit-learn's decision_function."""
+        total = self.baseline
+        for feature, threshold, left, right, value in self.trees:
+            node = 0
+            while (f := feature[node]) >= 0:
+                node = left[node] if row[f] <= threshold[node] else right[node]
+            total += value[node]
+        return total
+
+
+def _second_opinion(data: dict[str, Any] | None) -> dict[str, Any]:
+    """The Ranker fields of a ranker file's second opinion (none when the file has none)."""
+    if data is None:
+        return {}
+    return {"second": Trees.from_dict(data, len(FEATURE_NAMES)), "second_threshold": float(data["threshold"])}
+
+
 def sigmoid(z: float) -> float:
     """Logistic function, without overflow."""
     if z >= 0:
@@ -98,6 +150,8 @@ class Ranker:
     ``hedge_threshold``: a question that names an exam word, refused by all of the above, whose best clause has
     at least this ranker probability gets the two or three best clauses, each cited (Ranker.hedges; one alone only
     when it is the only candidate).
+    ``second`` and ``second_threshold``: the second opinion's trees and the probability from which they answer a
+    question the rule refuses (knowledge/second.py).
     """
 
     model: Linear
@@ -106,6 +160,8 @@ class Ranker:
     example_threshold: float = 1.01
     probability_threshold: float = 1.01
     hedge_threshold: float = 1.01
+    second: Trees | None = None
+    second_threshold: float = 1.01
 
     @classmethod
     def load(cls, path: Path = RANKER_FILE) -> Ranker:
@@ -121,6 +177,7 @@ class Ranker:
                 example_threshold=float(data["example_threshold"]),
                 probability_threshold=float(data["probability_threshold"]),
                 hedge_threshold=float(data["hedge_threshold"]),
+                **_second_opinion(data.get("second_opinion")),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise KnowledgeFileError(path, 0, f"unreadable ranker file: {exc}") from exc

@@ -158,8 +158,11 @@ expected = model.decision_function((rows - mean) / scale)
 probs = model.predict_proba((rows - mean) / scale)[:, 1]
 got = np.array([kb.ranker.model.decision(row.tolist()) for row in rows])
 got_p = np.array([kb.ranker.probability(row.tolist()) for row in rows])
+trees = fit._fit_trees(full.x, full.y).decision_function(rows)
+got_trees = np.array([kb.ranker.second.decision(row.tolist()) for row in rows])
 print(json.dumps({"rows": len(rows), "decision": float(np.max(np.abs(got - expected))),
-                  "probability": float(np.max(np.abs(got_p - probs)))}))
+                  "probability": float(np.max(np.abs(got_p - probs))),
+                  "trees": float(np.max(np.abs(got_trees - trees)))}))
 """
 
 
@@ -175,13 +178,14 @@ def test_shipped_ranker_is_what_the_fit_script_produces() -> None:
 
 
 def test_runtime_scorer_equals_sklearn() -> None:
-    """The plain-Python scorer gives scikit-learn's decision_function and predict_proba of the model fitted on the
-    same rows (so the shipped coefficients are that model's)."""
+    """The plain-Python scorers give scikit-learn's decision_function and predict_proba of the models fitted on the
+    same rows (so the shipped coefficients and trees are those models')."""
     done = _fresh("-c", _SCORER_CHECK)
     assert done.returncode == 0, done.stderr[-2000:]
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     assert figures["rows"] > 100
     assert figures["decision"] <= 1e-4 and figures["probability"] <= 1e-5, figures
+    assert figures["trees"] <= 1e-5, figures  # the second opinion's trees (knowledge/second.py) too
 
 
 def test_identical_clauses_get_identical_probabilities() -> None:

@@ -119,7 +119,7 @@ def test_no_tuning_question_the_rule_answers_is_vetoed(kb: KnowledgeBase) -> Non
         if not q.in_domain:
             continue
         candidates, rows = kb.features(q.question)
-        ranked = kb._probabilities(q.question)
+        ranked = kb.probabilities(q.question)
         best = next(r for c, r in zip(candidates, rows, strict=True) if c.index == ranked[0][0])
         if kb.ranker.answers(best, ranked[0][1]) and kb.out_of_scope(q.question, ranked[0][0]) is not None:
             vetoed.append(q.question)
