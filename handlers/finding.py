@@ -35,9 +35,9 @@ table = CommandTable()
 
 
 def describe(ctx: Context, report: Report, names: dict[str, str]) -> str:
-    """“督导意见：…” (the words hidden in a group unless this very message typed them)."""
-    text = FindingPayload.from_payload(report.payload).text
-    return "督导意见：" + _show.free_text(ctx, report, text, _show.TEXT_HIDDEN)
+    """The finding's words (hidden in a group unless this very message typed them); every caller names the kind
+    before them (已更正第1考场督导意见：…, 督导意见：… in the recent list), so they carry no label of their own."""
+    return _show.free_text(ctx, report, FindingPayload.from_payload(report.payload).text, _show.TEXT_HIDDEN)
 
 
 def _alert_text(where: RoomNow, who: str, row: Report, tag: str = "督导意见", verb: str = "") -> str:

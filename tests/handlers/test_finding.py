@@ -60,7 +60,8 @@ async def test_correction_is_signed_and_told(day: Day) -> None:
     await day.say("孙丽", "/督导意见 2 监考员离开考场10分钟")
     (first,) = await day.reports("finding")
     reply = await day.say("孙丽", f"/更正 {first.id} 监考员离开考场15分钟，建议通报批评")
-    assert "更正" in reply
+    assert f"已更正第2考场督导意见：编号 {first.id} → 新编号" in reply
+    assert "：监考员离开考场15分钟，建议通报批评。原记录保留" in reply and "督导意见：督导意见" not in reply
     rows = await day.reports("finding")
     assert len(rows) == 2 and rows[1].supersedes_id == first.id  # append-only: the first row stays
     assert rows[1].payload["text"] == "监考员离开考场15分钟，建议通报批评"
