@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/knowledge/eval_heldout.py            # print the figures
     .venv/bin/python tests/knowledge/eval_heldout.py --misses   # also list the questions it got wrong
-    .venv/bin/python tests/knowledge/eval_heldout.py --dev7     # one development set (dev, dev2 .. dev11)
+    .venv/bin/python tests/knowledge/eval_heldout.py --dev7     # one development set (dev, dev2 .. dev12)
     .venv/bin/python tests/knowledge/eval_heldout.py --dev --dev2 --dev9   # several
     .venv/bin/python tests/knowledge/eval_heldout.py --heldout3 # the sealed third held-out set (once, at the end)
 
@@ -37,6 +37,7 @@ from kb_golden import (  # noqa: E402
     DEV9_TSV,
     DEV10_TSV,
     DEV11_TSV,
+    DEV12_TSV,
     DEV_TSV,
     HELDOUT3_TSV,
     HELDOUT_TSV,
@@ -95,7 +96,8 @@ OTHER_SETS: dict[str, tuple[Path, str, str]] = {
     "dev8": (DEV8_TSV, "dev8 (floor)", "the floor set met playing an exam day (wt-kb9, tuned on)"),
     "dev9": (DEV9_TSV, "dev9", "the ninth development set, written blind (session 17, tuned on)"),
     "dev10": (DEV10_TSV, "dev10", "the tenth development set, written blind (session 17, measured once at its end)"),
-    "dev11": (DEV11_TSV, "dev11", "the eleventh development set, written blind (session 18, measured only)"),
+    "dev11": (DEV11_TSV, "dev11", "the eleventh development set, written blind (session 18, tuned on)"),
+    "dev12": (DEV12_TSV, "dev12", "the twelfth development set, written blind (session 19, measured only)"),
     "heldout3": (HELDOUT3_TSV, "held-out 3", "the sealed third held-out set (session 17): measure once, never tune"),
 }
 

@@ -101,6 +101,7 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
         DEV9_TSV,
         DEV10_TSV,
         DEV11_TSV,
+        DEV12_TSV,
         DEV_SETS,
         DEV_TSV,
     )
@@ -128,6 +129,8 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
     assert sum(q.in_domain for q in dev10) >= 150 and sum(not q.in_domain for q in dev10) >= 30
     dev11 = read_questions(DEV11_TSV)
     assert sum(q.in_domain for q in dev11) >= 168 and sum(not q.in_domain for q in dev11) >= 30
+    dev12 = read_questions(DEV12_TSV)
+    assert sum(q.in_domain for q in dev12) >= 160 and sum(not q.in_domain for q in dev12) >= 29
     for path in (*DEV_SETS, fit.TUNING_TSV):
         asked = {q.question.rstrip("？?") for q in read_questions(path)}
         assert sorted(asked & examples) == [], path.name
