@@ -337,3 +337,21 @@ def test_hedge_fallback_replies_are_never_committed(kb: KnowledgeBase) -> None:
         assert ans.alternatives, q.question
         assert kb.commit_probability(q.question) == 0.0
     assert fallback >= 1
+
+
+def test_thresholds_are_held_fixed_unless_the_training_questions_need_more(shipped: dict[str, object]) -> None:
+    """The shipped thresholds are knowledge/fit_ranker.py's fixed ones, or, where the fit had to raise one (an
+    out-of-domain training question reached it), the raised value, which the file records."""
+    raised = shipped["raised"]
+    assert isinstance(raised, dict)
+    second = shipped["second_opinion"]
+    assert isinstance(second, dict)
+    values = {
+        "example": shipped["example_threshold"],
+        "probability": shipped["probability_threshold"],
+        "hedge": shipped["hedge_threshold"],
+        "commit": shipped["commit_threshold"],
+        "second": second["threshold"],
+    }
+    for name, fixed in fit.FIXED_THRESHOLDS.items():
+        assert values[name] == max(fixed, raised.get(name, 0.0)), name
