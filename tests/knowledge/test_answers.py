@@ -267,22 +267,23 @@ def test_related_word_reaches_the_broader_rule(kb: KnowledgeBase) -> None:
 
 
 @pytest.mark.parametrize(
-    ("question", "doc", "clause"),
+    ("question", "asked"),
     [
-        ("考生打电话来问成绩过没过我能说吗", "考评人员管理办法", "第七条(十)"),
-        ("考生拿手机偷看答案被我逮到了怎么处理", "考评人员管理办法", "第七条(五)"),
+        ("考生打电话来问成绩过没过我能说吗", {("考评人员管理办法", "第七条(十)")}),
+        # How a breach is handled: the evaluators' rule or the invigilators' (the asker's role is not given).
+        ("考生拿手机偷看答案被我逮到了怎么处理", {("考评人员管理办法", "第七条(五)"), ("监考人员守则", "3.(5)")}),
     ],
 )
 def test_an_incidental_word_does_not_hide_what_is_asked(
-    kb: KnowledgeBase, question: str, doc: str, clause: str
+    kb: KnowledgeBase, question: str, asked: set[tuple[str, str]]
 ) -> None:
     """手机 / 电话 (lexicon/incidental.txt) pull the phone clauses first although the question asks whether a candidate
-    may be told the result or how cheating is handled: the reply does not commit to the phone clause, and the clause
-    the question asks about is among what it shows."""
+    may be told the result or how cheating is handled: the reply does not commit to the phone clause, and a clause
+    on what the question asks about is among what it shows."""
     ans = kb.ask(question)
     assert ans.answer is not None and not ans.committed
     shown = {(m.doc, m.clause) for m in [ans.answer, *ans.alternatives]}
-    assert (doc, clause) in shown
+    assert shown & asked
     assert "也可能是" in format_answer(ans)
 
 
