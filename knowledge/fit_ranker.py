@@ -27,13 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, KFold
 
 from knowledge.commit import decide
 from knowledge.context import AskContext
 from knowledge.features import FEATURE_NAMES, read_examples
+from knowledge.fit_trees import DIGITS, FOLDS, TREES, choose_second_threshold, fit_trees, trees_json, trees_out_of_fold
 from knowledge.index import KnowledgeBase
 from knowledge.loader import DATA_DIR
 from knowledge.ranker import COMMIT_FEATURES, RANKER_FILE, Linear, Ranker, answers, commit_row, hedges
@@ -41,7 +41,6 @@ from knowledge.ranker import COMMIT_FEATURES, RANKER_FILE, Linear, Ranker, answe
 TUNING_TSV = Path(__file__).resolve().parents[1] / "tests" / "data" / "kb_questions.tsv"
 # Out-of-domain example questions: negatives for the ranker, and a check of the answer rule on fresh questions.
 EXAMPLES_OOD = DATA_DIR / "examples_ood.tsv"
-FOLDS = 5
 # The ranker's regularisation strength, fixed (wt-kb6). It used to be chosen from (0.1, 0.3, 1.0, 3.0) by the
 # out-of-fold count of questions ranked first; that count differs by one or two between the values, so a small
 # lexicon change made the choice jump (0.1 ↔ 0.3 ↔ 1.0 ↔ 3.0) and moved questions across the commit line. 0.1 was
@@ -68,16 +67,6 @@ COMMIT_GRID = tuple(round(0.3 + 0.01 * k, 2) for k in range(0, 70))
 # commit threshold lets more committed-and-wrong answers through than WRONG_BUDGET, the threshold is raised to that
 # value and the fit says so ("raised" in its output and in ranker.json).
 FIXED_THRESHOLDS = {"example": 0.6, "probability": 0.7, "hedge": 0.45, "second": 0.75, "commit": 0.8}
-
-# The second opinion (knowledge/second.py): gradient-boosted trees on the same rows. Every size tried (100-800 trees,
-# depth 3-6) ordered the dev sets' candidates about as well; 150 of depth 4 did best over the whole reply (EVAL.md).
-# No early stopping (it would hold out a random tenth of the rows): the fit stays deterministic.
-TREES = {"max_iter": 150, "learning_rate": 0.1, "max_depth": 4, "l2_regularization": 1.0, "min_samples_leaf": 20}
-# The least its threshold to answer a question the rule refuses may be: the lowest SECOND_GRID value above the trees'
-# out-of-fold best probability of every out-of-domain training question that the rule refuses and the scope checks
-# let through (1.01, never, when that passes the grid).
-SECOND_GRID = tuple(round(0.5 + 0.05 * k, 2) for k in range(0, 10))
-DIGITS = 8
 
 
 @dataclass(frozen=True)
@@ -163,65 +152,6 @@ def out_of_fold(data: Data, c: float) -> np.ndarray:
         mean, scale, model = _fit(data.x[train], data.y[train], c)
         probs[test] = model.predict_proba((data.x[test] - mean) / scale)[:, 1]
     return probs
-
-
-def _fit_trees(x: np.ndarray, y: np.ndarray) -> HistGradientBoostingClassifier:
-    model = HistGradientBoostingClassifier(**TREES, early_stopping=False, random_state=0)
-    model.fit(x, y)
-    return model
-
-
-def trees_out_of_fold(data: Data) -> np.ndarray:
-    """The second opinion's probabilities of every row from trees fitted without the row's question (GroupKFold)."""
-    probs = np.zeros(len(data.y))
-    for train, test in GroupKFold(n_splits=FOLDS).split(data.x, data.y, data.groups):
-        probs[test] = _fit_trees(data.x[train], data.y[train]).predict_proba(data.x[test])[:, 1]
-    return probs
-
-
-def choose_second_threshold(
-    kb: KnowledgeBase,
-    data: Data,
-    trees: np.ndarray,
-    answered: dict[int, bool],
-    vetoed: set[int],
-) -> float:
-    """The lowest SECOND_GRID value above the trees' out-of-fold best probability of every out-of-domain training
-    question that the answer rule (`answered`, with its fallback) refuses and the scope checks let through (the
-    regression's best clause, `vetoed`, and the trees' own)."""
-    best: dict[int, tuple[float, int]] = {}
-    for k, (g, i) in enumerate(zip(data.groups.tolist(), data.clause_index.tolist(), strict=True)):
-        if g not in best or trees[k] > best[g][0]:
-            best[g] = (float(trees[k]), i)
-    ood = [
-        p
-        for g, (p, i) in best.items()
-        if not data.queries[g].accepted
-        and not answered[g]
-        and g not in vetoed
-        and kb.out_of_scope(data.queries[g].question, i) is None
-    ]
-    highest = max(ood, default=0.0)
-    lowest = next((t for t in SECOND_GRID if t > highest), None)
-    return 1.01 if lowest is None else lowest
-
-
-def _trees(model: HistGradientBoostingClassifier) -> dict[str, object]:
-    """The fitted trees as knowledge/ranker.py's Trees reads them (leaf values carry the learning rate)."""
-    trees = []
-    for (predictor,) in model._predictors:
-        nodes = predictor.nodes
-        leaf = nodes["is_leaf"].astype(bool).tolist()
-        trees.append(
-            {
-                "feature": [-1 if lf else int(f) for lf, f in zip(leaf, nodes["feature_idx"], strict=True)],
-                "threshold": [0.0 if lf else float(t) for lf, t in zip(leaf, nodes["num_threshold"], strict=True)],
-                "left": [int(v) for v in nodes["left"]],
-                "right": [int(v) for v in nodes["right"]],
-                "value": [round(float(v), DIGITS) if lf else 0.0 for lf, v in zip(leaf, nodes["value"], strict=True)],
-            }
-        )
-    return {"baseline": round(float(np.ravel(model._baseline_prediction)[0]), DIGITS), "trees": trees}
 
 
 @dataclass
@@ -501,7 +431,7 @@ def fit() -> dict[str, object]:
         "features": list(FEATURE_NAMES),
         **_linear(mean, scale, model),
         "commit": {"features": list(COMMIT_FEATURES), **_linear(c_mean, c_scale, c_model)},
-        "second_opinion": {"params": TREES, "threshold": second_threshold, **_trees(_fit_trees(data.x, data.y))},
+        "second_opinion": {"params": TREES, "threshold": second_threshold, **trees_json(fit_trees(data.x, data.y))},
         "C": c_best,
         "commit_threshold": tau,
         "example_threshold": example_threshold,

@@ -161,7 +161,8 @@ expected = model.decision_function((rows - mean) / scale)
 probs = model.predict_proba((rows - mean) / scale)[:, 1]
 got = np.array([kb.ranker.model.decision(row.tolist()) for row in rows])
 got_p = np.array([kb.ranker.probability(row.tolist()) for row in rows])
-trees = fit._fit_trees(full.x, full.y).decision_function(rows)
+from knowledge.fit_trees import fit_trees
+trees = fit_trees(full.x, full.y).decision_function(rows)
 got_trees = np.array([kb.ranker.second.decision(row.tolist()) for row in rows])
 print(json.dumps({"rows": len(rows), "decision": float(np.max(np.abs(got - expected))),
                   "probability": float(np.max(np.abs(got_p - probs))),
