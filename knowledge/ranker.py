@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -82,15 +82,26 @@ class Linear:
         return total
 
 
+# One tree as (feature, threshold, left, right, value) per node.
+Tree = tuple[tuple[int, ...], tuple[float, ...], tuple[int, ...], tuple[int, ...], tuple[float, ...]]
+
+
 @dataclass(frozen=True)
 class Trees:
     """Gradient-boosted regression trees (scikit-learn's HistGradientBoostingClassifier), flattened: log-odds =
     baseline + the value of the leaf each tree sends the row to. Node k of a tree is a leaf when feature[k] < 0;
     otherwise the row goes to left[k] when row[feature[k]] <= threshold[k], else to right[k] (scikit-learn's rule
-    for rows without missing values)."""
+    for rows without missing values).
+
+    The trees are compiled once into one Python expression of nested conditionals (`_compile`): walking 150 trees
+    node by node took about 0.6 ms per question, a sixth of the whole answer."""
 
     baseline: float
-    trees: tuple[tuple[tuple[int, ...], tuple[float, ...], tuple[int, ...], tuple[int, ...], tuple[float, ...]], ...]
+    trees: tuple[Tree, ...]
+    _score: Callable[[Sequence[float]], float] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_score", _compile(self.baseline, self.trees))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], size: int) -> Trees:
@@ -98,29 +109,37 @@ class Trees:
         trees = []
         for tree in data["trees"]:
             feature = tuple(int(v) for v in tree["feature"])
-            columns = (tree["threshold"], tree["left"], tree["right"], tree["value"])
-            if not feature or any(len(c) != len(feature) for c in columns) or max(feature) >= size:
+            threshold = tuple(float(v) for v in tree["threshold"])
+            left = tuple(int(v) for v in tree["left"])
+            right = tuple(int(v) for v in tree["right"])
+            value = tuple(float(v) for v in tree["value"])
+            if not feature or any(len(c) != len(feature) for c in (threshold, left, right, value)):
                 raise ValueError("malformed tree")
-            trees.append(
-                (
-                    feature,
-                    tuple(float(v) for v in tree["threshold"]),
-                    tuple(int(v) for v in tree["left"]),
-                    tuple(int(v) for v in tree["right"]),
-                    tuple(float(v) for v in tree["value"]),
-                )
-            )
+            for k, f in enumerate(feature):
+                if f >= size or not (math.isfinite(threshold[k]) and math.isfinite(value[k])):
+                    raise ValueError("malformed tree")
+                if f >= 0 and not (k < left[k] < len(feature) and k < right[k] < len(feature)):
+                    raise ValueError("malformed tree")  # children come after their node: no cycle
+            trees.append((feature, threshold, left, right, value))
         return cls(float(data["baseline"]), tuple(trees))
 
     def decision(self, row: Sequence[float]) -> float:
         """The log-odds of one feature row; equals scikit-learn's decision_function."""
-        total = self.baseline
-        for feature, threshold, left, right, value in self.trees:
-            node = 0
-            while (f := feature[node]) >= 0:
-                node = left[node] if row[f] <= threshold[node] else right[node]
-            total += value[node]
-        return total
+        return self._score(row)
+
+
+def _compile(baseline: float, trees: Sequence[Tree]) -> Callable[[Sequence[float]], float]:
+    """One function computing baseline + every tree's leaf value for a row. The source holds nothing but the
+    numbers of the trees (ints and finite floats, checked by Trees.from_dict), so compiling it runs no data."""
+
+    def node(tree: Tree, k: int) -> str:
+        feature, threshold, left, right, value = tree
+        if feature[k] < 0:
+            return repr(value[k])
+        return f"({node(tree, left[k])} if r[{feature[k]}] <= {threshold[k]!r} else {node(tree, right[k])})"
+
+    source = " + ".join([repr(float(baseline)), *(node(tree, 0) for tree in trees)])
+    return eval(compile(f"lambda r: {source}", "<ranker trees>", "eval"), {"__builtins__": {}})
 
 
 def _second_opinion(data: dict[str, Any] | None) -> dict[str, Any]:

@@ -106,3 +106,28 @@ def test_out_of_domain_training_questions_stay_refused(kb: KnowledgeBase) -> Non
     questions += [q for _, _, q in read_examples(EXAMPLES_OOD)]
     assert kb.ranker.second is not None
     assert [q for q in questions if kb.ask(q).answer is not None] == []
+
+
+@pytest.mark.parametrize(
+    "tree",
+    [
+        {"feature": [0, -1, -1], "threshold": [float("inf"), 0.0, 0.0], "left": [1, 0, 0], "right": [2, 0, 0]},
+        {"feature": [0, -1, -1], "threshold": [0.5, 0.0, 0.0], "left": [0, 0, 0], "right": [2, 0, 0]},
+        {"feature": [len(FEATURE_NAMES), -1, -1], "threshold": [0.5, 0.0, 0.0], "left": [1, 0, 0], "right": [2, 0, 0]},
+        {"feature": [0, -1], "threshold": [0.5, 0.0, 0.0], "left": [1, 0, 0], "right": [2, 0, 0]},
+    ],
+    ids=["infinite threshold", "a node its own child", "unknown feature", "columns of different lengths"],
+)
+def test_malformed_trees_are_refused(tree: dict[str, list[float]]) -> None:
+    """The trees are compiled into code: a file with anything but a well-formed tree of finite numbers is refused
+    (Ranker.load turns the error into a KnowledgeFileError naming the file)."""
+    with pytest.raises(ValueError, match="malformed tree"):
+        Trees.from_dict({"baseline": 0.0, "trees": [{**tree, "value": [0.0, 1.0, -1.0]}]}, len(FEATURE_NAMES))
+
+
+def test_compiled_trees_walk_the_nodes() -> None:
+    """A row goes left when its feature is at most the threshold, right otherwise; leaves and baseline add up."""
+    tree = {"feature": [1, -1, -1], "threshold": [0.5, 0.0, 0.0], "left": [1, 0, 0], "right": [2, 0, 0]}
+    trees = Trees.from_dict({"baseline": 0.25, "trees": [{**tree, "value": [0.0, 1.0, -1.0]}] * 2}, 3)
+    assert trees.decision([9.0, 0.5, 9.0]) == pytest.approx(2.25)
+    assert trees.decision([9.0, 0.51, 9.0]) == pytest.approx(-1.75)
