@@ -9,8 +9,9 @@ overrule it in two ways only, each giving a hedged reply (two or three clauses, 
 * **another best clause**: where the trees' best candidate is not the regression's, the reply leads with the trees'
   and shows the regression's next;
 * **a question the rule refuses**: answered, hedged, when the trees give their best candidate ``second_threshold`` or
-  more and the scope checks let both best clauses through. knowledge/fit_ranker.py sets the threshold above the
-  trees' out-of-fold probability of every out-of-domain training question the rule refuses.
+  more and the scope checks let both best clauses through. knowledge/fit_ranker.py holds the threshold fixed and
+  raises it where the trees' out-of-fold probability of an out-of-domain training question the rule refuses
+  reaches it.
 """
 
 from __future__ import annotations
