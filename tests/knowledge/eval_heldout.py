@@ -97,7 +97,7 @@ OTHER_SETS: dict[str, tuple[Path, str, str]] = {
     "dev9": (DEV9_TSV, "dev9", "the ninth development set, written blind (session 17, tuned on)"),
     "dev10": (DEV10_TSV, "dev10", "the tenth development set, written blind (session 17, measured once at its end)"),
     "dev11": (DEV11_TSV, "dev11", "the eleventh development set, written blind (session 18, tuned on)"),
-    "dev12": (DEV12_TSV, "dev12", "the twelfth development set, written blind (session 19, measured only)"),
+    "dev12": (DEV12_TSV, "dev12", "the twelfth development set, written blind (session 19, no miss read)"),
     "heldout3": (HELDOUT3_TSV, "held-out 3", "the sealed third held-out set (session 17): measure once, never tune"),
 }
 
