@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import col, select
@@ -17,6 +18,12 @@ from bot.store.tables import ConsoleMessage, Report, Staff
 from tests.conftest import demo_app
 
 ROOM1 = "console:第1考场"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def at(clock: ManualClock, hh: int, mm: int, day: int = 5) -> None:
+    """Set the clock to ``hh:mm`` Shanghai time on 2026-12-``day`` (the demo day is the 5th)."""
+    clock.advance(datetime(2026, 12, day, hh, mm, tzinfo=SHANGHAI) - clock.now())
 
 
 class Day:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import col, select
@@ -17,14 +16,7 @@ from bot.clock import ManualClock
 from bot.settings import Settings
 from bot.store.tables import AuditLog, ExamSession, Room
 from tests.conftest import demo_app
-from tests.handlers.conftest import Day
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def at(clock: ManualClock, hh: int, mm: int, day: int = 5) -> None:
-    """Set the clock to ``hh:mm`` Shanghai time on 2026-12-``day``."""
-    clock.advance(datetime(2026, 12, day, hh, mm, tzinfo=SHANGHAI) - clock.now())
+from tests.handlers.conftest import Day, at
 
 
 @pytest.fixture

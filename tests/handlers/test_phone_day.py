@@ -5,13 +5,12 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime
 
 import pytest
 from openpyxl import load_workbook
 
 from bot.records.export import day_workbook
-from tests.handlers.conftest import ROOM1, Day
+from tests.handlers.conftest import ROOM1, Day, at
 from tests.records.conftest import DAY, SHANGHAI
 
 
@@ -21,14 +20,9 @@ def day(db_day: Day) -> Day:
     return db_day
 
 
-def at(day: Day, hh: int, mm: int) -> None:
-    """Move the clock to hh:mm of the demo day."""
-    day.clock.advance(datetime(2026, 12, 5, hh, mm, tzinfo=SHANGHAI) - day.clock.now())
-
-
 async def test_a_day_typed_on_phones(day: Day) -> None:
     # 07:40, before the theory start (08:08): papers fetched; a slip of 回收 for 领取 is refused, not alerted.
-    at(day, 7, 40)
+    at(day.clock, 7, 40)
     assert "现在还不能报回收" in await day.say("王芳", "/回收 30")
     assert (await day.say("王芳", "领取 30")).startswith("这条没有记录：命令前要加 /，请发：/领取 30")
     assert (await day.say("王芳", "/领取 30")).startswith("已记录第1考场试卷")
@@ -37,7 +31,7 @@ async def test_a_day_typed_on_phones(day: Day) -> None:
     assert (await day.say("周杰", "/领取 15")).startswith("已记录第3考场试卷")  # practical: 实操考单
 
     # 08:40: absentees by name and by seat, one arrives after all (by name again).
-    at(day, 8, 40)
+    at(day.clock, 8, 40)
     assert (await day.say("王芳", "/缺考 赵静 胡杰没来")).startswith("已记录第1考场缺考")
     assert "追加" in await day.say("李强", "/缺考 7号")  # 李强 (第1考场 only): seat 7
     assert "删除 2026000012（原因：在厕所）" in await day.say("王芳", "/缺考 删 胡杰 在厕所")
@@ -48,7 +42,7 @@ async def test_a_day_typed_on_phones(day: Day) -> None:
     assert (await day.say("周杰", "取消")).startswith("已取消")
 
     # 09:00: a serious violation with a note typed with a comma, confirmed by typing 确认; a machine incident.
-    at(day, 9, 0)
+    at(day.clock, 9, 0)
     reply = await day.say("王芳", "/违纪 5号 使用手机 终止考试 手机藏在袖子里，已收缴")
     assert reply.startswith("已记录第1考场违纪"), reply
     assert (await day.say("李强", "确认")).startswith("已确认编号")
@@ -65,7 +59,7 @@ async def test_a_day_typed_on_phones(day: Day) -> None:
     assert [a[:7] for a in new_alerts] == ["【违纪·需关注", "【违纪已确认】"], new_alerts
 
     # 09:40: collection with the answer sheets only: the rest are the absentees' blank papers.
-    at(day, 9, 40)
+    at(day.clock, 9, 40)
     office_alerts = len(await day.inbox("钱进"))
     assert "核对无误" in await day.say("王芳", "/回收 30 答题卡 28")
     assert "核对无误" in await day.say("赵敏", "/回收 28 答题卡 28")

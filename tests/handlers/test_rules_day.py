@@ -5,12 +5,9 @@ gets "don't know" with where to ask, and nobody is alerted for a question. The q
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 
-from tests.handlers.conftest import ROOM1, Day
-from tests.records.conftest import SHANGHAI
+from tests.handlers.conftest import ROOM1, Day, at
 
 
 @pytest.fixture
@@ -19,19 +16,14 @@ def day(db_day: Day) -> Day:
     return db_day
 
 
-def at(day: Day, hh: int, mm: int) -> None:
-    """Move the clock to hh:mm of the demo day."""
-    day.clock.advance(datetime(2026, 12, 5, hh, mm, tzinfo=SHANGHAI) - day.clock.now())
-
-
 async def test_rule_questions_through_an_exam_day(day: Day) -> None:
     office_before = len(await day.inbox("钱进"))
     # 07:35, the theory invigilator before the meeting: when she must be at the office.
-    at(day, 7, 35)
+    at(day.clock, 7, 35)
     reply = await day.say("王芳", "考前会我得提前多久到")
     assert "《监考人员守则》2.(2)" in reply and "40 分钟" in reply, reply
     # 08:30 in the theory room: a latecomer 20 minutes in may still enter (30 minutes is the theory rule) ...
-    at(day, 8, 30)
+    at(day.clock, 8, 30)
     reply = await day.say("王芳", "有个考生迟到快二十分钟了 还能放进来不")
     assert "《监考人员守则》3.(3)" in reply, reply
     # ... while the practical chief evaluator gets the practical room's 5 minutes first.
