@@ -33,7 +33,16 @@ from sklearn.model_selection import GroupKFold, KFold
 from knowledge.commit import decide
 from knowledge.context import AskContext
 from knowledge.features import FEATURE_NAMES, read_examples
-from knowledge.fit_trees import DIGITS, FOLDS, TREES, choose_second_threshold, fit_trees, trees_json, trees_out_of_fold
+from knowledge.fit_trees import (
+    DIGITS,
+    FOLDS,
+    TREES,
+    choose_second_threshold,
+    fit_trees,
+    lowest_above,
+    trees_json,
+    trees_out_of_fold,
+)
 from knowledge.index import KnowledgeBase
 from knowledge.loader import DATA_DIR
 from knowledge.ranker import COMMIT_FEATURES, RANKER_FILE, Linear, Ranker, answers, commit_row, hedges
@@ -204,9 +213,7 @@ def choose_example_threshold(data: Data, best: dict[int, list[float]], vetoed: s
         for g, row in best.items()
         if not data.queries[g].accepted and not answers(row, 2.0) and g not in vetoed
     ]
-    highest = max(ood, default=0.0)
-    lowest = next((t for t in EXAMPLE_GRID if t > highest), 1.0)
-    return lowest
+    return lowest_above(EXAMPLE_GRID, ood, beyond=1.0)
 
 
 def choose_probability_threshold(
@@ -224,9 +231,7 @@ def choose_probability_threshold(
         for g, row in best.items()
         if not data.queries[g].accepted and not answers(row, example_threshold) and g not in vetoed
     ]
-    highest = max(ood, default=0.0)
-    lowest = next((t for t in PROBABILITY_GRID if t > highest), None)
-    return 1.01 if lowest is None else lowest
+    return lowest_above(PROBABILITY_GRID, ood)
 
 
 def choose_hedge_threshold(
@@ -244,9 +249,7 @@ def choose_hedge_threshold(
         for g, row in best.items()
         if not data.queries[g].accepted and not answered[g] and g not in vetoed and hedges(row, ranked[g][0][1], 0.0)
     ]
-    highest = max(ood, default=0.0)
-    lowest = next((t for t in HEDGE_GRID if t > highest), None)
-    return 1.01 if lowest is None else lowest
+    return lowest_above(HEDGE_GRID, ood)
 
 
 def with_hedges(
@@ -420,7 +423,8 @@ def fit() -> dict[str, object]:
     sure = dict(zip(c_ids, commit_out_of_fold(cx, cy).tolist(), strict=True))
     hedge_threshold = held("hedge", choose_hedge_threshold(data, best, ranked, hand, vetoed))
     hand, sure = with_hedges(best, ranked, hand, vetoed, sure, hedge_threshold)
-    second_threshold = held("second", choose_second_threshold(kb, data, trees_out_of_fold(data), hand, vetoed))
+    trees_ranked = ranked_by_query(data, trees_out_of_fold(data))
+    second_threshold = held("second", choose_second_threshold(kb, data, trees_ranked, hand, vetoed))
     tau = held("commit", choose_commit_threshold(kb, data, ranked, hand, sure))
     outcome = simulate(kb, data, ranked, hand, sure, tau)
     on_examples = simulate(kb, data, ranked, hand, sure, tau, examples=True)

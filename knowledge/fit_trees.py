@@ -6,6 +6,7 @@ A development tool like fit_ranker (it needs scikit-learn); the bot only reads t
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -44,31 +45,35 @@ def trees_out_of_fold(data: Data) -> np.ndarray:
     return probs
 
 
+def lowest_above(grid: Sequence[float], values: Iterable[float], beyond: float = 1.01) -> float:
+    """The lowest grid value above every value (`beyond` when none is): the least a threshold may be so that none of
+    these out-of-domain training questions reaches it. Shared with knowledge/fit_ranker.py."""
+    highest = max(values, default=0.0)
+    return next((t for t in grid if t > highest), beyond)
+
+
 def choose_second_threshold(
     kb: KnowledgeBase,
     data: Data,
-    trees: np.ndarray,
+    ranked: dict[int, list[tuple[int, float]]],
     answered: dict[int, bool],
     vetoed: set[int],
 ) -> float:
-    """The lowest SECOND_GRID value above the trees' out-of-fold best probability of every out-of-domain training
-    question that the answer rule (`answered`, with its fallback) refuses and the scope checks let through (the
-    regression's best clause, `vetoed`, and the trees' own)."""
-    best: dict[int, tuple[float, int]] = {}
-    for k, (g, i) in enumerate(zip(data.groups.tolist(), data.clause_index.tolist(), strict=True)):
-        if g not in best or trees[k] > best[g][0]:
-            best[g] = (float(trees[k]), i)
-    ood = [
-        p
-        for g, (p, i) in best.items()
-        if not data.queries[g].accepted
-        and not answered[g]
-        and g not in vetoed
-        and kb.out_of_scope(data.queries[g].question, i) is None
-    ]
-    highest = max(ood, default=0.0)
-    lowest = next((t for t in SECOND_GRID if t > highest), None)
-    return 1.01 if lowest is None else lowest
+    """The lowest SECOND_GRID value above the trees' out-of-fold best probability (`ranked`: per query, the trees'
+    candidates most probable first) of every out-of-domain training question that the answer rule (`answered`, with
+    its fallback) refuses and the scope checks let through (the regression's best clause, `vetoed`, and the trees'
+    own)."""
+    return lowest_above(
+        SECOND_GRID,
+        (
+            r[0][1]
+            for g, r in ranked.items()
+            if not data.queries[g].accepted
+            and not answered[g]
+            and g not in vetoed
+            and kb.out_of_scope(data.queries[g].question, r[0][0]) is None
+        ),
+    )
 
 
 def trees_json(model: HistGradientBoostingClassifier) -> dict[str, object]:
