@@ -2,12 +2,13 @@
 
 Every feature is a plain float computed from what the lexical search already has (word and character-bigram
 BM25, rapidfuzz, the hand-set combined score), from the example questions stored per clause
-(knowledge/data/examples.tsv), from cues of the question (几分钟, 谁, 能不能, 怎么办, 会怎样) matched to the kind of
-content of the clause (a time, a count, an actor, a permission, a procedure, a sanction), from words that point
-at one document, and from the kind of exam the question names. The q_* features describe the question only and
-the off_domain_* ones are the score and coverage of a question that names no exam-specific word: they let the
-model say how sure it is (a question about a phone or a computer but not about an exam, or with words no clause
-uses, is less likely to be answerable), which is what the refusal threshold uses.
+(knowledge/data/examples.tsv: the nearest one, and all of a clause's examples taken as one document), from
+cues of the question (几分钟, 谁, 能不能, 怎么办, 会怎样) matched to the kind of content of the clause (a time, a
+count, an actor, a permission, a procedure, a sanction), from words that point at one document, and from the
+kind of exam the question names. The q_* features describe the question only and the off_domain_* ones are the
+score and coverage of a question that names no exam-specific word: they let the model say how sure it is (a
+question about a phone or a computer but not about an exam, or with words no clause uses, is less likely to be
+answerable), which is what the refusal threshold uses.
 
 The asker's role and session kind are not features: the tuning set records no asker, so their weight cannot be
 fitted; knowledge/commit.py adds them as a small fixed bonus after the model.
@@ -15,7 +16,9 @@ fitted; knowledge/commit.py adds them as a small fixed bonus after the model.
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +43,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "example_gap",
     "example_ratio",
     "example_words",
+    "example_profile",
+    "example_profile_gap",
     "time_match",
     "time_miss",
     "count_match",
@@ -113,6 +118,9 @@ MAX_QUERY_WORDS = 10
 # Clauses whose example questions are nearest to the question (Examples.nearest) join the ranker's candidates even
 # when their text shares few words with it: the examples hold staff's words (wt-kb5).
 EXAMPLE_DEPTH = 3
+# BM25 of the examples of a clause taken as one document (Examples.profile): k1 and b as usually chosen.
+PROFILE_K1 = 1.2
+PROFILE_B = 0.75
 # Question types of the hand-set score (knowledge/index.py): a question asking "when / how long" prefers clauses
 # stating a time, one asking "how many" prefers clauses stating a number of people or times.
 QUESTION_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
@@ -191,6 +199,51 @@ class Examples:
             for j, gram_set in enumerate(example_grams):
                 for gram in gram_set:
                     self._postings.setdefault(gram, []).append((i, j))
+        # Each clause's examples as one document (session 20): in how many of them each word occurs. A question
+        # whose words are spread over several examples of a clause (托关系 in one, 手下留情 in another) is near
+        # that clause although no single example is.
+        self._counts = [Counter(w for example in examples for w in example) for examples in self.words]
+        df = Counter(w for counts in self._counts for w in counts)
+        n = len(self._counts)
+        self._idf = {w: math.log(1.0 + (n - k + 0.5) / (k + 0.5)) for w, k in df.items()}
+        self._max_idf = math.log(1.0 + (n + 0.5) / 0.5)
+        lengths = [sum(1.0 + math.log(k) for k in counts.values()) for counts in self._counts]
+        average = (sum(lengths) / n) if n and sum(lengths) else 1.0
+        self._norm = [PROFILE_K1 * (1.0 - PROFILE_B + PROFILE_B * length / average) for length in lengths]
+        self._clauses_of: dict[str, list[int]] = {}
+        for i, counts in enumerate(self._counts):
+            for w in counts:
+                self._clauses_of.setdefault(w, []).append(i)
+        self._by_text: dict[str, list[tuple[int, frozenset[str]]]] = {}
+        for i, texts in enumerate(self.texts):
+            for text, example_words in zip(texts, self.words[i], strict=True):
+                self._by_text.setdefault(text, []).append((i, example_words))
+
+    def profile(self, words: Sequence[str], i: int, exclude: str | None = None) -> float:
+        """BM25 of the question's canonical `words` against clause i's examples taken as one document, divided by
+        what a profile of average length using each word once scores (about 1 for a full match); `exclude` is an
+        example left out (its words do not count for its clause)."""
+        unique = list(dict.fromkeys(words))
+        total = sum(self._idf.get(w, self._max_idf) for w in unique)
+        if not total:
+            return 0.0
+        left_out: Counter[str] = Counter()
+        for j, example_words in self._by_text.get(exclude, ()) if exclude is not None else ():
+            if j == i:
+                left_out.update(example_words)
+        counts, norm, value = self._counts[i], self._norm[i], 0.0
+        for w in unique:
+            k = counts.get(w, 0) - left_out.get(w, 0)
+            if k > 0:
+                tf = 1.0 + math.log(k)
+                value += self._idf[w] * tf * (PROFILE_K1 + 1.0) / (tf + norm)
+        return value / total
+
+    def profile_nearest(self, words: Sequence[str], limit: int, exclude: str | None = None) -> list[int]:
+        """The `limit` clauses whose examples taken together are nearest to the question (Examples.profile)."""
+        found = {i for w in dict.fromkeys(words) for i in self._clauses_of.get(w, ())}
+        scores = {i: self.profile(words, i, exclude) for i in found}
+        return sorted((i for i in scores if scores[i] > 0.0), key=lambda i: (-scores[i], i))[:limit]
 
     def nearest(self, grams: frozenset[str], limit: int, exclude: str | None = None) -> list[int]:
         """The `limit` clauses whose best example question is nearest to the question's bigrams (Dice), best
@@ -258,6 +311,8 @@ def feature_rows(
     word_set = frozenset(query.words)
     sims = [examples.similarity(joined, grams, word_set, c.index, exclude) for c in candidates]
     best_dice = max(d for d, _, _ in sims)
+    profiles = [examples.profile(query.words, c.index, exclude) for c in candidates]
+    best_profile = max(profiles)
     best_score = candidates[0].score
     asks = [bool(q_re.search(query.normalized)) for q_re, _ in _CUES]
     cue_text = query.normalized + "|" + joined
@@ -270,7 +325,7 @@ def feature_rows(
     ]
     rows: list[list[float]] = []
     scores = [c.score for c in candidates]
-    for c, (ex_dice, ex_ratio, ex_words), cov in zip(candidates, sims, coverages, strict=True):
+    for c, (ex_dice, ex_ratio, ex_words), cov, profile in zip(candidates, sims, coverages, profiles, strict=True):
         # Clauses with equal scores share a rank: identical clauses must get identical features.
         rank = sum(other > c.score for other in scores)
         text = norm_texts[c.index]
@@ -289,6 +344,8 @@ def feature_rows(
             best_dice - ex_dice,
             ex_ratio,
             ex_words,
+            profile,
+            best_profile - profile,
             float(asks[0] and states[0]),
             float(asks[0] and not states[0]),
             float(asks[1] and states[1]),

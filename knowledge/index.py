@@ -274,6 +274,7 @@ class KnowledgeBase:
         # Cues (几分钟, 能不能 …) are looked for in the question without its fillers (好几个 is not "how many").
         normalized = self.analyzer.without_fillers(question)
         near = self.examples.nearest(bigram_set("".join(words)), EXAMPLE_DEPTH, exclude)
+        near += [i for i in self.examples.profile_nearest(words, EXAMPLE_DEPTH, exclude) if i not in near]
         candidates = self._candidates(normalized, words, RANKER_DEPTH, typed, near)
         if not candidates:
             return [], []

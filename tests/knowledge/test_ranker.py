@@ -102,6 +102,7 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
         DEV10_TSV,
         DEV11_TSV,
         DEV12_TSV,
+        DEV13_TSV,
         DEV_SETS,
         DEV_TSV,
     )
@@ -131,6 +132,8 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
     assert sum(q.in_domain for q in dev11) >= 168 and sum(not q.in_domain for q in dev11) >= 30
     dev12 = read_questions(DEV12_TSV)
     assert sum(q.in_domain for q in dev12) >= 160 and sum(not q.in_domain for q in dev12) >= 29
+    dev13 = read_questions(DEV13_TSV)
+    assert sum(q.in_domain for q in dev13) >= 155 and sum(not q.in_domain for q in dev13) >= 28
     for path in (*DEV_SETS, fit.TUNING_TSV):
         asked = {q.question.rstrip("？?") for q in read_questions(path)}
         assert sorted(asked & examples) == [], path.name
