@@ -21,6 +21,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 from rapidfuzz import fuzz
@@ -195,6 +196,7 @@ class Examples:
         self.words = [[frozenset(words) for words in examples] for examples in per_clause]
         # Bigram -> (clause, example) postings, to find the clauses whose examples are nearest to a question.
         self._postings: dict[str, list[tuple[int, int]]] = {}
+        self._last_dice: tuple[tuple[frozenset[str], str | None], dict[int, float]] | None = None
         for i, example_grams in enumerate(self.grams):
             for j, gram_set in enumerate(example_grams):
                 for gram in gram_set:
@@ -202,7 +204,7 @@ class Examples:
         # Each clause's examples as one document (session 20): in how many of them each word occurs. A question
         # whose words are spread over several examples of a clause (托关系 in one, 手下留情 in another) is near
         # that clause although no single example is.
-        self._counts = [Counter(w for example in examples for w in example) for examples in self.words]
+        self._counts = [Counter(w for example in examples for w in example) for examples in self.words]  # sets
         df = Counter(w for counts in self._counts for w in counts)
         n = len(self._counts)
         self._idf = {w: math.log(1.0 + (n - k + 0.5) / (k + 0.5)) for w, k in df.items()}
@@ -210,48 +212,57 @@ class Examples:
         lengths = [sum(1.0 + math.log(k) for k in counts.values()) for counts in self._counts]
         average = (sum(lengths) / n) if n and sum(lengths) else 1.0
         self._norm = [PROFILE_K1 * (1.0 - PROFILE_B + PROFILE_B * length / average) for length in lengths]
-        self._clauses_of: dict[str, list[int]] = {}
+        # Each word's BM25 value per clause using it, computed once (a query adds them up).
+        self._postings_of: dict[str, list[tuple[int, float]]] = {}
         for i, counts in enumerate(self._counts):
-            for w in counts:
-                self._clauses_of.setdefault(w, []).append(i)
+            for w, k in counts.items():
+                self._postings_of.setdefault(w, []).append((i, self._value(w, k, i)))
         self._by_text: dict[str, list[tuple[int, frozenset[str]]]] = {}
         for i, texts in enumerate(self.texts):
             for text, example_words in zip(texts, self.words[i], strict=True):
                 self._by_text.setdefault(text, []).append((i, example_words))
 
-    def profile(self, words: Sequence[str], i: int, exclude: str | None = None) -> float:
-        """BM25 of the question's canonical `words` against clause i's examples taken as one document, divided by
-        what a profile of average length using each word once scores (about 1 for a full match); `exclude` is an
-        example left out (its words do not count for its clause)."""
+    def _value(self, word: str, count: int, i: int) -> float:
+        """BM25 value of a word that `count` of clause i's examples use."""
+        tf = 1.0 + math.log(count)
+        return self._idf[word] * tf * (PROFILE_K1 + 1.0) / (tf + self._norm[i])
+
+    def profile_scores(self, words: Sequence[str], exclude: str | None = None) -> dict[int, float]:
+        """BM25 of the question's canonical `words` against each clause's examples taken as one document (clauses
+        sharing no word are left out), divided by what a profile of average length using each word once scores
+        (about 1 for a full match); `exclude` is an example left out (its words do not count for its clause)."""
         unique = list(dict.fromkeys(words))
         total = sum(self._idf.get(w, self._max_idf) for w in unique)
-        if not total:
-            return 0.0
-        left_out: Counter[str] = Counter()
-        for j, example_words in self._by_text.get(exclude, ()) if exclude is not None else ():
-            if j == i:
-                left_out.update(example_words)
-        counts, norm, value = self._counts[i], self._norm[i], 0.0
+        scores: dict[int, float] = {}
         for w in unique:
-            k = counts.get(w, 0) - left_out.get(w, 0)
-            if k > 0:
-                tf = 1.0 + math.log(k)
-                value += self._idf[w] * tf * (PROFILE_K1 + 1.0) / (tf + norm)
-        return value / total
+            for i, value in self._postings_of.get(w, ()):
+                scores[i] = scores.get(i, 0.0) + value
+        left_out: dict[int, Counter[str]] = {}
+        for i, example_words in self._by_text.get(exclude, ()) if exclude is not None else ():
+            left_out.setdefault(i, Counter()).update(example_words)
+        for i, gone in left_out.items():
+            left = Counter({w: self._counts[i][w] for w in unique}) - gone
+            scores[i] = sum(self._value(w, k, i) for w, k in left.items())
+        return {i: v / total for i, v in scores.items()} if total else {}
+
+    def profile(self, words: Sequence[str], i: int, exclude: str | None = None) -> float:
+        """Clause i's profile score of the question (see profile_scores)."""
+        return self.profile_scores(words, exclude).get(i, 0.0)
 
     def profile_nearest(self, words: Sequence[str], limit: int, exclude: str | None = None) -> list[int]:
-        """The `limit` clauses whose examples taken together are nearest to the question (Examples.profile)."""
-        found = {i for w in dict.fromkeys(words) for i in self._clauses_of.get(w, ())}
-        scores = {i: self.profile(words, i, exclude) for i in found}
+        """The `limit` clauses whose examples taken together are nearest to the question (Examples.profile_scores)."""
+        scores = self.profile_scores(words, exclude)
         return sorted((i for i in scores if scores[i] > 0.0), key=lambda i: (-scores[i], i))[:limit]
 
-    def nearest(self, grams: frozenset[str], limit: int, exclude: str | None = None) -> list[int]:
-        """The `limit` clauses whose best example question is nearest to the question's bigrams (Dice), best
-        first; clauses without a shared bigram are never returned. `exclude` is an example left out."""
-        shared: dict[tuple[int, int], int] = {}
-        for gram in grams:
-            for key in self._postings.get(gram, ()):
-                shared[key] = shared.get(key, 0) + 1
+    def best_dice(self, grams: frozenset[str], exclude: str | None = None) -> dict[int, float]:
+        """The Dice similarity of each clause's nearest example question to the question's bigrams (clauses without
+        a shared bigram are left out); `exclude` is an example left out. The last query's result is kept: the
+        candidates' search and their features ask for the same one."""
+        key = (grams, exclude)
+        last = self._last_dice
+        if last is not None and last[0] == key:
+            return last[1]
+        shared = Counter(chain.from_iterable(self._postings.get(gram, ()) for gram in grams))
         best: dict[int, float] = {}
         for (i, j), n in shared.items():
             if self.texts[i][j] == exclude:
@@ -259,6 +270,13 @@ class Examples:
             value = 2.0 * n / (len(grams) + len(self.grams[i][j]))
             if value > best.get(i, 0.0):
                 best[i] = value
+        self._last_dice = (key, best)
+        return best
+
+    def nearest(self, grams: frozenset[str], limit: int, exclude: str | None = None) -> list[int]:
+        """The `limit` clauses whose best example question is nearest to the question's bigrams (Dice), best
+        first; clauses without a shared bigram are never returned. `exclude` is an example left out."""
+        best = self.best_dice(grams, exclude)
         return sorted(best, key=lambda i: (-best[i], i))[:limit]
 
     def similarity(
@@ -267,15 +285,14 @@ class Examples:
         """(best Dice of bigrams, best rapidfuzz ratio / 100, best Jaccard of words) of the query to clause i's
         examples; `exclude` is an example left out (the query itself, when an example question is a training
         query)."""
-        best_dice = best_ratio = best_words = 0.0
-        for text, example, example_words in zip(self.texts[i], self.grams[i], self.words[i], strict=True):
+        best_ratio = best_words = 0.0
+        for text, example_words in zip(self.texts[i], self.words[i], strict=True):
             if text == exclude:
                 continue
-            best_dice = max(best_dice, dice(grams, example))
             best_ratio = max(best_ratio, fuzz.ratio(query, text) / 100.0)
             if words and example_words:
                 best_words = max(best_words, len(words & example_words) / len(words | example_words))
-        return best_dice, best_ratio, best_words
+        return self.best_dice(grams, exclude).get(i, 0.0), best_ratio, best_words
 
 
 def _doc_kind(doc: str) -> str:
@@ -311,7 +328,8 @@ def feature_rows(
     word_set = frozenset(query.words)
     sims = [examples.similarity(joined, grams, word_set, c.index, exclude) for c in candidates]
     best_dice = max(d for d, _, _ in sims)
-    profiles = [examples.profile(query.words, c.index, exclude) for c in candidates]
+    profile_scores = examples.profile_scores(query.words, exclude)
+    profiles = [profile_scores.get(c.index, 0.0) for c in candidates]
     best_profile = max(profiles)
     best_score = candidates[0].score
     asks = [bool(q_re.search(query.normalized)) for q_re, _ in _CUES]
