@@ -480,7 +480,7 @@ class KnowledgeBase:
             shown = incidental.with_aside([decision.lead, *decision.others], aside, MAX_MATCHES)
             if aside_p[0][1] > dict(ranked)[decision.lead]:
                 # Without the incidental word the question is answered more surely by another clause: it leads.
-                shown = [aside[0], decision.lead, *[i for i in shown if i not in (aside[0], decision.lead)]]
+                shown = list(dict.fromkeys([aside[0], decision.lead, *shown]))  # the lead may be aside[0]
             decision = Decision(decision.ranked, shown[0], shown[1:MAX_MATCHES])
         raw = dict(ranked)
         shown = [decision.lead, *decision.others]
