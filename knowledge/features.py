@@ -16,7 +16,6 @@ fitted; knowledge/commit.py adds them as a small fixed bonus after the model.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ from rapidfuzz import fuzz
 from knowledge.context import KIND_DOCS, PRACTICAL, THEORY
 from knowledge.loader import DATA_DIR, KnowledgeFileError, _read_lines
 from knowledge.models import Clause
+from knowledge.profile import Profile
 
 EXAMPLES_FILE = DATA_DIR / "examples.tsv"
 
@@ -119,9 +119,6 @@ MAX_QUERY_WORDS = 10
 # Clauses whose example questions are nearest to the question (Examples.nearest) join the ranker's candidates even
 # when their text shares few words with it: the examples hold staff's words (wt-kb5).
 EXAMPLE_DEPTH = 3
-# BM25 of the examples of a clause taken as one document (Examples.profile): k1 and b as usually chosen.
-PROFILE_K1 = 1.2
-PROFILE_B = 0.75
 # Question types of the hand-set score (knowledge/index.py): a question asking "when / how long" prefers clauses
 # stating a time, one asking "how many" prefers clauses stating a number of people or times.
 QUESTION_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
@@ -201,58 +198,20 @@ class Examples:
             for j, gram_set in enumerate(example_grams):
                 for gram in gram_set:
                     self._postings.setdefault(gram, []).append((i, j))
-        # Each clause's examples as one document (session 20): in how many of them each word occurs. A question
-        # whose words are spread over several examples of a clause (托关系 in one, 手下留情 in another) is near
-        # that clause although no single example is.
-        self._counts = [Counter(w for example in examples for w in example) for examples in self.words]  # sets
-        df = Counter(w for counts in self._counts for w in counts)
-        n = len(self._counts)
-        self._idf = {w: math.log(1.0 + (n - k + 0.5) / (k + 0.5)) for w, k in df.items()}
-        self._max_idf = math.log(1.0 + (n + 0.5) / 0.5)
-        lengths = [sum(1.0 + math.log(k) for k in counts.values()) for counts in self._counts]
-        average = (sum(lengths) / n) if n and sum(lengths) else 1.0
-        self._norm = [PROFILE_K1 * (1.0 - PROFILE_B + PROFILE_B * length / average) for length in lengths]
-        # Each word's BM25 value per clause using it, computed once (a query adds them up).
-        self._postings_of: dict[str, list[tuple[int, float]]] = {}
-        for i, counts in enumerate(self._counts):
-            for w, k in counts.items():
-                self._postings_of.setdefault(w, []).append((i, self._value(w, k, i)))
-        self._by_text: dict[str, list[tuple[int, frozenset[str]]]] = {}
-        for i, texts in enumerate(self.texts):
-            for text, example_words in zip(texts, self.words[i], strict=True):
-                self._by_text.setdefault(text, []).append((i, example_words))
-
-    def _value(self, word: str, count: int, i: int) -> float:
-        """BM25 value of a word that `count` of clause i's examples use."""
-        tf = 1.0 + math.log(count)
-        return self._idf[word] * tf * (PROFILE_K1 + 1.0) / (tf + self._norm[i])
+        # Each clause's examples as one document (knowledge/profile.py).
+        self.word_profile = Profile(self.words, self.texts)
 
     def profile_scores(self, words: Sequence[str], exclude: str | None = None) -> dict[int, float]:
-        """BM25 of the question's canonical `words` against each clause's examples taken as one document (clauses
-        sharing no word are left out), divided by what a profile of average length using each word once scores
-        (about 1 for a full match); `exclude` is an example left out (its words do not count for its clause)."""
-        unique = list(dict.fromkeys(words))
-        total = sum(self._idf.get(w, self._max_idf) for w in unique)
-        scores: dict[int, float] = {}
-        for w in unique:
-            for i, value in self._postings_of.get(w, ()):
-                scores[i] = scores.get(i, 0.0) + value
-        left_out: dict[int, Counter[str]] = {}
-        for i, example_words in self._by_text.get(exclude, ()) if exclude is not None else ():
-            left_out.setdefault(i, Counter()).update(example_words)
-        for i, gone in left_out.items():
-            left = Counter({w: self._counts[i][w] for w in unique}) - gone
-            scores[i] = sum(self._value(w, k, i) for w, k in left.items())
-        return {i: v / total for i, v in scores.items()} if total else {}
+        """Each clause's word-profile score of the question's canonical words (knowledge/profile.py)."""
+        return self.word_profile.scores(words, exclude)
 
     def profile(self, words: Sequence[str], i: int, exclude: str | None = None) -> float:
-        """Clause i's profile score of the question (see profile_scores)."""
-        return self.profile_scores(words, exclude).get(i, 0.0)
+        """Clause i's word-profile score of the question."""
+        return self.word_profile.scores(words, exclude).get(i, 0.0)
 
     def profile_nearest(self, words: Sequence[str], limit: int, exclude: str | None = None) -> list[int]:
-        """The `limit` clauses whose examples taken together are nearest to the question (Examples.profile_scores)."""
-        scores = self.profile_scores(words, exclude)
-        return sorted((i for i in scores if scores[i] > 0.0), key=lambda i: (-scores[i], i))[:limit]
+        """The `limit` clauses whose examples taken together are nearest to the question."""
+        return self.word_profile.nearest(words, limit, exclude)
 
     def best_dice(self, grams: frozenset[str], exclude: str | None = None) -> dict[int, float]:
         """The Dice similarity of each clause's nearest example question to the question's bigrams (clauses without
