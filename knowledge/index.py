@@ -17,7 +17,7 @@ Scoring of a question against every clause:
    are described by features (knowledge/features.py) and scored by the fitted ranker (knowledge/ranker.py):
    the probability that the clause answers the question. They are ranked by it; when the best of them does
    not clear the answer rule (Ranker.answers) the answer is "don't know" with the nearest clauses, unless the
-   second opinion overrules it (knowledge/second.py); a pinned answer always wins.
+   second opinion is sure (knowledge/second.py: the reply hedges); a pinned answer always wins.
 """
 
 from __future__ import annotations
@@ -297,15 +297,14 @@ class KnowledgeBase:
         )
         return candidates, rows
 
-    def _ranked(self, question: str) -> tuple[list[tuple[int, float]], bool, float, dict[int, float]]:
+    def _ranked(self, question: str) -> tuple[list[tuple[int, float]], bool, float]:
         """(clause index, ranker probability) of the candidates, most probable first, whether to answer (Ranker.answers,
-        .hedges, knowledge/second.py), the commit model's probability that the best is right (0 when only a fallback
-        answers: the reply hedges) and the second opinion's probabilities."""
+        .hedges, knowledge/second.py) and the commit model's probability that the best is right (0 when only a
+        fallback answers: the reply hedges)."""
         candidates, rows = self.features(question)
         if not candidates:
-            return [], False, 0.0, {}
+            return [], False, 0.0
         probs = [self.ranker.probability(row) for row in rows]
-        opinions = second.opinion(self.ranker, [c.index for c in candidates], rows)
         order = sorted(range(len(candidates)), key=lambda k: (-probs[k], candidates[k].index))
         ranked = [(candidates[k].index, probs[k]) for k in order]
         runner_up = probs[order[1]] if len(order) > 1 else 0.0
@@ -315,8 +314,10 @@ class KnowledgeBase:
         sure = self.ranker.sure(best_row, second_row, probs[order[0]], runner_up, same_doc)
         rule, p_best = self.ranker.answers(best_row, probs[order[0]]), probs[order[0]]  # else hedged (sure 0)
         answer = (rule or self.ranker.hedges(best_row, p_best)) and self.out_of_scope(question, ranked[0][0]) is None
-        answer = answer or second.rescues(self.ranker, opinions, ranked, partial(self.out_of_scope, question))
-        return ranked, answer, sure if rule else 0.0, opinions
+        if not answer:  # the trees are asked only then
+            opinions = second.opinion(self.ranker, [c.index for c in candidates], rows)
+            answer = second.rescues(self.ranker, opinions, ranked, partial(self.out_of_scope, question))
+        return ranked, answer, sure if rule else 0.0
 
     def out_of_scope(self, question: str, i: int) -> str | None:
         """Why clause i cannot answer the question (knowledge/scope.py), None when it may."""
@@ -452,7 +453,7 @@ class KnowledgeBase:
         pinned = self._pinned_answer(question, context.exam_kind)
         if pinned is not None:
             return pinned
-        ranked, answer, sure, opinions = self._ranked(question)
+        ranked, answer, sure = self._ranked(question)
         if not answer and ranked and ranked[0][1] >= self.ranker.hedge_threshold:
             # The asker's session names the exam (a computer in a computer exam): the hedge fallback applies.
             words = [c for _, c in self.analyzer.tokens(question)]
@@ -473,7 +474,6 @@ class KnowledgeBase:
             context,
             sure=sure >= self.ranker.commit_threshold,
         )
-        decision = second.overrule(decision, opinions, ranked)
         if room:
             decision = Decision(decision.ranked, room[0], room[1:])
         if aside and not decision.labels:

@@ -15,8 +15,8 @@ training question (out of fold). A fitted gate was tried and dropped: out of fol
 questions that rule refuses, and it could not refuse the out-of-domain examples that rule lets through without
 refusing as many in-domain questions (knowledge/EVAL.md).
 
-The second opinion (``Trees``, session 19) orders the candidates better than the regression but is less calibrated:
-it does not replace it, it overrules it where it disagrees (knowledge/second.py).
+The second opinion (``Trees``, session 19) is less calibrated than the regression: it does not replace it, it answers
+(hedged) some questions the regression refuses (knowledge/second.py).
 """
 
 from __future__ import annotations

@@ -3,22 +3,21 @@
 On the development sets the trees put the right clause first more often than the logistic regression (93.6 % against
 91.9 % of 1,565 questions none of them was fitted on), but they are less calibrated: fed to the answer rule and the
 commit model in its place they answered more out-of-domain questions and committed to more wrong clauses
-(knowledge/EVAL.md). So the regression still decides whether to answer and whether to commit, and the trees
-overrule it in two ways only, each giving a hedged reply (two or three clauses, each cited), never a committed one:
+(knowledge/EVAL.md). So the regression still decides whether to answer and whether to commit, and the trees have
+one say only, which gives a hedged reply (two or three clauses, each cited), never a committed one: **a question the
+rule refuses** is answered when the trees give their best candidate ``second_threshold`` or more and the scope
+checks let both best clauses through. knowledge/fit_ranker.py holds the threshold fixed and raises it where the
+trees' out-of-fold probability of an out-of-domain training question the rule refuses reaches it.
 
-* **another best clause**: where the trees' best candidate is not the regression's, the reply leads with the trees'
-  and shows the regression's next;
-* **a question the rule refuses**: answered, hedged, when the trees give their best candidate ``second_threshold`` or
-  more and the scope checks let both best clauses through. knowledge/fit_ranker.py holds the threshold fixed and
-  raises it where the trees' out-of-fold probability of an out-of-domain training question the rule refuses
-  reaches it.
+Session 19 also let the trees' best clause lead where it was not the regression's. Once the regression had the
+examples' profile (knowledge/profile.py, session 20) that put the right clause first for 9 development questions and
+took it away from 15, so it was dropped (knowledge/EVAL.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from knowledge.commit import MAX_SHOWN, Decision
 from knowledge.ranker import Ranker, sigmoid
 
 
@@ -50,15 +49,3 @@ def rescues(
     if second[lead] < ranker.second_threshold:
         return False
     return out_of_scope(ranked[0][0]) is None and out_of_scope(lead) is None
-
-
-def overrule(decision: Decision, second: dict[int, float], ranked: Sequence[tuple[int, float]]) -> Decision:
-    """The reply's clauses with the trees' best candidate first when it is not the regression's: then the reply
-    hedges, the clauses it would have shown following (two at most)."""
-    if not second or not ranked or decision.labels:
-        return decision
-    lead = best(second, ranked)
-    if lead == ranked[0][0]:
-        return decision
-    rest = [i for i in (decision.lead, *decision.others) if i != lead]
-    return Decision(decision.ranked, lead, rest[: MAX_SHOWN - 1])

@@ -1,5 +1,5 @@
-"""The second opinion (knowledge/second.py): gradient-boosted trees overrule the regression where they disagree on
-the best clause, and answer, hedged, a question the rule refuses when they are sure; never a committed reply."""
+"""The second opinion (knowledge/second.py): gradient-boosted trees answer, hedged, a question the rule refuses when
+they are sure; they never change a reply the regression gives, and never commit."""
 
 from __future__ import annotations
 
@@ -75,26 +75,22 @@ def test_a_vetoed_question_is_never_rescued(kb: KnowledgeBase) -> None:
     assert _with(kb, _constant(0.99), threshold=0.5).ask("考场厕所在几楼").answer is None
 
 
-def test_trees_that_disagree_lead_and_the_reply_hedges(kb: KnowledgeBase, first: KnowledgeBase) -> None:
-    """Where the trees' best clause is not the regression's, it leads and the regression's follows; where they
-    agree the reply is the regression's."""
+def test_trees_that_disagree_do_not_change_an_answered_reply(kb: KnowledgeBase, first: KnowledgeBase) -> None:
+    """Where the trees' best clause is not the regression's, a question the regression answers gets the same reply
+    as without the trees (session 20: leading with the trees' clause took more right answers away than it gave)."""
     other = _with(kb, _prefer_not_first())
-    changed = 0
+    disagreed = 0
     for q in TUNING[:80]:
         if not q.in_domain:
             continue
         before, after = first.ask(q.question), other.ask(q.question)
-        if before.answer is None or before.pinned or before.labels:
+        if before.answer is None:
             continue
         ranked = first.probabilities(q.question)
         opinion = {i: other.ranker.second.decision(r) for i, r in _rows(first, q.question)}  # type: ignore[union-attr]
-        best = min(opinion, key=lambda i: (-opinion[i], [j for j, _ in ranked].index(i)))
-        if best == ranked[0][0]:
-            continue
-        changed += 1
-        assert _lead(after) == (first.clauses[best].doc, first.clauses[best].clause), q.question
-        assert _lead(before) in [(m.doc, m.clause) for m in after.alternatives], q.question
-    assert changed >= 5
+        disagreed += min(opinion, key=lambda i: (-opinion[i], [j for j, _ in ranked].index(i))) != ranked[0][0]
+        assert after == before, q.question
+    assert disagreed >= 5
 
 
 def _rows(kb: KnowledgeBase, question: str) -> list[tuple[int, list[float]]]:
