@@ -37,6 +37,9 @@ VISITORS_PER_DAY = 30  # all senders not on the staff list together
 _QUESTION_WORDS = re.compile(
     r"吗|么|咋|啥|如何|几|多少|能不能|能否|可不可以|可以|是否|哪|什么|谁|为何|要不要|需不需要|该不该|有没有|怎样|多久|多长"
 )
+# A sentence-final 不 / 没 after a verb asks yes or no (让他考不, 能进不, 卷子到了没); 不行 / 没事 / 还没 / 我不 and
+# two-character chatter (行不) do not.
+_TAIL_QUESTION = re.compile(r"^.{2,}[^\s不没还都也就又才并我你他她它们](?:不|没有?)[啊呀呢哈]?[\s,.!~，。！～]*$")
 _ACKS = re.compile(
     r"(好的?|好滴|收到了?|已收到|嗯+|哦+|噢+|ok|okay|谢谢|多谢|谢了|thanks?|明白了?|知道了|了解|👌|👍)+", re.I
 )
@@ -48,11 +51,12 @@ DISPUTED = "disputed"
 
 
 def is_question(text: str) -> bool:
-    """Text that asks something: ends with ？/? or has a question word (吗, 怎么, 几, 多少, 能不能, 是否 …)."""
+    """Text that asks something: ends with ？/?, has a question word (吗, 怎么, 几, 多少, 能不能, 是否 …) or ends as
+    phones ask (让他考不, 行不, 到了没)."""
     t = normalize(text)
     if not t or _ACKS.fullmatch(re.sub(r"[\s,.!~，。！～、]+", "", t)):
         return False
-    return t.endswith("?") or bool(_QUESTION_WORDS.search(t))
+    return t.endswith("?") or bool(_QUESTION_WORDS.search(t)) or bool(_TAIL_QUESTION.search(t))
 
 
 async def load_knowledge(services: Services) -> KnowledgeBase:

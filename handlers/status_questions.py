@@ -4,12 +4,15 @@ The office and supervisors ask these on a phone instead of typing /缺考统计;
 questions and cite a clause. A question that names a record (缺考, 违纪, 试卷 …), asks how many or whether, and is
 anchored to now (今天, 现在, 第2考场, 一共 …) is answered from the records with the query it means, for those who may
 run that query. Rule questions (迟到几分钟算缺考, 违纪了怎么办) do not match: they ask about a rule, not a count.
+“几点开考” asks the timetable (the knowledge base would cite the late-entry rule): the office and supervisors get the
+day's rooms with their times, anyone else their own duties.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from bot.dispatch import CommandTable, Context, normalize
 from bot.model import ChatKind, Reply
@@ -48,6 +51,25 @@ _MY_DAY = re.compile(
     r"我(?:今天|今日)?的?(?:安排|考场)(?:是什么|是啥|在哪|呢)?|我(?:今天|今日)?几点(?:到|开考|上岗|监考|考评|的考试)?)"
     r"[吗呢啊呀?？!！。.]*"
 )
+
+
+# “几点开考”, “明天几点开考来着”, “考试什么时候开始”: the timetable, not a rule (开考 30 分钟后 is the one on late
+# entry; “开考多久后不能进场” asks that rule and has a rule word).
+_SCHEDULE = re.compile(
+    r"(?:几点|什么时候|啥时候|何时|几时)(?:开考|开始考|考试[啊呀呢了来着吗么?？\s]*$)|"
+    r"(?:开考|考试)(?:时间)?(?:是|在)?(?:几点|什么时候|啥时候)(?:开始|开考)?[啊呀呢了来着吗么?？\s]*$"
+)
+# Another exam's timetable (驾校考试几点开始) is not ours.
+_OTHER_EXAM = re.compile(r"驾校|驾照|科目[一二三四]|职称|公务员|教师资格|事业单位|四六级|高考|中考|考研|会计")
+_TOMORROW = re.compile(r"明天|明日")
+
+
+def schedule_day(text: str) -> int | None:
+    """Days from today (0 or 1) of the timetable a question asks for, None when it asks no timetable."""
+    t = normalize(text)
+    if len(t) > 40 or not _SCHEDULE.search(t) or _RULE.search(t) or _OTHER_EXAM.search(t):
+        return None
+    return 1 if _TOMORROW.search(t) else 0
 
 
 def status_query(text: str) -> tuple[Callable[[Context, str], Awaitable[Reply]], str] | None:
@@ -90,3 +112,19 @@ async def records_question(ctx: Context) -> Reply | None:
     reply = await query(ctx, args)
     where = "" if ctx.message.chat_kind is ChatKind.PRIVATE else "（群聊中考生信息已打码）"
     return Reply(f"{reply.text}\n（按当前记录回答{where}，不是规定条款）", format=reply.format)
+
+
+@table.fallback(priority=96)
+async def schedule_question(ctx: Context) -> Reply | None:
+    """“几点开考” asked by staff: the office and supervisors get that day's rooms with their times (/考场状态), anyone
+    else their own duties (/我的考场). The knowledge base would cite the late-entry rule."""
+    if ctx.staff is None:
+        return None
+    days = schedule_day(ctx.message.text)
+    if days is None:
+        return None
+    if not SUPERVISOR_OR_OFFICE(ctx):
+        return await basic.whoami(ctx, "")
+    day = ctx.now.astimezone(ctx.services.settings.tz).date() + timedelta(days=days)
+    reply = await queries.room_status(ctx, day.isoformat())
+    return Reply(f"{reply.text}\n（按当前考试安排回答，不是规定条款）", format=reply.format)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.status_questions import asks_my_day, status_query
+from handlers.status_questions import asks_my_day, schedule_day, status_query
 from tests.handlers.conftest import ROOM1, Day
 from tests.knowledge.kb_golden import rule_questions
 
@@ -101,3 +101,43 @@ async def test_the_evening_before_my_duties_are_tomorrows(day: Day) -> None:
     assert "下一次安排在12月05日：" in reply and "第1考场" in reply, reply
     day.clock.advance(timedelta(days=-30))
     assert "下一次安排" not in await day.say("王芳", "/我")  # more than two weeks ahead: not looked for
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [("几点开考", 0), ("今天几点考试", 0), ("考试几点开始？", 0), ("第2考场几点开考", 0), ("明天几点开考来着", 1)],
+)
+def test_timetable_questions(text: str, days: int) -> None:
+    assert schedule_day(text) == days
+
+
+@pytest.mark.parametrize("text", ["开考多久后不能进场", "考试时间到了怎么收卷", "驾校考试几点开始", "我几点到"])
+def test_rule_and_other_questions_are_not_timetable_questions(text: str) -> None:
+    assert schedule_day(text) is None
+
+
+def test_no_in_domain_question_of_the_tuning_and_dev_sets_is_read_as_a_timetable_question() -> None:
+    from tests.knowledge.kb_golden import DEV_SETS, QUESTIONS_TSV, read_questions
+
+    questions = [q for path in (QUESTIONS_TSV, *DEV_SETS) for q in read_questions(path) if q.in_domain]
+    assert [q.question for q in questions if schedule_day(q.question) is not None] == []
+
+
+async def test_the_office_asks_when_the_exams_start(day: Day) -> None:
+    """“几点开考” is the timetable: the office gets the day's rooms with their start times, not the late-entry rule;
+    “明天” asks for tomorrow's; an invigilator gets their own duties."""
+    reply = await day.say("钱进", "今天几点开考")
+    assert "考场状态" in reply and "第1考场" in reply and "第4考场" in reply and "《" not in reply, reply
+    assert "按当前考试安排回答" in reply
+    tomorrow = await day.say("孙丽", "明天几点开考来着")
+    assert "没有考试安排" in tomorrow and "《" not in tomorrow, tomorrow
+    mine = await day.say("王芳", "几点开考？", chat=ROOM1)
+    assert mine.startswith("王芳（监考员）") and "第1考场" in mine, mine
+    assert "《" in await day.say("钱进", "开考多久后不能进场")
+
+
+async def test_a_phone_question_ending_in_bu_is_answered_in_a_group(day: Day) -> None:
+    """In a group only questions are answered; 让他考不 / 到了没 ask as 吗 does, 考生急得不行 and 还没 do not."""
+    assert "《" in await day.say("周杰", "实操有个考生没穿工作服 让他考不", chat=ROOM1)
+    assert await day.chat.say("王芳", "考生急得不行", chat=ROOM1) is None
+    assert await day.chat.say("王芳", "我们都还没", chat=ROOM1) is None
