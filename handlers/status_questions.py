@@ -32,7 +32,7 @@ _TOPICS: tuple[tuple[re.Pattern[str], Callable[[Context, str], Awaitable[Reply]]
 # Asks how many, or whether something has happened / is complete.
 _ASKS = re.compile(
     r"几个|几人|几名|几位|几份|几起|几条|几张|几间|多少|有没有|有几|有无|齐了|齐没|收齐|收完|领了|报了没|报了吗|报没报|"
-    r"都报|没报|未报|还没交|没交|情况|怎么样了|咋样了|啥情况|统计"
+    r"都报|没报|未报|还没交|没交|情况|怎么样了|咋样了|啥情况|统计|有[^,，。?？]{0,8}[吗么嘛][?？]*$"
 )
 # Anchored to the records of a day or a room, not to the rules in general.
 _NOW = re.compile(

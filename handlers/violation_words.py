@@ -188,16 +188,17 @@ class ViolationArgs:
 
 
 def take_word(text: str, words: tuple[tuple[str, str], ...]) -> tuple[str | None, str]:
-    """The earliest keyword in ``text`` (longest on a tie) and the text without it."""
-    best: tuple[int, int, str] | None = None
-    for word, value in words:
-        i = text.find(word)
-        if i >= 0 and (best is None or (i, -len(word)) < (best[0], -best[1])):
-            best = (i, len(word), value)
-    if best is None:
+    """The earliest keyword in ``text`` (longest on a tie) and the text without it; a longer keyword overlapping it
+    wins, and both go (偷看手机 is 看手机, not 偷看 and a second type 手机)."""
+    found = [(i, len(word), value) for word, value in words if (i := text.find(word)) >= 0]
+    if not found:
         return None, text
-    i, n, value = best
-    return value, clean(text[:i] + " " + text[i + n :])
+    first = min(found, key=lambda f: (f[0], -f[1]))
+    i, n, value = min(
+        (f for f in found if f[0] < first[0] + first[1] and first[0] < f[0] + f[1]), key=lambda f: (-f[1], f[0])
+    )
+    start, end = min(i, first[0]), max(i + n, first[0] + first[1])  # both words go (no 偷 left over)
+    return value, clean(text[:start] + " " + text[end:])
 
 
 def conflicts(rest: str, words: tuple[tuple[str, str], ...], taken: str, *, anywhere: frozenset[str]) -> bool:

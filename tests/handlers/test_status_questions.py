@@ -21,6 +21,8 @@ RECORD_QUESTIONS: list[tuple[str, str, str]] = [
     ("今天有突发情况吗", "room_status", "今天"),
     ("哪些考场还没报缺考", "absences", ""),
     ("哪个考场试卷还没交", "paper_status", ""),
+    ("第1考场今天有违纪吗", "violations", "今天 1"),
+    ("今天有人缺考么？", "absences", "今天"),
 ]
 RULE_QUESTIONS = [
     "迟到几分钟算缺考",

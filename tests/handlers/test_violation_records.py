@@ -31,12 +31,16 @@ PHONE_TYPING: list[tuple[str, str, str | None, str]] = [
     ("/违纪 2026000003 携带资料 警告", "夹带", "警告", ""),
     ("/违纪 2026000003 交头结耳 劝告", "交头接耳", "劝告", ""),
     ("/违纪 2026000003 使用手机 终止考试 说明：考试中拍题", "使用手机", "终止考试", "考试中拍题"),
+    # 偷看 and 手机 overlap 看手机: one act, not two types (met playing the day, session 20).
+    ("/违纪 2026000003 偷看手机 警告", "使用手机", "警告", ""),
+    ("/违纪 2026000003 偷看 警告", "抄袭", "警告", ""),
 ]
 
 
 @pytest.mark.parametrize(("text", "vtype", "action", "note"), PHONE_TYPING)
 async def test_type_and_action_words(day: Day, text: str, vtype: str, action: str | None, note: str) -> None:
-    """使用手机 with 终止考试 is that type and that action (no “终止考试（使用）”); 夹带 is not 抄袭."""
+    """使用手机 with 终止考试 is that type and that action (no “终止考试（使用）”); 夹带 is not 抄袭; 偷看手机 is
+    使用手机, with nothing of it left as a note."""
     reply = await day.say("王芳", text)
     (row,) = await day.reports("violation")
     p = row.payload
