@@ -91,7 +91,11 @@ async def test_dispute_needs_an_answer_first(chat: Chat) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["答错了", "回答错了", "不对", "不对，应该是监考人员守则3.(8)", "答错了！", "／答错了", "、不对"]
+    "text",
+    [
+        *("答错了", "回答错了", "不对", "不对，应该是监考人员守则3.(8)", "答错了！", "／答错了", "、不对"),
+        *("刚才那个答错了", "刚才的回答不对，应该是监考人员守则3.(8)", "上一条错了吧"),
+    ],
 )
 async def test_phone_phrasings_dispute_a_fresh_answer(chat: Chat, text: str) -> None:
     """With or without the slash, 答错了 / 回答错了 / 不对 right after an answer logs a dispute."""
