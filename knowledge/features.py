@@ -163,13 +163,6 @@ def bigram_set(text: str) -> frozenset[str]:
     return frozenset(text[i : i + 2] for i in range(len(text) - 1))
 
 
-def dice(a: frozenset[str], b: frozenset[str]) -> float:
-    """Dice similarity of two bigram sets."""
-    if not a or not b:
-        return 0.0
-    return 2.0 * len(a & b) / (len(a) + len(b))
-
-
 def read_examples(path: Path = EXAMPLES_FILE) -> list[tuple[str, str, str]]:
     """(document title, clause number, question) rows of an example-question file."""
     rows: list[tuple[str, str, str]] = []
