@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
+import jieba
 import pytest
 
 from bot.settings import load_settings
@@ -31,3 +34,38 @@ def test_usable_cache_dir_is_created_or_falls_back(tmp_path: Path) -> None:
     assert usable_cache_dir(wanted) == wanted and wanted.is_dir()
     (tmp_path / "file").write_text("x", encoding="utf-8")
     assert usable_cache_dir(tmp_path / "file" / "sub") == Path(tempfile.gettempdir())
+
+
+def test_grammatical_words_are_cached_beside_jiebas_cache(tmp_path: Path) -> None:
+    """The words jieba's dictionary tags as grammatical are read from the dictionary once and then from a cache file
+    in the tokenizer's directory; a cache written for another dictionary file is read again from the dictionary,
+    and an unwritable directory only costs the read."""
+    from knowledge import text
+
+    base = text._base_tokenizer(None)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.tmp_dir = str(tmp_path)
+    fresh = text._cached_grammatical(tokenizer)
+    assert {"但是", "我们"} <= fresh and "考场" not in fresh
+    cache = tmp_path / "exambot-grammatical.txt"
+    key, _, _ = cache.read_text(encoding="utf-8").partition("\n")
+    cache.write_text(key + "\n就", encoding="utf-8")  # the cache is what is read while its key matches
+    assert text._cached_grammatical(tokenizer) == frozenset({"就"})
+    cache.write_text("another dictionary|1|2|c\n就", encoding="utf-8")
+    assert text._cached_grammatical(tokenizer) == fresh
+    cache.write_bytes(b"\xff\xfe not UTF-8")
+    assert text._cached_grammatical(tokenizer) == fresh
+    tokenizer.tmp_dir = str(tmp_path / "missing" / "dir")
+    assert text._cached_grammatical(tokenizer) == fresh
+    assert text.grammatical_words(base) == fresh
+
+
+def test_importing_the_knowledge_package_does_not_import_pkg_resources() -> None:
+    """jieba is imported without pkg_resources (0.1–0.3 s of the cold start); jieba still finds its dictionary."""
+    code = (
+        "import sys; import knowledge; from knowledge.text import jieba; "
+        "assert 'pkg_resources' not in sys.modules, 'pkg_resources imported'; "
+        "f = jieba._compat.get_module_res('dict.txt'); f.read(10); print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
