@@ -19,6 +19,7 @@ from bot.model import ChatKind, Reply
 from bot.permissions import SUPERVISOR_OR_OFFICE
 from handlers import basic, queries
 from handlers._parse import CN_NUM, ROOM_STRICT_RE, cn_number
+from handlers._rooms import local_today
 
 table = CommandTable()
 
@@ -125,6 +126,6 @@ async def schedule_question(ctx: Context) -> Reply | None:
         return None
     if not SUPERVISOR_OR_OFFICE(ctx):
         return await basic.whoami(ctx, "")
-    day = ctx.now.astimezone(ctx.services.settings.tz).date() + timedelta(days=days)
+    day = local_today(ctx) + timedelta(days=days)
     reply = await queries.room_status(ctx, day.isoformat())
     return Reply(f"{reply.text}\n（按当前考试安排回答，不是规定条款）", format=reply.format)

@@ -186,7 +186,6 @@ class Examples:
         self.words = [[frozenset(words) for words in examples] for examples in per_clause]
         # Bigram -> (clause, example) postings, to find the clauses whose examples are nearest to a question.
         self._postings: dict[str, list[tuple[int, int]]] = {}
-        self._last_dice: tuple[tuple[frozenset[str], str | None], dict[int, float]] | None = None
         for i, example_grams in enumerate(self.grams):
             for j, gram_set in enumerate(example_grams):
                 for gram in gram_set:
@@ -194,26 +193,14 @@ class Examples:
         # Each clause's examples as one document (knowledge/profile.py).
         self.word_profile = Profile(self.words, self.texts)
 
-    def profile_scores(self, words: Sequence[str], exclude: str | None = None) -> dict[int, float]:
-        """Each clause's word-profile score of the question's canonical words (knowledge/profile.py)."""
-        return self.word_profile.scores(words, exclude)
-
-    def profile(self, words: Sequence[str], i: int, exclude: str | None = None) -> float:
-        """Clause i's word-profile score of the question."""
-        return self.word_profile.scores(words, exclude).get(i, 0.0)
-
-    def profile_nearest(self, words: Sequence[str], limit: int, exclude: str | None = None) -> list[int]:
-        """The `limit` clauses whose examples taken together are nearest to the question."""
-        return self.word_profile.nearest(words, limit, exclude)
+    def nearness(self, words: Sequence[str], exclude: str | None = None) -> Nearness:
+        """How near the question's canonical `words` are to each clause's examples; `exclude` is an example left
+        out (the query itself, when an example question is a training query)."""
+        return Nearness(self.best_dice(bigram_set("".join(words)), exclude), self.word_profile.scores(words, exclude))
 
     def best_dice(self, grams: frozenset[str], exclude: str | None = None) -> dict[int, float]:
         """The Dice similarity of each clause's nearest example question to the question's bigrams (clauses without
-        a shared bigram are left out); `exclude` is an example left out. The last query's result is kept: the
-        candidates' search and their features ask for the same one."""
-        key = (grams, exclude)
-        last = self._last_dice
-        if last is not None and last[0] == key:
-            return last[1]
+        a shared bigram are left out); `exclude` is an example left out."""
         shared = Counter(chain.from_iterable(self._postings.get(gram, ()) for gram in grams))
         best: dict[int, float] = {}
         for (i, j), n in shared.items():
@@ -222,21 +209,11 @@ class Examples:
             value = 2.0 * n / (len(grams) + len(self.grams[i][j]))
             if value > best.get(i, 0.0):
                 best[i] = value
-        self._last_dice = (key, best)
         return best
 
-    def nearest(self, grams: frozenset[str], limit: int, exclude: str | None = None) -> list[int]:
-        """The `limit` clauses whose best example question is nearest to the question's bigrams (Dice), best
-        first; clauses without a shared bigram are never returned. `exclude` is an example left out."""
-        best = self.best_dice(grams, exclude)
-        return sorted(best, key=lambda i: (-best[i], i))[:limit]
-
-    def similarity(
-        self, query: str, grams: frozenset[str], words: frozenset[str], i: int, exclude: str | None = None
-    ) -> tuple[float, float, float]:
-        """(best Dice of bigrams, best rapidfuzz ratio / 100, best Jaccard of words) of the query to clause i's
-        examples; `exclude` is an example left out (the query itself, when an example question is a training
-        query)."""
+    def similarity(self, query: str, words: frozenset[str], i: int, exclude: str | None = None) -> tuple[float, float]:
+        """(best rapidfuzz ratio / 100, best Jaccard of words) of the query to clause i's examples; `exclude` is an
+        example left out (the query itself, when an example question is a training query)."""
         best_ratio = best_words = 0.0
         for text, example_words in zip(self.texts[i], self.words[i], strict=True):
             if text == exclude:
@@ -244,7 +221,25 @@ class Examples:
             best_ratio = max(best_ratio, fuzz.ratio(query, text) / 100.0)
             if words and example_words:
                 best_words = max(best_words, len(words & example_words) / len(words | example_words))
-        return self.best_dice(grams, exclude).get(i, 0.0), best_ratio, best_words
+        return best_ratio, best_words
+
+
+def best_of(scores: dict[int, float], limit: int) -> list[int]:
+    """The `limit` clauses with the highest positive scores, best first (the lower index on a tie)."""
+    return sorted((i for i in scores if scores[i] > 0.0), key=lambda i: (-scores[i], i))[:limit]
+
+
+@dataclass(frozen=True)
+class Nearness:
+    """How near one question is to each clause's examples (Examples.nearness; clauses sharing nothing left out),
+    computed once per question for the candidate search and the features."""
+
+    dice: dict[int, float]  # the nearest single example's bigram Dice
+    profile: dict[int, float]  # all of the clause's examples taken as one document (knowledge/profile.py)
+
+    def nearest(self, limit: int) -> list[int]:
+        """The `limit` nearest clauses by each measure, the nearest single examples' first."""
+        return list(dict.fromkeys([*best_of(self.dice, limit), *best_of(self.profile, limit)]))
 
 
 def _doc_kind(doc: str) -> str:
@@ -265,23 +260,25 @@ def feature_rows(
     norm_texts: Sequence[str],
     coverages: Sequence[float],
     examples: Examples,
+    nearness: Nearness,
     named: str,
     exclude: str | None = None,
 ) -> list[list[float]]:
     """One row of FEATURE_NAMES per candidate (in the given order, best lexical score first).
 
     `norm_texts[i]` is the normalised text of clause i, `coverages` the question's coverage of each candidate,
-    `named` the kind of exam the question names ("" when none), `exclude` an example question to leave out.
+    `nearness` the question's to the examples (computed with the same `exclude`, an example question to leave out),
+    `named` the kind of exam the question names ("" when none).
     """
     if not candidates:
         return []
     joined = "".join(query.words)
-    grams = bigram_set(joined)
     word_set = frozenset(query.words)
-    sims = [examples.similarity(joined, grams, word_set, c.index, exclude) for c in candidates]
+    sims = [
+        (nearness.dice.get(c.index, 0.0), *examples.similarity(joined, word_set, c.index, exclude)) for c in candidates
+    ]
     best_dice = max(d for d, _, _ in sims)
-    profile_scores = examples.profile_scores(query.words, exclude)
-    profiles = [profile_scores.get(c.index, 0.0) for c in candidates]
+    profiles = [nearness.profile.get(c.index, 0.0) for c in candidates]
     best_profile = max(profiles)
     best_score = candidates[0].score
     asks = [bool(q_re.search(query.normalized)) for q_re, _ in _CUES]

@@ -13,11 +13,12 @@ Scoring of a question against every clause:
 4. The best RERANK_DEPTH clauses by 0.5 W + 0.4 G get 0.1 x rapidfuzz partial_ratio and a small
    bonus when the question asks "when" / "how many" and the clause states a time / a count: the
    hand-set combined score.
-5. The RANKER_DEPTH best by that score, and the EXAMPLE_DEPTH clauses whose example questions are nearest,
-   are described by features (knowledge/features.py) and scored by the fitted ranker (knowledge/ranker.py):
-   the probability that the clause answers the question. They are ranked by it; when the best of them does
-   not clear the answer rule (Ranker.answers) the answer is "don't know" with the nearest clauses, unless the
-   second opinion is sure (knowledge/second.py: the reply hedges); a pinned answer always wins.
+5. The RANKER_DEPTH best by that score, and the EXAMPLE_DEPTH clauses whose example questions are nearest (one
+   by one, and taken together: features.Nearness), are described by features (knowledge/features.py) and scored
+   by the fitted ranker (knowledge/ranker.py): the probability that the clause answers the question. They are
+   ranked by it; when the best of them does not clear the answer rule (Ranker.answers) the answer is "don't know"
+   with the nearest clauses, unless the second opinion is sure (knowledge/second.py: the reply hedges); a pinned
+   answer always wins.
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ from knowledge.features import (
     Candidate,
     Examples,
     Query,
-    bigram_set,
     feature_rows,
     read_examples,
 )
@@ -273,9 +273,8 @@ class KnowledgeBase:
         typed = [surface for surface, canonical in tokens if surface != canonical and len(surface) > 1]
         # Cues (几分钟, 能不能 …) are looked for in the question without its fillers (好几个 is not "how many").
         normalized = self.analyzer.without_fillers(question)
-        near = self.examples.nearest(bigram_set("".join(words)), EXAMPLE_DEPTH, exclude)
-        near += [i for i in self.examples.profile_nearest(words, EXAMPLE_DEPTH, exclude) if i not in near]
-        candidates = self._candidates(normalized, words, RANKER_DEPTH, typed, near)
+        nearness = self.examples.nearness(words, exclude)
+        candidates = self._candidates(normalized, words, RANKER_DEPTH, typed, nearness.nearest(EXAMPLE_DEPTH))
         if not candidates:
             return [], []
         query = Query(
@@ -292,6 +291,7 @@ class KnowledgeBase:
             self._norm_text,
             coverages,
             self.examples,
+            nearness,
             named_kind(normalized),
             exclude,
         )

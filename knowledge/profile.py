@@ -65,8 +65,3 @@ class Profile:
             left = Counter({t: self._counts[i][t] for t in unique}) - gone
             scores[i] = sum(self._value(t, k, i) for t, k in left.items())
         return {i: v / total for i, v in scores.items()}
-
-    def nearest(self, terms: Sequence[str], limit: int, exclude: str | None = None) -> list[int]:
-        """The `limit` clauses whose profiles are nearest to the question, best first."""
-        scores = self.scores(terms, exclude)
-        return sorted((i for i in scores if scores[i] > 0.0), key=lambda i: (-scores[i], i))[:limit]
