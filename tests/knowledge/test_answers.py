@@ -331,7 +331,7 @@ def test_the_clause_asked_about_leads_when_it_is_surer_without_the_incidental_wo
 
 
 def test_no_reply_shows_a_clause_twice(kb: KnowledgeBase) -> None:
-    """Whatever moved the lead (the asker's context, the second opinion, an incidental word), the clauses a reply shows
+    """Whatever moved the lead (the asker's context, the asker's room, an incidental word), the clauses a reply shows
     are distinct: over the tuning set, the development sets and the example questions."""
     from kb_golden import DEV_SETS, QUESTIONS_TSV, read_questions
 

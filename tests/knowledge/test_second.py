@@ -9,7 +9,7 @@ import math
 import pytest
 from kb_golden import read_questions
 
-from knowledge import Answer, KnowledgeBase
+from knowledge import KnowledgeBase, second
 from knowledge.features import FEATURE_NAMES, read_examples
 from knowledge.fit_ranker import EXAMPLES_OOD
 from knowledge.ranker import Trees
@@ -38,10 +38,6 @@ def _with(kb: KnowledgeBase, trees: Trees | None, threshold: float = 1.01) -> Kn
 def first(kb: KnowledgeBase) -> KnowledgeBase:
     """The knowledge base with the regression alone."""
     return _with(kb, None)
-
-
-def _lead(ans: Answer) -> tuple[str, str] | None:
-    return None if ans.answer is None else (ans.answer.doc, ans.answer.clause)
 
 
 def test_the_shipped_second_opinion() -> None:
@@ -88,7 +84,7 @@ def test_trees_that_disagree_do_not_change_an_answered_reply(kb: KnowledgeBase, 
             continue
         ranked = first.probabilities(q.question)
         opinion = {i: other.ranker.second.decision(r) for i, r in _rows(first, q.question)}  # type: ignore[union-attr]
-        disagreed += min(opinion, key=lambda i: (-opinion[i], [j for j, _ in ranked].index(i))) != ranked[0][0]
+        disagreed += second.best(opinion, ranked) != ranked[0][0]
         assert after == before, q.question
     assert disagreed >= 5
 
