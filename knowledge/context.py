@@ -110,6 +110,13 @@ def other_room(doc: str, question: str, context: AskContext) -> bool:
     return doc == ROOM_DOCS[PRACTICAL if kind == THEORY else THEORY]
 
 
+def foreign(doc: str, lead_doc: str, context: AskContext) -> bool:
+    """Whether `doc` is none of the asker's roles' documents while `lead_doc` is one of them (an invigilator's
+    question led by the invigilators' rules is not handed to the evaluators' rules on a weaker cue)."""
+    docs = frozenset().union(*(ROLE_DOCS.get(r, frozenset()) for r in context.roles))
+    return doc not in docs and lead_doc in docs
+
+
 def doc_bonus(doc: str, context: AskContext, named: str) -> float:
     """How much the asker's role and exam kind (or the kind the question names) favour a document."""
     bonus = ROLE_BONUS if any(doc in ROLE_DOCS.get(r, ()) for r in context.roles) else 0.0

@@ -35,7 +35,7 @@ from knowledge import incidental, second
 from knowledge.actor import ACTOR_PENALTY, candidate_subject, staff_prohibition
 from knowledge.bm25 import BM25, UNKNOWN_IDF_FACTOR, _weighted
 from knowledge.commit import Decision, decide, own_room
-from knowledge.context import AskContext, kind_parts_first, named_kind, names_session
+from knowledge.context import AskContext, foreign, kind_parts_first, named_kind, names_session
 from knowledge.features import (
     EXAMPLE_DEPTH,
     QUESTION_TYPE_BONUS,
@@ -478,7 +478,8 @@ class KnowledgeBase:
             decision = Decision(decision.ranked, room[0], room[1:])
         if aside and not decision.labels:
             shown = incidental.with_aside([decision.lead, *decision.others], aside, MAX_MATCHES)
-            if aside_p[0][1] > dict(ranked)[decision.lead]:
+            lead_doc, aside_doc = self.clauses[decision.lead].doc, self.clauses[aside[0]].doc
+            if aside_p[0][1] > dict(ranked)[decision.lead] and not foreign(aside_doc, lead_doc, context):
                 # Without the incidental word the question is answered more surely by another clause: it leads.
                 shown = list(dict.fromkeys([aside[0], decision.lead, *shown]))  # the lead may be aside[0]
             decision = Decision(decision.ranked, shown[0], shown[1:MAX_MATCHES])

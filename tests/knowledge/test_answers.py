@@ -330,6 +330,27 @@ def test_the_clause_asked_about_leads_when_it_is_surer_without_the_incidental_wo
     assert len(shown) == len(set(shown))
 
 
+def test_the_clause_without_the_incidental_word_does_not_take_the_lead_from_the_askers_own_rules(
+    kb: KnowledgeBase,
+) -> None:
+    """Without 手机, 考生偷偷用查答案 我咋处理 is answered most surely by the evaluators' rule on helping cheaters
+    (考评人员管理办法 第八条(八)). Asked with no role, that rule leads as the surer one; a theory invigilator, whose
+    best clause is from the invigilators' rules, keeps it first and is shown the evaluators' rule after it."""
+    question = "考生偷偷用手机查答案 我咋处理"
+    evaluators = ("考评人员管理办法", "第八条(八)")
+    ranked = kb.probabilities(question)
+    aside = kb.incidental_alternatives(question, ranked[0][0])
+    assert kb.clauses[ranked[0][0]].doc == "监考人员守则"
+    assert aside and (kb.clauses[aside[0][0]].doc, kb.clauses[aside[0][0]].clause) == evaluators
+    assert aside[0][1] > ranked[0][1]
+    anyone = kb.ask(question)
+    assert anyone.answer is not None and (anyone.answer.doc, anyone.answer.clause) == evaluators
+    invigilator = kb.ask(question, context=AskContext(roles=frozenset({"invigilator"}), kind="theory"))
+    assert invigilator.answer is not None and invigilator.answer.doc == "监考人员守则"
+    assert not invigilator.committed
+    assert evaluators in [(m.doc, m.clause) for m in invigilator.alternatives]
+
+
 def test_no_reply_shows_a_clause_twice(kb: KnowledgeBase) -> None:
     """Whatever moved the lead (the asker's context, the asker's room, an incidental word), the clauses a reply shows
     are distinct: over the tuning set, the development sets and the example questions."""
