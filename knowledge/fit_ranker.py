@@ -6,8 +6,8 @@
 A development tool: it needs the dev extra (scikit-learn) and the repository's tuning set; the bot only reads
 the JSON it writes (knowledge/ranker.py). Training queries are the tuning set (tests/data/kb_questions.tsv, with
 its out-of-domain questions as all-negative queries) and the example questions of knowledge/data/examples.tsv
-(each with its own clause as the answer, and itself left out of the example similarity). The held-out sets are
-never read here.
+(each with its own clause as the answer, and itself left out of the example similarity). The gate is fitted last,
+on the development sets (knowledge/fit_gate.py). The held-out sets are never read here.
 
 Every candidate of every query is one row, labelled 1 when it is an accepted clause (pointwise). The regularisation
 strength is fixed (RANKER_C); the thresholds are fixed too (FIXED_THRESHOLDS) and checked on out-of-fold
@@ -27,14 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, KFold
 
 from knowledge.commit import decide
 from knowledge.context import AskContext
 from knowledge.features import FEATURE_NAMES, read_examples
+from knowledge.fit_gate import fit_gate
 from knowledge.fit_trees import (
-    DIGITS,
     FOLDS,
     TREES,
     choose_second_threshold,
@@ -46,8 +45,8 @@ from knowledge.fit_trees import (
 from knowledge.index import KnowledgeBase
 from knowledge.loader import DATA_DIR
 from knowledge.ranker import COMMIT_FEATURES, RANKER_FILE, Linear, Ranker, answers, commit_row, hedges
+from knowledge.training import TrainingQuery, fit_linear, linear_json, read_tuning
 
-TUNING_TSV = Path(__file__).resolve().parents[1] / "tests" / "data" / "kb_questions.tsv"
 # Out-of-domain example questions: negatives for the ranker, and a check of the answer rule on fresh questions.
 EXAMPLES_OOD = DATA_DIR / "examples_ood.tsv"
 # The ranker's regularisation strength, fixed (wt-kb6). It used to be chosen from (0.1, 0.3, 1.0, 3.0) by the
@@ -78,16 +77,6 @@ COMMIT_GRID = tuple(round(0.3 + 0.01 * k, 2) for k in range(0, 70))
 FIXED_THRESHOLDS = {"example": 0.6, "probability": 0.7, "hedge": 0.45, "second": 0.75, "commit": 0.8}
 
 
-@dataclass(frozen=True)
-class TrainingQuery:
-    """A question, its accepted clauses (empty when out of domain), and an example to leave out."""
-
-    question: str
-    accepted: frozenset[tuple[str, str]]
-    tuning: bool
-    exclude: str | None = None
-
-
 @dataclass
 class Data:
     """Feature rows with their labels, query ids and the candidates' clause indices."""
@@ -97,23 +86,6 @@ class Data:
     groups: np.ndarray
     clause_index: np.ndarray
     queries: list[TrainingQuery]
-
-
-def read_tuning(path: Path = TUNING_TSV) -> list[TrainingQuery]:
-    """The tuning set: question, doc, clause, other accepted clauses (《文档》编号;…); doc "-" when out of domain."""
-    rows: list[TrainingQuery] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#") or line.startswith("question\t"):
-            continue
-        question, doc, clause, also = [*line.split("\t"), ""][:4]
-        accepted: set[tuple[str, str]] = set()
-        if doc != "-":
-            accepted.add((doc, clause))
-            for alt in filter(None, (a.strip() for a in also.split(";"))):
-                alt_doc, alt_clause = alt.removeprefix("《").split("》", 1)
-                accepted.add((alt_doc, alt_clause))
-        rows.append(TrainingQuery(question, frozenset(accepted), tuning=True))
-    return rows
 
 
 def training_queries(kb: KnowledgeBase) -> list[TrainingQuery]:
@@ -145,20 +117,11 @@ def build(kb: KnowledgeBase, queries: Sequence[TrainingQuery]) -> Data:
     return Data(np.array(xs), np.array(ys), np.array(groups), np.array(index), list(queries))
 
 
-def _fit(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray, LogisticRegression]:
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale == 0] = 1.0
-    model = LogisticRegression(C=c, max_iter=5000, tol=1e-10)
-    model.fit((x - mean) / scale, y)
-    return mean, scale, model
-
-
 def out_of_fold(data: Data, c: float) -> np.ndarray:
     """Probabilities of every row from a model fitted without the row's question (GroupKFold)."""
     probs = np.zeros(len(data.y))
     for train, test in GroupKFold(n_splits=FOLDS).split(data.x, data.y, data.groups):
-        mean, scale, model = _fit(data.x[train], data.y[train], c)
+        mean, scale, model = fit_linear(data.x[train], data.y[train], c)
         probs[test] = model.predict_proba((data.x[test] - mean) / scale)[:, 1]
     return probs
 
@@ -292,7 +255,7 @@ def commit_out_of_fold(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Commit-model probabilities of every query from a model fitted without it (KFold, no shuffling)."""
     probs = np.zeros(len(y))
     for train, test in KFold(n_splits=FOLDS).split(x):
-        mean, scale, model = _fit(x[train], y[train], COMMIT_C)
+        mean, scale, model = fit_linear(x[train], y[train], COMMIT_C)
         probs[test] = model.predict_proba((x[test] - mean) / scale)[:, 1]
     return probs
 
@@ -388,15 +351,6 @@ def _placeholder() -> Ranker:
     return Ranker(zero(len(FEATURE_NAMES)), zero(len(COMMIT_FEATURES)), 0.5, 1.01)
 
 
-def _linear(mean: np.ndarray, scale: np.ndarray, model: LogisticRegression) -> dict[str, object]:
-    return {
-        "mean": [round(float(v), DIGITS) for v in mean],
-        "scale": [round(float(v), DIGITS) for v in scale],
-        "coef": [round(float(v), DIGITS) for v in model.coef_[0]],
-        "intercept": round(float(model.intercept_[0]), DIGITS),
-    }
-
-
 def fit() -> dict[str, object]:
     """Fit the ranker and return the content of ranker.json."""
     kb = KnowledgeBase.load(ranker=_placeholder())
@@ -428,13 +382,13 @@ def fit() -> dict[str, object]:
     tau = held("commit", choose_commit_threshold(kb, data, ranked, hand, sure))
     outcome = simulate(kb, data, ranked, hand, sure, tau)
     on_examples = simulate(kb, data, ranked, hand, sure, tau, examples=True)
-    mean, scale, model = _fit(data.x, data.y, c_best)
-    c_mean, c_scale, c_model = _fit(cx, cy, COMMIT_C)
-    return {
+    mean, scale, model = fit_linear(data.x, data.y, c_best)
+    c_mean, c_scale, c_model = fit_linear(cx, cy, COMMIT_C)
+    result: dict[str, object] = {
         "comment": "written by `python -m knowledge.fit_ranker`; see knowledge/ranker.py",
         "features": list(FEATURE_NAMES),
-        **_linear(mean, scale, model),
-        "commit": {"features": list(COMMIT_FEATURES), **_linear(c_mean, c_scale, c_model)},
+        **linear_json(mean, scale, model),
+        "commit": {"features": list(COMMIT_FEATURES), **linear_json(c_mean, c_scale, c_model)},
         "second_opinion": {"params": TREES, "threshold": second_threshold, **trees_json(fit_trees(data.x, data.y))},
         "C": c_best,
         "commit_threshold": tau,
@@ -451,6 +405,7 @@ def fit() -> dict[str, object]:
         "cv_tuning_set_not_a_result": outcome.as_dict(),
         "cv_examples_not_a_result": on_examples.as_dict(),
     }
+    return result | {"gate": fit_gate(result, [q for q in data.queries if not q.accepted])}
 
 
 def same(a: object, b: object, tol: float = 1e-5) -> bool:
@@ -484,6 +439,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("cross-validated on the tuning set (not a result):", json.dumps(result["cv_tuning_set_not_a_result"]))
     print("cross-validated on the example questions (not a result):", json.dumps(result["cv_examples_not_a_result"]))
+    gate = result["gate"]["leave_one_set_out_not_a_result"]  # type: ignore[index]
+    print("the gate, leave one development set out (not a result):", json.dumps(gate))
     if args.check:
         shipped = json.loads(args.out.read_text(encoding="utf-8"))
         ok = same(result, shipped)

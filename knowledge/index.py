@@ -17,8 +17,8 @@ Scoring of a question against every clause:
    by one, and taken together: features.Nearness), are described by features (knowledge/features.py) and scored
    by the fitted ranker (knowledge/ranker.py): the probability that the clause answers the question. They are
    ranked by it; when the best of them does not clear the answer rule (Ranker.answers) the answer is "don't know"
-   with the nearest clauses, unless the second opinion is sure (knowledge/second.py: the reply hedges); a pinned
-   answer always wins.
+   with the nearest clauses, unless the second opinion is sure (knowledge/second.py: the reply hedges); the gate
+   (Ranker.admits) may answer what they refuse (hedged). A pinned answer always wins.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from __future__ import annotations
 import heapq
 import re
 from collections.abc import Iterable, Sequence
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 from rapidfuzz import fuzz
@@ -299,24 +299,21 @@ class KnowledgeBase:
 
     def _ranked(self, question: str) -> tuple[list[tuple[int, float]], bool, float]:
         """(clause index, ranker probability) of the candidates, most probable first, whether to answer (Ranker.answers,
-        .hedges, knowledge/second.py) and the commit model's probability that the best is right (0 when only a
-        fallback answers: the reply hedges)."""
+        .hedges, knowledge/second.py, Ranker.admits: the gate) and the commit model's probability that the best
+        is right (0 unless the rule answers: the reply hedges)."""
         candidates, rows = self.features(question)
         if not candidates:
             return [], False, 0.0
-        probs = [self.ranker.probability(row) for row in rows]
-        order = sorted(range(len(candidates)), key=lambda k: (-probs[k], candidates[k].index))
-        ranked = [(candidates[k].index, probs[k]) for k in order]
-        runner_up = probs[order[1]] if len(order) > 1 else 0.0
-        best_row = rows[order[0]]
-        second_row = rows[order[1]] if len(order) > 1 else None
-        same_doc = len(order) > 1 and self.clauses[ranked[0][0]].doc == self.clauses[ranked[1][0]].doc
-        sure = self.ranker.sure(best_row, second_row, probs[order[0]], runner_up, same_doc)
-        rule, p_best = self.ranker.answers(best_row, probs[order[0]]), probs[order[0]]  # else hedged (sure 0)
-        answer = (rule or self.ranker.hedges(best_row, p_best)) and self.out_of_scope(question, ranked[0][0]) is None
+        indices = [c.index for c in candidates]
+        ranking = self.ranker.rank(indices, rows, [self.clauses[i].doc for i in indices])
+        ranked, best_row, sure = ranking.ranked, ranking.best_row, ranking.sure
+        rule, p_best = self.ranker.answers(best_row, ranked[0][1]), ranked[0][1]  # else hedged (sure 0)
+        in_scope = cache(lambda: self.out_of_scope(question, ranked[0][0]) is None)
+        answer = (rule or self.ranker.hedges(best_row, p_best)) and in_scope()
         if not answer:  # the trees are asked only then
-            opinions = second.opinion(self.ranker, [c.index for c in candidates], rows)
+            opinions = second.opinion(self.ranker, indices, rows)
             answer = second.rescues(self.ranker, opinions, ranked, partial(self.out_of_scope, question))
+        answer = answer or self.ranker.admits(best_row, p_best, sure, in_scope)
         return ranked, answer, sure if rule else 0.0
 
     def out_of_scope(self, question: str, i: int) -> str | None:

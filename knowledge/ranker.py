@@ -17,6 +17,10 @@ refusing as many in-domain questions (knowledge/EVAL.md).
 
 The second opinion (``Trees``, session 19) is less calibrated than the regression: it does not replace it, it answers
 (hedged) some questions the regression refuses (knowledge/second.py).
+
+The gate (session 21, knowledge/fit_gate.py) is a third logistic regression, over the best candidate's row and the
+three models' log-odds for it, fitted on phone questions none of the others was fitted on: it too answers (hedged)
+some questions all of the above refuse, and takes no answer away.
 """
 
 from __future__ import annotations
@@ -45,6 +49,9 @@ COMMIT_FEATURES: tuple[str, ...] = (
     "example_dice",
     "q_unknown_words",
 )
+# The gate (session 21): is the best candidate right? From its feature row and the log-odds of the ranker, the second
+# opinion and the commit model for it. Fitted on the development sets' phone questions (knowledge/fit_gate.py).
+GATE_FEATURES: tuple[str, ...] = (*FEATURE_NAMES, "logit", "trees_logit", "commit_logit")
 _SCORE = FEATURE_NAMES.index("score")
 _EXAMPLE = FEATURE_NAMES.index("example_dice")
 _COVERAGE = FEATURE_NAMES.index("coverage")
@@ -149,12 +156,37 @@ def _second_opinion(data: dict[str, Any] | None) -> dict[str, Any]:
     return {"second": Trees.from_dict(data, len(FEATURE_NAMES)), "second_threshold": float(data["threshold"])}
 
 
+def _gate(data: dict[str, Any] | None) -> dict[str, Any]:
+    """The Ranker fields of a ranker file's gate (none when the file has none)."""
+    if data is None:
+        return {}
+    if tuple(data["features"]) != GATE_FEATURES:
+        raise ValueError("gate features differ from knowledge/ranker.py: run python -m knowledge.fit_ranker")
+    return {"gate": Linear.from_dict(data, len(GATE_FEATURES)), "gate_threshold": float(data["threshold"])}
+
+
+def gate_row(trees: Trees, best_row: Sequence[float], probability: float, sure: float) -> list[float]:
+    """The gate's features (GATE_FEATURES) of the best candidate: its row and the log-odds of the ranker's
+    `probability`, of the second opinion's `trees` and of the commit model's `sure` for it."""
+    return [*best_row, _logit(probability), trees.decision(best_row), _logit(sure)]
+
+
 def sigmoid(z: float) -> float:
     """Logistic function, without overflow."""
     if z >= 0:
         return 1.0 / (1.0 + math.exp(-z))
     e = math.exp(z)
     return e / (1.0 + e)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The candidates of a question ranked: (clause index, probability) most probable first, the best one's
+    feature row and the commit model's probability that it is right."""
+
+    ranked: list[tuple[int, float]]
+    best_row: Sequence[float]
+    sure: float
 
 
 @dataclass(frozen=True)
@@ -171,6 +203,8 @@ class Ranker:
     when it is the only candidate).
     ``second`` and ``second_threshold``: the second opinion's trees and the probability from which they answer a
     question the rule refuses (knowledge/second.py).
+    ``gate`` and ``gate_threshold``: the gate (knowledge/fit_gate.py) answers, hedged, a question all of the above
+    refuse when its probability that the best clause is right reaches the threshold (Ranker.admits).
     """
 
     model: Linear
@@ -181,25 +215,44 @@ class Ranker:
     hedge_threshold: float = 1.01
     second: Trees | None = None
     second_threshold: float = 1.01
+    gate: Linear | None = None
+    gate_threshold: float = 1.01
 
     @classmethod
     def load(cls, path: Path = RANKER_FILE) -> Ranker:
         """Read a ranker file; its feature names must be those of knowledge/features.py."""
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if tuple(data["features"]) != FEATURE_NAMES or tuple(data["commit"]["features"]) != COMMIT_FEATURES:
-                raise ValueError("features differ from knowledge/features.py: run python -m knowledge.fit_ranker")
-            return cls(
-                model=Linear.from_dict(data, len(FEATURE_NAMES)),
-                commit=Linear.from_dict(data["commit"], len(COMMIT_FEATURES)),
-                commit_threshold=float(data["commit_threshold"]),
-                example_threshold=float(data["example_threshold"]),
-                probability_threshold=float(data["probability_threshold"]),
-                hedge_threshold=float(data["hedge_threshold"]),
-                **_second_opinion(data.get("second_opinion")),
-            )
+            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise KnowledgeFileError(path, 0, f"unreadable ranker file: {exc}") from exc
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Ranker:
+        """The ranker of a ranker file's content (ValueError, KeyError or TypeError when it is malformed)."""
+        if tuple(data["features"]) != FEATURE_NAMES or tuple(data["commit"]["features"]) != COMMIT_FEATURES:
+            raise ValueError("features differ from knowledge/features.py: run python -m knowledge.fit_ranker")
+        return cls(
+            model=Linear.from_dict(data, len(FEATURE_NAMES)),
+            commit=Linear.from_dict(data["commit"], len(COMMIT_FEATURES)),
+            commit_threshold=float(data["commit_threshold"]),
+            example_threshold=float(data["example_threshold"]),
+            probability_threshold=float(data["probability_threshold"]),
+            hedge_threshold=float(data["hedge_threshold"]),
+            **_second_opinion(data.get("second_opinion")),
+            **_gate(data.get("gate")),
+        )
+
+    def rank(self, indices: Sequence[int], rows: Sequence[Sequence[float]], docs: Sequence[str]) -> Ranking:
+        """Rank the candidates (clause `indices`, their feature `rows` and documents) by probability, clause index
+        on ties, and ask the commit model about the best."""
+        probs = [self.probability(row) for row in rows]
+        order = sorted(range(len(indices)), key=lambda k: (-probs[k], indices[k]))
+        first, second = order[0], (order[1] if len(order) > 1 else None)
+        second_row = rows[second] if second is not None else None
+        runner_up = probs[second] if second is not None else 0.0
+        same_doc = second is not None and docs[first] == docs[second]
+        sure = self.sure(rows[first], second_row, probs[first], runner_up, same_doc)
+        return Ranking([(indices[k], probs[k]) for k in order], rows[first], sure)
 
     def probability(self, row: Sequence[float]) -> float:
         """Probability that the candidate is a right clause for the question."""
@@ -219,6 +272,19 @@ class Ranker:
     def hedges(self, best_row: Sequence[float], probability: float) -> bool:
         """Whether a question the answer rule refuses gets a hedged reply instead (see `hedges`)."""
         return hedges(best_row, probability, self.hedge_threshold)
+
+    def admits(self, best_row: Sequence[float], probability: float, sure: float, in_scope: Callable[[], bool]) -> bool:
+        """Whether the gate answers a question the answer rule and its fallbacks refuse: its probability that the
+        best candidate is right (gate_probability) reaches ``gate_threshold`` and the scope checks let the clause
+        through (`in_scope`)."""
+        return self.gate_probability(best_row, probability, sure) >= self.gate_threshold and in_scope()
+
+    def gate_probability(self, best_row: Sequence[float], probability: float, sure: float) -> float:
+        """The gate's probability that the best candidate (its feature row, ranker `probability` and commit-model
+        `sure`) is right; 0 without a gate, or without the second opinion it reads."""
+        if self.gate is None or self.second is None:
+            return 0.0
+        return sigmoid(self.gate.decision(gate_row(self.second, best_row, probability, sure)))
 
 
 def hedges(best_row: Sequence[float], probability: float, hedge_threshold: float) -> bool:

@@ -14,6 +14,7 @@ from knowledge import Answer, KnowledgeBase, KnowledgeFileError
 from knowledge import fit_ranker as fit
 from knowledge.features import FEATURE_NAMES, read_examples
 from knowledge.ranker import RANKER_FILE, Ranker
+from knowledge.training import TUNING_TSV
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -134,7 +135,7 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
     assert sum(q.in_domain for q in dev12) >= 160 and sum(not q.in_domain for q in dev12) >= 29
     dev13 = read_questions(DEV13_TSV)
     assert sum(q.in_domain for q in dev13) >= 155 and sum(not q.in_domain for q in dev13) >= 28
-    for path in (*DEV_SETS, fit.TUNING_TSV):
+    for path in (*DEV_SETS, TUNING_TSV):
         asked = {q.question.rstrip("？?") for q in read_questions(path)}
         assert sorted(asked & examples) == [], path.name
 
@@ -158,7 +159,7 @@ shipped = json.loads(RANKER_FILE.read_text(encoding="utf-8"))
 kb = KnowledgeBase.load()
 data = fit.build(kb, fit.read_tuning()[:120])
 full = fit.build(kb, fit.training_queries(kb))
-mean, scale, model = fit._fit(full.x, full.y, float(shipped["C"]))
+mean, scale, model = fit.fit_linear(full.x, full.y, float(shipped["C"]))
 rows = data.x[::3]
 expected = model.decision_function((rows - mean) / scale)
 probs = model.predict_proba((rows - mean) / scale)[:, 1]

@@ -7,10 +7,10 @@ import pytest
 
 from knowledge import KnowledgeBase
 from knowledge.features import read_examples
-from knowledge.fit_ranker import TUNING_TSV
 from knowledge.loader import DATA_DIR
 from knowledge.scope import Scope
 from knowledge.text import normalize
+from knowledge.training import TUNING_TSV
 from tests.knowledge.kb_golden import DEV_TSV, read_questions
 
 
