@@ -111,6 +111,48 @@ def test_pinned_practical_lateness(kb: KnowledgeBase, question: str) -> None:
     assert "5 分钟" in ans.answer.text and "30 分钟" not in ans.answer.text
 
 
+@pytest.mark.parametrize(
+    ("question", "cites", "says"),
+    [
+        ("领卷子一个人去行吗", [("监考人员守则", "2.(3)"), ("监考人员守则", "4.(4)")], "连续考试场次"),
+        ("卷子啥时候去领 一个人去领行不", [("监考人员守则", "2.(3)"), ("监考人员守则", "4.(4)")], "考前 30 分钟"),
+        ("领试卷要两个人一起去不", [("监考人员守则", "2.(3)"), ("监考人员守则", "4.(4)")], "2 名监考人员须同时"),
+        ("准考证谁发", [("考务管理岗位职责", "1."), ("考务管理岗位职责", "4.")], "核发"),
+        ("准考证打印找谁", [("考务管理岗位职责", "1."), ("考务管理岗位职责", "4.")], "打印"),
+        ("题库归谁管", [("试题管理岗位职责", "2、"), ("考务管理岗位职责", "2.")], "题库管理系统"),
+    ],
+)
+def test_questions_that_reach_two_clauses_get_both_in_one_answer(
+    kb: KnowledgeBase, question: str, cites: list[tuple[str, str]], says: str
+) -> None:
+    """Who fetches the papers (two together, one alone only between consecutive sessions), who issues and prints
+    admission tickets, who runs the question bank: each reached two clauses, and the reply led with the one that
+    fits the question less half the time. The pinned answer states both, citing both."""
+    ans = kb.ask(question, context=AskContext(roles=frozenset({"invigilator"}), kind="theory"))
+    assert ans.pinned and ans.answer is not None
+    assert [(m.doc, m.clause) for m in ans.matches] == cites
+    assert says in ans.answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["领卷时要检查啥", "领卷子要签字吗", "准考证号写哪", "准考证丢了咋办", "题库台账多久报一次", "管题库的说政策不归他管 对吗"],
+)
+def test_near_questions_are_not_taken_by_those_pins(kb: KnowledgeBase, question: str) -> None:
+    """What to check when fetching papers, ticket numbers, a lost ticket, the bank's ledger are other rules."""
+    assert not kb.ask(question).pinned
+
+
+def test_pinned_answers_state_no_number_their_clauses_do_not(kb: KnowledgeBase) -> None:
+    """Every number a pinned answer states (30 分钟, 2 名) is in the text of a clause it cites."""
+    import re
+
+    for pin in kb.pinned:
+        texts = "".join(kb.clause(*key).text for key in pin.cites).replace(" ", "")  # type: ignore[union-attr]
+        for number in re.findall(r"\d+\s*\D", pin.answer):
+            assert number.replace(" ", "") in texts, (pin.pattern, number)
+
+
 def test_pinned_json_names_a_real_clause(kb: KnowledgeBase) -> None:
     """In JSON a pinned answer's doc/clause are a real document title and clause; the text is the written answer."""
     for question in ["实操迟到几分钟不让考了？", "开考多久后不准进场"]:
