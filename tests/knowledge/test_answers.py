@@ -136,7 +136,14 @@ def test_questions_that_reach_two_clauses_get_both_in_one_answer(
 
 @pytest.mark.parametrize(
     "question",
-    ["领卷时要检查啥", "领卷子要签字吗", "准考证号写哪", "准考证丢了咋办", "题库台账多久报一次", "管题库的说政策不归他管 对吗"],
+    [
+        "领卷时要检查啥",
+        "领卷子要签字吗",
+        "准考证号写哪",
+        "准考证丢了咋办",
+        "题库台账多久报一次",
+        "管题库的说政策不归他管 对吗",
+    ],
 )
 def test_near_questions_are_not_taken_by_those_pins(kb: KnowledgeBase, question: str) -> None:
     """What to check when fetching papers, ticket numbers, a lost ticket, the bank's ledger are other rules."""
