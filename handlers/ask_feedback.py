@@ -142,14 +142,26 @@ async def wrong(ctx: Context, args: str) -> Reply:
 
 @table.fallback(priority=90)
 async def bare_wrong(ctx: Context) -> Reply | None:
-    """“答错了”, “不对，应该是…” without a slash, from someone answered in the last minutes in this chat."""
+    """“答错了”, “不对，应该是…” without a slash: a dispute of an answer of the last minutes in this chat; in a private
+    chat without one, where to find which answer (/答错了 reaches two hours back)."""
     is_dispute, note = bare_dispute(ctx.message.text)
     if not is_dispute:
         return None
+    chat = ctx.message.chat_id or ""
     last = await _last_answer(ctx, BARE_WINDOW)
-    if last is None or last.chat != (ctx.message.chat_id or ""):
-        return None  # plain text: the knowledge base's turn
-    return await dispute(ctx, last, note)
+    if last is not None and last.chat == chat:
+        return await dispute(ctx, last, note)
+    if chat:
+        return None  # in a group it may be said to anyone: plain text, the knowledge base's turn
+    # In a private chat it is said to the bot: which answer, if not a fresh one here?
+    older = await _last_answer(ctx, COMMAND_WINDOW)
+    if older is None:
+        return Reply("最近两小时内没有回答过您的规定问题，不知道是哪个回答有误。有规定问题请直接发问题。")
+    minutes = max(1, int((ctx.now - older.at).total_seconds() // 60))
+    return Reply(
+        f"您最近问的规定问题“{older.question}”是 {minutes} 分钟前回答的。如那个回答有误，请发 /答错了"
+        "（可附正确的条款，例：/答错了 应该是监考人员守则 3.(8)）。"
+    )
 
 
 @table.command(

@@ -107,16 +107,24 @@ async def test_phone_phrasings_dispute_a_fresh_answer(chat: Chat, text: str) -> 
     assert row.note == ("应该是监考人员守则3.(8)" if "应该" in text else None)
 
 
-async def test_bare_text_is_a_question_unless_an_answer_is_fresh(chat: Chat, clock: ManualClock) -> None:
-    """A bare 答错了 is a dispute only within minutes of that person's answer in the same chat; else plain text."""
-    assert not (await say(chat, "王芳", "答错了")).startswith("已记下")  # nothing answered yet: the knowledge base
+async def test_bare_text_is_a_dispute_only_of_a_fresh_answer(chat: Chat, clock: ManualClock) -> None:
+    """A bare 答错了 is a dispute only within minutes of that person's answer in the same chat. In a private chat
+    it is said to the bot all the same: without a fresh answer the reply says there is none, or which older answer
+    /答错了 would reach; in a group it is chatter."""
+    reply = await say(chat, "王芳", "刚才那个答错了")
+    assert reply.startswith("最近两小时内没有回答过您的规定问题")
     await say(chat, "王芳", PHONE_Q)
     clock.advance(timedelta(minutes=6))
-    assert not (await say(chat, "王芳", "答错了")).startswith("已记下")
+    reply = await say(chat, "王芳", "答错了")
+    assert f"“{PHONE_Q}”是 6 分钟前回答的" in reply and "/答错了" in reply
     await say(chat, "王芳", PHONE_Q)
     assert not (await say(chat, "李强", "不对")).startswith("已记下")  # not the one answered
     assert await chat.say("王芳", "不对", chat="console:第1考场") is None  # another chat: chatter in the group
+    assert await chat.say("赵敏", "答错了", chat="console:第2考场") is None  # nothing answered: chatter too
     assert await rows(chat, "disputed") == []
+    # A longer sentence starting with 不对 is a question, not a dispute.
+    assert not (await say(chat, "王芳", "不对考生搜身可以吗")).startswith(("已记下", "最近", "您最近"))
+    assert (await say(chat, "王芳", "/答错了")).startswith("已记下")  # the slash disputes her last answer
     # A longer sentence starting with 不对 is a question, not a dispute.
     assert not (await say(chat, "王芳", "不对考生搜身可以吗")).startswith("已记下")
 
