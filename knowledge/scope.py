@@ -77,6 +77,12 @@ COLLECT_RE = re.compile(r"(?:在哪|去哪|到哪|哪里|哪儿|什么地方|找
 COLLECT_VERBS = frozenset({"领取", "领", "拿", "取", "借用", "借", "要", "找", "用", "去"})
 
 
+# An errand the asker would run instead of their duty (送卷路上能先去吃个饭吗, 想去买个水): the question is about
+# leaving the duty, not the meal or the drink, so the focus words of the errand do not count (吃透, to master, is
+# no errand).
+ERRAND_RE = re.compile(r"(?:先|去|想去|出去|跑去|顺便)(?:吃|买|喝|抽)(?!透)[^\s,，。？?!！]{0,2}")
+
+
 def collects(question: str) -> bool:
     """Whether the (normalised) question asks where or from whom to collect something."""
     return COLLECT_RE.search(question) is not None
@@ -108,7 +114,8 @@ class Scope:
         for name, asks, states in ANSWER_TYPES:
             if asks.search(asked) and (states is None or not states.search(clause)):
                 return name
-        focus = question if canonical is None else canonical
+        focus = ERRAND_RE.sub("", question if canonical is None else canonical)
+        question = ERRAND_RE.sub("", question)
         for word in self.logistics:
             if word in clause:
                 continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge import KnowledgeBase
+from knowledge import AskContext, KnowledgeBase
 from knowledge.features import read_examples
 from knowledge.loader import DATA_DIR
 from knowledge.scope import Scope
@@ -98,6 +98,21 @@ def test_a_focus_word_the_synonym_table_maps_to_a_regulation_word_is_not_vetoed(
     assert ans.answer is not None
     assert ("实际操作考核考场规则", "4.") in {(m.doc, m.clause) for m in [ans.answer, *ans.alternatives]}
     assert kb.ask("监考午饭几点发").answer is None
+
+
+def test_an_errand_instead_of_the_duty_is_not_what_the_question_is_about(kb: KnowledgeBase) -> None:
+    """送卷路上能先去吃个饭不 asks whether the papers may be left, not about meals: 饭 (a focus word) does not veto the
+    papers' transport rule; a meal asked about for itself still does (考完试去哪吃饭), and 吃透 is no errand."""
+    clause = normalize("试卷运送途中须有专人押送，不得中途停留")
+    scope = Scope(logistics=["饭", "水"])
+    assert scope.veto("送卷路上能先去吃个饭不", clause) is None
+    assert scope.veto("送卷子路上我想去买个水卷子放车里行不", clause) is None
+    assert scope.veto("送卷路上管饭吗", clause) == "饭"
+    assert scope.veto("先吃透饭", clause) == "饭"
+    for question in ("送卷路上能先去吃个饭不", "送卷子路上我想去买个水 卷子放车里行不"):
+        ans = kb.ask(question, context=AskContext(roles=frozenset({"office"})))
+        assert ans.answer is not None and (ans.answer.doc, ans.answer.clause) == ("试卷管理制度", "4."), question
+    assert kb.ask("考完试去哪吃饭").answer is None
 
 
 def test_a_focus_word_that_only_overlaps_a_rewritten_word_is_still_vetoed(kb: KnowledgeBase) -> None:
