@@ -104,6 +104,7 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
         DEV11_TSV,
         DEV12_TSV,
         DEV13_TSV,
+        DEV14_TSV,
         DEV_SETS,
         DEV_TSV,
     )
@@ -135,6 +136,8 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
     assert sum(q.in_domain for q in dev12) >= 160 and sum(not q.in_domain for q in dev12) >= 29
     dev13 = read_questions(DEV13_TSV)
     assert sum(q.in_domain for q in dev13) >= 155 and sum(not q.in_domain for q in dev13) >= 28
+    dev14 = read_questions(DEV14_TSV)
+    assert sum(q.in_domain for q in dev14) >= 152 and sum(not q.in_domain for q in dev14) >= 30
     for path in (*DEV_SETS, TUNING_TSV):
         asked = {q.question.rstrip("？?") for q in read_questions(path)}
         assert sorted(asked & examples) == [], path.name
