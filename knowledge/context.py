@@ -135,6 +135,12 @@ def counterparts(question: str, keys: list[tuple[str, str]]) -> tuple[tuple[str,
     return None
 
 
+# The documents of each part of a pinned answer split by kind: the practical room is the evaluators' (a theory room
+# has invigilators; evaluators also mark theory papers, so KIND_DOCS leaves their documents out).
+PART_DOCS: dict[str, frozenset[str]] = {
+    THEORY: KIND_DOCS[THEORY],
+    PRACTICAL: KIND_DOCS[PRACTICAL] | {"考评人员管理办法", "考评人员守则"},
+}
 # Separates the parts of a pinned answer that differ by kind of exam (pinned.txt): each part starts with its
 # label (理论考试：…｜实操考试：…).
 KIND_PART_SEPARATOR = "｜"
@@ -145,9 +151,9 @@ def kind_parts_first(
 ) -> tuple[str, tuple[tuple[str, str], ...]]:
     """A pinned answer with the asker's kind of exam first: the labelled parts of `answer` (KIND_PART_SEPARATOR)
     whose label names `kind` (THEORY or PRACTICAL, see named_kind) move to the front, and so do the cited clauses
-    of that kind's documents (KIND_DOCS); otherwise the file's order is kept. The parts are joined one per line."""
+    of that kind's documents (PART_DOCS); otherwise the file's order is kept. The parts are joined one per line."""
     parts = [p.strip() for p in answer.split(KIND_PART_SEPARATOR) if p.strip()]
     if kind and len(parts) > 1:
         parts.sort(key=lambda part: named_kind(part.split("：", 1)[0]) != kind)
-        cites = tuple(sorted(cites, key=lambda key: key[0] not in KIND_DOCS[kind]))
+        cites = tuple(sorted(cites, key=lambda key: key[0] not in PART_DOCS[kind]))
     return "\n".join(parts), cites

@@ -135,6 +135,25 @@ def test_questions_that_reach_two_clauses_get_both_in_one_answer(
 
 
 @pytest.mark.parametrize(
+    ("role", "kind", "first", "label"),
+    [
+        ("invigilator", "theory", ("监考人员守则", "3.(5)"), "理论考试"),
+        ("evaluator", "practical", ("考评人员管理办法", "第七条(五)"), "实操考试"),
+    ],
+)
+def test_where_a_violation_is_recorded_is_answered_for_the_askers_room(
+    kb: KnowledgeBase, role: str, kind: str, first: tuple[str, str], label: str
+) -> None:
+    """考生违纪处理完要记在哪: the theory room's record (考场情况记录表) for an invigilator, the practical room's for an
+    evaluator, each first with its clause; the other room's follows."""
+    ans = kb.ask("考生违纪处理完要记在哪", context=AskContext(roles=frozenset({role}), kind=kind))
+    assert ans.pinned and ans.answer is not None
+    assert (ans.answer.doc, ans.answer.clause) == first
+    assert ans.answer.text.startswith(label) and "记录表" in ans.answer.text.splitlines()[0]
+    assert len(ans.answer.text.splitlines()) == 2
+
+
+@pytest.mark.parametrize(
     "question",
     [
         "领卷时要检查啥",
