@@ -39,3 +39,41 @@ async def test_rule_questions_through_an_exam_day(day: Day) -> None:
     reply = await day.say("孙丽", "今天中午的盒饭几点送到")
     assert reply.startswith("抱歉，我不确定") and "考务办公室" in reply, reply
     assert len(await day.inbox("钱进")) == office_before  # questions alert nobody
+
+
+async def test_questions_that_reach_two_rules_or_none_through_an_exam_day(day: Day) -> None:
+    """Session 21 (the questions were written for this test): what several rules answer comes as one answer citing
+    each, the asker's room first; a question the old rule refused is answered, hedged; an errand is not what a
+    question is about; a web address is no rule's; 答错了 with nothing answered says so."""
+    office_before = len(await day.inbox("钱进"))
+    # 07:30: 王芳 would fetch the papers alone: two go together, one alone only between consecutive sessions.
+    at(day.clock, 7, 30)
+    reply = await day.say("王芳", "领卷子我一个人去就行吧 李强还没到")
+    assert "2 名监考人员须同时领取试卷" in reply and "连续考试场次" in reply, reply
+    assert "《监考人员守则》2.(3)" in reply and "《监考人员守则》4.(4)" in reply, reply
+    # 08:20 in the room's group: how to handle a candidate with a phone leads with the invigilators' rules, not the
+    # evaluators' rule on helping cheaters that the question without 手机 reaches.
+    at(day.clock, 8, 20)
+    reply = await day.say("王芳", "考生偷偷用手机查答案 我咋处理", chat=ROOM1)
+    assert reply.startswith("最可能是《监考人员守则》"), reply
+    # Where she records it: the theory room's record first.
+    reply = await day.say("王芳", "刚才有个考生违纪 处理完记在哪")
+    assert reply.startswith("理论考试：") and "考场情况记录表" in reply.splitlines()[0], reply
+    # 09:10 the practical chief evaluator: the practical room's record first; a drum of petrol in the workshop.
+    at(day.clock, 9, 10)
+    reply = await day.say("周杰", "实操考生违纪了 处理完记哪")
+    assert reply.startswith("实操考试：") and "《考评人员管理办法》第七条(五)" in reply, reply
+    reply = await day.say("周杰", "考点能存放汽油桶吗")
+    assert reply.startswith("最可能是《实际操作考场安全工作规则》3.") and "也可能是" in reply, reply
+    # 11:30 the office: papers left in the car for lunch is the transport rule; a results website is no rule's.
+    at(day.clock, 11, 30)
+    reply = await day.say("钱进", "送卷路上能先去吃个饭不")
+    assert "《试卷管理制度》4." in reply and not reply.startswith("抱歉"), reply
+    reply = await day.say("钱进", "考生问查成绩的网址是啥")
+    assert reply.startswith("抱歉，我不确定"), reply
+    reply = await day.say("钱进", "题库归谁管")
+    assert "试题管理岗" in reply and "《考务管理岗位职责》2." in reply, reply
+    # The supervisor says 答错了 having asked nothing.
+    reply = await day.say("孙丽", "刚才那个答错了")
+    assert reply.startswith("最近两小时内没有回答过您的规定问题"), reply
+    assert len(await day.inbox("钱进")) == office_before  # questions alert nobody
