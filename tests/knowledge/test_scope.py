@@ -80,6 +80,14 @@ def test_focus_word_must_be_used_by_the_clause() -> None:
         "教师资格证面试考官怎么选的",
         "事业单位考试的阅卷是几个人评",
         "机房电脑蓝屏了 重启按哪个键",
+        # Session 21: web addresses, office files, awards, the IT desk's computers, fees.
+        "考生问成绩在哪个网站查",
+        "考务办公众号叫啥",
+        "考试总结会的ppt要自己做吗",
+        "监考员年终评优看什么",
+        "考场电脑装的什么杀毒软件",
+        "考务办公室电脑打不开了",
+        "考评员的培训费谁出",
     ],
 )
 def test_out_of_domain_questions_full_of_exam_words_are_refused(kb: KnowledgeBase, question: str) -> None:
