@@ -53,9 +53,13 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
     ),
     ("pay, tax or reimbursement", re.compile(r"扣税|交税|个税|纳税|报销|发票|到账|打到卡|发钱"), None),
     # Asking for the value (密码多少), not who manages the accounts (平台密码谁管, 考务管理岗位职责 2.).
+    # A phone number also when the question is only whose (机房管理员电话, 督导的联系方式), not when it is about phones
+    # (监考时能接电话).
     (
         "password or number",
-        re.compile(r"(?:密码|账号|电话|号码|wifi)(?:号码?)?(?:是)?(?:多少|啥|什么|几)"),
+        re.compile(
+            r"(?:密码|账号|电话|号码|wifi)(?:号码?)?(?:是)?(?:多少|啥|什么|几)|(?<![接打听回])电话(?:号码?)?[?.!]*$|联系方式"
+        ),
         None,
     ),
     (
@@ -66,9 +70,12 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
 )
 
 
-# Whether the asker may ask someone something (答辩时能不能问考生在哪上班、收入多少): what follows is the question they
-# would put, not what they ask the knowledge base, so it names no answer type (the rule on what may be asked does).
-MAY_ASK_RE = re.compile(r"(?:能|可以|可不可以|准|许|让)(?:不(?:能|可以|准|许|让))?\s*(?:问问?|打听|询问|过问)")
+# Whether the asker may ask someone something (答辩时能不能问考生在哪上班、收入多少), or what someone asked a candidate
+# (有个考评员问考生一个月挣多少钱 这种问题能问吗): what follows is the question put to them, not what they ask the
+# knowledge base, so it names no answer type (the rule on what may be asked does).
+MAY_ASK_RE = re.compile(
+    r"(?:能|可以|可不可以|准|许|让)(?:不(?:能|可以|准|许|让))?\s*(?:问问?|打听|询问|过问)|问(?:考生|他|她|人家|对方)"
+)
 
 
 # Asking where, or from whom, to collect, fetch or borrow something.

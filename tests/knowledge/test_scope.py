@@ -88,6 +88,12 @@ def test_focus_word_must_be_used_by_the_clause() -> None:
         "考场电脑装的什么杀毒软件",
         "考务办公室电脑打不开了",
         "考评员的培训费谁出",
+        "监考证的照片要一寸还是二寸",
+        "阅卷室电脑能上网吗",
+        "准考证号忘了 网上怎么查",
+        "机房管理员电话",
+        "督导组长的联系方式",
+        "坐几路公交去考点",
     ],
 )
 def test_out_of_domain_questions_full_of_exam_words_are_refused(kb: KnowledgeBase, question: str) -> None:
@@ -106,6 +112,25 @@ def test_a_focus_word_the_synonym_table_maps_to_a_regulation_word_is_not_vetoed(
     assert ans.answer is not None
     assert ("实际操作考核考场规则", "4.") in {(m.doc, m.clause) for m in [ans.answer, *ans.alternatives]}
     assert kb.ask("监考午饭几点发").answer is None
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # A photo of papers or of the room is no ID photo; selling fakes 网上 is no question about going online.
+        ("印卷的时候有人偷拍了照片 算泄密吧 咋处理", ("试卷管理制度", "3.")),
+        ("网上有人卖假的职业技能等级证书 咋办", ("廉政风险防控制度", "5.")),
+        # What someone asked a candidate (挣多少钱) is not the asker asking for a cost; nor is a phone call asked about.
+        ("答辩的时候有考评员问考生一个月挣多少钱 这能问吗", ("考评人员管理办法", "第七条(九)")),
+        ("监考时能接电话吗", ("监考人员守则", "3.(8)")),
+    ],
+)
+def test_words_that_veto_in_one_sense_do_not_in_another(
+    kb: KnowledgeBase, question: str, expected: tuple[str, str]
+) -> None:
+    ans = kb.ask(question)
+    assert ans.answer is not None, question
+    assert expected in {(m.doc, m.clause) for m in [ans.answer, *ans.alternatives]}, question
 
 
 def test_an_errand_instead_of_the_duty_is_not_what_the_question_is_about(kb: KnowledgeBase) -> None:
