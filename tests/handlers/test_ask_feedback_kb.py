@@ -99,7 +99,14 @@ def kb() -> KnowledgeBase:
 
 
 # One question for each line of pinned.txt (a new line needs its question here).
-PINNED_QUESTIONS = ("实操考试迟到几分钟不让进", "考生迟到多久不准进考场")
+PINNED_QUESTIONS = (
+    "实操考试迟到几分钟不让进",
+    "考生迟到多久不准进考场",
+    "领卷子一个人去行吗",
+    "准考证谁发",
+    "题库谁管",
+    "考生违纪处理完要记在哪",
+)
 
 
 def test_every_pinned_txt_answer_quotes_its_clauses(kb: KnowledgeBase) -> None:
