@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/knowledge/eval_heldout.py            # print the figures
     .venv/bin/python tests/knowledge/eval_heldout.py --misses   # also list the questions it got wrong
-    .venv/bin/python tests/knowledge/eval_heldout.py --dev7     # one development set (dev, dev2 .. dev14)
+    .venv/bin/python tests/knowledge/eval_heldout.py --dev7     # one development set (dev, dev2 .. dev17)
     .venv/bin/python tests/knowledge/eval_heldout.py --dev --dev2 --dev9   # several
     .venv/bin/python tests/knowledge/eval_heldout.py --heldout3 # the sealed third held-out set (once, at the end)
 
@@ -40,6 +40,8 @@ from kb_golden import (  # noqa: E402
     DEV12_TSV,
     DEV13_TSV,
     DEV14_TSV,
+    DEV16_TSV,
+    DEV17_TSV,
     DEV_TSV,
     HELDOUT3_TSV,
     HELDOUT_TSV,
@@ -102,6 +104,8 @@ OTHER_SETS: dict[str, tuple[Path, str, str]] = {
     "dev12": (DEV12_TSV, "dev12", "the twelfth development set, written blind (session 19, no miss read)"),
     "dev13": (DEV13_TSV, "dev13", "the thirteenth development set, written blind (session 20, no miss read)"),
     "dev14": (DEV14_TSV, "dev14", "the fourteenth development set, written blind (session 21, misses read)"),
+    "dev16": (DEV16_TSV, "dev16", "the sixteenth development set, terse, written blind (session 21, misses read)"),
+    "dev17": (DEV17_TSV, "dev17", "the seventeenth development set, long messages, blind (session 21, misses read)"),
     "heldout3": (HELDOUT3_TSV, "held-out 3", "the sealed third held-out set (session 17): measure once, never tune"),
 }
 

@@ -54,12 +54,18 @@ DEV12_TSV = Path(__file__).resolve().parent / "data" / "kb_dev12_phone.tsv"
 DEV13_TSV = Path(__file__).resolve().parent / "data" / "kb_dev13_phone.tsv"
 # Fourteenth (session 21): written blind like dev13 by a seventh writer; measured, then its misses read.
 DEV14_TSV = Path(__file__).resolve().parent / "data" / "kb_dev14_phone.tsv"
+# Sixteenth and seventeenth (session 21): two more blind writers, one terse (4-13 characters), one writing longer
+# messages (a situation, then the question); measured, then their misses read.
+DEV16_TSV = Path(__file__).resolve().parent / "data" / "kb_dev16_phone.tsv"
+DEV17_TSV = Path(__file__).resolve().parent / "data" / "kb_dev17_phone.tsv"
 # Every development set, in the order they were written.
 DEV_SETS = (
     *(DEV_TSV, DEV2_TSV, DEV3_TSV, DEV4_TSV, DEV5_TSV, DEV6_TSV, DEV7_TSV, DEV8_TSV, DEV9_TSV, DEV10_TSV, DEV11_TSV),
     DEV12_TSV,
     DEV13_TSV,
     DEV14_TSV,
+    DEV16_TSV,
+    DEV17_TSV,
 )
 # Third held-out set (session 17): written blind like dev9 by another writer, sealed: measured once at the end of the
 # session that wrote it and never tuned on.
