@@ -135,6 +135,42 @@ def test_questions_that_reach_two_clauses_get_both_in_one_answer(
 
 
 @pytest.mark.parametrize(
+    ("question", "role", "kind", "first", "says"),
+    [
+        ("刚发现有考生违纪 该报告谁", "invigilator", "theory", ("监考人员守则", "3.(5)"), "报告巡视员"),
+        ("刚发现有考生违纪 该报告谁", "evaluator", "practical", ("考评人员守则", "7."), "评价机构负责人"),
+        ("下午的监考是谁排的班", "invigilator", "theory", ("考务管理岗位职责", "9."), "考务管理岗"),
+        ("考生花名册拍照发工作群可以吗", "invigilator", "theory", ("廉政风险防控制度", "4.[2]"), "个人信息泄露"),
+    ],
+)
+def test_recurring_questions_get_the_offices_answer(
+    kb: KnowledgeBase, question: str, role: str, kind: str, first: tuple[str, str], says: str
+) -> None:
+    """Whom a violation is reported to (by room), who draws up the invigilators' rota, candidates' details in a
+    group chat: each asked by several blind writers and led by another rule; the pinned answer states the rule."""
+    ans = kb.ask(question, context=AskContext(roles=frozenset({role}), kind=kind))
+    assert ans.pinned and ans.answer is not None
+    assert (ans.answer.doc, ans.answer.clause) == first
+    assert says in ans.answer.text.splitlines()[0]
+
+
+@pytest.mark.parametrize("question", ["监考排班表在哪看", "下周监考排班出来没", "监考员可以带手机吗"])
+def test_near_questions_are_not_taken_by_the_office_pins(kb: KnowledgeBase, question: str) -> None:
+    """Where to see the rota or whether it is out (no rule's), a phone: no pinned answer."""
+    assert not kb.ask(question).pinned
+
+
+def test_where_a_violation_is_recorded_is_not_whom_it_is_reported_to(kb: KnowledgeBase) -> None:
+    ans = kb.ask("考生违纪处理完要记在哪")
+    assert ans.pinned and ans.answer is not None
+    assert [(m.doc, m.clause) for m in ans.matches] == [
+        ("监考人员守则", "3.(5)"),
+        ("考评人员管理办法", "第七条(五)"),
+        ("考评人员守则", "7."),
+    ]
+
+
+@pytest.mark.parametrize(
     ("role", "kind", "first", "label"),
     [
         ("invigilator", "theory", ("监考人员守则", "3.(5)"), "理论考试"),
