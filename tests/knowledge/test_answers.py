@@ -141,6 +141,8 @@ def test_questions_that_reach_two_clauses_get_both_in_one_answer(
         ("刚发现有考生违纪 该报告谁", "evaluator", "practical", ("考评人员守则", "7."), "评价机构负责人"),
         ("下午的监考是谁排的班", "invigilator", "theory", ("考务管理岗位职责", "9."), "考务管理岗"),
         ("考生花名册拍照发工作群可以吗", "invigilator", "theory", ("廉政风险防控制度", "4.[2]"), "个人信息泄露"),
+        ("明天批卷子之前要不要大伙先把答案对一遍", "evaluator", "theory", ("阅卷评分守则", "2."), "统一要求"),
+        ("我手上这几个工位能请隔壁考评员帮我评吗", "evaluator", "practical", ("考评人员守则", "4."), "独立完成"),
     ],
 )
 def test_recurring_questions_get_the_offices_answer(
@@ -154,9 +156,19 @@ def test_recurring_questions_get_the_offices_answer(
     assert says in ans.answer.text.splitlines()[0]
 
 
-@pytest.mark.parametrize("question", ["监考排班表在哪看", "下周监考排班出来没", "监考员可以带手机吗"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "监考排班表在哪看",
+        "下周监考排班出来没",
+        "监考员可以带手机吗",
+        "考生让我帮他打高点分",
+        "评分表能让同事帮我代签吗",
+    ],
+)
 def test_near_questions_are_not_taken_by_the_office_pins(kb: KnowledgeBase, question: str) -> None:
-    """Where to see the rota or whether it is out (no rule's), a phone: no pinned answer."""
+    """Where to see the rota or whether it is out (no rule's), a phone, a candidate asking for marks, signing for
+    someone: no pinned answer."""
     assert not kb.ask(question).pinned
 
 
