@@ -143,6 +143,7 @@ def test_questions_that_reach_two_clauses_get_both_in_one_answer(
         ("考生花名册拍照发工作群可以吗", "invigilator", "theory", ("廉政风险防控制度", "4.[2]"), "个人信息泄露"),
         ("明天批卷子之前要不要大伙先把答案对一遍", "evaluator", "theory", ("阅卷评分守则", "2."), "统一要求"),
         ("我手上这几个工位能请隔壁考评员帮我评吗", "evaluator", "practical", ("考评人员守则", "4."), "独立完成"),
+        ("人社局要翻我的评分表 我能不给看吗", "evaluator", "practical", ("考评人员管理办法", "第六条(四)"), "通报批评"),
     ],
 )
 def test_recurring_questions_get_the_offices_answer(
