@@ -145,6 +145,8 @@ def test_questions_that_reach_two_clauses_get_both_in_one_answer(
         ("我手上这几个工位能请隔壁考评员帮我评吗", "evaluator", "practical", ("考评人员守则", "4."), "独立完成"),
         ("人社局要翻我的评分表 我能不给看吗", "evaluator", "practical", ("考评人员管理办法", "第六条(四)"), "通报批评"),
         ("考生家长托人打招呼让我手松点 咋回", "evaluator", "practical", ("考评人员守则", "6."), "坚决抵制"),
+        ("检录前考生都在哪儿等着", "evaluator", "practical", ("实际操作考核考场规则", "1."), "规定区域等候"),
+        ("咱考务办的人有啥保密要求", "office", "", ("考务管理岗位职责", "13."), "保密工作"),
     ],
 )
 def test_recurring_questions_get_the_offices_answer(
@@ -167,6 +169,7 @@ def test_recurring_questions_get_the_offices_answer(
         "考生让我帮他打高点分",
         "评分表能让同事帮我代签吗",
         "有考生腿脚不便 进考场要照顾吗",
+        "考生家长在哪等",
     ],
 )
 def test_near_questions_are_not_taken_by_the_office_pins(kb: KnowledgeBase, question: str) -> None:
