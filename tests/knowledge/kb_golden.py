@@ -54,6 +54,9 @@ DEV12_TSV = Path(__file__).resolve().parent / "data" / "kb_dev12_phone.tsv"
 DEV13_TSV = Path(__file__).resolve().parent / "data" / "kb_dev13_phone.tsv"
 # Fourteenth (session 21): written blind like dev13 by a seventh writer; measured, then its misses read.
 DEV14_TSV = Path(__file__).resolve().parent / "data" / "kb_dev14_phone.tsv"
+# Fifteenth (session 21): a blind writer's situations met on an exam day; measured on the session's start commit and
+# after its changes (figures only, no miss read), then added to the sets the gate is fitted on.
+DEV15_TSV = Path(__file__).resolve().parent / "data" / "kb_dev15_phone.tsv"
 # Sixteenth and seventeenth (session 21): two more blind writers, one terse (4-13 characters), one writing longer
 # messages (a situation, then the question); measured, then their misses read.
 DEV16_TSV = Path(__file__).resolve().parent / "data" / "kb_dev16_phone.tsv"
@@ -64,6 +67,7 @@ DEV_SETS = (
     DEV12_TSV,
     DEV13_TSV,
     DEV14_TSV,
+    DEV15_TSV,
     DEV16_TSV,
     DEV17_TSV,
 )

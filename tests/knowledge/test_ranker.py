@@ -105,6 +105,7 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
         DEV12_TSV,
         DEV13_TSV,
         DEV14_TSV,
+        DEV15_TSV,
         DEV16_TSV,
         DEV17_TSV,
         DEV_SETS,
@@ -140,6 +141,8 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
     assert sum(q.in_domain for q in dev13) >= 155 and sum(not q.in_domain for q in dev13) >= 28
     dev14 = read_questions(DEV14_TSV)
     assert sum(q.in_domain for q in dev14) >= 152 and sum(not q.in_domain for q in dev14) >= 30
+    dev15 = read_questions(DEV15_TSV)
+    assert sum(q.in_domain for q in dev15) >= 169 and sum(not q.in_domain for q in dev15) >= 29
     dev16 = read_questions(DEV16_TSV)
     assert sum(q.in_domain for q in dev16) >= 134 and sum(not q.in_domain for q in dev16) >= 27
     dev17 = read_questions(DEV17_TSV)
