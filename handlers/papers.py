@@ -98,7 +98,7 @@ def parse(text: str, usage: str = USAGE) -> PapersArgs:
             break
     if action is None:
         raise UserFacingError("请写“领取”或“回收”。", usage=usage)
-    t = t.replace("试卷", " ").replace("份", " ").replace("张", " ")
+    t = t.replace("试卷", " ").replace("卷子", " ").replace("份", " ").replace("张", " ")
     bare = [cn_number(x) for x in clean(t).split()]
     if any(b is None for b in bare):
         odd = [x for x in clean(t).split() if cn_number(x) is None]
