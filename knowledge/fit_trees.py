@@ -14,13 +14,13 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import GroupKFold
 
 from knowledge.index import KnowledgeBase
+from knowledge.training import DIGITS
 
 if TYPE_CHECKING:
     from knowledge.fit_ranker import Data
 
-# Shared with knowledge/fit_ranker.py: the folds of every cross-validation, the digits kept in ranker.json.
+# Shared with knowledge/fit_ranker.py: the folds of every cross-validation.
 FOLDS = 5
-DIGITS = 8
 # The second opinion (knowledge/second.py): gradient-boosted trees on the same rows. Every size tried (100-800 trees,
 # depth 3-6) ordered the dev sets' candidates about as well; 150 of depth 4 did best over the whole reply (EVAL.md).
 # No early stopping (it would hold out a random tenth of the rows): the fit stays deterministic.

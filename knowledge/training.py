@@ -6,14 +6,17 @@ A development tool (it needs scikit-learn); the bot only reads the JSON.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-from sklearn.linear_model import LogisticRegression
+if TYPE_CHECKING:  # scikit-learn is imported by the fits only: reading a question table does not need it
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
 
-from knowledge.fit_trees import DIGITS
-
+# The digits ranker.json keeps of each number (shared with knowledge/fit_trees.py).
+DIGITS = 8
 TUNING_TSV = Path(__file__).resolve().parents[1] / "tests" / "data" / "kb_questions.tsv"
 
 
@@ -27,26 +30,36 @@ class TrainingQuery:
     exclude: str | None = None
 
 
-def read_tuning(path: Path = TUNING_TSV, *, tuning: bool = True) -> list[TrainingQuery]:
-    """A question table (the tuning set's columns: question, doc, clause, other accepted clauses as 《文档》编号;…,
-    then anything): doc "-" when out of domain."""
-    rows: list[TrainingQuery] = []
+def table_rows(path: Path) -> Iterator[list[str]]:
+    """The tab-separated fields of each row of a question table (no comments, blank lines or header)."""
     for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#") or line.startswith("question\t"):
-            continue
-        question, doc, clause, also = [*line.split("\t"), ""][:4]
-        accepted: set[tuple[str, str]] = set()
-        if doc != "-":
-            accepted.add((doc, clause))
-            for alt in filter(None, (a.strip() for a in also.split(";"))):
-                alt_doc, alt_clause = alt.removeprefix("《").split("》", 1)
-                accepted.add((alt_doc, alt_clause))
-        rows.append(TrainingQuery(question, frozenset(accepted), tuning=tuning))
-    return rows
+        if line.strip() and not line.startswith("#") and not line.startswith("question\t"):
+            yield line.split("\t")
+
+
+def accepted_clauses(doc: str, clause: str, also: str) -> frozenset[tuple[str, str]]:
+    """A row's accepted clauses: (doc, clause) and the others, written 《文档》编号;… (none when doc is "-")."""
+    if doc == "-":
+        return frozenset()
+    accepted = {(doc, clause)}
+    for alt in filter(None, (a.strip() for a in also.split(";"))):
+        alt_doc, alt_clause = alt.removeprefix("《").split("》", 1)
+        accepted.add((alt_doc, alt_clause))
+    return frozenset(accepted)
+
+
+def read_tuning(path: Path = TUNING_TSV, *, tuning: bool = True) -> list[TrainingQuery]:
+    """A question table (the tuning set's columns: question, doc, clause, other accepted clauses, then anything)."""
+    return [
+        TrainingQuery(fields[0], accepted_clauses(*[*fields, "", ""][1:4]), tuning=tuning)
+        for fields in table_rows(path)
+    ]
 
 
 def fit_linear(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray, LogisticRegression]:
     """A logistic regression of strength `c` on the standardised rows, with the mean and scale it standardises by."""
+    from sklearn.linear_model import LogisticRegression
+
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale == 0] = 1.0

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from knowledge.training import accepted_clauses, table_rows
+
 QUESTIONS_TSV = Path(__file__).resolve().parents[1] / "data" / "kb_questions.tsv"
 # Held out: written before tuning and never tuned on; reported by tests/bench/kb.py only.
 HELDOUT_TSV = Path(__file__).resolve().parents[1] / "data" / "kb_heldout.tsv"
@@ -93,19 +95,10 @@ class GoldenQuestion:
 def read_questions(path: Path = QUESTIONS_TSV) -> list[GoldenQuestion]:
     """Parse a golden question table (question, doc, clause, optional alternatives, role, kind)."""
     rows: list[GoldenQuestion] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#") or line.startswith("question\t"):
-            continue
-        fields = [*line.split("\t"), "", "", ""]
-        question, doc, clause, also = fields[0], fields[1], fields[2], fields[3]
-        role, kind = fields[4].strip(), fields[5].strip().strip("-")
-        accepted: set[tuple[str, str]] = set()
-        if doc != "-":
-            accepted.add((doc, clause))
-            for alt in filter(None, (a.strip() for a in also.split(";"))):
-                alt_doc, alt_clause = alt.removeprefix("《").split("》", 1)
-                accepted.add((alt_doc, alt_clause))
-        rows.append(GoldenQuestion(question, frozenset(accepted), role, kind))
+    for fields in table_rows(path):
+        question, doc, clause, also, role, kind = [*fields, "", "", "", ""][:6]
+        accepted = accepted_clauses(doc, clause, also)
+        rows.append(GoldenQuestion(question, accepted, role.strip(), kind.strip().strip("-")))
     return rows
 
 
