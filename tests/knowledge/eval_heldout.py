@@ -103,7 +103,7 @@ OTHER_SETS: dict[str, tuple[Path, str, str]] = {
     "dev10": (DEV10_TSV, "dev10", "the tenth development set, written blind (session 17, measured once at its end)"),
     "dev11": (DEV11_TSV, "dev11", "the eleventh development set, written blind (session 18, tuned on)"),
     "dev12": (DEV12_TSV, "dev12", "the twelfth development set, written blind (session 19, no miss read)"),
-    "dev13": (DEV13_TSV, "dev13", "the thirteenth development set, written blind (session 20, no miss read)"),
+    "dev13": (DEV13_TSV, "dev13", "the thirteenth development set, written blind (session 20; misses read in 21)"),
     "dev14": (DEV14_TSV, "dev14", "the fourteenth development set, written blind (session 21, misses read)"),
     "dev15": (DEV15_TSV, "dev15", "the fifteenth development set, situations, blind (session 21, no miss read)"),
     "dev16": (DEV16_TSV, "dev16", "the sixteenth development set, terse, written blind (session 21, misses read)"),
