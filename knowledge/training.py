@@ -58,6 +58,7 @@ def read_tuning(path: Path = TUNING_TSV, *, tuning: bool = True) -> list[Trainin
 
 def fit_linear(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray, LogisticRegression]:
     """A logistic regression of strength `c` on the standardised rows, with the mean and scale it standardises by."""
+    # startup: reading a question table (tests' kb_golden, the bench) must not import scikit-learn, only fitting
     from sklearn.linear_model import LogisticRegression
 
     mean = x.mean(axis=0)
