@@ -62,18 +62,16 @@ def dev_sets(directory: Path = DEV_DIR) -> list[Path]:
 def gate_rows(kb: KnowledgeBase, queries: Sequence[TrainingQuery]) -> list[GateRow]:
     """The gate rows of the questions that have candidates, as `kb` (whose ranker has no gate) ranks them."""
     out: list[GateRow] = []
+    assert kb.ranker.second is not None, "the gate reads the second opinion"
     for q in queries:
-        candidates, rows = kb.features(q.question)
-        if not candidates:
+        judged = kb.judge(q.question)
+        if judged.ranking is None:
             continue
-        indices = [c.index for c in candidates]
-        ranking = kb.ranker.rank(indices, rows, [kb.clauses[i].doc for i in indices])
-        best, p_best = ranking.ranked[0]
+        best, p_best = judged.ranked[0]
         key = (kb.clauses[best].doc, kb.clauses[best].clause)
-        assert kb.ranker.second is not None, "the gate reads the second opinion"
-        row = gate_row(kb.ranker.second, ranking.best_row, p_best, ranking.sure)
+        row = gate_row(kb.ranker.second, judged.ranking.best_row, p_best, judged.ranking.sure)
         in_scope = kb.out_of_scope(q.question, best) is None
-        out.append(GateRow(row, key in q.accepted, bool(q.accepted), kb.answers(q.question), in_scope))
+        out.append(GateRow(row, key in q.accepted, bool(q.accepted), judged.answer, in_scope))
     return out
 
 

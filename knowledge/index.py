@@ -49,7 +49,7 @@ from knowledge.features import (
 from knowledge.loader import load_documents, load_pinned
 from knowledge.models import Answer, Clause, Match, PinnedAnswer
 from knowledge.pins import RuntimePin, RuntimePins
-from knowledge.ranker import Ranker
+from knowledge.ranker import Judged, Ranker
 from knowledge.scope import COLLECT_VERBS, Scope, collects
 from knowledge.text import Analyzer, normalize
 
@@ -297,13 +297,13 @@ class KnowledgeBase:
         )
         return candidates, rows
 
-    def _ranked(self, question: str) -> tuple[list[tuple[int, float]], bool, float]:
+    def judge(self, question: str) -> Judged:
         """(clause index, ranker probability) of the candidates, most probable first, whether to answer (Ranker.answers,
         .hedges, knowledge/second.py, Ranker.admits: the gate) and the commit model's probability that the best
-        is right (0 unless the rule answers: the reply hedges)."""
+        is right (0 unless the rule answers: the reply hedges), with the ranking they come from."""
         candidates, rows = self.features(question)
         if not candidates:
-            return [], False, 0.0
+            return Judged([], False, 0.0, None)
         indices = [c.index for c in candidates]
         ranking = self.ranker.rank(indices, rows, [self.clauses[i].doc for i in indices])
         ranked, best_row, sure = ranking.ranked, ranking.best_row, ranking.sure
@@ -314,7 +314,7 @@ class KnowledgeBase:
             opinions = second.opinion(self.ranker, indices, rows)
             answer = second.rescues(self.ranker, opinions, ranked, partial(self.out_of_scope, question))
         answer = answer or self.ranker.admits(best_row, p_best, sure, in_scope)
-        return ranked, answer, sure if rule else 0.0
+        return Judged(ranked, answer, sure if rule else 0.0, ranking)
 
     def out_of_scope(self, question: str, i: int) -> str | None:
         """Why clause i cannot answer the question (knowledge/scope.py), None when it may."""
@@ -341,7 +341,7 @@ class KnowledgeBase:
     def commit_probability(self, question: str) -> float:
         """The commit model's probability that the best clause is right (the reply commits to it from the
         ranker's commit threshold on, unless the rule differs by kind or the asker's context changes the order)."""
-        return self._ranked(question)[2]
+        return self.judge(question)[2]
 
     def coverage(self, words: list[str], i: int) -> float:
         """IDF-weighted share of the question words found in clause i (text, context or title),
@@ -385,11 +385,11 @@ class KnowledgeBase:
 
     def probabilities(self, question: str) -> list[tuple[int, float]]:
         """(clause index, ranker probability) of the candidates, most probable first."""
-        return self._ranked(question)[0]
+        return self.judge(question)[0]
 
     def answers(self, question: str) -> bool:
         """Whether the question is answered (not "don't know"), pinned answers aside."""
-        return self._ranked(question)[1]
+        return self.judge(question)[1]
 
     def set_runtime_pins(self, pins: Iterable[RuntimePin], version: object) -> RuntimePins:
         """Take the office's pins from chat (newest first); pins of clauses this knowledge base lacks are kept
@@ -450,7 +450,7 @@ class KnowledgeBase:
         pinned = self._pinned_answer(question, context.exam_kind)
         if pinned is not None:
             return pinned
-        ranked, answer, sure = self._ranked(question)
+        ranked, answer, sure, _ = self.judge(question)
         if not answer and ranked and ranked[0][1] >= self.ranker.hedge_threshold:
             # The asker's session names the exam (a computer in a computer exam): the hedge fallback applies.
             words = [c for _, c in self.analyzer.tokens(question)]

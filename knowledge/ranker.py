@@ -30,7 +30,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from knowledge.features import FEATURE_NAMES
 from knowledge.loader import DATA_DIR, KnowledgeFileError
@@ -187,6 +187,17 @@ class Ranking:
     ranked: list[tuple[int, float]]
     best_row: Sequence[float]
     sure: float
+
+
+class Judged(NamedTuple):
+    """What the knowledge base makes of a question (KnowledgeBase.judge): the candidates ranked, whether to answer,
+    the commit model's probability when the rule answers (0 otherwise: the reply hedges) and the ranking itself
+    (None without candidates), for the fits that read its rows."""
+
+    ranked: list[tuple[int, float]]
+    answer: bool
+    sure: float
+    ranking: Ranking | None
 
 
 @dataclass(frozen=True)
