@@ -29,6 +29,12 @@ from knowledge.text import normalize
 
 LOGISTICS_FILE = LEXICON_DIR / "logistics.txt"
 
+# A number as the regulations write one (3 名, 三分之一, 半小时), how often something is done, and what may precede
+# 几 in a question that asks for a number (not 劝了几次, 那几天, 好几个).
+_NUMBER = r"[0-9一二两三四五六七八九十百半]+"
+_OFTEN = r"每|定期|按月|经常|随时|轮换"
+_ASKED = r"(?<![了过好那这])"
+
 # (name, what the question asks for, what a clause that answers it states; None: no regulation states it).
 ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = (
     (
@@ -51,6 +57,27 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
         re.compile(r"(?<!扣)(?:多少|几)分(?!钟)|及格线|分数线|合格线|及格分|(?:及格|合格)(?:是|要)?多少"),
         re.compile(r"\d+\s*分(?!钟)"),
     ),
+    # How many, how long, how old (session 22, near misses: 督导一个月要去考点几次, 理论试卷要保存几年才能销毁): only a
+    # clause that states a number of that unit, or how often (每, 定期, 按月) for a frequency, answers it. 劝了几次,
+    # 那几天, 好几个 count nothing.
+    ("times", re.compile(_ASKED + r"(?:几|多少)(?:次|遍|回)"), re.compile(_NUMBER + r"\s*(?:次|遍|回)|" + _OFTEN)),
+    ("years", re.compile(_ASKED + r"(?:几|多少)个?年(?!级)"), re.compile(_NUMBER + r"\s*年")),
+    (
+        "days",
+        re.compile(_ASKED + r"(?:几|多少)(?:个工作)?[天日]"),
+        re.compile(_NUMBER + r"\s*(?:个工作)?[天日]|当[天日]"),
+    ),
+    ("age", re.compile(r"(?:几|多少)岁|多大(?:年纪|岁数)"), re.compile(_NUMBER + r"\s*周?岁")),
+    (
+        "duration",
+        re.compile(r"多久|多长时间|" + _ASKED + r"(?:几|多少)个?(?:小时|钟头)"),
+        re.compile(_NUMBER + r"\s*(?:分钟|小时|[天日年周]|个?月)|半小时|当[天日场]|立即|及时|" + _OFTEN),
+    ),
+    (
+        "headcount",
+        re.compile(_ASKED + r"(?<!的)(?:几|多少)(?:个|名|位)?(?:人|考生|监考|考评|督导|老师)"),
+        re.compile(_NUMBER + r"\s*(?:名|人|个|位)|分之|至少|不少于"),
+    ),
     ("pay, tax or reimbursement", re.compile(r"扣税|交税|个税|纳税|报销|发票|到账|打到卡|发钱"), None),
     # Asking for the value (密码多少), not who manages the accounts (平台密码谁管, 考务管理岗位职责 2.).
     # A phone number also when the question is only whose (机房管理员电话, 督导的联系方式), not when it is about phones
@@ -58,7 +85,7 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
     (
         "password or number",
         re.compile(
-            r"(?:密码|账号|电话|号码|wifi)(?:号码?)?(?:是)?(?:多少|啥|什么|几)|(?<![接打听回])电话(?:号码?)?[?.!]*$|联系方式"
+            r"(?:密码|账号|电话|号码|wifi)(?:号码?)?(?:是)?(?:多少|啥|什么|几)|(?<![接打听回等来个通])电话(?:号码?)?[?.!]*$|联系方式"
         ),
         None,
     ),
@@ -84,10 +111,12 @@ COLLECT_RE = re.compile(r"(?:在哪|去哪|到哪|哪里|哪儿|什么地方|找
 COLLECT_VERBS = frozenset({"领取", "领", "拿", "取", "借用", "借", "要", "找", "用", "去"})
 
 
-# An errand the asker would run instead of their duty (送卷路上能先去吃个饭吗, 想去买个水): the question is about
-# leaving the duty, not the meal or the drink, so the focus words of the errand do not count (吃透, to master, is
-# no errand).
-ERRAND_RE = re.compile(r"(?:先|去|想去|出去|跑去|顺便)(?:吃|买|喝|抽)(?!透)[^\s,，。？?!！]{0,2}")
+# An errand the asker would run instead of their duty (送卷路上能先去吃个饭吗, 想去买个水, 去趟超市): the question is
+# about leaving the duty, not the meal, the drink or the shop, so the focus words of the errand do not count (吃透, to
+# master, is no errand).
+ERRAND_RE = re.compile(
+    r"(?:先|去|想去|出去|跑去|顺便)(?:吃|买|喝|抽)(?!透)[^\s,，。？?!！]{0,2}|(?:去|跑)一?[趟下][^\s,，。？?!！吗]{0,3}"
+)
 
 
 def collects(question: str) -> bool:

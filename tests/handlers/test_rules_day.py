@@ -59,12 +59,16 @@ async def test_questions_that_reach_two_rules_or_none_through_an_exam_day(day: D
     # Where she records it: the theory room's record first.
     reply = await day.say("王芳", "刚才有个考生违纪 处理完记在哪")
     assert reply.startswith("理论考试：") and "考场情况记录表" in reply.splitlines()[0], reply
-    # 09:10 the practical chief evaluator: the practical room's record first; a drum of petrol in the workshop.
+    # She needs the toilet: no rule says 扔给, the gate answers, hedged, with the rule on leaving the room first.
+    reply = await day.say("王芳", "我想上厕所 能把考场扔给副监考一会吗", chat=ROOM1)
+    assert reply.startswith("最可能是《监考人员守则》3.(7)") and "也可能是" in reply, reply
+    # 09:10 the practical chief evaluator: the practical room's record first; a drum of petrol in the workshop is
+    # below the gate's threshold since session 22: "not sure", with the safety rule first among the clauses listed.
     at(day.clock, 9, 10)
     reply = await day.say("周杰", "实操考生违纪了 处理完记哪")
     assert reply.startswith("实操考试：") and "《考评人员管理办法》第七条(五)" in reply, reply
     reply = await day.say("周杰", "考点能存放汽油桶吗")
-    assert reply.startswith("最可能是《实际操作考场安全工作规则》3.") and "也可能是" in reply, reply
+    assert reply.startswith("抱歉，我不确定") and "1. 《实际操作考场安全工作规则》3." in reply, reply
     # 11:30 the office: papers left in the car for lunch is the transport rule; a results website is no rule's.
     at(day.clock, 11, 30)
     reply = await day.say("钱进", "送卷路上能先去吃个饭不")

@@ -63,6 +63,11 @@ DEV15_TSV = Path(__file__).resolve().parent / "data" / "kb_dev15_phone.tsv"
 # messages (a situation, then the question); measured, then their misses read.
 DEV16_TSV = Path(__file__).resolve().parent / "data" / "kb_dev16_phone.tsv"
 DEV17_TSV = Path(__file__).resolve().parent / "data" / "kb_dev17_phone.tsv"
+# Session 22's blind sets: no role (dev18: named kb_blind18 so that the gate, fitted on kb_dev*.tsv, does not see it;
+# measured at the start and the end of the session, no miss read), near misses (dev19), on duty (dev20).
+DEV18_TSV = Path(__file__).resolve().parent / "data" / "kb_blind18_phone.tsv"
+DEV19_TSV = Path(__file__).resolve().parent / "data" / "kb_dev19_phone.tsv"
+DEV20_TSV = Path(__file__).resolve().parent / "data" / "kb_dev20_phone.tsv"
 # Every development set, in the order they were written.
 DEV_SETS = (
     *(DEV_TSV, DEV2_TSV, DEV3_TSV, DEV4_TSV, DEV5_TSV, DEV6_TSV, DEV7_TSV, DEV8_TSV, DEV9_TSV, DEV10_TSV, DEV11_TSV),
@@ -72,6 +77,9 @@ DEV_SETS = (
     DEV15_TSV,
     DEV16_TSV,
     DEV17_TSV,
+    DEV18_TSV,
+    DEV19_TSV,
+    DEV20_TSV,
 )
 # Third held-out set (session 17): written blind like dev9 by another writer, sealed: measured once at the end of the
 # session that wrote it and never tuned on.
@@ -84,7 +92,7 @@ class GoldenQuestion:
 
     question: str
     accepted: frozenset[tuple[str, str]]  # empty for out-of-domain questions
-    role: str = ""  # 监考员 / 考评员 / 督导 / 考务办公室, "" when the table has no role column
+    role: str = ""  # 监考员 / 考评员 / 督导 / 考务办公室, "" when the table has none (or "-")
     kind: str = ""  # theory / computer / practical, "" when none
 
     @property
@@ -98,7 +106,7 @@ def read_questions(path: Path = QUESTIONS_TSV) -> list[GoldenQuestion]:
     for fields in table_rows(path):
         question, doc, clause, also, role, kind = [*fields, "", "", "", ""][:6]
         accepted = accepted_clauses(doc, clause, also)
-        rows.append(GoldenQuestion(question, accepted, role.strip(), kind.strip().strip("-")))
+        rows.append(GoldenQuestion(question, accepted, role.strip().strip("-"), kind.strip().strip("-")))
     return rows
 
 

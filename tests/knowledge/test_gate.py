@@ -27,9 +27,10 @@ def ungated(kb: KnowledgeBase) -> KnowledgeBase:
 @pytest.mark.parametrize(
     ("question", "role", "kind", "expected"),
     [
-        # Both use words the regulations do not (扔给, 汽油桶): the rule refuses them, the gate answers.
+        # Both use words the regulations do not (扔给, 考务办 for 考务办公室): the rule refuses them, the gate answers.
+        # (考场能放汽油桶吗 was the second until session 22 raised the threshold to 0.8: see knowledge/fit_gate.py.)
         ("我想上厕所 能把考场扔给副监考一会吗", "invigilator", "theory", ("监考人员守则", "3.(7)")),
-        ("考场能放汽油桶吗", "evaluator", "practical", ("实际操作考场安全工作规则", "3.")),
+        ("考务办日常听谁的", "office", "", ("考务管理岗位职责", "前言")),
     ],
 )
 def test_the_gate_answers_hedged_what_the_rule_refuses(

@@ -108,6 +108,9 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
         DEV15_TSV,
         DEV16_TSV,
         DEV17_TSV,
+        DEV18_TSV,
+        DEV19_TSV,
+        DEV20_TSV,
         DEV_SETS,
         DEV_TSV,
     )
@@ -147,6 +150,13 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
     assert sum(q.in_domain for q in dev16) >= 134 and sum(not q.in_domain for q in dev16) >= 27
     dev17 = read_questions(DEV17_TSV)
     assert sum(q.in_domain for q in dev17) >= 170 and sum(not q.in_domain for q in dev17) >= 30
+    dev18 = read_questions(DEV18_TSV)
+    assert sum(q.in_domain for q in dev18) >= 130 and sum(not q.in_domain for q in dev18) >= 26
+    assert {q.role for q in dev18} == {""}, "dev18 is asked with no role"
+    dev19 = read_questions(DEV19_TSV)
+    assert sum(q.in_domain for q in dev19) >= 90 and sum(not q.in_domain for q in dev19) >= 59
+    dev20 = read_questions(DEV20_TSV)
+    assert sum(q.in_domain for q in dev20) >= 147 and sum(not q.in_domain for q in dev20) >= 29
     for path in (*DEV_SETS, TUNING_TSV):
         asked = {q.question.rstrip("？?") for q in read_questions(path)}
         assert sorted(asked & examples) == [], path.name

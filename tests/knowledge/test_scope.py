@@ -38,8 +38,58 @@ def test_answer_types_no_regulation_states() -> None:
     assert scope.veto("劳务费标准谁定", clause) is None
     assert scope.veto("培训要交钱吗", normalize("到期后必须参加换证培训")) == "cost"
     assert scope.veto("考场电脑开机密码多少", normalize("提醒考生查看计算机能否正常使用")) == "password or number"
+    # Whose number (机房管理员电话) is asked for; waiting for a call (等电话) asks for none (session 22).
+    phones = normalize("要求考生关闭手机、移动平板等电子设备")
+    assert scope.veto("机房管理员电话", phones) == "password or number"
+    assert scope.veto("考生不关手机 说家里有急事等电话", phones) is None
     assert scope.veto("平台密码谁管", normalize("一体化平台账号及密码等")) is None
     assert scope.veto("考务办公室几点下班", normalize("考前40分钟到达考务办公室")) == "opening hours"
+
+
+def test_a_number_asked_for_needs_a_clause_that_states_one_of_its_unit() -> None:
+    """How many times, years, days, how old, how long, how many people (session 22, near misses): a clause on the
+    topic that states no such number does not answer; one that states it, or how often, does."""
+    scope = Scope(logistics=[])
+    badge = normalize("内部质量督导员须佩带质量督导员证卡上岗。")
+    assert scope.veto("督导一年要下考点几次", badge) == "times"
+    assert scope.veto("督导证卡几年一换", badge) == "years"
+    assert scope.veto("督导证卡多少天能办下来", badge) == "days"
+    assert scope.veto("多少岁以上不能当督导", badge) == "age"
+    assert scope.veto("督导巡一次考场要多久", badge) == "duration"
+    assert scope.veto("一个考点要几个督导", badge) == "headcount"
+    card = normalize("考评人员证卡的有效期为3年，考评人员证卡到期后必须参加换证培训")
+    assert scope.veto("考评员证有效期几年", card) is None
+    assert scope.veto("考评员证能用多久", card) is None
+    assert scope.veto("题库台账多久报一次", normalize("负责建立、登记题库使用台帐，并按月上报")) is None
+    assert scope.veto("安全检查多久搞一次", normalize("定期对考场设备进行安全检查")) is None
+    assert scope.veto("一个考场配几个监考", normalize("每标准考场应配备 2 名监考人员")) is None
+    assert scope.veto("考评组每次换几个人", normalize("每次轮换不得少于三分之一")) is None
+    # Counting, not asking: 劝了几次, 那几天, 好几个.
+    conduct = normalize("对考场违纪行为，视情节轻重分别作出劝告、警告、终止考试")
+    assert scope.veto("考生劝了几次还不听咋办", conduct) is None
+    assert scope.veto("好几个考生一起抄咋办", conduct) is None
+    assert scope.veto("印卷那几天谁能进印刷室", normalize("印刷场所无关人员不得进入")) is None
+
+
+@pytest.mark.parametrize(
+    "question", ["督导一年要下几次考点", "监考员多少岁退休", "一场理论考试考多长时间", "试卷要保存几年"]
+)
+def test_numbers_no_clause_states_are_refused(kb: KnowledgeBase, question: str) -> None:
+    assert kb.ask(question).answer is None
+
+
+@pytest.mark.parametrize(
+    ("question", "clause"),
+    [
+        ("考前多久到考务办公室", ("监考人员守则", "2.(2)")),
+        ("考评员证有效期几年", ("考评人员管理办法", "第三条")),
+        ("一个标准考场配几个监考", ("监考人员守则", "1.")),
+        ("题库使用台账多久报一次", ("试题管理岗位职责", "6、")),
+    ],
+)
+def test_numbers_a_clause_states_are_answered(kb: KnowledgeBase, question: str, clause: tuple[str, str]) -> None:
+    ans = kb.ask(question)
+    assert ans.answer is not None and (ans.answer.doc, ans.answer.clause) == clause
 
 
 def test_what_one_may_ask_someone_names_no_answer_type() -> None:
@@ -142,6 +192,10 @@ def test_an_errand_instead_of_the_duty_is_not_what_the_question_is_about(kb: Kno
     assert scope.veto("送卷子路上我想去买个水卷子放车里行不", clause) is None
     assert scope.veto("送卷路上管饭吗", clause) == "饭"
     assert scope.veto("先吃透饭", clause) == "饭"
+    # Session 22: a shop on the way (去趟超市) is an errand too; the shop asked about for itself is not.
+    scope = Scope(logistics=["超市"])
+    assert scope.veto("送卷路上能把卷子放车里去趟超市吗", clause) is None
+    assert scope.veto("考点附近有超市吗", clause) == "超市"
     for question in ("送卷路上能先去吃个饭不", "送卷子路上我想去买个水 卷子放车里行不"):
         ans = kb.ask(question, context=AskContext(roles=frozenset({"office"})))
         assert ans.answer is not None and (ans.answer.doc, ans.answer.clause) == ("试卷管理制度", "4."), question
