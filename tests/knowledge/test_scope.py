@@ -268,3 +268,12 @@ def test_where_to_collect_what_no_clause_names_is_refused(kb: KnowledgeBase, que
 def test_where_to_collect_what_a_clause_names_is_answered(kb: KnowledgeBase, question: str) -> None:
     ans = kb.ask(question)
     assert ans.answer is not None, question
+
+
+def test_a_candidates_certificate_is_not_a_staff_card(kb: KnowledgeBase) -> None:
+    """证书 is a focus word (session 22): a lost certificate is not the lost staff card of 第六条(六); the clauses on
+    certificates still answer about them."""
+    assert kb.ask("考生的等级证书丢了 咋补办").answer is None
+    assert kb.ask("考评员证卡丢了咋办").answer is not None
+    ans = kb.ask("证书和业务档案归哪个岗位管")
+    assert ans.answer is not None and (ans.answer.doc, ans.answer.clause) == ("试题管理岗位职责", "4、")
