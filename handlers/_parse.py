@@ -11,6 +11,8 @@ from bot.cn import CN_NUM, cn_number
 
 _PUNCT = re.compile(r"[，,、；;：:。！!？?（）()【】\[\]“”\"'‘’《》<>|]+")
 _SPACES = re.compile(r"\s+")
+# 12号和15号, 3号座跟5号座: two numbered items joined by a word, read as two (session 22, typed on a phone).
+_JOINED = re.compile(rf"(?<=[号座位\d])\s*[和跟与及]\s*(?=[\d{CN_NUM}]{{1,4}}\s*号|座|\d{{6,}})")
 
 ROOM_RE = re.compile(rf"(?<![\d{CN_NUM}])第?\s*(\d{{1,3}}|[{CN_NUM}]{{1,4}})\s*(?:号考场|号考室|考场|考室|号)")
 ROOM_STRICT_RE = re.compile(rf"(?<![\d{CN_NUM}])第?\s*(\d{{1,3}}|[{CN_NUM}]{{1,4}})\s*(?:号考场|号考室|考场|考室)")
@@ -62,7 +64,7 @@ def typed_span(original: str, cleaned: str) -> str:
 
 def clean(text: str) -> str:
     """NFKC, and Chinese/ASCII punctuation turned into spaces: for reading arguments, not free text."""
-    return _SPACES.sub(" ", _PUNCT.sub(" ", nfkc(text))).strip()
+    return _SPACES.sub(" ", _PUNCT.sub(" ", _JOINED.sub(" ", nfkc(text)))).strip()
 
 
 def room_number(room_no: str) -> int | None:

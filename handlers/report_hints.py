@@ -17,7 +17,7 @@ from bot.permissions import Permission
 from handlers import papers
 from handlers._parse import CN_NUM, TICKET_RE, cn_number
 from handlers._rooms import REPORTER, WATCHER
-from handlers.ask import is_question
+from handlers.ask import answer, is_question
 from handlers.violation_words import TYPE_WORDS, take_word
 
 table = CommandTable()
@@ -73,6 +73,17 @@ def _papers(text: str) -> str | None:
     return " ".join(parts)
 
 
+# A report told as a story (3号考生被我提醒两次了还偷看，还跟我顶嘴): more than one clause, and it asks, without a
+# question word, what to do next.
+_CLAUSES = re.compile(r"\S[，,。；;！!\s]+\S")
+
+
+def narrative(text: str) -> bool:
+    """Whether a report-like sentence tells more than the report (two clauses or more): it also gets the rule's
+    answer (session 22)."""
+    return _CLAUSES.search(normalize(text)) is not None and not _PAPERS.search(normalize(text))
+
+
 def hint(text: str) -> str | None:
     """The command a report-like sentence means, or None."""
     t = normalize(text)
@@ -101,4 +112,10 @@ async def report_sentence(ctx: Context) -> Reply | None:
     if command is None:
         return None
     what, may = _COMMANDS[command.split()[0]]
-    return Reply(f"这条没有记录。要{what}，请发：{command}") if may(ctx) else None
+    if not may(ctx):
+        return None
+    head = f"这条没有记录。要{what}，请发：{command}"
+    if not narrative(ctx.message.text):
+        return Reply(head)
+    answered = await answer(ctx, ctx.message.text)  # as a question: logged when unanswered, /答错了 disputes it
+    return Reply(f"{head}\n以下按问题回答：\n{answered.text}")

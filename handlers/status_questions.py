@@ -19,7 +19,7 @@ from bot.model import ChatKind, Reply
 from bot.permissions import SUPERVISOR_OR_OFFICE
 from handlers import basic, queries
 from handlers._parse import CN_NUM, ROOM_STRICT_RE, cn_number
-from handlers._rooms import local_today
+from handlers._rooms import RoomNow, local_today, my_rooms_now
 
 table = CommandTable()
 
@@ -47,9 +47,13 @@ _RULE = re.compile(
 )
 _DAYS = ("昨天", "前天", "今天")
 # “我的考场”, “我今天在哪个考场”, “我几点监考”: the sender's own duties today (/我的考场), whoever asks.
+# Session 22: also with 今天 first (今天我监考哪场), a session for a room (哪一场, 哪个场次), whether at all
+# (我今天有监考吗).
 _MY_DAY = re.compile(
-    r"(?:我的考场|我是谁|我(?:今天|今日)?(?:在|去|监考|考评|是)?(?:哪个|哪一?个|几号|哪)考场|"
-    r"我(?:今天|今日)?的?(?:安排|考场)(?:是什么|是啥|在哪|呢)?|我(?:今天|今日)?几点(?:到|开考|上岗|监考|考评|的考试)?)"
+    r"(?:今天|今日)?(?:我的考场|我是谁|我(?:今天|今日)?(?:"
+    r"(?:在|去|监考|考评|是|负责|要去|得去)?(?:哪一?个|几号|哪一?)(?:考场|场次?)|"
+    r"的?(?:安排|考场|场次)(?:是什么|是啥|在哪|呢)?|(?:啥|什么)安排|"
+    r"(?:几点|什么时候|啥时候)(?:到|开考|上岗|监考|考评|的考试)?|有(?:没有)?(?:监考|考评|几场|考试)(?:没|不)?))"
     r"[吗呢啊呀?？!！。.]*"
 )
 
@@ -60,6 +64,13 @@ _SCHEDULE = re.compile(
     r"(?:几点|什么时候|啥时候|何时|几时)(?:开考|开始考|考试[啊呀呢了来着吗么?？\s]*$)|"
     r"(?:开考|考试)(?:时间)?(?:是|在)?(?:几点|什么时候|啥时候)(?:开始|开考)?[啊呀呢了来着吗么?？\s]*$"
 )
+# “还有多久开考”, “离开考还有几分钟”, “还有几分钟结束” (session 22): minutes to the sender's own session
+# (开考多久后不能进场 asks the late-entry rule: it names no 还有 / 离).
+_COUNTDOWN = re.compile(
+    r"(?:还有|还剩|离|距离?)\s*(?:开考|考试结束|结束|收卷|交卷)?\s*(?:还有|还剩)?\s*(?:多久|多长时间|几分钟|多少分钟)\s*"
+    r"(?:开考|开始|考试|结束|收卷|交卷)?[啊呀呢了吗么?？\s]*$"
+)
+_TO_END = re.compile(r"结束|收卷|交卷")
 # Another exam's timetable (驾校考试几点开始) is not ours.
 _OTHER_EXAM = re.compile(r"驾校|驾照|科目[一二三四]|职称|公务员|教师资格|事业单位|四六级|高考|中考|考研|会计")
 _TOMORROW = re.compile(r"明天|明日")
@@ -113,6 +124,40 @@ async def records_question(ctx: Context) -> Reply | None:
     reply = await query(ctx, args)
     where = "" if ctx.message.chat_kind is ChatKind.PRIVATE else "（群聊中考生信息已打码）"
     return Reply(f"{reply.text}\n（按当前记录回答{where}，不是规定条款）", format=reply.format)
+
+
+def asks_countdown(text: str) -> bool:
+    """The text asks how long until the exam starts (or ends)."""
+    t = normalize(text)
+    return len(t) <= 20 and _COUNTDOWN.search(t) is not None and ("考" in t or _TO_END.search(t) is not None)
+
+
+def countdown(ctx: Context, room: RoomNow, to_end: bool) -> str:
+    """距第1考场开考还有 17 分钟（11:17 开考）: minutes to the start, or once started to the end."""
+    sess, tz = room.session, ctx.services.settings.tz
+    start, end = sess.starts_at.astimezone(tz), sess.ends_at.astimezone(tz)
+    minutes = int((sess.starts_at - ctx.now).total_seconds() // 60)
+    if minutes >= 0 and not to_end:
+        return f"距{room.label}开考还有 {minutes} 分钟（{start:%H:%M} 开考）。"
+    left = int((sess.ends_at - ctx.now).total_seconds() // 60)
+    if left < 0:
+        return f"{room.label}的场次已于 {end:%H:%M} 结束。"
+    if minutes >= 0:
+        return f"{room.label}还没开考（{start:%H:%M} 开考），距结束还有 {left} 分钟（{end:%H:%M} 结束）。"
+    return f"{room.label}已开考 {-minutes} 分钟，距结束还有 {left} 分钟（{end:%H:%M} 结束）。"
+
+
+@table.fallback(priority=96)
+async def countdown_question(ctx: Context) -> Reply | None:
+    """“还有多久开考” asked by staff on duty: minutes to their session's start or end, from the timetable (the
+    knowledge base would cite the late-entry rule). Without a session now, their day (/我的考场)."""
+    if ctx.staff is None or not asks_countdown(ctx.message.text):
+        return None
+    async with ctx.services.db.read() as s:
+        rooms = await my_rooms_now(ctx, s)
+    if not rooms:
+        return await basic.whoami(ctx, "")
+    return Reply(countdown(ctx, rooms[0], _TO_END.search(normalize(ctx.message.text)) is not None))
 
 
 @table.fallback(priority=96)

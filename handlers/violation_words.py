@@ -269,7 +269,7 @@ def parse(text: str, usage: str = USAGE) -> ViolationArgs:
     rest = a.rest
     for prefix in ("类型", "处理", "违纪"):
         rest = rest.replace(prefix, " ")
-    rest = clean(rest)
+    rest = described = clean(rest)
     action, points, rest = take_action(rest, usage)
     vtype, rest = take_word(rest, TYPE_WORDS)
     if vtype is None and _NO_PROTECTION_RE.search(rest):
@@ -283,7 +283,9 @@ def parse(text: str, usage: str = USAGE) -> ViolationArgs:
     if vtype is not None and conflicts(rest, TYPE_WORDS, vtype, anywhere=_STRONG_TYPE_WORDS):
         raise UserFacingError(TYPE_CONFLICT, usage=usage)
     ticket = a.tickets[0] if a.tickets else None
-    note = typed_span(typed, clean(rest))
+    # A keyword cut out of a word (手机响了 已警告 leaves 响了 已) leaves fragments: the note is what was said, whole.
+    left = clean(rest).split()
+    note = typed_span(typed, described if any(w not in described.split() for w in left) else " ".join(left))
     return ViolationArgs(a.room, ticket, seat, vtype, action, points, " ".join(x for x in (note, tail) if x))
 
 

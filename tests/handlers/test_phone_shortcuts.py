@@ -492,3 +492,21 @@ async def test_first_hao_privately_is_the_room_and_says_so(day: Day) -> None:
     assert (await day.say("赵敏", "/缺考 2号座")).startswith("已记录第2考场缺考")
     assert "2号座" not in await day.say("赵敏", "/缺考 2号 8号")
     assert "按第2考场读" not in await day.say("钱进", "/缺考 2号 9号")  # not the office's own room
+
+
+async def test_seats_joined_by_a_word_are_two_seats(day: Day) -> None:
+    """Session 22: “/缺考两个 12号和15号” (两个, then seats joined by 和) records seats 12 and 15 of her room; it said
+    the count and the seats did not agree."""
+    reply = await day.say("王芳", "/缺考两个 12号和15号")
+    assert reply.startswith("已记录第1考场缺考"), reply
+    (row,) = await day.reports("absent")
+    assert row.payload["tickets"] == ["2026000012", "2026000015"]
+
+
+async def test_a_violation_note_is_not_left_in_pieces(day: Day) -> None:
+    """Session 22: “手机响了 已警告” gives the type (手机) and the action (警告) from inside its words; the note is what
+    was said, not the pieces left (“响了 已”)."""
+    reply = await day.say("王芳", "/违纪 5号 手机响了 已警告")
+    assert "现场处理：警告（手机响了 已警告）" in reply, reply
+    (row,) = await day.reports("violation")
+    assert row.payload["note"] == "手机响了 已警告"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.report_hints import hint
+from handlers.report_hints import hint, narrative
 from tests.handlers.conftest import ROOM1, Day
 from tests.knowledge.kb_golden import rule_questions
 
@@ -40,8 +40,20 @@ def test_other_sentences_are_no_reports(text: str) -> None:
 
 
 def test_no_question_of_the_tuning_and_dev_sets_is_taken_for_a_report() -> None:
-    taken = [q for q in rule_questions() if hint(q)]
+    """A rule question is never answered with a hint alone: one read as a report is told as a story, and the reply
+    also answers it (report_sentence)."""
+    taken = [q for q in rule_questions() if hint(q) and not narrative(q)]
     assert taken == []
+
+
+async def test_a_report_told_as_a_story_also_gets_the_rule(day: Day) -> None:
+    """Session 22: 3号考生被我提醒两次了还偷看… is a report (the hint) and asks what to do now (the rule)."""
+    reply = await day.say("王芳", "3号考生被我提醒两次了还偷看，还跟我顶嘴 闹得挺凶")
+    head, _, rest = reply.partition("\n以下按问题回答：\n")
+    assert head == "这条没有记录。要记录违纪（可在后面加处理，如 警告），请发：/违纪 3号座 抄袭"
+    assert "《监考人员守则》3.(5)" in "\n".join(rest.splitlines()[:3]), reply
+    assert await day.reports("violation") == []
+    assert narrative("3号考生被我提醒两次了还偷看，还跟我顶嘴") and not narrative("5号座位考生在玩手机")
 
 
 async def test_the_hint_is_sent_and_its_command_works(day: Day) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from handlers.status_questions import asks_my_day, schedule_day, status_query
-from tests.handlers.conftest import ROOM1, Day
+from tests.handlers.conftest import ROOM1, Day, at
 from tests.knowledge.kb_golden import rule_questions
 
 # (question, query it means, its arguments)
@@ -80,7 +80,10 @@ async def test_queries_take_a_room(day: Day) -> None:
         assert "第3考场" in reply and "第1考场" not in reply, command
 
 
-@pytest.mark.parametrize("text", ["我的考场", "我今天在哪个考场？", "我几点到", "我今天的安排"])
+@pytest.mark.parametrize(
+    "text",
+    ["我的考场", "我今天在哪个考场？", "我几点到", "我今天的安排", "今天我监考哪场", "我今天有监考吗", "今天我啥安排"],
+)
 async def test_my_duties_asked_without_the_slash(day: Day, text: str) -> None:
     """“我的考场” typed as phones type it is /我的考场, for every member of staff."""
     reply = await day.say("王芳", text)
@@ -143,3 +146,18 @@ async def test_a_phone_question_ending_in_bu_is_answered_in_a_group(day: Day) ->
     assert "《" in await day.say("周杰", "实操有个考生没穿工作服 让他考不", chat=ROOM1)
     assert await day.chat.say("王芳", "考生急得不行", chat=ROOM1) is None
     assert await day.chat.say("王芳", "我们都还没", chat=ROOM1) is None
+
+
+async def test_how_long_until_the_exam_is_read_off_the_timetable(day: Day) -> None:
+    """Session 22: “还有多久开考” asked by an invigilator on duty gets the minutes to her session's start, then to its
+    end; the knowledge base cited the late-entry rule. A rule question with 多久 stays a rule question."""
+    from handlers.status_questions import asks_countdown
+
+    at(day.clock, 7, 58)
+    reply = await day.say("王芳", "还有多久开考")
+    assert reply == "距第1考场开考还有 10 分钟（08:08 开考）。", reply
+    at(day.clock, 8, 38)
+    reply = await day.say("王芳", "离结束还有几分钟")
+    assert reply == "第1考场已开考 30 分钟，距结束还有 60 分钟（09:38 结束）。", reply
+    assert "《" in await day.say("王芳", "开考多久后不能进场")
+    assert [q for q in rule_questions() if asks_countdown(q)] == []
