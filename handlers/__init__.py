@@ -24,6 +24,7 @@ from handlers import (
     queries,
     reminders,
     report_hints,
+    room_staff,
     status_questions,
     violation,
 )
@@ -47,6 +48,7 @@ def command_tables() -> list[CommandTable]:
         export.table,
         ask.table,
         status_questions.table,
+        room_staff.table,
         report_hints.table,
         reminders.table,
         escalations.table,

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from bot.dispatch import CommandTable, Context, normalize
 from bot.model import ChatKind, Reply
-from bot.permissions import SUPERVISOR_OR_OFFICE
+from bot.permissions import OFFICE, PRIVATE_CHAT, SUPERVISOR_OR_OFFICE
 from handlers import basic, queries
 from handlers._parse import CN_NUM, ROOM_STRICT_RE, cn_number
 from handlers._rooms import RoomNow, local_today, my_rooms_now
@@ -33,7 +33,8 @@ _TOPICS: tuple[tuple[re.Pattern[str], Callable[[Context, str], Awaitable[Reply]]
 # Asks how many, or whether something has happened / is complete.
 _ASKS = re.compile(
     r"几个|几人|几名|几位|几份|几起|几条|几张|几间|多少|有没有|有几|有无|齐了|齐没|收齐|收完|领了|报了没|报了吗|报没报|"
-    r"都报|没报|未报|还没交|没交|情况|怎么样了|咋样了|啥情况|统计|有[^,，。?？]{0,8}[吗么嘛][?？]*$"
+    r"都报|没报|未报|还没交|没交|情况|怎么样了|咋样了|啥情况|统计|有[^,，。?？]{0,8}[吗么嘛][?？]*$|"
+    r"(?:确认|认定|处理)(?:了|完)?(?:吗|没|么)"
 )
 # Anchored to the records of a day or a room, not to the rules in general.
 _NOW = re.compile(
@@ -62,7 +63,8 @@ _MY_DAY = re.compile(
 # entry; “开考多久后不能进场” asks that rule and has a rule word).
 _SCHEDULE = re.compile(
     r"(?:几点|什么时候|啥时候|何时|几时)(?:开考|开始考|考试[啊呀呢了来着吗么?？\s]*$)|"
-    r"(?:开考|考试)(?:时间)?(?:是|在)?(?:几点|什么时候|啥时候)(?:开始|开考)?[啊呀呢了来着吗么?？\s]*$"
+    r"(?:开考|考试)(?:时间)?(?:是|在)?(?:几点|什么时候|啥时候)(?:开始|开考)?[啊呀呢了来着吗么?？\s]*$|"
+    r"^(?:今天|明天|今日|明日)(?:有没有|有)(?:考试|场次)[啊呀呢吗么没?？\s]*$"  # 明天有考试吗 (session 22)
 )
 # “还有多久开考”, “离开考还有几分钟”, “还有几分钟结束” (session 22): minutes to the sender's own session
 # (开考多久后不能进场 asks the late-entry rule: it names no 还有 / 离).
@@ -124,6 +126,41 @@ async def records_question(ctx: Context) -> Reply | None:
     reply = await query(ctx, args)
     where = "" if ctx.message.chat_kind is ChatKind.PRIVATE else "（群聊中考生信息已打码）"
     return Reply(f"{reply.text}\n（按当前记录回答{where}，不是规定条款）", format=reply.format)
+
+
+# “导出今天的违纪”, “帮我导一下昨天的记录表” (session 22): the export said as a sentence. It is not run (a file with
+# candidates' full data goes out only on the command): the reply gives the command, with the day said.
+_EXPORT = re.compile(r"^(?:帮我|请|麻烦)?(?:导出|导一下|导个|下载|要一份|要个|出一份|出个)")
+_EXPORT_WHAT = re.compile(r"违纪|缺考|试卷|记录|表|情况|报告|明细|excel", re.IGNORECASE)
+_DAY_SAID = re.compile(r"今天|昨天|前天|\d{4}-\d{1,2}-\d{1,2}|\d{1,2}月\d{1,2}[日号]?")
+# What supervisors, who may not export, can look at instead.
+_INSTEAD = (("违纪", "/违纪记录"), ("缺考", "/缺考统计"), ("试卷", "/试卷状态"))
+
+
+def export_command(text: str) -> str | None:
+    """The /导出 a sentence asks for (with its day, and 明细 for every report row), or None."""
+    t = normalize(text).replace(" ", "")
+    if len(t) > 30 or not _EXPORT.search(t) or not _EXPORT_WHAT.search(t):
+        return None
+    day = _DAY_SAID.search(t)
+    detail = " 明细" if re.search(r"明细|历史|csv", t, re.IGNORECASE) else ""
+    return f"/导出{detail}" + (f" {day.group()}" if day else "")
+
+
+@table.fallback(priority=95)
+async def export_sentence(ctx: Context) -> Reply | None:
+    """An export asked for in words: the office gets the command to send; supervisors the query they may run."""
+    command = export_command(ctx.message.text)
+    if command is None or not SUPERVISOR_OR_OFFICE(ctx):
+        return None
+    if OFFICE(ctx) and PRIVATE_CHAT(ctx):
+        return Reply(f"这条没有执行。导出考场情况记录表（缺考、违纪、试卷、突发都在表内）请发：{command}")
+    if OFFICE(ctx):
+        return Reply("考场情况记录表含考生完整信息，只能私聊导出：请在与我的私聊中发送 " + command)
+    t = normalize(ctx.message.text)
+    day = _DAY_SAID.search(t)
+    instead = [f"{q}" + (f" {day.group()}" if day else "") for word, q in _INSTEAD if word in t] or ["/考场状态"]
+    return Reply(f"导出考场情况记录表由考务办公室办理。您可以查看：{'、'.join(instead)}")
 
 
 def asks_countdown(text: str) -> bool:

@@ -22,6 +22,7 @@ RECORD_QUESTIONS: list[tuple[str, str, str]] = [
     ("哪些考场还没报缺考", "absences", ""),
     ("哪个考场试卷还没交", "paper_status", ""),
     ("第1考场今天有违纪吗", "violations", "今天 1"),
+    ("违纪的都确认了吗", "violations", ""),
     ("今天有人缺考么？", "absences", "今天"),
 ]
 RULE_QUESTIONS = [
@@ -161,3 +162,17 @@ async def test_how_long_until_the_exam_is_read_off_the_timetable(day: Day) -> No
     assert reply == "第1考场已开考 30 分钟，距结束还有 60 分钟（09:38 结束）。", reply
     assert "《" in await day.say("王芳", "开考多久后不能进场")
     assert [q for q in rule_questions() if asks_countdown(q)] == []
+
+
+async def test_an_export_said_in_words_gets_the_command(day: Day) -> None:
+    """Session 22: “导出今天的违纪” went to the knowledge base. The office gets the /导出 to send (not run: the file
+    carries candidates' full data), a supervisor the query she may run; 明天有考试吗 is the timetable."""
+    from handlers.status_questions import export_command, schedule_day
+
+    reply = await day.say("钱进", "导出今天的违纪")
+    assert reply == "这条没有执行。导出考场情况记录表（缺考、违纪、试卷、突发都在表内）请发：/导出 今天", reply
+    assert export_command("帮我导一下昨天的记录表") == "/导出 昨天" and export_command("导出明细") == "/导出 明细"
+    assert await day.say("孙丽", "导出今天的违纪") == "导出考场情况记录表由考务办公室办理。您可以查看：/违纪记录 今天"
+    assert [q for q in rule_questions() if export_command(q)] == []
+    assert schedule_day("明天有考试吗") == 1 and schedule_day("今天有考试没") == 0
+    assert await day.say("钱进", "明天有考试吗") == "12月06日 没有考试安排。\n（按当前考试安排回答，不是规定条款）"
