@@ -62,7 +62,7 @@ from handlers.violation_words import (
 
 __all__ = ["confirmed_roots", "describe", "parse", "rulings", "table"]
 
-CORRECT_USAGE = "/更正 编号 准考证号或座号 类型 [处理] [说明]"
+CORRECT_USAGE = "/更正 编号 [准考证号或座号] [类型] [处理] [说明]（只写要改的，没写的不变），例：/更正 12 夹带"
 
 table = CommandTable()
 
@@ -312,7 +312,18 @@ async def bare_dispute(ctx: Context) -> Reply | str | None:
 
 
 async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, text: str) -> dict[str, Any]:
-    return await build(s, where, parse(text, CORRECT_USAGE), CORRECT_USAGE)
+    """What /更正 writes replaces; what it leaves out stays as it was (/更正 12 夹带 changes the type only,
+    session 22: it asked for the candidate again)."""
+    args, before = parse(text, CORRECT_USAGE), old.payload or {}
+    if not args.has_candidate and before.get("ticket"):
+        args = replace(args, ticket=str(before["ticket"]), seat=before.get("seat"))
+    if args.type is None and before.get("type"):
+        args = replace(args, type=str(before["type"]))
+    if args.action is None and before.get("action"):
+        args = replace(args, action=str(before["action"]), points=before.get("points"))
+    if not args.note and before.get("note"):
+        args = replace(args, note=str(before["note"]))
+    return await build(s, where, args, CORRECT_USAGE)
 
 
 async def _after_correct(ctx: Context, row: Report, where: RoomNow) -> str:

@@ -103,3 +103,17 @@ async def test_serious_correction_alerts(day: Day) -> None:
     reply = await day.say("王芳", f"/更正 {v.id} 2026000003 抄袭 终止考试")
     assert "/确认" in reply
     assert len(await day.inbox("钱进")) == 1
+
+
+async def test_a_violation_correction_changes_only_what_it_writes(day: Day) -> None:
+    """Session 22: /更正 12 夹带 changes the type and keeps the candidate, the action and the note (it asked for the
+    candidate again); a new candidate or action written replaces the old one."""
+    await day.say("王芳", "/违纪 5号 使用手机 警告 说明：手机藏在袖子里")
+    (v,) = await day.reports("violation")
+    reply = await day.say("王芳", f"/更正 {v.id} 夹带")
+    assert "已更正第1考场违纪" in reply and "2026000005（5号座）夹带，现场处理：警告（手机藏在袖子里）" in reply, reply
+    first = (await day.reports("violation"))[-1]
+    assert first.supersedes_id == v.id and first.payload["type"] == "夹带" and first.payload["ticket"] == "2026000005"
+    reply = await day.say("王芳", f"/更正 {first.id} 6号 劝告")
+    assert "2026000006（6号座）夹带，现场处理：劝告（手机藏在袖子里）" in reply, reply
+    assert len(await day.reports("violation")) == 3
