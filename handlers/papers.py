@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +73,19 @@ class PapersArgs:
     blank_given: bool = True  # 空白 was written (回收 15 答题卡 14: not, so the rest is blank)
 
 
+def _take_action(words: Iterable[str], t: str, *, counted: bool = False) -> tuple[bool, int | None, str]:
+    """The first of ``words`` in ``t`` (longest first) with the count after it: (found, count, ``t`` without them).
+    ``counted``: only where a count follows."""
+    for w in sorted(words, key=len, reverse=True):
+        # 领了30份, 收回了 28 份, 领到试卷30份: a phone's particles between the word and the count
+        number = _NUM if counted else f"{_NUM}?"
+        am = re.search(rf"{re.escape(w)}\s*(?:了|到|好|齐了?)?\s*(?:试卷|卷子)?\s*{number}\s*(?:份|张)?", t)
+        if am is not None and (w.isascii() is False or re.search(rf"\b{w}\b", t)):
+            count = cn_number(am.group(1)) if am.group(1) else None
+            return True, count, clean(t[: am.start()] + " " + t[am.end() :])
+    return False, None, t
+
+
 def parse(text: str, usage: str = USAGE) -> PapersArgs:
     """Room (explicit form or a bare first number), 领取/回收 with its count, and the optional counts."""
     t = clean(text).lower()
@@ -86,16 +100,13 @@ def parse(text: str, usage: str = USAGE) -> PapersArgs:
     action: str | None = None
     count: int | None = None
     for words, name in ((_COLLECT, COLLECT), (_HANDOUT, HANDOUT)):
-        for w in sorted(words, key=len, reverse=True):
-            # 领了30份, 收回了 28 份, 领到试卷30份: a phone's particles between the word and the count
-            am = re.search(rf"{re.escape(w)}\s*(?:了|到|好|齐了?)?\s*(?:试卷|卷子)?\s*{_NUM}?\s*(?:份|张)?", t)
-            if am is not None and (w.isascii() is False or re.search(rf"\b{w}\b", t)):
-                action = name
-                count = cn_number(am.group(1)) if am.group(1) else None
-                t = clean(t[: am.start()] + " " + t[am.end() :])
-                break
-        if action:
+        found, count, t = _take_action(words, t)
+        if found:
+            action = name
+            if count is None:  # the word said twice, the count with the second (/收卷了 收回30份: session 22)
+                _, count, t = _take_action(words, t, counted=True)
             break
+    t = re.sub(r"(?:^|\s)(?:了|啦|吧|哈)(?=\s|$)", " ", t)  # a particle left alone (收卷了 → 了)
     if action is None:
         raise UserFacingError("请写“领取”或“回收”。", usage=usage)
     t = t.replace("试卷", " ").replace("卷子", " ").replace("份", " ").replace("张", " ")

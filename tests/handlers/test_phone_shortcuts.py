@@ -510,3 +510,17 @@ async def test_a_violation_note_is_not_left_in_pieces(day: Day) -> None:
     assert "现场处理：警告（手机响了 已警告）" in reply, reply
     (row,) = await day.reports("violation")
     assert row.payload["note"] == "手机响了 已警告"
+
+
+async def test_the_collect_word_said_twice_is_one_collection(day: Day) -> None:
+    """Session 22: “收卷了 收回30份 答题卡30” (收卷 glued to 了, then 收回 with the count) was hinted as a command that
+    then said “没有看懂“了 收回30””: it is /回收 30 with 30 answer cards."""
+    from handlers.papers import COLLECT, parse
+
+    args = parse("回收 了 收回30份 答题卡30")
+    assert (args.action, args.count, args.answered) == (COLLECT, 30, 30)
+    hint = await day.say("王芳", "收卷了 收回30份 答题卡30", chat=ROOM1)
+    assert hint == "这条没有记录：命令前要加 /，请发：/收卷了 收回30份 答题卡30", hint
+    await day.say("王芳", "/领取 30")
+    reply = await day.say("王芳", "/收卷了 收回30份 答题卡30")
+    assert "回收 30" in reply and "没有看懂" not in reply, reply
