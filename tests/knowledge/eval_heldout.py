@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/knowledge/eval_heldout.py            # print the figures
     .venv/bin/python tests/knowledge/eval_heldout.py --misses   # also list the questions it got wrong
-    .venv/bin/python tests/knowledge/eval_heldout.py --dev7     # one development set (dev, dev2 .. dev20)
+    .venv/bin/python tests/knowledge/eval_heldout.py --dev7     # one development set (dev, dev2 .. dev21)
     .venv/bin/python tests/knowledge/eval_heldout.py --dev --dev2 --dev9   # several
     .venv/bin/python tests/knowledge/eval_heldout.py --heldout3 # the sealed third held-out set (once, at the end)
 
@@ -46,6 +46,7 @@ from kb_golden import (  # noqa: E402
     DEV18_TSV,
     DEV19_TSV,
     DEV20_TSV,
+    DEV21_TSV,
     DEV_TSV,
     HELDOUT3_TSV,
     HELDOUT_TSV,
@@ -111,9 +112,10 @@ OTHER_SETS: dict[str, tuple[Path, str, str]] = {
     "dev15": (DEV15_TSV, "dev15", "the fifteenth development set, situations, blind (session 21, no miss read)"),
     "dev16": (DEV16_TSV, "dev16", "the sixteenth development set, terse, written blind (session 21, misses read)"),
     "dev17": (DEV17_TSV, "dev17", "the seventeenth development set, long messages, blind (session 21, misses read)"),
-    "dev18": (DEV18_TSV, "dev18", "the eighteenth development set, no role, blind (session 22)"),
+    "dev18": (DEV18_TSV, "dev18", "the eighteenth development set, no role, blind (session 22, no miss read)"),
     "dev19": (DEV19_TSV, "dev19", "the nineteenth development set, near misses, blind (session 22)"),
     "dev20": (DEV20_TSV, "dev20", "the twentieth development set, on duty, blind (session 22)"),
+    "dev21": (DEV21_TSV, "dev21", "the twenty-first development set, a mixed week, blind (session 22, no miss read)"),
     "heldout3": (HELDOUT3_TSV, "held-out 3", "the sealed third held-out set (session 17): measure once, never tune"),
 }
 

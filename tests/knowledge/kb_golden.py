@@ -68,6 +68,9 @@ DEV17_TSV = Path(__file__).resolve().parent / "data" / "kb_dev17_phone.tsv"
 DEV18_TSV = Path(__file__).resolve().parent / "data" / "kb_blind18_phone.tsv"
 DEV19_TSV = Path(__file__).resolve().parent / "data" / "kb_dev19_phone.tsv"
 DEV20_TSV = Path(__file__).resolve().parent / "data" / "kb_dev20_phone.tsv"
+# A fourth writer (session 22), a mixed week at the center: kept from the gate (kb_blind21), measured on the session's
+# start commit and at its end, no miss read.
+DEV21_TSV = Path(__file__).resolve().parent / "data" / "kb_blind21_phone.tsv"
 # Every development set, in the order they were written.
 DEV_SETS = (
     *(DEV_TSV, DEV2_TSV, DEV3_TSV, DEV4_TSV, DEV5_TSV, DEV6_TSV, DEV7_TSV, DEV8_TSV, DEV9_TSV, DEV10_TSV, DEV11_TSV),
@@ -80,6 +83,7 @@ DEV_SETS = (
     DEV18_TSV,
     DEV19_TSV,
     DEV20_TSV,
+    DEV21_TSV,
 )
 # Third held-out set (session 17): written blind like dev9 by another writer, sealed: measured once at the end of the
 # session that wrote it and never tuned on.

@@ -111,6 +111,7 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
         DEV18_TSV,
         DEV19_TSV,
         DEV20_TSV,
+        DEV21_TSV,
         DEV_SETS,
         DEV_TSV,
     )
@@ -157,6 +158,8 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
     assert sum(q.in_domain for q in dev19) >= 90 and sum(not q.in_domain for q in dev19) >= 59
     dev20 = read_questions(DEV20_TSV)
     assert sum(q.in_domain for q in dev20) >= 147 and sum(not q.in_domain for q in dev20) >= 29
+    dev21 = read_questions(DEV21_TSV)
+    assert sum(q.in_domain for q in dev21) >= 119 and sum(not q.in_domain for q in dev21) >= 32
     for path in (*DEV_SETS, TUNING_TSV):
         asked = {q.question.rstrip("？?") for q in read_questions(path)}
         assert sorted(asked & examples) == [], path.name
