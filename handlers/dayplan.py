@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.dispatch import CommandTable, Context
+from bot.dispatch import CommandTable, Context, normalize
 from bot.errors import UserFacingError
 from bot.model import Reply
 from bot.permissions import OFFICE
@@ -87,6 +87,7 @@ def _spaced(text: str) -> list[str]:
     """Words, with a day glued to the session (12月5日第1场) or a session glued to a time (第1场10:00) apart."""
     t = DAY_RE.sub(lambda m: f" {m.group(0)} ", nfkc(text))
     t = SESSION_RE.sub(lambda m: f"{m.group(0)} ", t)
+    t = _ROOM_NAMED.sub(lambda m: f" {m.group(0)} ", t)  # 第2考场陈刚换成郑凯: the room glued to a name (session 22)
     return t.split()
 
 
@@ -226,7 +227,7 @@ async def swap(ctx: Context, args: str) -> Reply:
     """/换人 第1场 3 张三 李四 [原因]"""
     before, ref, after = _split(nfkc(args), SWAP_USAGE)
     head, tail = after.split()[:4], after.split()[4:]  # arrows only between the names, not inside a reason
-    words = [*_ARROWS.sub(" ", " ".join(head)).split(), *tail]
+    words = [*_ARROWS.sub(" ", " ".join(head)).split(), *tail]  # 陈刚换成郑凯 is two names
     room_ref = words.pop(0) if len(words) >= 3 and _ROOM.match(words[0]) else None
     if len(words) < 2:
         raise UserFacingError("请写原人员和新人员的姓名。", usage=SWAP_USAGE)
@@ -252,3 +253,16 @@ async def swap(ctx: Context, args: str) -> Reply:
         )
 
     return await _run(ctx, op, SWAP_USAGE)
+
+
+# “第2考场陈刚换成郑凯” said without /换人 (session 22): the room, then a name swapped for another.
+_SWAP_SAID = re.compile(r"^第?\d{1,3}号?(?:考场|考室)\s*[^\s\d]{2,4}\s*(?:换成|换为|改为|替换为|->|→)\s*[^\s\d]{2,4}$")
+
+
+@table.fallback(priority=94)
+async def swap_sentence(ctx: Context) -> Reply | None:
+    """The office's swap said as a sentence: nothing is changed, the reply gives the /换人 to send."""
+    text = normalize(ctx.message.text)
+    if not OFFICE(ctx) or _SWAP_SAID.search(text) is None:
+        return None
+    return Reply(f"这条没有执行。要换人，请发：/换人 {text}")

@@ -143,6 +143,16 @@ async def test_swap_by_room_without_the_session(day: Day) -> None:
     assert "12月5日王芳 不在第4考场的名单中，请核对姓名，或写明场次（如 第1场）。" in reply, reply
 
 
+async def test_swap_typed_without_spaces(day: Day) -> None:
+    """Session 22: “/换人 第4考场黄磊换成新来的”, as a phone types it (the room glued to the name), asked for the
+    names again."""
+    await add_person(day, "新来的")
+    reply = await day.say("钱进", "第4考场黄磊换成新来的")  # without the command: nothing changes, the command is given
+    assert reply == "这条没有执行。要换人，请发：/换人 第4考场黄磊换成新来的", reply
+    reply = await day.say("钱进", "/换人 第4考场黄磊换成新来的")
+    assert reply.startswith("已把 12月5日 演示第3场") and "第4考场 的副监考由 黄磊 换为 新来的。" in reply, reply
+
+
 @pytest.mark.parametrize(
     ("who", "text", "expected"),
     [
