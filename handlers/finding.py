@@ -64,7 +64,12 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
 
 
 @table.command(
-    "督导意见", "finding", summary="记录督导意见（发现的问题和整改、处理意见）", usage=USAGE, permission=SUPERVISOR
+    "督导意见",
+    "finding",
+    summary="记录督导意见（发现的问题和整改、处理意见）",
+    usage=USAGE,
+    permission=SUPERVISOR,
+    unslashed=True,  # “督导意见 3考场 …” typed without the slash gets the line to send (session 22)
 )
 @typo_guard
 async def finding(ctx: Context, args: str) -> Reply | str | None:

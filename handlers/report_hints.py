@@ -15,9 +15,10 @@ from bot.errors import UserFacingError
 from bot.model import ChatKind, Reply
 from bot.permissions import Permission
 from handlers import papers
-from handlers._parse import CN_NUM, TICKET_RE, cn_number
+from handlers._parse import CN_NUM, ROOM_STRICT_RE, TICKET_RE, cn_number
 from handlers._rooms import REPORTER, WATCHER
 from handlers.ask import answer, is_question
+from handlers.finding import SUPERVISOR
 from handlers.violation_words import TYPE_WORDS, take_word
 
 table = CommandTable()
@@ -30,7 +31,10 @@ _COMMANDS: dict[str, tuple[str, Permission]] = {
     "/违纪": ("记录违纪（可在后面加处理，如 警告）", WATCHER),
     "/领取": ("记录试卷份数", REPORTER),
     "/回收": ("记录试卷份数", REPORTER),
+    "/督导意见": ("记录督导意见", SUPERVISOR),
 }
+# What a supervisor saw staff do, said with the room (第1考场副监考在玩手机 已提醒): a finding (session 22).
+_STAFF = re.compile(r"主监考|副监考|监考员?|考评组长|考评员|考评人员")
 _ABSENT = re.compile(r"没来|没到|未到|没有来|缺考|缺席|没参加|没进场")
 # A seat said in a sentence: 3号, 3号座, 5号座位, 座位5, 5号工位; not 3号考场 or a time (3点).
 _SEAT = re.compile(
@@ -92,6 +96,9 @@ def hint(text: str) -> str | None:
     counted = _papers(t)
     if counted is not None:
         return counted
+    room = ROOM_STRICT_RE.match(t)
+    if room is not None and _STAFF.search(t[room.end() :]) and not TICKET_RE.search(t):
+        return f"/督导意见 {cn_number(room.group(1))} {t[room.end() :].strip()}"
     who = _who(t)
     if who is None:
         return None
@@ -115,7 +122,7 @@ async def report_sentence(ctx: Context) -> Reply | None:
     if not may(ctx):
         return None
     head = f"这条没有记录。要{what}，请发：{command}"
-    if not narrative(ctx.message.text):
+    if not narrative(ctx.message.text) or command.startswith("/督导意见"):  # a finding asks nothing of the rules
         return Reply(head)
     answered = await answer(ctx, ctx.message.text)  # as a question: logged when unanswered, /答错了 disputes it
     return Reply(f"{head}\n以下按问题回答：\n{answered.text}")

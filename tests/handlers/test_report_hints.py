@@ -22,6 +22,8 @@ SENTENCES = [
     ("收了28份 答题卡28", "/回收 28 答题卡 28"),
     ("回收了30份 空白2", "/回收 30 空白 2"),
     ("收齐了30份", "/回收 30"),
+    ("第1考场副监考在玩手机 已提醒", "/督导意见 1 副监考在玩手机 已提醒"),
+    ("第3考场考评员没按评分表打分", "/督导意见 3 考评员没按评分表打分"),
 ]
 NOT_REPORTS = [
     *("收卷30份了吗", "发了30份"),
@@ -72,3 +74,14 @@ async def test_groups_and_questions_are_left_alone(day: Day) -> None:
     """In a group people talk to each other: no hint. A question about it is a rule question."""
     assert await day.chat.say("王芳", "3号没来", chat=ROOM1) is None
     assert "这条没有记录" not in await day.say("王芳", "3号没来怎么办")
+
+
+async def test_what_a_supervisor_saw_staff_do_is_a_finding(day: Day) -> None:
+    """Session 22: a supervisor's “第1考场副监考在玩手机 已提醒” went to the knowledge base (the candidates' phone
+    rule first). It gets the /督导意见 to send, and nothing is recorded; an invigilator saying it gets no such hint."""
+    reply = await day.say("孙丽", "第1考场副监考在玩手机 已提醒")
+    assert reply == "这条没有记录。要记录督导意见，请发：/督导意见 1 副监考在玩手机 已提醒", reply
+    assert await day.reports("finding") == []
+    assert "督导意见" not in await day.say("王芳", "第2考场监考员迟到了")
+    reply = await day.say("孙丽", "/督导意见 1 副监考在玩手机 已提醒")
+    assert reply.startswith("已记录第1考场督导意见"), reply
