@@ -5,7 +5,8 @@ questions and cite a clause. A question that names a record (缺考, 违纪, 试
 anchored to now (今天, 现在, 第2考场, 一共 …) is answered from the records with the query it means, for those who may
 run that query. Rule questions (迟到几分钟算缺考, 违纪了怎么办) do not match: they ask about a rule, not a count.
 “几点开考” asks the timetable (the knowledge base would cite the late-entry rule): the office and supervisors get the
-day's rooms with their times, anyone else their own duties.
+day's rooms with their times, anyone else their own duties. “还有多久开考” counts the minutes to the sender's session;
+“导出今天的违纪” gets the /导出 to send (session 22).
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ async def export_sentence(ctx: Context) -> Reply | None:
         return Reply("考场情况记录表含考生完整信息，只能私聊导出：请在与我的私聊中发送 " + command)
     t = normalize(ctx.message.text)
     day = _DAY_SAID.search(t)
-    instead = [f"{q}" + (f" {day.group()}" if day else "") for word, q in _INSTEAD if word in t] or ["/考场状态"]
+    instead = [q + (f" {day.group()}" if day else "") for word, q in _INSTEAD if word in t] or ["/考场状态"]
     return Reply(f"导出考场情况记录表由考务办公室办理。您可以查看：{'、'.join(instead)}")
 
 
