@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.delivery.rows import CANCELLED, PENDING, SENDING, T, insert_rows, new_row
+from bot.delivery.rows import CANCELLED, EXPIRED, PENDING, SENDING, T, insert_rows, new_row
 from bot.store.reports import office_staff
 from bot.store.tables import Assignment, Duty, ExamSession, Room, Staff
 from scheduler.digest import plan_digests
@@ -140,7 +140,8 @@ async def plan_sessions(
     Escalations go to the office staff named in ``escalate_to`` (``EXAMBOT_ESCALATE_TO``), or all of the office.
 
     Session ids that no longer exist, or were cancelled, have all their pending rows cancelled (so do
-    cancelled rooms). The result's ``due_times``
+    cancelled rooms); a pending row no longer wanted that is already past its last useful moment is settled as
+    expired instead, as the sender would (it was never delivered). The result's ``due_times``
     are what a running reminder service should arm once the transaction has committed.
     """
     timeline = timeline if timeline is not None else DEFAULT_TIMELINE
@@ -237,9 +238,20 @@ async def plan_sessions(
         else:
             # Sent (or expired/failed) for this very time; only the wording changed: keep history.
             result.unchanged += 1
+    expired_ids: list[int] = []
     for key, row in existing.items():
         if key not in wanted and row["status"] in (PENDING, SENDING):
-            cancel_ids.append(row["id"])
+            # Past its last useful moment and never sent (the service was down): settled as the sender would, so
+            # that it was not delivered stays visible whatever changed since (session 22: a swap during an outage
+            # marked such rows “日程已变更，提醒取消”).
+            stale = row["status"] == PENDING and row["expires_at"] is not None and row["expires_at"] <= now
+            (expired_ids if stale else cancel_ids).append(row["id"])
+    for i in range(0, len(expired_ids), 500):
+        await conn.execute(
+            update(T)
+            .where(T.c.id.in_(expired_ids[i : i + 500]), T.c.status == PENDING)
+            .values(status=EXPIRED, last_error="超过宽限时间，未发送")
+        )
     for i in range(0, len(cancel_ids), 500):
         part = cancel_ids[i : i + 500]
         await conn.execute(

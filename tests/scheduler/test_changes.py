@@ -19,7 +19,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from bot.clock import ManualClock
-from bot.delivery.rows import CANCELLED, PENDING, T
+from bot.delivery.rows import CANCELLED, EXPIRED, PENDING, T
 from bot.demo import seed_demo
 from bot.store.engine import Database
 from bot.store.migrate import upgrade
@@ -134,6 +134,33 @@ async def test_swap_hands_the_remaining_reminders_to_the_new_person(db: Database
     assert all(r["text"] == text and r["status"] == PENDING for r in notices.values())
     assert change.keys == [r["key"] for r in after if r["key"].startswith("change:")]
     assert change.people == ["王芳", "新人"] and change.groups == ["第1考场"]
+
+
+async def test_a_swap_after_an_outage_leaves_unsent_overdue_reminders_expired(db: Database, clock: ManualClock) -> None:
+    """Session 22: with nothing sent (the service down), a swap 40 minutes into the session marked the overdue rows
+    “日程已变更，提醒取消”. They expired unsent before the change: they are settled as the sender would (expired,
+    “超过宽限时间，未发送”), so that they were not delivered stays visible; the later ones are handed over."""
+    sess = await session_named(db, "第1场")
+    assert sess.id is not None
+    old = await staff_id(db, "王芳")
+    clock.advance(sess.starts_at + timedelta(minutes=40) - clock.now())
+    overdue = [
+        r
+        for r in reminders_of(await outbox(db, sess.id), f"staff:{old}", PENDING)
+        if r["expires_at"] is not None and r["expires_at"] <= clock.now()
+    ]
+    assert overdue, "the demo has reminders of the chief that expire within the first 40 minutes"
+    async with db.session() as s:
+        room = await find_room(s, sess, "1", SHANGHAI)
+        change = await swap_staff(
+            s, sess, room, await find_staff(s, "王芳"), await find_staff(s, "新人"),
+            actor="staff:11", now=clock.now(), planning=PLAN,
+        )  # fmt: skip
+    rows = {r["id"]: r for r in await outbox(db, sess.id)}
+    assert all(rows[r["id"]]["status"] == EXPIRED for r in overdue)
+    assert {rows[r["id"]]["last_error"] for r in overdue} == {"超过宽限时间，未发送"}
+    # The plan counts what it cancelled, not the rows it settled as expired.
+    assert change.plan.cancelled == sum(r["status"] == CANCELLED and r["key"].startswith("r:") for r in rows.values())
 
 
 async def test_cancel_stops_every_pending_reminder_and_tells_everyone(db: Database, clock: ManualClock) -> None:
