@@ -21,9 +21,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.delivery.notices import notice_texts, office_rows
 from bot.delivery.rows import CANCELLED, EXPIRED, PENDING, SENDING, T, insert_rows, new_row
 from bot.store.reports import office_staff
-from bot.store.tables import Assignment, Duty, ExamSession, Room, Staff
+from bot.store.tables import Assignment, Duty, ExamSession, OutboxKind, Room, Staff
 from scheduler.digest import plan_digests
 from scheduler.reminders import PlannedMessage, RoomPlan, StaffRef, compute_reminders
 from scheduler.timeline import DEFAULT_TIMELINE, Timeline
@@ -164,7 +165,7 @@ async def plan_sessions(
         for m in compute_reminders(sess, rooms.get(sess.id or 0, []), now, office=office, timeline=timeline, tz=tz):
             wanted[m.key] = m
     existing: dict[str, dict[str, Any]] = {}
-    cols = [T.c.id, T.c.key, T.c.status, T.c.due_at, T.c.expires_at, T.c.text, T.c.target, T.c.condition]
+    cols = [T.c.id, T.c.key, T.c.kind, T.c.status, T.c.due_at, T.c.expires_at, T.c.text, T.c.target, T.c.condition]
     for i in range(0, len(ids), 500):
         part = ids[i : i + 500]
         q = select(*cols).where(T.c.session_id.in_(part), T.c.key.like("r:%"))
@@ -238,20 +239,18 @@ async def plan_sessions(
         else:
             # Sent (or expired/failed) for this very time; only the wording changed: keep history.
             result.unchanged += 1
-    expired_ids: list[int] = []
+    expired: list[dict[str, Any]] = []
     for key, row in existing.items():
         if key not in wanted and row["status"] in (PENDING, SENDING):
-            # Past its last useful moment and never sent (the service was down): settled as the sender would, so
-            # that it was not delivered stays visible whatever changed since (session 22: a swap during an outage
-            # marked such rows “日程已变更，提醒取消”).
+            # Past its last useful moment and never sent (the service was down): settled as the sender settles it,
+            # expired and listed to the office, so that it was not delivered stays visible whatever changed since
+            # (session 22: a swap during an outage marked such rows “日程已变更，提醒取消”).
             stale = row["status"] == PENDING and row["expires_at"] is not None and row["expires_at"] <= now
-            (expired_ids if stale else cancel_ids).append(row["id"])
-    for i in range(0, len(expired_ids), 500):
-        await conn.execute(
-            update(T)
-            .where(T.c.id.in_(expired_ids[i : i + 500]), T.c.status == PENDING)
-            .values(status=EXPIRED, last_error="超过宽限时间，未发送")
-        )
+            if stale:
+                expired.append(row)
+            else:
+                cancel_ids.append(row["id"])
+    await _settle_expired(conn, expired, now, tz)
     for i in range(0, len(cancel_ids), 500):
         part = cancel_ids[i : i + 500]
         await conn.execute(
@@ -263,6 +262,21 @@ async def plan_sessions(
     await insert_rows(conn, new_rows)
     await plan_digests(conn, {s.day for s in sessions}, now)
     return result
+
+
+async def _settle_expired(conn: AsyncConnection, rows: list[dict[str, Any]], now: datetime, tz: ZoneInfo) -> None:
+    """Mark ``rows`` expired and tell the office which reminders were missed (bot.delivery.notices, as the sender)."""
+    for i in range(0, len(rows), 500):
+        ids = [r["id"] for r in rows[i : i + 500]]
+        await conn.execute(
+            update(T)
+            .where(T.c.id.in_(ids), T.c.status == PENDING)
+            .values(status=EXPIRED, last_error="超过宽限时间，未发送")
+        )
+    reminders = [r for r in rows if r["kind"] == OutboxKind.REMINDER.value]
+    notes = notice_texts(reminders, [], tz)
+    if notes:
+        await insert_rows(conn, office_rows(notes, await office_staff(conn), now))
 
 
 __all__ = ["PlanResult", "WebhookChannel", "group_target_of", "load_office", "load_room_plans", "plan_sessions"]

@@ -159,6 +159,12 @@ async def test_a_swap_after_an_outage_leaves_unsent_overdue_reminders_expired(db
     rows = {r["id"]: r for r in await outbox(db, sess.id)}
     assert all(rows[r["id"]]["status"] == EXPIRED for r in overdue)
     assert {rows[r["id"]]["last_error"] for r in overdue} == {"超过宽限时间，未发送"}
+    # The office is told which reminders were missed, as the sender tells it.
+    async with db.read() as s:
+        conn = await s.connection()
+        notices = (await conn.execute(sa_select(T.c.text).where(T.c.kind == "system"))).scalars().all()
+    missed = [r for r in rows.values() if r["kind"] == "reminder" and r["status"] == EXPIRED]
+    assert notices and all(t.startswith(f"以下 {len(missed)} 条考务提醒错过了发送时间") for t in notices)
     # The plan counts what it cancelled, not the rows it settled as expired.
     assert change.plan.cancelled == sum(r["status"] == CANCELLED and r["key"].startswith("r:") for r in rows.values())
 
