@@ -85,7 +85,8 @@ _CLAUSES = re.compile(r"\S[，,。；;！!\s]+\S")
 def narrative(text: str) -> bool:
     """Whether a report-like sentence tells more than the report (two clauses or more): it also gets the rule's
     answer (session 22)."""
-    return _CLAUSES.search(normalize(text)) is not None and not _PAPERS.search(normalize(text))
+    t = normalize(text)
+    return _CLAUSES.search(t) is not None and not _PAPERS.search(t)
 
 
 def hint(text: str) -> str | None:

@@ -341,7 +341,7 @@ class KnowledgeBase:
     def commit_probability(self, question: str) -> float:
         """The commit model's probability that the best clause is right (the reply commits to it from the
         ranker's commit threshold on, unless the rule differs by kind or the asker's context changes the order)."""
-        return self.judge(question)[2]
+        return self.judge(question).sure
 
     def coverage(self, words: list[str], i: int) -> float:
         """IDF-weighted share of the question words found in clause i (text, context or title),
@@ -385,11 +385,11 @@ class KnowledgeBase:
 
     def probabilities(self, question: str) -> list[tuple[int, float]]:
         """(clause index, ranker probability) of the candidates, most probable first."""
-        return self.judge(question)[0]
+        return self.judge(question).ranked
 
     def answers(self, question: str) -> bool:
         """Whether the question is answered (not "don't know"), pinned answers aside."""
-        return self.judge(question)[1]
+        return self.judge(question).answer
 
     def set_runtime_pins(self, pins: Iterable[RuntimePin], version: object) -> RuntimePins:
         """Take the office's pins from chat (newest first); pins of clauses this knowledge base lacks are kept

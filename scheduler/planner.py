@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.notices import notice_texts, office_rows
-from bot.delivery.rows import CANCELLED, EXPIRED, PENDING, SENDING, T, insert_rows, new_row
+from bot.delivery.rows import CANCELLED, EXPIRED, EXPIRED_NOTE, PENDING, SENDING, T, insert_rows, new_row
 from bot.store.reports import office_staff
-from bot.store.tables import Assignment, Duty, ExamSession, OutboxKind, Room, Staff
+from bot.store.tables import Assignment, Duty, ExamSession, Room, Staff
 from scheduler.digest import plan_digests
 from scheduler.reminders import PlannedMessage, RoomPlan, StaffRef, compute_reminders
 from scheduler.timeline import DEFAULT_TIMELINE, Timeline
@@ -269,12 +269,9 @@ async def _settle_expired(conn: AsyncConnection, rows: list[dict[str, Any]], now
     for i in range(0, len(rows), 500):
         ids = [r["id"] for r in rows[i : i + 500]]
         await conn.execute(
-            update(T)
-            .where(T.c.id.in_(ids), T.c.status == PENDING)
-            .values(status=EXPIRED, last_error="超过宽限时间，未发送")
+            update(T).where(T.c.id.in_(ids), T.c.status == PENDING).values(status=EXPIRED, last_error=EXPIRED_NOTE)
         )
-    reminders = [r for r in rows if r["kind"] == OutboxKind.REMINDER.value]
-    notes = notice_texts(reminders, [], tz)
+    notes = notice_texts(rows, [], tz)
     if notes:
         await insert_rows(conn, office_rows(notes, await office_staff(conn), now))
 

@@ -13,7 +13,9 @@ from bot.store.tables import OutboxKind, Staff
 
 
 def notice_texts(expired: list[dict], failed: list[dict], tz: ZoneInfo) -> list[str]:
-    """The notices' texts: one listing expired reminders, one listing failed messages (never the notices' own)."""
+    """The notices' texts: one listing expired reminders (other expired rows, nudges and the like, are not listed),
+    one listing failed messages (never the notices' own)."""
+    expired = [r for r in expired if r["kind"] == OutboxKind.REMINDER.value]
     failed = [r for r in failed if r["kind"] != OutboxKind.SYSTEM.value]  # never report the reports
     notes: list[str] = []
     if expired:

@@ -23,6 +23,8 @@ SENDING = OutboxStatus.SENDING.value
 SENT = OutboxStatus.SENT.value
 EXPIRED = OutboxStatus.EXPIRED.value
 CANCELLED = OutboxStatus.CANCELLED.value
+# Why a row was settled as expired: past its last useful moment, never sent (the sender, and a re-plan).
+EXPIRED_NOTE = "超过宽限时间，未发送"
 FAILED = OutboxStatus.FAILED.value
 
 

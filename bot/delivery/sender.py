@@ -45,7 +45,7 @@ from bot.delivery import statements as sql
 from bot.delivery.config import Checks, NoChecks, OutboxConfig
 from bot.delivery.merge import Chunk, Claimed, Merger, Use, free_at, windows
 from bot.delivery.notices import notice_texts, office_rows
-from bot.delivery.rows import CANCELLED, EXPIRED, FAILED, PENDING, SENDING, T, insert_rows
+from bot.delivery.rows import CANCELLED, EXPIRED, EXPIRED_NOTE, FAILED, PENDING, SENDING, T, insert_rows
 from bot.delivery.stats import Delivered, RunStats
 from bot.delivery.targets import target_from_json
 from bot.directory import person_targets
@@ -270,7 +270,7 @@ class Outbox:
                 return n
 
             stats.expired = await settle([r["id"] for r in expired], status=EXPIRED,
-                                         last_error="超过宽限时间，未发送", **unlease)  # fmt: skip
+                                         last_error=EXPIRED_NOTE, **unlease)  # fmt: skip
             stats.failed += await settle([r["id"] for r in gave_up], status=FAILED,
                                          last_error="平台持续出错，到有效期仍未发出", **unlease)  # fmt: skip
             stats.cancelled = await settle(cancelled, status=CANCELLED, last_error="条件已满足，无需发送", **unlease)
