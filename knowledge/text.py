@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import marshal
 import os
 import re
 import sys
@@ -293,6 +294,25 @@ def _base_tokenizer(cache_dir: Path | None) -> jieba.Tokenizer:
         jieba.setLogLevel(logging.WARNING)
         tokenizer = jieba.Tokenizer()
         tokenizer.tmp_dir = str(usable_cache_dir(cache_dir))
-        tokenizer.initialize()
+        if not _load_jieba_cache(tokenizer):
+            tokenizer.initialize()  # no cache yet or an unreadable one: jieba builds the dictionary and writes it
         _tokenizer = tokenizer
     return _tokenizer
+
+
+def _load_jieba_cache(tokenizer: jieba.Tokenizer) -> bool:
+    """Read jieba's own dictionary cache as jieba would (the same file, trusted whenever it exists for jieba's own
+    dictionary), but whole: jieba's ``marshal.load`` on the open file reads it in small pieces and takes three times
+    as long as ``marshal.loads`` on its bytes (about 1 s of a 1.5 s cold start)."""
+    if tokenizer.dictionary != jieba.DEFAULT_DICT:
+        return False
+    cache = Path(tokenizer.tmp_dir or tempfile.gettempdir()) / "jieba.cache"
+    try:
+        freq, total = marshal.loads(cache.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        return False  # absent, unreadable or not jieba's: jieba's initialize() rebuilds it
+    if not isinstance(freq, dict) or not freq or not isinstance(total, int):
+        return False
+    tokenizer.FREQ, tokenizer.total = freq, total
+    tokenizer.initialized = True
+    return True

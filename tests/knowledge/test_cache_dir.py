@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 import subprocess
 import sys
 import tempfile
@@ -69,3 +70,30 @@ def test_importing_the_knowledge_package_does_not_import_pkg_resources() -> None
     )
     out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, check=False)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_jiebas_cache_is_read_whole_as_jieba_would_read_it(tmp_path: Path) -> None:
+    """_load_jieba_cache reads the very cache jieba's initialize() writes and gets the same dictionary; with no cache,
+    or one that is truncated or not jieba's, it declines and jieba's initialize() rebuilds a cache it can read."""
+    from knowledge import text
+
+    tokenizer = jieba.Tokenizer()
+    tokenizer.tmp_dir = str(tmp_path)
+    assert not text._load_jieba_cache(tokenizer) and not tokenizer.initialized  # no cache yet
+    built = jieba.Tokenizer()
+    built.tmp_dir = str(tmp_path)
+    built.initialize()  # jieba builds the dictionary and writes tmp_path/jieba.cache
+    cache = tmp_path / "jieba.cache"
+    assert text._load_jieba_cache(tokenizer) and tokenizer.initialized
+    assert tokenizer.total == built.total and tokenizer.FREQ == built.FREQ
+    assert tokenizer.lcut("监考员提前40分钟到达考场", HMM=False) == built.lcut("监考员提前40分钟到达考场", HMM=False)
+    whole = cache.read_bytes()
+    for damaged in (whole[: len(whole) // 2], b"not marshal data", marshal.dumps(["a list", 1])):
+        cache.write_bytes(damaged)
+        again = jieba.Tokenizer()
+        again.tmp_dir = str(tmp_path)
+        assert not text._load_jieba_cache(again) and not again.initialized
+    custom = jieba.Tokenizer(dictionary=str(tmp_path / "my_dict.txt"))
+    custom.tmp_dir = str(tmp_path)
+    cache.write_bytes(whole)
+    assert not text._load_jieba_cache(custom)  # another dictionary has its own cache file: jieba's business
