@@ -71,6 +71,10 @@ DEV20_TSV = Path(__file__).resolve().parent / "data" / "kb_dev20_phone.tsv"
 # A fourth writer (session 22), a mixed week at the center: kept from the gate (kb_blind21), measured on the session's
 # start commit and at its end, no miss read.
 DEV21_TSV = Path(__file__).resolve().parent / "data" / "kb_blind21_phone.tsv"
+# Session 23's blind sets: near misses (dev22: out-of-domain questions in the center's words beside in-domain
+# neighbours; measured, then read) and an exam week (kb_blind23, kept from the gate, no miss read).
+DEV22_TSV = Path(__file__).resolve().parent / "data" / "kb_dev22_phone.tsv"
+DEV23_TSV = Path(__file__).resolve().parent / "data" / "kb_blind23_phone.tsv"
 # Every development set, in the order they were written.
 DEV_SETS = (
     *(DEV_TSV, DEV2_TSV, DEV3_TSV, DEV4_TSV, DEV5_TSV, DEV6_TSV, DEV7_TSV, DEV8_TSV, DEV9_TSV, DEV10_TSV, DEV11_TSV),
@@ -84,6 +88,8 @@ DEV_SETS = (
     DEV19_TSV,
     DEV20_TSV,
     DEV21_TSV,
+    DEV22_TSV,
+    DEV23_TSV,
 )
 # Third held-out set (session 17): written blind like dev9 by another writer, sealed: measured once at the end of the
 # session that wrote it and never tuned on.

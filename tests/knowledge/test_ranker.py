@@ -112,6 +112,8 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
         DEV19_TSV,
         DEV20_TSV,
         DEV21_TSV,
+        DEV22_TSV,
+        DEV23_TSV,
         DEV_SETS,
         DEV_TSV,
     )
@@ -160,6 +162,10 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
     assert sum(q.in_domain for q in dev20) >= 147 and sum(not q.in_domain for q in dev20) >= 29
     dev21 = read_questions(DEV21_TSV)
     assert sum(q.in_domain for q in dev21) >= 119 and sum(not q.in_domain for q in dev21) >= 32
+    dev22 = read_questions(DEV22_TSV)
+    assert sum(q.in_domain for q in dev22) >= 57 and sum(not q.in_domain for q in dev22) >= 79
+    dev23 = read_questions(DEV23_TSV)
+    assert sum(q.in_domain for q in dev23) >= 103 and sum(not q.in_domain for q in dev23) >= 33
     for path in (*DEV_SETS, TUNING_TSV):
         asked = {q.question.rstrip("？?") for q in read_questions(path)}
         assert sorted(asked & examples) == [], path.name
