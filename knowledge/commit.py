@@ -54,9 +54,12 @@ def steer(
     clauses: Sequence[Clause], ranked: Sequence[tuple[int, float]], question: str, context: AskContext
 ) -> list[tuple[int, float, float]]:
     """(clause index, raw score, steered score), best steered first: the asker's role and kind of exam
-    (or the kind the question names) add a small bonus to the clauses of their documents."""
+    (or the kind the question names) add a small bonus to the clauses of their documents, in proportion to each
+    clause's share of the best score, so that it reorders near-equals and never lifts a clause at half the best's
+    probability over it (session 23: 有考生中暑了 asked by a theory invigilator led with the 15-minute warning)."""
     named = named_kind(question)
-    out = [(i, s, s + doc_bonus(clauses[i].doc, context, named)) for i, s in ranked]
+    top = max((s for _, s in ranked), default=0.0) or 1.0
+    out = [(i, s, s + doc_bonus(clauses[i].doc, context, named) * min(1.0, s / top)) for i, s in ranked]
     out.sort(key=lambda t: (-t[2], t[0]))
     return out
 

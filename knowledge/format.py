@@ -22,7 +22,7 @@ def format_answer(ans: Answer) -> str:
     """Reply text for chat: the clause, a pinned answer, the clauses of each kind of exam (labelled),
     the most likely clause and the other likely ones (each cited), or "don't know" with suggestions."""
     if ans.answer is None:
-        lines = ["抱歉，我不确定这个问题的答案。"]
+        lines = [f"抱歉，我不确定这个问题的答案：{ans.missing}" if ans.missing else "抱歉，我不确定这个问题的答案。"]
         if ans.matches:
             lines.append("以下条款可能相关：")
             for n, m in enumerate(ans.matches[:3], start=1):

@@ -52,6 +52,8 @@ class Answer:
     labels: tuple[str, ...] = ()
     # Pinned by the office from chat (/钉住): `answer` is the cited clause itself, quoted whole.
     office_pinned: bool = False
+    # With no answer: what the nearest clause does not state, when that is why (knowledge/scope.py: missing).
+    missing: str = ""
 
     @property
     def committed(self) -> bool:

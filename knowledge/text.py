@@ -185,10 +185,12 @@ class Analyzer:
             out.append((token, self.synonyms.get(token, token)))
         return out
 
-    def without_fillers(self, text: str) -> str:
+    def without_fillers(self, text: str, mark: str = "") -> str:
         """The normalised text with its filler words (lexicon/fillers.txt) taken out: what cues such as 几个 or
-        能不能 are looked for in."""
-        return "".join(t for t in self.tokenizer.lcut(normalize(text), HMM=False) if t not in self.fillers)
+        能不能 are looked for in. ``mark`` stands where a filler was (the scope checks: 被抓了以后几年 must not
+        read as 被抓了几年)."""
+        tokens = self.tokenizer.lcut(normalize(text), HMM=False)
+        return "".join(mark if t in self.fillers else t for t in tokens)
 
     def canonical_text(self, text: str) -> str:
         """The normalised text with every word rewritten through the synonym table (吃饭 → 吃食物), stop words kept."""

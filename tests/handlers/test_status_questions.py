@@ -24,6 +24,7 @@ RECORD_QUESTIONS: list[tuple[str, str, str]] = [
     ("第1考场今天有违纪吗", "violations", "今天 1"),
     ("违纪的都确认了吗", "violations", ""),
     ("今天有人缺考么？", "absences", "今天"),
+    ("今天谁缺考了 有几个", "absences", "今天"),
 ]
 RULE_QUESTIONS = [
     "迟到几分钟算缺考",
@@ -36,6 +37,7 @@ RULE_QUESTIONS = [
     "监考老师有几个",
     "缺考没报会怎样",
     "试卷没交怎么办",
+    "今天机房断网了 这种突发情况谁负责上报",
 ]
 
 

@@ -6,7 +6,7 @@ import pytest
 from kb_golden import read_questions
 
 from knowledge import AskContext, Clause, KnowledgeBase, format_answer
-from knowledge.commit import CLOSE_MARGIN, CROSS_DOC_MARGIN, SECOND_SHARE, decide, own_room
+from knowledge.commit import CLOSE_MARGIN, CROSS_DOC_MARGIN, SECOND_SHARE, decide, own_room, steer
 
 THEORY_INVIGILATOR = AskContext(roles=frozenset({"invigilator"}), kind="theory")
 COMPUTER_INVIGILATOR = AskContext(roles=frozenset({"invigilator"}), kind="computer")
@@ -287,3 +287,16 @@ def test_a_computer_exam_makes_the_computer_an_exam_word(kb: KnowledgeBase) -> N
         other = kb.ask("机子死机了怎么办", context=context)
         assert other.answer is None
         assert ("监考人员守则", "2.(6)") in [(m.doc, m.clause) for m in other.matches]
+
+
+def test_context_reorders_near_equals_but_does_not_lift_a_far_weaker_clause() -> None:
+    """The asker's role and kind add their bonus in proportion to a clause's share of the best probability (session
+    23: a theory invigilator's 有考生中暑了 led with the 15-minute warning, at half the probability of the emergency
+    rule, because the bonus of the invigilators' rules was added whole)."""
+    clauses = [Clause("实际操作考场安全工作规则", "8.", "如发生安全事故"), Clause("监考人员守则", "3.(4)", "提醒考生")]
+    theory = AskContext(roles=frozenset({"invigilator"}), kind="theory")
+    assert [i for i, _, _ in steer(clauses, [(0, 0.12), (1, 0.06)], "有考生中暑了", theory)] == [0, 1]
+    # Near-equal: the asker's own rules still come first.
+    assert [i for i, _, _ in steer(clauses, [(0, 0.80), (1, 0.75)], "有考生中暑了", theory)] == [1, 0]
+    # The best clause itself gets its whole bonus.
+    assert steer(clauses, [(1, 0.5), (0, 0.1)], "有考生中暑了", theory)[0] == (1, 0.5, pytest.approx(0.6))

@@ -7,8 +7,9 @@ import pytest
 
 from knowledge import AskContext, KnowledgeBase
 from knowledge.features import read_examples
+from knowledge.format import format_answer
 from knowledge.loader import DATA_DIR
-from knowledge.scope import Scope
+from knowledge.scope import Scope, missing
 from knowledge.text import normalize
 from knowledge.training import TUNING_TSV
 from tests.knowledge.kb_golden import DEV_TSV, read_questions
@@ -196,6 +197,8 @@ def test_an_errand_instead_of_the_duty_is_not_what_the_question_is_about(kb: Kno
     scope = Scope(logistics=["超市"])
     assert scope.veto("送卷路上能把卷子放车里去趟超市吗", clause) is None
     assert scope.veto("考点附近有超市吗", clause) == "超市"
+    # Session 23: getting off on the way to eat (人下车吃个饭) is an errand.
+    assert Scope(logistics=["饭"]).veto("运卷路上能把卷子锁车里 人下车吃个饭不", clause) is None
     for question in ("送卷路上能先去吃个饭不", "送卷子路上我想去买个水 卷子放车里行不"):
         ans = kb.ask(question, context=AskContext(roles=frozenset({"office"})))
         assert ans.answer is not None and (ans.answer.doc, ans.answer.clause) == ("试卷管理制度", "4."), question
@@ -248,6 +251,7 @@ def test_questions_about_staff_off_duty_are_refused(kb: KnowledgeBase, question:
         ("卷子交到哪里", False),
         ("考前会在哪开", False),
         ("领卷要几个人", False),
+        ("考评员证卡丢了 补办找谁 要写书面申请吗", False),  # 要写: needs to write (session 23)
     ],
 )
 def test_collect_questions_are_recognised(question: str, collects: bool) -> None:
@@ -277,3 +281,82 @@ def test_a_candidates_certificate_is_not_a_staff_card(kb: KnowledgeBase) -> None
     assert kb.ask("考评员证卡丢了咋办").answer is not None
     ans = kb.ask("证书和业务档案归哪个岗位管")
     assert ans.answer is not None and (ans.answer.doc, ans.answer.clause) == ("试题管理岗位职责", "4、")
+
+
+def test_things_candidates_providers_liability_and_systems_need_a_clause_that_states_them() -> None:
+    """Session 23, near misses: how many things (where the count ends the question), how many candidates (not staff),
+    who provides something, who answers for a loss, which system, how long something is kept, which certificate: a
+    clause on the topic that does not state it does not answer; one that does, does."""
+    scope = Scope(logistics=[])
+    fire = normalize("考场具备消防安全设施及与考试有关的安全保护措施")
+    assert scope.veto("实操考场要放几个灭火器", fire) == "count"
+    assert scope.veto("考前检查发现几台车床精度不行 我能不干吗", fire) is None  # several machines, no question
+    assert scope.veto("要放几个灭火器", normalize("考场内配备灭火器2个")) is None
+    staff = normalize("每标准考场应配备 2 名监考人员")
+    assert scope.veto("一个标准考场最多能排多少个考生", staff) == "candidates"
+    assert scope.veto("一个考场配几个监考", staff) is None
+    assert scope.veto("几名考生同时答辩", normalize("每组 5 名考生同时进行")) is None
+    pen = normalize("阅卷评分人员必须使用红色笔")
+    assert scope.veto("阅卷的红笔是自己带还是中心统一发啊", pen) == "provision"
+    assert scope.veto("实操开考谁统一发令", normalize("由考评人员统一发号指令操作")) is None  # gives the order
+    assert scope.veto("工卡量具是考点提供吗", normalize("考生携带规定的工卡量具")) is None
+    store = normalize("设置考生物品存放处")
+    assert scope.veto("考生放在存放处的包丢了 谁负责", store) == "liability"
+    assert scope.veto("谁负责组织考生放包", store) is None  # who does it, not who answers for a loss
+    recheck = normalize("内部质量督导员进行复检后登记分数")
+    assert scope.veto("复检完了 分数是登到哪个系统里", recheck) == "system"
+    sealed = normalize("做完工件交由考评、监考人员封存，考生立即停止操作")
+    assert scope.veto("封存的工件考完留多久", sealed) == "retention"  # 立即 says how soon, not how long kept
+    assert scope.veto("试卷要保存几年", normalize("试卷保存 2 年后销毁")) is None
+    safety = normalize("遇到安全操作要求较高的职业（工种），要配备专职安全人员")
+    assert scope.veto("专职安全员要持啥证才行", safety) == "certificate"
+    assert scope.veto("监考要持什么证上岗", normalize("监考员须佩戴监考员证卡，持证上岗")) is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "下大雪高速封了 好几个实操考生来不了 能给他们安排补考吗",
+        "考生实操的时候把手划了个口子 医药费谁出",
+        "有个考生把狗带来了 拴在考场门口 这咋弄",
+        "督导检查完要交书面报告吗 啥格式",
+        "理论考试中间考生说要上厕所 让去吗",
+        "考生作弊被抓了 以后几年不让报考",
+    ],
+)
+def test_near_misses_in_the_centers_words_are_refused(kb: KnowledgeBase, question: str) -> None:
+    """Retakes, medical costs, animals, a report's format (lexicon/logistics.txt), a theory question that only the
+    practical room's rules touch, and a count the filler 以后 must not hide (被抓了以后几年 is not 被抓了几年)."""
+    assert kb.ask(question).answer is None
+
+
+def test_the_practical_rooms_rules_still_answer_practical_questions_and_theory_ones_still_get_theirs(
+    kb: KnowledgeBase,
+) -> None:
+    """The theory-exam check vetoes only the practical room's rules, and 理论 that is arguing is no theory exam."""
+    ans = kb.ask("实操的时候考生要上厕所 让去吗")
+    assert ans.answer is not None and ans.answer.doc == "实际操作考核考场规则"
+    ans = kb.ask("理论考试开考后多久不准进场")
+    assert ans.answer is not None and ans.answer.doc == "监考人员守则"
+    kb_text = kb.analyzer.without_fillers("考生被抓了以后几年", mark="，")
+    assert "了，几年" in kb_text
+
+
+def test_a_refusal_says_what_the_nearest_clause_does_not_state(kb: KnowledgeBase) -> None:
+    """When a scope check is why the knowledge base does not answer, the reply says what the nearest clause leaves out
+    (a number of the unit asked, a place, a word no clause uses, the theory exam); a question simply far from every
+    clause gets the plain "don't know"."""
+    cases = {
+        "实操考场要放几个灭火器": "最接近的条款没有写明数量。",
+        "考场厕所在几楼": "最接近的条款没有写明地点。",
+        "下大雪 考生来不了 能补考吗": "最接近的条款没有提到“补考”。",
+        "理论考试中间考生说要上厕所 让去吗": "最接近的条款只适用于实操考试。",
+    }
+    for question, said in cases.items():
+        ans = kb.ask(question)
+        assert ans.answer is None and ans.missing == said, (question, ans.missing)
+        assert format_answer(ans).startswith(f"抱歉，我不确定这个问题的答案：{said}\n以下条款可能相关："), question
+    plain = kb.ask("今天天气怎么样")
+    assert plain.answer is None and plain.missing == ""
+    assert format_answer(plain).startswith("抱歉，我不确定这个问题的答案。")
+    assert missing("incidental") == "" and missing(None) == ""
