@@ -50,7 +50,7 @@ from knowledge.loader import load_documents, load_pinned
 from knowledge.models import Answer, Clause, Match, PinnedAnswer
 from knowledge.pins import RuntimePin, RuntimePins
 from knowledge.ranker import Judged, Ranker
-from knowledge.scope import COLLECT_VERBS, Scope, collects, missing
+from knowledge.scope import COLLECT_VERBS, Scope, collects, missing, only_for
 from knowledge.text import Analyzer, normalize
 
 # Weights of the fields of a clause in its term frequencies.
@@ -318,7 +318,7 @@ class KnowledgeBase:
 
     def out_of_scope(self, question: str, i: int) -> str | None:
         """Why clause i cannot answer the question (knowledge/scope.py), None when it may."""
-        text = self.analyzer.without_fillers(question, mark="，")
+        text = self.analyzer.without_fillers(question, mark="，").strip("，")
         veto = self.scope.veto(text, self.scope.texts[i], *self.analyzer.canonical_parts(text), doc=self.clauses[i].doc)
         # An incidental word alone reaches clause i (监考能穿拖鞋吗 → the dress rule; knowledge/incidental.py).
         if veto is None and incidental.refuses(self, question, i):
@@ -462,8 +462,10 @@ class KnowledgeBase:
         if not answer:
             near = [i for i, p in ranked[:MAX_MATCHES] if p >= SUGGESTION_FLOOR]
             near = incidental.with_aside(near, aside, MAX_MATCHES)
-            raw, why = dict(ranked), missing(self.out_of_scope(question, ranked[0][0])) if ranked else ""
-            matches = [self._match(i, raw.get(i, 0.0)) for i in near]
+            # Why, when plain to say: a scope check, or the best clause is the other kind of exam's room rules.
+            why = only_for(self.clauses[ranked[0][0]].doc) if room == [] else ""
+            why = why or (missing(self.out_of_scope(question, ranked[0][0])) if ranked else "")
+            matches = [self._match(i, dict(ranked).get(i, 0.0)) for i in near]
             return Answer(question=question, answer=None, matches=matches, missing=why)
         decision = decide(
             self.clauses,

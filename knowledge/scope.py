@@ -28,7 +28,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from knowledge.context import KIND_DOCS, PRACTICAL
+from knowledge.context import KIND_DOCS, KIND_LABELS, PRACTICAL
 from knowledge.loader import LEXICON_DIR, load_word_list
 from knowledge.text import normalize
 
@@ -48,7 +48,7 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
         "place",
         # 在哪规定 / 写在哪条 ask which rule says so, 在哪签名 on which form to sign: not for a place (在哪签到 is).
         re.compile(
-            r"(?:在哪|哪里|哪儿|什么地方|啥地方)(?!规定|有规定|写|一?条|签名|签字)|几楼|哪个楼|哪层|什么位置|去哪"
+            r"(?:在哪|哪里|哪儿|哪有|什么地方|啥地方)(?!规定|有规定|写|一?条|签名|签字|这)|几楼|哪个楼|哪层|什么位置|去哪"
         ),
         # A place, or where something is written or kept (在评分表上签字, 记入记录表, 专柜存放).
         re.compile(
@@ -180,10 +180,17 @@ def missing(reason: str | None) -> str:
     if reason is None or reason == "incidental":
         return ""
     if reason == "kind":
-        return "最接近的条款只适用于实操考试。"
+        return only_for(next(iter(KIND_DOCS[PRACTICAL])))
     if reason in MISSING:
         return f"最接近的条款没有写明{MISSING[reason]}。"
     return f"最接近的条款没有提到“{reason}”。"
+
+
+def only_for(doc: str) -> str:
+    """A sentence saying that the nearest clause, of document `doc`, holds one kind of exam's rules ("" for a
+    document of no kind)."""
+    kind = next((k for k, docs in KIND_DOCS.items() if doc in docs), "")
+    return f"最接近的条款只适用于{KIND_LABELS[kind]}。" if kind else ""
 
 
 # Whether the asker may ask someone something (答辩时能不能问考生在哪上班、收入多少), or what someone asked a candidate
@@ -207,7 +214,7 @@ COLLECT_VERBS = frozenset({"领取", "领", "拿", "取", "借用", "借", "要"
 # about leaving the duty, not the meal, the drink or the shop, so the focus words of the errand do not count (吃透, to
 # master, is no errand).
 ERRAND_RE = re.compile(
-    r"(?:先|去|想去|出去|跑去|顺便|下车)(?:吃|买|喝|抽)(?!透)[^\s,，。？?!！]{0,2}|(?:去|跑)一?[趟下][^\s,，。？?!！吗]{0,3}"
+    r"(?:先|去|想去|出去|跑去|顺便|下车|停车|停下)(?:吃|买|喝|抽)(?!透)[^\s,，。？?!！]{0,2}|(?:去|跑)一?[趟下][^\s,，。？?!！吗]{0,3}"
 )
 
 

@@ -32,6 +32,8 @@ _CN_NUMBER_RE = re.compile(r"(?<!第)([零〇一二两三四五六七八九十]+
 # "2个人", "3位", "2个考评员" say what the regulations write as "2名".
 _PEOPLE_RE = re.compile(r"(\d+)(?:个人|位|个(?=监考|考评|督导|考生|主监|副监|人员))")
 _SPACE_RE = re.compile(r"\s+")
+# 半小时, 半个小时, 半个多小时, 半个钟头: what the regulations write as 30 分钟 (not the half of 一个半小时).
+_HALF_HOUR_RE = re.compile(r"(?<![个\d一二两三四五六七八九十])半个?多?(?:小时|钟头)")
 # Whitespace between two numbers separates them (两个给65 一个给40): keep a break so they are not read as one.
 _NUMBER_SPACE_RE = re.compile(r"(?<=[\d零〇一二两三四五六七八九十])\s+(?=[\d零〇一二两三四五六七八九十])")
 _WORD_RE = re.compile(r"[\w]", re.UNICODE)
@@ -129,7 +131,7 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower()
     text = _NUMBER_SPACE_RE.sub("，", text)
     text = _SPACE_RE.sub("", text)
-    text = text.replace("半小时", "30分钟").replace("一刻钟", "15分钟")
+    text = _HALF_HOUR_RE.sub("30分钟", text).replace("一刻钟", "15分钟")
     text = _CN_NUMBER_RE.sub(_replace_cn_number, text)
     return _PEOPLE_RE.sub(r"\1名", text)
 

@@ -117,7 +117,14 @@ async def test_ask_malformed(demo_chat: Chat) -> None:
 GROUP = "console:第1考场"
 
 
-CHATTER = ["好的", "收到", "收到！", "嗯", "嗯嗯", "ok", "OK", "谢谢", "好的，谢谢", "我去一下洗手间", "李老师在302"]
+CHATTER = [
+    *("好的", "收到", "收到！", "嗯", "嗯嗯", "ok", "OK", "谢谢", "好的，谢谢", "我去一下洗手间", "李老师在302"),
+    "不不不 我来",  # 不 between two of the same characters is not a verb-不-verb question
+    "我先去领卷 行不行",  # nor are 行不行, 好不好, 对不对, 是不是 between colleagues
+    "好不好",
+    "李强你来不来",
+    "你们去不去食堂",
+]
 GROUP_QUESTIONS = [
     "开考多久后不准进场？",
     "开考多久后不准进场?",
@@ -127,6 +134,8 @@ GROUP_QUESTIONS = [
     "实操迟到几分钟不让考了",
     "手机可以带进考场么",
     "监考员是否可以看手机",
+    "考生要去厕所 放不放",  # session 23: a verb, 不 and the verb again asks
+    "迟到的让不让进",
 ]
 
 

@@ -59,9 +59,10 @@ async def test_questions_that_reach_two_rules_or_none_through_an_exam_day(day: D
     # Where she records it: the theory room's record first.
     reply = await day.say("王芳", "刚才有个考生违纪 处理完记在哪")
     assert reply.startswith("理论考试：") and "考场情况记录表" in reply.splitlines()[0], reply
-    # She needs the toilet: no rule says 扔给, the gate answers, hedged, with the rule on leaving the room first.
+    # She needs the toilet: no rule says 扔给; since session 23 the gate (fitted with more near misses) does not
+    # answer, and the rule on leaving the room is the first clause listed.
     reply = await day.say("王芳", "我想上厕所 能把考场扔给副监考一会吗", chat=ROOM1)
-    assert reply.startswith("最可能是《监考人员守则》3.(7)") and "也可能是" in reply, reply
+    assert reply.startswith("抱歉，我不确定") and "1. 《监考人员守则》3.(7)" in reply, reply
     # 09:10 the practical chief evaluator: the practical room's record first; a drum of petrol in the workshop is
     # below the gate's threshold since session 22: "not sure", with the safety rule first among the clauses listed.
     at(day.clock, 9, 10)
@@ -80,4 +81,36 @@ async def test_questions_that_reach_two_rules_or_none_through_an_exam_day(day: D
     # The supervisor says 答错了 having asked nothing.
     reply = await day.say("孙丽", "刚才那个答错了")
     assert reply.startswith("最近两小时内没有回答过您的规定问题"), reply
+    assert len(await day.inbox("钱进")) == office_before  # questions alert nobody
+
+
+async def test_near_misses_through_an_exam_day_say_what_the_rules_leave_out(day: Day) -> None:
+    """Session 23 (the questions were written for this test): questions in the center's own words that ask what no
+    clause states get "don't know" saying what the nearest clause leaves out, with the clause listed; the same topics
+    asked as the rules answer them still get their clause."""
+    office_before = len(await day.inbox("钱进"))
+    # 08:10 the practical room: how many extinguishers (no clause counts them) against what the safety rule says.
+    at(day.clock, 8, 10)
+    reply = await day.say("吴婷", "咱这实操车间得放几个灭火器啊")
+    assert reply.startswith("抱歉，我不确定这个问题的答案：最接近的条款没有写明数量。"), reply
+    assert "《实际操作考场安全工作规则》3." in reply, reply
+    reply = await day.say("吴婷", "考生手给划了个口子 流了点血")
+    assert "《实际操作考场安全工作规则》8." in reply and not reply.startswith("抱歉"), reply
+    # 09:00 the theory room: the toilet rule is the practical room's; a retake is no rule's.
+    at(day.clock, 9, 0)
+    reply = await day.say("王芳", "理论考试考一半有考生要去厕所 放不放", chat=ROOM1)
+    assert reply.startswith("抱歉，我不确定这个问题的答案：最接近的条款只适用于实操考试。"), reply
+    # Her session is a theory one: asked without naming the exam, the answer is the same (own_room), in the group too.
+    reply = await day.say("李强", "考生要去厕所 放不放", chat=ROOM1)
+    assert reply.startswith("抱歉，我不确定这个问题的答案：最接近的条款只适用于实操考试。"), reply
+    assert "1. 《实际操作考核考场规则》4." in reply, reply
+    reply = await day.say("周杰", "考生要去厕所 放不放")  # the practical room's chief gets the rule
+    assert reply.startswith("根据《实际操作考核考场规则》4."), reply
+    reply = await day.say("王芳", "有个考生说下个月想补考 找谁报")
+    assert reply.startswith("抱歉，我不确定这个问题的答案：最接近的条款没有提到“补考”。"), reply
+    # 14:00 the office: who pays for the pens (no clause says), against whether papers may be left in the car.
+    at(day.clock, 14, 0)
+    reply = await day.say("钱进", "阅卷用的红笔是自己带还是中心统一发")
+    assert reply.startswith("抱歉，我不确定这个问题的答案：最接近的条款没有写明由谁提供。"), reply
+    assert "《阅卷评分守则》4." in reply, reply
     assert len(await day.inbox("钱进")) == office_before  # questions alert nobody

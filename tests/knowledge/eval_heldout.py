@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/knowledge/eval_heldout.py            # print the figures
     .venv/bin/python tests/knowledge/eval_heldout.py --misses   # also list the questions it got wrong
-    .venv/bin/python tests/knowledge/eval_heldout.py --dev7     # one development set (dev, dev2 .. dev23)
+    .venv/bin/python tests/knowledge/eval_heldout.py --dev7     # one development set (dev, dev2 .. dev24)
     .venv/bin/python tests/knowledge/eval_heldout.py --dev --dev2 --dev9   # several
     .venv/bin/python tests/knowledge/eval_heldout.py --heldout3 # the sealed third held-out set (once, at the end)
 
@@ -49,6 +49,7 @@ from kb_golden import (  # noqa: E402
     DEV21_TSV,
     DEV22_TSV,
     DEV23_TSV,
+    DEV24_TSV,
     DEV_TSV,
     HELDOUT3_TSV,
     HELDOUT_TSV,
@@ -120,6 +121,7 @@ OTHER_SETS: dict[str, tuple[Path, str, str]] = {
     "dev21": (DEV21_TSV, "dev21", "the twenty-first development set, a mixed week, blind (session 22, no miss read)"),
     "dev22": (DEV22_TSV, "dev22", "the twenty-second development set, near misses, blind (session 23, read)"),
     "dev23": (DEV23_TSV, "dev23", "the twenty-third development set, an exam week, blind (session 23, no miss read)"),
+    "dev24": (DEV24_TSV, "dev24", "the twenty-fourth development set, asked indirectly, blind (session 23, read)"),
     "heldout3": (HELDOUT3_TSV, "held-out 3", "the sealed third held-out set (session 17): measure once, never tune"),
 }
 

@@ -75,6 +75,8 @@ DEV21_TSV = Path(__file__).resolve().parent / "data" / "kb_blind21_phone.tsv"
 # neighbours; measured, then read) and an exam week (kb_blind23, kept from the gate, no miss read).
 DEV22_TSV = Path(__file__).resolve().parent / "data" / "kb_dev22_phone.tsv"
 DEV23_TSV = Path(__file__).resolve().parent / "data" / "kb_blind23_phone.tsv"
+# A third writer (session 23): what the rules answer, asked indirectly, in everyday words or tersely (read).
+DEV24_TSV = Path(__file__).resolve().parent / "data" / "kb_dev24_phone.tsv"
 # Every development set, in the order they were written.
 DEV_SETS = (
     *(DEV_TSV, DEV2_TSV, DEV3_TSV, DEV4_TSV, DEV5_TSV, DEV6_TSV, DEV7_TSV, DEV8_TSV, DEV9_TSV, DEV10_TSV, DEV11_TSV),
@@ -90,6 +92,7 @@ DEV_SETS = (
     DEV21_TSV,
     DEV22_TSV,
     DEV23_TSV,
+    DEV24_TSV,
 )
 # Third held-out set (session 17): written blind like dev9 by another writer, sealed: measured once at the end of the
 # session that wrote it and never tuned on.

@@ -38,6 +38,16 @@ def test_full_width_and_spaces_are_normalised(kb: KnowledgeBase) -> None:
     assert (a.answer.doc, a.answer.clause) == (b.answer.doc, b.answer.clause)
 
 
+def test_half_an_hour_is_30_minutes_however_it_is_said() -> None:
+    """半小时, 半个小时, 半个多小时, 半个钟头 read as the regulations' 30 分钟 (session 23: 笔试迟倒半个多小时了还让进吗
+    missed the late-entry rule); the half of 一个半小时 is not half an hour."""
+    from knowledge.text import normalize
+
+    for said in ("迟到半小时", "迟到半个小时", "迟到半个多小时", "迟到半个钟头"):
+        assert normalize(said) == "迟到30分钟", said
+    assert "30分钟" not in normalize("考了一个半小时")
+
+
 def test_dont_know_reply(kb: KnowledgeBase) -> None:
     """An unrelated question gets "don't know", at most 3 suggestions and the office hint."""
     ans = kb.ask("食堂今天中午吃什么")

@@ -27,9 +27,10 @@ def ungated(kb: KnowledgeBase) -> KnowledgeBase:
 @pytest.mark.parametrize(
     ("question", "role", "kind", "expected"),
     [
-        # Both use words the regulations do not (扔给, 考务办 for 考务办公室): the rule refuses them, the gate answers.
-        # (考场能放汽油桶吗 was the second until session 22 raised the threshold to 0.8: see knowledge/fit_gate.py.)
-        ("我想上厕所 能把考场扔给副监考一会吗", "invigilator", "theory", ("监考人员守则", "3.(7)")),
+        # Both use words the regulations do not (谁定 for 裁决, 考务办 for 考务办公室): the rule refuses them, the gate
+        # answers. (考场能放汽油桶吗 was one until session 22 raised the threshold to 0.8, 我想上厕所 能把考场扔给副监考
+        # 一会吗 until session 23's near misses made the gate more careful: see knowledge/fit_gate.py.)
+        ("俩人打的分不一样吵起来了 谁定", "evaluator", "theory", ("阅卷评分守则", "6.")),
         ("考务办日常听谁的", "office", "", ("考务管理岗位职责", "前言")),
     ],
 )

@@ -114,6 +114,7 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
         DEV21_TSV,
         DEV22_TSV,
         DEV23_TSV,
+        DEV24_TSV,
         DEV_SETS,
         DEV_TSV,
     )
@@ -164,6 +165,8 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
     assert sum(q.in_domain for q in dev21) >= 119 and sum(not q.in_domain for q in dev21) >= 32
     dev22 = read_questions(DEV22_TSV)
     assert sum(q.in_domain for q in dev22) >= 57 and sum(not q.in_domain for q in dev22) >= 79
+    dev24 = read_questions(DEV24_TSV)
+    assert sum(q.in_domain for q in dev24) >= 121 and sum(not q.in_domain for q in dev24) >= 19
     dev23 = read_questions(DEV23_TSV)
     assert sum(q.in_domain for q in dev23) >= 98 and sum(not q.in_domain for q in dev23) >= 33
     for path in (*DEV_SETS, TUNING_TSV):

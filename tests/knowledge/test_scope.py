@@ -30,6 +30,9 @@ def test_where_needs_a_clause_that_names_a_place() -> None:
     assert scope.veto("这个在哪一条", duty) is None
     assert scope.veto("负责统分的人要在哪签名", normalize("统分人员签名")) is None
     assert scope.veto("监考员在哪签到", normalize("统分人员签名")) == "place"
+    # Session 23: 哪有 asks where too (考点附近哪有吃饭的地方), not 哪有这规定.
+    assert scope.veto("考点附近哪有吃饭的地方", toilet) == "place"
+    assert scope.veto("哪有这规定", toilet) is None
 
 
 def test_answer_types_no_regulation_states() -> None:
@@ -197,8 +200,12 @@ def test_an_errand_instead_of_the_duty_is_not_what_the_question_is_about(kb: Kno
     scope = Scope(logistics=["超市"])
     assert scope.veto("送卷路上能把卷子放车里去趟超市吗", clause) is None
     assert scope.veto("考点附近有超市吗", clause) == "超市"
-    # Session 23: getting off on the way to eat (人下车吃个饭) is an errand.
-    assert Scope(logistics=["饭"]).veto("运卷路上能把卷子锁车里 人下车吃个饭不", clause) is None
+    # Session 23: getting off, or parking, on the way to eat (人下车吃个饭, 先停车吃个饭) is an errand; parking asked
+    # about for itself is not.
+    scope = Scope(logistics=["饭", "停车"])
+    assert scope.veto("运卷路上能把卷子锁车里 人下车吃个饭不", clause) is None
+    assert scope.veto("送卷子路上想先停车吃个饭 卷子锁车里应该没事吧", clause) is None
+    assert scope.veto("考点能停车吗", clause) == "停车"
     for question in ("送卷路上能先去吃个饭不", "送卷子路上我想去买个水 卷子放车里行不"):
         ans = kb.ask(question, context=AskContext(roles=frozenset({"office"})))
         assert ans.answer is not None and (ans.answer.doc, ans.answer.clause) == ("试卷管理制度", "4."), question
