@@ -308,13 +308,14 @@ class KnowledgeBase:
         ranking = self.ranker.rank(indices, rows, [self.clauses[i].doc for i in indices])
         ranked, best_row, sure = ranking.ranked, ranking.best_row, ranking.sure
         rule, p_best = self.ranker.answers(best_row, ranked[0][1]), ranked[0][1]  # else hedged (sure 0)
-        in_scope = cache(lambda: self.out_of_scope(question, ranked[0][0]) is None)
-        answer = (rule or self.ranker.hedges(best_row, p_best)) and in_scope()
+        veto = cache(lambda: self.out_of_scope(question, ranked[0][0]))
+        answer = (rule or self.ranker.hedges(best_row, p_best)) and veto() is None
         if not answer:  # the trees are asked only then
             opinions = second.opinion(self.ranker, indices, rows)
             answer = second.rescues(self.ranker, opinions, ranked, partial(self.out_of_scope, question))
-        answer = answer or self.ranker.admits(best_row, p_best, sure, in_scope)
-        return Judged(ranked, answer, sure if rule else 0.0, ranking)
+        answer = answer or self.ranker.admits(best_row, p_best, sure, lambda: veto() is None)
+        asked = (veto() or "") if veto.cache_info().currsize else None
+        return Judged(ranked, answer, sure if rule else 0.0, ranking, asked)
 
     def out_of_scope(self, question: str, i: int) -> str | None:
         """Why clause i cannot answer the question (knowledge/scope.py), None when it may."""
@@ -450,7 +451,7 @@ class KnowledgeBase:
         pinned = self._pinned_answer(question, context.exam_kind)
         if pinned is not None:
             return pinned
-        ranked, answer, sure, _ = self.judge(question)
+        ranked, answer, sure, _, vetoed = self.judge(question)
         if not answer and ranked and ranked[0][1] >= self.ranker.hedge_threshold:
             # The asker's session names the exam (a computer in a computer exam): the hedge fallback applies.
             words = [c for _, c in self.analyzer.tokens(question)]
@@ -462,9 +463,9 @@ class KnowledgeBase:
         if not answer:
             near = [i for i, p in ranked[:MAX_MATCHES] if p >= SUGGESTION_FLOOR]
             near = incidental.with_aside(near, aside, MAX_MATCHES)
-            # Why, when plain to say: a scope check, or the best clause is the other kind of exam's room rules.
-            why = only_for(self.clauses[ranked[0][0]].doc) if room == [] else ""
-            why = why or (missing(self.out_of_scope(question, ranked[0][0])) if ranked else "")
+            # Why, when plain to say: the best clause is the other kind of exam's room rules, or a scope check.
+            vetoed = self.out_of_scope(question, ranked[0][0]) if vetoed is None and ranked else vetoed
+            why = only_for(self.clauses[ranked[0][0]].doc) if room == [] else missing(vetoed)
             matches = [self._match(i, dict(ranked).get(i, 0.0)) for i in near]
             return Answer(question=question, answer=None, matches=matches, missing=why)
         decision = decide(

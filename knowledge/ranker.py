@@ -198,6 +198,8 @@ class Judged(NamedTuple):
     answer: bool
     sure: float
     ranking: Ranking | None
+    # Why the best clause cannot answer (knowledge/scope.py; "" when it may), None when the checks were not asked.
+    veto: str | None = None
 
 
 @dataclass(frozen=True)

@@ -176,8 +176,8 @@ MISSING: dict[str, str] = {
 
 def missing(reason: str | None) -> str:
     """A sentence saying what the nearest clause does not state, for the veto `reason` ("" when there is nothing
-    plain to say: an incidental word, no veto)."""
-    if reason is None or reason == "incidental":
+    plain to say: an incidental word, no veto, "" or None)."""
+    if not reason or reason == "incidental":
         return ""
     if reason == "kind":
         return only_for(next(iter(KIND_DOCS[PRACTICAL])))
