@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from knowledge.context import KIND_DOCS, PRACTICAL, THEORY
 from knowledge.loader import DATA_DIR, KnowledgeFileError, _read_lines
@@ -215,10 +215,14 @@ class Examples:
         """(best rapidfuzz ratio / 100, best Jaccard of words) of the query to clause i's examples; `exclude` is an
         example left out (the query itself, when an example question is a training query)."""
         best_ratio = best_words = 0.0
+        if exclude is None and self.texts[i]:  # answering: rapidfuzz finds the best ratio in one call
+            found = process.extractOne(query, self.texts[i], scorer=fuzz.ratio)
+            best_ratio = found[1] / 100.0 if found is not None else 0.0
         for text, example_words in zip(self.texts[i], self.words[i], strict=True):
             if text == exclude:
                 continue
-            best_ratio = max(best_ratio, fuzz.ratio(query, text) / 100.0)
+            if exclude is not None:
+                best_ratio = max(best_ratio, fuzz.ratio(query, text) / 100.0)
             if words and example_words:
                 best_words = max(best_words, len(words & example_words) / len(words | example_words))
         return best_ratio, best_words

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from knowledge.text import normalize
-
 if TYPE_CHECKING:  # the knowledge base calls these functions; no import at run time (it would be circular)
     from knowledge.index import KnowledgeBase
 
@@ -57,7 +55,7 @@ def _without(
     if not named & row.keys() or len(covered) == len(rest):
         return None
     incidental, synonyms = kb.analyzer.incidental, kb.analyzer.synonyms
-    kept = kb.analyzer.tokenizer.lcut(normalize(question), HMM=False)
+    kept = kb.analyzer.cut(question)
     return "".join(t for t in kept if synonyms.get(t, t) not in incidental), bool(covered)
 
 

@@ -11,6 +11,7 @@ import tempfile
 import threading
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 
 from knowledge.loader import LEXICON_DIR, load_related, load_synonyms, load_word_list
@@ -53,6 +54,8 @@ _lock = threading.Lock()
 _tokenizer: jieba.Tokenizer | None = None
 _tokenizers: dict[tuple[frozenset[str], frozenset[str]], jieba.Tokenizer] = {}
 _MAX_TOKENIZERS = 4
+# Texts whose cut each analyzer keeps (Analyzer.cut): the questions being judged, not the index's clauses.
+CUT_CACHE = 256
 _grammatical: frozenset[str] | None = None
 
 
@@ -175,13 +178,20 @@ class Analyzer:
         # Fillers are cut whole (麻烦问下, not 麻烦 / 问 / 下) so that none of their characters is left behind.
         domain.extend(self.fillers)
         self.tokenizer = _shared_tokenizer(domain, removed, cache_dir=cache_dir)
+        # One question is cut a dozen times while it is judged (its words, cues, scope checks, the reply's order):
+        # the tokenizer never changes, so each text is cut once (session 23: ~0.8 ms of a 4 ms query).
+        self.cut = lru_cache(maxsize=CUT_CACHE)(self._cut)
         # Grammatical words a question uses that no clause does (还是, 一起, 几样) do not make it out of domain.
         self.grammatical = grammatical_words(self.tokenizer) - self.domain_words
+
+    def _cut(self, text: str) -> tuple[str, ...]:
+        """jieba's words of the normalised text, as typed (no HMM: unknown words stay apart); see ``cut``."""
+        return tuple(self.tokenizer.lcut(normalize(text), HMM=False))
 
     def tokens(self, text: str) -> list[tuple[str, str]]:
         """(word as typed, canonical word) of the content words of a text."""
         out: list[tuple[str, str]] = []
-        for token in self.tokenizer.lcut(normalize(text), HMM=False):
+        for token in self.cut(text):
             if not _WORD_RE.search(token) or token in self.stopwords:
                 continue
             out.append((token, self.synonyms.get(token, token)))
@@ -191,8 +201,7 @@ class Analyzer:
         """The normalised text with its filler words (lexicon/fillers.txt) taken out: what cues such as 几个 or
         能不能 are looked for in. ``mark`` stands where a filler was (the scope checks: 被抓了以后几年 must not
         read as 被抓了几年)."""
-        tokens = self.tokenizer.lcut(normalize(text), HMM=False)
-        return "".join(mark if t in self.fillers else t for t in tokens)
+        return "".join(mark if t in self.fillers else t for t in self.cut(text))
 
     def canonical_text(self, text: str) -> str:
         """The normalised text with every word rewritten through the synonym table (吃饭 → 吃食物), stop words kept."""
@@ -200,7 +209,7 @@ class Analyzer:
 
     def canonical_parts(self, text: str) -> tuple[str, list[str]]:
         """The canonical text (canonical_text) and the words, as typed, that the synonym table rewrote."""
-        tokens = self.tokenizer.lcut(normalize(text), HMM=False)
+        tokens = self.cut(text)
         return "".join(self.synonyms.get(t, t) for t in tokens), [t for t in tokens if self.synonyms.get(t, t) != t]
 
     def words(self, text: str) -> list[str]:

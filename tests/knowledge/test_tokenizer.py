@@ -6,6 +6,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from knowledge import KnowledgeBase
 from knowledge.loader import LEXICON_DIR
 from knowledge.text import Analyzer, normalize
@@ -46,3 +48,23 @@ def test_numbers_apart_stay_apart() -> None:
     # Whitespace elsewhere still goes.
     assert normalize("考场 30 分钟") == "考场30分钟"
     assert normalize("一 个人") == "1名"
+
+
+def test_a_question_is_cut_once_however_often_it_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 23: judging one question cut it about fifty times (its words, cues, scope checks, the reply's order);
+    the analyzer now cuts each text once and gives jieba's own words, as jieba cuts them."""
+    kb = KnowledgeBase.load()
+    question = "考生作弊被抓了 以后几年不让报考（写给分词缓存的测试）"
+    calls: list[str] = []
+    original = kb.analyzer.tokenizer.lcut
+
+    def counting(text: str, *args: object, **kwargs: object) -> list[str]:
+        calls.append(text)
+        return original(text, *args, **kwargs)
+
+    monkeypatch.setattr(kb.analyzer.tokenizer, "lcut", counting)
+    kb.ask(question)
+    assert calls.count(normalize(question)) == 1, calls
+    assert kb.analyzer.cut(question) == tuple(original(normalize(question), HMM=False))
+    kb.ask(question)
+    assert calls.count(normalize(question)) == 1  # asked again: cut from the cache
