@@ -20,6 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import chain
 from pathlib import Path
 
@@ -228,6 +229,12 @@ class Examples:
         return best_ratio, best_words
 
 
+@lru_cache(maxsize=16384)
+def _states(clause_text: str) -> tuple[bool, ...]:
+    """Which cues (_CUES) a clause's normalised text states; the texts never change, so each is read once."""
+    return tuple(bool(c_re.search(clause_text)) for _, c_re in _CUES)
+
+
 def best_of(scores: dict[int, float], limit: int) -> list[int]:
     """The `limit` clauses with the highest positive scores, best first (the lower index on a tie)."""
     return sorted((i for i in scores if scores[i] > 0.0), key=lambda i: (-scores[i], i))[:limit]
@@ -301,7 +308,7 @@ def feature_rows(
         rank = sum(other > c.score for other in scores)
         text = norm_texts[c.index]
         doc = clauses[c.index].doc
-        states = [bool(c_re.search(text)) for _, c_re in _CUES]
+        states = _states(text)
         kind = _doc_kind(doc)
         row = [
             c.score,
