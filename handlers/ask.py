@@ -38,7 +38,7 @@ VISITORS_PER_DAY = 30  # all senders not on the staff list together
 # to 你 or 你们 (李强你来不来): colleagues say them to each other (我先去领卷 行不行).
 _QUESTION_WORDS = re.compile(
     r"吗|么|咋|啥|如何|几|多少|能不能|能否|可不可以|可以|是否|哪|什么|谁|为何|要不要|需不需要|该不该|有没有|怎样|多久|多长|"
-    r"(?<![你们])(?![不好对行是])([\u4e00-\u9fff])不\1"
+    r"(?<!你)(?<!你们)(?![不好对行是])([\u4e00-\u9fff])不\1"
 )
 # A sentence-final 不 / 没 after a verb asks yes or no (让他考不, 能进不, 卷子到了没); 不行 / 没事 / 还没 / 我不 and
 # two-character chatter (行不) do not.

@@ -136,6 +136,7 @@ GROUP_QUESTIONS = [
     "监考员是否可以看手机",
     "考生要去厕所 放不放",  # session 23: a verb, 不 and the verb again asks
     "迟到的让不让进",
+    "我们让不让他进",  # 们 of 我们 is no 你们
 ]
 
 
