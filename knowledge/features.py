@@ -215,16 +215,12 @@ class Examples:
     def similarity(self, query: str, words: frozenset[str], i: int, exclude: str | None = None) -> tuple[float, float]:
         """(best rapidfuzz ratio / 100, best Jaccard of words) of the query to clause i's examples; `exclude` is an
         example left out (the query itself, when an example question is a training query)."""
-        best_ratio = best_words = 0.0
-        if exclude is None and self.texts[i]:  # answering: rapidfuzz finds the best ratio in one call
-            found = process.extractOne(query, self.texts[i], scorer=fuzz.ratio)
-            best_ratio = found[1] / 100.0 if found is not None else 0.0
+        texts = self.texts[i] if exclude is None else [t for t in self.texts[i] if t != exclude]
+        found = process.extractOne(query, texts, scorer=fuzz.ratio)  # the best ratio in one call
+        best_ratio = found[1] / 100.0 if found is not None else 0.0
+        best_words = 0.0
         for text, example_words in zip(self.texts[i], self.words[i], strict=True):
-            if text == exclude:
-                continue
-            if exclude is not None:
-                best_ratio = max(best_ratio, fuzz.ratio(query, text) / 100.0)
-            if words and example_words:
+            if text != exclude and words and example_words:
                 best_words = max(best_words, len(words & example_words) / len(words | example_words))
         return best_ratio, best_words
 

@@ -460,13 +460,13 @@ class KnowledgeBase:
         answer = answer and room != []
         aside_p = self.incidental_alternatives(question, ranked[0][0]) if ranked else []
         aside = [i for i, _ in aside_p]
-        if not answer:
+        if not answer:  # the nearest clauses, and why when plain: the other exam's room rules, or a scope check
             near = [i for i, p in ranked[:MAX_MATCHES] if p >= SUGGESTION_FLOOR]
             near = incidental.with_aside(near, aside, MAX_MATCHES)
-            # Why, when plain to say: the best clause is the other kind of exam's room rules, or a scope check.
-            vetoed = self.out_of_scope(question, ranked[0][0]) if vetoed is None and ranked else vetoed
+            vetoed = self.out_of_scope(question, ranked[0][0]) if vetoed is None and ranked and room != [] else vetoed
+            raw = dict(ranked)
             why = only_for(self.clauses[ranked[0][0]].doc) if room == [] else missing(vetoed)
-            matches = [self._match(i, dict(ranked).get(i, 0.0)) for i in near]
+            matches = [self._match(i, raw.get(i, 0.0)) for i in near]
             return Answer(question=question, answer=None, matches=matches, missing=why)
         decision = decide(
             self.clauses,

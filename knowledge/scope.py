@@ -178,13 +178,16 @@ MISSING: dict[str, str] = {
 }
 
 
+_ONLY_FOR = "最接近的条款只适用于{}。"
+
+
 def missing(reason: str | None) -> str:
     """A sentence saying what the nearest clause does not state, for the veto `reason` ("" when there is nothing
     plain to say: an incidental word, no veto, "" or None)."""
     if not reason or reason == "incidental":
         return ""
     if reason == "kind":
-        return f"最接近的条款只适用于{KIND_LABELS[PRACTICAL]}。"
+        return _ONLY_FOR.format(KIND_LABELS[PRACTICAL])
     if reason in MISSING:
         return f"最接近的条款没有写明{MISSING[reason]}。"
     return f"最接近的条款没有提到“{reason}”。"
@@ -194,7 +197,7 @@ def only_for(doc: str) -> str:
     """A sentence saying that the nearest clause, of document `doc`, holds one kind of exam's rules ("" for a
     document of no kind)."""
     kind = next((k for k, docs in KIND_DOCS.items() if doc in docs), "")
-    return f"最接近的条款只适用于{KIND_LABELS[kind]}。" if kind else ""
+    return _ONLY_FOR.format(KIND_LABELS[kind]) if kind else ""
 
 
 # Whether the asker may ask someone something (答辩时能不能问考生在哪上班、收入多少), or what someone asked a candidate
