@@ -78,6 +78,11 @@ RANKER_DEPTH = 10
 MAX_MATCHES = 3
 
 
+def suggestions(ranked: Sequence[tuple[int, float]]) -> list[int]:
+    """The clauses worth showing of the ranker's (index, probability) order: the best MAX_MATCHES above the floor."""
+    return [i for i, p in ranked[:MAX_MATCHES] if p >= SUGGESTION_FLOOR]
+
+
 class KnowledgeBase:
     """The rule knowledge base: clauses, pinned answers and the search index."""
 
@@ -183,13 +188,6 @@ class KnowledgeBase:
     def scored(self, question: str, limit: int = MAX_MATCHES) -> list[tuple[Clause, float]]:
         """Best clauses with the ranker's probabilities, most probable first (the order replies follow)."""
         return [(self.clauses[i], p) for i, p in self.probabilities(question)[:limit]]
-
-    def lexical(self, question: str, limit: int = MAX_MATCHES) -> list[tuple[Clause, float]]:
-        """Best clauses by the hand-set combined score alone (before the ranker), with that uncapped score."""
-        tokens = self.analyzer.tokens(question)
-        typed = [surface for surface, canonical in tokens if surface != canonical and len(surface) > 1]
-        found = self._candidates(self.analyzer.without_fillers(question), [c for _, c in tokens], limit, typed)
-        return [(self.clauses[c.index], c.score) for c in found]
 
     def _query_terms(self, words: list[str]) -> dict[str, float]:
         """Query words (weight 1) plus, at lower weight, their dictionary sub-words and, for
@@ -308,19 +306,23 @@ class KnowledgeBase:
         ranking = self.ranker.rank(indices, rows, [self.clauses[i].doc for i in indices])
         ranked, best_row, sure = ranking.ranked, ranking.best_row, ranking.sure
         rule, p_best = self.ranker.answers(best_row, ranked[0][1]), ranked[0][1]  # else hedged (sure 0)
-        veto = cache(lambda: self.out_of_scope(question, ranked[0][0]))
+        near = suggestions(ranked)
+        veto = cache(lambda: self.out_of_scope(question, ranked[0][0], near))
         answer = (rule or self.ranker.hedges(best_row, p_best)) and veto() is None
         if not answer:  # the trees are asked only then
             opinions = second.opinion(self.ranker, indices, rows)
-            answer = second.rescues(self.ranker, opinions, ranked, partial(self.out_of_scope, question))
+            answer = second.rescues(self.ranker, opinions, ranked, partial(self.out_of_scope, question, near=near))
         answer = answer or self.ranker.admits(best_row, p_best, sure, lambda: veto() is None)
         asked = (veto() or "") if veto.cache_info().currsize else None
         return Judged(ranked, answer, sure if rule else 0.0, ranking, asked)
 
-    def out_of_scope(self, question: str, i: int) -> str | None:
-        """Why clause i cannot answer the question (knowledge/scope.py), None when it may."""
+    def out_of_scope(self, question: str, i: int, near: Sequence[int] = ()) -> str | None:
+        """Why clause i cannot answer the question (knowledge/scope.py), None when it may (`near`: the best clauses)."""
         text = self.analyzer.without_fillers(question, mark="，").strip("，")
-        veto = self.scope.veto(text, self.scope.texts[i], *self.analyzer.canonical_parts(text), doc=self.clauses[i].doc)
+        docs = [self.clauses[j].doc for j in near if j != i]
+        veto = self.scope.veto(
+            text, self.scope.texts[i], *self.analyzer.canonical_parts(text), doc=self.clauses[i].doc, near=docs
+        )
         # An incidental word alone reaches clause i (监考能穿拖鞋吗 → the dress rule; knowledge/incidental.py).
         if veto is None and incidental.refuses(self, question, i):
             return "incidental"
@@ -379,10 +381,6 @@ class KnowledgeBase:
     def word_idf(self) -> dict[str, float]:
         """IDF of every word some clause has."""
         return self._words.idf
-
-    def query_terms(self, words: list[str]) -> dict[str, float]:
-        """What the question words search for, with weights (see _query_terms)."""
-        return self._query_terms(words)
 
     def probabilities(self, question: str) -> list[tuple[int, float]]:
         """(clause index, ranker probability) of the candidates, most probable first."""
@@ -452,21 +450,22 @@ class KnowledgeBase:
         if pinned is not None:
             return pinned
         ranked, answer, sure, _, vetoed = self.judge(question)
+        near = suggestions(ranked)
         if not answer and ranked and ranked[0][1] >= self.ranker.hedge_threshold:
             # The asker's session names the exam (a computer in a computer exam): the hedge fallback applies.
             words = [c for _, c in self.analyzer.tokens(question)]
-            answer = names_session(words, context) and self.out_of_scope(question, ranked[0][0]) is None
+            answer = names_session(words, context) and self.out_of_scope(question, ranked[0][0], near) is None
         room = own_room(self.clauses, ranked, self.analyzer.without_fillers(question), context) if answer else None
         answer = answer and room != []
         aside_p = self.incidental_alternatives(question, ranked[0][0]) if ranked else []
         aside = [i for i, _ in aside_p]
         if not answer:  # the nearest clauses, and why when plain: the other exam's room rules, or a scope check
-            near = [i for i, p in ranked[:MAX_MATCHES] if p >= SUGGESTION_FLOOR]
-            near = incidental.with_aside(near, aside, MAX_MATCHES)
-            vetoed = self.out_of_scope(question, ranked[0][0]) if vetoed is None and ranked and room != [] else vetoed
+            suggested = incidental.with_aside(near, aside, MAX_MATCHES)
+            if vetoed is None and ranked and room != []:
+                vetoed = self.out_of_scope(question, ranked[0][0], near)
             raw = dict(ranked)
             why = only_for(self.clauses[ranked[0][0]].doc) if room == [] else missing(vetoed)
-            matches = [self._match(i, raw.get(i, 0.0)) for i in near]
+            matches = [self._match(i, raw.get(i, 0.0)) for i in suggested]
             return Answer(question=question, answer=None, matches=matches, missing=why)
         decision = decide(
             self.clauses,

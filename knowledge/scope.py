@@ -78,7 +78,13 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
         re.compile(_ASKED + r"(?:几|多少)(?:个工作)?[天日]"),
         re.compile(_NUMBER + r"\s*(?:个工作)?[天日]|当[天日]"),
     ),
-    ("age", re.compile(r"(?:几|多少)岁|多大(?:年纪|岁数)"), re.compile(_NUMBER + r"\s*周?岁")),
+    (
+        "age",
+        re.compile(r"(?:几|多少)岁|多大(?:年纪|岁数)|年龄(?:上限|下限|限制|要求)"),
+        re.compile(_NUMBER + r"\s*周?岁"),
+    ),
+    # What share (督导复检要抽多少比例的卷子): a clause that states one (三分之一, 10%).
+    ("ratio", re.compile(r"(?:多少|几|啥|什么)(?:比例|成(?!绩))|比例是?多少|百分之几"), re.compile(r"分之|%|比例")),
     # How long something is kept (封存的工件考完留多久): a stated time, not 立即 (which answers how soon).
     (
         "retention",
@@ -125,11 +131,44 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
         re.compile(r"(?:丢|坏|损|伤|摔|砸)[^,，。]{0,8}谁来?(?:负责|担责|承担)|谁来?赔|责任(?:算|归)谁"),
         re.compile(r"负责|责任|承担"),
     ),
+    # Which form to fill in or use (督导提整改意见要用哪个表): a clause that names a form or a register.
+    (
+        "form",
+        re.compile(r"(?:哪个|什么|啥|哪种|哪张|哪一?份)(?:表|单子|单据)"),
+        re.compile(r"表|台[帐账]|名册|单|记录(?!员)"),
+    ),
+    # A day of the month or a deadline (题库台账每月几号前要报上去): a clause that states a date.
+    (
+        "date",
+        re.compile(r"几号(?:前|之前|以前|截止)|(?:每月|每个月|月底|月初)几号|截止(?:日期|时间)|哪天截止"),
+        re.compile(r"\d+\s*[日号]|月底|月初|截止"),
+    ),
+    # Who appoints or decides (主监考和副监考谁来定, 答辩小组的考评员由谁来指定): a clause that says who does it.
+    (
+        "appointer",
+        re.compile(r"(?:由谁|谁)来?(?:指定|定(?![分])|任命|选|挑|委派|决定|担任|当(?![众场天时着面]))"),
+        re.compile(
+            r"由[^,，。；]{0,30}(?:负责|指定|确定|安排|决定|审批|组织|召集|委派|选派|同意|给予)"
+            r"|负责|安排|指定|确定|召集|委派|选派|审批|裁决"
+        ),
+    ),
+    # Extra time for a candidate (电脑死机了 能给考生补时间吗): a clause that grants it; none does.
+    (
+        "extra time",
+        re.compile(r"补(?:考试)?时间|补时|(?<!参)加时(?!候)|加点?时间|延长(?:考试|答题)?时间|延时|顺延"),
+        re.compile(r"延长|补足|顺延|补时"),
+    ),
     # Which certificate someone must hold (专职安全员要持啥证): a clause that names a card or a certificate.
     ("certificate", re.compile(r"(?:持|要|需要|得有|考)(?:啥|什么|哪种|哪个)证"), re.compile(r"证")),
     # Which system or platform the scores go into (复检完分数登到哪个系统): no clause names one.
     ("system", re.compile(r"(?:哪个|什么|啥|哪一?个)(?:系统|平台|软件)"), re.compile(r"系统|平台|软件")),
-    ("pay, tax or reimbursement", re.compile(r"扣税|交税|个税|纳税|报销|发票|到账|打到卡|发钱"), None),
+    (
+        "pay, tax or reimbursement",
+        re.compile(
+            r"扣税|交税|个税|纳税|报销|发票|到账|打到卡|发钱|(?:补贴|补助|津贴|劳务费|监考费)(?:什么时候|啥时候|几号|哪天)发"
+        ),
+        None,
+    ),
     # Asking for the value (密码多少), not who manages the accounts (平台密码谁管, 考务管理岗位职责 2.).
     # A phone number also when the question is only whose (机房管理员电话, 督导的联系方式), not when it is about phones
     # (监考时能接电话).
@@ -152,6 +191,31 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
 # 缠着我理论, arguing; not a question that names the practical exam too).
 THEORY_EXAM_RE = re.compile(r"^(?!.*(?:实操|实际操作|操作技能|技能考|工位)).*(?:理论考|笔试|机考|上机考)")
 
+# The staff whose own rules a document holds, and the words that name staff in a question (session 24, someone else's
+# rule: 监考证丢了怎么补办 reached the evaluators' card rule, 督导和考生是亲戚 需要回避吗 the evaluators' recusal). A
+# question that names one kind of staff only is not answered by another's own rules, unless the clause names that staff
+# too (督导能进实操车间查吗: the invigilators' rule on who may enter names 质量督导员) or one of the named staff's own
+# rules is among the best clauses (the context may lead with it: 我当考评的能直接停他考试不).
+DOC_STAFF: dict[str, str] = {
+    "监考人员守则": "监考人员",
+    "考评人员守则": "考评人员",
+    "考评人员管理办法": "考评人员",
+    "内部质量督导员守则": "内部质量督导员",
+}
+STAFF_WORDS: dict[str, re.Pattern[str]] = {
+    "监考人员": re.compile(r"监考"),
+    "考评人员": re.compile(r"考评"),
+    "内部质量督导员": re.compile(r"督导"),
+    "考务人员": re.compile(r"考务(?:人员|老师|科)|考务办(?:的|公室的)(?:人|老师|同事)"),
+}
+
+
+def named_staff(question: str) -> str:
+    """The one kind of staff the (normalised) question names (a key of STAFF_WORDS), "" for none or several."""
+    named = [staff for staff, rx in STAFF_WORDS.items() if rx.search(question)]
+    return named[0] if len(named) == 1 else ""
+
+
 # What the regulations do not state, said to the asker when the nearest clause is vetoed (by the veto's name; a focus
 # word is named itself).
 MISSING: dict[str, str] = {
@@ -171,6 +235,11 @@ MISSING: dict[str, str] = {
     "liability": "由谁负责",
     "system": "使用哪个系统",
     "certificate": "需要哪种证件",
+    "ratio": "比例",
+    "form": "使用哪种表格",
+    "date": "日期",
+    "appointer": "由谁指定",
+    "extra time": "可以延长考试时间",
     "pay, tax or reimbursement": "报酬、税款或报销",
     "password or number": "账号、密码或电话",
     "opening hours": "办公时间",
@@ -179,6 +248,8 @@ MISSING: dict[str, str] = {
 
 
 _ONLY_FOR = "最接近的条款只适用于{}。"
+# The reason of a veto by whose rules the clause holds: STAFF_REASON + the staff (DOC_STAFF).
+STAFF_REASON = "staff:"
 
 
 def missing(reason: str | None) -> str:
@@ -188,6 +259,8 @@ def missing(reason: str | None) -> str:
         return ""
     if reason == "kind":
         return _ONLY_FOR.format(KIND_LABELS[PRACTICAL])
+    if reason.startswith(STAFF_REASON):
+        return _ONLY_FOR.format(reason.removeprefix(STAFF_REASON))
     if reason in MISSING:
         return f"最接近的条款没有写明{MISSING[reason]}。"
     return f"最接近的条款没有提到“{reason}”。"
@@ -242,7 +315,14 @@ class Scope:
         self.logistics = tuple(dict.fromkeys(normalize(w) for w in words))
 
     def veto(
-        self, question: str, clause: str, canonical: str | None = None, rewritten: Sequence[str] = (), *, doc: str = ""
+        self,
+        question: str,
+        clause: str,
+        canonical: str | None = None,
+        rewritten: Sequence[str] = (),
+        *,
+        doc: str = "",
+        near: Sequence[str] = (),
     ) -> str | None:
         """Why the clause cannot answer the question (an answer type or a focus word), None when it may.
 
@@ -250,7 +330,7 @@ class Scope:
         `canonical` is the question with its words rewritten through the synonym table and `rewritten` the words
         as typed that were rewritten: a focus word inside one of them, which the lexicon maps to a regulation
         word (吃饭 → 吃食物), is not a focus word; one that only overlaps a rewritten word (监考费: 监考 → 监考员,
-        费) still is."""
+        费) still is. `doc` is the clause's document and `near` those of the other best clauses (DOC_STAFF)."""
         may_ask = MAY_ASK_RE.search(question)
         asked = question[: may_ask.start()] if may_ask else question
         for name, asks, states in ANSWER_TYPES:
@@ -258,6 +338,10 @@ class Scope:
                 return name
         if doc in KIND_DOCS[PRACTICAL] and THEORY_EXAM_RE.search(question):
             return "kind"
+        staff = named_staff(question)
+        foreign = staff and DOC_STAFF.get(doc, staff) != staff and not STAFF_WORDS[staff].search(clause)
+        if foreign and all(DOC_STAFF.get(other) != staff for other in near):
+            return STAFF_REASON + DOC_STAFF[doc]
         focus = ERRAND_RE.sub("", question if canonical is None else canonical)
         question = ERRAND_RE.sub("", question)
         for word in self.logistics:
