@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/knowledge/eval_heldout.py            # print the figures
     .venv/bin/python tests/knowledge/eval_heldout.py --misses   # also list the questions it got wrong
-    .venv/bin/python tests/knowledge/eval_heldout.py --dev7     # one development set (dev, dev2 .. dev24)
+    .venv/bin/python tests/knowledge/eval_heldout.py --dev7     # one development set (dev, dev2 .. dev27)
     .venv/bin/python tests/knowledge/eval_heldout.py --dev --dev2 --dev9   # several
     .venv/bin/python tests/knowledge/eval_heldout.py --heldout3 # the sealed third held-out set (once, at the end)
 
@@ -50,6 +50,9 @@ from kb_golden import (  # noqa: E402
     DEV22_TSV,
     DEV23_TSV,
     DEV24_TSV,
+    DEV25_TSV,
+    DEV26_TSV,
+    DEV27_TSV,
     DEV_TSV,
     HELDOUT3_TSV,
     HELDOUT_TSV,
@@ -122,6 +125,9 @@ OTHER_SETS: dict[str, tuple[Path, str, str]] = {
     "dev22": (DEV22_TSV, "dev22", "the twenty-second development set, near misses, blind (session 23, read)"),
     "dev23": (DEV23_TSV, "dev23", "the twenty-third development set, an exam week, blind (session 23, no miss read)"),
     "dev24": (DEV24_TSV, "dev24", "the twenty-fourth development set, asked indirectly, blind (session 23, read)"),
+    "dev25": (DEV25_TSV, "dev25", "the twenty-fifth development set, no asker context, blind (session 24, read)"),
+    "dev26": (DEV26_TSV, "dev26", "the twenty-sixth set, mostly no context, blind (session 24, no miss read)"),
+    "dev27": (DEV27_TSV, "dev27", "the twenty-seventh, someone else's rule and near misses, blind (session 24, read)"),
     "heldout3": (HELDOUT3_TSV, "held-out 3", "the sealed third held-out set (session 17): measure once, never tune"),
 }
 

@@ -77,6 +77,11 @@ DEV22_TSV = Path(__file__).resolve().parent / "data" / "kb_dev22_phone.tsv"
 DEV23_TSV = Path(__file__).resolve().parent / "data" / "kb_blind23_phone.tsv"
 # A third writer (session 23): what the rules answer, asked indirectly, in everyday words or tersely (read).
 DEV24_TSV = Path(__file__).resolve().parent / "data" / "kb_dev24_phone.tsv"
+# Session 24's three writers: no asker context (dev25, read), the same kind kept from the gate (kb_blind26, measured
+# on the session's start commit and at its end, no miss read), and someone else's rule with near misses (dev27, read).
+DEV25_TSV = Path(__file__).resolve().parent / "data" / "kb_dev25_phone.tsv"
+DEV26_TSV = Path(__file__).resolve().parent / "data" / "kb_blind26_phone.tsv"
+DEV27_TSV = Path(__file__).resolve().parent / "data" / "kb_dev27_phone.tsv"
 # Every development set, in the order they were written.
 DEV_SETS = (
     *(DEV_TSV, DEV2_TSV, DEV3_TSV, DEV4_TSV, DEV5_TSV, DEV6_TSV, DEV7_TSV, DEV8_TSV, DEV9_TSV, DEV10_TSV, DEV11_TSV),
@@ -93,6 +98,9 @@ DEV_SETS = (
     DEV22_TSV,
     DEV23_TSV,
     DEV24_TSV,
+    DEV25_TSV,
+    DEV26_TSV,
+    DEV27_TSV,
 )
 # Third held-out set (session 17): written blind like dev9 by another writer, sealed: measured once at the end of the
 # session that wrote it and never tuned on.

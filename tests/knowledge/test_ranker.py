@@ -115,6 +115,9 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
         DEV22_TSV,
         DEV23_TSV,
         DEV24_TSV,
+        DEV25_TSV,
+        DEV26_TSV,
+        DEV27_TSV,
         DEV_SETS,
         DEV_TSV,
     )
@@ -169,6 +172,13 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
     assert sum(q.in_domain for q in dev24) >= 121 and sum(not q.in_domain for q in dev24) >= 19
     dev23 = read_questions(DEV23_TSV)
     assert sum(q.in_domain for q in dev23) >= 98 and sum(not q.in_domain for q in dev23) >= 33
+    dev25 = read_questions(DEV25_TSV)
+    assert sum(q.in_domain for q in dev25) >= 120 and sum(not q.in_domain for q in dev25) >= 38
+    assert {q.role for q in dev25} == {""}, "dev25 is asked with no role"
+    dev26 = read_questions(DEV26_TSV)
+    assert sum(q.in_domain for q in dev26) >= 116 and sum(not q.in_domain for q in dev26) >= 32
+    dev27 = read_questions(DEV27_TSV)
+    assert sum(q.in_domain for q in dev27) >= 94 and sum(not q.in_domain for q in dev27) >= 58
     for path in (*DEV_SETS, TUNING_TSV):
         asked = {q.question.rstrip("？?") for q in read_questions(path)}
         assert sorted(asked & examples) == [], path.name

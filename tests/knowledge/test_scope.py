@@ -420,7 +420,7 @@ def test_someone_elses_own_rules_do_not_answer_a_question_about_named_staff() ->
         "监考证丢了 去哪补办 要写申请吗",
         "监考员证卡有效期多久",
         "督导和考生是亲戚 需要回避吗",
-        "内部质量督导员证卡的有效期是几年？",
+        "监考跟考生是亲戚 要不要回避",
     ],
 )
 def test_someone_elses_rule_is_not_given_as_the_answer(kb: KnowledgeBase, question: str) -> None:
