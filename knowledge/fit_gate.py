@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from knowledge.fit_trees import lowest_above
-from knowledge.index import KnowledgeBase, suggestions
+from knowledge.index import KnowledgeBase, rivals
 from knowledge.ranker import GATE_FEATURES, Ranker, gate_row
 from knowledge.training import TrainingQuery, fit_linear, linear_json, read_tuning
 
@@ -71,7 +71,7 @@ def gate_rows(kb: KnowledgeBase, queries: Sequence[TrainingQuery]) -> list[GateR
         best, p_best = judged.ranked[0]
         key = (kb.clauses[best].doc, kb.clauses[best].clause)
         row = gate_row(kb.ranker.second, judged.ranking.best_row, p_best, judged.ranking.sure)
-        in_scope = kb.out_of_scope(q.question, best, suggestions(judged.ranked)) is None
+        in_scope = kb.out_of_scope(q.question, best, rivals(judged.ranked)) is None
         out.append(GateRow(row, key in q.accepted, bool(q.accepted), judged.answer, in_scope))
     return out
 

@@ -42,7 +42,7 @@ from knowledge.fit_trees import (
     trees_json,
     trees_out_of_fold,
 )
-from knowledge.index import KnowledgeBase, suggestions
+from knowledge.index import KnowledgeBase, rivals
 from knowledge.loader import DATA_DIR
 from knowledge.ranker import COMMIT_FEATURES, RANKER_FILE, Linear, Ranker, answers, commit_row, hedges
 from knowledge.training import TrainingQuery, fit_linear, linear_json, read_tuning
@@ -165,9 +165,7 @@ def best_rows(data: Data, probs: np.ndarray) -> dict[int, list[float]]:
 
 def out_of_scope(kb: KnowledgeBase, data: Data, ranked: dict[int, list[tuple[int, float]]]) -> set[int]:
     """Query ids whose best clause cannot answer what they ask for (knowledge/scope.py): refused whatever the rule."""
-    return {
-        g for g, r in ranked.items() if kb.out_of_scope(data.queries[g].question, r[0][0], suggestions(r)) is not None
-    }
+    return {g for g, r in ranked.items() if kb.out_of_scope(data.queries[g].question, r[0][0], rivals(r)) is not None}
 
 
 def choose_example_threshold(data: Data, best: dict[int, list[float]], vetoed: set[int] = frozenset()) -> float:

@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import GroupKFold
 
-from knowledge.index import KnowledgeBase, suggestions
+from knowledge.index import KnowledgeBase, rivals
 from knowledge.training import DIGITS
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def choose_second_threshold(
             if not data.queries[g].accepted
             and not answered[g]
             and g not in vetoed
-            and kb.out_of_scope(data.queries[g].question, r[0][0], suggestions(r)) is None
+            and kb.out_of_scope(data.queries[g].question, r[0][0], rivals(r)) is None
         ),
     )
 

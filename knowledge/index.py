@@ -69,6 +69,8 @@ GRAM_WEIGHT = 0.4
 FUZZ_WEIGHT = 0.1
 # Nearest clauses of a "don't know" below this ranker probability are not worth suggesting.
 SUGGESTION_FLOOR = 0.02
+# A clause with this share of the best one's probability is its rival (see rivals).
+RIVAL_SHARE = 0.5
 # A clause that contains a question word literally as typed (徇私舞弊, not just its group 舞弊).
 LITERAL_BONUS = 0.03
 RERANK_DEPTH = 30
@@ -78,9 +80,9 @@ RANKER_DEPTH = 10
 MAX_MATCHES = 3
 
 
-def suggestions(ranked: Sequence[tuple[int, float]]) -> list[int]:
-    """The clauses worth showing of the ranker's (index, probability) order: the best MAX_MATCHES above the floor."""
-    return [i for i, p in ranked[:MAX_MATCHES] if p >= SUGGESTION_FLOOR]
+def rivals(ranked: Sequence[tuple[int, float]]) -> list[int]:
+    """The clauses shown beside the best (ranker order) that have RIVAL_SHARE of its probability."""
+    return [i for i, p in ranked[1:MAX_MATCHES] if p >= max(SUGGESTION_FLOOR, RIVAL_SHARE * ranked[0][1])]
 
 
 class KnowledgeBase:
@@ -296,9 +298,8 @@ class KnowledgeBase:
         return candidates, rows
 
     def judge(self, question: str) -> Judged:
-        """(clause index, ranker probability) of the candidates, most probable first, whether to answer (Ranker.answers,
-        .hedges, knowledge/second.py, Ranker.admits: the gate) and the commit model's probability that the best
-        is right (0 unless the rule answers: the reply hedges), with the ranking they come from."""
+        """The candidates' (clause index, ranker probability), most probable first; whether to answer (Ranker.answers,
+        .hedges, second, .admits); the commit model's probability that the best is right (0: hedge); the ranking."""
         candidates, rows = self.features(question)
         if not candidates:
             return Judged([], False, 0.0, None)
@@ -306,7 +307,7 @@ class KnowledgeBase:
         ranking = self.ranker.rank(indices, rows, [self.clauses[i].doc for i in indices])
         ranked, best_row, sure = ranking.ranked, ranking.best_row, ranking.sure
         rule, p_best = self.ranker.answers(best_row, ranked[0][1]), ranked[0][1]  # else hedged (sure 0)
-        near = suggestions(ranked)
+        near = rivals(ranked)
         veto = cache(lambda: self.out_of_scope(question, ranked[0][0], near))
         answer = (rule or self.ranker.hedges(best_row, p_best)) and veto() is None
         if not answer:  # the trees are asked only then
@@ -450,19 +451,19 @@ class KnowledgeBase:
         if pinned is not None:
             return pinned
         ranked, answer, sure, _, vetoed = self.judge(question)
-        near = suggestions(ranked)
         if not answer and ranked and ranked[0][1] >= self.ranker.hedge_threshold:
             # The asker's session names the exam (a computer in a computer exam): the hedge fallback applies.
             words = [c for _, c in self.analyzer.tokens(question)]
-            answer = names_session(words, context) and self.out_of_scope(question, ranked[0][0], near) is None
+            answer = names_session(words, context) and self.out_of_scope(question, ranked[0][0], rivals(ranked)) is None
         room = own_room(self.clauses, ranked, self.analyzer.without_fillers(question), context) if answer else None
         answer = answer and room != []
         aside_p = self.incidental_alternatives(question, ranked[0][0]) if ranked else []
         aside = [i for i, _ in aside_p]
         if not answer:  # the nearest clauses, and why when plain: the other exam's room rules, or a scope check
-            suggested = incidental.with_aside(near, aside, MAX_MATCHES)
+            suggested = [i for i, p in ranked[:MAX_MATCHES] if p >= SUGGESTION_FLOOR]
+            suggested = incidental.with_aside(suggested, aside, MAX_MATCHES)
             if vetoed is None and ranked and room != []:
-                vetoed = self.out_of_scope(question, ranked[0][0], near)
+                vetoed = self.out_of_scope(question, ranked[0][0], rivals(ranked))
             raw = dict(ranked)
             why = only_for(self.clauses[ranked[0][0]].doc) if room == [] else missing(vetoed)
             matches = [self._match(i, raw.get(i, 0.0)) for i in suggested]

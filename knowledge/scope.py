@@ -91,6 +91,15 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
         re.compile(r"(?:留|保存|保留|存放?|保管)(?:多久|多长时间|几年|几天|几个月)"),
         re.compile(_NUMBER + r"\s*(?:[天日年周]|个?月)"),
     ),
+    # How long a process takes (考评证补办下来要多久): a stated time, not 立即 (which says how soon to start it).
+    (
+        "waiting",
+        re.compile(
+            r"(?:等|办下来|批下来|下来|出来)[^,，。？?]{0,3}(?:多久|多长时间|几天)"
+            r"|(?:多久|多长时间|几天)(?:能|才能|可以)?(?:办下来|批下来|下来|出来|拿到)"
+        ),
+        re.compile(_NUMBER + r"\s*(?:分钟|小时|[天日年周]|个?月)|当[天日场]"),
+    ),
     (
         "duration",
         re.compile(r"多久|多长时间|" + _ASKED + r"(?:几|多少)个?(?:小时|钟头)"),
@@ -227,6 +236,7 @@ MISSING: dict[str, str] = {
     "days": "天数",
     "age": "年龄",
     "duration": "时长",
+    "waiting": "需要多长时间",
     "headcount": "人数",
     "count": "数量",
     "candidates": "考生人数",
@@ -298,6 +308,11 @@ ERRAND_RE = re.compile(
 )
 
 
+# When the duty is (这周末的考评任务, 周末那场监考): the weekend is the time of the exam asked about, not what the
+# question is about (周末手机要开着吗 still is about the weekend).
+DUTY_TIME_RE = re.compile(r"[这下本上]个?周末|周末(?=的?[^,，。？?!！]{0,3}(?:考|任务|监考))")
+
+
 def collects(question: str) -> bool:
     """Whether the (normalised) question asks where or from whom to collect something."""
     return COLLECT_RE.search(question) is not None
@@ -342,8 +357,8 @@ class Scope:
         foreign = staff and DOC_STAFF.get(doc, staff) != staff and not STAFF_WORDS[staff].search(clause)
         if foreign and all(DOC_STAFF.get(other) != staff for other in near):
             return STAFF_REASON + DOC_STAFF[doc]
-        focus = ERRAND_RE.sub("", question if canonical is None else canonical)
-        question = ERRAND_RE.sub("", question)
+        focus = DUTY_TIME_RE.sub("", ERRAND_RE.sub("", question if canonical is None else canonical))
+        question = DUTY_TIME_RE.sub("", ERRAND_RE.sub("", question))
         for word in self.logistics:
             if word in clause:
                 continue

@@ -438,3 +438,28 @@ def test_own_rules_near_the_top_keep_a_question_naming_other_staff_answered(kb: 
     assert ans.answer is not None and ans.answer.doc in {"考评人员管理办法", "考评人员守则"}
     ans = kb.ask("发现考评员打分明显乱来 我能建议取消他资格吗", AskContext(roles=frozenset({"supervisor"})))
     assert ans.answer is not None and (ans.answer.doc, ans.answer.clause) == ("内部质量督导员守则", "4.")
+
+
+def test_waiting_times_ids_and_the_weekend_of_a_duty() -> None:
+    """Session 24: how long a process takes needs a stated time (立即 says how soon to start it); a candidate's
+    expired or electronic identity card is a focus word no clause uses; 这周末的考评任务 is when the duty is, while
+    周末手机要开着吗 is still about the weekend."""
+    scope = Scope(logistics=["周末", "身份证过期", "电子身份证"])
+    lost = normalize("如有遗失须立即向所在地市职业技能认定指导中心报告，以书面形式提出补办申请")
+    assert scope.veto("考评证补办下来一般要多久", lost) == "waiting"
+    assert scope.veto("考评员证卡补办大概要等多久", lost) == "waiting"
+    assert scope.veto("证卡丢了要多久内报告", lost) is None  # how soon: 立即 answers it
+    ids = normalize("考生持身份证、准考证进入考场")
+    assert scope.veto("考生身份证过期了 还能进考场吗", ids) == "身份证过期"
+    assert scope.veto("用手机上的电子身份证行不行", ids) == "电子身份证"
+    assert scope.veto("考生没带身份证能进吗", ids) is None
+    card = normalize("考评人员证卡如遗失或在办理中，不得参加考评任务")
+    assert scope.veto("考评证丢了正在补办 这周末的考评任务我还能去吗", card) is None
+    assert scope.veto("周末那场监考要提前多久到", normalize("考前 40 分钟，监考人员到达考务办公室")) is None
+    assert scope.veto("周末手机要开着吗", card) == "周末"
+
+
+def test_a_typed_homophone_of_sitting_still_finds_the_rule(kb: KnowledgeBase) -> None:
+    """座着 typed for 坐着 (session 24) reaches the rule that the deputy invigilator only stands."""
+    ans = kb.ask("副监考可以座着监考吗")
+    assert ans.answer is not None and (ans.answer.doc, ans.answer.clause) == ("监考人员守则", "3.(2)")
