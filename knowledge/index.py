@@ -50,7 +50,7 @@ from knowledge.loader import load_documents, load_pinned
 from knowledge.models import Answer, Clause, Match, PinnedAnswer
 from knowledge.pins import RuntimePin, RuntimePins
 from knowledge.ranker import Judged, Ranker
-from knowledge.scope import COLLECT_VERBS, Scope, collects, missing, only_for
+from knowledge.scope import COLLECT_VERBS, SOURCE_RE, Scope, collects, missing, only_for
 from knowledge.text import Analyzer, normalize
 
 # Weights of the fields of a clause in its term frequencies.
@@ -327,13 +327,13 @@ class KnowledgeBase:
         # An incidental word alone reaches clause i (监考能穿拖鞋吗 → the dress rule; knowledge/incidental.py).
         if veto is None and incidental.refuses(self, question, i):
             return "incidental"
-        if veto is None and collects(text) and self._uncovered(text, i, skip=COLLECT_VERBS):
+        if veto is None and collects(text) and (not SOURCE_RE.search(self.scope.texts[i]) or self._uncovered(text, i)):
             return "collect"
         return veto
 
-    def _uncovered(self, text: str, i: int, skip: frozenset[str] = frozenset()) -> list[str]:
-        """The question's content words (canonical, but those in ``skip``) that clause i does not use (see covers)."""
-        words = dict.fromkeys(c for _, c in self.analyzer.tokens(text) if c not in skip)
+    def _uncovered(self, text: str, i: int) -> list[str]:
+        """The question's content words (canonical, but the verbs of collecting) that clause i does not use (covers)."""
+        words = dict.fromkeys(c for _, c in self.analyzer.tokens(text) if c not in COLLECT_VERBS)
         return [w for w in words if not self.covers(w, i)]
 
     def covers(self, word: str, i: int) -> bool:

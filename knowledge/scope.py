@@ -98,12 +98,12 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
             r"(?:等|办下来|批下来|下来|出来)[^,，。？?]{0,3}(?:多久|多长时间|几天)"
             r"|(?:多久|多长时间|几天)(?:能|才能|可以)?(?:办下来|批下来|下来|出来|拿到)"
         ),
-        re.compile(_NUMBER + r"\s*(?:分钟|小时|[天日年周]|个?月)|当[天日场]"),
+        re.compile(_NUMBER + r"\s*(?:分钟|小时|[天日年周]|个?月)|当[天日]|当场(?!次)"),
     ),
     (
         "duration",
         re.compile(r"多久|多长时间|" + _ASKED + r"(?:几|多少)个?(?:小时|钟头)"),
-        re.compile(_NUMBER + r"\s*(?:分钟|小时|[天日年周]|个?月)|半小时|当[天日场]|立即|及时|" + _OFTEN),
+        re.compile(_NUMBER + r"\s*(?:分钟|小时|[天日年周]|个?月)|半小时|当[天日]|当场(?!次)|立即|及时|" + _OFTEN),
     ),
     # How many candidates (一个标准考场最多能排多少个考生, 一个考评员一天最多评多少个考生): a clause that counts
     # candidates, not one that counts staff (每标准考场应配备 2 名监考人员).
@@ -311,6 +311,11 @@ ERRAND_RE = re.compile(
 # When the duty is (这周末的考评任务, 周末那场监考): the weekend is the time of the exam asked about, not what the
 # question is about (周末手机要开着吗 still is about the weekend).
 DUTY_TIME_RE = re.compile(r"[这下本上]个?周末|周末(?=的?[^,，。？?!！]{0,3}(?:考|任务|监考))")
+
+
+# Where a clause says something is collected from, or who hands it out (领取试卷, 向考务办公室领, 由中心发放): a clause
+# that names the thing but no source (认真填写…考评记录表) does not say where to collect it (session 24).
+SOURCE_RE = re.compile(r"领|发放|发给|提供|办公室|部门|机构|中心|存放|专柜")
 
 
 def collects(question: str) -> bool:

@@ -463,3 +463,20 @@ def test_a_typed_homophone_of_sitting_still_finds_the_rule(kb: KnowledgeBase) ->
     """座着 typed for 坐着 (session 24) reaches the rule that the deputy invigilator only stands."""
     ans = kb.ask("副监考可以座着监考吗")
     assert ans.answer is not None and (ans.answer.doc, ans.answer.clause) == ("监考人员守则", "3.(2)")
+
+
+@pytest.mark.parametrize(
+    "question", ["考场情况记录表去哪里领？", "运送试卷的车是学校派还是自己开车去", "监考能带杯水进考场吗"]
+)
+def test_where_to_get_a_form_the_vehicle_and_a_cup_of_water_are_refused(kb: KnowledgeBase, question: str) -> None:
+    """Session 24: a clause that names the form but no source (填写…记录表) does not say where to collect it;
+    the papers' vehicle and a cup of water are focus words no clause uses."""
+    assert kb.ask(question).answer is None
+
+
+def test_the_current_session_is_not_on_the_spot() -> None:
+    """当场次考评员 (the session's evaluator) states no time: it does not answer how long (当场处理 would)."""
+    scope = Scope(logistics=[])
+    rule = normalize("如有违反，由当场次考评员视情节作出扣分、取消参考资格等处理")
+    assert scope.veto("作弊被取消资格 多久能再报", rule) == "duration"
+    assert scope.veto("作弊要多久处理", normalize("发现作弊当场处理")) is None
