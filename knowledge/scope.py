@@ -167,6 +167,13 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
         re.compile(r"补(?:考试)?时间|补时|(?<!参)加时(?!候)|加点?时间|延长(?:考试|答题)?时间|延时|顺延"),
         re.compile(r"延长|补足|顺延|补时"),
     ),
+    # What sanction someone gets (监考员擅离岗位被查到了 会给什么处分): a clause that states one (the evaluators' list
+    # under 第八条 does in its heading; 监考人员守则 3.(7) forbids leaving the post and names none).
+    (
+        "sanction",
+        re.compile(r"(?:什么|啥|哪些|哪种|怎样的?)(?:处分|处罚|惩罚)|(?:处分|处罚|惩罚)(?:是什么|是啥|有哪些)"),
+        re.compile(r"处分|处罚|取消|暂停|终止|作废|无效|警告|批评|扣分|追究|解聘|通报"),
+    ),
     # Which certificate someone must hold (专职安全员要持啥证): a clause that names a card or a certificate.
     ("certificate", re.compile(r"(?:持|要|需要|得有|考)(?:啥|什么|哪种|哪个)证"), re.compile(r"证")),
     # Which system or platform the scores go into (复检完分数登到哪个系统): no clause names one.
@@ -245,6 +252,7 @@ MISSING: dict[str, str] = {
     "liability": "由谁负责",
     "system": "使用哪个系统",
     "certificate": "需要哪种证件",
+    "sanction": "处分",
     "ratio": "比例",
     "form": "使用哪种表格",
     "date": "日期",

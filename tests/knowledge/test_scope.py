@@ -480,3 +480,13 @@ def test_the_current_session_is_not_on_the_spot() -> None:
     rule = normalize("如有违反，由当场次考评员视情节作出扣分、取消参考资格等处理")
     assert scope.veto("作弊被取消资格 多久能再报", rule) == "duration"
     assert scope.veto("作弊要多久处理", normalize("发现作弊当场处理")) is None
+
+
+def test_a_sanction_asked_for_needs_a_clause_that_states_one() -> None:
+    """监考员擅离岗位被查到了 会给什么处分: the invigilators' rule forbids leaving the post and names no sanction; the
+    evaluators' list under 第八条 names its sanctions in its heading."""
+    scope = Scope(logistics=[])
+    post = normalize("监考人员监考期间不得以任何形式徇私舞弊，不得擅离职守")
+    assert scope.veto("监考员擅离岗位被查到了 会给什么处分", post) == "sanction"
+    listed = normalize("考评人员有以下（一）至（五）情形之一的，按严重程度给予警告或通报批评；迟到早退")
+    assert scope.veto("考评员老迟到早退有啥处分", listed) is None
