@@ -50,7 +50,7 @@ from knowledge.loader import load_documents, load_pinned
 from knowledge.models import Answer, Clause, Match, PinnedAnswer
 from knowledge.pins import RuntimePin, RuntimePins
 from knowledge.ranker import Judged, Ranker
-from knowledge.scope import COLLECT_VERBS, SOURCE_RE, Scope, collects, missing, only_for
+from knowledge.scope import COLLECT_VERBS, SOURCE_RE, Scope, collects, focus_word, missing, only_for
 from knowledge.text import Analyzer, normalize
 
 # Weights of the fields of a clause in its term frequencies.
@@ -152,7 +152,7 @@ class KnowledgeBase:
         self._words = BM25(word_docs)
         self._grams = BM25(gram_docs)
         self.scope = Scope([normalize(c.context + c.text) for c in self.clauses])
-        position = {(c.doc, c.clause): i for i, c in enumerate(self.clauses)}
+        self._position = position = {(c.doc, c.clause): i for i, c in enumerate(self.clauses)}
         per_clause: list[list[tuple[str, ...]]] = [[] for _ in self.clauses]
         for doc, number, question in read_examples() if examples is None else examples:
             if (doc, number) in position:
@@ -415,8 +415,8 @@ class KnowledgeBase:
             return runtime
         normalized = normalize(question)
         for pin, rx in zip(self.pinned, self._pinned_re, strict=True):
-            if not rx.search(normalized):
-                continue
+            if not rx.search(normalized) or focus_word(self.out_of_scope(question, self._position[pin.cites[0]])):
+                continue  # a written answer states no more than its first clause's scope (补考 is not lateness)
             text, cites = kind_parts_first(pin.answer, pin.cites, kind)
             cited = [self._by_key[key] for key in cites]
             # The answer carries the first cited clause's real document and number and the

@@ -52,14 +52,14 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
         "place",
         # 在哪规定 / 写在哪条 ask which rule says so, 在哪签名 on which form to sign: not for a place (在哪签到 is).
         re.compile(
-            r"(?:在哪|哪里|哪儿|哪有|什么地方|啥地方)(?!规定|有规定|写|一?条|签名|签字|这)|几楼|哪个楼|哪层|什么位置|去哪"
+            r"(?<!规定)(?<!条款)(?:在哪|哪里|哪儿|哪有|什么地方|啥地方)(?!规定|有规定|写|一?条|签名|签字|这)|几楼|哪个楼|哪层|什么位置|去哪"
         ),
         # A place, or where something is written or kept (在评分表上签字, 记入记录表, 专柜存放).
         re.compile(
             r"办公室|部门|机构|中心|门口|位置|地点|区域|存放|专柜|讲台|后面|场外|上网|记入|填入|记录表|[在到][^,，。；]{1,16}[上中内外里处场室楼]"
         ),
     ),
-    ("cost", re.compile(r"多少钱|收费|交钱|要钱|付费|免费|花钱"), re.compile(r"费|津贴|元")),
+    ("cost", re.compile(r"多少钱|收费|交钱|要钱|付费|免费|花钱|费用谁出|谁出钱|谁掏钱"), re.compile(r"费|津贴|元")),
     # The pass mark (session 17: 理论考试多少分及格 reached the office's duty to arrange theory exams): only a clause
     # that states a mark answers it (综合评审面试答辩: 60 分). 几分钟 asks for minutes, and 扣几分 for a deduction,
     # which the practical room's rules leave to the evaluator (实际操作考核考场规则 8.), not for a mark.
@@ -84,7 +84,11 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
         re.compile(_NUMBER + r"\s*周?岁"),
     ),
     # What share (督导复检要抽多少比例的卷子): a clause that states one (三分之一, 10%).
-    ("ratio", re.compile(r"(?:多少|几|啥|什么)(?:比例|成(?!绩))|比例是?多少|百分之几"), re.compile(r"分之|%|比例")),
+    (
+        "ratio",
+        re.compile(r"(?:多少|几|啥|什么)(?:比例|成(?!绩))|比例是?多少|百分之(?:几|多少)"),
+        re.compile(r"分之|%|比例"),
+    ),
     # How long something is kept (封存的工件考完留多久): a stated time, not 立即 (which answers how soon).
     (
         "retention",
@@ -121,7 +125,9 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
     # Only where the count ends the question: 几台车床精度不行, 几个考生在门口围着看 tell of several, they ask nothing.
     (
         "count",
-        re.compile(_ASKED + r"(?:几|多少)(?:" + _THINGS + r")[^,，。;；?？!！]{0,6}(?:[?？呢啊呀]|$)"),
+        re.compile(
+            _ASKED + r"(?:几|多少)(?:" + _THINGS + r")[^,，。;；?？!！]{0,6}(?:[?？呢啊呀]|$)|一式(?:几|多少)份"
+        ),
         re.compile(_NUMBER + r"\s*(?:" + _THINGS + r"|份|名|人)|分之|至少|不少于"),
     ),
     # Who provides something (session 23: 红笔是自己带还是中心统一发, 劳保鞋考点给提供吗): a clause that says who
@@ -164,7 +170,9 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
     # Extra time for a candidate (电脑死机了 能给考生补时间吗): a clause that grants it; none does.
     (
         "extra time",
-        re.compile(r"补(?:考试)?时间|补时|(?<!参)加时(?!候)|加点?时间|延长(?:考试|答题)?时间|延时|顺延"),
+        re.compile(
+            r"补(?:考试)?时间|补时|(?<!参)加时(?!候)|加点?时间|延长(?:考试|答题)?时间|延时|顺延|(?:耽误|耽搁)的?时间[^,，。？?]{0,6}补"
+        ),
         re.compile(r"延长|补足|顺延|补时"),
     ),
     # What sanction someone gets (监考员擅离岗位被查到了 会给什么处分): a clause that states one (the evaluators' list
@@ -174,14 +182,22 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
         re.compile(r"(?:什么|啥|哪些|哪种|怎样的?)(?:处分|处罚|惩罚)|(?:处分|处罚|惩罚)(?:是什么|是啥|有哪些)"),
         re.compile(r"处分|处罚|取消|暂停|终止|作废|无效|警告|批评|扣分|追究|解聘|通报"),
     ),
+    # Which body something goes to or comes from (题库使用台账上报给哪个部门, 督导证卡是哪个部门发的): a clause that
+    # names one (上交考务办公室, 报告评价机构负责人).
+    (
+        "body",
+        re.compile(r"(?:哪个|什么|啥|哪一?个)(?:部门|单位|机构)"),
+        re.compile(r"办公室|部门|中心|机构|单位|负责人|主任|校长|巡视员|主考|组长|督导"),
+    ),
     # Which certificate someone must hold (专职安全员要持啥证): a clause that names a card or a certificate.
-    ("certificate", re.compile(r"(?:持|要|需要|得有|考)(?:啥|什么|哪种|哪个)证"), re.compile(r"证")),
+    ("certificate", re.compile(r"(?:持|要|需要|得有|要有|考)(?:啥|什么|哪种|哪个)(?:资格)?证"), re.compile(r"证")),
     # Which system or platform the scores go into (复检完分数登到哪个系统): no clause names one.
     ("system", re.compile(r"(?:哪个|什么|啥|哪一?个)(?:系统|平台|软件)"), re.compile(r"系统|平台|软件")),
     (
         "pay, tax or reimbursement",
         re.compile(
             r"扣税|交税|个税|纳税|报销|发票|到账|打到卡|发钱|(?:补贴|补助|津贴|劳务费|监考费)(?:什么时候|啥时候|几号|哪天)发"
+            r"|(?:补贴|补助|津贴|劳务费)[^,，。？?]{0,3}(?:照发|停发|还发|发不发)"
         ),
         None,
     ),
@@ -253,6 +269,7 @@ MISSING: dict[str, str] = {
     "system": "使用哪个系统",
     "certificate": "需要哪种证件",
     "sanction": "处分",
+    "body": "哪个部门",
     "ratio": "比例",
     "form": "使用哪种表格",
     "date": "日期",
@@ -282,6 +299,18 @@ def missing(reason: str | None) -> str:
     if reason in MISSING:
         return f"最接近的条款没有写明{MISSING[reason]}。"
     return f"最接近的条款没有提到“{reason}”。"
+
+
+def focus_word(reason: str | None) -> bool:
+    """Whether the veto `reason` is a focus word (lexicon/logistics.txt) the clause does not use, not an answer type,
+    the kind of exam, someone else's rule or an incidental word: a written answer (pinned.txt) is kept from a question
+    about something else (迟到 … 能不能改约下一批补考) by that alone, its pattern having already read what is asked."""
+    return (
+        bool(reason)
+        and reason not in MISSING
+        and reason not in ("incidental", "kind")
+        and not reason.startswith(STAFF_REASON)
+    )
 
 
 def only_for(doc: str) -> str:

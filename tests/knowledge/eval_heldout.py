@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/knowledge/eval_heldout.py            # print the figures
     .venv/bin/python tests/knowledge/eval_heldout.py --misses   # also list the questions it got wrong
-    .venv/bin/python tests/knowledge/eval_heldout.py --dev7     # one development set (dev, dev2 .. dev27)
+    .venv/bin/python tests/knowledge/eval_heldout.py --dev7     # one development set (dev, dev2 .. dev29)
     .venv/bin/python tests/knowledge/eval_heldout.py --dev --dev2 --dev9   # several
     .venv/bin/python tests/knowledge/eval_heldout.py --heldout3 # the sealed third held-out set (once, at the end)
 
@@ -53,6 +53,8 @@ from kb_golden import (  # noqa: E402
     DEV25_TSV,
     DEV26_TSV,
     DEV27_TSV,
+    DEV28_TSV,
+    DEV29_TSV,
     DEV_TSV,
     HELDOUT3_TSV,
     HELDOUT_TSV,
@@ -128,6 +130,8 @@ OTHER_SETS: dict[str, tuple[Path, str, str]] = {
     "dev25": (DEV25_TSV, "dev25", "the twenty-fifth development set, no asker context, blind (session 24, read)"),
     "dev26": (DEV26_TSV, "dev26", "the twenty-sixth set, mostly no context, blind (session 24, no miss read)"),
     "dev27": (DEV27_TSV, "dev27", "the twenty-seventh, someone else's rule and near misses, blind (session 24, read)"),
+    "dev28": (DEV28_TSV, "dev28", "the twenty-eighth, near-miss pairs, blind (session 24, read)"),
+    "dev29": (DEV29_TSV, "dev29", "the twenty-ninth, plain questions, no context, blind (session 24, no miss read)"),
     "heldout3": (HELDOUT3_TSV, "held-out 3", "the sealed third held-out set (session 17): measure once, never tune"),
 }
 

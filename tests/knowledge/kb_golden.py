@@ -82,6 +82,10 @@ DEV24_TSV = Path(__file__).resolve().parent / "data" / "kb_dev24_phone.tsv"
 DEV25_TSV = Path(__file__).resolve().parent / "data" / "kb_dev25_phone.tsv"
 DEV26_TSV = Path(__file__).resolve().parent / "data" / "kb_blind26_phone.tsv"
 DEV27_TSV = Path(__file__).resolve().parent / "data" / "kb_dev27_phone.tsv"
+# Two more: near-miss pairs, an in-domain question and an out-of-domain one in the same words (dev28, read), and plain
+# questions with no asker context (kb_blind29, kept from the gate, measured on the start commit and at the end).
+DEV28_TSV = Path(__file__).resolve().parent / "data" / "kb_dev28_phone.tsv"
+DEV29_TSV = Path(__file__).resolve().parent / "data" / "kb_blind29_phone.tsv"
 # Every development set, in the order they were written.
 DEV_SETS = (
     *(DEV_TSV, DEV2_TSV, DEV3_TSV, DEV4_TSV, DEV5_TSV, DEV6_TSV, DEV7_TSV, DEV8_TSV, DEV9_TSV, DEV10_TSV, DEV11_TSV),
@@ -101,6 +105,8 @@ DEV_SETS = (
     DEV25_TSV,
     DEV26_TSV,
     DEV27_TSV,
+    DEV28_TSV,
+    DEV29_TSV,
 )
 # Third held-out set (session 17): written blind like dev9 by another writer, sealed: measured once at the end of the
 # session that wrote it and never tuned on.

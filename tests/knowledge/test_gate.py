@@ -27,10 +27,11 @@ def ungated(kb: KnowledgeBase) -> KnowledgeBase:
 @pytest.mark.parametrize(
     ("question", "role", "kind", "expected"),
     [
-        # Both use words the regulations do not (谁定 for 裁决, 考务办 for 考务办公室): the rule refuses them, the gate
-        # answers. (考场能放汽油桶吗 was one until session 22 raised the threshold to 0.8, 我想上厕所 能把考场扔给副监考
-        # 一会吗 until session 23's near misses made the gate more careful: see knowledge/fit_gate.py.)
-        ("俩人打的分不一样吵起来了 谁定", "evaluator", "theory", ("阅卷评分守则", "6.")),
+        # Both use words the regulations do not (家长 and 车间 for 非本场考核人员 and 考场, 考务办 for 考务办公室):
+        # the rule refuses them, the gate answers. (考场能放汽油桶吗 was one until session 22 raised the threshold to
+        # 0.8, 我想上厕所 能把考场扔给副监考一会吗 until session 23's near misses made the gate more careful,
+        # 俩人打的分不一样吵起来了 谁定 until session 24's near-miss pairs did again: see knowledge/fit_gate.py.)
+        ("考生家长想进车间看看 让不让", "evaluator", "practical", ("实际操作考核考场规则", "1.")),
         ("考务办日常听谁的", "office", "", ("考务管理岗位职责", "前言")),
     ],
 )

@@ -118,6 +118,8 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
         DEV25_TSV,
         DEV26_TSV,
         DEV27_TSV,
+        DEV28_TSV,
+        DEV29_TSV,
         DEV_SETS,
         DEV_TSV,
     )
@@ -179,6 +181,11 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
     assert sum(q.in_domain for q in dev26) >= 116 and sum(not q.in_domain for q in dev26) >= 32
     dev27 = read_questions(DEV27_TSV)
     assert sum(q.in_domain for q in dev27) >= 94 and sum(not q.in_domain for q in dev27) >= 58
+    dev28 = read_questions(DEV28_TSV)
+    assert sum(q.in_domain for q in dev28) >= 58 and sum(not q.in_domain for q in dev28) >= 70
+    dev29 = read_questions(DEV29_TSV)
+    assert sum(q.in_domain for q in dev29) >= 110 and sum(not q.in_domain for q in dev29) >= 25
+    assert {q.role for q in dev29} == {""}, "dev29 is asked with no role"
     for path in (*DEV_SETS, TUNING_TSV):
         asked = {q.question.rstrip("？?") for q in read_questions(path)}
         assert sorted(asked & examples) == [], path.name

@@ -490,3 +490,35 @@ def test_a_sanction_asked_for_needs_a_clause_that_states_one() -> None:
     assert scope.veto("监考员擅离岗位被查到了 会给什么处分", post) == "sanction"
     listed = normalize("考评人员有以下（一）至（五）情形之一的，按严重程度给予警告或通报批评；迟到早退")
     assert scope.veto("考评员老迟到早退有啥处分", listed) is None
+
+
+def test_bodies_costs_copies_shares_and_certificates_asked_for_need_a_clause_that_states_them() -> None:
+    """Session 24's near-miss pairs: which department (a clause naming one answers), who pays, how many copies,
+    what percentage, what qualification certificate, extra time lost; 规定在哪 asks which rule, not a place."""
+    scope = Scope(logistics=[])
+    ledger = normalize("负责建立、登记题库使用台帐，并按月上报")
+    assert scope.veto("题库使用台账上报给哪个部门", ledger) == "body"
+    assert scope.veto("密封好的试卷交给哪个部门", normalize("监考员整理密封试卷，交考务部门统一保管")) is None
+    check_in = normalize("考生持身份证、准考证，携带规定的工卡量具、原材料进入考场")
+    assert scope.veto("实操考生要带的原材料 费用谁出", check_in) == "cost"
+    record = normalize("认真填写评分表、职业技能等级认定现场考评记录表并签名")
+    assert scope.veto("现场考评记录表一式几份", record) == "count"
+    assert scope.veto("督导检查阅卷 要抽查百分之多少的卷子", normalize("对阅卷评分等环节进行监督检查")) == "ratio"
+    safety = normalize("遇到安全操作要求较高的职业（工种），要配备专职安全人员")
+    assert scope.veto("实操考场的专职安全员要有什么资格证", safety) == "certificate"
+    toilet = normalize("需去卫生间，要先经考评员允许")
+    assert scope.veto("考生去卫生间 耽误的时间可以补吗", toilet) == "extra time"
+    secrecy = normalize("不得泄露考生个人信息")
+    assert scope.veto("考生的身份证号被人泄露了 相关规定在哪", secrecy) is None
+    allowance = normalize("获得合理考评津贴的权利")
+    assert scope.veto("证卡在办理中 考评津贴还照发吗", allowance) == "pay, tax or reimbursement"
+
+
+def test_a_written_answer_does_not_answer_a_question_about_something_else(kb: KnowledgeBase) -> None:
+    """A pinned answer is skipped when the question has a focus word its first clause does not use (迟到 … 补考):
+    its pattern read the lateness, not the retake. Its answer types stay with the pattern (帮我评几个 is no count)."""
+    assert kb.ask("实操迟到被取消资格的考生 能不能改约下一批补考").answer is None
+    late = kb.ask("实操考生迟到几分钟就不让考了")
+    assert late.pinned and late.answer is not None
+    helper = kb.ask("我这块忙不过来 能让旁边考评员帮我评几个吗", AskContext(roles=frozenset({"evaluator"})))
+    assert helper.pinned and helper.answer is not None
