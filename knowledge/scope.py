@@ -187,7 +187,7 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
     (
         "body",
         re.compile(r"(?:哪个|什么|啥|哪一?个)(?:部门|单位|机构)"),
-        re.compile(r"办公室|部门|中心|机构|单位|负责人|主任|校长|巡视员|主考|组长|督导"),
+        re.compile(r"办公室|部门|中心|机构|单位|负责人|主任|校长|巡视员|主考|组长"),
     ),
     # Which certificate someone must hold (专职安全员要持啥证): a clause that names a card or a certificate.
     ("certificate", re.compile(r"(?:持|要|需要|得有|要有|考)(?:啥|什么|哪种|哪个)(?:资格)?证"), re.compile(r"证")),
@@ -301,10 +301,17 @@ def missing(reason: str | None) -> str:
     return f"最接近的条款没有提到“{reason}”。"
 
 
+# The answer types no regulation states (a phone number, pay, opening hours).
+_UNSTATED = frozenset(name for name, _, states in ANSWER_TYPES if states is None)
+
+
 def focus_word(reason: str | None) -> bool:
-    """Whether the veto `reason` is a focus word (lexicon/logistics.txt) the clause does not use, not an answer type,
-    the kind of exam, someone else's rule or an incidental word: a written answer (pinned.txt) is kept from a question
-    about something else (迟到 … 能不能改约下一批补考) by that alone, its pattern having already read what is asked."""
+    """Whether the veto `reason` is a focus word (lexicon/logistics.txt) the clause does not use or an answer type no
+    regulation states (a phone number), not another answer type, the kind of exam, someone else's rule or an
+    incidental word: a written answer (pinned.txt) is kept from a question about something else (迟到 … 能不能改约下一批
+    补考) by that alone, its pattern having already read what is asked."""
+    if reason in _UNSTATED:
+        return True
     return (
         bool(reason)
         and reason not in MISSING

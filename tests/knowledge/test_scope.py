@@ -522,3 +522,10 @@ def test_a_written_answer_does_not_answer_a_question_about_something_else(kb: Kn
     assert late.pinned and late.answer is not None
     helper = kb.ask("我这块忙不过来 能让旁边考评员帮我评几个吗", AskContext(roles=frozenset({"evaluator"})))
     assert helper.pinned and helper.answer is not None
+
+
+def test_a_written_answer_gives_no_phone_number_and_a_staff_card_names_no_department(kb: KnowledgeBase) -> None:
+    """A pinned answer is skipped too when the question asks what no regulation states (a phone number); 督导员 in a
+    clause is not the department that issues the card."""
+    assert kb.ask("有人托关系让考评员给考生打高分 考评员要举报的话举报电话是多少").answer is None
+    assert kb.ask("督导证卡是哪个部门发的").answer is None
