@@ -274,7 +274,7 @@ MISSING: dict[str, str] = {
     "form": "使用哪种表格",
     "date": "日期",
     "appointer": "由谁指定",
-    "extra time": "可以延长考试时间",
+    "extra time": "能否延长考试时间",
     "pay, tax or reimbursement": "报酬、税款或报销",
     "password or number": "账号、密码或电话",
     "opening hours": "办公时间",

@@ -358,6 +358,8 @@ def test_a_refusal_says_what_the_nearest_clause_does_not_state(kb: KnowledgeBase
         "考场厕所在几楼": "最接近的条款没有写明地点。",
         "下大雪 考生来不了 能补考吗": "最接近的条款没有提到“补考”。",
         "理论考试中间考生说要上厕所 让去吗": "最接近的条款只适用于实操考试。",
+        "机考电脑死机了 耽误的时间给不给补": "最接近的条款没有写明能否延长考试时间。",
+        "监考证丢了怎么补办": "最接近的条款只适用于考评人员。",
     }
     for question, said in cases.items():
         ans = kb.ask(question)
