@@ -318,7 +318,7 @@ class KnowledgeBase:
         return Judged(ranked, answer, sure if rule else 0.0, ranking, asked)
 
     def out_of_scope(self, question: str, i: int, near: Sequence[int] = ()) -> str | None:
-        """Why clause i cannot answer the question (knowledge/scope.py), None when it may (`near`: the best clauses)."""
+        """Why clause i cannot answer the question (knowledge/scope.py), None when it may (`near`: its rivals)."""
         text = self.analyzer.without_fillers(question, mark="，").strip("，")
         docs = [self.clauses[j].doc for j in near if j != i]
         veto = self.scope.veto(
