@@ -80,7 +80,7 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
     ),
     (
         "age",
-        re.compile(r"(?:几|多少)岁|多大(?:年纪|岁数)|年龄(?:上限|下限|限制|要求)"),
+        re.compile(r"(?:几|多少)岁|多大(?:年纪|岁数)|年龄[^,，。？?]{0,2}(?:上限|下限|限制|要求)"),
         re.compile(_NUMBER + r"\s*周?岁"),
     ),
     # What share (督导复检要抽多少比例的卷子): a clause that states one (三分之一, 10%).
@@ -161,7 +161,10 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
     # Who appoints or decides (主监考和副监考谁来定, 答辩小组的考评员由谁来指定): a clause that says who does it.
     (
         "appointer",
-        re.compile(r"(?:由谁|谁)来?(?:指定|定(?![分])|任命|选|挑|委派|决定|担任|当(?![众场天时着面]))"),
+        re.compile(
+            r"(?:由谁|谁)来?(?:指定|定(?![分])|任命|选|挑|委派|决定|担任|当(?![众场天时着面]))"
+            r"|(?:怎么|如何|咋)(?:选|评|挑|产生|聘)(?:的|出来|上)"
+        ),
         re.compile(
             r"由[^,，。；]{0,30}(?:负责|指定|确定|安排|决定|审批|组织|召集|委派|选派|同意|给予)"
             r"|负责|安排|指定|确定|召集|委派|选派|审批|裁决"
@@ -273,7 +276,7 @@ MISSING: dict[str, str] = {
     "ratio": "比例",
     "form": "使用哪种表格",
     "date": "日期",
-    "appointer": "由谁指定",
+    "appointer": "由谁指定或如何产生",
     "extra time": "能否延长考试时间",
     "pay, tax or reimbursement": "报酬、税款或报销",
     "password or number": "账号、密码或电话",

@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/knowledge/eval_heldout.py            # print the figures
     .venv/bin/python tests/knowledge/eval_heldout.py --misses   # also list the questions it got wrong
-    .venv/bin/python tests/knowledge/eval_heldout.py --dev7     # one development set (dev, dev2 .. dev29)
+    .venv/bin/python tests/knowledge/eval_heldout.py --dev7     # one development set (dev, dev2 .. dev30)
     .venv/bin/python tests/knowledge/eval_heldout.py --dev --dev2 --dev9   # several
     .venv/bin/python tests/knowledge/eval_heldout.py --heldout3 # the sealed third held-out set (once, at the end)
 
@@ -55,6 +55,7 @@ from kb_golden import (  # noqa: E402
     DEV27_TSV,
     DEV28_TSV,
     DEV29_TSV,
+    DEV30_TSV,
     DEV_TSV,
     HELDOUT3_TSV,
     HELDOUT_TSV,
@@ -132,6 +133,7 @@ OTHER_SETS: dict[str, tuple[Path, str, str]] = {
     "dev27": (DEV27_TSV, "dev27", "the twenty-seventh, someone else's rule and near misses, blind (session 24, read)"),
     "dev28": (DEV28_TSV, "dev28", "the twenty-eighth, near-miss pairs, blind (session 24, read)"),
     "dev29": (DEV29_TSV, "dev29", "the twenty-ninth, plain questions, no context, blind (session 24, no miss read)"),
+    "dev30": (DEV30_TSV, "dev30", "the thirtieth, short questions, no context, blind (session 24, read)"),
     "heldout3": (HELDOUT3_TSV, "held-out 3", "the sealed third held-out set (session 17): measure once, never tune"),
 }
 

@@ -86,6 +86,8 @@ DEV27_TSV = Path(__file__).resolve().parent / "data" / "kb_dev27_phone.tsv"
 # questions with no asker context (kb_blind29, kept from the gate, measured on the start commit and at the end).
 DEV28_TSV = Path(__file__).resolve().parent / "data" / "kb_dev28_phone.tsv"
 DEV29_TSV = Path(__file__).resolve().parent / "data" / "kb_blind29_phone.tsv"
+# Short questions (5 to 14 characters) with no asker context, a sixth writer of session 24 (read).
+DEV30_TSV = Path(__file__).resolve().parent / "data" / "kb_dev30_phone.tsv"
 # Every development set, in the order they were written.
 DEV_SETS = (
     *(DEV_TSV, DEV2_TSV, DEV3_TSV, DEV4_TSV, DEV5_TSV, DEV6_TSV, DEV7_TSV, DEV8_TSV, DEV9_TSV, DEV10_TSV, DEV11_TSV),
@@ -107,6 +109,7 @@ DEV_SETS = (
     DEV27_TSV,
     DEV28_TSV,
     DEV29_TSV,
+    DEV30_TSV,
 )
 # Third held-out set (session 17): written blind like dev9 by another writer, sealed: measured once at the end of the
 # session that wrote it and never tuned on.

@@ -120,6 +120,7 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
         DEV27_TSV,
         DEV28_TSV,
         DEV29_TSV,
+        DEV30_TSV,
         DEV_SETS,
         DEV_TSV,
     )
@@ -186,6 +187,8 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
     dev29 = read_questions(DEV29_TSV)
     assert sum(q.in_domain for q in dev29) >= 110 and sum(not q.in_domain for q in dev29) >= 25
     assert {q.role for q in dev29} == {""}, "dev29 is asked with no role"
+    dev30 = read_questions(DEV30_TSV)
+    assert sum(q.in_domain for q in dev30) >= 73 and sum(not q.in_domain for q in dev30) >= 39
     for path in (*DEV_SETS, TUNING_TSV):
         asked = {q.question.rstrip("？?") for q in read_questions(path)}
         assert sorted(asked & examples) == [], path.name

@@ -531,3 +531,10 @@ def test_a_written_answer_gives_no_phone_number_and_a_staff_card_names_no_depart
     clause is not the department that issues the card."""
     assert kb.ask("有人托关系让考评员给考生打高分 考评员要举报的话举报电话是多少").answer is None
     assert kb.ask("督导证卡是哪个部门发的").answer is None
+
+
+@pytest.mark.parametrize("question", ["考评员年龄有限制吗", "答题卡用啥笔涂", "成绩在哪查", "督导员怎么选的"])
+def test_short_near_misses_are_refused(kb: KnowledgeBase, question: str) -> None:
+    """Session 24's short questions: an age limit, the pen for the answer card, where to look up a result, how a
+    supervisor is chosen: no clause states them."""
+    assert kb.ask(question).answer is None
