@@ -6,7 +6,8 @@ anchored to now (今天, 现在, 第2考场, 一共 …) is answered from the re
 run that query. Rule questions (迟到几分钟算缺考, 违纪了怎么办) do not match: they ask about a rule, not a count.
 “几点开考” asks the timetable (the knowledge base would cite the late-entry rule): the office and supervisors get the
 day's rooms with their times, anyone else their own duties. “还有多久开考” counts the minutes to the sender's session;
-“导出今天的违纪” gets the /导出 to send (session 22).
+“导出今天的违纪” gets the /导出 to send (session 22); “/违纪 今天” from them, a report command with only a day, gets the
+query to send (session 24).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from bot.dispatch import CommandTable, Context, normalize
 from bot.model import ChatKind, Reply
 from bot.permissions import OFFICE, PRIVATE_CHAT, SUPERVISOR_OR_OFFICE
 from handlers import basic, queries
-from handlers._parse import CN_NUM, ROOM_STRICT_RE, cn_number
+from handlers._parse import CN_NUM, ROOM_STRICT_RE, cn_number, parse_day
 from handlers._rooms import RoomNow, local_today, my_rooms_now
 
 table = CommandTable()
@@ -163,6 +164,25 @@ async def export_sentence(ctx: Context) -> Reply | None:
     day = _DAY_SAID.search(t)
     instead = [q + (f" {day.group()}" if day else "") for word, q in _INSTEAD if word in t] or ["/考场状态"]
     return Reply(f"导出考场情况记录表由考务办公室办理。您可以查看：{'、'.join(instead)}")
+
+
+# A report command with only a day (“/违纪 今天”, “缺考 昨天” in a private chat): the records of that day are wanted.
+_REPORT_DAY = re.compile(r"^/?(违纪|缺考|试卷|领取|回收)\s*(\S+)$")
+_QUERY_OF = {"违纪": "/违纪记录", "缺考": "/缺考统计", "试卷": "/试卷状态", "领取": "/试卷状态", "回收": "/试卷状态"}
+
+
+@table.hook(priority=2)  # after an open dialog and the bare confirmations
+async def report_with_a_day(ctx: Context) -> Reply | None:
+    """“/违纪 今天” from a supervisor or the office: nothing is reported (no room, no candidate); the reply gives the
+    query of that day's records to send instead of asking which room."""
+    found = _REPORT_DAY.match(normalize(ctx.message.text))
+    if found is None or not SUPERVISOR_OR_OFFICE(ctx) or (not found.group().startswith("/") and ctx.message.chat_id):
+        return None
+    word, day = found.groups()
+    if parse_day(day, local_today(ctx)) is None:
+        return None
+    query, topic = _QUERY_OF[word], "试卷" if word in ("领取", "回收") else word
+    return Reply(f"这条没有记录。查看{day}的{topic}情况请发：{query} {day}；报告{topic}请写明考场。")
 
 
 def asks_countdown(text: str) -> bool:

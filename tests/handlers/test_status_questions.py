@@ -178,3 +178,17 @@ async def test_an_export_said_in_words_gets_the_command(day: Day) -> None:
     assert [q for q in rule_questions() if export_command(q)] == []
     assert schedule_day("明天有考试吗") == 1 and schedule_day("今天有考试没") == 0
     assert await day.say("钱进", "明天有考试吗") == "12月06日 没有考试安排。\n（按当前考试安排回答，不是规定条款）"
+
+
+async def test_a_report_command_with_only_a_day_gets_the_query(day: Day) -> None:
+    """Session 24, the office on a phone: “/违纪 今天” asked which room (or for a ticket). It wants the day's records:
+    nothing is recorded and the reply gives the query; an invigilator, who may not query, still gets the report's
+    own questions, and a room number is still a report."""
+    reply = await day.say("钱进", "/违纪 今天")
+    assert reply == "这条没有记录。查看今天的违纪情况请发：/违纪记录 今天；报告违纪请写明考场。", reply
+    reply = await day.say("孙丽", "缺考 昨天")
+    assert reply == "这条没有记录。查看昨天的缺考情况请发：/缺考统计 昨天；报告缺考请写明考场。", reply
+    assert "/试卷状态 12月5日" in await day.say("钱进", "/回收 12月5日")
+    assert await day.reports("violation") == [] and await day.reports("absent") == []
+    assert "这条没有记录" not in await day.say("王芳", "/违纪 今天")
+    assert "这条没有记录" not in await day.say("钱进", "/违纪 3")
