@@ -17,7 +17,10 @@ to the 卫生间). These checks veto such an answer, whatever its score:
   asked (how many times, years, days, things, candidates; how long something is kept), who provides something, who
   answers for a loss, which system, which certificate: a clause on the topic that does not state it does not answer;
 * the kind of exam (session 23): a question about a theory exam by name is not answered by the practical room's
-  rules (``doc``, THEORY_EXAM_RE).
+  rules (``doc``, THEORY_EXAM_RE);
+* whose rules (session 24): a question that names one kind of staff only is not answered by another staff's own
+  rules (DOC_STAFF); session 24 also added a dozen answer types (a share, a form, a date, who appoints, a sanction,
+  which department …).
 
 ``missing`` and ``only_for`` say in the reply what the nearest clause leaves out (Answer.missing).
 
@@ -230,7 +233,8 @@ THEORY_EXAM_RE = re.compile(r"^(?!.*(?:实操|实际操作|操作技能|技能�
 # rule: 监考证丢了怎么补办 reached the evaluators' card rule, 督导和考生是亲戚 需要回避吗 the evaluators' recusal). A
 # question that names one kind of staff only is not answered by another's own rules, unless the clause names that staff
 # too (督导能进实操车间查吗: the invigilators' rule on who may enter names 质量督导员) or one of the named staff's own
-# rules is among the best clauses (the context may lead with it: 我当考评的能直接停他考试不).
+# rules is a rival of the best clause, with half its probability or more (the context may lead with it: 我当考评的能直接
+# 停他考试不; KnowledgeBase's ``rivals``).
 DOC_STAFF: dict[str, str] = {
     "监考人员守则": "监考人员",
     "考评人员守则": "考评人员",
@@ -397,7 +401,7 @@ class Scope:
         `canonical` is the question with its words rewritten through the synonym table and `rewritten` the words
         as typed that were rewritten: a focus word inside one of them, which the lexicon maps to a regulation
         word (吃饭 → 吃食物), is not a focus word; one that only overlaps a rewritten word (监考费: 监考 → 监考员,
-        费) still is. `doc` is the clause's document and `near` those of the other best clauses (DOC_STAFF)."""
+        费) still is. `doc` is the clause's document and `near` those of its rivals (DOC_STAFF)."""
         may_ask = MAY_ASK_RE.search(question)
         asked = question[: may_ask.start()] if may_ask else question
         for name, asks, states in ANSWER_TYPES:
