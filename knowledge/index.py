@@ -319,17 +319,19 @@ class KnowledgeBase:
 
     def out_of_scope(self, question: str, i: int, near: Sequence[int] = ()) -> str | None:
         """Why clause i cannot answer the question (knowledge/scope.py), None when it may (`near`: its rivals)."""
-        text = self.analyzer.without_fillers(question, mark="，").strip("，")
-        docs = [self.clauses[j].doc for j in near if j != i]
-        veto = self.scope.veto(
-            text, self.scope.texts[i], *self.analyzer.canonical_parts(text), doc=self.clauses[i].doc, near=docs
-        )
+        text = self.analyzer.scope_text(question)
+        veto = self._scope_veto(text, i, near)
         # An incidental word alone reaches clause i (监考能穿拖鞋吗 → the dress rule; knowledge/incidental.py).
         if veto is None and incidental.refuses(self, question, i):
             return "incidental"
         if veto is None and collects(text) and (not SOURCE_RE.search(self.scope.texts[i]) or self._uncovered(text, i)):
             return "collect"
         return veto
+
+    def _scope_veto(self, text: str, i: int, near: Sequence[int] = ()) -> str | None:
+        """Scope.veto of clause i for the question's scope text (Analyzer.scope_text): answer types, staff, focus."""
+        docs, parts = [self.clauses[j].doc for j in near if j != i], self.analyzer.canonical_parts(text)
+        return self.scope.veto(text, self.scope.texts[i], *parts, doc=self.clauses[i].doc, near=docs)
 
     def _uncovered(self, text: str, i: int) -> list[str]:
         """The question's content words (canonical, but the verbs of collecting) that clause i does not use (covers)."""
@@ -398,25 +400,17 @@ class KnowledgeBase:
         self.runtime_version = version
         return self.runtime_pins
 
-    def _runtime_pin_answer(self, question: str) -> Answer | None:
-        """The office's pinned clause for this question, quoted (it wins over pinned.txt: it is newer)."""
-        pin = self.runtime_pins.match(question)
-        if pin is None:
-            return None
-        c = self._by_key[(pin.doc, pin.clause)]
-        m = Match(doc=c.doc, clause=c.clause, text=c.text, score=1.0)
-        return Answer(question=question, answer=m, matches=[m], pinned=True, office_pinned=True)
-
     def _pinned_answer(self, question: str, kind: str = "") -> Answer | None:
         """The office's pin or the first matching line of pinned.txt; parts that differ by kind of exam are
         ordered for the asker's `kind` (context.kind_parts_first)."""
-        runtime = self._runtime_pin_answer(question)
+        runtime = self.runtime_pins.answer(question)
         if runtime is not None:
             return runtime
-        normalized = normalize(question)
+        normalized, scope_text = normalize(question), self.analyzer.scope_text(question)
         for pin, rx in zip(self.pinned, self._pinned_re, strict=True):
-            if not rx.search(normalized) or focus_word(self.out_of_scope(question, self._position[pin.cites[0]])):
-                continue  # a written answer states no more than its first clause's scope (补考 is not lateness)
+            # A written answer states no more than its first clause's scope (补考 is not lateness).
+            if not rx.search(normalized) or focus_word(self._scope_veto(scope_text, self._position[pin.cites[0]])):
+                continue
             text, cites = kind_parts_first(pin.answer, pin.cites, kind)
             cited = [self._by_key[key] for key in cites]
             # The answer carries the first cited clause's real document and number and the
@@ -451,10 +445,14 @@ class KnowledgeBase:
         if pinned is not None:
             return pinned
         ranked, answer, sure, _, vetoed = self.judge(question)
+        # Why the best clause cannot answer ("" when it may): judge's verdict when it asked, else asked once here.
+        veto = cache(
+            lambda: vetoed if vetoed is not None else self.out_of_scope(question, ranked[0][0], rivals(ranked))
+        )
         if not answer and ranked and ranked[0][1] >= self.ranker.hedge_threshold:
             # The asker's session names the exam (a computer in a computer exam): the hedge fallback applies.
             words = [c for _, c in self.analyzer.tokens(question)]
-            answer = names_session(words, context) and self.out_of_scope(question, ranked[0][0], rivals(ranked)) is None
+            answer = names_session(words, context) and not veto()
         room = own_room(self.clauses, ranked, self.analyzer.without_fillers(question), context) if answer else None
         answer = answer and room != []
         aside_p = self.incidental_alternatives(question, ranked[0][0]) if ranked else []
@@ -462,10 +460,8 @@ class KnowledgeBase:
         if not answer:  # the nearest clauses, and why when plain: the other exam's room rules, or a scope check
             suggested = [i for i, p in ranked[:MAX_MATCHES] if p >= SUGGESTION_FLOOR]
             suggested = incidental.with_aside(suggested, aside, MAX_MATCHES)
-            if vetoed is None and ranked and room != []:
-                vetoed = self.out_of_scope(question, ranked[0][0], rivals(ranked))
             raw = dict(ranked)
-            why = only_for(self.clauses[ranked[0][0]].doc) if room == [] else missing(vetoed)
+            why = only_for(self.clauses[ranked[0][0]].doc) if room == [] else missing(veto()) if ranked else ""
             matches = [self._match(i, raw.get(i, 0.0)) for i in suggested]
             return Answer(question=question, answer=None, matches=matches, missing=why)
         decision = decide(

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from knowledge.models import Clause
+from knowledge.models import Answer, Clause, Match
 from knowledge.text import normalize
 
 # Words around a question that do not change it: 请问 in front; 吗/呢/啊 … at the end.
@@ -152,12 +152,12 @@ def suggested_clause(clauses: Iterable[Clause], note: str) -> Clause | None:
 class RuntimePins:
     """The pins in force, by ``pin_key``; a pin whose clause the knowledge base lacks is left out."""
 
-    def __init__(self, pins: Iterable[RuntimePin] = (), known: Iterable[tuple[str, str]] = ()) -> None:
-        known_set = set(known)
+    def __init__(self, pins: Iterable[RuntimePin] = (), known: Mapping[tuple[str, str], Clause] | None = None) -> None:
+        self._clauses: Mapping[tuple[str, str], Clause] = known if known is not None else {}
         self.by_key: dict[str, RuntimePin] = {}
         self.dangling: list[RuntimePin] = []
         for pin in pins:
-            if (pin.doc, pin.clause) not in known_set:
+            if (pin.doc, pin.clause) not in self._clauses:
                 self.dangling.append(pin)
                 continue
             self.by_key.setdefault(pin_key(pin.question), pin)  # callers pass the newest first
@@ -167,6 +167,15 @@ class RuntimePins:
         if not self.by_key:
             return None
         return self.by_key.get(pin_key(question))
+
+    def answer(self, question: str) -> Answer | None:
+        """The pinned clause of this question, quoted (it wins over pinned.txt: it is newer), or None."""
+        pin = self.match(question)
+        if pin is None:
+            return None
+        c = self._clauses[(pin.doc, pin.clause)]
+        m = Match(doc=c.doc, clause=c.clause, text=c.text, score=1.0)
+        return Answer(question=question, answer=m, matches=[m], pinned=True, office_pinned=True)
 
     def __len__(self) -> int:
         return len(self.by_key)

@@ -203,6 +203,10 @@ class Analyzer:
         read as 被抓了几年)."""
         return "".join(mark if t in self.fillers else t for t in self.cut(text))
 
+    def scope_text(self, text: str) -> str:
+        """What the scope checks read (knowledge/scope.py): the text without fillers, a comma where one was, trimmed."""
+        return self.without_fillers(text, mark="，").strip("，")
+
     def canonical_text(self, text: str) -> str:
         """The normalised text with every word rewritten through the synonym table (吃饭 → 吃食物), stop words kept."""
         return self.canonical_parts(text)[0]
