@@ -18,102 +18,76 @@ QUESTIONS_TSV = Path(__file__).resolve().parents[1] / "data" / "kb_questions.tsv
 HELDOUT_TSV = Path(__file__).resolve().parents[1] / "data" / "kb_heldout.tsv"
 # Held out (issue 17): phone-style questions with the asker's role and session kind.
 PHONE_TSV = Path(__file__).resolve().parent / "data" / "kb_heldout_phone.tsv"
-# Development set (not held out): phone-style questions written to look at misses while tuning.
-DEV_TSV = Path(__file__).resolve().parent / "data" / "kb_dev_phone.tsv"
-# Second development set (wt-ood): written before the changes of that round, used to measure before/after only.
-DEV2_TSV = Path(__file__).resolve().parent / "data" / "kb_dev2_phone.tsv"
-# Third development set (wt-kb): written before the changes of that round; changes are chosen on dev / dev2 first.
-DEV3_TSV = Path(__file__).resolve().parent / "data" / "kb_dev3_phone.tsv"
-# Fourth development set (wt-kb2): written before the changes of that round; measured only, misses not looked at.
-DEV4_TSV = Path(__file__).resolve().parent / "data" / "kb_dev4_phone.tsv"
-# Fifth development set (wt-kb5): written before the changes and before any system output of that round; measured
-# mostly (its misses are looked at only after dev .. dev4).
-DEV5_TSV = Path(__file__).resolve().parent / "data" / "kb_dev5_phone.tsv"
-# Sixth development set (wt-kb6): written before the changes of that round without looking at system output or the
-# example questions; measured before and after (its misses are looked at only at the end of the round).
-DEV6_TSV = Path(__file__).resolve().parent / "data" / "kb_dev6_phone.tsv"
-# Seventh development set (wt-kb8): written before the changes of that round without looking at system output or the
-# example questions; measured mostly (EVAL.md says whether its misses were looked at).
-DEV7_TSV = Path(__file__).resolve().parent / "data" / "kb_dev7_phone.tsv"
-# Floor set (wt-kb9): questions met while playing a time-compressed exam day as the staff, with the clause judged
-# right; written before that round changed anything and tuned on (a floor to keep, not a measure).
-DEV8_TSV = Path(__file__).resolve().parent / "data" / "kb_dev8_floor.tsv"
-# Ninth development set (session 17): written blind from the regulation texts by a writer who saw no code, no other
-# question set and no system output; measured before the changes of that round, then tuned on.
-DEV9_TSV = Path(__file__).resolve().parent / "data" / "kb_dev9_phone.tsv"
-# Tenth development set (session 17): written blind like dev9 by a third writer, arrived after that session's changes
-# and measured once on them (figures only, misses not read); the next round may tune on it.
-DEV10_TSV = Path(__file__).resolve().parent / "data" / "kb_dev10_phone.tsv"
-# Eleventh development set (session 18): written blind like dev9 by a fourth writer; measured on session 17's
-# knowledge base and once more after session 18's changes (figures only, misses not read); the next round may tune
-# on it.
-DEV11_TSV = Path(__file__).resolve().parent / "data" / "kb_dev11_phone.tsv"
-# Twelfth development set (session 19): written blind like dev9 by a fifth writer; measured on the session's start, and
-# its totals were among those weighed when keeping that session's changes (no miss read); the next round may tune on it.
-DEV12_TSV = Path(__file__).resolve().parent / "data" / "kb_dev12_phone.tsv"
-# Thirteenth development set (session 20): written blind like dev9 by a sixth writer; measured on the session's start
-# and after its changes (figures only, no miss read); session 21 read its misses and tuned on it.
-DEV13_TSV = Path(__file__).resolve().parent / "data" / "kb_dev13_phone.tsv"
-# Fourteenth (session 21): written blind like dev13 by a seventh writer; measured, then its misses read.
-DEV14_TSV = Path(__file__).resolve().parent / "data" / "kb_dev14_phone.tsv"
-# Fifteenth (session 21): a blind writer's situations met on an exam day; measured on the session's start commit and
-# after its changes (figures only, no miss read), then added to the sets the gate is fitted on.
-DEV15_TSV = Path(__file__).resolve().parent / "data" / "kb_dev15_phone.tsv"
-# Sixteenth and seventeenth (session 21): two more blind writers, one terse (4-13 characters), one writing longer
-# messages (a situation, then the question); measured, then their misses read.
-DEV16_TSV = Path(__file__).resolve().parent / "data" / "kb_dev16_phone.tsv"
-DEV17_TSV = Path(__file__).resolve().parent / "data" / "kb_dev17_phone.tsv"
-# Session 22's blind sets: no role (dev18: named kb_blind18 so that the gate, fitted on kb_dev*.tsv, does not see it;
-# measured at the start and the end of the session, no miss read), near misses (dev19), on duty (dev20).
-DEV18_TSV = Path(__file__).resolve().parent / "data" / "kb_blind18_phone.tsv"
-DEV19_TSV = Path(__file__).resolve().parent / "data" / "kb_dev19_phone.tsv"
-DEV20_TSV = Path(__file__).resolve().parent / "data" / "kb_dev20_phone.tsv"
-# A fourth writer (session 22), a mixed week at the center: kept from the gate (kb_blind21), measured on the session's
-# start commit and at its end, no miss read.
-DEV21_TSV = Path(__file__).resolve().parent / "data" / "kb_blind21_phone.tsv"
-# Session 23's blind sets: near misses (dev22: out-of-domain questions in the center's words beside in-domain
-# neighbours; measured, then read) and an exam week (kb_blind23, kept from the gate, no miss read).
-DEV22_TSV = Path(__file__).resolve().parent / "data" / "kb_dev22_phone.tsv"
-DEV23_TSV = Path(__file__).resolve().parent / "data" / "kb_blind23_phone.tsv"
-# A third writer (session 23): what the rules answer, asked indirectly, in everyday words or tersely (read).
-DEV24_TSV = Path(__file__).resolve().parent / "data" / "kb_dev24_phone.tsv"
-# Session 24's three writers: no asker context (dev25, read), the same kind kept from the gate (kb_blind26, measured
-# on the session's start commit and at its end, no miss read), and someone else's rule with near misses (dev27, read).
-DEV25_TSV = Path(__file__).resolve().parent / "data" / "kb_dev25_phone.tsv"
-DEV26_TSV = Path(__file__).resolve().parent / "data" / "kb_blind26_phone.tsv"
-DEV27_TSV = Path(__file__).resolve().parent / "data" / "kb_dev27_phone.tsv"
-# Two more: near-miss pairs, an in-domain question and an out-of-domain one in the same words (dev28, read), and plain
-# questions with no asker context (kb_blind29, kept from the gate, measured on the start commit and at the end).
-DEV28_TSV = Path(__file__).resolve().parent / "data" / "kb_dev28_phone.tsv"
-DEV29_TSV = Path(__file__).resolve().parent / "data" / "kb_blind29_phone.tsv"
-# Short questions (5 to 14 characters) with no asker context, a sixth writer of session 24 (read).
-DEV30_TSV = Path(__file__).resolve().parent / "data" / "kb_dev30_phone.tsv"
-# Every development set, in the order they were written.
-DEV_SETS = (
-    *(DEV_TSV, DEV2_TSV, DEV3_TSV, DEV4_TSV, DEV5_TSV, DEV6_TSV, DEV7_TSV, DEV8_TSV, DEV9_TSV, DEV10_TSV, DEV11_TSV),
-    DEV12_TSV,
-    DEV13_TSV,
-    DEV14_TSV,
-    DEV15_TSV,
-    DEV16_TSV,
-    DEV17_TSV,
-    DEV18_TSV,
-    DEV19_TSV,
-    DEV20_TSV,
-    DEV21_TSV,
-    DEV22_TSV,
-    DEV23_TSV,
-    DEV24_TSV,
-    DEV25_TSV,
-    DEV26_TSV,
-    DEV27_TSV,
-    DEV28_TSV,
-    DEV29_TSV,
-    DEV30_TSV,
+_DATA = Path(__file__).resolve().parent / "data"
+
+
+@dataclass(frozen=True)
+class DevSet:
+    """One development set: its file, its flag and label in eval_heldout.py, how it was written and used, and the
+    least it holds (tests/knowledge/test_ranker.py checks the counts, so a set cannot shrink unnoticed)."""
+
+    flag: str
+    file: str
+    about: str
+    min_in: int
+    min_ood: int
+    no_role: bool = False  # asked with no role: every row's role is "-"
+
+    @property
+    def path(self) -> Path:
+        return _DATA / self.file
+
+    @property
+    def label(self) -> str:
+        return "dev (not held out)" if self.flag == "dev" else "dev8 (floor)" if self.flag == "dev8" else self.flag
+
+
+# Every development set, in the order they were written. The blind ones named kb_blind*.tsv are kept from the gate's
+# fit (fit_gate.py globs kb_dev*.tsv) and their misses were never read.
+DEV_SET_TABLE = (
+    DevSet("dev", "kb_dev_phone.tsv", "phone-style questions written to look at misses while tuning", 180, 30),
+    DevSet("dev2", "kb_dev2_phone.tsv", "wt-ood: written before that round's changes, measured before/after", 128, 40),
+    DevSet(
+        "dev3", "kb_dev3_phone.tsv", "wt-kb: written before that round; changes chosen on dev / dev2 first", 143, 31
+    ),
+    DevSet("dev4", "kb_dev4_phone.tsv", "wt-kb2: written before that round; measured only", 100, 20),
+    DevSet("dev5", "kb_dev5_phone.tsv", "wt-kb5: written before the changes and any system output", 152, 24),
+    DevSet("dev6", "kb_dev6_phone.tsv", "wt-kb6: written without system output or the example questions", 143, 22),
+    DevSet("dev7", "kb_dev7_phone.tsv", "wt-kb8: written like dev6; measured mostly", 172, 30),
+    DevSet("dev8", "kb_dev8_floor.tsv", "wt-kb9: met playing an exam day, clause judged right; a floor", 28, 6),
+    DevSet("dev9", "kb_dev9_phone.tsv", "session 17: blind from the regulation texts, then tuned on", 195, 40),
+    DevSet("dev10", "kb_dev10_phone.tsv", "session 17: blind, measured once at its end", 156, 30),
+    DevSet("dev11", "kb_dev11_phone.tsv", "session 18: blind, measured on 17's and 18's knowledge base", 168, 30),
+    DevSet("dev12", "kb_dev12_phone.tsv", "session 19: blind, totals weighed, no miss read", 162, 29),
+    DevSet("dev13", "kb_dev13_phone.tsv", "session 20: blind; session 21 read its misses", 155, 28),
+    DevSet("dev14", "kb_dev14_phone.tsv", "session 21: blind, misses read", 152, 30),
+    DevSet("dev15", "kb_dev15_phone.tsv", "session 21: situations on an exam day, blind, no miss read", 169, 29),
+    DevSet("dev16", "kb_dev16_phone.tsv", "session 21: terse (4-13 characters), blind, misses read", 134, 27),
+    DevSet("dev17", "kb_dev17_phone.tsv", "session 21: long messages, blind, misses read", 170, 30),
+    DevSet("dev18", "kb_blind18_phone.tsv", "session 22: no role, blind, no miss read", 133, 26, no_role=True),
+    DevSet("dev19", "kb_dev19_phone.tsv", "session 22: near misses, blind", 90, 59),
+    DevSet("dev20", "kb_dev20_phone.tsv", "session 22: on duty, blind", 147, 29),
+    DevSet("dev21", "kb_blind21_phone.tsv", "session 22: a mixed week at the center, blind, no miss read", 119, 32),
+    DevSet(
+        "dev22", "kb_dev22_phone.tsv", "session 23: out-of-domain questions beside in-domain neighbours, read", 57, 80
+    ),
+    DevSet("dev23", "kb_blind23_phone.tsv", "session 23: an exam week, blind, no miss read", 98, 33),
+    DevSet("dev24", "kb_dev24_phone.tsv", "session 23: what the rules answer, asked indirectly, read", 121, 19),
+    DevSet("dev25", "kb_dev25_phone.tsv", "session 24: no asker context, blind, read", 120, 38, no_role=True),
+    DevSet("dev26", "kb_blind26_phone.tsv", "session 24: mostly no context, blind, no miss read", 116, 32),
+    DevSet("dev27", "kb_dev27_phone.tsv", "session 24: someone else's rule and near misses, blind, read", 94, 58),
+    DevSet("dev28", "kb_dev28_phone.tsv", "session 24: near-miss pairs in the same words, blind, read", 58, 70),
+    DevSet(
+        "dev29", "kb_blind29_phone.tsv", "session 24: plain, no context, blind, no miss read", 110, 25, no_role=True
+    ),
+    DevSet("dev30", "kb_dev30_phone.tsv", "session 24: short questions, no context, blind, read", 73, 39, no_role=True),
 )
+DEV_SETS = tuple(d.path for d in DEV_SET_TABLE)
+# The first development set, whose out-of-domain questions some tests reuse.
+DEV_TSV = DEV_SET_TABLE[0].path
 # Third held-out set (session 17): written blind like dev9 by another writer, sealed: measured once at the end of the
 # session that wrote it and never tuned on.
-HELDOUT3_TSV = Path(__file__).resolve().parent / "data" / "kb_heldout3_phone.tsv"
+HELDOUT3_TSV = _DATA / "kb_heldout3_phone.tsv"
 
 
 @dataclass(frozen=True)

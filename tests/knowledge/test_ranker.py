@@ -91,104 +91,14 @@ def test_example_questions_are_not_development_or_tuning_questions() -> None:
     """No example equals a question of the development set (kb_dev_phone.tsv, written before the second round of
     examples, so that it stays a fair test of them) or of the tuning set (whose cross-validated figures would
     otherwise see their own question among the examples)."""
-    from kb_golden import (
-        DEV2_TSV,
-        DEV3_TSV,
-        DEV4_TSV,
-        DEV5_TSV,
-        DEV6_TSV,
-        DEV7_TSV,
-        DEV8_TSV,
-        DEV9_TSV,
-        DEV10_TSV,
-        DEV11_TSV,
-        DEV12_TSV,
-        DEV13_TSV,
-        DEV14_TSV,
-        DEV15_TSV,
-        DEV16_TSV,
-        DEV17_TSV,
-        DEV18_TSV,
-        DEV19_TSV,
-        DEV20_TSV,
-        DEV21_TSV,
-        DEV22_TSV,
-        DEV23_TSV,
-        DEV24_TSV,
-        DEV25_TSV,
-        DEV26_TSV,
-        DEV27_TSV,
-        DEV28_TSV,
-        DEV29_TSV,
-        DEV30_TSV,
-        DEV_SETS,
-        DEV_TSV,
-    )
+    from kb_golden import DEV_SET_TABLE, DEV_SETS
 
-    dev = read_questions(DEV_TSV)
-    assert len(dev) >= 150 and sum(not q.in_domain for q in dev) >= 30
-    dev2 = read_questions(DEV2_TSV)
-    assert len(dev2) >= 160 and sum(not q.in_domain for q in dev2) >= 40
+    for d in DEV_SET_TABLE:
+        rows = read_questions(d.path)
+        n_in, n_ood = sum(q.in_domain for q in rows), sum(not q.in_domain for q in rows)
+        assert n_in >= d.min_in and n_ood >= d.min_ood, (d.file, n_in, n_ood)
+        assert not d.no_role or {q.role for q in rows} == {""}, f"{d.file} is asked with no role"
     examples = {q.rstrip("？?") for _, _, q in read_examples()}
-    dev3 = read_questions(DEV3_TSV)
-    assert len(dev3) >= 130 and sum(not q.in_domain for q in dev3) >= 30
-    dev4 = read_questions(DEV4_TSV)
-    assert len(dev4) >= 100 and sum(not q.in_domain for q in dev4) >= 20
-    dev5 = read_questions(DEV5_TSV)
-    assert sum(q.in_domain for q in dev5) >= 120 and sum(not q.in_domain for q in dev5) >= 20
-    dev6 = read_questions(DEV6_TSV)
-    assert sum(q.in_domain for q in dev6) >= 100 and sum(not q.in_domain for q in dev6) >= 20
-    dev7 = read_questions(DEV7_TSV)
-    assert sum(q.in_domain for q in dev7) >= 150 and sum(not q.in_domain for q in dev7) >= 30
-    dev8 = read_questions(DEV8_TSV)
-    assert sum(q.in_domain for q in dev8) >= 28 and sum(not q.in_domain for q in dev8) >= 6
-    dev9 = read_questions(DEV9_TSV)
-    assert sum(q.in_domain for q in dev9) >= 190 and sum(not q.in_domain for q in dev9) >= 40
-    dev10 = read_questions(DEV10_TSV)
-    assert sum(q.in_domain for q in dev10) >= 150 and sum(not q.in_domain for q in dev10) >= 30
-    dev11 = read_questions(DEV11_TSV)
-    assert sum(q.in_domain for q in dev11) >= 168 and sum(not q.in_domain for q in dev11) >= 30
-    dev12 = read_questions(DEV12_TSV)
-    assert sum(q.in_domain for q in dev12) >= 160 and sum(not q.in_domain for q in dev12) >= 29
-    dev13 = read_questions(DEV13_TSV)
-    assert sum(q.in_domain for q in dev13) >= 155 and sum(not q.in_domain for q in dev13) >= 28
-    dev14 = read_questions(DEV14_TSV)
-    assert sum(q.in_domain for q in dev14) >= 152 and sum(not q.in_domain for q in dev14) >= 30
-    dev15 = read_questions(DEV15_TSV)
-    assert sum(q.in_domain for q in dev15) >= 169 and sum(not q.in_domain for q in dev15) >= 29
-    dev16 = read_questions(DEV16_TSV)
-    assert sum(q.in_domain for q in dev16) >= 134 and sum(not q.in_domain for q in dev16) >= 27
-    dev17 = read_questions(DEV17_TSV)
-    assert sum(q.in_domain for q in dev17) >= 170 and sum(not q.in_domain for q in dev17) >= 30
-    dev18 = read_questions(DEV18_TSV)
-    assert sum(q.in_domain for q in dev18) >= 130 and sum(not q.in_domain for q in dev18) >= 26
-    assert {q.role for q in dev18} == {""}, "dev18 is asked with no role"
-    dev19 = read_questions(DEV19_TSV)
-    assert sum(q.in_domain for q in dev19) >= 90 and sum(not q.in_domain for q in dev19) >= 59
-    dev20 = read_questions(DEV20_TSV)
-    assert sum(q.in_domain for q in dev20) >= 147 and sum(not q.in_domain for q in dev20) >= 29
-    dev21 = read_questions(DEV21_TSV)
-    assert sum(q.in_domain for q in dev21) >= 119 and sum(not q.in_domain for q in dev21) >= 32
-    dev22 = read_questions(DEV22_TSV)
-    assert sum(q.in_domain for q in dev22) >= 57 and sum(not q.in_domain for q in dev22) >= 79
-    dev24 = read_questions(DEV24_TSV)
-    assert sum(q.in_domain for q in dev24) >= 121 and sum(not q.in_domain for q in dev24) >= 19
-    dev23 = read_questions(DEV23_TSV)
-    assert sum(q.in_domain for q in dev23) >= 98 and sum(not q.in_domain for q in dev23) >= 33
-    dev25 = read_questions(DEV25_TSV)
-    assert sum(q.in_domain for q in dev25) >= 120 and sum(not q.in_domain for q in dev25) >= 38
-    assert {q.role for q in dev25} == {""}, "dev25 is asked with no role"
-    dev26 = read_questions(DEV26_TSV)
-    assert sum(q.in_domain for q in dev26) >= 116 and sum(not q.in_domain for q in dev26) >= 32
-    dev27 = read_questions(DEV27_TSV)
-    assert sum(q.in_domain for q in dev27) >= 94 and sum(not q.in_domain for q in dev27) >= 58
-    dev28 = read_questions(DEV28_TSV)
-    assert sum(q.in_domain for q in dev28) >= 58 and sum(not q.in_domain for q in dev28) >= 70
-    dev29 = read_questions(DEV29_TSV)
-    assert sum(q.in_domain for q in dev29) >= 110 and sum(not q.in_domain for q in dev29) >= 25
-    assert {q.role for q in dev29} == {""}, "dev29 is asked with no role"
-    dev30 = read_questions(DEV30_TSV)
-    assert sum(q.in_domain for q in dev30) >= 73 and sum(not q.in_domain for q in dev30) >= 39
     for path in (*DEV_SETS, TUNING_TSV):
         asked = {q.question.rstrip("？?") for q in read_questions(path)}
         assert sorted(asked & examples) == [], path.name
