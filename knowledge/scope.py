@@ -55,13 +55,15 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
         "place",
         # 在哪规定 / 写在哪条 ask which rule says so, 在哪签名 on which form to sign: not for a place (在哪签到 is).
         re.compile(
-            r"(?<!规定)(?<!条款)(?:在哪|哪里|哪儿|哪有|什么地方|啥地方)(?!规定|有规定|写|一?条|签名|签字|这)|几楼|哪个楼|哪层|什么位置|去哪"
+            r"(?<!规定)(?<!条款)(?:在哪|哪里|哪儿|哪有|什么地方|啥地方)(?!规定|有规定|写|一?条|签名|签字|这)|几楼|哪个楼|哪层|什么位置|去哪|[放搁]哪|放在哪"
         ),
         # A place, or where something is written or kept (在评分表上签字, 记入记录表, 专柜存放).
         re.compile(
             r"办公室|部门|机构|中心|门口|位置|地点|区域|存放|专柜|讲台|后面|场外|上网|记入|填入|记录表|[在到][^,，。；]{1,16}[上中内外里处场室楼]"
         ),
     ),
+    # An amount of money (考评津贴一天多少钱): no clause states one (第五条(四) says who sets the fee standard).
+    ("amount", re.compile(r"多少钱|几块钱?|多少元|给多少(?!分)"), None),
     ("cost", re.compile(r"多少钱|收费|交钱|要钱|付费|免费|花钱|费用谁出|谁出钱|谁掏钱"), re.compile(r"费|津贴|元")),
     # The pass mark (session 17: 理论考试多少分及格 reached the office's duty to arrange theory exams): only a clause
     # that states a mark answers it (综合评审面试答辩: 60 分). 几分钟 asks for minutes, and 扣几分 for a deduction,
@@ -74,7 +76,11 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
     # How many, how long, how old (session 22, near misses: 督导一个月要去考点几次, 理论试卷要保存几年才能销毁): only a
     # clause that states a number of that unit, or how often (每, 定期, 按月) for a frequency, answers it. 劝了几次,
     # 那几天, 好几个 count nothing.
-    ("times", re.compile(_ASKED + r"(?:几|多少)(?:次|遍|回)"), re.compile(_NUMBER + r"\s*(?:次|遍|回)|" + _OFTEN)),
+    (
+        "times",
+        re.compile(_ASKED + r"(?:几|多少)(?:次|遍|回|场)"),
+        re.compile(_NUMBER + r"\s*(?:次|遍|回|场)|" + _OFTEN),
+    ),
     ("years", re.compile(_ASKED + r"(?:几|多少)个?年(?!级)"), re.compile(_NUMBER + r"\s*年")),
     (
         "days",
@@ -155,10 +161,14 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
         re.compile(r"(?:哪个|什么|啥|哪种|哪张|哪一?份)(?:表|单子|单据)"),
         re.compile(r"表|台[帐账]|名册|单|记录(?!员)"),
     ),
-    # A day of the month or a deadline (题库台账每月几号前要报上去): a clause that states a date.
+    # A day of the month or a deadline (题库台账每月几号前要报上去, session 25: 准考证哪天发): a clause that states a
+    # date. 几号 alone may ask for a seat (缺考的是几号).
     (
         "date",
-        re.compile(r"几号(?:前|之前|以前|截止)|(?:每月|每个月|月底|月初)几号|截止(?:日期|时间)|哪天截止"),
+        re.compile(
+            r"几号(?:前|之前|以前|截止|发|交|报|上报|开始|考试)|(?:每月|每个月|月底|月初|几月)几号|哪一?天|截止(?:日期|时间)"
+            r"|什么日子"
+        ),
         re.compile(r"\d+\s*[日号]|月底|月初|截止"),
     ),
     # Who appoints or decides (主监考和副监考谁来定, 答辩小组的考评员由谁来指定): a clause that says who does it.
@@ -173,6 +183,9 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
             r"|负责|安排|指定|确定|召集|委派|选派|审批|裁决"
         ),
     ),
+    # Something lost (session 25: 准考证丢了咋办 reached the office's duty to print them): a clause that says what to do
+    # when something is lost or missing (证卡遗失, 试卷缺少).
+    ("lost", re.compile(r"丢了|丢失|遗失|弄丢|搞丢|掉了"), re.compile(r"遗失|丢失|缺少|丢")),
     # Extra time for a candidate (电脑死机了 能给考生补时间吗): a clause that grants it; none does.
     (
         "extra time",
@@ -202,7 +215,7 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
     (
         "pay, tax or reimbursement",
         re.compile(
-            r"扣税|交税|个税|纳税|报销|发票|到账|打到卡|发钱|(?:补贴|补助|津贴|劳务费|监考费)(?:什么时候|啥时候|几号|哪天)发"
+            r"扣税|交税|个税|纳税|报销|发票|到账|打到卡|发钱|(?:补贴|补助|津贴|劳务费|考评费|监考费|酬金|报酬)(?:什么时候|啥时候|几号|哪天)发"
             r"|(?:补贴|补助|津贴|劳务费)[^,，。？?]{0,3}(?:照发|停发|还发|发不发)"
         ),
         None,
@@ -213,7 +226,7 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
     (
         "password or number",
         re.compile(
-            r"(?:密码|账号|电话|号码|wifi)(?:号码?)?(?:是)?(?:多少|啥|什么|几)|(?<![接打听回等来个通])电话(?:号码?)?[?.!]*$|联系方式"
+            r"(?:密码|账号|电话|号码|wifi)(?:号码?)?(?:是)?(?:多少|啥|什么|几)|(?<![接打听回等来个通])电话(?:号码?)?[?.!]*$|联系方式|(?:打|拨)(?:哪个|什么|啥)(?:电话|号码?)|哪个电话"
         ),
         None,
     ),
@@ -260,6 +273,7 @@ def named_staff(question: str) -> str:
 MISSING: dict[str, str] = {
     "place": "地点",
     "cost": "费用",
+    "amount": "具体金额",
     "mark": "分数",
     "times": "次数",
     "years": "年限",
@@ -276,6 +290,7 @@ MISSING: dict[str, str] = {
     "system": "使用哪个系统",
     "certificate": "需要哪种证件",
     "sanction": "处分",
+    "lost": "遗失后怎么办",
     "body": "哪个部门",
     "ratio": "比例",
     "form": "使用哪种表格",

@@ -63,13 +63,15 @@ async def test_questions_that_reach_two_rules_or_none_through_an_exam_day(day: D
     # answer, and the rule on leaving the room is the first clause listed.
     reply = await day.say("王芳", "我想上厕所 能把考场扔给副监考一会吗", chat=ROOM1)
     assert reply.startswith("抱歉，我不确定") and "1. 《监考人员守则》3.(7)" in reply, reply
-    # 09:10 the practical chief evaluator: the practical room's record first; a drum of petrol in the workshop is
-    # below the gate's threshold since session 22: "not sure", with the safety rule first among the clauses listed.
+    # 09:10 the practical chief evaluator: the practical room's record first; a drum of petrol in the workshop leads
+    # with the safety rule, hedged or (sessions 22 to 24, a gate nearer its threshold) as the first clause listed.
     at(day.clock, 9, 10)
     reply = await day.say("周杰", "实操考生违纪了 处理完记哪")
     assert reply.startswith("实操考试：") and "《考评人员管理办法》第七条(五)" in reply, reply
     reply = await day.say("周杰", "考点能存放汽油桶吗")
-    assert reply.startswith("抱歉，我不确定") and "1. 《实际操作考场安全工作规则》3." in reply, reply
+    safety = "《实际操作考场安全工作规则》3."
+    hedged = reply.startswith("最可能是" + safety)
+    assert hedged or (reply.startswith("抱歉，我不确定") and f"1. {safety}" in reply), reply
     # 11:30 the office: papers left in the car for lunch is the transport rule; a results website is no rule's.
     at(day.clock, 11, 30)
     reply = await day.say("钱进", "送卷路上能先去吃个饭不")

@@ -81,6 +81,18 @@ DEV_SET_TABLE = (
         "dev29", "kb_blind29_phone.tsv", "session 24: plain, no context, blind, no miss read", 110, 25, no_role=True
     ),
     DevSet("dev30", "kb_dev30_phone.tsv", "session 24: short questions, no context, blind, read", 73, 39, no_role=True),
+    DevSet(
+        "dev31",
+        "kb_dev31_phone.tsv",
+        "session 25: near the rules, mostly out-of-domain, blind, read",
+        44,
+        75,
+        no_role=True,
+    ),
+    DevSet(
+        "dev32", "kb_blind32_phone.tsv", "session 25: plain, no context, blind, no miss read", 104, 29, no_role=True
+    ),
+    DevSet("dev33", "kb_dev33_phone.tsv", "session 25: whose duty, which exam, blind, read", 105, 24),
 )
 DEV_SETS = tuple(d.path for d in DEV_SET_TABLE)
 # The first development set, whose out-of-domain questions some tests reuse.

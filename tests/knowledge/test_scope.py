@@ -102,7 +102,7 @@ def test_what_one_may_ask_someone_names_no_answer_type() -> None:
     rule = normalize("考试过程中不得向考生询问与考试内容无关的问题，如：职务、年龄、收入等")
     assert scope.veto("答辩的时候能不能问问考生在哪上班 收入多少", rule) is None
     assert scope.veto("答辩时能问考生一个月挣多少钱吗", rule) is None
-    assert scope.veto("答辩费多少钱", rule) == "cost"  # asked of the knowledge base itself
+    assert scope.veto("答辩费多少钱", rule) == "amount"  # asked of the knowledge base itself
     assert scope.veto("考生问我厕所在哪", rule) == "place"  # what a candidate asked, not whether one may ask
 
 
@@ -538,3 +538,43 @@ def test_short_near_misses_are_refused(kb: KnowledgeBase, question: str) -> None
     """Session 24's short questions: an age limit, the pen for the answer card, where to look up a result, how a
     supervisor is chosen: no clause states them."""
     assert kb.ask(question).answer is None
+
+
+def test_amounts_dates_lost_things_phone_numbers_and_where_things_are_kept_need_a_clause_that_states_them() -> None:
+    """Session 25's near misses (dev31): no clause states an amount of money, a day, what to do about a lost admission
+    ticket, a number to call or where a plan is kept; a clause that does still answers."""
+    scope = Scope(logistics=[])
+    fee = normalize("承担考评活动后从有关认定机构获得合理考评津贴的权利，具体劳务费标准由省级职业技能认定指导中心确定")
+    assert scope.veto("考评津贴一天具体多少钱", fee) == "amount"
+    assert scope.veto("考评费几号发", fee) == "date"
+    assert scope.veto("考评费啥时候发", fee) == "pay, tax or reimbursement"
+    assert scope.veto("考评劳务费标准谁定", fee) is None
+    printing = normalize("负责准考证等考务系统的各种报表的打印。")
+    assert scope.veto("准考证哪天发", printing) == "date"
+    assert scope.veto("准考证丢了咋办", printing) == "lost"
+    assert scope.veto("准考证谁打印", printing) is None
+    card = normalize("考评人员应妥善保管考评人员证卡，如有遗失须立即向所在地市职业技能认定指导中心报告")
+    assert scope.veto("考评证卡丢了咋办", card) is None
+    missing_papers = normalize("如发现试卷缺少，应立即追查并报考务办公室。")
+    assert scope.veto("收卷时试卷丢了一份咋办", missing_papers) is None
+    assert scope.veto("缺考的是几号", missing_papers) is None  # a seat, not a day
+    appeal = normalize("当考评人员的正当权益受到侵害时，可向认定机构提出申诉。")
+    assert scope.veto("要申诉 打哪个电话", appeal) == "password or number"
+    assert scope.veto("应急预案放哪", normalize("如发生安全事故，按突发事件应急预案处置。")) == "place"
+    assert scope.veto("督导一年至少要督导几场", normalize("内部质量督导员须佩带质量督导员证卡上岗。")) == "times"
+
+
+@pytest.mark.parametrize(
+    "question", ["考评员能兼当监考员吗", "考评员迟到一次会扣劳务费吗", "报名时考生要带哪些材料", "评分表去哪下载"]
+)
+def test_holding_two_posts_docked_pay_signing_up_and_downloads_are_refused(kb: KnowledgeBase, question: str) -> None:
+    """Session 25's focus words (knowledge/data/lexicon/logistics.txt): no clause is about them."""
+    assert kb.ask(question).answer is None
+
+
+def test_a_gang_cheating_is_not_marking_for_someone_else(kb: KnowledgeBase) -> None:
+    """一帮人 (a gang) is no 帮人 (marking for someone): the collective-cheating rule answers, not the written answer on
+    marking alone."""
+    ans = kb.ask("实操考场一帮人集体作弊 考评员能当场终止考核吗")
+    assert not ans.pinned and ans.answer is not None and ans.answer.clause == "第七条(五)"
+    assert kb.ask("他让我替他打分").pinned
