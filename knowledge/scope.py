@@ -110,7 +110,7 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
         "waiting",
         re.compile(
             r"(?:等|办下来|批下来|下来|出来)[^,，。？?]{0,3}(?:多久|多长时间|几天)"
-            r"|(?:多久|多长时间|几天)(?:能|才能|可以)?(?:办下来|批下来|下来|出来|拿到)"
+            r"|(?:多久|多长时间|几天)(?:能|才能|可以|会)?(?:办下来|批下来|下来|出来|拿到|有结果|出结果|回复|答复)"
         ),
         re.compile(_NUMBER + r"\s*(?:分钟|小时|[天日年周]|个?月)|当[天日]|当场(?!次)"),
     ),
@@ -145,7 +145,7 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
     (
         "provision",
         re.compile(
-            r"(?:统一|给不给|发不发)(?:发(?![令号布])|配|提供)|谁来?(?:提供|准备|配)|自己带还是|自备还是|还是自己带|提供吗"
+            r"(?:统一|给不给|发不发)(?:发(?![令号布])|配|提供)|谁来?(?:提供|准备|配)|自己带还是|自备还是|还是自己带|提供吗|给(?:发|配|提供)吗"
         ),
         re.compile(r"提供|配备|配置|发放|准备|自备|携带|带"),
     ),
@@ -153,7 +153,9 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
     # the responsibility on someone.
     (
         "liability",
-        re.compile(r"(?:丢|坏|损|伤|摔|砸)[^,，。]{0,8}谁来?(?:负责|担责|承担)|谁来?赔|责任(?:算|归)谁"),
+        re.compile(
+            r"(?:丢|坏|损|伤|摔|砸)[^,，。]{0,8}谁来?(?:负责|担责|承担)|谁来?赔|责任(?:算|归)谁|追谁的?责|谁来?担责"
+        ),
         re.compile(r"负责|责任|承担"),
     ),
     # Which form to fill in or use (督导提整改意见要用哪个表): a clause that names a form or a register.
@@ -199,7 +201,10 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
     # under 第八条 does in its heading; 监考人员守则 3.(7) forbids leaving the post and names none).
     (
         "sanction",
-        re.compile(r"(?:什么|啥|哪些|哪种|怎样的?)(?:处分|处罚|惩罚)|(?:处分|处罚|惩罚)(?:是什么|是啥|有哪些)"),
+        re.compile(
+            r"(?:什么|啥|哪些|哪种|怎样的?)(?:处分|处罚|惩罚)|(?:处分|处罚|惩罚)(?:是什么|是啥|有哪些)"
+            r"|(?:怎么|咋|如何|怎样)(?:罚|处分|处罚|惩罚)"
+        ),
         re.compile(r"处分|处罚|取消|暂停|终止|作废|无效|警告|批评|扣分|追究|解聘|通报"),
     ),
     # Which body something goes to or comes from (题库使用台账上报给哪个部门, 督导证卡是哪个部门发的): a clause that
@@ -210,7 +215,11 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
         re.compile(r"办公室|部门|中心|机构|单位|负责人|主任|校长|巡视员|主考|组长"),
     ),
     # Which certificate someone must hold (专职安全员要持啥证): a clause that names a card or a certificate.
-    ("certificate", re.compile(r"(?:持|要|需要|得有|要有|考)(?:啥|什么|哪种|哪个)(?:资格)?证"), re.compile(r"证")),
+    (
+        "certificate",
+        re.compile(r"(?:持|要|需要|得有|要有|考)(?:啥|什么|哪种|哪个)(?:资格)?(?:证|资质)"),
+        re.compile(r"证|资质|资格"),
+    ),
     # Which system or platform the scores go into (复检完分数登到哪个系统): no clause names one.
     ("system", re.compile(r"(?:哪个|什么|啥|哪一?个)(?:系统|平台|软件)"), re.compile(r"系统|平台|软件")),
     (

@@ -93,6 +93,8 @@ DEV_SET_TABLE = (
         "dev32", "kb_blind32_phone.tsv", "session 25: plain, no context, blind, no miss read", 104, 29, no_role=True
     ),
     DevSet("dev33", "kb_dev33_phone.tsv", "session 25: whose duty, which exam, blind, read", 105, 24),
+    DevSet("dev34", "kb_dev34_phone.tsv", "session 25: a detail next to the rule, blind, read", 33, 88),
+    DevSet("dev35", "kb_blind35_phone.tsv", "session 25: an exam week on the phone, blind, no miss read", 115, 27),
 )
 DEV_SETS = tuple(d.path for d in DEV_SET_TABLE)
 # The first development set, whose out-of-domain questions some tests reuse.

@@ -578,3 +578,21 @@ def test_a_gang_cheating_is_not_marking_for_someone_else(kb: KnowledgeBase) -> N
     ans = kb.ask("实操考场一帮人集体作弊 考评员能当场终止考核吗")
     assert not ans.pinned and ans.answer is not None and ans.answer.clause == "第七条(五)"
     assert kb.ask("他让我替他打分").pinned
+
+
+def test_qualifications_provision_sanctions_liability_and_waiting_asked_in_other_words() -> None:
+    """dev34's near misses: 要啥资质, 考点给发吗, 怎么罚 / 咋处分, 追谁的责, 多久能有结果 ask what the clause on the topic
+    does not state; a clause that does state it still answers."""
+    scope = Scope(logistics=[])
+    safety = normalize("遇到安全操作要求较高的职业（工种），要配备专职安全人员。")
+    assert scope.veto("专职安全员要啥资质", safety) == "certificate"
+    assert scope.veto("专职安全员要啥资质", normalize("安全员须持有特种作业资格证")) is None
+    dress = normalize("操作技能考核时，考生必须按劳动保护要求着装")
+    assert scope.veto("劳保服装考点给发吗", dress) == "provision"
+    fakes = normalize("加大对证书造假行为的打击力度")
+    assert scope.veto("证书造假的人怎么罚", fakes) == "sanction"
+    assert scope.veto("伪造证卡怎么罚", normalize("伪造证卡的，取消考评人员资格")) is None
+    privacy = normalize("建立完善的信息管理制度，防止个人信息泄露。")
+    assert scope.veto("个人信息泄露了追谁的责", privacy) == "liability"
+    complaints = normalize("建立投诉处理机制，及时处理公众对评价过程和结果的投诉和建议")
+    assert scope.veto("申诉多久能有结果", complaints) == "waiting"
