@@ -581,8 +581,8 @@ def test_a_gang_cheating_is_not_marking_for_someone_else(kb: KnowledgeBase) -> N
 
 
 def test_qualifications_provision_sanctions_liability_and_waiting_asked_in_other_words() -> None:
-    """dev34's near misses: 要啥资质, 考点给发吗, 怎么罚 / 咋处分, 追谁的责, 多久能有结果 ask what the clause on the topic
-    does not state; a clause that does state it still answers."""
+    """dev34's near misses: 要啥资质, 考点给发吗, 怎么罚 / 咋处分, 追谁的责, 多久能有结果 ask what the clause on
+    the topic does not state; a clause that does state it still answers."""
     scope = Scope(logistics=[])
     safety = normalize("遇到安全操作要求较高的职业（工种），要配备专职安全人员。")
     assert scope.veto("专职安全员要啥资质", safety) == "certificate"
