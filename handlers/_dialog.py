@@ -32,6 +32,8 @@ table = CommandTable()
 
 ChoicesFunc = Callable[[Context, list[Any]], Awaitable[list[str]]]
 Check = Callable[[str], str | None]  # the answer as the command wants it, or None when not valid
+# Why an answer the check did not take is refused (said instead of 没有看懂), or None: (ctx, answers so far, text).
+WhyNot = Callable[[Context, list[Any], str], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Step:
     # The answer is data (a room, tickets, seats, names) though ``check`` takes any text: a question typed here is a
     # rule question asked aside (see :func:`_aside`), not the answer. Free-text steps (notes, descriptions) keep it.
     wants_data: bool = False
+    why_not: WhyNot | None = None
 
 
 @dataclass(frozen=True)
@@ -260,8 +263,9 @@ async def dialog_hook(ctx: Context) -> Reply | str | None:
             if answered is not None:
                 return answered
         if value is None:
+            why = await step.why_not(ctx, state.answers, text) if step.why_not is not None else None
             listed = f"请回复 1-{len(choices)} 中的编号" if choices else "请按提示回复"
-            return f"没有看懂“{text}”，{listed}，或发“取消”退出。\n" + _question(step, choices)
+            return (why or f"没有看懂“{text}”，{listed}，或发“取消”退出。") + "\n" + _question(step, choices)
     state.answers = [*state.answers, value]
     state.step += 1
     try:

@@ -44,7 +44,7 @@ _SEAT = re.compile(
 
 
 def _who(text: str) -> str | None:
-    """The candidate named: a 准考证号, else a seat written as /缺考 and /违纪 take it (“3号座”)."""
+    """The candidate named: a 准考证号, else a seat written as /缺考 and /违纪 take it (“3号座”, “5号工位”)."""
     m = TICKET_RE.search(text)
     if m is not None:
         return m.group()
@@ -52,7 +52,10 @@ def _who(text: str) -> str | None:
     if m is None:
         return None
     n = cn_number(m.group(1) or m.group(2))
-    return f"{n}号座" if n is not None else None  # 号座: never read as the room
+    if n is None:
+        return None
+    # 号座: never read as the room. A 工位 stays one: in a practical room it is drawn by lot, and /违纪 asks who it is.
+    return f"{n}号工位" if "工位" in m.group() else f"{n}号座"
 
 
 def _papers(text: str) -> str | None:
@@ -107,7 +110,8 @@ def hint(text: str) -> str | None:
     if vtype is not None:
         return f"/违纪 {who} {vtype}"
     if _ABSENT.search(t):
-        return f"/缺考 {who}"
+        # /缺考 takes no 工位: a practical room's stations are drawn by those who came, so the candidate is named
+        return f"/缺考 {'准考证号' if who.endswith('工位') else who}"
     return None
 
 

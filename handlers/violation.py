@@ -52,12 +52,16 @@ from handlers.violation_words import (
     ViolationArgs,
     actions_for,
     is_serious,
+    kind_is_practical,
     parse,
     points_answer,
     require,
+    station_refusal,
+    station_said,
     take_action,
     take_word,
     types_for,
+    with_ticket,
 )
 
 __all__ = ["confirmed_roots", "describe", "parse", "rulings", "table"]
@@ -67,8 +71,22 @@ CORRECT_USAGE = "/更正 编号 [准考证号或座号] [类型] [处理] [说�
 table = CommandTable()
 
 
+def _drawn(where: RoomNow, args: ViolationArgs) -> bool:
+    """Whether the candidate was given only as a 工位 in a practical room: the 工位 is drawn by lot at check-in
+    (实际操作考核考场规则 2.), so it is no roster seat and names nobody."""
+    return args.station and args.ticket is None and kind_is_practical(where.session.kind)
+
+
+def _refuse_drawn(where: RoomNow, args: ViolationArgs, usage: str) -> None:
+    """Refuse a practical room's 工位 given as the candidate (see :func:`_drawn`)."""
+    if _drawn(where, args):
+        ask = f"请写准考证号或姓名，例：{with_ticket(args)}"
+        raise UserFacingError(station_refusal(where.label, ask), usage=usage)
+
+
 async def _ticket_of(s: AsyncSession, where: RoomNow, args: ViolationArgs, usage: str) -> str:
-    """The 准考证号 written, or the one of the seat written (the roster's 座号)."""
+    """The 准考证号 written, or the one of the seat written (the roster's 座号; never a practical room's 工位)."""
+    _refuse_drawn(where, args, usage)
     if args.ticket is not None:
         known = await candidate_tickets(s, where.room_id)
         if known and args.ticket not in known:
@@ -88,15 +106,18 @@ async def _ticket_of(s: AsyncSession, where: RoomNow, args: ViolationArgs, usage
 
 async def _named(s: AsyncSession, where: RoomNow, args: ViolationArgs, names: dict[str, str]) -> ViolationArgs:
     """The candidate written by name (/违纪 赵静 使用手机 警告: the roster's ticket), or a name beside the ticket or
-    seat (dropped from the note when it is that candidate's, refused when it is another's)."""
+    seat (dropped from the note when it is that candidate's, refused when it is another's). Beside a practical room's
+    工位 the name is the candidate and the 工位 leads the note (/违纪 赵静 5号工位 违反操作规程: “5号工位”)."""
     first, _, rest = args.note.partition(" ")
     theirs = _show.tickets_named(names, first) if first else []
     if not theirs:
         return args
-    if not args.has_candidate:
+    drawn = _drawn(where, args)
+    if not args.has_candidate or drawn:
         if len(theirs) > 1:
             raise UserFacingError(_show.twice_on_roster(where.label, first, theirs), usage=USAGE)
-        return replace(args, ticket=theirs[0], note=rest.strip())
+        note = " ".join(x for x in (args.station_note if drawn else "", rest.strip()) if x)
+        return replace(args, ticket=theirs[0], seat=None, station=False, note=note)
     if await _ticket_of(s, where, args, USAGE) in theirs:
         return replace(args, note=rest.strip())
     raise UserFacingError(_show.not_that_name(first, theirs), usage=USAGE)
@@ -104,6 +125,7 @@ async def _named(s: AsyncSession, where: RoomNow, args: ViolationArgs, names: di
 
 async def build(s: AsyncSession, where: RoomNow, args: ViolationArgs, usage: str) -> dict[str, Any]:
     """The payload: the candidate checked against the room's list, the action against the room's kind."""
+    _refuse_drawn(where, args, usage)  # before what else is missing: the candidate is asked for first
     require(args, where.session.kind, usage)
     ticket = await _ticket_of(s, where, args, usage)
     payload: dict[str, Any] = {"ticket": ticket, "type": args.type, "action": args.action, "note": args.note}
@@ -315,6 +337,9 @@ async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, t
     """What /更正 writes replaces; what it leaves out stays as it was (/更正 12 夹带 changes the type only,
     session 22: it asked for the candidate again)."""
     args, before = parse(text, CORRECT_USAGE), old.payload or {}
+    if _drawn(where, args):
+        ask = f"请写准考证号，例：/更正 {old.id} 准考证号 {args.station_note}"
+        raise UserFacingError(station_refusal(where.label, ask), usage=CORRECT_USAGE)
     if not args.has_candidate and before.get("ticket"):
         args = replace(args, ticket=str(before["ticket"]), seat=before.get("seat"))
     if args.type is None and before.get("type"):
@@ -341,14 +366,30 @@ async def _after_correct(ctx: Context, row: Report, where: RoomNow) -> str:
 table.report_kind("violation", KindRules(CORRECT_USAGE, _rebuild, describe, _after_correct))
 
 
-async def _kind_of_answer(ctx: Context, answers: list[Any]) -> SessionKind | None:
-    """The session kind of the room answered in the dialog's first step (None when it cannot be told)."""
+async def _room_of_answer(ctx: Context, answers: list[Any]) -> RoomNow | None:
+    """The room answered in the dialog's first step (None when it cannot be told)."""
     number = split_args(str(answers[0]) if answers else "").room
     async with ctx.services.db.read() as s:
         try:
-            return (await resolve_room(ctx, s, number, USAGE, any_room=SEES_ALL)).session.kind
+            return await resolve_room(ctx, s, number, USAGE, any_room=SEES_ALL)
         except UserFacingError:
             return None
+
+
+async def _kind_of_answer(ctx: Context, answers: list[Any]) -> SessionKind | None:
+    """The session kind of the room answered in the dialog's first step (None when it cannot be told)."""
+    where = await _room_of_answer(ctx, answers)
+    return where.session.kind if where is not None else None
+
+
+async def _station_answered(ctx: Context, answers: list[Any], text: str) -> str | None:
+    """A 工位 answered for the candidate in a practical room: why it names nobody (said instead of 没有看懂)."""
+    if station_said(text) is None:
+        return None
+    where = await _room_of_answer(ctx, answers)
+    if where is None or not kind_is_practical(where.session.kind):
+        return None
+    return station_refusal(where.label, "请回复考生的准考证号。")
 
 
 async def _type_choices(ctx: Context, answers: list[Any]) -> list[str]:
@@ -376,8 +417,9 @@ def _action_check(t: str) -> str | None:
 
 def _candidate_check(t: str) -> str | None:
     found = TICKET_RE.findall(t)
-    if len(found) == 1:
-        return str(found[0])
+    if len(found) == 1:  # a 工位 said with it is kept for the note (2026000063 5号工位)
+        station = station_said(t)
+        return f"{found[0]} {station}" if station else str(found[0])
     words = t.replace("座号", " ").replace("座位", " ").replace("号", " ").replace("座", " ").split()
     n = cn_number(words[0]) if len(words) == 1 else None
     return f"座号{n}" if n is not None and 0 < n < 1000 else None
@@ -403,6 +445,7 @@ table.dialog(
                 "违纪考生的准考证号？",
                 check=_candidate_check,
                 hint="准考证号为6位以上数字；名单有座号时也可回复座号，如“5号”",
+                why_not=_station_answered,
             ),
             _dialog.Step("违纪类型？", _type_choices, check=_type_check),
             _dialog.Step("现场处理？", _action_choices, optional=True, check=_action_check),

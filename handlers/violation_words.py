@@ -109,11 +109,13 @@ _ANY_ACTION_WORD = frozenset(w for w, _ in ACTION_WORDS)
 _NUM = rf"(\d{{1,3}}|[{CN_NUM}]{{1,4}})"
 # 扣5分, 扣 5 分, 扣分5, 扣分 5分, 扣五分
 _POINTS_RE = re.compile(rf"扣\s*{_NUM}\s*分|扣分\s*{_NUM}\s*分?")
-# Seats said as seats: 座号5, 座位5, 5号座, 5座, 05号座位; a practical room's 工位 and a computer room's 机位 are its
-# seats (5号工位, 工位5, 机位12).
+# Seats said as seats: 座号5, 座位5, 5号座, 5座, 05号座位; a computer room's 机位 is its seat (机位12). A 工位 (5号工位,
+# 工位5) is read the same way, and ViolationArgs.station says so: in a practical room the 工位 is drawn by lot at
+# check-in (实际操作考核考场规则 2.), so it is no roster seat there (handlers/violation.py).
 _SEAT_RE = re.compile(
     rf"(?:座号|座位号?|座|工位号?|机位号?)\s*{_NUM}|(?<![\d{CN_NUM}]){_NUM}号?(?:座(?:位)?(?:号)?|工位|机位)"
 )
+_STATION = "工位"
 # 5号 as a word of its own: a seat when no 准考证号 is written (else the room, as elsewhere)
 _HAO_RE = re.compile(rf"(?<!\S){_NUM}\s*号(?!\S)")
 
@@ -170,6 +172,7 @@ class ViolationArgs:
     action: str | None
     points: int | None
     note: str
+    station: bool = False  # the seat was said as a 工位 (5号工位): in a practical room it names no candidate
 
     @property
     def has_candidate(self) -> bool:
@@ -180,6 +183,11 @@ class ViolationArgs:
     def only_where(self) -> bool:
         """Nothing but the room and perhaps the candidate: the rest is asked for in a dialog."""
         return self.type is None and self.action is None and not self.note
+
+    @property
+    def station_note(self) -> str:
+        """The 工位 as a note keeps it (5号工位); empty when the seat was not said as a 工位."""
+        return f"{self.seat}号{_STATION}" if self.station and self.seat else ""
 
     @property
     def candidate_answer(self) -> str:
@@ -232,10 +240,20 @@ def take_action(text: str, usage: str = USAGE) -> tuple[str | None, int | None, 
     return action, points, rest
 
 
-def _take_seat(text: str) -> tuple[str | None, str]:
-    """A seat (座号5, 5号座, or a lone 5号 word) when no 准考证号 is written; the text without it."""
+def station_said(text: str) -> str | None:
+    """The 工位 said in ``text`` (5号工位, 工位5, 5工位, 工位号5) as “5号工位”; None when no 工位 is."""
+    for m in _SEAT_RE.finditer(clean(text)):
+        n = cn_number(next(g for g in m.groups() if g))
+        if _STATION in m.group() and n is not None:
+            return f"{n}号{_STATION}"
+    return None
+
+
+def _take_seat(text: str) -> tuple[str | None, bool, str]:
+    """A seat (座号5, 5号座, 5号工位, or a lone 5号 word) when no 准考证号 is written, whether it was said as a 工位,
+    and the text without it."""
     if TICKET_RE.search(text):
-        return None, text  # with a 准考证号, “3号 座位” is part of the note and 3号 at an edge the room
+        return None, False, text  # with a 准考证号, “3号 座位” is part of the note and 3号 at an edge the room
     m = _SEAT_RE.search(text)
     if m is None:
         found = list(_HAO_RE.finditer(text))
@@ -243,11 +261,11 @@ def _take_seat(text: str) -> tuple[str | None, str]:
         # Alone (“/违纪 2号”) it is the room, as “/违纪 2” is: the dialog asks for the rest.
         m = found[-1] if found and (len(found) > 1 or text.strip() != found[0].group().strip()) else None
     if m is None:
-        return None, text
+        return None, False, text
     n = cn_number(next(g for g in m.groups() if g))
     if n is None:
-        return None, text
-    return str(n), clean(text[: m.start()] + " " + text[m.end() :])
+        return None, False, text
+    return str(n), _STATION in m.group(), clean(text[: m.start()] + " " + text[m.end() :])
 
 
 def parse(text: str, usage: str = USAGE) -> ViolationArgs:
@@ -262,7 +280,7 @@ def parse(text: str, usage: str = USAGE) -> ViolationArgs:
         i, m = min(marks)
         head, tail = head[:i], head[i + len(m) :]
     typed = head  # before 说明：, as typed
-    seat, head = _take_seat(clean(head))
+    seat, station, head = _take_seat(clean(head))
     a = split_args(head)
     if len(set(a.tickets)) > 1 or (a.tickets and seat):
         raise UserFacingError("一条违纪记录只写一名考生，请分开发送。", usage=usage)
@@ -286,7 +304,24 @@ def parse(text: str, usage: str = USAGE) -> ViolationArgs:
     # A keyword cut out of a word (手机响了 已警告 leaves 响了 已) leaves fragments: the note is what was said, whole.
     left = clean(rest).split()
     note = typed_span(typed, described if any(w not in described.split() for w in left) else " ".join(left))
-    return ViolationArgs(a.room, ticket, seat, vtype, action, points, " ".join(x for x in (note, tail) if x))
+    note = " ".join(x for x in (note, tail) if x)
+    return ViolationArgs(a.room, ticket, seat, vtype, action, points, note, station)
+
+
+STATION_DRAWN = "工位按抽签确定（《实际操作考核考场规则》2.），不能由工位号查到考生"
+
+
+def station_refusal(label: str, ask: str) -> str:
+    """Why a practical room's 工位 names no candidate (第3考场是实操考场，工位按抽签确定…), then what to write."""
+    return f"{label}是实操考场，{STATION_DRAWN}。{ask}"
+
+
+def with_ticket(args: ViolationArgs) -> str:
+    """The same /违纪 written with the candidate and the 工位 kept: /违纪 准考证号 5号工位 违反安全操作规程 警告."""
+    room = str(args.room) if args.room else None
+    action = action_text(args.action, args.points) if args.action else None
+    parts = ["/违纪", room, "准考证号", args.station_note, args.type, action, args.note]
+    return " ".join(p for p in parts if p)
 
 
 def require(args: ViolationArgs, kind: SessionKind | str | None, usage: str = USAGE) -> None:

@@ -281,7 +281,10 @@ def write_room(ws: Worksheet, rec: RoomRecord) -> None:
     )
     row += 1
     for v in rec.violations:
-        note = "；".join(x for x in (v.note, f"{seat_key(v.seat)}号座" if v.seat else "", v.backfill) if x)
+        # A practical room's stations are drawn by lot (实际操作考核考场规则 2.): its roster seat says nothing of where
+        # the candidate worked, and the 工位 reported stays in the note.
+        seat = f"{seat_key(v.seat)}号座" if v.seat and rec.kind != "实操" else ""
+        note = "；".join(x for x in (v.note, seat, v.backfill) if x)
         values = (v.number, v.time, v.ticket, v.name, v.type, v.action, v.reporter, v.confirmation, v.ruling, note)
         put_row(ws, row, values, style="box")
         row += 1

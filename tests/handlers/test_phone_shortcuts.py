@@ -447,23 +447,46 @@ async def test_practical_collection_has_no_answer_cards(day: Day) -> None:
     assert any("【试卷核对不符】第3考场" in m for m in await day.inbox("钱进"))
 
 
+STATION_REFUSED = (
+    "第3考场是实操考场，工位按抽签确定（《实际操作考核考场规则》2.），不能由工位号查到考生。"
+    "请写准考证号或姓名，例：/违纪 准考证号 5号工位 违反安全操作规程 警告\n用法：/违纪 考场 准考证号"
+)
+
+
 @pytest.mark.parametrize("seat", ["5号工位", "工位5", "5工位", "工位号5"])
 async def test_practical_seat_said_as_workstation(day: Day, seat: str) -> None:
-    """In the practical room the seat is the 工位: “/违纪 5号工位 …” is the candidate of seat 5."""
+    """In the practical room the 工位 is drawn by lot at check-in (实际操作考核考场规则 2.): “/违纪 5号工位 …” names
+    nobody (seat 5 of the roster, 2026000063, is not the candidate at 工位 5) and records nothing; written with the
+    准考证号 or the name, the record is that candidate's and keeps the 工位 in its note."""
     reply = await day.say("周杰", f"/违纪 {seat} 违反操作规程 警告")
+    assert reply.startswith(STATION_REFUSED), reply
+    assert await day.reports("violation") == []
+    reply = await day.say("周杰", f"/违纪 2026000070 {seat} 违反操作规程 警告")
     assert reply.startswith("已记录第3考场违纪"), reply
-    (row,) = await day.reports("violation")
-    assert str(row.payload["seat"]) == "5", row.payload
+    reply = await day.say("周杰", f"/违纪 徐静 {seat} 违反操作规程 扣5分")  # 徐静: 2026000070, seat 12 on the roster
+    assert reply.startswith("已记录第3考场违纪") and "现场处理：扣5分（5号工位）" in reply, reply
+    by_ticket, by_name = await day.reports("violation")
+    assert (by_ticket.payload["ticket"], by_ticket.payload["note"]) == ("2026000070", seat)  # as typed
+    assert (by_name.payload["ticket"], by_name.payload["note"]) == ("2026000070", "5号工位")
+    assert "seat" not in by_ticket.payload and "seat" not in by_name.payload
 
 
 @pytest.mark.parametrize("act", ["未戴护目镜", "没戴安全帽", "不戴手套"])
 async def test_protective_equipment_left_off_is_a_safety_breach(day: Day, act: str) -> None:
-    """“/违纪 5号工位 未戴护目镜 警告”: the act names the type (违反安全操作规程) and stays as the note."""
+    """“/违纪 2026000070 5号工位 未戴护目镜 警告”: the act names the type (违反安全操作规程) and stays in the note
+    with the 工位; without the candidate the example to send keeps the act."""
     reply = await day.say("周杰", f"/违纪 5号工位 {act} 警告")
+    assert f"例：/违纪 准考证号 5号工位 违反安全操作规程 警告 {act}\n" in reply, reply
+    reply = await day.say("周杰", f"/违纪 2026000070 5号工位 {act} 警告")
     assert reply.startswith("已记录第3考场违纪"), reply
     (row,) = await day.reports("violation")
     p = row.payload
-    assert (p["type"], p["action"], p["note"]) == ("违反安全操作规程", "警告", act)
+    assert (p["ticket"], p["type"], p["action"], p["note"]) == (
+        "2026000070",
+        "违反安全操作规程",
+        "警告",
+        f"5号工位 {act}",
+    )
 
 
 async def test_first_hao_in_ones_own_rooms_group_is_a_seat(day: Day) -> None:
