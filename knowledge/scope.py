@@ -222,14 +222,17 @@ ANSWER_TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = 
     ),
     # Which system or platform the scores go into (复检完分数登到哪个系统): no clause names one.
     ("system", re.compile(r"(?:哪个|什么|啥|哪一?个)(?:系统|平台|软件)"), re.compile(r"系统|平台|软件")),
+    # When pay arrives (监考补贴什么时候发), whether it goes on (证卡在办理中 考评津贴还照发吗), tax and expenses: no
+    # clause states them (第五条(四) gives the right to an allowance and who sets its standard).
     (
-        "pay, tax or reimbursement",
+        "pay day",
         re.compile(
-            r"扣税|交税|个税|纳税|报销|发票|到账|打到卡|发钱|(?:补贴|补助|津贴|劳务费|考评费|监考费|酬金|报酬)(?:什么时候|啥时候|几号|哪天)发"
-            r"|(?:补贴|补助|津贴|劳务费)[^,，。？?]{0,3}(?:照发|停发|还发|发不发)"
+            r"到账|打到卡|发钱|(?:补贴|补助|津贴|劳务费|考评费|监考费|酬金|报酬)(?:什么时候|啥时候|几号|哪天)发"
         ),
         None,
     ),
+    ("pay", re.compile(r"(?:补贴|补助|津贴|劳务费)[^,，。？?]{0,3}(?:照发|停发|还发|发不发)"), None),
+    ("tax or reimbursement", re.compile(r"扣税|交税|个税|纳税|报销|发票"), None),
     # Asking for the value (密码多少), not who manages the accounts (平台密码谁管, 考务管理岗位职责 2.).
     # A phone number also when the question is only whose (机房管理员电话, 督导的联系方式), not when it is about phones
     # (监考时能接电话).
@@ -307,7 +310,9 @@ MISSING: dict[str, str] = {
     "date": "日期",
     "appointer": "由谁指定或如何产生",
     "extra time": "能否延长考试时间",
-    "pay, tax or reimbursement": "报酬、税款或报销",
+    "pay day": "发放时间",
+    "pay": "报酬是否照发",
+    "tax or reimbursement": "税款或报销",
     "password or number": "账号、密码或电话",
     "opening hours": "办公时间",
     "collect": "在哪里领取",

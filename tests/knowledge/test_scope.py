@@ -38,7 +38,7 @@ def test_where_needs_a_clause_that_names_a_place() -> None:
 def test_answer_types_no_regulation_states() -> None:
     scope = Scope(logistics=[])
     clause = normalize("承担考评活动后获得合理考评津贴的权利，具体劳务费标准由省级中心确定")
-    assert scope.veto("劳务费要扣税吗", clause) == "pay, tax or reimbursement"
+    assert scope.veto("劳务费要扣税吗", clause) == "tax or reimbursement"
     assert scope.veto("劳务费标准谁定", clause) is None
     assert scope.veto("培训要交钱吗", normalize("到期后必须参加换证培训")) == "cost"
     assert scope.veto("考场电脑开机密码多少", normalize("提醒考生查看计算机能否正常使用")) == "password or number"
@@ -360,6 +360,8 @@ def test_a_refusal_says_what_the_nearest_clause_does_not_state(kb: KnowledgeBase
         "理论考试中间考生说要上厕所 让去吗": "最接近的条款只适用于实操考试。",
         "机考电脑死机了 耽误的时间给不给补": "最接近的条款没有写明能否延长考试时间。",
         "监考证丢了怎么补办": "最接近的条款只适用于考评人员。",
+        "考评费啥时候发": "最接近的条款没有写明发放时间。",
+        "劳务费要扣税吗": "最接近的条款没有写明税款或报销。",
     }
     for question, said in cases.items():
         ans = kb.ask(question)
@@ -394,7 +396,7 @@ def test_shares_forms_dates_appointers_and_extra_time_need_a_clause_that_states_
     assert scope.veto("机考电脑死机了 能给考生补时间吗", opening) == "extra time"
     assert scope.veto("考生参加时要带什么", opening) != "extra time"
     assert scope.veto("考评员有没有年龄上限", normalize("考评人员证卡的有效期为3年")) == "age"
-    assert scope.veto("监考补贴什么时候发", normalize("获得合理考评津贴的权利")) == "pay, tax or reimbursement"
+    assert scope.veto("监考补贴什么时候发", normalize("获得合理考评津贴的权利")) == "pay day"
 
 
 def test_someone_elses_own_rules_do_not_answer_a_question_about_named_staff() -> None:
@@ -513,7 +515,7 @@ def test_bodies_costs_copies_shares_and_certificates_asked_for_need_a_clause_tha
     secrecy = normalize("不得泄露考生个人信息")
     assert scope.veto("考生的身份证号被人泄露了 相关规定在哪", secrecy) is None
     allowance = normalize("获得合理考评津贴的权利")
-    assert scope.veto("证卡在办理中 考评津贴还照发吗", allowance) == "pay, tax or reimbursement"
+    assert scope.veto("证卡在办理中 考评津贴还照发吗", allowance) == "pay"
 
 
 def test_a_written_answer_does_not_answer_a_question_about_something_else(kb: KnowledgeBase) -> None:
@@ -547,7 +549,7 @@ def test_amounts_dates_lost_things_phone_numbers_and_where_things_are_kept_need_
     fee = normalize("承担考评活动后从有关认定机构获得合理考评津贴的权利，具体劳务费标准由省级职业技能认定指导中心确定")
     assert scope.veto("考评津贴一天具体多少钱", fee) == "amount"
     assert scope.veto("考评费几号发", fee) == "date"
-    assert scope.veto("考评费啥时候发", fee) == "pay, tax or reimbursement"
+    assert scope.veto("考评费啥时候发", fee) == "pay day"
     assert scope.veto("考评劳务费标准谁定", fee) is None
     printing = normalize("负责准考证等考务系统的各种报表的打印。")
     assert scope.veto("准考证哪天发", printing) == "date"
