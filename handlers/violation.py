@@ -36,6 +36,7 @@ from handlers._reports import (
 )
 from handlers._rooms import REPORTER, SEES_ALL, WATCHER, RoomNow, resolve_room
 from handlers._typo import typo_guard
+from handlers.stations import station_clash
 from handlers.violation_records import (
     absent_report_of,
     alert_text,
@@ -206,6 +207,7 @@ class _Outcome:
     theirs: int | None = None  # the other invigilator's record of the same serious violation: this confirms it
     same: int | None = None  # one's own same record minutes before (kept: it may be real)
     sent: int | None = None  # how many were alerted (a serious violation)
+    clash: str = ""  # another record puts another candidate on the same 工位 (handlers/stations.py)
 
 
 async def _store(ctx: Context, s: AsyncSession, parsed: ViolationArgs, row: Report | None) -> _Outcome:
@@ -231,6 +233,7 @@ async def _store(ctx: Context, s: AsyncSession, parsed: ViolationArgs, row: Repo
             return out
         out.row = row = await append(ctx, s, "violation", where, payload)
         out.same = alike[0] if alike else None  # what same_shortly_before would find: read once, before the insert
+        out.clash = await station_clash(ctx, s, row)
     else:
         out.same = await same_shortly_before(s, row, SAME_FIELDS)
     if ViolationPayload.from_payload(row.payload).serious:  # alerts commit with the report
@@ -267,7 +270,7 @@ async def record(ctx: Context, args: str) -> Reply | str | None:
     text = f"已记录{where.label}违纪（编号 {row.id}）：{describe(ctx, row, names)}。"
     if out.sent is not None:
         text += f"\n{alerted(out.sent)}；请{second_person(where)}发送 /确认 {row.id}。"
-    text += _absent_line(where, row)
+    text += _absent_line(where, row) + out.clash
     if out.same is not None:  # kept (it may be real); the reply says how to undo it
         text += f"\n注意：{where.label}几分钟前已有相同的违纪记录（编号 {out.same}）。"
         text += f"如是重复发送，请 /撤销 {row.id} 重复。"

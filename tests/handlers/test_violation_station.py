@@ -102,3 +102,20 @@ async def test_the_room_record_keeps_the_workstation_and_no_roster_seat(day: Day
     sheet = load_workbook(io.BytesIO(data))["演示第2场-第3考场"]
     cells = [str(c) for c in next(r for r in sheet.iter_rows(values_only=True) if "2026000070" in r) if c]
     assert any("5号工位" in c for c in cells) and not any("号座" in c for c in cells), cells
+
+
+async def test_one_workstation_said_for_two_candidates_is_flagged(day: Day) -> None:
+    """Two records in force putting two candidates on 5号工位: the second is recorded and the reply names the first
+    (masked in the room's group); the same candidate again or another 工位 flag nothing."""
+    first = await day.say("周杰", "/违纪 2026000070 5号工位 违反操作规程 警告")
+    assert first.startswith("已记录第3考场违纪") and "注意" not in first, first
+    (v1,) = await day.reports("violation")
+    again = await day.say("周杰", "/违纪 2026000070 工位5 未戴护目镜 警告")
+    assert "同一工位" not in again, again
+    other = await day.say("周杰", "/违纪 2026000071 7号工位 未戴护目镜 警告")
+    assert "同一工位" not in other, other
+    clash = await day.say("周杰", "/违纪 2026000063 工位5 违反操作规程 警告")
+    assert clash.startswith("已记录第3考场违纪"), clash
+    assert f"注意：编号 {v1.id} 把 5号工位记为 2026000070，同一工位记了两名考生，请对照抽签记录核对。" in clash, clash
+    group = await day.say("吴婷", "/违纪 2026000064 5号工位 违反操作规程 警告", chat="console:第3考场")
+    assert f"编号 {v1.id} 把 5号工位记为 2026**0070" in group, group
