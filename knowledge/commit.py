@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from knowledge.context import (
     KIND_LABELS,
     PRACTICAL,
+    ROLE_DOCS,
     THEORY,
     AskContext,
     counterparts,
@@ -22,6 +23,7 @@ from knowledge.context import (
     other_room,
 )
 from knowledge.models import Clause
+from knowledge.scope import DOC_STAFF, STAFF_WORDS
 
 # Defaults for callers without a ranker: the best two closer than this (after context steering) are both shown
 # ("最可能是…；也可能是…"); two clauses from different documents are a different answer, not a nuance, so they
@@ -38,6 +40,8 @@ SECOND_SHARE = 0.4
 # A clause of the asker's own room rules (or of no room's) is shown first in place of a best clause from the other
 # kind's room rules when its probability is at least this; without one the reply is "don't know" (wt-kb9).
 OWN_ROOM_FLOOR = 0.05
+# The staff each asker's role is (knowledge/scope.py DOC_STAFF): whose own rules are theirs.
+ROLE_STAFF = {"invigilator": "监考人员", "evaluator": "考评人员", "supervisor": "内部质量督导员"}
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,8 @@ def decide(
         return Decision(order, *by_kind)
     if sure is not None:
         if sure and lead == ranked[0][0] and (len(steered) < 2 or steered[1][1] < SECOND_SHARE * lead_raw):
-            return Decision(order, lead, [])
+            own = _asker_own(clauses, steered, question, context)
+            return Decision(order, lead, []) if own is None else Decision(order, own, [lead])
         rest = steered[1:MAX_SHOWN]
         others = [i for k, (i, s, _) in enumerate(rest) if k == 0 or s >= THIRD_SHARE * lead_raw]
         return Decision(order, lead, others)
@@ -100,6 +105,24 @@ def decide(
         else:
             break
     return Decision(order, lead, others)
+
+
+def _asker_own(
+    clauses: Sequence[Clause], steered: list[tuple[int, float, float]], question: str, context: AskContext
+) -> int | None:
+    """The asker's own rule to show beside a best clause that holds another staff's own rules, for a question that
+    names no staff (session 25: a theory invigilator's 考前要检查什么 got the evaluators' 考前检查 alone): the best of
+    the asker's role's documents with OWN_ROOM_FLOOR or more, None when there is none or the lead is theirs too. It
+    leads, hedged, with the other staff's rule second: the question asked of no one else is about the asker's duty."""
+    staff = {ROLE_STAFF[r] for r in context.roles if r in ROLE_STAFF}
+    lead = clauses[steered[0][0]]
+    if len(staff) != 1 or any(rx.search(question) for rx in STAFF_WORDS.values()):  # names some staff
+        return None
+    (mine,) = staff
+    if DOC_STAFF.get(lead.doc, mine) == mine or STAFF_WORDS[mine].search(lead.text):
+        return None
+    docs = frozenset().union(*(ROLE_DOCS.get(r, frozenset()) for r in context.roles))
+    return next((i for i, p, _ in steered[1:] if p >= OWN_ROOM_FLOOR and clauses[i].doc in docs), None)
 
 
 def own_room(

@@ -300,3 +300,21 @@ def test_context_reorders_near_equals_but_does_not_lift_a_far_weaker_clause() ->
     assert [i for i, _, _ in steer(clauses, [(0, 0.80), (1, 0.75)], "有考生中暑了", theory)] == [1, 0]
     # The best clause itself gets its whole bonus.
     assert steer(clauses, [(1, 0.5), (0, 0.1)], "有考生中暑了", theory)[0] == (1, 0.5, pytest.approx(0.6))
+
+
+def test_another_staffs_rule_comes_with_the_askers_own(kb: KnowledgeBase) -> None:
+    """Session 25: a theory invigilator's 考前要检查什么 was answered with the evaluators' 考前检查 alone; it now
+    comes after the invigilators' own nearest rule (试卷管理制度 5., the sealed paper bag). Asked with no role, by an
+    evaluator, or naming the evaluators, the evaluators' rule leads and no invigilators' rule is added."""
+    invigilator = AskContext(roles=frozenset({"invigilator"}), kind="theory")
+    ans = kb.ask("考前要检查什么", context=invigilator)
+    assert ans.answer is not None and (ans.answer.doc, ans.answer.clause) == ("试卷管理制度", "5.")
+    assert [(m.doc, m.clause) for m in ans.alternatives] == [("考评人员管理办法", "第七条(二)")]
+    for question, context in [
+        ("考前要检查什么", AskContext()),
+        ("考前要检查什么", AskContext(roles=frozenset({"evaluator"}), kind="practical")),
+        ("考评员考前要检查什么", invigilator),
+    ]:
+        other = kb.ask(question, context=context)
+        assert other.answer is not None and other.answer.clause == "第七条(二)", question
+        assert ("试卷管理制度", "5.") not in [(m.doc, m.clause) for m in other.alternatives], question
