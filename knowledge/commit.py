@@ -81,8 +81,9 @@ def decide(
     """Order the candidates for this asker and decide which clauses the reply shows.
 
     With `sure` (the commit model's verdict on the unsteered best clause): one clause when sure, the asker's
-    context did not change the best clause and the runner-up is below SECOND_SHARE of it, else the two or three
-    best. Without it: one clause when the next is at least `margin` behind (`cross_doc_margin` when it is from
+    context did not change the best clause and the runner-up is below SECOND_SHARE of it (unless it holds another
+    staff's own rules: the asker's own nearest rule then leads, see _asker_own), else the two or three best.
+    Without it: one clause when the next is at least `margin` behind (`cross_doc_margin` when it is from
     another document), else the two or three best."""
     steered = steer(clauses, ranked, question, context)
     order = [(i, s) for i, s, _ in steered]
