@@ -178,10 +178,14 @@ async def test_three_instances_one_killed(pg_url: str, tmp_path: Path, seed: int
             up_at = _app_now(epoch, speed) + timedelta(minutes=5)  # all up; the grace of what fell due meanwhile
             await _wait_app(epoch, speed, kill_at, insts)
             victim = insts[rng.randrange(3)]
+            killed_at = _app_now(epoch, speed)
             await asyncio.to_thread(victim.kill9)
             in_flight = {r["id"] for r in await _rows(pg_url) if r["status"] == "sending"}
+            kill_seen = _app_now(epoch, speed)
             await _wait_app(epoch, speed, kill_at + back_after, insts)
+            restart_from = _app_now(epoch, speed)
             await asyncio.to_thread(victim.start)
+            restart_to = _app_now(epoch, speed)
             await _wait_app(epoch, speed, ORIGIN + DAY_END, insts)
             rows = await _settle(pg_url)
         finally:
@@ -191,12 +195,27 @@ async def test_three_instances_one_killed(pg_url: str, tmp_path: Path, seed: int
     due = [r for r in rows if r["due_at"] <= ORIGIN + DAY_END]
     assert {r["status"] for r in due} <= {"sent", "expired", "cancelled"}, Counter(r["status"] for r in due)
     # Expired only: rows due while the instances were still starting (at ×400 a few seconds of start-up are
-    # many minutes of the day, beyond the grace), or caught mid-send by the kill. Two instances were always up
-    # after that, so nothing else may miss its time.
-    late = [r["key"] for r in due if r["status"] == "expired" and r["id"] not in in_flight and r["due_at"] > up_at]
+    # many minutes of the day, beyond the grace), or whose time to be sent overlaps the kill (claimed by the victim,
+    # whose lease then runs out; the snapshot of rows mid-send takes real time too) or the victim's restart (a start
+    # takes the 2-CPU machine for seconds). Two instances were always up, so nothing else may miss its time. (CI once
+    # lost, at seed 29, the rows due a minute before and after the kill: 08:38 and 08:40, kill at 08:39.)
+    lease = OutboxConfig().lease
+    shaken = [(killed_at - lease, kill_seen + lease), (restart_from, restart_to)]
+
+    def calm(r: dict[str, Any]) -> bool:
+        return not any(r["due_at"] <= end and (r["expires_at"] or r["due_at"]) >= start for start, end in shaken)
+
+    late = [
+        r["key"]
+        for r in due
+        if r["status"] == "expired" and r["id"] not in in_flight and r["due_at"] > up_at and calm(r)
+    ]
     assert not late, late
     assert sum(r["status"] == "sent" and r["kind"] == "reminder" for r in due) >= 10
-    _check_once(rows, delivered, wecom_of, in_flight)
+    # Caught mid-send: what the snapshot saw sending, and what the victim may have claimed just before it died (a
+    # survivor can re-send such a row before the snapshot's query runs, a fraction of a real second later).
+    claimed = {r["id"] for r in due if killed_at - lease <= r["due_at"] <= kill_seen}
+    _check_once(rows, delivered, wecom_of, in_flight | claimed)
 
 
 async def test_platform_failing_for_a_minute(pg_url: str, tmp_path: Path) -> None:
