@@ -78,10 +78,11 @@ def _drawn(where: RoomNow, args: ViolationArgs) -> bool:
     return args.station and args.ticket is None and kind_is_practical(where.session.kind)
 
 
-def _refuse_drawn(where: RoomNow, args: ViolationArgs, usage: str) -> None:
-    """Refuse a practical room's 工位 given as the candidate (see :func:`_drawn`)."""
+def _refuse_drawn(where: RoomNow, args: ViolationArgs, usage: str, ask: str = "") -> None:
+    """Refuse a practical room's 工位 given as the candidate (see :func:`_drawn`); `ask` says what to write instead
+    (by default the same /违纪 with the 准考证号 or name)."""
     if _drawn(where, args):
-        ask = f"请写准考证号或姓名，例：{with_ticket(args)}"
+        ask = ask or f"请写准考证号或姓名，例：{with_ticket(args)}"
         raise UserFacingError(station_refusal(where.label, ask), usage=usage)
 
 
@@ -340,9 +341,7 @@ async def _rebuild(ctx: Context, s: AsyncSession, old: Report, where: RoomNow, t
     """What /更正 writes replaces; what it leaves out stays as it was (/更正 12 夹带 changes the type only,
     session 22: it asked for the candidate again)."""
     args, before = parse(text, CORRECT_USAGE), old.payload or {}
-    if _drawn(where, args):
-        ask = f"请写准考证号，例：/更正 {old.id} 准考证号 {args.station_note}"
-        raise UserFacingError(station_refusal(where.label, ask), usage=CORRECT_USAGE)
+    _refuse_drawn(where, args, CORRECT_USAGE, f"请写准考证号，例：/更正 {old.id} 准考证号 {args.station_note}")
     if not args.has_candidate and before.get("ticket"):
         args = replace(args, ticket=str(before["ticket"]), seat=before.get("seat"))
     if args.type is None and before.get("type"):

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from knowledge.context import (
     KIND_LABELS,
     PRACTICAL,
-    ROLE_DOCS,
     THEORY,
     AskContext,
     counterparts,
     doc_bonus,
     named_kind,
     other_room,
+    role_docs,
 )
 from knowledge.models import Clause
 from knowledge.scope import DOC_STAFF, STAFF_WORDS
@@ -122,7 +122,7 @@ def _asker_own(
     (mine,) = staff
     if DOC_STAFF.get(lead.doc, mine) == mine or STAFF_WORDS[mine].search(lead.text):
         return None
-    docs = frozenset().union(*(ROLE_DOCS.get(r, frozenset()) for r in context.roles))
+    docs = role_docs(context)
     return next((i for i, p, _ in steered[1:] if p >= OWN_ROOM_FLOOR and clauses[i].doc in docs), None)
 
 

@@ -110,10 +110,15 @@ def other_room(doc: str, question: str, context: AskContext) -> bool:
     return doc == ROOM_DOCS[PRACTICAL if kind == THEORY else THEORY]
 
 
+def role_docs(context: AskContext) -> frozenset[str]:
+    """The documents the asker's roles work by (ROLE_DOCS)."""
+    return frozenset().union(*(ROLE_DOCS.get(r, frozenset()) for r in context.roles))
+
+
 def foreign(doc: str, lead_doc: str, context: AskContext) -> bool:
     """Whether `doc` is none of the asker's roles' documents while `lead_doc` is one of them (an invigilator's
     question led by the invigilators' rules is not handed to the evaluators' rules on a weaker cue)."""
-    docs = frozenset().union(*(ROLE_DOCS.get(r, frozenset()) for r in context.roles))
+    docs = role_docs(context)
     return doc not in docs and lead_doc in docs
 
 
